@@ -1,0 +1,335 @@
+//! Calls to Syncro's API and the Syncro-specific reading of its errors:
+//! a missing permission comes back as HTTP 401 with a "group permissions"
+//! body, which must not be mistaken for a bad token.
+
+use ferry_sdk::error::{from_status, snippet};
+use ferry_sdk::prelude::*;
+
+use crate::config::Settings;
+use crate::map;
+
+pub struct Api {
+    client: Client,
+    subdomain: String,
+}
+
+/// A list endpoint: its path, the envelope key and the permission a token
+/// needs for it (as Syncro names it).
+struct Endpoint {
+    path: &'static str,
+    key: &'static str,
+    resource: &'static str,
+    permission: &'static str,
+}
+
+const CUSTOMERS: Endpoint = Endpoint {
+    path: "/customers",
+    key: "customers",
+    resource: "customers",
+    permission: "Customers - List/Search",
+};
+const CONTACTS: Endpoint = Endpoint {
+    path: "/contacts",
+    key: "contacts",
+    resource: "contacts",
+    permission: "Customers - View Detail",
+};
+const ASSETS: Endpoint = Endpoint {
+    path: "/customer_assets",
+    key: "assets",
+    resource: "assets",
+    permission: "Assets - List/Search",
+};
+const TICKETS: Endpoint = Endpoint {
+    path: "/tickets",
+    key: "tickets",
+    resource: "tickets",
+    permission: "Tickets - List/Search",
+};
+
+impl Api {
+    pub fn new(settings: &Settings) -> Self {
+        let client = Client::new(settings.base_url.clone())
+            .with_header("authorization", format!("Bearer {}", settings.api_key))
+            .with_header("accept", "application/json");
+        Api {
+            client,
+            subdomain: settings.subdomain.clone(),
+        }
+    }
+
+    /// `/me` proves the token; the first customers page counts customers.
+    pub fn check(&self) -> Result<CheckReport, ConnectorError> {
+        let me = self.client.get("/me", &[])?;
+        let me: map::Me = self.ok(me, "the current user (/me)", None)?.json("/me")?;
+        let first = self.list_page(&CUSTOMERS, PageNumber(1), &[("include_disabled", "true")])?;
+        let total = first.total_entries.unwrap_or_else(|| {
+            if first.total_pages.unwrap_or(1) <= 1 {
+                first.items.len() as u64
+            } else {
+                0
+            }
+        });
+        let exact = first.total_entries.is_some() || first.total_pages.unwrap_or(1) <= 1;
+        let mut warnings = Vec::new();
+        if total == 0 && exact {
+            warnings.push(
+                "0 customers found: the token's user may not be allowed to see customers \
+                 (check the token's Customers permissions in Syncro)"
+                    .to_string(),
+            );
+        }
+        if let Some(false) = me.permissions.as_ref().and_then(|p| p.read("asset")) {
+            warnings.push(
+                "the token cannot read assets: add the permission Assets - List/Search".into(),
+            );
+        }
+        if let Some(false) = me.permissions.as_ref().and_then(|p| p.read("ticket")) {
+            warnings.push(
+                "the token cannot read tickets: add the permission Tickets - List/Search".into(),
+            );
+        }
+        let summary = if exact {
+            format!("{total} customers found")
+        } else {
+            format!(
+                "more than {} customers found ({} pages)",
+                first.items.len(),
+                first.total_pages.unwrap_or(0)
+            )
+        };
+        let mut facts = vec![Field {
+            label: "subdomain".into(),
+            value: self.subdomain.clone(),
+        }];
+        if let Some(user) = me.user_email.or(me.user_name) {
+            facts.push(Field {
+                label: "user".into(),
+                value: user,
+            });
+        }
+        Ok(CheckReport {
+            summary,
+            facts,
+            warnings,
+        })
+    }
+
+    pub fn companies(&self, page: PageNumber) -> Result<Page, ConnectorError> {
+        let list = self.list_page(&CUSTOMERS, page, &[("include_disabled", "true")])?;
+        let next = list.next(page);
+        let records = list.decode(&CUSTOMERS, map::company)?;
+        Ok(Page {
+            records: Records::Companies(records),
+            next,
+        })
+    }
+
+    pub fn contacts(&self, page: PageNumber) -> Result<Page, ConnectorError> {
+        let list = self.list_page(&CONTACTS, page, &[])?;
+        let next = list.next(page);
+        let records = list.decode(&CONTACTS, map::contact)?;
+        Ok(Page {
+            records: Records::Contacts(records),
+            next,
+        })
+    }
+
+    pub fn assets(&self, page: PageNumber) -> Result<Page, ConnectorError> {
+        let list = self.list_page(&ASSETS, page, &[])?;
+        let next = list.next(page);
+        let records = list.decode(&ASSETS, map::asset)?;
+        Ok(Page {
+            records: Records::Assets(records),
+            next,
+        })
+    }
+
+    pub fn tickets(&self, page: PageNumber, since: Option<&str>) -> Result<Page, ConnectorError> {
+        let mut query = Vec::new();
+        if let Some(since) = since {
+            query.push(("since_updated_at", since));
+        }
+        let list = self.list_page(&TICKETS, page, &query)?;
+        let next = list.next(page);
+        let records = list.decode(&TICKETS, map::ticket)?;
+        Ok(Page {
+            records: Records::Tickets(records),
+            next,
+        })
+    }
+
+    /// Ticket statuses (`/tickets/settings`) then asset types (`/settings`),
+    /// one request per page.
+    pub fn lookups(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
+        match cursor {
+            None => {
+                let resp = self.client.get("/tickets/settings", &[])?;
+                let settings: map::TicketSettings = self
+                    .ok(resp, "ticket settings", Some(TICKETS.permission))?
+                    .json("/tickets/settings")?;
+                Ok(Page {
+                    records: Records::Lookups(map::ticket_statuses(&settings)),
+                    next: Some("asset-types".into()),
+                })
+            }
+            Some("asset-types") => {
+                let resp = self.client.get("/settings", &[])?;
+                let settings: map::AccountSettings =
+                    self.ok(resp, "account settings", None)?.json("/settings")?;
+                Ok(Page {
+                    records: Records::Lookups(map::asset_types(&settings)),
+                    next: None,
+                })
+            }
+            Some(other) => Err(bad_response(format!("unknown lookups cursor `{other}`"))),
+        }
+    }
+
+    fn list_page(
+        &self,
+        endpoint: &Endpoint,
+        page: PageNumber,
+        extra: &[(&str, &str)],
+    ) -> Result<ListPage, ConnectorError> {
+        let page_text = page.as_query();
+        let mut query: Vec<(&str, &str)> = extra.to_vec();
+        query.push(("page", &page_text));
+        let resp = self.client.get(endpoint.path, &query)?;
+        let resp = self.ok(resp, endpoint.resource, Some(endpoint.permission))?;
+        let what = format!("{} page {}", endpoint.resource, page.0);
+        let mut body: serde_json::Map<String, serde_json::Value> = resp.json(&what)?;
+        let items = match body.remove(endpoint.key) {
+            Some(serde_json::Value::Array(items)) => items,
+            Some(_) => {
+                return Err(bad_response(format!(
+                    "{what}: `{}` is not a list",
+                    endpoint.key
+                )));
+            }
+            None => {
+                return Err(bad_response(format!(
+                    "{what}: the response has no `{}` list; body starts: {}",
+                    endpoint.key,
+                    snippet(&resp.body)
+                )));
+            }
+        };
+        let meta = body.get("meta");
+        let number = |k: &str| {
+            meta.and_then(|m| m.get(k))
+                .and_then(serde_json::Value::as_u64)
+        };
+        Ok(ListPage {
+            items,
+            total_pages: number("total_pages"),
+            total_entries: number("total_entries"),
+        })
+    }
+
+    /// Pass a 2xx through; turn anything else into the right connector-error.
+    fn ok(
+        &self,
+        resp: Response,
+        resource: &str,
+        permission: Option<&str>,
+    ) -> Result<Response, ConnectorError> {
+        if resp.is_success() {
+            return Ok(resp);
+        }
+        Err(classify(&resp, resource, permission))
+    }
+}
+
+/// Syncro's error statuses → connector-error.
+pub fn classify(resp: &Response, resource: &str, permission: Option<&str>) -> ConnectorError {
+    let body = String::from_utf8_lossy(&resp.body).to_ascii_lowercase();
+    match resp.status {
+        401 if body.contains("group permissions") => ConnectorError::Forbidden(PermissionDenied {
+            resource: resource.to_string(),
+            permission: permission.map(str::to_string),
+            detail: snippet(&resp.body),
+        }),
+        401 => ConnectorError::Unauthorized(
+            "Syncro refused the API token (HTTP 401): it is wrong, expired or revoked. Create a \
+             new one under Admin > API > API Tokens"
+                .to_string(),
+        ),
+        403 => ConnectorError::Forbidden(PermissionDenied {
+            resource: resource.to_string(),
+            permission: permission.map(str::to_string),
+            detail: snippet(&resp.body),
+        }),
+        _ => from_status(resp, resource),
+    }
+}
+
+/// One page of a list endpoint, envelope removed.
+struct ListPage {
+    items: Vec<serde_json::Value>,
+    total_pages: Option<u64>,
+    total_entries: Option<u64>,
+}
+
+impl ListPage {
+    fn next(&self, page: PageNumber) -> Option<String> {
+        // Syncro's page size differs per endpoint (25/50/100), so without
+        // `total_pages` only an empty page proves the end.
+        page.next(self.total_pages, self.items.len(), None)
+    }
+
+    fn decode<T>(
+        self,
+        endpoint: &Endpoint,
+        convert: fn(serde_json::Value) -> Result<T, String>,
+    ) -> Result<Vec<T>, ConnectorError> {
+        self.items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                convert(item)
+                    .map_err(|e| bad_response(format!("{} item {i}: {e}", endpoint.resource)))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn permission_401_is_forbidden_with_permission_name() {
+        let r = resp(
+            401,
+            r#"{"error": "Not authorized. Please ask account admin to update your group permissions."}"#,
+        );
+        match classify(&r, "contacts", Some("Customers - View Detail")) {
+            ConnectorError::Forbidden(p) => {
+                assert_eq!(p.resource, "contacts");
+                assert_eq!(p.permission.as_deref(), Some("Customers - View Detail"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_401_is_unauthorized() {
+        assert!(matches!(
+            classify(
+                &resp(401, r#"{"error":"Not authorized"}"#),
+                "customers",
+                None
+            ),
+            ConnectorError::Unauthorized(_)
+        ));
+    }
+}
