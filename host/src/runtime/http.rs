@@ -1,0 +1,327 @@
+//! The connector's only way out: outbound HTTP as granted by Ferry.
+//!
+//! Every request is checked against the integration's [`Allowlist`], paced by
+//! its rate limiter, sent with a timeout and a response-size cap, and retried
+//! when the PSA says "later" (429/503 honouring Retry-After, other 5xx and
+//! transport failures with exponential backoff, for idempotent methods only).
+//! Redirects are never followed here: a 3xx goes back to the connector, and
+//! if it follows the `Location`, that request is checked like any other.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota};
+use serde::Serialize;
+
+use super::allowlist::Allowlist;
+use crate::model::RateLimit;
+
+/// Ferry's limits on outbound HTTP for one integration.
+#[derive(Debug, Clone)]
+pub struct HttpPolicy {
+    /// Per request, including reading the body.
+    pub timeout: Duration,
+    pub max_response_bytes: u64,
+    pub max_retries: u32,
+    /// First backoff step; doubles per attempt (with jitter).
+    pub retry_base: Duration,
+    /// A Retry-After longer than this is not waited out: the 429/503 goes
+    /// back to the connector, and the run stops resumably.
+    pub max_retry_wait: Duration,
+    /// Requests allowed in one run (guards against a connector that loops).
+    pub request_budget: u64,
+    /// Fraction of the PSA's published rate limit Ferry uses, leaving
+    /// headroom for clock skew between Ferry and the PSA.
+    pub rate_headroom: f64,
+}
+
+impl Default for HttpPolicy {
+    fn default() -> Self {
+        HttpPolicy {
+            timeout: Duration::from_secs(30),
+            max_response_bytes: 32 * 1024 * 1024,
+            max_retries: 5,
+            retry_base: Duration::from_millis(1000),
+            max_retry_wait: Duration::from_secs(120),
+            request_budget: 1_000_000,
+            rate_headroom: 0.97,
+        }
+    }
+}
+
+/// A request as the connector asked for it.
+#[derive(Debug, Clone)]
+pub struct OutboundRequest {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutboundResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why a request produced no response (mirrors the WIT `http-error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpFailure {
+    #[error("request refused: {0}")]
+    NotAllowed(String),
+    #[error("invalid URL: {0}")]
+    InvalidUrl(String),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    #[error("response larger than {0} bytes")]
+    TooLarge(u64),
+    #[error("the run's budget of {0} requests is spent")]
+    BudgetExhausted(u64),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What one integration's HTTP did during a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HttpStats {
+    /// Requests sent (each retry counts).
+    pub requests: u64,
+    pub retries: u64,
+    /// 429 answers received.
+    pub rate_limited: u64,
+    /// Requests refused by the allowlist.
+    pub refused: u64,
+    pub bytes_received: u64,
+}
+
+/// Outbound HTTP for one integration.
+pub struct HttpGate {
+    client: reqwest::Client,
+    allowlist: Allowlist,
+    limiter: Option<DefaultDirectRateLimiter>,
+    policy: HttpPolicy,
+    stats: Mutex<HttpStats>,
+}
+
+const DROPPED_HEADERS: [&str; 6] = ["host", "content-length", "transfer-encoding", "connection", "upgrade", "te"];
+
+impl HttpGate {
+    pub fn new(client: reqwest::Client, allowlist: Allowlist, rate: Option<RateLimit>, policy: HttpPolicy) -> Self {
+        let limiter = rate.and_then(|r| quota(r, policy.rate_headroom)).map(DefaultDirectRateLimiter::direct);
+        HttpGate { client, allowlist, limiter, policy, stats: Mutex::new(HttpStats::default()) }
+    }
+
+    /// A reqwest client as every gate wants it: no redirects, no proxies
+    /// from the environment, bounded connect time.
+    pub fn build_client(policy: &HttpPolicy) -> Result<reqwest::Client, reqwest::Error> {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
+            .timeout(policy.timeout)
+            .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+            .build()
+    }
+
+    pub fn allowlist(&self) -> &Allowlist {
+        &self.allowlist
+    }
+
+    pub fn stats(&self) -> HttpStats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn bump(&self, f: impl FnOnce(&mut HttpStats)) {
+        if let Ok(mut s) = self.stats.lock() {
+            f(&mut s);
+        }
+    }
+
+    /// Send with allowlist, pacing, retries and caps.
+    pub async fn send(&self, req: OutboundRequest) -> Result<OutboundResponse, HttpFailure> {
+        let url = match self.allowlist.check(&req.url) {
+            Ok(url) => url,
+            Err(refusal) => {
+                self.bump(|s| s.refused += 1);
+                tracing::warn!(reason = %refusal, "connector request refused");
+                return Err(HttpFailure::NotAllowed(refusal.to_string()));
+            }
+        };
+        let idempotent = matches!(req.method, reqwest::Method::GET | reqwest::Method::HEAD);
+        let mut attempt: u32 = 0;
+        loop {
+            let sent = self.stats().requests;
+            if sent >= self.policy.request_budget {
+                return Err(HttpFailure::BudgetExhausted(self.policy.request_budget));
+            }
+            if let Some(limiter) = &self.limiter {
+                limiter.until_ready().await;
+            }
+            self.bump(|s| s.requests += 1);
+            let result = self.send_once(&req, url.clone()).await;
+            let retry_in = match &result {
+                Ok(resp) if resp.status == 429 => {
+                    self.bump(|s| s.rate_limited += 1);
+                    Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt, true)))
+                }
+                Ok(resp) if resp.status == 503 => Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt, false))),
+                Ok(resp) if idempotent && matches!(resp.status, 500 | 502 | 504) => Some(self.backoff(attempt, false)),
+                Err(HttpFailure::Timeout(_) | HttpFailure::Unreachable(_)) if idempotent => Some(self.backoff(attempt, false)),
+                _ => None,
+            };
+            match retry_in {
+                Some(wait) if attempt < self.policy.max_retries && wait <= self.policy.max_retry_wait => {
+                    attempt += 1;
+                    self.bump(|s| s.retries += 1);
+                    tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying PSA request");
+                    tokio::time::sleep(wait).await;
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    async fn send_once(&self, req: &OutboundRequest, url: url::Url) -> Result<OutboundResponse, HttpFailure> {
+        let mut builder = self.client.request(req.method.clone(), url);
+        for (name, value) in &req.headers {
+            if DROPPED_HEADERS.iter().any(|d| name.eq_ignore_ascii_case(d)) {
+                continue;
+            }
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &req.body {
+            builder = builder.body(body.clone());
+        }
+        let mut resp = builder.send().await.map_err(|e| self.transport(e))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let cap = self.policy.max_response_bytes;
+        if resp.content_length().is_some_and(|len| len > cap) {
+            return Err(HttpFailure::TooLarge(cap));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(e))? {
+            if body.len() as u64 + chunk.len() as u64 > cap {
+                return Err(HttpFailure::TooLarge(cap));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let len = body.len() as u64;
+        self.bump(|s| s.bytes_received += len);
+        Ok(OutboundResponse { status, headers, body })
+    }
+
+    /// Transport errors without the URL (it may carry a secret in its query).
+    fn transport(&self, e: reqwest::Error) -> HttpFailure {
+        let e = e.without_url();
+        if e.is_timeout() {
+            HttpFailure::Timeout(self.policy.timeout)
+        } else if e.is_connect() {
+            HttpFailure::Unreachable(error_chain(&e))
+        } else if e.is_builder() {
+            HttpFailure::InvalidUrl(error_chain(&e))
+        } else if e.is_body() || e.is_decode() || e.is_request() {
+            HttpFailure::Unreachable(error_chain(&e))
+        } else {
+            HttpFailure::Other(error_chain(&e))
+        }
+    }
+
+    /// Exponential backoff with jitter; rate-limit answers without a
+    /// Retry-After start ten times slower, as PSAs advise (Syncro: 30–60 s).
+    fn backoff(&self, attempt: u32, rate_limited: bool) -> Duration {
+        let base = if rate_limited { self.policy.retry_base * 10 } else { self.policy.retry_base };
+        let exp = base.saturating_mul(1u32 << attempt.min(10));
+        let jitter = 0.5 + rand::random::<f64>() * 0.5;
+        exp.mul_f64(jitter).min(self.policy.max_retry_wait)
+    }
+}
+
+fn quota(rate: RateLimit, headroom: f64) -> Option<Quota> {
+    if rate.requests == 0 || rate.per_seconds == 0 {
+        return None;
+    }
+    let allowed = (f64::from(rate.requests) * headroom.clamp(0.1, 1.0)).floor().max(1.0);
+    let period = Duration::from_secs_f64(f64::from(rate.per_seconds) / allowed);
+    // Evenly spaced, no burst: a PSA counting a sliding window never sees
+    // more than its limit, whatever the window's alignment.
+    Quota::with_period(period).map(|q| q.allow_burst(NonZeroU32::MIN))
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(resp: &OutboundResponse) -> Option<Duration> {
+    let value = resp.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.trim())?;
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let secs = (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds().max(0);
+    Some(Duration::from_millis(secs as u64))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(headers: &[(&str, &str)]) -> OutboundResponse {
+        OutboundResponse {
+            status: 429,
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: vec![],
+        }
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(retry_after(&resp(&[("retry-after", "7")])), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(&resp(&[])), None);
+        assert_eq!(retry_after(&resp(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")])), Some(Duration::ZERO));
+        assert_eq!(retry_after(&resp(&[("retry-after", "soon")])), None);
+    }
+
+    #[test]
+    fn quota_spaces_requests_under_the_limit() {
+        let q = quota(RateLimit { requests: 180, per_seconds: 60 }, 0.97).expect("quota");
+        // 174 requests a minute → one every ~345 ms, never a burst.
+        let period = q.replenish_interval();
+        assert!(period > Duration::from_millis(333) && period < Duration::from_millis(350), "{period:?}");
+        assert_eq!(q.burst_size().get(), 1);
+        assert!(quota(RateLimit { requests: 0, per_seconds: 60 }, 0.97).is_none());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let gate = HttpGate::new(
+            reqwest::Client::new(),
+            Allowlist::default(),
+            None,
+            HttpPolicy { retry_base: Duration::from_millis(100), max_retry_wait: Duration::from_secs(1), ..Default::default() },
+        );
+        let b0 = gate.backoff(0, false);
+        assert!(b0 >= Duration::from_millis(50) && b0 <= Duration::from_millis(100));
+        assert!(gate.backoff(3, false) >= Duration::from_millis(400));
+        assert!(gate.backoff(20, true) <= Duration::from_secs(1));
+    }
+}

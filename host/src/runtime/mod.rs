@@ -1,0 +1,216 @@
+//! The sandbox: everything that knows wasmtime.
+//!
+//! Owns the engine (Cranelift, epoch interruption), the compile cache, the
+//! linker with exactly the imports Ferry grants, and per-call isolation: each
+//! connector call runs in a fresh instance with its own memory cap, CPU budget
+//! and wall-clock deadline, so a connector that traps, loops or leaks can
+//! only fail its own call. Callers get Ferry's plain types ([`crate::model`])
+//! and a [`RuntimeError`] that names the connector; nothing wasmtime leaks
+//! out of this module.
+
+pub mod allowlist;
+pub mod cache;
+mod host;
+pub mod http;
+pub mod inspect;
+pub mod limits;
+mod session;
+pub mod v0_1;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine};
+
+pub use self::cache::CacheOutcome;
+pub use self::host::HostState;
+pub use self::limits::Limits;
+pub use self::session::{Session, SessionConfig};
+use self::inspect::NotAConnector;
+
+/// How often the epoch ticks; CPU budgets and deadlines are checked at this
+/// granularity, and a running guest yields to other tasks this often.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("not a Ferry connector: {0}")]
+    NotAConnector(#[from] NotAConnector),
+    #[error("the WebAssembly engine could not start: {0}")]
+    Engine(String),
+    #[error("connector `{connector}` could not be instantiated: {message}")]
+    Instantiate { connector: String, message: String },
+    #[error("connector `{connector}` crashed (trap): {message}")]
+    Trap { connector: String, message: String },
+    #[error("connector `{connector}` used more than its CPU budget of {limit:?} in one call (an endless loop?)")]
+    CpuLimit { connector: String, limit: Duration },
+    #[error("connector `{connector}` did not finish a call within {limit:?}")]
+    CallTimeout { connector: String, limit: Duration },
+    #[error("connector `{connector}` exceeded its memory limit of {limit_mib} MiB")]
+    MemoryLimit { connector: String, limit_mib: usize },
+    #[error("connector `{connector}` returned {records} records in one page; the limit is {limit}")]
+    PageTooLarge { connector: String, records: usize, limit: usize },
+    #[error("connector `{connector}` returned {got} records when asked for {asked}")]
+    WrongStream { connector: String, asked: String, got: String },
+    #[error("connector `{connector}`: {source}")]
+    Allowlist {
+        connector: String,
+        #[source]
+        source: allowlist::TemplateError,
+    },
+}
+
+impl RuntimeError {
+    /// The operator's next step.
+    pub fn hint(&self) -> String {
+        match self {
+            RuntimeError::NotAConnector(_) => {
+                "install a `.wasm` component built for ferry:connector (see docs/writing-a-connector.md)".into()
+            }
+            RuntimeError::Engine(_) => "check the cache directory (FERRY_CACHE_DIR) is writable".into(),
+            RuntimeError::CpuLimit { .. } | RuntimeError::CallTimeout { .. } => {
+                "report it to the connector's author; limits can be raised with FERRY_CPU_SECONDS / FERRY_CALL_TIMEOUT_SECONDS".into()
+            }
+            RuntimeError::MemoryLimit { .. } => {
+                "report it to the connector's author; the limit can be raised with FERRY_MEMORY_MB".into()
+            }
+            RuntimeError::PageTooLarge { .. } => {
+                "report it to the connector's author; the limit can be raised with FERRY_PAGE_MAX_RECORDS".into()
+            }
+            RuntimeError::Allowlist { .. } => {
+                "fix the integration's config with `ferry integration set NAME KEY=VALUE`".into()
+            }
+            _ => "report it to the connector's author, with `RUST_LOG=debug` output".into(),
+        }
+    }
+}
+
+/// A component that passed inspection, compiled and linked, ready to
+/// instantiate (cheaply) per call.
+#[derive(Clone)]
+pub struct LoadedConnector {
+    pub sha256: String,
+    /// Contract version it implements, e.g. "0.1.0".
+    pub contract: &'static str,
+    pub cache: CacheOutcome,
+    pre: v0_1::ConnectorPre<HostState>,
+}
+
+impl std::fmt::Debug for LoadedConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedConnector").field("sha256", &self.sha256).field("contract", &self.contract).finish()
+    }
+}
+
+/// Stops the epoch thread when the runtime goes away.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: cache::CompileCache,
+    limits: Limits,
+    client: reqwest::Client,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// `cache_dir: None` compiles every time (no disk writes).
+    pub fn new(cache_dir: Option<PathBuf>, limits: Limits) -> Result<Self, RuntimeError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        config.max_wasm_stack(2 * 1024 * 1024);
+        let engine = Engine::new(&config).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        v0_1::Connector::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(|e| RuntimeError::Engine(e.to_string()))?;
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker_engine = engine.weak();
+        let ticker_stop = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("ferry-epoch".into())
+            .spawn(move || {
+                while !ticker_stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match ticker_engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| RuntimeError::Engine(format!("epoch thread: {e}")))?;
+
+        let client = http::HttpGate::build_client(&limits.http).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        let cache = cache::CompileCache::new(&engine, cache_dir);
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            limits,
+            client,
+            _ticker: EpochTicker { stop, handle: Some(handle) },
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Inspect, compile (or load from cache) and link a component.
+    pub fn load(&self, bytes: &[u8]) -> Result<LoadedConnector, RuntimeError> {
+        inspect::check_bytes(bytes)?;
+        let sha256 = sha256_hex(bytes);
+        let (component, outcome) = self
+            .cache
+            .load(&self.engine, bytes, &sha256)
+            .map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
+        let contract = inspect::contract_version(&self.engine, &component)?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
+        let pre = v0_1::ConnectorPre::new(pre).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
+        Ok(LoadedConnector { sha256, contract, cache: outcome, pre })
+    }
+
+    /// A session for calls with one integration's config and grants.
+    pub fn session(&self, connector: &LoadedConnector, config: SessionConfig) -> Result<Session<'_>, RuntimeError> {
+        Session::new(self, connector.pre.clone(), config)
+    }
+
+    /// `info()` with no config and no network.
+    pub async fn describe(&self, connector: &LoadedConnector) -> Result<crate::model::ConnectorInfo, RuntimeError> {
+        let mut session = self.session(connector, SessionConfig::anonymous())?;
+        session.info().await
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The innermost message of a wasmtime error chain, which is the useful one.
+fn root_cause(e: &wasmtime::Error) -> String {
+    let mut msgs: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    msgs.dedup();
+    msgs.join(": ")
+}

@@ -1,0 +1,290 @@
+//! Calling a connector on behalf of one integration.
+//!
+//! Every call gets a fresh instance (≈ tens of µs from the pre-linked
+//! component), so memory a call leaks or corrupts is gone with it and a trap
+//! never poisons the next call. The integration's grants (allowlist, rate
+//! limiter, request budget) live in the shared [`HttpGate`] and outlive the
+//! calls; the call's limits are re-armed for each call.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+use super::allowlist::Allowlist;
+use super::host::{HostState, Interruption, STDERR_CAPACITY};
+use super::http::{HttpGate, HttpStats};
+use super::{Runtime, RuntimeError, v0_1};
+use crate::model::{self, RateLimit, StreamKind};
+use crate::secrets::Redactor;
+
+/// What a session is allowed and given.
+#[derive(Debug, Clone, Default)]
+pub struct SessionConfig {
+    /// Name used in logs and errors (integration name or connector id).
+    pub label: String,
+    /// Resolved config, secrets included, passed to the connector.
+    pub config: Vec<(String, String)>,
+    /// Secret values to scrub from anything the connector says.
+    pub secrets: Vec<String>,
+    /// Host templates from the connector's `info()`; expanded over `config`.
+    pub allowed_hosts: Vec<String>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl SessionConfig {
+    /// No config, no network: for `info()` at install time.
+    pub fn anonymous() -> Self {
+        SessionConfig { label: "(inspecting)".into(), ..Default::default() }
+    }
+}
+
+pub struct Session<'r> {
+    runtime: &'r Runtime,
+    pre: v0_1::ConnectorPre<HostState>,
+    gate: Arc<HttpGate>,
+    redactor: Arc<Redactor>,
+    config: Vec<(String, String)>,
+    label: String,
+}
+
+type CallResult<T> = Result<T, RuntimeError>;
+
+/// The guest functions, with their arguments.
+enum Call {
+    Info,
+    Validate(Vec<(String, String)>),
+    Check,
+    Read { stream: StreamKind, cursor: Option<String>, since: Option<String> },
+}
+
+/// What a guest function returned, before the connector's own result is judged.
+enum Output {
+    Info(v0_1::WitConnectorInfo),
+    Validate(Result<v0_1::WitValidatedConfig, v0_1::WitConnectorError>),
+    Check(Result<v0_1::WitCheckReport, v0_1::WitConnectorError>),
+    Read(Result<v0_1::WitPage, v0_1::WitConnectorError>),
+}
+
+impl<'r> Session<'r> {
+    pub(super) fn new(
+        runtime: &'r Runtime,
+        pre: v0_1::ConnectorPre<HostState>,
+        config: SessionConfig,
+    ) -> Result<Self, RuntimeError> {
+        let map: HashMap<String, String> = config.config.iter().cloned().collect();
+        let allowlist = Allowlist::expand(&config.allowed_hosts, &map)
+            .map_err(|source| RuntimeError::Allowlist { connector: config.label.clone(), source })?;
+        let gate = HttpGate::new(
+            runtime.client.clone(),
+            allowlist,
+            config.rate_limit,
+            runtime.limits.http.clone(),
+        );
+        Ok(Session {
+            runtime,
+            pre,
+            gate: Arc::new(gate),
+            redactor: Arc::new(Redactor::new(config.secrets)),
+            config: config.config,
+            label: config.label,
+        })
+    }
+
+    pub fn http_stats(&self) -> HttpStats {
+        self.gate.stats()
+    }
+
+    pub fn allowed_origins(&self) -> String {
+        self.gate.allowlist().describe()
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    pub async fn info(&mut self) -> CallResult<model::ConnectorInfo> {
+        match self.call(Call::Info).await? {
+            Output::Info(i) => Ok(v0_1::info_from_wit(i)),
+            _ => unreachable!("call kind and output kind always match"),
+        }
+    }
+
+    pub async fn validate_config(
+        &mut self,
+        config: Vec<(String, String)>,
+    ) -> CallResult<Result<model::ValidatedConfig, model::ConnectorError>> {
+        match self.call(Call::Validate(config)).await? {
+            Output::Validate(r) => Ok(r.map(v0_1::validated_from_wit).map_err(|e| self.scrub(v0_1::error_from_wit(e)))),
+            _ => unreachable!("call kind and output kind always match"),
+        }
+    }
+
+    pub async fn check(&mut self) -> CallResult<Result<model::CheckReport, model::ConnectorError>> {
+        match self.call(Call::Check).await? {
+            Output::Check(r) => Ok(r.map(v0_1::report_from_wit).map_err(|e| self.scrub(v0_1::error_from_wit(e)))),
+            _ => unreachable!("call kind and output kind always match"),
+        }
+    }
+
+    pub async fn read(
+        &mut self,
+        stream: StreamKind,
+        cursor: Option<String>,
+        since: Option<String>,
+    ) -> CallResult<Result<model::Page, model::ConnectorError>> {
+        let page = match self.call(Call::Read { stream, cursor, since }).await? {
+            Output::Read(r) => r,
+            _ => unreachable!("call kind and output kind always match"),
+        };
+        match page {
+            Err(e) => Ok(Err(self.scrub(v0_1::error_from_wit(e)))),
+            Ok(page) => {
+                let (kind, page) = v0_1::page_from_wit(page);
+                // An empty page of another case is harmless.
+                if kind != stream && !page.records.is_empty() {
+                    return Err(RuntimeError::WrongStream {
+                        connector: self.label.clone(),
+                        asked: stream.to_string(),
+                        got: kind.to_string(),
+                    });
+                }
+                let limit = self.runtime.limits.page_records;
+                if page.records.len() > limit {
+                    return Err(RuntimeError::PageTooLarge {
+                        connector: self.label.clone(),
+                        records: page.records.len(),
+                        limit,
+                    });
+                }
+                Ok(Ok(page))
+            }
+        }
+    }
+
+    /// Scrub secrets from the connector's own error text.
+    fn scrub(&self, e: model::ConnectorError) -> model::ConnectorError {
+        use model::ConnectorError as E;
+        let r = |s: String| self.redactor.redact(&s);
+        match e {
+            E::Unauthorized { detail } => E::Unauthorized { detail: r(detail) },
+            E::Forbidden { resource, permission, detail } => E::Forbidden { resource, permission, detail: r(detail) },
+            E::NotFound { detail } => E::NotFound { detail: r(detail) },
+            E::Unreachable { detail } => E::Unreachable { detail: r(detail) },
+            E::Timeout { detail } => E::Timeout { detail: r(detail) },
+            E::InvalidConfig { field, reason } => E::InvalidConfig { field, reason: r(reason) },
+            E::BadResponse { detail } => E::BadResponse { detail: r(detail) },
+            E::Other { detail } => E::Other { detail: r(detail) },
+            other => other,
+        }
+    }
+
+    /// Run one guest call in a fresh store under the call limits.
+    async fn call(&mut self, call: Call) -> CallResult<Output> {
+        let limits = &self.runtime.limits;
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+        let state = HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .instances(16)
+                .tables(64)
+                .memories(4)
+                .trap_on_grow_failure(true)
+                .build(),
+            gate: self.gate.clone(),
+            redactor: self.redactor.clone(),
+            label: self.label.clone(),
+            stderr,
+            call_started: Instant::now(),
+            io_time: std::time::Duration::ZERO,
+            cpu_budget: limits.cpu_per_call,
+            interrupted: None,
+            log_lines: 0,
+        };
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            if state.guest_time() > state.cpu_budget {
+                state.interrupted = Some(Interruption::Cpu);
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+
+        let label = self.label.clone();
+        let timeout = limits.call_timeout;
+        let memory_mib = limits.memory_bytes / (1024 * 1024);
+        let cpu = limits.cpu_per_call;
+        let run = async {
+            let instance = self.pre.instantiate_async(&mut store).await.map_err(|e| RuntimeError::Instantiate {
+                connector: label.clone(),
+                message: self.redactor.redact(&super::root_cause(&e)),
+            })?;
+            let source = instance.ferry_connector_source();
+            let config = &self.config;
+            let result = match call {
+                Call::Info => source.call_info(&mut store).await.map(Output::Info),
+                Call::Validate(c) => source.call_validate_config(&mut store, &c).await.map(Output::Validate),
+                Call::Check => source.call_check(&mut store, config).await.map(Output::Check),
+                Call::Read { stream, cursor, since } => source
+                    .call_read(&mut store, config, v0_1::stream_to_wit(stream), cursor.as_deref(), since.as_ref())
+                    .await
+                    .map(Output::Read),
+            };
+            result.map_err(|e| classify_trap(&e, &store, &label, memory_mib, cpu, &self.redactor))
+        };
+        match tokio::time::timeout(timeout, run).await {
+            Ok(result) => result,
+            Err(_) => Err(RuntimeError::CallTimeout { connector: label, limit: timeout }),
+        }
+    }
+}
+
+/// Turn a failed guest call into the error an operator can act on.
+fn classify_trap(
+    e: &wasmtime::Error,
+    store: &Store<HostState>,
+    label: &str,
+    memory_mib: usize,
+    cpu: std::time::Duration,
+    redactor: &Redactor,
+) -> RuntimeError {
+    let state = store.data();
+    if state.interrupted == Some(Interruption::Cpu) {
+        return RuntimeError::CpuLimit { connector: label.to_string(), limit: cpu };
+    }
+    let chain = super::root_cause(e);
+    if chain.contains("forcing trap when growing memory") || chain.contains("memory allocation") {
+        return RuntimeError::MemoryLimit { connector: label.to_string(), limit_mib: memory_mib };
+    }
+    let stderr = String::from_utf8_lossy(&state.stderr.contents()).to_string();
+    if stderr.contains("memory allocation of") {
+        return RuntimeError::MemoryLimit { connector: label.to_string(), limit_mib: memory_mib };
+    }
+    let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string()).unwrap_or_else(|| first_line(&chain));
+    let panic = stderr.lines().rev().find(|l| l.contains("panicked")).map(str::to_string);
+    let message = match panic {
+        Some(p) => format!("{trap}; {p}"),
+        None if !stderr.trim().is_empty() => format!("{trap}; stderr: {}", last_chars(stderr.trim(), 300)),
+        None => trap,
+    };
+    RuntimeError::Trap { connector: label.to_string(), message: redactor.redact(&message) }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).to_string()
+}
+
+fn last_chars(s: &str, n: usize) -> String {
+    let count = s.chars().count();
+    s.chars().skip(count.saturating_sub(n)).collect()
+}

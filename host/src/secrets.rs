@@ -1,0 +1,169 @@
+//! Secret values: where they come from and how they are kept out of output.
+//!
+//! A secret config value is stored either literally or as a reference
+//! (`env:VAR`) resolved only when a connector needs it. Anything that may echo
+//! a secret — connector logs, connector errors, trap messages, HTTP errors —
+//! goes through a [`Redactor`] holding the resolved values of the
+//! integration at hand.
+
+use std::fmt;
+
+/// What is shown instead of a secret.
+pub const MASK: &str = "********";
+
+/// Secrets shorter than this are not scrubbed from free text (a one-letter
+/// "secret" would mask every occurrence of that letter); they are still
+/// never printed by Ferry itself.
+const MIN_REDACT_LEN: usize = 4;
+
+/// A secret as stored: a literal value, or a reference to an environment
+/// variable read at use time.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Literal(String),
+    Env(String),
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Literal(_) => write!(f, "Literal({MASK})"),
+            SecretSource::Env(var) => write!(f, "Env({var})"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("environment variable `{var}` (referenced by `{key}`) is not set")]
+    EnvMissing { key: String, var: String },
+    #[error("`env:` needs a variable name, e.g. `env:SYNCRO_TOKEN`")]
+    EmptyEnvName,
+}
+
+impl SecretSource {
+    /// Parse what an operator typed: `env:VAR` is a reference, anything else
+    /// a literal.
+    pub fn parse(input: &str) -> Result<SecretSource, SecretError> {
+        match input.strip_prefix("env:") {
+            Some(var) if var.trim().is_empty() => Err(SecretError::EmptyEnvName),
+            Some(var) => Ok(SecretSource::Env(var.trim().to_string())),
+            None => Ok(SecretSource::Literal(input.to_string())),
+        }
+    }
+
+    /// The form stored in the database.
+    pub fn to_stored(&self) -> String {
+        match self {
+            SecretSource::Literal(v) => format!("literal:{v}"),
+            SecretSource::Env(var) => format!("env:{var}"),
+        }
+    }
+
+    pub fn from_stored(stored: &str) -> SecretSource {
+        if let Some(v) = stored.strip_prefix("literal:") {
+            SecretSource::Literal(v.to_string())
+        } else if let Some(var) = stored.strip_prefix("env:") {
+            SecretSource::Env(var.to_string())
+        } else {
+            SecretSource::Literal(stored.to_string())
+        }
+    }
+
+    pub fn resolve(&self, key: &str) -> Result<String, SecretError> {
+        match self {
+            SecretSource::Literal(v) => Ok(v.clone()),
+            SecretSource::Env(var) => std::env::var(var)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| SecretError::EnvMissing { key: key.to_string(), var: var.clone() }),
+        }
+    }
+
+    /// How the secret is shown: masked, or the reference (not a secret).
+    pub fn display(&self) -> String {
+        match self {
+            SecretSource::Literal(_) => MASK.to_string(),
+            SecretSource::Env(var) => format!("env:{var}"),
+        }
+    }
+}
+
+/// Scrubs known secret values out of text.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} secrets)", self.secrets.len())
+    }
+}
+
+impl Redactor {
+    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+        let mut secrets: Vec<String> = values.into_iter().filter(|v| v.len() >= MIN_REDACT_LEN).collect();
+        // Longest first, so a secret containing another is masked whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        // Percent-encoded forms too: a secret may travel in a query string.
+        let encoded: Vec<String> = secrets
+            .iter()
+            .map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>())
+            .filter(|e| !secrets.contains(e))
+            .collect();
+        secrets.extend(encoded);
+        Redactor { secrets }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for secret in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), MASK);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_store_round_trip() {
+        let lit = SecretSource::parse("abc123").unwrap();
+        assert_eq!(SecretSource::from_stored(&lit.to_stored()), lit);
+        let env = SecretSource::parse("env:SYNCRO_TOKEN").unwrap();
+        assert_eq!(env, SecretSource::Env("SYNCRO_TOKEN".into()));
+        assert_eq!(SecretSource::from_stored(&env.to_stored()), env);
+        assert!(SecretSource::parse("env:").is_err());
+    }
+
+    #[test]
+    fn debug_and_display_never_show_literal() {
+        let lit = SecretSource::Literal("hunter22".into());
+        assert!(!format!("{lit:?}").contains("hunter22"));
+        assert_eq!(lit.display(), MASK);
+        assert_eq!(SecretSource::Env("X".into()).display(), "env:X");
+    }
+
+    #[test]
+    fn env_resolution_names_the_variable() {
+        let s = SecretSource::Env("FERRY_TEST_SURELY_UNSET_VAR".into());
+        let err = s.resolve("api_key").unwrap_err();
+        assert!(err.to_string().contains("FERRY_TEST_SURELY_UNSET_VAR"));
+        assert!(err.to_string().contains("api_key"));
+    }
+
+    #[test]
+    fn redacts_plain_and_encoded() {
+        let r = Redactor::new(["s3cr3t+key/=".to_string(), "ab".to_string()]);
+        let text = "token s3cr3t+key/= in url ?api_key=s3cr3t%2Bkey%2F%3D and ab stays";
+        let out = r.redact(text);
+        assert!(!out.contains("s3cr3t"), "{out}");
+        assert!(out.contains("ab stays"));
+    }
+}

@@ -1,0 +1,545 @@
+//! The documentation store: companies, asset layouts, assets, the PSA-owned
+//! cards projected onto them, operator-owned fields, and company links
+//! (how each PSA company maps to a documentation company).
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Result, StoreError, Tx, now};
+use crate::model::Field;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CompanyRow {
+    pub id: i64,
+    pub name: String,
+    pub domain: Option<String>,
+    pub phone: Option<String>,
+    pub archived_at: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayoutRow {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+    /// Which field identifies one device across integrations: serial, mac, name.
+    pub identity: String,
+    pub assets: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AssetRow {
+    pub id: i64,
+    pub company_id: i64,
+    pub company: String,
+    pub layout_id: i64,
+    pub layout: String,
+    pub name: String,
+    pub archived_at: Option<String>,
+    pub updated_at: String,
+    /// Integrations whose cards this asset carries.
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AssetFilter {
+    pub company: Option<String>,
+    pub layout: Option<String>,
+    /// Some(true): only archived; Some(false): only live; None: both.
+    pub archived: Option<bool>,
+    pub integration: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CardTarget {
+    Company,
+    Asset,
+}
+
+impl CardTarget {
+    fn as_str(self) -> &'static str {
+        match self {
+            CardTarget::Company => "company",
+            CardTarget::Asset => "asset",
+        }
+    }
+
+    fn parse(s: &str) -> CardTarget {
+        if s == "company" { CardTarget::Company } else { CardTarget::Asset }
+    }
+}
+
+/// A PSA record's card and where it landed.
+#[derive(Debug, Clone, Serialize)]
+pub struct CardRow {
+    pub id: i64,
+    pub integration_id: i64,
+    pub integration: String,
+    pub stream: String,
+    pub external_id: String,
+    pub target: CardTarget,
+    pub doc_id: i64,
+    pub title: String,
+    pub fields: Vec<Field>,
+    pub hash: String,
+    pub archived_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkState {
+    Suggested,
+    Matched,
+    Created,
+    Ignored,
+    Unmatched,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Suggested => "suggested",
+            LinkState::Matched => "matched",
+            LinkState::Created => "created",
+            LinkState::Ignored => "ignored",
+            LinkState::Unmatched => "unmatched",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LinkState> {
+        Some(match s {
+            "suggested" => LinkState::Suggested,
+            "matched" => LinkState::Matched,
+            "created" => LinkState::Created,
+            "ignored" => LinkState::Ignored,
+            "unmatched" => LinkState::Unmatched,
+            _ => return None,
+        })
+    }
+
+    /// Whether data of a PSA company in this state reaches the documentation.
+    pub fn brings_data(self) -> bool {
+        matches!(self, LinkState::Matched | LinkState::Created)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CompanyLink {
+    pub external_id: String,
+    pub state: LinkState,
+    pub company_id: Option<i64>,
+    pub score: Option<f64>,
+    pub reason: Option<String>,
+}
+
+const COMPANY_COLUMNS: &str = "id, name, domain, phone, archived_at, created_by, created_at, updated_at";
+
+fn company_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyRow> {
+    Ok(CompanyRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        domain: r.get(2)?,
+        phone: r.get(3)?,
+        archived_at: r.get(4)?,
+        created_by: r.get(5)?,
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+    })
+}
+
+impl Tx<'_> {
+    // ---- companies ----
+
+    pub fn companies(&self, include_archived: bool) -> Result<Vec<CompanyRow>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {COMPANY_COLUMNS} FROM companies WHERE (?1 OR archived_at IS NULL) ORDER BY name COLLATE NOCASE, id"
+        ))?;
+        let rows = stmt.query_map([include_archived], company_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn company(&self, id: i64) -> Result<Option<CompanyRow>> {
+        let r = self.conn().query_row(&format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE id = ?1"), [id], company_from_row);
+        self.optional(r)
+    }
+
+    /// A company by id (`#12` or `12`) or exact name (case-insensitive).
+    pub fn find_company(&self, key: &str) -> Result<CompanyRow> {
+        if let Ok(id) = key.trim_start_matches('#').parse::<i64>()
+            && let Some(c) = self.company(id)?
+        {
+            return Ok(c);
+        }
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {COMPANY_COLUMNS} FROM companies WHERE name = ?1 COLLATE NOCASE ORDER BY archived_at IS NOT NULL, id"
+        ))?;
+        let found = stmt.query_map([key], company_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        found.into_iter().next().ok_or_else(|| StoreError::NotFound { what: "company", name: key.to_string() })
+    }
+
+    pub fn insert_company(&self, name: &str, domain: Option<&str>, phone: Option<&str>, created_by: &str) -> Result<i64> {
+        let t = now();
+        self.conn().execute(
+            "INSERT INTO companies (name, domain, phone, created_by, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            params![name, domain, phone, created_by, t],
+        )?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    /// Update basic details; returns whether anything changed.
+    pub fn update_company(&self, id: i64, name: &str, domain: Option<&str>, phone: Option<&str>) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE companies SET name = ?2, domain = ?3, phone = ?4, updated_at = ?5
+             WHERE id = ?1 AND (name IS NOT ?2 OR domain IS NOT ?3 OR phone IS NOT ?4)",
+            params![id, name, domain, phone, now()],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Archive (`true`) or restore a company; returns whether it changed.
+    pub fn set_company_archived(&self, id: i64, archived: bool) -> Result<bool> {
+        let n = if archived {
+            self.conn().execute(
+                "UPDATE companies SET archived_at = ?2, updated_at = ?2 WHERE id = ?1 AND archived_at IS NULL",
+                params![id, now()],
+            )?
+        } else {
+            self.conn().execute(
+                "UPDATE companies SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL",
+                params![id, now()],
+            )?
+        };
+        Ok(n > 0)
+    }
+
+    // ---- layouts ----
+
+    pub fn layouts(&self) -> Result<Vec<LayoutRow>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT l.id, l.name, l.active, l.identity,
+                    (SELECT COUNT(*) FROM assets a WHERE a.layout_id = l.id AND a.archived_at IS NULL)
+             FROM layouts l ORDER BY l.name COLLATE NOCASE",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(LayoutRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    active: r.get(2)?,
+                    identity: r.get(3)?,
+                    assets: r.get::<_, i64>(4)? as u64,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn layout_by_name(&self, name: &str) -> Result<Option<LayoutRow>> {
+        Ok(self.layouts()?.into_iter().find(|l| l.name.eq_ignore_ascii_case(name)))
+    }
+
+    pub fn insert_layout(&self, name: &str, identity: &str) -> Result<i64> {
+        if self.layout_by_name(name)?.is_some() {
+            return Err(StoreError::Exists { what: "layout", name: name.to_string() });
+        }
+        self.conn().execute(
+            "INSERT INTO layouts (name, identity, created_at) VALUES (?1, ?2, ?3)",
+            params![name, identity, now()],
+        )?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    /// The id of layout `name`, creating it when missing.
+    pub fn ensure_layout(&self, name: &str, identity: &str) -> Result<i64> {
+        let found: Option<i64> = self
+            .conn()
+            .query_row("SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE", [name], |r| r.get(0))
+            .optional()?;
+        match found {
+            Some(id) => Ok(id),
+            None => self.insert_layout(name, identity),
+        }
+    }
+
+    // ---- assets ----
+
+    pub fn insert_asset(&self, company_id: i64, layout_id: i64, name: &str) -> Result<i64> {
+        let t = now();
+        self.conn().execute(
+            "INSERT INTO assets (company_id, layout_id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![company_id, layout_id, name, t],
+        )?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    /// Move/rename an asset; returns whether anything changed.
+    pub fn update_asset(&self, id: i64, company_id: i64, layout_id: i64, name: &str) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE assets SET company_id = ?2, layout_id = ?3, name = ?4, updated_at = ?5
+             WHERE id = ?1 AND (company_id <> ?2 OR layout_id <> ?3 OR name <> ?4)",
+            params![id, company_id, layout_id, name, now()],
+        )?;
+        Ok(n > 0)
+    }
+
+    pub fn set_asset_archived(&self, id: i64, archived: bool) -> Result<bool> {
+        let n = if archived {
+            self.conn().execute(
+                "UPDATE assets SET archived_at = ?2, updated_at = ?2 WHERE id = ?1 AND archived_at IS NULL",
+                params![id, now()],
+            )?
+        } else {
+            self.conn().execute(
+                "UPDATE assets SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL",
+                params![id, now()],
+            )?
+        };
+        Ok(n > 0)
+    }
+
+    pub fn asset(&self, id: i64) -> Result<AssetRow> {
+        self.assets_where("a.id = ?1", params![id])?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NotFound { what: "asset", name: id.to_string() })
+    }
+
+    pub fn assets(&self, filter: &AssetFilter) -> Result<Vec<AssetRow>> {
+        let company = match &filter.company {
+            Some(key) => Some(self.find_company(key)?.id),
+            None => None,
+        };
+        let layout = match &filter.layout {
+            Some(name) => Some(
+                self.layout_by_name(name)?
+                    .ok_or_else(|| StoreError::NotFound { what: "layout", name: name.clone() })?
+                    .id,
+            ),
+            None => None,
+        };
+        let archived = filter.archived.map(i64::from);
+        self.assets_where(
+            "(?1 IS NULL OR a.company_id = ?1) AND (?2 IS NULL OR a.layout_id = ?2)
+             AND (?3 IS NULL OR (a.archived_at IS NOT NULL) = ?3)
+             AND (?4 IS NULL OR EXISTS (SELECT 1 FROM cards k JOIN integrations i ON i.id = k.integration_id
+                                        WHERE k.doc_kind = 'asset' AND k.doc_id = a.id AND i.name = ?4))",
+            params![company, layout, archived, filter.integration],
+        )
+    }
+
+    fn assets_where(&self, condition: &str, args: impl rusqlite::Params) -> Result<Vec<AssetRow>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT a.id, a.company_id, c.name, a.layout_id, l.name, a.name, a.archived_at, a.updated_at,
+                    (SELECT group_concat(DISTINCT i.name) FROM cards k JOIN integrations i ON i.id = k.integration_id
+                      WHERE k.doc_kind = 'asset' AND k.doc_id = a.id)
+             FROM assets a JOIN companies c ON c.id = a.company_id JOIN layouts l ON l.id = a.layout_id
+             WHERE {condition}
+             ORDER BY c.name COLLATE NOCASE, l.name COLLATE NOCASE, a.name COLLATE NOCASE, a.id"
+        ))?;
+        let rows = stmt
+            .query_map(args, |r| {
+                let sources: Option<String> = r.get(8)?;
+                Ok(AssetRow {
+                    id: r.get(0)?,
+                    company_id: r.get(1)?,
+                    company: r.get(2)?,
+                    layout_id: r.get(3)?,
+                    layout: r.get(4)?,
+                    name: r.get(5)?,
+                    archived_at: r.get(6)?,
+                    updated_at: r.get(7)?,
+                    sources: sources
+                        .map(|s| {
+                            let mut v: Vec<String> = s.split(',').map(str::to_string).collect();
+                            v.sort();
+                            v
+                        })
+                        .unwrap_or_default(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn count_assets(&self) -> Result<u64> {
+        Ok(self.conn().query_row("SELECT COUNT(*) FROM assets WHERE archived_at IS NULL", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    // ---- operator fields ----
+
+    pub fn set_asset_field(&self, asset_id: i64, field: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO asset_fields (asset_id, field, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (asset_id, field) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![asset_id, field, value, now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn asset_fields(&self, asset_id: i64) -> Result<Vec<Field>> {
+        let mut stmt = self.conn().prepare("SELECT field, value FROM asset_fields WHERE asset_id = ?1 ORDER BY field")?;
+        let rows = stmt
+            .query_map([asset_id], |r| Ok(Field { label: r.get(0)?, value: r.get(1)? }))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    // ---- cards ----
+
+    pub fn card(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<CardRow>> {
+        let mut rows = self.cards_where(
+            "k.integration_id = ?1 AND k.stream = ?2 AND k.external_id = ?3",
+            params![integration_id, stream, external_id],
+        )?;
+        Ok(rows.pop())
+    }
+
+    pub fn cards_of(&self, target: CardTarget, doc_id: i64) -> Result<Vec<CardRow>> {
+        self.cards_where("k.doc_kind = ?1 AND k.doc_id = ?2", params![target.as_str(), doc_id])
+    }
+
+    fn cards_where(&self, condition: &str, args: impl rusqlite::Params) -> Result<Vec<CardRow>> {
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT k.id, k.integration_id, i.name, k.stream, k.external_id, k.doc_kind, k.doc_id, k.title,
+                    k.fields_json, k.hash, k.archived_at
+             FROM cards k JOIN integrations i ON i.id = k.integration_id WHERE {condition} ORDER BY i.name, k.id"
+        ))?;
+        let rows = stmt
+            .query_map(args, |r| {
+                let kind: String = r.get(5)?;
+                let fields: String = r.get(8)?;
+                Ok(CardRow {
+                    id: r.get(0)?,
+                    integration_id: r.get(1)?,
+                    integration: r.get(2)?,
+                    stream: r.get(3)?,
+                    external_id: r.get(4)?,
+                    target: CardTarget::parse(&kind),
+                    doc_id: r.get(6)?,
+                    title: r.get(7)?,
+                    fields: serde_json::from_str(&fields).unwrap_or_default(),
+                    hash: r.get(9)?,
+                    archived_at: r.get(10)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Where a card sits and its hash, cheaply (for apply's change detection).
+    pub fn card_link(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<(i64, String)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT doc_id, hash FROM cards WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
+        )?;
+        Ok(stmt.query_row(params![integration_id, stream, external_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn put_card(
+        &self,
+        integration_id: i64,
+        stream: &str,
+        external_id: &str,
+        target: CardTarget,
+        doc_id: i64,
+        title: &str,
+        fields: &[Field],
+        hash: &str,
+        archived: bool,
+    ) -> Result<()> {
+        let fields = serde_json::to_string(fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let t = now();
+        let archived_at = archived.then(|| t.clone());
+        let mut stmt = self.conn().prepare_cached(
+            "INSERT INTO cards (integration_id, stream, external_id, doc_kind, doc_id, title, fields_json, hash, archived_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (integration_id, stream, external_id) DO UPDATE SET doc_kind = excluded.doc_kind,
+               doc_id = excluded.doc_id, title = excluded.title, fields_json = excluded.fields_json,
+               hash = excluded.hash, archived_at = CASE WHEN excluded.archived_at IS NULL THEN NULL
+                                                       ELSE COALESCE(cards.archived_at, excluded.archived_at) END,
+               updated_at = excluded.updated_at",
+        )?;
+        stmt.execute(params![integration_id, stream, external_id, target.as_str(), doc_id, title, fields, hash, archived_at, t])?;
+        Ok(())
+    }
+
+    /// Cards of one integration and stream: (external id, doc id).
+    pub fn card_ids(&self, integration_id: i64, stream: &str) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn().prepare("SELECT external_id, doc_id FROM cards WHERE integration_id = ?1 AND stream = ?2")?;
+        let rows = stmt
+            .query_map(params![integration_id, stream], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn delete_card(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM cards WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
+            params![integration_id, stream, external_id],
+        )?;
+        Ok(())
+    }
+
+    /// Live cards still pointing at an asset (from any integration).
+    pub fn live_cards_on(&self, target: CardTarget, doc_id: i64) -> Result<u64> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM cards WHERE doc_kind = ?1 AND doc_id = ?2 AND archived_at IS NULL",
+            params![target.as_str(), doc_id],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    // ---- company links ----
+
+    pub fn company_link(&self, integration_id: i64, external_id: &str) -> Result<Option<CompanyLink>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT external_id, state, company_id, score, reason FROM company_links
+             WHERE integration_id = ?1 AND external_id = ?2",
+        )?;
+        Ok(stmt.query_row(params![integration_id, external_id], link_from_row).optional()?)
+    }
+
+    pub fn company_links(&self, integration_id: i64) -> Result<Vec<CompanyLink>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT external_id, state, company_id, score, reason FROM company_links WHERE integration_id = ?1",
+        )?;
+        let rows = stmt.query_map([integration_id], link_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn put_company_link(&self, integration_id: i64, link: &CompanyLink) -> Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "INSERT INTO company_links (integration_id, external_id, state, company_id, score, reason, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (integration_id, external_id) DO UPDATE SET state = excluded.state,
+               company_id = excluded.company_id, score = excluded.score, reason = excluded.reason,
+               updated_at = excluded.updated_at",
+        )?;
+        stmt.execute(params![
+            integration_id,
+            link.external_id,
+            link.state.as_str(),
+            link.company_id,
+            link.score,
+            link.reason,
+            now()
+        ])?;
+        Ok(())
+    }
+}
+
+fn link_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyLink> {
+    let state: String = r.get(1)?;
+    Ok(CompanyLink {
+        external_id: r.get(0)?,
+        state: LinkState::parse(&state).unwrap_or(LinkState::Unmatched),
+        company_id: r.get(2)?,
+        score: r.get(3)?,
+        reason: r.get(4)?,
+    })
+}

@@ -1,0 +1,138 @@
+//! Integrations: a connector plus an operator's config, secrets and options.
+
+use std::collections::BTreeMap;
+
+use rusqlite::params;
+
+use super::{Result, StoreError, Tx, now};
+use crate::secrets::SecretSource;
+
+#[derive(Debug, Clone)]
+pub struct IntegrationRow {
+    pub id: i64,
+    pub name: String,
+    pub connector_id: String,
+    /// Non-secret config values.
+    pub config: BTreeMap<String, String>,
+    /// Secret config values, as stored (literal or `env:` reference).
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// Options (matching, rules, skips...) as a JSON object.
+    pub options: serde_json::Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "id, name, connector_id, config_json, secrets_json, options_json, created_at, updated_at";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(IntegrationRow, String, String, String)> {
+    Ok((
+        IntegrationRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            connector_id: r.get(2)?,
+            config: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            options: serde_json::Value::Null,
+            created_at: r.get(6)?,
+            updated_at: r.get(7)?,
+        },
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn finish((mut row, config, secrets, options): (IntegrationRow, String, String, String)) -> Result<IntegrationRow> {
+    let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("integration {} {what}: {e}", row.name));
+    row.config = serde_json::from_str(&config).map_err(|e| corrupt("config", e))?;
+    let stored: BTreeMap<String, String> = serde_json::from_str(&secrets).map_err(|e| corrupt("secrets", e))?;
+    row.secrets = stored.iter().map(|(k, v)| (k.clone(), SecretSource::from_stored(v))).collect();
+    row.options = serde_json::from_str(&options).map_err(|e| corrupt("options", e))?;
+    Ok(row)
+}
+
+fn secrets_json(secrets: &BTreeMap<String, SecretSource>) -> String {
+    let stored: BTreeMap<&String, String> = secrets.iter().map(|(k, v)| (k, v.to_stored())).collect();
+    serde_json::to_string(&stored).unwrap_or_else(|_| "{}".into())
+}
+
+impl Tx<'_> {
+    pub fn integrations(&self) -> Result<Vec<IntegrationRow>> {
+        let mut stmt = self.conn().prepare(&format!("SELECT {COLUMNS} FROM integrations ORDER BY name"))?;
+        let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(finish).collect()
+    }
+
+    pub fn integration(&self, name: &str) -> Result<IntegrationRow> {
+        let r = self.conn().query_row(&format!("SELECT {COLUMNS} FROM integrations WHERE name = ?1"), [name], from_row);
+        match self.optional(r)? {
+            Some(row) => finish(row),
+            None => Err(StoreError::NotFound { what: "integration", name: name.to_string() }),
+        }
+    }
+
+    pub fn integration_by_id(&self, id: i64) -> Result<IntegrationRow> {
+        let r = self.conn().query_row(&format!("SELECT {COLUMNS} FROM integrations WHERE id = ?1"), [id], from_row);
+        match self.optional(r)? {
+            Some(row) => finish(row),
+            None => Err(StoreError::NotFound { what: "integration", name: format!("#{id}") }),
+        }
+    }
+
+    pub fn insert_integration(
+        &self,
+        name: &str,
+        connector_id: &str,
+        config: &BTreeMap<String, String>,
+        secrets: &BTreeMap<String, SecretSource>,
+        options: &serde_json::Value,
+    ) -> Result<i64> {
+        let exists: i64 = self.conn().query_row("SELECT COUNT(*) FROM integrations WHERE name = ?1", [name], |r| r.get(0))?;
+        if exists > 0 {
+            return Err(StoreError::Exists { what: "integration", name: name.to_string() });
+        }
+        let t = now();
+        self.conn().execute(
+            "INSERT INTO integrations (name, connector_id, config_json, secrets_json, options_json, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![
+                name,
+                connector_id,
+                serde_json::to_string(config).unwrap_or_else(|_| "{}".into()),
+                secrets_json(secrets),
+                options.to_string(),
+                t
+            ],
+        )?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    pub fn update_integration_config(
+        &self,
+        id: i64,
+        config: &BTreeMap<String, String>,
+        secrets: &BTreeMap<String, SecretSource>,
+    ) -> Result<()> {
+        self.conn().execute(
+            "UPDATE integrations SET config_json = ?2, secrets_json = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, serde_json::to_string(config).unwrap_or_else(|_| "{}".into()), secrets_json(secrets), now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn update_integration_options(&self, id: i64, options: &serde_json::Value) -> Result<()> {
+        self.conn().execute(
+            "UPDATE integrations SET options_json = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, options.to_string(), now()],
+        )?;
+        Ok(())
+    }
+
+    /// Remove an integration and what only it owns (mirror, runs, cards,
+    /// links). Documentation companies and assets stay: they are the
+    /// operator's now.
+    pub fn delete_integration(&self, id: i64) -> Result<()> {
+        self.conn().execute("DELETE FROM integrations WHERE id = ?1", [id])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! The PSA mirror: every record a PSA has shown, as canonical JSON with a
+//! content hash. Change detection compares hashes, so an unchanged re-sync
+//! only moves bookkeeping columns. Deletion is decided per full listing: a
+//! record not seen by a *complete* listing is marked deleted, never removed.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Tx, now};
+
+/// One record to write.
+#[derive(Debug, Clone)]
+pub struct MirrorWrite {
+    pub external_id: String,
+    pub company_ext_id: Option<String>,
+    pub hash: String,
+    pub data: String,
+    pub psa_updated_at: Option<String>,
+}
+
+/// What a page did to the mirror.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageOutcome {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct MirrorRow {
+    pub external_id: String,
+    pub company_ext_id: Option<String>,
+    pub data: String,
+    pub deleted_at: Option<String>,
+    pub changed_run: i64,
+}
+
+impl Tx<'_> {
+    /// Upsert one page of records. `listing` is the full listing this page
+    /// belongs to (`None` for incremental reads, which prove nothing about
+    /// records they did not return).
+    pub fn write_page(
+        &self,
+        integration_id: i64,
+        stream: &str,
+        run_id: i64,
+        listing: Option<i64>,
+        records: &[MirrorWrite],
+    ) -> Result<PageOutcome> {
+        let mut outcome = PageOutcome::default();
+        let mut find = self.conn().prepare_cached(
+            "SELECT id, hash, deleted_at IS NOT NULL FROM mirror
+             WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
+        )?;
+        let mut insert = self.conn().prepare_cached(
+            "INSERT INTO mirror (integration_id, stream, external_id, company_ext_id, hash, data, psa_updated_at,
+                                 first_seen_run, last_seen_run, changed_run, listing)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9)",
+        )?;
+        let mut touch = self.conn().prepare_cached(
+            "UPDATE mirror SET last_seen_run = ?2, listing = COALESCE(?3, listing) WHERE id = ?1",
+        )?;
+        let mut change = self.conn().prepare_cached(
+            "UPDATE mirror SET company_ext_id = ?2, hash = ?3, data = ?4, psa_updated_at = ?5,
+                    last_seen_run = ?6, changed_run = ?6, listing = COALESCE(?7, listing), deleted_at = NULL
+             WHERE id = ?1",
+        )?;
+        for r in records {
+            let existing: Option<(i64, String, bool)> = find
+                .query_row(params![integration_id, stream, r.external_id], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
+                .optional()?;
+            match existing {
+                None => {
+                    insert.execute(params![
+                        integration_id,
+                        stream,
+                        r.external_id,
+                        r.company_ext_id,
+                        r.hash,
+                        r.data,
+                        r.psa_updated_at,
+                        run_id,
+                        listing
+                    ])?;
+                    outcome.created += 1;
+                }
+                Some((id, hash, deleted)) if hash == r.hash && !deleted => {
+                    touch.execute(params![id, run_id, listing])?;
+                    outcome.unchanged += 1;
+                }
+                Some((id, _, _)) => {
+                    change.execute(params![id, r.company_ext_id, r.hash, r.data, r.psa_updated_at, run_id, listing])?;
+                    outcome.updated += 1;
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// After listing `listing` of a stream completed: mark what it did not
+    /// see as deleted. Returns how many records were newly marked.
+    pub fn mark_unseen_deleted(&self, integration_id: i64, stream: &str, listing: i64) -> Result<u64> {
+        let n = self.conn().execute(
+            "UPDATE mirror SET deleted_at = ?4
+             WHERE integration_id = ?1 AND stream = ?2 AND deleted_at IS NULL
+               AND (listing IS NULL OR listing <> ?3)",
+            params![integration_id, stream, listing, now()],
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Visit the mirror rows of one stream in external-id order, without
+    /// loading the whole stream.
+    pub fn for_each_mirror(
+        &self,
+        integration_id: i64,
+        stream: &str,
+        mut f: impl FnMut(MirrorRow) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
+             WHERE integration_id = ?1 AND stream = ?2 ORDER BY id",
+        )?;
+        let mut rows = stmt.query(params![integration_id, stream])?;
+        while let Some(row) = rows.next()? {
+            f(MirrorRow {
+                external_id: row.get(0)?,
+                company_ext_id: row.get(1)?,
+                data: row.get(2)?,
+                deleted_at: row.get(3)?,
+                changed_run: row.get(4)?,
+            })?;
+        }
+        Ok(())
+    }
+
+    pub fn mirror_row(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<MirrorRow>> {
+        let r = self.conn().query_row(
+            "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
+             WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
+            params![integration_id, stream, external_id],
+            |row| {
+                Ok(MirrorRow {
+                    external_id: row.get(0)?,
+                    company_ext_id: row.get(1)?,
+                    data: row.get(2)?,
+                    deleted_at: row.get(3)?,
+                    changed_run: row.get(4)?,
+                })
+            },
+        );
+        self.optional(r)
+    }
+
+    /// Live (not deleted) records per stream.
+    pub fn mirror_counts(&self, integration_id: i64) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT stream, COUNT(*) FROM mirror WHERE integration_id = ?1 AND deleted_at IS NULL
+             GROUP BY stream ORDER BY stream",
+        )?;
+        let rows = stmt
+            .query_map([integration_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Forget a stream's records (e.g. tickets "clear & resync").
+    pub fn clear_mirror_stream(&self, integration_id: i64, stream: &str) -> Result<u64> {
+        Ok(self.conn().execute(
+            "DELETE FROM mirror WHERE integration_id = ?1 AND stream = ?2",
+            params![integration_id, stream],
+        )? as u64)
+    }
+}

@@ -1,0 +1,276 @@
+//! Sync run history and per-stream checkpoints (cursors for resume,
+//! watermarks for incremental reads).
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::{Result, StoreError, Tx, now};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    /// Some streams failed; what did arrive was applied, nothing archived
+    /// for the failed streams.
+    Partial,
+    Failed,
+    /// The process died or was stopped mid-run; the next run resumes.
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(s: &str) -> RunStatus {
+        match s {
+            "running" => RunStatus::Running,
+            "succeeded" => RunStatus::Succeeded,
+            "partial" => RunStatus::Partial,
+            "interrupted" => RunStatus::Interrupted,
+            _ => RunStatus::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunStreamRow {
+    pub stream: String,
+    pub status: String,
+    pub pages: u64,
+    pub fetched: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub deleted: u64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    pub id: i64,
+    pub integration: String,
+    pub mode: String,
+    pub streams: Vec<String>,
+    pub trigger: String,
+    pub status: RunStatus,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub pid: Option<i64>,
+    pub error: Option<String>,
+    pub http: serde_json::Value,
+    pub stream_results: Vec<RunStreamRow>,
+}
+
+/// Checkpoint of one stream of one integration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamState {
+    /// Run id that started the full listing in progress, if any.
+    pub listing: Option<i64>,
+    pub listing_mode: Option<String>,
+    pub listing_since: Option<String>,
+    pub listing_started_at: Option<String>,
+    /// Cursor of the next page to read in that listing.
+    pub cursor: Option<String>,
+    /// Start time of the last listing that completed: the next incremental
+    /// read asks for records updated since then.
+    pub watermark: Option<String>,
+    pub last_complete_at: Option<String>,
+}
+
+impl Tx<'_> {
+    pub fn start_run(&self, integration_id: i64, mode: &str, streams: &[String], trigger: &str) -> Result<i64> {
+        self.conn().execute(
+            "INSERT INTO runs (integration_id, mode, streams_json, trigger, status, started_at, pid)
+             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
+            params![
+                integration_id,
+                mode,
+                serde_json::to_string(streams).unwrap_or_else(|_| "[]".into()),
+                trigger,
+                now(),
+                std::process::id()
+            ],
+        )?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    pub fn finish_run(&self, run_id: i64, status: RunStatus, error: Option<&str>, http: &serde_json::Value) -> Result<()> {
+        self.conn().execute(
+            "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4, http_json = ?5 WHERE id = ?1",
+            params![run_id, status.as_str(), now(), error, http.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Runs left `running` by processes that no longer exist become
+    /// `interrupted` (their checkpoints stay, so the next run resumes).
+    pub fn reap_dead_runs(&self, alive: impl Fn(i64) -> bool) -> Result<u64> {
+        let mut stmt = self.conn().prepare("SELECT id, pid FROM runs WHERE status = 'running'")?;
+        let running = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut n = 0;
+        for (id, pid) in running {
+            if !pid.is_some_and(&alive) {
+                self.conn().execute(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ?2,
+                       error = COALESCE(error, 'the Ferry process running it stopped before it finished') WHERE id = ?1",
+                    params![id, now()],
+                )?;
+                self.conn().execute(
+                    "UPDATE run_streams SET status = 'interrupted' WHERE run_id = ?1 AND status = 'running'",
+                    [id],
+                )?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    pub fn put_run_stream(&self, run_id: i64, row: &RunStreamRow) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO run_streams (run_id, stream, status, pages, fetched, created, updated, unchanged, deleted, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (run_id, stream) DO UPDATE SET status = excluded.status, pages = excluded.pages,
+               fetched = excluded.fetched, created = excluded.created, updated = excluded.updated,
+               unchanged = excluded.unchanged, deleted = excluded.deleted, error = excluded.error",
+            params![
+                run_id,
+                row.stream,
+                row.status,
+                row.pages as i64,
+                row.fetched as i64,
+                row.created as i64,
+                row.updated as i64,
+                row.unchanged as i64,
+                row.deleted as i64,
+                row.error
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn runs(&self, integration: Option<&str>, limit: usize) -> Result<Vec<RunRow>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT r.id, i.name, r.mode, r.streams_json, r.trigger, r.status, r.started_at, r.finished_at,
+                    r.pid, r.error, r.http_json
+             FROM runs r JOIN integrations i ON i.id = r.integration_id
+             WHERE (?1 IS NULL OR i.name = ?1)
+             ORDER BY r.id DESC LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![integration, limit as i64], run_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(|r| self.with_streams(r)).collect()
+    }
+
+    pub fn run(&self, id: i64) -> Result<RunRow> {
+        let r = self.conn().query_row(
+            "SELECT r.id, i.name, r.mode, r.streams_json, r.trigger, r.status, r.started_at, r.finished_at,
+                    r.pid, r.error, r.http_json
+             FROM runs r JOIN integrations i ON i.id = r.integration_id WHERE r.id = ?1",
+            [id],
+            run_from_row,
+        );
+        match self.optional(r)? {
+            Some(row) => self.with_streams(row),
+            None => Err(StoreError::NotFound { what: "run", name: id.to_string() }),
+        }
+    }
+
+    fn with_streams(&self, mut run: RunRow) -> Result<RunRow> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT stream, status, pages, fetched, created, updated, unchanged, deleted, error
+             FROM run_streams WHERE run_id = ?1 ORDER BY rowid",
+        )?;
+        run.stream_results = stmt
+            .query_map([run.id], |r| {
+                Ok(RunStreamRow {
+                    stream: r.get(0)?,
+                    status: r.get(1)?,
+                    pages: r.get::<_, i64>(2)? as u64,
+                    fetched: r.get::<_, i64>(3)? as u64,
+                    created: r.get::<_, i64>(4)? as u64,
+                    updated: r.get::<_, i64>(5)? as u64,
+                    unchanged: r.get::<_, i64>(6)? as u64,
+                    deleted: r.get::<_, i64>(7)? as u64,
+                    error: r.get(8)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(run)
+    }
+
+    pub fn stream_state(&self, integration_id: i64, stream: &str) -> Result<StreamState> {
+        let r = self.conn().query_row(
+            "SELECT listing, listing_mode, listing_since, listing_started_at, cursor, watermark, last_complete_at
+             FROM stream_state WHERE integration_id = ?1 AND stream = ?2",
+            params![integration_id, stream],
+            |r| {
+                Ok(StreamState {
+                    listing: r.get(0)?,
+                    listing_mode: r.get(1)?,
+                    listing_since: r.get(2)?,
+                    listing_started_at: r.get(3)?,
+                    cursor: r.get(4)?,
+                    watermark: r.get(5)?,
+                    last_complete_at: r.get(6)?,
+                })
+            },
+        );
+        Ok(self.optional(r)?.unwrap_or_default())
+    }
+
+    pub fn put_stream_state(&self, integration_id: i64, stream: &str, s: &StreamState) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO stream_state (integration_id, stream, listing, listing_mode, listing_since, listing_started_at,
+                                       cursor, watermark, last_complete_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (integration_id, stream) DO UPDATE SET listing = excluded.listing,
+               listing_mode = excluded.listing_mode, listing_since = excluded.listing_since,
+               listing_started_at = excluded.listing_started_at, cursor = excluded.cursor,
+               watermark = excluded.watermark, last_complete_at = excluded.last_complete_at",
+            params![
+                integration_id,
+                stream,
+                s.listing,
+                s.listing_mode,
+                s.listing_since,
+                s.listing_started_at,
+                s.cursor,
+                s.watermark,
+                s.last_complete_at
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    let streams_json: String = r.get(3)?;
+    let http_json: Option<String> = r.get(10)?;
+    let status: String = r.get(5)?;
+    Ok(RunRow {
+        id: r.get(0)?,
+        integration: r.get(1)?,
+        mode: r.get(2)?,
+        streams: serde_json::from_str(&streams_json).unwrap_or_default(),
+        trigger: r.get(4)?,
+        status: RunStatus::parse(&status),
+        started_at: r.get(6)?,
+        finished_at: r.get(7)?,
+        pid: r.get(8)?,
+        error: r.get(9)?,
+        http: http_json.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or(serde_json::Value::Null),
+        stream_results: Vec::new(),
+    })
+}

@@ -1,0 +1,171 @@
+//! Versioned schema migrations. `PRAGMA user_version` holds the number of
+//! migrations applied; each runs once, in order, in its own transaction. A
+//! database with a higher version than this Ferry knows is refused, never
+//! touched.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: foundation.
+    r#"
+CREATE TABLE connectors (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    contract     TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    origin       TEXT NOT NULL CHECK (origin IN ('bundled', 'installed')),
+    info_json    TEXT NOT NULL,
+    component    BLOB NOT NULL,
+    installed_at TEXT NOT NULL
+);
+
+CREATE TABLE integrations (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    connector_id TEXT NOT NULL REFERENCES connectors(id),
+    config_json  TEXT NOT NULL,
+    secrets_json TEXT NOT NULL,
+    options_json TEXT NOT NULL DEFAULT '{}',
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+);
+
+-- Every record a PSA has shown us, as Ferry's canonical JSON.
+CREATE TABLE mirror (
+    id             INTEGER PRIMARY KEY,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    stream         TEXT NOT NULL,
+    external_id    TEXT NOT NULL,
+    company_ext_id TEXT,
+    hash           TEXT NOT NULL,
+    data           TEXT NOT NULL,
+    psa_updated_at TEXT,
+    first_seen_run INTEGER NOT NULL,
+    last_seen_run  INTEGER NOT NULL,
+    changed_run    INTEGER NOT NULL,
+    listing        INTEGER,
+    deleted_at     TEXT,
+    UNIQUE (integration_id, stream, external_id)
+);
+CREATE INDEX mirror_company ON mirror (integration_id, stream, company_ext_id);
+
+CREATE TABLE runs (
+    id             INTEGER PRIMARY KEY,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    mode           TEXT NOT NULL,
+    streams_json   TEXT NOT NULL,
+    trigger        TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    started_at     TEXT NOT NULL,
+    finished_at    TEXT,
+    pid            INTEGER,
+    error          TEXT,
+    http_json      TEXT
+);
+CREATE INDEX runs_by_integration ON runs (integration_id, id);
+
+CREATE TABLE run_streams (
+    run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stream    TEXT NOT NULL,
+    status    TEXT NOT NULL,
+    pages     INTEGER NOT NULL DEFAULT 0,
+    fetched   INTEGER NOT NULL DEFAULT 0,
+    created   INTEGER NOT NULL DEFAULT 0,
+    updated   INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    deleted   INTEGER NOT NULL DEFAULT 0,
+    error     TEXT,
+    PRIMARY KEY (run_id, stream)
+);
+
+-- Per stream: the listing in progress (for resume) and the last complete one.
+CREATE TABLE stream_state (
+    integration_id     INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    stream             TEXT NOT NULL,
+    listing            INTEGER,
+    listing_mode       TEXT,
+    listing_since      TEXT,
+    listing_started_at TEXT,
+    cursor             TEXT,
+    watermark          TEXT,
+    last_complete_at   TEXT,
+    PRIMARY KEY (integration_id, stream)
+);
+
+-- The documentation side.
+CREATE TABLE companies (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    domain      TEXT,
+    phone       TEXT,
+    archived_at TEXT,
+    created_by  TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX companies_name ON companies (name COLLATE NOCASE);
+
+CREATE TABLE layouts (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    active     INTEGER NOT NULL DEFAULT 1,
+    identity   TEXT NOT NULL DEFAULT 'serial',
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE assets (
+    id          INTEGER PRIMARY KEY,
+    company_id  INTEGER NOT NULL REFERENCES companies(id),
+    layout_id   INTEGER NOT NULL REFERENCES layouts(id),
+    name        TEXT NOT NULL,
+    archived_at TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX assets_company ON assets (company_id, layout_id);
+
+-- Operator-owned fields: no sync or apply ever writes here.
+CREATE TABLE asset_fields (
+    asset_id   INTEGER NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    field      TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (asset_id, field)
+);
+
+-- PSA-owned cards: one per PSA record projected into the documentation,
+-- overwritten by every apply. Also the link from a PSA record to the
+-- company or asset it became.
+CREATE TABLE cards (
+    id             INTEGER PRIMARY KEY,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    stream         TEXT NOT NULL,
+    external_id    TEXT NOT NULL,
+    doc_kind       TEXT NOT NULL CHECK (doc_kind IN ('company', 'asset')),
+    doc_id         INTEGER NOT NULL,
+    title          TEXT NOT NULL,
+    fields_json    TEXT NOT NULL,
+    hash           TEXT NOT NULL,
+    archived_at    TEXT,
+    updated_at     TEXT NOT NULL,
+    UNIQUE (integration_id, stream, external_id)
+);
+CREATE INDEX cards_doc ON cards (doc_kind, doc_id);
+
+-- How each PSA company relates to a documentation company.
+CREATE TABLE company_links (
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    external_id    TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('suggested', 'matched', 'created', 'ignored', 'unmatched')),
+    company_id     INTEGER REFERENCES companies(id),
+    score          REAL,
+    reason         TEXT,
+    updated_at     TEXT NOT NULL,
+    PRIMARY KEY (integration_id, external_id)
+);
+"#,
+];
+
+/// The schema version this Ferry writes.
+pub fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
