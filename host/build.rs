@@ -21,8 +21,12 @@ const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "connector";
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let workspace = manifest_dir.parent().expect("host/ lives inside the workspace").to_path_buf();
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir
+        .parent()
+        .expect("host/ lives inside the workspace")
+        .to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     println!("cargo:rerun-if-env-changed=FERRY_PREBUILT_CONNECTORS");
@@ -35,12 +39,17 @@ fn main() {
         None => build_connectors(&workspace, &out_dir),
     };
 
-    let mut code = String::from("/// Connectors compiled into this binary: (id, component bytes).\n");
+    let mut code =
+        String::from("/// Connectors compiled into this binary: (id, component bytes).\n");
     code.push_str("pub const BUNDLED: &[(&str, &[u8])] = &[\n");
     for (id, path) in &artifacts {
         let dest = out_dir.join(format!("{id}.wasm"));
-        std::fs::copy(path, &dest).unwrap_or_else(|e| panic!("copy {} → {}: {e}", path.display(), dest.display()));
-        let _ = writeln!(code, "    ({id:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{id}.wasm\"))),");
+        std::fs::copy(path, &dest)
+            .unwrap_or_else(|e| panic!("copy {} → {}: {e}", path.display(), dest.display()));
+        let _ = writeln!(
+            code,
+            "    ({id:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{id}.wasm\"))),"
+        );
     }
     code.push_str("];\n");
     std::fs::write(out_dir.join("bundled.rs"), code).expect("write bundled.rs");
@@ -51,7 +60,11 @@ fn prebuilt(dir: &Path) -> Vec<(String, PathBuf)> {
         .iter()
         .map(|(id, _, _)| {
             let path = dir.join(format!("{id}.wasm"));
-            assert!(path.is_file(), "FERRY_PREBUILT_CONNECTORS: {} is missing", path.display());
+            assert!(
+                path.is_file(),
+                "FERRY_PREBUILT_CONNECTORS: {} is missing",
+                path.display()
+            );
             (id.to_string(), path)
         })
         .collect()
@@ -61,7 +74,13 @@ fn build_connectors(workspace: &Path, out_dir: &Path) -> Vec<(String, PathBuf)> 
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let target_dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| out_dir.ancestors().nth(4).map(Path::to_path_buf).unwrap_or_else(|| workspace.join("target")))
+        .unwrap_or_else(|| {
+            out_dir
+                .ancestors()
+                .nth(4)
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| workspace.join("target"))
+        })
         .join("connectors");
 
     require_wasm_target();
@@ -79,24 +98,45 @@ fn build_connectors(workspace: &Path, out_dir: &Path) -> Vec<(String, PathBuf)> 
         cmd.arg("-p").arg(package);
     }
     // The outer build's flags are for the host, not for wasm guests.
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
         cmd.env_remove(var);
     }
     for (key, _) in env::vars_os() {
         if let Some(k) = key.to_str()
-            && (k.starts_with("CARGO_PROFILE_") || k.starts_with("CARGO_CFG_") || k.starts_with("CARGO_FEATURE_"))
+            && (k.starts_with("CARGO_PROFILE_")
+                || k.starts_with("CARGO_CFG_")
+                || k.starts_with("CARGO_FEATURE_"))
         {
             cmd.env_remove(k);
         }
     }
-    let status = cmd.status().unwrap_or_else(|e| panic!("could not run `{cargo} build` for the connectors: {e}"));
-    assert!(status.success(), "building the bundled connectors for {TARGET} failed (see the errors above)");
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("could not run `{cargo} build` for the connectors: {e}"));
+    assert!(
+        status.success(),
+        "building the bundled connectors for {TARGET} failed (see the errors above)"
+    );
 
     BUNDLED
         .iter()
         .map(|(id, _, stem)| {
-            let path = target_dir.join(TARGET).join(PROFILE).join(format!("{stem}.wasm"));
-            assert!(path.is_file(), "expected connector artifact {}", path.display());
+            let path = target_dir
+                .join(TARGET)
+                .join(PROFILE)
+                .join(format!("{stem}.wasm"));
+            assert!(
+                path.is_file(),
+                "expected connector artifact {}",
+                path.display()
+            );
             (id.to_string(), path)
         })
         .collect()

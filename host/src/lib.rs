@@ -4,7 +4,14 @@
 //!
 //! See ARCHITECTURE.md for the map of modules and how a sync flows.
 
+pub mod apply;
+pub mod integrations;
+pub mod matching;
 pub mod model;
+pub mod options;
+pub mod registry;
+pub mod rules;
 pub mod runtime;
 pub mod secrets;
 pub mod store;
+pub mod sync;

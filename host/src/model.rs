@@ -103,7 +103,10 @@ impl ConnectorInfo {
     }
 
     pub fn secret_keys(&self) -> impl Iterator<Item = &str> {
-        self.config.iter().filter(|f| f.secret).map(|f| f.key.as_str())
+        self.config
+            .iter()
+            .filter(|f| f.secret)
+            .map(|f| f.key.as_str())
     }
 }
 
@@ -363,7 +366,11 @@ pub enum ConnectorError {
     #[error("the PSA refused the credentials: {detail}")]
     Unauthorized { detail: String },
     #[error("the PSA denied access to {resource}{}: {detail}", permission.as_ref().map(|p| format!(" (grant: {p})")).unwrap_or_default())]
-    Forbidden { resource: String, permission: Option<String>, detail: String },
+    Forbidden {
+        resource: String,
+        permission: Option<String>,
+        detail: String,
+    },
     #[error("not found: {detail}")]
     NotFound { detail: String },
     #[error("the PSA is rate limiting{}", retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default())]

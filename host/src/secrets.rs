@@ -76,7 +76,10 @@ impl SecretSource {
             SecretSource::Env(var) => std::env::var(var)
                 .ok()
                 .filter(|v| !v.is_empty())
-                .ok_or_else(|| SecretError::EnvMissing { key: key.to_string(), var: var.clone() }),
+                .ok_or_else(|| SecretError::EnvMissing {
+                    key: key.to_string(),
+                    var: var.clone(),
+                }),
         }
     }
 
@@ -103,7 +106,10 @@ impl fmt::Debug for Redactor {
 
 impl Redactor {
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        let mut secrets: Vec<String> = values.into_iter().filter(|v| v.len() >= MIN_REDACT_LEN).collect();
+        let mut secrets: Vec<String> = values
+            .into_iter()
+            .filter(|v| v.len() >= MIN_REDACT_LEN)
+            .collect();
         // Longest first, so a secret containing another is masked whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();

@@ -31,7 +31,11 @@ impl Origin {
     fn of(url: &Url) -> Option<Origin> {
         let host = url.host_str()?.to_ascii_lowercase();
         let port = url.port_or_known_default()?;
-        Some(Origin { scheme: url.scheme().to_string(), host, port })
+        Some(Origin {
+            scheme: url.scheme().to_string(),
+            host,
+            port,
+        })
     }
 }
 
@@ -40,7 +44,11 @@ pub enum TemplateError {
     #[error("host template `{template}` is malformed: {why}")]
     Malformed { template: String, why: String },
     #[error("config value for `{key}` cannot be used in host template `{template}`: {why}")]
-    BadValue { template: String, key: String, why: String },
+    BadValue {
+        template: String,
+        key: String,
+        why: String,
+    },
 }
 
 /// Why a URL was refused.
@@ -63,7 +71,10 @@ pub struct Allowlist {
 impl Allowlist {
     /// Expand `templates` over `config`. Templates whose placeholders are all
     /// unset are skipped (e.g. `{base_url}` when no override is configured).
-    pub fn expand(templates: &[String], config: &HashMap<String, String>) -> Result<Allowlist, TemplateError> {
+    pub fn expand(
+        templates: &[String],
+        config: &HashMap<String, String>,
+    ) -> Result<Allowlist, TemplateError> {
         let mut origins = Vec::new();
         for template in templates {
             if let Some(origin) = expand_one(template, config)?
@@ -82,7 +93,11 @@ impl Allowlist {
             let sample: HashMap<String, String> = keys
                 .iter()
                 .map(|k| {
-                    let v = if template.trim() == format!("{{{k}}}") { "https://example.test" } else { "example" };
+                    let v = if template.trim() == format!("{{{k}}}") {
+                        "https://example.test"
+                    } else {
+                        "example"
+                    };
                     (k.clone(), v.to_string())
                 })
                 .collect();
@@ -98,7 +113,10 @@ impl Allowlist {
     /// The parsed URL if the connector may call it.
     pub fn check(&self, raw: &str) -> Result<Url, Refusal> {
         let url = Url::parse(raw).map_err(|_| Refusal::NotAbsolute { url: short(raw) })?;
-        if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host().is_none() {
+        if !matches!(url.scheme(), "http" | "https")
+            || url.cannot_be_a_base()
+            || url.host().is_none()
+        {
             return Err(Refusal::NotAbsolute { url: short(raw) });
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -108,7 +126,10 @@ impl Allowlist {
         if self.origins.contains(&origin) {
             Ok(url)
         } else {
-            Err(Refusal::NotAllowed { origin: origin.to_string(), allowed: self.describe() })
+            Err(Refusal::NotAllowed {
+                origin: origin.to_string(),
+                allowed: self.describe(),
+            })
         }
     }
 
@@ -116,22 +137,35 @@ impl Allowlist {
         if self.origins.is_empty() {
             "none".to_string()
         } else {
-            self.origins.iter().map(Origin::to_string).collect::<Vec<_>>().join(", ")
+            self.origins
+                .iter()
+                .map(Origin::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     }
 }
 
 /// `{key}` names in a template, in order.
 fn placeholders(template: &str) -> Result<Vec<String>, TemplateError> {
-    let malformed = |why: &str| TemplateError::Malformed { template: template.to_string(), why: why.to_string() };
+    let malformed = |why: &str| TemplateError::Malformed {
+        template: template.to_string(),
+        why: why.to_string(),
+    };
     let mut keys = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find('{') {
         let after = &rest[start + 1..];
         let end = after.find('}').ok_or_else(|| malformed("unclosed `{`"))?;
         let key = &after[..end];
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            return Err(malformed("placeholder names use letters, digits, `_` and `-`"));
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(malformed(
+                "placeholder names use letters, digits, `_` and `-`",
+            ));
         }
         keys.push(key.to_string());
         rest = &after[end + 1..];
@@ -145,7 +179,10 @@ fn placeholders(template: &str) -> Result<Vec<String>, TemplateError> {
     Ok(keys)
 }
 
-fn expand_one(template: &str, config: &HashMap<String, String>) -> Result<Option<Origin>, TemplateError> {
+fn expand_one(
+    template: &str,
+    config: &HashMap<String, String>,
+) -> Result<Option<Origin>, TemplateError> {
     let keys = placeholders(template)?;
     let value = |k: &str| config.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     if !keys.is_empty() && keys.iter().all(|k| value(k).is_none()) {
@@ -156,7 +193,11 @@ fn expand_one(template: &str, config: &HashMap<String, String>) -> Result<Option
     if keys.len() == 1 && trimmed == format!("{{{}}}", keys[0]) {
         let key = &keys[0];
         let Some(v) = value(key) else { return Ok(None) };
-        let bad = |why: &str| TemplateError::BadValue { template: template.into(), key: key.clone(), why: why.into() };
+        let bad = |why: &str| TemplateError::BadValue {
+            template: template.into(),
+            key: key.clone(),
+            why: why.into(),
+        };
         let url = Url::parse(v).map_err(|e| bad(&format!("not a URL ({e})")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(bad("only http and https URLs are allowed"));
@@ -164,7 +205,9 @@ fn expand_one(template: &str, config: &HashMap<String, String>) -> Result<Option
         if !url.username().is_empty() || url.password().is_some() {
             return Err(bad("user info is not allowed"));
         }
-        return Origin::of(&url).map(Some).ok_or_else(|| bad("the URL has no host"));
+        return Origin::of(&url)
+            .map(Some)
+            .ok_or_else(|| bad("the URL has no host"));
     }
     let mut expanded = trimmed.to_string();
     for key in &keys {
@@ -179,24 +222,37 @@ fn expand_one(template: &str, config: &HashMap<String, String>) -> Result<Option
         }
         expanded = expanded.replace(&format!("{{{key}}}"), &v.to_ascii_lowercase());
     }
-    let malformed = |why: &str| TemplateError::Malformed { template: template.to_string(), why: why.to_string() };
+    let malformed = |why: &str| TemplateError::Malformed {
+        template: template.to_string(),
+        why: why.to_string(),
+    };
     let url = Url::parse(&expanded).map_err(|_| malformed("not a `scheme://host[:port]` URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(malformed("only http and https are allowed"));
     }
-    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
         return Err(malformed("give only `scheme://host[:port]`"));
     }
     if url.path() != "/" && !url.path().is_empty() {
-        return Err(malformed("give only `scheme://host[:port]`, without a path"));
+        return Err(malformed(
+            "give only `scheme://host[:port]`, without a path",
+        ));
     }
-    Origin::of(&url).map(Some).ok_or_else(|| malformed("no host"))
+    Origin::of(&url)
+        .map(Some)
+        .ok_or_else(|| malformed("no host"))
 }
 
 fn is_dns_label(label: &str) -> bool {
     !label.is_empty()
         && label.len() <= 63
-        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !label.starts_with('-')
         && !label.ends_with('-')
 }
@@ -214,12 +270,18 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn syncro(pairs: &[(&str, &str)]) -> Allowlist {
         Allowlist::expand(
-            &["https://{subdomain}.syncromsp.com".into(), "{base_url}".into()],
+            &[
+                "https://{subdomain}.syncromsp.com".into(),
+                "{base_url}".into(),
+            ],
             &cfg(pairs),
         )
         .unwrap()
@@ -229,17 +291,32 @@ mod tests {
     fn expands_host_template_and_skips_unset_override() {
         let a = syncro(&[("subdomain", "acme")]);
         assert_eq!(a.origins().len(), 1);
-        assert!(a.check("https://acme.syncromsp.com/api/v1/customers?page=2").is_ok());
+        assert!(
+            a.check("https://acme.syncromsp.com/api/v1/customers?page=2")
+                .is_ok()
+        );
         assert!(a.check("https://ACME.syncromsp.com:443/api/v1/me").is_ok());
     }
 
     #[test]
     fn base_url_override_allows_exactly_that_origin() {
-        let a = syncro(&[("subdomain", "acme"), ("base_url", "http://127.0.0.1:8123/api/v1")]);
+        let a = syncro(&[
+            ("subdomain", "acme"),
+            ("base_url", "http://127.0.0.1:8123/api/v1"),
+        ]);
         assert!(a.check("http://127.0.0.1:8123/api/v1/me").is_ok());
-        assert!(a.check("http://127.0.0.1:8124/api/v1/me").is_err(), "other port");
-        assert!(a.check("https://127.0.0.1:8123/api/v1/me").is_err(), "other scheme");
-        assert!(a.check("http://localhost:8123/api/v1/me").is_err(), "other name for the same host");
+        assert!(
+            a.check("http://127.0.0.1:8124/api/v1/me").is_err(),
+            "other port"
+        );
+        assert!(
+            a.check("https://127.0.0.1:8123/api/v1/me").is_err(),
+            "other scheme"
+        );
+        assert!(
+            a.check("http://localhost:8123/api/v1/me").is_err(),
+            "other name for the same host"
+        );
     }
 
     #[test]
@@ -271,7 +348,10 @@ mod tests {
     fn config_values_cannot_smuggle_hosts() {
         let t = vec!["https://{subdomain}.syncromsp.com".to_string()];
         for bad in ["evil.com/", "evil.com#", "a@evil.com", "evil.com:80", "x y"] {
-            assert!(Allowlist::expand(&t, &cfg(&[("subdomain", bad)])).is_err(), "{bad}");
+            assert!(
+                Allowlist::expand(&t, &cfg(&[("subdomain", bad)])).is_err(),
+                "{bad}"
+            );
         }
         let b = vec!["{base_url}".to_string()];
         assert!(Allowlist::expand(&b, &cfg(&[("base_url", "ftp://x")])).is_err());
@@ -280,15 +360,30 @@ mod tests {
 
     #[test]
     fn template_validation() {
-        assert!(Allowlist::validate_templates(&["https://{site}".into(), "{base_url}".into()]).is_ok());
-        for bad in ["*", "https://*.example.com", "https://{a", "example.com", "https://x.com/path", "ftp://{a}.com"] {
-            assert!(Allowlist::validate_templates(&[bad.to_string()]).is_err(), "{bad}");
+        assert!(
+            Allowlist::validate_templates(&["https://{site}".into(), "{base_url}".into()]).is_ok()
+        );
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "https://{a",
+            "example.com",
+            "https://x.com/path",
+            "ftp://{a}.com",
+        ] {
+            assert!(
+                Allowlist::validate_templates(&[bad.to_string()]).is_err(),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn empty_allowlist_refuses_everything() {
         let a = Allowlist::default();
-        assert!(matches!(a.check("https://example.com/"), Err(Refusal::NotAllowed { .. })));
+        assert!(matches!(
+            a.check("https://example.com/"),
+            Err(Refusal::NotAllowed { .. })
+        ));
     }
 }

@@ -52,14 +52,20 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl v0_1::TypesHost for HostState {}
 
 impl v0_1::HttpHost for HostState {
-    async fn send(&mut self, req: v0_1::HttpRequest) -> wasmtime::Result<Result<v0_1::HttpResponse, v0_1::HttpError>> {
+    async fn send(
+        &mut self,
+        req: v0_1::HttpRequest,
+    ) -> wasmtime::Result<Result<v0_1::HttpResponse, v0_1::HttpError>> {
         let method = match req.method {
             v0_1::Method::Get => reqwest::Method::GET,
             v0_1::Method::Post => reqwest::Method::POST,
@@ -68,19 +74,32 @@ impl v0_1::HttpHost for HostState {
             v0_1::Method::Delete => reqwest::Method::DELETE,
             v0_1::Method::Head => reqwest::Method::HEAD,
         };
-        let outbound = OutboundRequest { method, url: req.url, headers: req.headers, body: req.body };
+        let outbound = OutboundRequest {
+            method,
+            url: req.url,
+            headers: req.headers,
+            body: req.body,
+        };
         let started = Instant::now();
         let result = self.gate.send(outbound).await;
         self.io_time += started.elapsed();
         Ok(match result {
-            Ok(r) => Ok(v0_1::HttpResponse { status: r.status, headers: r.headers, body: r.body }),
+            Ok(r) => Ok(v0_1::HttpResponse {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
             Err(failure) => {
                 tracing::debug!(connector = %self.label, error = %self.redactor.redact(&failure.to_string()), "http failure");
                 Err(match failure {
                     HttpFailure::NotAllowed(why) => v0_1::HttpError::NotAllowed(why),
-                    HttpFailure::InvalidUrl(why) => v0_1::HttpError::InvalidUrl(self.redactor.redact(&why)),
+                    HttpFailure::InvalidUrl(why) => {
+                        v0_1::HttpError::InvalidUrl(self.redactor.redact(&why))
+                    }
                     HttpFailure::Timeout(_) => v0_1::HttpError::Timeout,
-                    HttpFailure::Unreachable(why) => v0_1::HttpError::Unreachable(self.redactor.redact(&why)),
+                    HttpFailure::Unreachable(why) => {
+                        v0_1::HttpError::Unreachable(self.redactor.redact(&why))
+                    }
                     HttpFailure::TooLarge(cap) => v0_1::HttpError::TooLarge(cap),
                     HttpFailure::BudgetExhausted(_) => v0_1::HttpError::BudgetExhausted,
                     HttpFailure::Other(why) => v0_1::HttpError::Other(self.redactor.redact(&why)),
@@ -110,11 +129,17 @@ impl v0_1::LogHost for HostState {
         }
         let connector = self.label.as_str();
         match level {
-            v0_1::LogLevel::Trace => tracing::trace!(target: "ferry::connector", connector, "{text}"),
-            v0_1::LogLevel::Debug => tracing::debug!(target: "ferry::connector", connector, "{text}"),
+            v0_1::LogLevel::Trace => {
+                tracing::trace!(target: "ferry::connector", connector, "{text}")
+            }
+            v0_1::LogLevel::Debug => {
+                tracing::debug!(target: "ferry::connector", connector, "{text}")
+            }
             v0_1::LogLevel::Info => tracing::info!(target: "ferry::connector", connector, "{text}"),
             v0_1::LogLevel::Warn => tracing::warn!(target: "ferry::connector", connector, "{text}"),
-            v0_1::LogLevel::Error => tracing::error!(target: "ferry::connector", connector, "{text}"),
+            v0_1::LogLevel::Error => {
+                tracing::error!(target: "ferry::connector", connector, "{text}")
+            }
         }
         Ok(())
     }

@@ -107,12 +107,32 @@ pub struct HttpGate {
     stats: Mutex<HttpStats>,
 }
 
-const DROPPED_HEADERS: [&str; 6] = ["host", "content-length", "transfer-encoding", "connection", "upgrade", "te"];
+const DROPPED_HEADERS: [&str; 6] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+];
 
 impl HttpGate {
-    pub fn new(client: reqwest::Client, allowlist: Allowlist, rate: Option<RateLimit>, policy: HttpPolicy) -> Self {
-        let limiter = rate.and_then(|r| quota(r, policy.rate_headroom)).map(DefaultDirectRateLimiter::direct);
-        HttpGate { client, allowlist, limiter, policy, stats: Mutex::new(HttpStats::default()) }
+    pub fn new(
+        client: reqwest::Client,
+        allowlist: Allowlist,
+        rate: Option<RateLimit>,
+        policy: HttpPolicy,
+    ) -> Self {
+        let limiter = rate
+            .and_then(|r| quota(r, policy.rate_headroom))
+            .map(DefaultDirectRateLimiter::direct);
+        HttpGate {
+            client,
+            allowlist,
+            limiter,
+            policy,
+            stats: Mutex::new(HttpStats::default()),
+        }
     }
 
     /// A reqwest client as every gate wants it: no redirects, no proxies
@@ -168,16 +188,28 @@ impl HttpGate {
                     self.bump(|s| s.rate_limited += 1);
                     Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt, true)))
                 }
-                Ok(resp) if resp.status == 503 => Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt, false))),
-                Ok(resp) if idempotent && matches!(resp.status, 500 | 502 | 504) => Some(self.backoff(attempt, false)),
-                Err(HttpFailure::Timeout(_) | HttpFailure::Unreachable(_)) if idempotent => Some(self.backoff(attempt, false)),
+                Ok(resp) if resp.status == 503 => {
+                    Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt, false)))
+                }
+                Ok(resp) if idempotent && matches!(resp.status, 500 | 502 | 504) => {
+                    Some(self.backoff(attempt, false))
+                }
+                Err(HttpFailure::Timeout(_) | HttpFailure::Unreachable(_)) if idempotent => {
+                    Some(self.backoff(attempt, false))
+                }
                 _ => None,
             };
             match retry_in {
-                Some(wait) if attempt < self.policy.max_retries && wait <= self.policy.max_retry_wait => {
+                Some(wait)
+                    if attempt < self.policy.max_retries && wait <= self.policy.max_retry_wait =>
+                {
                     attempt += 1;
                     self.bump(|s| s.retries += 1);
-                    tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying PSA request");
+                    tracing::debug!(
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying PSA request"
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 _ => return result,
@@ -185,7 +217,11 @@ impl HttpGate {
         }
     }
 
-    async fn send_once(&self, req: &OutboundRequest, url: url::Url) -> Result<OutboundResponse, HttpFailure> {
+    async fn send_once(
+        &self,
+        req: &OutboundRequest,
+        url: url::Url,
+    ) -> Result<OutboundResponse, HttpFailure> {
         let mut builder = self.client.request(req.method.clone(), url);
         for (name, value) in &req.headers {
             if DROPPED_HEADERS.iter().any(|d| name.eq_ignore_ascii_case(d)) {
@@ -201,7 +237,12 @@ impl HttpGate {
         let headers = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let cap = self.policy.max_response_bytes;
         if resp.content_length().is_some_and(|len| len > cap) {
@@ -216,7 +257,11 @@ impl HttpGate {
         }
         let len = body.len() as u64;
         self.bump(|s| s.bytes_received += len);
-        Ok(OutboundResponse { status, headers, body })
+        Ok(OutboundResponse {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Transport errors without the URL (it may carry a secret in its query).
@@ -238,7 +283,11 @@ impl HttpGate {
     /// Exponential backoff with jitter; rate-limit answers without a
     /// Retry-After start ten times slower, as PSAs advise (Syncro: 30–60 s).
     fn backoff(&self, attempt: u32, rate_limited: bool) -> Duration {
-        let base = if rate_limited { self.policy.retry_base * 10 } else { self.policy.retry_base };
+        let base = if rate_limited {
+            self.policy.retry_base * 10
+        } else {
+            self.policy.retry_base
+        };
         let exp = base.saturating_mul(1u32 << attempt.min(10));
         let jitter = 0.5 + rand::random::<f64>() * 0.5;
         exp.mul_f64(jitter).min(self.policy.max_retry_wait)
@@ -249,7 +298,9 @@ fn quota(rate: RateLimit, headroom: f64) -> Option<Quota> {
     if rate.requests == 0 || rate.per_seconds == 0 {
         return None;
     }
-    let allowed = (f64::from(rate.requests) * headroom.clamp(0.1, 1.0)).floor().max(1.0);
+    let allowed = (f64::from(rate.requests) * headroom.clamp(0.1, 1.0))
+        .floor()
+        .max(1.0);
     let period = Duration::from_secs_f64(f64::from(rate.per_seconds) / allowed);
     // Evenly spaced, no burst: a PSA counting a sliding window never sees
     // more than its limit, whatever the window's alignment.
@@ -258,12 +309,18 @@ fn quota(rate: RateLimit, headroom: f64) -> Option<Quota> {
 
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(resp: &OutboundResponse) -> Option<Duration> {
-    let value = resp.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.trim())?;
+    let value = resp
+        .headers
+        .iter()
+        .find(|(k, _)| k == "retry-after")
+        .map(|(_, v)| v.trim())?;
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let secs = (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds().max(0);
+    let secs = (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .num_milliseconds()
+        .max(0);
     Some(Duration::from_millis(secs as u64))
 }
 
@@ -288,27 +345,55 @@ mod tests {
     fn resp(headers: &[(&str, &str)]) -> OutboundResponse {
         OutboundResponse {
             status: 429,
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             body: vec![],
         }
     }
 
     #[test]
     fn retry_after_forms() {
-        assert_eq!(retry_after(&resp(&[("retry-after", "7")])), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after(&resp(&[("retry-after", "7")])),
+            Some(Duration::from_secs(7))
+        );
         assert_eq!(retry_after(&resp(&[])), None);
-        assert_eq!(retry_after(&resp(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")])), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after(&resp(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")])),
+            Some(Duration::ZERO)
+        );
         assert_eq!(retry_after(&resp(&[("retry-after", "soon")])), None);
     }
 
     #[test]
     fn quota_spaces_requests_under_the_limit() {
-        let q = quota(RateLimit { requests: 180, per_seconds: 60 }, 0.97).expect("quota");
+        let q = quota(
+            RateLimit {
+                requests: 180,
+                per_seconds: 60,
+            },
+            0.97,
+        )
+        .expect("quota");
         // 174 requests a minute → one every ~345 ms, never a burst.
         let period = q.replenish_interval();
-        assert!(period > Duration::from_millis(333) && period < Duration::from_millis(350), "{period:?}");
+        assert!(
+            period > Duration::from_millis(333) && period < Duration::from_millis(350),
+            "{period:?}"
+        );
         assert_eq!(q.burst_size().get(), 1);
-        assert!(quota(RateLimit { requests: 0, per_seconds: 60 }, 0.97).is_none());
+        assert!(
+            quota(
+                RateLimit {
+                    requests: 0,
+                    per_seconds: 60
+                },
+                0.97
+            )
+            .is_none()
+        );
     }
 
     #[test]
@@ -317,7 +402,11 @@ mod tests {
             reqwest::Client::new(),
             Allowlist::default(),
             None,
-            HttpPolicy { retry_base: Duration::from_millis(100), max_retry_wait: Duration::from_secs(1), ..Default::default() },
+            HttpPolicy {
+                retry_base: Duration::from_millis(100),
+                max_retry_wait: Duration::from_secs(1),
+                ..Default::default()
+            },
         );
         let b0 = gate.backoff(0, false);
         assert!(b0 >= Duration::from_millis(50) && b0 <= Duration::from_millis(100));

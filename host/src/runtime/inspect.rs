@@ -35,7 +35,9 @@ pub enum NotAConnector {
     CoreModule,
     #[error("the component does not load: {0}")]
     Invalid(String),
-    #[error("the component exports no `ferry:connector/source` interface (it exports: {exports}); it is not a Ferry connector")]
+    #[error(
+        "the component exports no `ferry:connector/source` interface (it exports: {exports}); it is not a Ferry connector"
+    )]
     NotFerry { exports: String },
     #[error(
         "the component targets contract ferry:connector@{found}, which this Ferry does not support (it loads {supported}); use a connector built for one of those, or upgrade Ferry"
@@ -63,19 +65,35 @@ pub fn check_bytes(bytes: &[u8]) -> Result<(), NotAConnector> {
 
 /// The contract version a compiled component implements, after checking its
 /// imports and exports.
-pub fn contract_version(engine: &Engine, component: &Component) -> Result<&'static str, NotAConnector> {
+pub fn contract_version(
+    engine: &Engine,
+    component: &Component,
+) -> Result<&'static str, NotAConnector> {
     let ty = component.component_type();
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
-    let source_exports: Vec<&String> = exports.iter().filter(|e| e.starts_with("ferry:connector/source")).collect();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let source_exports: Vec<&String> = exports
+        .iter()
+        .filter(|e| e.starts_with("ferry:connector/source"))
+        .collect();
     if source_exports.is_empty() {
-        let listed = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
+        let listed = if exports.is_empty() {
+            "nothing".to_string()
+        } else {
+            exports.join(", ")
+        };
         return Err(NotAConnector::NotFerry { exports: listed });
     }
     let version = source_exports
         .iter()
         .find_map(|e| {
             let v = e.split_once('@').map(|(_, v)| v).unwrap_or("");
-            SUPPORTED_CONTRACTS.iter().copied().find(|s| compatible(s, v))
+            SUPPORTED_CONTRACTS
+                .iter()
+                .copied()
+                .find(|s| compatible(s, v))
         })
         .ok_or_else(|| NotAConnector::UnsupportedContract {
             found: source_exports
@@ -87,11 +105,17 @@ pub fn contract_version(engine: &Engine, component: &Component) -> Result<&'stat
         })?;
     for (name, _) in ty.imports(engine) {
         if !GRANTED_IMPORTS.iter().any(|p| name.starts_with(p)) {
-            return Err(NotAConnector::ForbiddenImport { import: name.to_string() });
+            return Err(NotAConnector::ForbiddenImport {
+                import: name.to_string(),
+            });
         }
         if name.starts_with("ferry:connector/") && !name.ends_with(&format!("@{version}")) {
             return Err(NotAConnector::UnsupportedContract {
-                found: name.split_once('@').map(|(_, v)| v).unwrap_or("(unversioned)").to_string(),
+                found: name
+                    .split_once('@')
+                    .map(|(_, v)| v)
+                    .unwrap_or("(unversioned)")
+                    .to_string(),
                 supported: SUPPORTED_CONTRACTS.join(", "),
             });
         }
@@ -120,9 +144,15 @@ mod tests {
     #[test]
     fn bytes_checks() {
         assert_eq!(check_bytes(b""), Err(NotAConnector::Empty));
-        assert_eq!(check_bytes(b"#!/bin/sh\necho hi\n"), Err(NotAConnector::NotWasm));
+        assert_eq!(
+            check_bytes(b"#!/bin/sh\necho hi\n"),
+            Err(NotAConnector::NotWasm)
+        );
         // `(module)` as binary: magic + version 1.
-        assert_eq!(check_bytes(b"\0asm\x01\0\0\0"), Err(NotAConnector::CoreModule));
+        assert_eq!(
+            check_bytes(b"\0asm\x01\0\0\0"),
+            Err(NotAConnector::CoreModule)
+        );
         // Component layer: version 0x0d, layer 1.
         assert!(check_bytes(b"\0asm\x0d\0\x01\0").is_ok());
     }

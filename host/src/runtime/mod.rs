@@ -29,9 +29,9 @@ use wasmtime::{Config, Engine};
 
 pub use self::cache::CacheOutcome;
 pub use self::host::HostState;
+use self::inspect::NotAConnector;
 pub use self::limits::Limits;
 pub use self::session::{Session, SessionConfig};
-use self::inspect::NotAConnector;
 
 /// How often the epoch ticks; CPU budgets and deadlines are checked at this
 /// granularity, and a running guest yields to other tasks this often.
@@ -47,16 +47,26 @@ pub enum RuntimeError {
     Instantiate { connector: String, message: String },
     #[error("connector `{connector}` crashed (trap): {message}")]
     Trap { connector: String, message: String },
-    #[error("connector `{connector}` used more than its CPU budget of {limit:?} in one call (an endless loop?)")]
+    #[error(
+        "connector `{connector}` used more than its CPU budget of {limit:?} in one call (an endless loop?)"
+    )]
     CpuLimit { connector: String, limit: Duration },
     #[error("connector `{connector}` did not finish a call within {limit:?}")]
     CallTimeout { connector: String, limit: Duration },
     #[error("connector `{connector}` exceeded its memory limit of {limit_mib} MiB")]
     MemoryLimit { connector: String, limit_mib: usize },
     #[error("connector `{connector}` returned {records} records in one page; the limit is {limit}")]
-    PageTooLarge { connector: String, records: usize, limit: usize },
+    PageTooLarge {
+        connector: String,
+        records: usize,
+        limit: usize,
+    },
     #[error("connector `{connector}` returned {got} records when asked for {asked}")]
-    WrongStream { connector: String, asked: String, got: String },
+    WrongStream {
+        connector: String,
+        asked: String,
+        got: String,
+    },
     #[error("connector `{connector}`: {source}")]
     Allowlist {
         connector: String,
@@ -103,7 +113,10 @@ pub struct LoadedConnector {
 
 impl std::fmt::Debug for LoadedConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedConnector").field("sha256", &self.sha256).field("contract", &self.contract).finish()
+        f.debug_struct("LoadedConnector")
+            .field("sha256", &self.sha256)
+            .field("contract", &self.contract)
+            .finish()
     }
 }
 
@@ -142,9 +155,13 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(|e| RuntimeError::Engine(e.to_string()))?;
 
         let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RuntimeError::Engine(e.to_string()))?;
-        v0_1::Connector::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |s| s)
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        v0_1::Connector::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(|e| RuntimeError::Engine(e.to_string()))?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let ticker_engine = engine.weak();
@@ -162,7 +179,8 @@ impl Runtime {
             })
             .map_err(|e| RuntimeError::Engine(format!("epoch thread: {e}")))?;
 
-        let client = http::HttpGate::build_client(&limits.http).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        let client = http::HttpGate::build_client(&limits.http)
+            .map_err(|e| RuntimeError::Engine(e.to_string()))?;
         let cache = cache::CompileCache::new(&engine, cache_dir);
         Ok(Runtime {
             engine,
@@ -170,7 +188,10 @@ impl Runtime {
             cache,
             limits,
             client,
-            _ticker: EpochTicker { stop, handle: Some(handle) },
+            _ticker: EpochTicker {
+                stop,
+                handle: Some(handle),
+            },
         })
     }
 
@@ -187,18 +208,34 @@ impl Runtime {
             .load(&self.engine, bytes, &sha256)
             .map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
         let contract = inspect::contract_version(&self.engine, &component)?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
-        let pre = v0_1::ConnectorPre::new(pre).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
-        Ok(LoadedConnector { sha256, contract, cache: outcome, pre })
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
+        let pre =
+            v0_1::ConnectorPre::new(pre).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
+        Ok(LoadedConnector {
+            sha256,
+            contract,
+            cache: outcome,
+            pre,
+        })
     }
 
     /// A session for calls with one integration's config and grants.
-    pub fn session(&self, connector: &LoadedConnector, config: SessionConfig) -> Result<Session<'_>, RuntimeError> {
+    pub fn session(
+        &self,
+        connector: &LoadedConnector,
+        config: SessionConfig,
+    ) -> Result<Session<'_>, RuntimeError> {
         Session::new(self, connector.pre.clone(), config)
     }
 
     /// `info()` with no config and no network.
-    pub async fn describe(&self, connector: &LoadedConnector) -> Result<crate::model::ConnectorInfo, RuntimeError> {
+    pub async fn describe(
+        &self,
+        connector: &LoadedConnector,
+    ) -> Result<crate::model::ConnectorInfo, RuntimeError> {
         let mut session = self.session(connector, SessionConfig::anonymous())?;
         session.info().await
     }

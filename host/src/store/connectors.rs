@@ -58,8 +58,12 @@ fn finish((mut row, json): (ConnectorRow, String)) -> Result<ConnectorRow> {
 
 impl Tx<'_> {
     pub fn connectors(&self) -> Result<Vec<ConnectorRow>> {
-        let mut stmt = self.conn().prepare(&format!("SELECT {COLUMNS} FROM connectors ORDER BY id"))?;
-        let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("SELECT {COLUMNS} FROM connectors ORDER BY id"))?;
+        let rows = stmt
+            .query_map([], from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
     }
 
@@ -73,13 +77,18 @@ impl Tx<'_> {
     }
 
     pub fn connector_component(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        let r = self.conn().query_row("SELECT component FROM connectors WHERE id = ?1", [id], |r| r.get(0));
+        let r = self.conn().query_row(
+            "SELECT component FROM connectors WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        );
         self.optional(r)
     }
 
     /// Insert or replace a connector (same id = upgrade in place).
     pub fn put_connector(&self, row: &ConnectorRow, component: &[u8]) -> Result<()> {
-        let info = serde_json::to_string(&row.info).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let info =
+            serde_json::to_string(&row.info).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.conn().execute(
             "INSERT INTO connectors (id, name, version, contract, sha256, origin, info_json, component, installed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -93,12 +102,19 @@ impl Tx<'_> {
 
     /// Integrations that use connector `id`.
     pub fn integrations_using(&self, id: &str) -> Result<Vec<String>> {
-        let mut stmt = self.conn().prepare("SELECT name FROM integrations WHERE connector_id = ?1 ORDER BY name")?;
-        let names = stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT name FROM integrations WHERE connector_id = ?1 ORDER BY name")?;
+        let names = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(names)
     }
 
     pub fn delete_connector(&self, id: &str) -> Result<bool> {
-        Ok(self.conn().execute("DELETE FROM connectors WHERE id = ?1", [id])? > 0)
+        Ok(self
+            .conn()
+            .execute("DELETE FROM connectors WHERE id = ?1", [id])?
+            > 0)
     }
 }

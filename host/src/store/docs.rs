@@ -69,7 +69,11 @@ impl CardTarget {
     }
 
     fn parse(s: &str) -> CardTarget {
-        if s == "company" { CardTarget::Company } else { CardTarget::Asset }
+        if s == "company" {
+            CardTarget::Company
+        } else {
+            CardTarget::Asset
+        }
     }
 }
 
@@ -136,7 +140,8 @@ pub struct CompanyLink {
     pub reason: Option<String>,
 }
 
-const COMPANY_COLUMNS: &str = "id, name, domain, phone, archived_at, created_by, created_at, updated_at";
+const COMPANY_COLUMNS: &str =
+    "id, name, domain, phone, archived_at, created_by, created_at, updated_at";
 
 fn company_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyRow> {
     Ok(CompanyRow {
@@ -158,12 +163,18 @@ impl Tx<'_> {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT {COMPANY_COLUMNS} FROM companies WHERE (?1 OR archived_at IS NULL) ORDER BY name COLLATE NOCASE, id"
         ))?;
-        let rows = stmt.query_map([include_archived], company_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt
+            .query_map([include_archived], company_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     pub fn company(&self, id: i64) -> Result<Option<CompanyRow>> {
-        let r = self.conn().query_row(&format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE id = ?1"), [id], company_from_row);
+        let r = self.conn().query_row(
+            &format!("SELECT {COMPANY_COLUMNS} FROM companies WHERE id = ?1"),
+            [id],
+            company_from_row,
+        );
         self.optional(r)
     }
 
@@ -177,11 +188,25 @@ impl Tx<'_> {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT {COMPANY_COLUMNS} FROM companies WHERE name = ?1 COLLATE NOCASE ORDER BY archived_at IS NOT NULL, id"
         ))?;
-        let found = stmt.query_map([key], company_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-        found.into_iter().next().ok_or_else(|| StoreError::NotFound { what: "company", name: key.to_string() })
+        let found = stmt
+            .query_map([key], company_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        found
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NotFound {
+                what: "company",
+                name: key.to_string(),
+            })
     }
 
-    pub fn insert_company(&self, name: &str, domain: Option<&str>, phone: Option<&str>, created_by: &str) -> Result<i64> {
+    pub fn insert_company(
+        &self,
+        name: &str,
+        domain: Option<&str>,
+        phone: Option<&str>,
+        created_by: &str,
+    ) -> Result<i64> {
         let t = now();
         self.conn().execute(
             "INSERT INTO companies (name, domain, phone, created_by, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
@@ -191,7 +216,13 @@ impl Tx<'_> {
     }
 
     /// Update basic details; returns whether anything changed.
-    pub fn update_company(&self, id: i64, name: &str, domain: Option<&str>, phone: Option<&str>) -> Result<bool> {
+    pub fn update_company(
+        &self,
+        id: i64,
+        name: &str,
+        domain: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<bool> {
         let n = self.conn().execute(
             "UPDATE companies SET name = ?2, domain = ?3, phone = ?4, updated_at = ?5
              WHERE id = ?1 AND (name IS NOT ?2 OR domain IS NOT ?3 OR phone IS NOT ?4)",
@@ -239,12 +270,18 @@ impl Tx<'_> {
     }
 
     pub fn layout_by_name(&self, name: &str) -> Result<Option<LayoutRow>> {
-        Ok(self.layouts()?.into_iter().find(|l| l.name.eq_ignore_ascii_case(name)))
+        Ok(self
+            .layouts()?
+            .into_iter()
+            .find(|l| l.name.eq_ignore_ascii_case(name)))
     }
 
     pub fn insert_layout(&self, name: &str, identity: &str) -> Result<i64> {
         if self.layout_by_name(name)?.is_some() {
-            return Err(StoreError::Exists { what: "layout", name: name.to_string() });
+            return Err(StoreError::Exists {
+                what: "layout",
+                name: name.to_string(),
+            });
         }
         self.conn().execute(
             "INSERT INTO layouts (name, identity, created_at) VALUES (?1, ?2, ?3)",
@@ -257,7 +294,11 @@ impl Tx<'_> {
     pub fn ensure_layout(&self, name: &str, identity: &str) -> Result<i64> {
         let found: Option<i64> = self
             .conn()
-            .query_row("SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE", [name], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE",
+                [name],
+                |r| r.get(0),
+            )
             .optional()?;
         match found {
             Some(id) => Ok(id),
@@ -277,7 +318,13 @@ impl Tx<'_> {
     }
 
     /// Move/rename an asset; returns whether anything changed.
-    pub fn update_asset(&self, id: i64, company_id: i64, layout_id: i64, name: &str) -> Result<bool> {
+    pub fn update_asset(
+        &self,
+        id: i64,
+        company_id: i64,
+        layout_id: i64,
+        name: &str,
+    ) -> Result<bool> {
         let n = self.conn().execute(
             "UPDATE assets SET company_id = ?2, layout_id = ?3, name = ?4, updated_at = ?5
              WHERE id = ?1 AND (company_id <> ?2 OR layout_id <> ?3 OR name <> ?4)",
@@ -305,7 +352,10 @@ impl Tx<'_> {
         self.assets_where("a.id = ?1", params![id])?
             .into_iter()
             .next()
-            .ok_or_else(|| StoreError::NotFound { what: "asset", name: id.to_string() })
+            .ok_or_else(|| StoreError::NotFound {
+                what: "asset",
+                name: id.to_string(),
+            })
     }
 
     pub fn assets(&self, filter: &AssetFilter) -> Result<Vec<AssetRow>> {
@@ -316,7 +366,10 @@ impl Tx<'_> {
         let layout = match &filter.layout {
             Some(name) => Some(
                 self.layout_by_name(name)?
-                    .ok_or_else(|| StoreError::NotFound { what: "layout", name: name.clone() })?
+                    .ok_or_else(|| StoreError::NotFound {
+                        what: "layout",
+                        name: name.clone(),
+                    })?
                     .id,
             ),
             None => None,
@@ -366,7 +419,11 @@ impl Tx<'_> {
     }
 
     pub fn count_assets(&self) -> Result<u64> {
-        Ok(self.conn().query_row("SELECT COUNT(*) FROM assets WHERE archived_at IS NULL", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM assets WHERE archived_at IS NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 
     // ---- operator fields ----
@@ -381,16 +438,28 @@ impl Tx<'_> {
     }
 
     pub fn asset_fields(&self, asset_id: i64) -> Result<Vec<Field>> {
-        let mut stmt = self.conn().prepare("SELECT field, value FROM asset_fields WHERE asset_id = ?1 ORDER BY field")?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT field, value FROM asset_fields WHERE asset_id = ?1 ORDER BY field")?;
         let rows = stmt
-            .query_map([asset_id], |r| Ok(Field { label: r.get(0)?, value: r.get(1)? }))?
+            .query_map([asset_id], |r| {
+                Ok(Field {
+                    label: r.get(0)?,
+                    value: r.get(1)?,
+                })
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     // ---- cards ----
 
-    pub fn card(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<CardRow>> {
+    pub fn card(
+        &self,
+        integration_id: i64,
+        stream: &str,
+        external_id: &str,
+    ) -> Result<Option<CardRow>> {
         let mut rows = self.cards_where(
             "k.integration_id = ?1 AND k.stream = ?2 AND k.external_id = ?3",
             params![integration_id, stream, external_id],
@@ -399,7 +468,10 @@ impl Tx<'_> {
     }
 
     pub fn cards_of(&self, target: CardTarget, doc_id: i64) -> Result<Vec<CardRow>> {
-        self.cards_where("k.doc_kind = ?1 AND k.doc_id = ?2", params![target.as_str(), doc_id])
+        self.cards_where(
+            "k.doc_kind = ?1 AND k.doc_id = ?2",
+            params![target.as_str(), doc_id],
+        )
     }
 
     fn cards_where(&self, condition: &str, args: impl rusqlite::Params) -> Result<Vec<CardRow>> {
@@ -431,11 +503,20 @@ impl Tx<'_> {
     }
 
     /// Where a card sits and its hash, cheaply (for apply's change detection).
-    pub fn card_link(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<(i64, String)>> {
+    pub fn card_link(
+        &self,
+        integration_id: i64,
+        stream: &str,
+        external_id: &str,
+    ) -> Result<Option<(i64, String)>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT doc_id, hash FROM cards WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
         )?;
-        Ok(stmt.query_row(params![integration_id, stream, external_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
+        Ok(stmt
+            .query_row(params![integration_id, stream, external_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -449,29 +530,106 @@ impl Tx<'_> {
         title: &str,
         fields: &[Field],
         hash: &str,
+        identity: Option<&str>,
         archived: bool,
     ) -> Result<()> {
-        let fields = serde_json::to_string(fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let fields =
+            serde_json::to_string(fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let t = now();
         let archived_at = archived.then(|| t.clone());
         let mut stmt = self.conn().prepare_cached(
-            "INSERT INTO cards (integration_id, stream, external_id, doc_kind, doc_id, title, fields_json, hash, archived_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            "INSERT INTO cards (integration_id, stream, external_id, doc_kind, doc_id, title, fields_json, hash,
+                                identity, archived_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?11, ?9, ?10)
              ON CONFLICT (integration_id, stream, external_id) DO UPDATE SET doc_kind = excluded.doc_kind,
                doc_id = excluded.doc_id, title = excluded.title, fields_json = excluded.fields_json,
-               hash = excluded.hash, archived_at = CASE WHEN excluded.archived_at IS NULL THEN NULL
+               hash = excluded.hash, identity = excluded.identity, archived_at = CASE WHEN excluded.archived_at IS NULL THEN NULL
                                                        ELSE COALESCE(cards.archived_at, excluded.archived_at) END,
                updated_at = excluded.updated_at",
         )?;
-        stmt.execute(params![integration_id, stream, external_id, target.as_str(), doc_id, title, fields, hash, archived_at, t])?;
+        stmt.execute(params![
+            integration_id,
+            stream,
+            external_id,
+            target.as_str(),
+            doc_id,
+            title,
+            fields,
+            hash,
+            archived_at,
+            t,
+            identity
+        ])?;
         Ok(())
+    }
+
+    /// An asset of `company_id` carrying another integration's card for the
+    /// same device identity.
+    pub fn asset_by_identity(
+        &self,
+        company_id: i64,
+        identity: &str,
+        not_integration: i64,
+    ) -> Result<Option<i64>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT k.doc_id FROM cards k JOIN assets a ON a.id = k.doc_id
+             WHERE k.identity = ?1 AND k.doc_kind = 'asset' AND a.company_id = ?2 AND k.integration_id <> ?3
+             ORDER BY k.doc_id LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row(params![identity, company_id, not_integration], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Whether every card on a document is archived (none live).
+    pub fn all_cards_archived(&self, target: CardTarget, doc_id: i64) -> Result<bool> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(archived_at IS NULL), 0) FROM cards WHERE doc_kind = ?1 AND doc_id = ?2",
+        )?;
+        let (total, live): (i64, i64) = stmt.query_row(params![target.as_str(), doc_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(total > 0 && live == 0)
+    }
+
+    /// The layout's identity field (serial, mac or name).
+    pub fn layout_identity(&self, layout_id: i64) -> Result<String> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT identity FROM layouts WHERE id = ?1")?;
+        Ok(stmt
+            .query_row([layout_id], |r| r.get(0))
+            .optional()?
+            .unwrap_or_else(|| "serial".to_string()))
+    }
+
+    /// The layout's id by name, when it exists and is active.
+    pub fn active_layout_id(&self, name: &str) -> Result<Option<i64>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE AND active = 1",
+        )?;
+        Ok(stmt.query_row([name], |r| r.get(0)).optional()?)
+    }
+
+    /// An asset's company, layout and name.
+    pub fn asset_placement(&self, id: i64) -> Result<Option<(i64, i64, String)>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT company_id, layout_id, name FROM assets WHERE id = ?1")?;
+        Ok(stmt
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?)
     }
 
     /// Cards of one integration and stream: (external id, doc id).
     pub fn card_ids(&self, integration_id: i64, stream: &str) -> Result<Vec<(String, i64)>> {
-        let mut stmt = self.conn().prepare("SELECT external_id, doc_id FROM cards WHERE integration_id = ?1 AND stream = ?2")?;
+        let mut stmt = self.conn().prepare(
+            "SELECT external_id, doc_id FROM cards WHERE integration_id = ?1 AND stream = ?2",
+        )?;
         let rows = stmt
-            .query_map(params![integration_id, stream], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![integration_id, stream], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -496,19 +654,27 @@ impl Tx<'_> {
 
     // ---- company links ----
 
-    pub fn company_link(&self, integration_id: i64, external_id: &str) -> Result<Option<CompanyLink>> {
+    pub fn company_link(
+        &self,
+        integration_id: i64,
+        external_id: &str,
+    ) -> Result<Option<CompanyLink>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT external_id, state, company_id, score, reason FROM company_links
              WHERE integration_id = ?1 AND external_id = ?2",
         )?;
-        Ok(stmt.query_row(params![integration_id, external_id], link_from_row).optional()?)
+        Ok(stmt
+            .query_row(params![integration_id, external_id], link_from_row)
+            .optional()?)
     }
 
     pub fn company_links(&self, integration_id: i64) -> Result<Vec<CompanyLink>> {
         let mut stmt = self.conn().prepare(
             "SELECT external_id, state, company_id, score, reason FROM company_links WHERE integration_id = ?1",
         )?;
-        let rows = stmt.query_map([integration_id], link_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt
+            .query_map([integration_id], link_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 

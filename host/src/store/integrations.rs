@@ -22,7 +22,8 @@ pub struct IntegrationRow {
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "id, name, connector_id, config_json, secrets_json, options_json, created_at, updated_at";
+const COLUMNS: &str =
+    "id, name, connector_id, config_json, secrets_json, options_json, created_at, updated_at";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(IntegrationRow, String, String, String)> {
     Ok((
@@ -42,40 +43,67 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(IntegrationRow, String, 
     ))
 }
 
-fn finish((mut row, config, secrets, options): (IntegrationRow, String, String, String)) -> Result<IntegrationRow> {
-    let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("integration {} {what}: {e}", row.name));
+fn finish(
+    (mut row, config, secrets, options): (IntegrationRow, String, String, String),
+) -> Result<IntegrationRow> {
+    let corrupt = |what: &str, e: serde_json::Error| {
+        StoreError::Corrupt(format!("integration {} {what}: {e}", row.name))
+    };
     row.config = serde_json::from_str(&config).map_err(|e| corrupt("config", e))?;
-    let stored: BTreeMap<String, String> = serde_json::from_str(&secrets).map_err(|e| corrupt("secrets", e))?;
-    row.secrets = stored.iter().map(|(k, v)| (k.clone(), SecretSource::from_stored(v))).collect();
+    let stored: BTreeMap<String, String> =
+        serde_json::from_str(&secrets).map_err(|e| corrupt("secrets", e))?;
+    row.secrets = stored
+        .iter()
+        .map(|(k, v)| (k.clone(), SecretSource::from_stored(v)))
+        .collect();
     row.options = serde_json::from_str(&options).map_err(|e| corrupt("options", e))?;
     Ok(row)
 }
 
 fn secrets_json(secrets: &BTreeMap<String, SecretSource>) -> String {
-    let stored: BTreeMap<&String, String> = secrets.iter().map(|(k, v)| (k, v.to_stored())).collect();
+    let stored: BTreeMap<&String, String> =
+        secrets.iter().map(|(k, v)| (k, v.to_stored())).collect();
     serde_json::to_string(&stored).unwrap_or_else(|_| "{}".into())
 }
 
 impl Tx<'_> {
     pub fn integrations(&self) -> Result<Vec<IntegrationRow>> {
-        let mut stmt = self.conn().prepare(&format!("SELECT {COLUMNS} FROM integrations ORDER BY name"))?;
-        let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("SELECT {COLUMNS} FROM integrations ORDER BY name"))?;
+        let rows = stmt
+            .query_map([], from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
     }
 
     pub fn integration(&self, name: &str) -> Result<IntegrationRow> {
-        let r = self.conn().query_row(&format!("SELECT {COLUMNS} FROM integrations WHERE name = ?1"), [name], from_row);
+        let r = self.conn().query_row(
+            &format!("SELECT {COLUMNS} FROM integrations WHERE name = ?1"),
+            [name],
+            from_row,
+        );
         match self.optional(r)? {
             Some(row) => finish(row),
-            None => Err(StoreError::NotFound { what: "integration", name: name.to_string() }),
+            None => Err(StoreError::NotFound {
+                what: "integration",
+                name: name.to_string(),
+            }),
         }
     }
 
     pub fn integration_by_id(&self, id: i64) -> Result<IntegrationRow> {
-        let r = self.conn().query_row(&format!("SELECT {COLUMNS} FROM integrations WHERE id = ?1"), [id], from_row);
+        let r = self.conn().query_row(
+            &format!("SELECT {COLUMNS} FROM integrations WHERE id = ?1"),
+            [id],
+            from_row,
+        );
         match self.optional(r)? {
             Some(row) => finish(row),
-            None => Err(StoreError::NotFound { what: "integration", name: format!("#{id}") }),
+            None => Err(StoreError::NotFound {
+                what: "integration",
+                name: format!("#{id}"),
+            }),
         }
     }
 
@@ -87,9 +115,16 @@ impl Tx<'_> {
         secrets: &BTreeMap<String, SecretSource>,
         options: &serde_json::Value,
     ) -> Result<i64> {
-        let exists: i64 = self.conn().query_row("SELECT COUNT(*) FROM integrations WHERE name = ?1", [name], |r| r.get(0))?;
+        let exists: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM integrations WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )?;
         if exists > 0 {
-            return Err(StoreError::Exists { what: "integration", name: name.to_string() });
+            return Err(StoreError::Exists {
+                what: "integration",
+                name: name.to_string(),
+            });
         }
         let t = now();
         self.conn().execute(
@@ -132,7 +167,8 @@ impl Tx<'_> {
     /// links). Documentation companies and assets stay: they are the
     /// operator's now.
     pub fn delete_integration(&self, id: i64) -> Result<()> {
-        self.conn().execute("DELETE FROM integrations WHERE id = ?1", [id])?;
+        self.conn()
+            .execute("DELETE FROM integrations WHERE id = ?1", [id])?;
         Ok(())
     }
 }

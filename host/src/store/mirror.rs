@@ -90,7 +90,15 @@ impl Tx<'_> {
                     outcome.unchanged += 1;
                 }
                 Some((id, _, _)) => {
-                    change.execute(params![id, r.company_ext_id, r.hash, r.data, r.psa_updated_at, run_id, listing])?;
+                    change.execute(params![
+                        id,
+                        r.company_ext_id,
+                        r.hash,
+                        r.data,
+                        r.psa_updated_at,
+                        run_id,
+                        listing
+                    ])?;
                     outcome.updated += 1;
                 }
             }
@@ -100,7 +108,12 @@ impl Tx<'_> {
 
     /// After listing `listing` of a stream completed: mark what it did not
     /// see as deleted. Returns how many records were newly marked.
-    pub fn mark_unseen_deleted(&self, integration_id: i64, stream: &str, listing: i64) -> Result<u64> {
+    pub fn mark_unseen_deleted(
+        &self,
+        integration_id: i64,
+        stream: &str,
+        listing: i64,
+    ) -> Result<u64> {
         let n = self.conn().execute(
             "UPDATE mirror SET deleted_at = ?4
              WHERE integration_id = ?1 AND stream = ?2 AND deleted_at IS NULL
@@ -135,7 +148,12 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn mirror_row(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<MirrorRow>> {
+    pub fn mirror_row(
+        &self,
+        integration_id: i64,
+        stream: &str,
+        external_id: &str,
+    ) -> Result<Option<MirrorRow>> {
         let r = self.conn().query_row(
             "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
              WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
@@ -160,7 +178,9 @@ impl Tx<'_> {
              GROUP BY stream ORDER BY stream",
         )?;
         let rows = stmt
-            .query_map([integration_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .query_map([integration_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

@@ -30,8 +30,14 @@ pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState};
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("the database at {path} was written by a newer Ferry (schema {found}, this Ferry knows up to {supported})")]
-    NewerSchema { path: String, found: i64, supported: i64 },
+    #[error(
+        "the database at {path} was written by a newer Ferry (schema {found}, this Ferry knows up to {supported})"
+    )]
+    NewerSchema {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
     #[error("cannot create the database directory {path}: {source}")]
     CreateDir {
         path: String,
@@ -57,7 +63,9 @@ impl StoreError {
             StoreError::CreateDir { .. } | StoreError::Open { .. } => {
                 Some("check the path given with --db / FERRY_DB exists and is writable".into())
             }
-            StoreError::Sqlite(e) if e.to_string().contains("locked") || e.to_string().contains("busy") => {
+            StoreError::Sqlite(e)
+                if e.to_string().contains("locked") || e.to_string().contains("busy") =>
+            {
                 Some("another Ferry process holds the database; wait for it and try again".into())
             }
             _ => None,
@@ -81,8 +89,10 @@ impl Store {
     /// Open (creating if needed) and migrate the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| StoreError::CreateDir { path: dir.display().to_string(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
         let existed = path.exists();
         if !existed {
@@ -90,16 +100,27 @@ impl Store {
         }
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })?;
-        conn.busy_timeout(Duration::from_secs(30))?;
-        let mut store = Store { conn, path: path.to_path_buf() };
-        store.check_version()?;
-        store.conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| StoreError::Open {
+        .map_err(|e| StoreError::Open {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.check_version()?;
+        store
+            .conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
         store.conn.pragma_update(None, "synchronous", "NORMAL")?;
         store.conn.pragma_update(None, "foreign_keys", "ON")?;
         store.migrate()?;
@@ -112,7 +133,9 @@ impl Store {
     }
 
     fn check_version(&self) -> Result<()> {
-        let found: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if found > schema::current_version() {
             return Err(StoreError::NewerSchema {
                 path: self.path.display().to_string(),
@@ -124,8 +147,14 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let applied: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
+        let applied: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in schema::MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(applied.max(0) as usize)
+        {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
@@ -136,7 +165,9 @@ impl Store {
 
     /// Run `f` in one transaction: all of it lands, or none.
     pub fn transaction<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&Tx { conn: &tx })?;
         tx.commit()?;
         Ok(out)
@@ -149,7 +180,9 @@ impl Store {
 
     /// `PRAGMA integrity_check` result ("ok" when healthy).
     pub fn integrity_check(&self) -> Result<String> {
-        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 }
 
@@ -178,8 +211,17 @@ fn create_private_file(path: &Path) -> Result<()> {
         .mode(0o600)
         .open(path)
         .map(|_| ())
-        .or_else(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) })
-        .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })
+        .or_else(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
 }
 
 #[cfg(not(unix))]
@@ -220,12 +262,18 @@ pub(crate) mod tests {
     #[test]
     fn open_creates_private_file_and_migrates() {
         let (dir, store) = temp_store();
-        let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, schema::current_version());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("ferry.db")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("ferry.db"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert_eq!(store.integrity_check().unwrap(), "ok");

@@ -50,8 +50,31 @@ pub struct RunStreamRow {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// Gone from the PSA, per a complete listing.
     pub deleted: u64,
+    /// Documentation records archived by the apply that followed.
+    pub archived: u64,
+    /// Records apply did not bring in (unmatched company, skip options).
+    pub skipped: u64,
     pub error: Option<String>,
+}
+
+impl RunStreamRow {
+    pub fn new(stream: &str) -> Self {
+        RunStreamRow {
+            stream: stream.to_string(),
+            status: "running".into(),
+            pages: 0,
+            fetched: 0,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            deleted: 0,
+            archived: 0,
+            skipped: 0,
+            error: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,7 +110,13 @@ pub struct StreamState {
 }
 
 impl Tx<'_> {
-    pub fn start_run(&self, integration_id: i64, mode: &str, streams: &[String], trigger: &str) -> Result<i64> {
+    pub fn start_run(
+        &self,
+        integration_id: i64,
+        mode: &str,
+        streams: &[String],
+        trigger: &str,
+    ) -> Result<i64> {
         self.conn().execute(
             "INSERT INTO runs (integration_id, mode, streams_json, trigger, status, started_at, pid)
              VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
@@ -103,7 +132,13 @@ impl Tx<'_> {
         Ok(self.conn().last_insert_rowid())
     }
 
-    pub fn finish_run(&self, run_id: i64, status: RunStatus, error: Option<&str>, http: &serde_json::Value) -> Result<()> {
+    pub fn finish_run(
+        &self,
+        run_id: i64,
+        status: RunStatus,
+        error: Option<&str>,
+        http: &serde_json::Value,
+    ) -> Result<()> {
         self.conn().execute(
             "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4, http_json = ?5 WHERE id = ?1",
             params![run_id, status.as_str(), now(), error, http.to_string()],
@@ -114,9 +149,13 @@ impl Tx<'_> {
     /// Runs left `running` by processes that no longer exist become
     /// `interrupted` (their checkpoints stay, so the next run resumes).
     pub fn reap_dead_runs(&self, alive: impl Fn(i64) -> bool) -> Result<u64> {
-        let mut stmt = self.conn().prepare("SELECT id, pid FROM runs WHERE status = 'running'")?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id, pid FROM runs WHERE status = 'running'")?;
         let running = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)))?
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut n = 0;
         for (id, pid) in running {
@@ -138,11 +177,13 @@ impl Tx<'_> {
 
     pub fn put_run_stream(&self, run_id: i64, row: &RunStreamRow) -> Result<()> {
         self.conn().execute(
-            "INSERT INTO run_streams (run_id, stream, status, pages, fetched, created, updated, unchanged, deleted, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            "INSERT INTO run_streams (run_id, stream, status, pages, fetched, created, updated, unchanged, deleted,
+                                      archived, skipped, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (run_id, stream) DO UPDATE SET status = excluded.status, pages = excluded.pages,
                fetched = excluded.fetched, created = excluded.created, updated = excluded.updated,
-               unchanged = excluded.unchanged, deleted = excluded.deleted, error = excluded.error",
+               unchanged = excluded.unchanged, deleted = excluded.deleted, archived = excluded.archived,
+               skipped = excluded.skipped, error = excluded.error",
             params![
                 run_id,
                 row.stream,
@@ -153,6 +194,8 @@ impl Tx<'_> {
                 row.updated as i64,
                 row.unchanged as i64,
                 row.deleted as i64,
+                row.archived as i64,
+                row.skipped as i64,
                 row.error
             ],
         )?;
@@ -183,13 +226,16 @@ impl Tx<'_> {
         );
         match self.optional(r)? {
             Some(row) => self.with_streams(row),
-            None => Err(StoreError::NotFound { what: "run", name: id.to_string() }),
+            None => Err(StoreError::NotFound {
+                what: "run",
+                name: id.to_string(),
+            }),
         }
     }
 
     fn with_streams(&self, mut run: RunRow) -> Result<RunRow> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT stream, status, pages, fetched, created, updated, unchanged, deleted, error
+            "SELECT stream, status, pages, fetched, created, updated, unchanged, deleted, archived, skipped, error
              FROM run_streams WHERE run_id = ?1 ORDER BY rowid",
         )?;
         run.stream_results = stmt
@@ -203,7 +249,9 @@ impl Tx<'_> {
                     updated: r.get::<_, i64>(5)? as u64,
                     unchanged: r.get::<_, i64>(6)? as u64,
                     deleted: r.get::<_, i64>(7)? as u64,
-                    error: r.get(8)?,
+                    archived: r.get::<_, i64>(8)? as u64,
+                    skipped: r.get::<_, i64>(9)? as u64,
+                    error: r.get(10)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -230,7 +278,12 @@ impl Tx<'_> {
         Ok(self.optional(r)?.unwrap_or_default())
     }
 
-    pub fn put_stream_state(&self, integration_id: i64, stream: &str, s: &StreamState) -> Result<()> {
+    pub fn put_stream_state(
+        &self,
+        integration_id: i64,
+        stream: &str,
+        s: &StreamState,
+    ) -> Result<()> {
         self.conn().execute(
             "INSERT INTO stream_state (integration_id, stream, listing, listing_mode, listing_since, listing_started_at,
                                        cursor, watermark, last_complete_at)
@@ -270,7 +323,9 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         finished_at: r.get(7)?,
         pid: r.get(8)?,
         error: r.get(9)?,
-        http: http_json.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or(serde_json::Value::Null),
+        http: http_json
+            .and_then(|h| serde_json::from_str(&h).ok())
+            .unwrap_or(serde_json::Value::Null),
         stream_results: Vec::new(),
     })
 }

@@ -73,6 +73,8 @@ CREATE TABLE run_streams (
     updated   INTEGER NOT NULL DEFAULT 0,
     unchanged INTEGER NOT NULL DEFAULT 0,
     deleted   INTEGER NOT NULL DEFAULT 0,
+    archived  INTEGER NOT NULL DEFAULT 0,
+    skipped   INTEGER NOT NULL DEFAULT 0,
     error     TEXT,
     PRIMARY KEY (run_id, stream)
 );
@@ -145,11 +147,16 @@ CREATE TABLE cards (
     title          TEXT NOT NULL,
     fields_json    TEXT NOT NULL,
     hash           TEXT NOT NULL,
+    -- Identity of the device behind an asset card ("serial:5CG1…",
+    -- "name:odg-pc-01"), so two integrations' cards of one device share
+    -- one asset.
+    identity       TEXT,
     archived_at    TEXT,
     updated_at     TEXT NOT NULL,
     UNIQUE (integration_id, stream, external_id)
 );
 CREATE INDEX cards_doc ON cards (doc_kind, doc_id);
+CREATE INDEX cards_identity ON cards (identity) WHERE identity IS NOT NULL;
 
 -- How each PSA company relates to a documentation company.
 CREATE TABLE company_links (

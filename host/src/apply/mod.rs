@@ -1,0 +1,564 @@
+//! Apply: project one integration's PSA mirror into the documentation store
+//! through company links, sort rules and options — with no network, in one
+//! transaction, idempotently.
+//!
+//! Each PSA record becomes a *card* on a documentation company or asset.
+//! A card's hash covers everything apply decides (target, layout, title,
+//! fields, archived), so re-applying an unchanged mirror writes nothing, and
+//! a changed match or rule moves exactly the records it affects. Operator
+//! fields are never touched; companies and assets are archived, never
+//! deleted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::matching::{self, CompanyFeatures, Decision};
+use crate::model::{Company, Field, Record, StreamKind};
+use crate::options::IntegrationOptions;
+use crate::rules;
+use crate::store::{CardTarget, CompanyLink, LinkState, MirrorRow, Store, StoreError, Tx};
+use crate::sync::records::content_hash;
+
+/// What apply did to one kind of record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub archived: u64,
+    pub skipped: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplyReport {
+    pub integration: String,
+    pub streams: BTreeMap<StreamKind, Counts>,
+    /// PSA companies waiting for the operator (suggested or unmatched).
+    pub awaiting_match: u64,
+    pub elapsed_ms: u64,
+}
+
+impl ApplyReport {
+    pub fn stream(&self, kind: StreamKind) -> Option<&Counts> {
+        self.streams.get(&kind)
+    }
+
+    /// Whether apply wrote anything to the documentation tables.
+    pub fn changed_anything(&self) -> bool {
+        self.streams
+            .values()
+            .any(|c| c.created + c.updated + c.archived > 0)
+    }
+}
+
+/// Streams projected as assets, in order.
+const ASSET_STREAMS: [StreamKind; 4] = [
+    StreamKind::Sites,
+    StreamKind::Contacts,
+    StreamKind::Assets,
+    StreamKind::Agreements,
+];
+
+pub fn apply(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
+    let started = Instant::now();
+    let integration = store.read().integration_by_id(integration_id)?;
+    let options = IntegrationOptions::from_json(&integration.options);
+    let mut report = store.transaction(|tx| {
+        let mut report = ApplyReport {
+            integration: integration.name.clone(),
+            ..Default::default()
+        };
+        let owners = apply_companies(tx, integration_id, &integration.name, &options, &mut report)?;
+        for stream in ASSET_STREAMS {
+            let counts = apply_assets(tx, integration_id, stream, &options, &owners)?;
+            report.streams.insert(stream, counts);
+        }
+        Ok(report)
+    })?;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+fn parse(row: &MirrorRow) -> Result<Record, StoreError> {
+    serde_json::from_str(&row.data)
+        .map_err(|e| StoreError::Corrupt(format!("mirror record {}: {e}", row.external_id)))
+}
+
+/// Companies: decide links for new PSA companies, then project each linked
+/// one. Returns PSA company id → documentation company id for those whose
+/// data comes in.
+fn apply_companies(
+    tx: &Tx<'_>,
+    integration_id: i64,
+    integration_name: &str,
+    options: &IntegrationOptions,
+    report: &mut ApplyReport,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let mut counts = Counts::default();
+    let mut owners = HashMap::new();
+    let mut index: Option<matching::Index> = None;
+    let mut touched_companies = Vec::new();
+    let mut rows = Vec::new();
+    tx.for_each_mirror(integration_id, StreamKind::Companies.as_str(), |row| {
+        rows.push(row);
+        Ok(())
+    })?;
+    for row in rows {
+        let Record::Company(company) = parse(&row)? else {
+            continue;
+        };
+        let deleted = row.deleted_at.is_some() || company.deleted;
+        if rules::skip_company(options, &company).is_some() {
+            counts.skipped += 1;
+            counts.archived += archive_card(
+                tx,
+                integration_id,
+                StreamKind::Companies,
+                &company.id,
+                CardTarget::Company,
+            )?;
+            continue;
+        }
+        let mut link = tx.company_link(integration_id, &company.id)?;
+        if link.is_none() && !deleted {
+            let idx = match &mut index {
+                Some(idx) => idx,
+                None => index.insert(matching::Index::build(tx, integration_id)?),
+            };
+            let decision = matching::decide(idx, &CompanyFeatures::of(&company), options);
+            let new_link = match decision {
+                Decision::Match(s) => CompanyLink {
+                    external_id: company.id.clone(),
+                    state: LinkState::Matched,
+                    company_id: Some(s.company_id),
+                    score: Some(s.score),
+                    reason: Some(s.reason),
+                },
+                Decision::Create => {
+                    let id = create_company(tx, &company, integration_name)?;
+                    idx.insert(id, CompanyFeatures::of(&company));
+                    idx.claim(id);
+                    counts.created += 1;
+                    CompanyLink {
+                        external_id: company.id.clone(),
+                        state: LinkState::Created,
+                        company_id: Some(id),
+                        score: None,
+                        reason: None,
+                    }
+                }
+                Decision::Suggest(s) => CompanyLink {
+                    external_id: company.id.clone(),
+                    state: LinkState::Suggested,
+                    company_id: Some(s.company_id),
+                    score: Some(s.score),
+                    reason: Some(s.reason),
+                },
+                Decision::NoCandidate => CompanyLink {
+                    external_id: company.id.clone(),
+                    state: LinkState::Unmatched,
+                    company_id: None,
+                    score: None,
+                    reason: None,
+                },
+            };
+            if let (LinkState::Matched, Some(id)) = (new_link.state, new_link.company_id) {
+                idx.claim(id);
+            }
+            tx.put_company_link(integration_id, &new_link)?;
+            link = Some(new_link);
+        }
+        let target = match &link {
+            Some(l) if l.state.brings_data() => l.company_id,
+            _ => None,
+        };
+        let Some(company_id) = target.filter(|id| tx.company(*id).ok().flatten().is_some()) else {
+            if link
+                .as_ref()
+                .is_some_and(|l| matches!(l.state, LinkState::Suggested | LinkState::Unmatched))
+            {
+                report.awaiting_match += 1;
+            }
+            counts.skipped += 1;
+            counts.archived += archive_card(
+                tx,
+                integration_id,
+                StreamKind::Companies,
+                &company.id,
+                CardTarget::Company,
+            )?;
+            continue;
+        };
+        owners.insert(company.id.clone(), company_id);
+        // Inactive companies arrive archived; deleted ones are archived when
+        // the operator asked for auto-archive.
+        let archived = !company.active || (deleted && options.auto_archive);
+        let fields = company_card(&company);
+        let hash = content_hash(
+            &serde_json::json!([company_id, &company.name, &fields, archived]).to_string(),
+        );
+        match tx.card_link(integration_id, StreamKind::Companies.as_str(), &company.id)? {
+            Some((doc, h)) if doc == company_id && h == hash => {
+                counts.unchanged += 1;
+                continue;
+            }
+            Some(_) => counts.updated += 1,
+            None => {
+                // A company created above already counted as created.
+                if link.as_ref().is_some_and(|l| l.state == LinkState::Matched) {
+                    counts.updated += 1;
+                }
+            }
+        }
+        if !options.keep_company_details {
+            tx.update_company(
+                company_id,
+                &company.name,
+                domain_of(&company).as_deref(),
+                company.phone.as_deref(),
+            )?;
+        }
+        tx.put_card(
+            integration_id,
+            StreamKind::Companies.as_str(),
+            &company.id,
+            CardTarget::Company,
+            company_id,
+            &company.name,
+            &fields,
+            &hash,
+            None,
+            archived,
+        )?;
+        touched_companies.push(company_id);
+    }
+    for company_id in touched_companies {
+        let all_archived = tx.all_cards_archived(CardTarget::Company, company_id)?;
+        if tx.set_company_archived(company_id, all_archived)? && all_archived {
+            counts.archived += 1;
+        }
+    }
+    report.streams.insert(StreamKind::Companies, counts);
+    Ok(owners)
+}
+
+fn create_company(
+    tx: &Tx<'_>,
+    company: &Company,
+    integration_name: &str,
+) -> Result<i64, StoreError> {
+    tx.insert_company(
+        &company.name,
+        domain_of(company).as_deref(),
+        company.phone.as_deref(),
+        &format!("integration:{integration_name}"),
+    )
+}
+
+/// The company's web domain: its website's host, else its email's domain.
+pub fn domain_of(company: &Company) -> Option<String> {
+    company
+        .website
+        .as_deref()
+        .and_then(matching::normalize_domain)
+        .or_else(|| {
+            company
+                .email
+                .as_deref()
+                .and_then(|e| e.rsplit_once('@'))
+                .and_then(|(_, d)| matching::normalize_domain(d))
+        })
+}
+
+fn company_card(c: &Company) -> Vec<Field> {
+    let mut fields = Vec::new();
+    let mut push = |label: &str, value: Option<String>| {
+        if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+            fields.push(Field {
+                label: label.into(),
+                value: v,
+            });
+        }
+    };
+    push("Status", c.status.clone());
+    push("Types", (!c.types.is_empty()).then(|| c.types.join(", ")));
+    push("Website", c.website.clone());
+    push("Phone", c.phone.clone());
+    if let Some(a) = &c.address {
+        let line = [
+            &a.line1,
+            &a.line2,
+            &a.city,
+            &a.state,
+            &a.postal_code,
+            &a.country,
+        ]
+        .iter()
+        .filter_map(|p| p.as_deref())
+        .filter(|p| !p.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+        push("Address", Some(line));
+    }
+    for f in &c.card {
+        if !fields.iter().any(|x| x.label == f.label) {
+            fields.push(f.clone());
+        }
+    }
+    fields
+}
+
+/// Archive an existing card (and its document once no live card remains).
+/// Returns 1 when something was archived.
+fn archive_card(
+    tx: &Tx<'_>,
+    integration_id: i64,
+    stream: StreamKind,
+    external_id: &str,
+    target: CardTarget,
+) -> Result<u64, StoreError> {
+    let Some(card) = tx.card(integration_id, stream.as_str(), external_id)? else {
+        return Ok(0);
+    };
+    if card.archived_at.is_some() {
+        return Ok(0);
+    }
+    tx.put_card(
+        integration_id,
+        stream.as_str(),
+        external_id,
+        target,
+        card.doc_id,
+        &card.title,
+        &card.fields,
+        "archived",
+        None,
+        true,
+    )?;
+    if tx.all_cards_archived(target, card.doc_id)? {
+        match target {
+            CardTarget::Company => tx.set_company_archived(card.doc_id, true)?,
+            CardTarget::Asset => tx.set_asset_archived(card.doc_id, true)?,
+        };
+    }
+    Ok(1)
+}
+
+/// Contacts, sites, agreements and assets: one asset per device (merged
+/// across integrations by identity), one card per PSA record.
+fn apply_assets(
+    tx: &Tx<'_>,
+    integration_id: i64,
+    stream: StreamKind,
+    options: &IntegrationOptions,
+    owners: &HashMap<String, i64>,
+) -> Result<Counts, StoreError> {
+    let mut counts = Counts::default();
+    let mut layouts: HashMap<String, (i64, String)> = HashMap::new();
+    let mut active_layouts: HashMap<String, bool> = HashMap::new();
+    let mut rows = Vec::new();
+    tx.for_each_mirror(integration_id, stream.as_str(), |row| {
+        rows.push(row);
+        Ok(())
+    })?;
+    for row in rows {
+        let record = parse(&row)?;
+        let ext = record.external_id();
+        let owner = record.company_id().and_then(|c| owners.get(c)).copied();
+        let skipped = owner.is_none() || rules::skip_record(options, &record).is_some();
+        let Some(company_id) = owner.filter(|_| !skipped) else {
+            counts.skipped += 1;
+            counts.archived += archive_card(tx, integration_id, stream, &ext, CardTarget::Asset)?;
+            continue;
+        };
+        for layout in options.rules.iter().map(|r| &r.layout).chain(
+            [
+                &options.primary_layout,
+                &options.contacts_layout,
+                &options.sites_layout,
+                &options.agreements_layout,
+            ]
+            .into_iter()
+            .flatten(),
+        ) {
+            if !active_layouts.contains_key(layout) {
+                active_layouts.insert(layout.clone(), tx.active_layout_id(layout)?.is_some());
+            }
+        }
+        let Some(layout_name) = rules::layout_for(options, &record, |l| {
+            active_layouts.get(l).copied().unwrap_or(false)
+        }) else {
+            continue;
+        };
+        let (layout_id, identity_field) = match layouts.get(&layout_name) {
+            Some(l) => l.clone(),
+            None => {
+                let id = tx.ensure_layout(&layout_name, default_identity(stream))?;
+                let identity = tx.layout_identity(id)?;
+                layouts.insert(layout_name.clone(), (id, identity.clone()));
+                (id, identity)
+            }
+        };
+        let deleted = row.deleted_at.is_some();
+        let archived = (deleted && options.auto_archive) || rules::is_inactive(&record);
+        let identity = match &record {
+            Record::Asset(a) => rules::device_identity(&identity_field, a),
+            _ => None,
+        };
+        let title = record.display_name().to_string();
+        let fields = record_card(&record);
+        let hash = content_hash(
+            &serde_json::json!([
+                company_id,
+                layout_id,
+                &title,
+                &fields,
+                archived,
+                &identity,
+                options.auto_update_names
+            ])
+            .to_string(),
+        );
+        let existing = tx.card_link(integration_id, stream.as_str(), &ext)?;
+        if let Some((_, h)) = &existing
+            && *h == hash
+        {
+            counts.unchanged += 1;
+            continue;
+        }
+        let asset_id = match existing
+            .as_ref()
+            .map(|(id, _)| *id)
+            .and_then(|id| tx.asset_placement(id).ok().flatten().map(|p| (id, p)))
+        {
+            Some((asset_id, (_, _, current_name))) => {
+                let name = if options.auto_update_names {
+                    title.as_str()
+                } else {
+                    current_name.as_str()
+                };
+                tx.update_asset(asset_id, company_id, layout_id, name)?;
+                counts.updated += 1;
+                asset_id
+            }
+            None => {
+                let merged = match &identity {
+                    Some(ident) => tx.asset_by_identity(company_id, ident, integration_id)?,
+                    None => None,
+                };
+                match merged {
+                    Some(asset_id) => {
+                        counts.updated += 1;
+                        asset_id
+                    }
+                    None => {
+                        counts.created += 1;
+                        tx.insert_asset(company_id, layout_id, &title)?
+                    }
+                }
+            }
+        };
+        tx.put_card(
+            integration_id,
+            stream.as_str(),
+            &ext,
+            CardTarget::Asset,
+            asset_id,
+            &title,
+            &fields,
+            &hash,
+            identity.as_deref(),
+            archived,
+        )?;
+        let all_archived = tx.all_cards_archived(CardTarget::Asset, asset_id)?;
+        if tx.set_asset_archived(asset_id, all_archived)? && all_archived {
+            counts.archived += 1;
+        }
+    }
+    Ok(counts)
+}
+
+fn default_identity(stream: StreamKind) -> &'static str {
+    match stream {
+        StreamKind::Assets => "serial",
+        _ => "name",
+    }
+}
+
+/// The PSA-owned card of an asset-like record: the standard fields Ferry
+/// knows, then whatever the connector put on its card.
+fn record_card(record: &Record) -> Vec<Field> {
+    let mut fields = Vec::new();
+    let mut push = |label: &str, value: Option<&str>| {
+        if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
+            fields.push(Field {
+                label: label.into(),
+                value: v.to_string(),
+            });
+        }
+    };
+    match record {
+        Record::Asset(a) => {
+            push("Type", Some(&a.type_name));
+            push("Status", a.status.as_deref());
+            push("Serial number", a.serial_number.as_deref());
+            push("Manufacturer", a.manufacturer.as_deref());
+            push("Model", a.model.as_deref());
+            push("Operating system", a.operating_system.as_deref());
+            push("IP address", a.ip_address.as_deref());
+            push("MAC address", a.mac_address.as_deref());
+            push("Tag", a.tag.as_deref());
+        }
+        Record::Contact(c) => {
+            push("Title", c.title.as_deref());
+            push("Email", c.email.as_deref());
+            push("Phone", c.phone.as_deref());
+            push("Mobile", c.mobile.as_deref());
+        }
+        Record::Site(s) => {
+            if let Some(a) = &s.address {
+                let line = [
+                    &a.line1,
+                    &a.line2,
+                    &a.city,
+                    &a.state,
+                    &a.postal_code,
+                    &a.country,
+                ]
+                .iter()
+                .filter_map(|p| p.as_deref())
+                .filter(|p| !p.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join(", ");
+                push("Address", Some(&line));
+            }
+            push("Phone", s.phone.as_deref());
+            push("Primary", s.primary.then_some("Yes"));
+        }
+        Record::Agreement(a) => {
+            push("Type", a.type_name.as_deref());
+            push("Status", a.status.as_deref());
+            push("Start", a.start_date.as_deref());
+            push("End", a.end_date.as_deref());
+        }
+        _ => {}
+    }
+    let card = match record {
+        Record::Asset(a) => &a.card,
+        Record::Contact(c) => &c.card,
+        Record::Site(s) => &s.card,
+        Record::Agreement(a) => &a.card,
+        _ => return fields,
+    };
+    for f in card {
+        if !fields
+            .iter()
+            .any(|x| x.label.eq_ignore_ascii_case(&f.label))
+        {
+            fields.push(f.clone());
+        }
+    }
+    fields
+}

@@ -1,0 +1,491 @@
+//! Integrations: one connector plus one operator's configuration.
+//!
+//! Owns the rules for config values — keys must be declared by the
+//! connector, required ones present, secret ones stored as secrets (a
+//! literal or an `env:VAR` reference), and everything normalised by the
+//! connector's `validate-config` before it is stored — and turns a stored
+//! integration into what a connector session needs.
+
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+
+use crate::model::{ConnectorError, ConnectorInfo};
+use crate::registry::{self, RegistryError};
+use crate::runtime::allowlist::Allowlist;
+use crate::runtime::{Runtime, RuntimeError, SessionConfig};
+use crate::secrets::{SecretError, SecretSource};
+use crate::store::{IntegrationRow, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntegrationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("`{0}` is not a valid integration name (letters, digits, `-`, `_`, `.`; up to 64)")]
+    BadName(String),
+    #[error("`{assignment}` is not KEY=VALUE")]
+    BadAssignment { assignment: String },
+    #[error("connector `{connector}` has no config key `{key}` (it has: {known})")]
+    UnknownKey {
+        connector: String,
+        key: String,
+        known: String,
+    },
+    #[error("`{key}` is required by connector `{connector}` but was not given")]
+    MissingRequired { connector: String, key: String },
+    #[error("`{key}` is a secret: give it with --secret {key}=VALUE or --secret {key}=env:VAR")]
+    SecretViaSet { key: String },
+    #[error("`{key}` is not a secret; give it with --set {key}=VALUE")]
+    NotSecret { key: String },
+    #[error("the connector rejected the configuration: {0}")]
+    Rejected(ConnectorError),
+    #[error("the configuration gives the connector no usable host: {0}")]
+    Hosts(String),
+}
+
+impl IntegrationError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            IntegrationError::Store(e) => e.hint(),
+            IntegrationError::Registry(e) => e.hint(),
+            IntegrationError::Runtime(e) => Some(e.hint()),
+            IntegrationError::Secret(SecretError::EnvMissing { var, .. }) => Some(format!(
+                "export {var}=... in the environment that runs ferry"
+            )),
+            IntegrationError::UnknownKey { connector, .. } => Some(format!(
+                "`ferry plugin inspect {connector}` lists the config keys"
+            )),
+            IntegrationError::MissingRequired { key, .. } => {
+                Some(format!("add --set {key}=VALUE (or --secret for secrets)"))
+            }
+            IntegrationError::Rejected(e) => Some(e.hint()),
+            IntegrationError::Hosts(_) => {
+                Some("fix the site/subdomain/base URL value with `ferry integration set`".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Split `KEY=VALUE`.
+pub fn parse_assignment(s: &str) -> Result<(String, String), IntegrationError> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(IntegrationError::BadAssignment {
+            assignment: mask_assignment(s),
+        }),
+    }
+}
+
+/// An assignment as it may be echoed: never the value (it may be a secret).
+fn mask_assignment(s: &str) -> String {
+    match s.split_once('=') {
+        Some((k, _)) => format!("{k}=…"),
+        None if s.len() > 24 => format!(
+            "{}…",
+            &s[..s.char_indices().nth(24).map(|(i, _)| i).unwrap_or(s.len())]
+        ),
+        None => s.to_string(),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !name.starts_with('-')
+}
+
+/// What `add`/`set` did besides storing: the connector's notes.
+#[derive(Debug, Clone, Default)]
+pub struct Saved {
+    pub notices: Vec<String>,
+}
+
+pub async fn add(
+    store: &mut Store,
+    runtime: &Runtime,
+    name: &str,
+    connector_id: &str,
+    values: &[(String, String)],
+    secrets: &[(String, String)],
+) -> Result<(IntegrationRow, Saved), IntegrationError> {
+    if !valid_name(name) {
+        return Err(IntegrationError::BadName(name.to_string()));
+    }
+    if store.read().integration(name).is_ok() {
+        return Err(StoreError::Exists {
+            what: "integration",
+            name: name.to_string(),
+        }
+        .into());
+    }
+    let (row, _) = registry::load(store, runtime, connector_id)?;
+    let (config, secret_map) =
+        assign(&row.info, BTreeMap::new(), BTreeMap::new(), values, secrets)?;
+    let (config, secret_map, saved) =
+        normalise(runtime, store, &row.info, config, secret_map).await?;
+    let options = serde_json::json!({});
+    let id = store.transaction(|tx| {
+        tx.insert_integration(name, connector_id, &config, &secret_map, &options)
+    })?;
+    let row = store.read().integration_by_id(id)?;
+    Ok((row, saved))
+}
+
+pub async fn set(
+    store: &mut Store,
+    runtime: &Runtime,
+    name: &str,
+    values: &[(String, String)],
+    secrets: &[(String, String)],
+) -> Result<(IntegrationRow, Saved), IntegrationError> {
+    let current = store.read().integration(name)?;
+    let (connector, _) = registry::load(store, runtime, &current.connector_id)?;
+    let (config, secret_map) = assign(
+        &connector.info,
+        current.config.clone(),
+        current.secrets.clone(),
+        values,
+        secrets,
+    )?;
+    let (config, secret_map, saved) =
+        normalise(runtime, store, &connector.info, config, secret_map).await?;
+    store.transaction(|tx| tx.update_integration_config(current.id, &config, &secret_map))?;
+    Ok((store.read().integration_by_id(current.id)?, saved))
+}
+
+/// Apply assignments onto existing values, routing each key to config or
+/// secrets as the connector declares it.
+fn assign(
+    info: &ConnectorInfo,
+    mut config: BTreeMap<String, String>,
+    mut secrets: BTreeMap<String, SecretSource>,
+    values: &[(String, String)],
+    secret_values: &[(String, String)],
+) -> Result<(BTreeMap<String, String>, BTreeMap<String, SecretSource>), IntegrationError> {
+    let known = || {
+        info.config
+            .iter()
+            .map(|f| f.key.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let field = |key: &str| {
+        info.field(key).ok_or_else(|| IntegrationError::UnknownKey {
+            connector: info.id.clone(),
+            key: key.to_string(),
+            known: known(),
+        })
+    };
+    for (key, value) in values {
+        let f = field(key)?;
+        if f.secret {
+            // A secret typed with --set still lands in the secret store,
+            // unless it is an env reference, which is what --secret is for.
+            if value.starts_with("env:") {
+                return Err(IntegrationError::SecretViaSet { key: key.clone() });
+            }
+            secrets.insert(key.clone(), SecretSource::Literal(value.clone()));
+            config.remove(key);
+        } else if value.trim().is_empty() {
+            config.remove(key);
+        } else {
+            config.insert(key.clone(), value.clone());
+        }
+    }
+    for (key, value) in secret_values {
+        let f = field(key)?;
+        if !f.secret {
+            return Err(IntegrationError::NotSecret { key: key.clone() });
+        }
+        secrets.insert(key.clone(), SecretSource::parse(value)?);
+        config.remove(key);
+    }
+    for f in &info.config {
+        let present = config.contains_key(&f.key) || secrets.contains_key(&f.key);
+        if f.required && !present && f.default_value.is_none() {
+            return Err(IntegrationError::MissingRequired {
+                connector: info.id.clone(),
+                key: f.key.clone(),
+            });
+        }
+    }
+    Ok((config, secrets))
+}
+
+/// Let the connector normalise the values, then check the result expands
+/// into a usable allowlist.
+async fn normalise(
+    runtime: &Runtime,
+    store: &Store,
+    info: &ConnectorInfo,
+    config: BTreeMap<String, String>,
+    secrets: BTreeMap<String, SecretSource>,
+) -> Result<
+    (
+        BTreeMap<String, String>,
+        BTreeMap<String, SecretSource>,
+        Saved,
+    ),
+    IntegrationError,
+> {
+    let (_, loaded) = registry::load(store, runtime, &info.id)?;
+    let resolved = resolve(info, &config, &secrets)?;
+    let mut session = runtime.session(
+        &loaded,
+        SessionConfig {
+            label: info.id.clone(),
+            secrets: resolved.secret_values.clone(),
+            ..SessionConfig::anonymous()
+        },
+    )?;
+    let validated = session
+        .validate_config(resolved.pairs.clone())
+        .await?
+        .map_err(IntegrationError::Rejected)?;
+    let mut new_config = BTreeMap::new();
+    for (key, value) in validated.config {
+        // Secrets come back too; only non-secret keys are taken from the
+        // connector's answer (an env reference must stay a reference).
+        if info.field(&key).is_some_and(|f| !f.secret) && !value.trim().is_empty() {
+            new_config.insert(key, value);
+        }
+    }
+    let map: HashMap<String, String> = resolve(info, &new_config, &secrets)?
+        .pairs
+        .into_iter()
+        .collect();
+    let allowlist = Allowlist::expand(&info.allowed_hosts, &map)
+        .map_err(|e| IntegrationError::Hosts(e.to_string()))?;
+    if allowlist.origins().is_empty() && !info.allowed_hosts.is_empty() {
+        return Err(IntegrationError::Hosts(
+            "no allowed host template could be filled from the config".into(),
+        ));
+    }
+    Ok((
+        new_config,
+        secrets,
+        Saved {
+            notices: validated.notices,
+        },
+    ))
+}
+
+/// An integration's config as a connector receives it.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub pairs: Vec<(String, String)>,
+    pub secret_values: Vec<String>,
+}
+
+impl std::fmt::Display for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} config values", self.pairs.len())
+    }
+}
+
+/// Config plus secrets (resolved), defaults filled in.
+pub fn resolve(
+    info: &ConnectorInfo,
+    config: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, SecretSource>,
+) -> Result<Resolved, SecretError> {
+    let mut pairs = Vec::new();
+    let mut secret_values = Vec::new();
+    for f in &info.config {
+        if let Some(v) = config.get(&f.key) {
+            pairs.push((f.key.clone(), v.clone()));
+        } else if let Some(s) = secrets.get(&f.key) {
+            let v = s.resolve(&f.key)?;
+            secret_values.push(v.clone());
+            pairs.push((f.key.clone(), v));
+        } else if let Some(d) = &f.default_value {
+            pairs.push((f.key.clone(), d.clone()));
+        }
+    }
+    Ok(Resolved {
+        pairs,
+        secret_values,
+    })
+}
+
+/// What a connector session for this integration is granted.
+pub fn session_config(
+    row: &IntegrationRow,
+    info: &ConnectorInfo,
+) -> Result<SessionConfig, SecretError> {
+    let resolved = resolve(info, &row.config, &row.secrets)?;
+    Ok(SessionConfig {
+        label: row.name.clone(),
+        config: resolved.pairs,
+        secrets: resolved.secret_values,
+        allowed_hosts: info.allowed_hosts.clone(),
+        rate_limit: info.rate_limit,
+    })
+}
+
+/// Config for display: (key, shown value, is secret). Secrets are masked.
+pub fn display_config(row: &IntegrationRow, info: &ConnectorInfo) -> Vec<(String, String, bool)> {
+    let mut out = Vec::new();
+    for f in &info.config {
+        if let Some(v) = row.config.get(&f.key) {
+            out.push((f.key.clone(), v.clone(), false));
+        } else if let Some(s) = row.secrets.get(&f.key) {
+            out.push((f.key.clone(), s.display(), true));
+        } else if f.secret {
+            out.push((f.key.clone(), "(not set)".into(), true));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ConfigField, StreamInfo, StreamKind};
+
+    fn info() -> ConnectorInfo {
+        let field = |key: &str, required: bool, secret: bool| ConfigField {
+            key: key.into(),
+            label: key.into(),
+            help: String::new(),
+            required,
+            secret,
+            default_value: None,
+        };
+        ConnectorInfo {
+            id: "syncro".into(),
+            name: "Syncro".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            config: vec![
+                field("subdomain", true, false),
+                field("api_key", true, true),
+                field("base_url", false, false),
+            ],
+            streams: vec![StreamInfo {
+                kind: StreamKind::Companies,
+                incremental: false,
+                description: String::new(),
+            }],
+            allowed_hosts: vec![],
+            rate_limit: None,
+        }
+    }
+
+    fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn secrets_are_routed_and_required_checked() {
+        let (config, secrets) = assign(
+            &info(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            &kv(&[("subdomain", "acme")]),
+            &kv(&[("api_key", "env:TOKEN")]),
+        )
+        .unwrap();
+        assert_eq!(config.get("subdomain").map(String::as_str), Some("acme"));
+        assert_eq!(
+            secrets.get("api_key"),
+            Some(&SecretSource::Env("TOKEN".into()))
+        );
+
+        let err = assign(
+            &info(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            &kv(&[("subdomain", "acme")]),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, IntegrationError::MissingRequired { ref key, .. } if key == "api_key")
+        );
+
+        let err = assign(
+            &info(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            &kv(&[("nope", "1")]),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("subdomain, api_key, base_url"),
+            "{err}"
+        );
+
+        let err = assign(
+            &info(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            &[],
+            &kv(&[("subdomain", "x")]),
+        )
+        .unwrap_err();
+        assert!(matches!(err, IntegrationError::NotSecret { .. }));
+    }
+
+    #[test]
+    fn secret_given_with_set_is_still_secret() {
+        let (config, secrets) = assign(
+            &info(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            &kv(&[("subdomain", "acme"), ("api_key", "tok-123")]),
+            &[],
+        )
+        .unwrap();
+        assert!(!config.contains_key("api_key"));
+        assert_eq!(
+            secrets.get("api_key"),
+            Some(&SecretSource::Literal("tok-123".into()))
+        );
+    }
+
+    #[test]
+    fn bad_assignment_never_echoes_value() {
+        let err = parse_assignment("=supersecretvalue").unwrap_err();
+        assert!(!err.to_string().contains("supersecretvalue"));
+        assert!(parse_assignment("a=b=c").is_ok_and(|(k, v)| k == "a" && v == "b=c"));
+    }
+
+    #[test]
+    fn display_masks_literals() {
+        let row = IntegrationRow {
+            id: 1,
+            name: "s".into(),
+            connector_id: "syncro".into(),
+            config: [("subdomain".to_string(), "acme".to_string())].into(),
+            secrets: [(
+                "api_key".to_string(),
+                SecretSource::Literal("tok-123".into()),
+            )]
+            .into(),
+            options: serde_json::json!({}),
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let shown = display_config(&row, &info());
+        assert!(shown.iter().all(|(_, v, _)| !v.contains("tok-123")));
+        assert!(
+            shown
+                .iter()
+                .any(|(k, v, s)| k == "api_key" && v == crate::secrets::MASK && *s)
+        );
+    }
+}

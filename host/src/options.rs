@@ -1,0 +1,155 @@
+//! Per-integration options: how new PSA companies are handled, sort rules,
+//! skip options and the additional options operators know from
+//! documentation platforms. Stored as JSON on the integration; every field
+//! has a default, so an older or partial document always loads.
+
+use serde::{Deserialize, Serialize};
+
+/// What apply does with a PSA company nobody has decided on yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NewCompanies {
+    /// Match confident suggestions, create companies that have no plausible
+    /// match, hold the uncertain ones as suggestions for the operator.
+    #[default]
+    Auto,
+    /// Create a documentation company for every new PSA company.
+    Create,
+    /// Only suggest; nothing comes in until the operator decides.
+    Review,
+}
+
+impl NewCompanies {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "create" => Some(Self::Create),
+            "review" => Some(Self::Review),
+            _ => None,
+        }
+    }
+}
+
+/// "When the PSA type is T, the asset goes to layout L." Checked before the
+/// primary sync location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeRule {
+    pub when_type: String,
+    pub layout: String,
+}
+
+/// Skip options: what never reaches the documentation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Skip {
+    /// Inactive companies are skipped (otherwise they arrive archived).
+    pub inactive_companies: bool,
+    pub contacts: bool,
+    pub agreements: bool,
+    /// Assets / configurations.
+    pub assets: bool,
+    /// Inactive assets / configurations (otherwise they arrive archived).
+    pub inactive_assets: bool,
+    pub sites: bool,
+    /// Companies of these PSA types are skipped with all their data.
+    pub company_types: Vec<String>,
+    /// Assets of these PSA types are skipped.
+    pub asset_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IntegrationOptions {
+    pub new_companies: NewCompanies,
+    /// Score at or above which `auto` matches without asking.
+    pub match_threshold: f64,
+    /// Primary sync location for assets; unset: a layout per PSA type.
+    pub primary_layout: Option<String>,
+    /// Layout for contacts.
+    pub contacts_layout: Option<String>,
+    pub sites_layout: Option<String>,
+    pub agreements_layout: Option<String>,
+    /// Other sync locations, by PSA type; they take precedence.
+    pub rules: Vec<TypeRule>,
+    pub skip: Skip,
+    /// A renamed PSA asset renames the documentation asset.
+    pub auto_update_names: bool,
+    /// A device deleted in the PSA is archived (never deleted) here.
+    pub auto_archive: bool,
+    /// Never change a matched company's name, domain or phone.
+    pub keep_company_details: bool,
+}
+
+pub const DEFAULT_MATCH_THRESHOLD: f64 = 0.9;
+pub const DEFAULT_CONTACTS_LAYOUT: &str = "People";
+pub const DEFAULT_SITES_LAYOUT: &str = "Locations";
+pub const DEFAULT_AGREEMENTS_LAYOUT: &str = "Agreements";
+
+impl Default for IntegrationOptions {
+    fn default() -> Self {
+        IntegrationOptions {
+            new_companies: NewCompanies::default(),
+            match_threshold: DEFAULT_MATCH_THRESHOLD,
+            primary_layout: None,
+            contacts_layout: None,
+            sites_layout: None,
+            agreements_layout: None,
+            rules: Vec::new(),
+            skip: Skip::default(),
+            auto_update_names: false,
+            auto_archive: false,
+            keep_company_details: false,
+        }
+    }
+}
+
+impl IntegrationOptions {
+    /// Options from the stored JSON; unknown or malformed parts fall back to
+    /// defaults rather than breaking a sync.
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        if value.is_null() {
+            return Self::default();
+        }
+        serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "integration options unreadable; using defaults");
+            Self::default()
+        })
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_json_fills_defaults() {
+        let o = IntegrationOptions::from_json(
+            &serde_json::json!({"auto_archive": true, "skip": {"contacts": true}}),
+        );
+        assert!(o.auto_archive);
+        assert!(o.skip.contacts);
+        assert!(!o.skip.sites);
+        assert_eq!(o.new_companies, NewCompanies::Auto);
+        assert_eq!(o.match_threshold, DEFAULT_MATCH_THRESHOLD);
+    }
+
+    #[test]
+    fn round_trip() {
+        let mut o = IntegrationOptions::default();
+        o.rules.push(TypeRule {
+            when_type: "Firewall".into(),
+            layout: "Network".into(),
+        });
+        assert_eq!(IntegrationOptions::from_json(&o.to_json()), o);
+    }
+
+    #[test]
+    fn garbage_falls_back() {
+        let o = IntegrationOptions::from_json(&serde_json::json!({"skip": 3}));
+        assert_eq!(o, IntegrationOptions::default());
+    }
+}

@@ -1,0 +1,281 @@
+//! Installed connectors: what is available to integrations.
+//!
+//! Bundled connectors (compiled into the binary by `build.rs`) and
+//! third-party `.wasm` files go through exactly the same path: inspect,
+//! compile, call `info()`, check what it declares, store the bytes in the
+//! database. A bundled connector is (re)installed when the binary carries a
+//! different build of it, unless the operator installed their own build of
+//! the same id, which then wins.
+
+use std::collections::HashSet;
+
+use crate::model::ConnectorInfo;
+use crate::runtime::allowlist::Allowlist;
+use crate::runtime::{LoadedConnector, Runtime, RuntimeError, sha256_hex};
+use crate::store::{ConnectorRow, Store, StoreError};
+
+mod bundled {
+    include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+}
+
+pub use bundled::BUNDLED;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the connector's info() is not acceptable: {0}")]
+    BadInfo(String),
+    #[error("connector `{0}` is not installed")]
+    Unknown(String),
+    #[error("connector `{id}` is used by integration(s) {integrations}")]
+    InUse { id: String, integrations: String },
+    #[error("connector `{0}` ships with Ferry and cannot be removed")]
+    Bundled(String),
+}
+
+impl RegistryError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RegistryError::Runtime(e) => Some(e.hint()),
+            RegistryError::Store(e) => e.hint(),
+            RegistryError::BadInfo(_) => Some("fix the connector and build it again; `ferry plugin check FILE` lists every problem".into()),
+            RegistryError::Unknown(_) => Some("see `ferry plugin list`, or install one with `ferry plugin install FILE.wasm`".into()),
+            RegistryError::InUse { .. } => Some("remove those integrations first with `ferry integration remove NAME`".into()),
+            RegistryError::Bundled(_) => None,
+        }
+    }
+}
+
+/// Install (or upgrade) a connector from component bytes.
+pub async fn install(
+    store: &mut Store,
+    runtime: &Runtime,
+    bytes: &[u8],
+    origin: &str,
+) -> Result<ConnectorRow, RegistryError> {
+    let loaded = runtime.load(bytes)?;
+    let info = runtime.describe(&loaded).await?;
+    check_info(&info).map_err(RegistryError::BadInfo)?;
+    let row = ConnectorRow {
+        id: info.id.clone(),
+        name: info.name.clone(),
+        version: info.version.clone(),
+        contract: loaded.contract.to_string(),
+        sha256: loaded.sha256.clone(),
+        origin: origin.to_string(),
+        info,
+        installed_at: String::new(),
+    };
+    store.transaction(|tx| tx.put_connector(&row, bytes))?;
+    Ok(row)
+}
+
+/// Make sure every bundled connector is installed at the build this binary
+/// carries.
+pub async fn ensure_bundled(store: &mut Store, runtime: &Runtime) -> Result<(), RegistryError> {
+    for (id, bytes) in BUNDLED {
+        let existing = store.read().connector(id)?;
+        let wanted = sha256_hex(bytes);
+        match existing {
+            Some(row) if row.origin == "installed" || row.sha256 == wanted => continue,
+            _ => {
+                install(store, runtime, bytes, "bundled").await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Load an installed connector for use.
+pub fn load(
+    store: &Store,
+    runtime: &Runtime,
+    id: &str,
+) -> Result<(ConnectorRow, LoadedConnector), RegistryError> {
+    let tx = store.read();
+    let row = tx
+        .connector(id)?
+        .ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
+    let bytes = tx
+        .connector_component(id)?
+        .ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
+    let loaded = runtime.load(&bytes)?;
+    Ok((row, loaded))
+}
+
+pub fn remove(store: &mut Store, id: &str) -> Result<(), RegistryError> {
+    let row = store
+        .read()
+        .connector(id)?
+        .ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
+    if row.origin == "bundled" && BUNDLED.iter().any(|(b, _)| *b == id) {
+        return Err(RegistryError::Bundled(id.to_string()));
+    }
+    let users = store.read().integrations_using(id)?;
+    if !users.is_empty() {
+        return Err(RegistryError::InUse {
+            id: id.to_string(),
+            integrations: users.join(", "),
+        });
+    }
+    store.transaction(|tx| tx.delete_connector(id))?;
+    Ok(())
+}
+
+/// What Ferry requires of `info()`; the list of problems, joined.
+pub fn check_info(info: &ConnectorInfo) -> Result<(), String> {
+    let problems = info_problems(info);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
+    let mut problems = Vec::new();
+    let id_ok = !info.id.is_empty()
+        && info.id.len() <= 64
+        && info
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !info.id.starts_with('-');
+    if !id_ok {
+        problems.push(format!(
+            "id `{}` must be lowercase letters, digits and `-`",
+            info.id
+        ));
+    }
+    if info.name.trim().is_empty() {
+        problems.push("name is empty".into());
+    }
+    if !is_semver(&info.version) {
+        problems.push(format!(
+            "version `{}` is not semver (e.g. 1.2.0)",
+            info.version
+        ));
+    }
+    if info.streams.is_empty() {
+        problems.push("offers no streams".into());
+    }
+    let mut kinds = HashSet::new();
+    for s in &info.streams {
+        if !kinds.insert(s.kind) {
+            problems.push(format!("stream `{}` is listed twice", s.kind));
+        }
+    }
+    let mut keys = HashSet::new();
+    for f in &info.config {
+        let key_ok = !f.key.is_empty()
+            && f.key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !key_ok {
+            problems.push(format!("config key `{}` must be snake_case", f.key));
+        }
+        if !keys.insert(f.key.as_str()) {
+            problems.push(format!("config key `{}` is declared twice", f.key));
+        }
+    }
+    if let Err(e) = Allowlist::validate_templates(&info.allowed_hosts) {
+        problems.push(e.to_string());
+    }
+    for template in &info.allowed_hosts {
+        for key in template
+            .split('{')
+            .skip(1)
+            .filter_map(|s| s.split('}').next())
+        {
+            if !keys.contains(key) {
+                problems.push(format!(
+                    "host template `{template}` uses `{{{key}}}`, which is not a config key"
+                ));
+            }
+        }
+    }
+    if let Some(r) = info.rate_limit
+        && (r.requests == 0 || r.per_seconds == 0)
+    {
+        problems.push(
+            "rate limit must allow at least 1 request per window of at least 1 second".into(),
+        );
+    }
+    problems
+}
+
+fn is_semver(v: &str) -> bool {
+    let core = v.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ConfigField, StreamInfo, StreamKind};
+
+    fn info() -> ConnectorInfo {
+        ConnectorInfo {
+            id: "acme-psa".into(),
+            name: "Acme".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            config: vec![ConfigField {
+                key: "site".into(),
+                label: "Site".into(),
+                help: String::new(),
+                required: true,
+                secret: false,
+                default_value: None,
+            }],
+            streams: vec![StreamInfo {
+                kind: StreamKind::Companies,
+                incremental: false,
+                description: String::new(),
+            }],
+            allowed_hosts: vec!["https://{site}".into()],
+            rate_limit: None,
+        }
+    }
+
+    #[test]
+    fn good_info_passes() {
+        assert!(check_info(&info()).is_ok());
+    }
+
+    #[test]
+    fn problems_are_named() {
+        let mut i = info();
+        i.id = "Acme PSA".into();
+        i.version = "one".into();
+        i.streams.push(i.streams[0].clone());
+        i.allowed_hosts = vec!["https://{tenant}.acme.com".into(), "*".into()];
+        let p = info_problems(&i).join("\n");
+        assert!(p.contains("id `Acme PSA`"), "{p}");
+        assert!(p.contains("not semver"), "{p}");
+        assert!(p.contains("listed twice"), "{p}");
+        assert!(p.contains("wildcards"), "{p}");
+    }
+
+    #[test]
+    fn template_keys_must_exist() {
+        let mut i = info();
+        i.allowed_hosts = vec!["https://{tenant}.acme.com".into()];
+        assert!(info_problems(&i).iter().any(|p| p.contains("`{tenant}`")));
+    }
+
+    #[test]
+    fn semver() {
+        assert!(is_semver("1.2.3"));
+        assert!(is_semver("0.1.0-beta.1"));
+        assert!(!is_semver("1.2"));
+        assert!(!is_semver("v1.2.3"));
+    }
+}

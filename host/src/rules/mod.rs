@@ -1,0 +1,271 @@
+//! Sort rules and skip options: where a PSA record lands, or whether it
+//! lands at all. Pure functions over plain types — no I/O — so apply stays
+//! fast and every rule is testable on its own.
+
+use crate::model::{Agreement, Asset, Company, Contact, Record, Site};
+use crate::options::{
+    DEFAULT_AGREEMENTS_LAYOUT, DEFAULT_CONTACTS_LAYOUT, DEFAULT_SITES_LAYOUT, IntegrationOptions,
+};
+
+/// Why a record is not brought in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    InactiveCompany,
+    CompanyType(String),
+    Stream(&'static str),
+    InactiveAsset,
+    AssetType(String),
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::InactiveCompany => write!(f, "inactive company skipped"),
+            SkipReason::CompanyType(t) => write!(f, "company type `{t}` skipped"),
+            SkipReason::Stream(s) => write!(f, "{s} skipped"),
+            SkipReason::InactiveAsset => write!(f, "inactive asset skipped"),
+            SkipReason::AssetType(t) => write!(f, "asset type `{t}` skipped"),
+        }
+    }
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+/// Is this PSA company (and so all its data) skipped?
+pub fn skip_company(options: &IntegrationOptions, company: &Company) -> Option<SkipReason> {
+    if options.skip.inactive_companies && !company.active {
+        return Some(SkipReason::InactiveCompany);
+    }
+    company
+        .types
+        .iter()
+        .find(|t| options.skip.company_types.iter().any(|s| same(s, t)))
+        .map(|t| SkipReason::CompanyType(t.clone()))
+}
+
+/// Is this record (of a company that is brought in) skipped?
+pub fn skip_record(options: &IntegrationOptions, record: &Record) -> Option<SkipReason> {
+    let s = &options.skip;
+    match record {
+        Record::Contact(_) if s.contacts => Some(SkipReason::Stream("contacts")),
+        Record::Agreement(_) if s.agreements => Some(SkipReason::Stream("agreements")),
+        Record::Site(_) if s.sites => Some(SkipReason::Stream("sites")),
+        Record::Asset(_) if s.assets => Some(SkipReason::Stream("assets")),
+        Record::Asset(a) if s.inactive_assets && !a.active => Some(SkipReason::InactiveAsset),
+        Record::Asset(a) => s
+            .asset_types
+            .iter()
+            .find(|t| same(t, &a.type_name))
+            .map(|_| SkipReason::AssetType(a.type_name.clone())),
+        _ => None,
+    }
+}
+
+/// Where an asset goes: the first by-type rule whose type matches, else the
+/// primary sync location, else a layout named after the PSA type.
+pub fn asset_layout(
+    options: &IntegrationOptions,
+    asset: &Asset,
+    is_active_layout: impl Fn(&str) -> bool,
+) -> String {
+    if let Some(rule) = options
+        .rules
+        .iter()
+        .find(|r| same(&r.when_type, &asset.type_name) && is_active_layout(&r.layout))
+    {
+        return rule.layout.clone();
+    }
+    if let Some(primary) = options
+        .primary_layout
+        .as_ref()
+        .filter(|l| is_active_layout(l))
+    {
+        return primary.clone();
+    }
+    let t = asset.type_name.trim();
+    if t.is_empty() {
+        "Devices".to_string()
+    } else {
+        t.to_string()
+    }
+}
+
+/// The layout of any asset-like record.
+pub fn layout_for(
+    options: &IntegrationOptions,
+    record: &Record,
+    is_active_layout: impl Fn(&str) -> bool,
+) -> Option<String> {
+    let pick = |chosen: &Option<String>, default: &str| -> String {
+        chosen
+            .as_ref()
+            .filter(|l| is_active_layout(l))
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
+    match record {
+        Record::Asset(a) => Some(asset_layout(options, a, &is_active_layout)),
+        Record::Contact(_) => Some(pick(&options.contacts_layout, DEFAULT_CONTACTS_LAYOUT)),
+        Record::Site(_) => Some(pick(&options.sites_layout, DEFAULT_SITES_LAYOUT)),
+        Record::Agreement(_) => Some(pick(&options.agreements_layout, DEFAULT_AGREEMENTS_LAYOUT)),
+        _ => None,
+    }
+}
+
+/// Whether an asset-like record is inactive in the PSA.
+pub fn is_inactive(record: &Record) -> bool {
+    match record {
+        Record::Asset(Asset { active, .. })
+        | Record::Contact(Contact { active, .. })
+        | Record::Site(Site { active, .. })
+        | Record::Agreement(Agreement { active, .. }) => !active,
+        Record::Company(c) => !c.active,
+        _ => false,
+    }
+}
+
+/// The identity of the device behind an asset for the layout's identity
+/// field, falling back to the name: "serial:5CG1234XYZ", "name:odg-pc-01".
+pub fn device_identity(identity_field: &str, asset: &Asset) -> Option<String> {
+    let norm = |s: &str| -> Option<String> {
+        let v: String = s
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+            .to_uppercase();
+        (v.len() >= 3 && !is_placeholder(&v)).then_some(v)
+    };
+    let by_field = match identity_field {
+        "mac" => asset
+            .mac_address
+            .as_deref()
+            .and_then(norm)
+            .map(|v| format!("mac:{v}")),
+        "name" => None,
+        _ => asset
+            .serial_number
+            .as_deref()
+            .and_then(norm)
+            .map(|v| format!("serial:{v}")),
+    };
+    by_field.or_else(|| {
+        let name = asset.name.trim().to_lowercase();
+        (!name.is_empty()).then(|| format!("name:{name}"))
+    })
+}
+
+/// Serials that RMMs and vendors put where they have none.
+fn is_placeholder(v: &str) -> bool {
+    const PLACEHOLDERS: [&str; 8] = [
+        "TOBEFILLEDBYOEM",
+        "DEFAULTSTRING",
+        "SYSTEMSERIALNUMBER",
+        "NONE",
+        "UNKNOWN",
+        "000000000000",
+        "0123456789",
+        "NA",
+    ];
+    PLACEHOLDERS.contains(&v) || v.chars().all(|c| c == '0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::TypeRule;
+
+    fn asset(type_name: &str) -> Asset {
+        Asset {
+            id: "1".into(),
+            company_id: Some("c".into()),
+            name: "ODG-PC-01".into(),
+            type_name: type_name.into(),
+            status: None,
+            active: true,
+            serial_number: Some("5cg-1234 xyz".into()),
+            mac_address: Some("00:11:22:33:44:55".into()),
+            ip_address: None,
+            manufacturer: None,
+            model: None,
+            operating_system: None,
+            tag: None,
+            updated_at: None,
+            card: vec![],
+            raw: None,
+        }
+    }
+
+    #[test]
+    fn by_type_rule_beats_primary() {
+        let mut o = IntegrationOptions::default();
+        o.primary_layout = Some("Computers".into());
+        o.rules.push(TypeRule {
+            when_type: "firewall".into(),
+            layout: "Network".into(),
+        });
+        let all = |_: &str| true;
+        assert_eq!(asset_layout(&o, &asset("Firewall"), all), "Network");
+        assert_eq!(asset_layout(&o, &asset("Laptop"), all), "Computers");
+    }
+
+    #[test]
+    fn inactive_layouts_are_passed_over() {
+        let mut o = IntegrationOptions::default();
+        o.primary_layout = Some("Computers".into());
+        o.rules.push(TypeRule {
+            when_type: "Firewall".into(),
+            layout: "Old".into(),
+        });
+        assert_eq!(
+            asset_layout(&o, &asset("Firewall"), |l| l != "Old"),
+            "Computers"
+        );
+        assert_eq!(
+            asset_layout(&IntegrationOptions::default(), &asset("Laptop"), |_| true),
+            "Laptop"
+        );
+    }
+
+    #[test]
+    fn skips() {
+        let mut o = IntegrationOptions::default();
+        o.skip.asset_types = vec!["printer".into()];
+        o.skip.inactive_assets = true;
+        assert_eq!(
+            skip_record(&o, &Record::Asset(asset("Printer"))),
+            Some(SkipReason::AssetType("Printer".into()))
+        );
+        let mut inactive = asset("Laptop");
+        inactive.active = false;
+        assert_eq!(
+            skip_record(&o, &Record::Asset(inactive)),
+            Some(SkipReason::InactiveAsset)
+        );
+        assert_eq!(skip_record(&o, &Record::Asset(asset("Laptop"))), None);
+    }
+
+    #[test]
+    fn identity_prefers_field_then_name() {
+        let a = asset("Laptop");
+        assert_eq!(
+            device_identity("serial", &a).as_deref(),
+            Some("serial:5CG1234XYZ")
+        );
+        assert_eq!(
+            device_identity("mac", &a).as_deref(),
+            Some("mac:001122334455")
+        );
+        assert_eq!(
+            device_identity("name", &a).as_deref(),
+            Some("name:odg-pc-01")
+        );
+        let mut b = asset("Laptop");
+        b.serial_number = Some("To be filled by O.E.M.".into());
+        assert_eq!(
+            device_identity("serial", &b).as_deref(),
+            Some("name:odg-pc-01")
+        );
+    }
+}

@@ -1,0 +1,494 @@
+//! Running a sync: fetch every stream page by page into the PSA mirror, then
+//! apply the mirror to the documentation store.
+//!
+//! Guarantees kept here:
+//! - one transaction per page, which also checkpoints the cursor, so a crash
+//!   loses at most the page in flight and the next run resumes the listing;
+//! - something counts as deleted only when a *complete full* listing of its
+//!   stream did not return it; failed, partial or incremental reads never
+//!   mark anything deleted;
+//! - a failed run (bad credentials, bad config, connector crash before any
+//!   stream completed) never touches the documentation tables.
+
+pub mod records;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::apply::{self, ApplyReport};
+use crate::integrations;
+use crate::model::{ConnectorError, ConnectorInfo, StreamKind};
+use crate::registry::{self, RegistryError};
+use crate::runtime::http::HttpStats;
+use crate::runtime::{Runtime, RuntimeError, Session};
+use crate::secrets::SecretError;
+use crate::store::{IntegrationRow, RunStatus, RunStreamRow, Store, StoreError, StreamState, now};
+
+/// Incremental reads ask for a little more than strictly changed since the
+/// last run, so clock skew between Ferry and the PSA loses nothing.
+const WATERMARK_OVERLAP: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Full,
+    Incremental,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Incremental => "incremental",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncRequest {
+    pub integration: String,
+    pub mode: Mode,
+    /// Empty: every stream the connector offers.
+    pub streams: Vec<StreamKind>,
+    /// Who asked: manual, schedule, daemon-start, demo.
+    pub trigger: String,
+}
+
+/// Progress callbacks (a terminal progress bar, or nothing).
+pub trait Observer {
+    fn stream_started(&self, _stream: StreamKind, _resumed: bool) {}
+    fn page(&self, _stream: StreamKind, _fetched: u64) {}
+    fn stream_finished(&self, _row: &RunStreamRow) {}
+    fn applying(&self) {}
+}
+
+/// An observer that shows nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    pub run_id: i64,
+    pub integration: String,
+    pub mode: Mode,
+    pub status: RunStatus,
+    pub error: Option<String>,
+    pub hint: Option<String>,
+    pub streams: Vec<RunStreamRow>,
+    pub apply: Option<ApplyReport>,
+    pub http: HttpStats,
+    pub elapsed_ms: u64,
+}
+
+/// Failures before a run exists (nothing recorded, nothing changed).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("connector `{connector}` does not offer stream `{stream}` (it offers: {offered})")]
+    UnknownStream {
+        connector: String,
+        stream: String,
+        offered: String,
+    },
+}
+
+impl SyncError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SyncError::Store(e) => e.hint(),
+            SyncError::Registry(e) => e.hint(),
+            SyncError::Secret(SecretError::EnvMissing { var, .. }) => {
+                Some(format!("export {var}=... before running ferry"))
+            }
+            SyncError::Secret(_) => None,
+            SyncError::Runtime(e) => Some(e.hint()),
+            SyncError::UnknownStream { .. } => {
+                Some("leave out --stream or pick one the connector offers".into())
+            }
+        }
+    }
+}
+
+/// What happened to one stream.
+enum StreamEnd {
+    /// The listing reached its end.
+    Complete,
+    /// This stream failed; others may go on.
+    Failed { message: String },
+    /// The whole run must stop (credentials, config, unreachable PSA).
+    Fatal { message: String, hint: String },
+}
+
+/// Is process `pid` still alive? (Runs of dead processes get reaped.)
+pub fn process_alive(pid: i64) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+pub async fn run(
+    store: &mut Store,
+    runtime: &Runtime,
+    request: &SyncRequest,
+    observer: &dyn Observer,
+) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    let integration = store.read().integration(&request.integration)?;
+    let (connector, loaded) = registry::load(store, runtime, &integration.connector_id)?;
+    let info = connector.info;
+    let streams = plan_streams(&info, &request.streams)?;
+    let session_config = integrations::session_config(&integration, &info)?;
+    let mut session = runtime.session(&loaded, session_config)?;
+
+    store.transaction(|tx| tx.reap_dead_runs(process_alive))?;
+    let stream_names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
+    let run_id = store.transaction(|tx| {
+        tx.start_run(
+            integration.id,
+            request.mode.as_str(),
+            &stream_names,
+            &request.trigger,
+        )
+    })?;
+
+    let mut rows: Vec<RunStreamRow> = Vec::new();
+    let mut fatal: Option<(String, String)> = None;
+    let mut run_records: u64 = 0;
+    for stream in &streams {
+        let mut row = RunStreamRow::new(stream.as_str());
+        if fatal.is_some() {
+            row.status = "skipped".into();
+            store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
+            rows.push(row);
+            continue;
+        }
+        let end = fetch_stream(
+            store,
+            runtime,
+            &mut session,
+            &integration,
+            &info,
+            *stream,
+            request.mode,
+            run_id,
+            &mut row,
+            &mut run_records,
+            observer,
+        )
+        .await?;
+        match end {
+            StreamEnd::Complete => row.status = "complete".into(),
+            StreamEnd::Failed { message } => {
+                row.status = "failed".into();
+                row.error = Some(message);
+            }
+            StreamEnd::Fatal { message, hint } => {
+                row.status = "failed".into();
+                row.error = Some(message.clone());
+                fatal = Some((message, hint));
+            }
+        }
+        store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
+        observer.stream_finished(&row);
+        rows.push(row);
+    }
+
+    let completed = rows.iter().filter(|r| r.status == "complete").count();
+    let failed = rows.iter().filter(|r| r.status == "failed").count();
+    let status = if fatal.is_some() || completed == 0 && failed > 0 {
+        RunStatus::Failed
+    } else if failed > 0 {
+        RunStatus::Partial
+    } else {
+        RunStatus::Succeeded
+    };
+
+    // Apply what arrived, unless the run failed outright.
+    let mut apply_report = None;
+    if status != RunStatus::Failed {
+        observer.applying();
+        let report = apply::apply(store, integration.id)?;
+        for row in &mut rows {
+            if let Some(kind) = StreamKind::parse(&row.stream)
+                && let Some(c) = report.stream(kind)
+            {
+                row.archived = c.archived;
+                row.skipped = c.skipped;
+                store.transaction(|tx| tx.put_run_stream(run_id, row))?;
+            }
+        }
+        apply_report = Some(report);
+    }
+
+    let (error, hint) = match (&fatal, status) {
+        (Some((m, h)), _) => (Some(m.clone()), Some(h.clone())),
+        (None, RunStatus::Failed | RunStatus::Partial) => {
+            let failed: Vec<String> = rows
+                .iter()
+                .filter(|r| r.status == "failed")
+                .map(|r| format!("{}: {}", r.stream, r.error.clone().unwrap_or_default()))
+                .collect();
+            (
+                Some(failed.join("; ")),
+                Some("the other streams were synced; fix the cause and run the sync again".into()),
+            )
+        }
+        _ => (None, None),
+    };
+    let http = session.http_stats();
+    let http_json = serde_json::to_value(&http).unwrap_or(serde_json::Value::Null);
+    store.transaction(|tx| tx.finish_run(run_id, status, error.as_deref(), &http_json))?;
+    Ok(SyncReport {
+        run_id,
+        integration: integration.name.clone(),
+        mode: request.mode,
+        status,
+        error,
+        hint,
+        streams: rows,
+        apply: apply_report,
+        http,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// The streams to read, in dependency order.
+fn plan_streams(info: &ConnectorInfo, wanted: &[StreamKind]) -> Result<Vec<StreamKind>, SyncError> {
+    for w in wanted {
+        if info.stream(*w).is_none() {
+            return Err(SyncError::UnknownStream {
+                connector: info.id.clone(),
+                stream: w.to_string(),
+                offered: info
+                    .streams
+                    .iter()
+                    .map(|s| s.kind.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(StreamKind::ALL
+        .into_iter()
+        .filter(|k| info.stream(*k).is_some())
+        .filter(|k| wanted.is_empty() || wanted.contains(k))
+        .collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fetch_stream(
+    store: &mut Store,
+    runtime: &Runtime,
+    session: &mut Session<'_>,
+    integration: &IntegrationRow,
+    info: &ConnectorInfo,
+    stream: StreamKind,
+    mode: Mode,
+    run_id: i64,
+    row: &mut RunStreamRow,
+    run_records: &mut u64,
+    observer: &dyn Observer,
+) -> Result<StreamEnd, SyncError> {
+    let name = stream.as_str();
+    let mut state = store.read().stream_state(integration.id, name)?;
+    let incremental_capable = info.stream(stream).is_some_and(|s| s.incremental);
+
+    // Decide what this read is: resume a full listing, start a new one, or
+    // read incrementally (which never proves a deletion).
+    let (listing, since, resumed) = match mode {
+        Mode::Incremental => {
+            let since = state
+                .watermark
+                .as_deref()
+                .filter(|_| incremental_capable)
+                .map(overlap);
+            (None, since, false)
+        }
+        Mode::Full => match (state.listing, state.listing_mode.as_deref()) {
+            (Some(listing), Some("full")) if state.cursor.is_some() => (Some(listing), None, true),
+            _ => (Some(run_id), None, false),
+        },
+    };
+    let mut cursor = if resumed { state.cursor.clone() } else { None };
+    if !resumed {
+        state.listing = listing;
+        state.listing_mode = Some(
+            if listing.is_some() {
+                "full"
+            } else {
+                "incremental"
+            }
+            .into(),
+        );
+        state.listing_since = since.clone();
+        state.listing_started_at = Some(now());
+        state.cursor = None;
+        store.transaction(|tx| tx.put_stream_state(integration.id, name, &state))?;
+    }
+    observer.stream_started(stream, resumed);
+
+    let limits = runtime.limits();
+    let mut seen_cursors: HashSet<String> = HashSet::new();
+    loop {
+        if row.pages >= limits.stream_pages {
+            return Ok(StreamEnd::Failed {
+                message: format!(
+                    "the connector kept paging: {} pages without reaching the end (limit FERRY_STREAM_MAX_PAGES)",
+                    row.pages
+                ),
+            });
+        }
+        let page = match session.read(stream, cursor.clone(), since.clone()).await {
+            Err(e) => {
+                // A crash or limit breach fails this stream; the next stream
+                // gets a fresh instance.
+                return Ok(StreamEnd::Failed {
+                    message: e.to_string(),
+                });
+            }
+            Ok(Err(e)) => return Ok(classify(e)),
+            Ok(Ok(page)) => page,
+        };
+        let mut writes = Vec::with_capacity(page.records.len());
+        for (i, record) in page.records.iter().enumerate() {
+            if let Err(e) = records::validate(i, record)
+                .and_then(|_| records::to_mirror(i, record))
+                .map(|w| writes.push(w))
+            {
+                return Ok(StreamEnd::Failed {
+                    message: format!("the connector returned an invalid page: {e}"),
+                });
+            }
+        }
+        *run_records += writes.len() as u64;
+        if *run_records > limits.run_records {
+            return Ok(StreamEnd::Fatal {
+                message: format!("the run fetched more than {} records (limit FERRY_RUN_MAX_RECORDS)", limits.run_records),
+                hint: "raise FERRY_RUN_MAX_RECORDS if the PSA really holds that much, else report it to the connector's author".into(),
+            });
+        }
+        if let Some(next) = &page.next {
+            if Some(next) == cursor.as_ref() || !seen_cursors.insert(next.clone()) {
+                return Ok(StreamEnd::Failed {
+                    message: format!(
+                        "the connector repeated a cursor (`{}`): paging would never end",
+                        short(next)
+                    ),
+                });
+            }
+        }
+        let done = page.next.is_none();
+        state.cursor = page.next.clone();
+        row.pages += 1;
+        row.fetched += writes.len() as u64;
+        let outcome = store.transaction(|tx| {
+            let outcome = tx.write_page(integration.id, name, run_id, listing, &writes)?;
+            let mut updated_row = row.clone();
+            updated_row.created += outcome.created;
+            updated_row.updated += outcome.updated;
+            updated_row.unchanged += outcome.unchanged;
+            if done {
+                if let Some(listing) = listing {
+                    updated_row.deleted = tx.mark_unseen_deleted(integration.id, name, listing)?;
+                }
+                let mut finished = state.clone();
+                finished.watermark = state.listing_started_at.clone();
+                finished.last_complete_at = Some(now());
+                finished.listing = None;
+                finished.listing_mode = None;
+                finished.listing_since = None;
+                finished.listing_started_at = None;
+                finished.cursor = None;
+                tx.put_stream_state(integration.id, name, &finished)?;
+            } else {
+                tx.put_stream_state(integration.id, name, &state)?;
+            }
+            tx.put_run_stream(run_id, &updated_row)?;
+            Ok((outcome, updated_row.deleted))
+        })?;
+        row.created += outcome.0.created;
+        row.updated += outcome.0.updated;
+        row.unchanged += outcome.0.unchanged;
+        row.deleted = outcome.1;
+        observer.page(stream, row.fetched);
+        if done {
+            return Ok(StreamEnd::Complete);
+        }
+        cursor = page.next;
+    }
+}
+
+fn classify(e: ConnectorError) -> StreamEnd {
+    let hint = e.hint();
+    if e.is_fatal_for_run() {
+        StreamEnd::Fatal {
+            message: e.to_string(),
+            hint,
+        }
+    } else {
+        StreamEnd::Failed {
+            message: format!("{e} — {hint}"),
+        }
+    }
+}
+
+/// The watermark moved back by [`WATERMARK_OVERLAP`], as RFC 3339 seconds.
+fn overlap(watermark: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(watermark) {
+        Ok(t) => {
+            let t = t.with_timezone(&chrono::Utc)
+                - chrono::Duration::from_std(WATERMARK_OVERLAP).unwrap_or_default();
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        }
+        Err(_) => watermark.to_string(),
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// `StreamState` is re-exported for callers that inspect checkpoints.
+pub type Checkpoint = StreamState;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlap_moves_back_a_minute() {
+        assert_eq!(overlap("2025-10-02T03:15:40.123Z"), "2025-10-02T03:14:40Z");
+        assert_eq!(overlap("garbage"), "garbage");
+    }
+
+    #[test]
+    fn fatal_errors_stop_the_run() {
+        assert!(matches!(
+            classify(ConnectorError::Unauthorized { detail: "x".into() }),
+            StreamEnd::Fatal { .. }
+        ));
+        assert!(matches!(
+            classify(ConnectorError::Forbidden {
+                resource: "a".into(),
+                permission: None,
+                detail: String::new()
+            }),
+            StreamEnd::Failed { .. }
+        ));
+    }
+}

@@ -1,0 +1,196 @@
+//! From a connector's records to mirror rows: validation (a connector that
+//! lies gets a clear error, not a corrupt mirror), canonical JSON and its
+//! content hash.
+
+use sha2::{Digest, Sha256};
+
+use crate::model::Record;
+use crate::store::MirrorWrite;
+
+/// Longest external id accepted.
+const MAX_ID_LEN: usize = 256;
+/// Largest canonical record accepted (card and raw JSON included).
+const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// Most card fields on one record.
+const MAX_CARD_FIELDS: usize = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("record {index} ({id}) is invalid: {why}")]
+pub struct InvalidRecord {
+    pub index: usize,
+    pub id: String,
+    pub why: String,
+}
+
+fn check_time(field: &str, value: Option<&str>) -> Result<(), String> {
+    match value {
+        Some(v) if chrono::DateTime::parse_from_rfc3339(v).is_err() => Err(format!(
+            "`{field}` = `{}` is not an RFC 3339 timestamp",
+            short(v)
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(60).collect()
+}
+
+fn card_len(r: &Record) -> usize {
+    match r {
+        Record::Company(x) => x.card.len(),
+        Record::Contact(x) => x.card.len(),
+        Record::Asset(x) => x.card.len(),
+        Record::Site(x) => x.card.len(),
+        Record::Agreement(x) => x.card.len(),
+        Record::Ticket(x) => x.card.len(),
+        Record::Lookup(_) => 0,
+    }
+}
+
+/// Check one record's invariants.
+pub fn validate(index: usize, record: &Record) -> Result<(), InvalidRecord> {
+    let id = record.external_id();
+    let fail = |why: String| InvalidRecord {
+        index,
+        id: short(&id),
+        why,
+    };
+    let raw_id = match record {
+        Record::Lookup(l) => l.id.as_str(),
+        _ => id.as_str(),
+    };
+    if raw_id.trim().is_empty() {
+        return Err(fail("the id is empty".into()));
+    }
+    if raw_id.len() > MAX_ID_LEN {
+        return Err(fail(format!("the id is longer than {MAX_ID_LEN} bytes")));
+    }
+    if raw_id.chars().any(char::is_control) {
+        return Err(fail("the id contains control characters".into()));
+    }
+    if record.display_name().trim().is_empty() && !matches!(record, Record::Ticket(_)) {
+        return Err(fail("the name is empty".into()));
+    }
+    if card_len(record) > MAX_CARD_FIELDS {
+        return Err(fail(format!(
+            "the card has more than {MAX_CARD_FIELDS} fields"
+        )));
+    }
+    if let Some(company) = record.company_id()
+        && company.trim().is_empty()
+    {
+        return Err(fail("the company id is an empty string (use none)".into()));
+    }
+    check_time("updated-at", record.updated_at()).map_err(fail)?;
+    match record {
+        Record::Agreement(a) => {
+            check_time("start-date", a.start_date.as_deref()).map_err(fail)?;
+            check_time("end-date", a.end_date.as_deref()).map_err(fail)?;
+        }
+        Record::Ticket(t) => {
+            check_time("created-at", t.created_at.as_deref()).map_err(fail)?;
+            check_time("resolved-at", t.resolved_at.as_deref()).map_err(fail)?;
+            if t.number.trim().is_empty() {
+                return Err(fail("the ticket number is empty".into()));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The mirror row for a valid record.
+pub fn to_mirror(index: usize, record: &Record) -> Result<MirrorWrite, InvalidRecord> {
+    let data = serde_json::to_string(record).map_err(|e| InvalidRecord {
+        index,
+        id: short(&record.external_id()),
+        why: format!("cannot be serialised: {e}"),
+    })?;
+    if data.len() > MAX_RECORD_BYTES {
+        return Err(InvalidRecord {
+            index,
+            id: short(&record.external_id()),
+            why: format!(
+                "it is {} bytes; the limit is {MAX_RECORD_BYTES}",
+                data.len()
+            ),
+        });
+    }
+    Ok(MirrorWrite {
+        external_id: record.external_id(),
+        company_ext_id: match record {
+            Record::Company(_) => None,
+            other => other.company_id().map(str::to_string),
+        },
+        hash: content_hash(&data),
+        psa_updated_at: record.updated_at().map(str::to_string),
+        data,
+    })
+}
+
+pub fn content_hash(data: &str) -> String {
+    let digest = Sha256::digest(data.as_bytes());
+    hex::encode(&digest[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Asset, Lookup, LookupKind};
+
+    fn asset(id: &str, updated: Option<&str>) -> Record {
+        Record::Asset(Asset {
+            id: id.into(),
+            company_id: Some("1".into()),
+            name: "PC-1".into(),
+            type_name: "Laptop".into(),
+            status: None,
+            active: true,
+            serial_number: None,
+            mac_address: None,
+            ip_address: None,
+            manufacturer: None,
+            model: None,
+            operating_system: None,
+            tag: None,
+            updated_at: updated.map(str::to_string),
+            card: vec![],
+            raw: None,
+        })
+    }
+
+    #[test]
+    fn valid_record_hashes_stably() {
+        let r = asset("7", Some("2025-10-02T03:15:40Z"));
+        validate(0, &r).unwrap();
+        let a = to_mirror(0, &r).unwrap();
+        let b = to_mirror(0, &r).unwrap();
+        assert_eq!(a.hash, b.hash);
+        assert_eq!(a.company_ext_id.as_deref(), Some("1"));
+        let c = to_mirror(0, &asset("7", Some("2025-10-02T03:15:41Z"))).unwrap();
+        assert_ne!(a.hash, c.hash);
+    }
+
+    #[test]
+    fn rejects_lies() {
+        assert!(validate(0, &asset("", None)).is_err());
+        assert!(validate(0, &asset("a\u{0}b", None)).is_err());
+        assert!(validate(0, &asset(&"x".repeat(300), None)).is_err());
+        let err = validate(3, &asset("9", Some("yesterday"))).unwrap_err();
+        assert_eq!(err.index, 3);
+        assert!(err.why.contains("RFC 3339"));
+    }
+
+    #[test]
+    fn lookup_ids_are_namespaced() {
+        let r = Record::Lookup(Lookup {
+            kind: LookupKind::AssetType,
+            id: "3".into(),
+            name: "Laptop".into(),
+            active: true,
+            closed: false,
+        });
+        assert_eq!(to_mirror(0, &r).unwrap().external_id, "asset-type:3");
+    }
+}
