@@ -21,8 +21,7 @@ const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "connector";
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let workspace = manifest_dir
         .parent()
         .expect("host/ lives inside the workspace")
@@ -39,13 +38,11 @@ fn main() {
         None => build_connectors(&workspace, &out_dir),
     };
 
-    let mut code =
-        String::from("/// Connectors compiled into this binary: (id, component bytes).\n");
+    let mut code = String::from("/// Connectors compiled into this binary: (id, component bytes).\n");
     code.push_str("pub const BUNDLED: &[(&str, &[u8])] = &[\n");
     for (id, path) in &artifacts {
         let dest = out_dir.join(format!("{id}.wasm"));
-        std::fs::copy(path, &dest)
-            .unwrap_or_else(|e| panic!("copy {} → {}: {e}", path.display(), dest.display()));
+        std::fs::copy(path, &dest).unwrap_or_else(|e| panic!("copy {} → {}: {e}", path.display(), dest.display()));
         let _ = writeln!(
             code,
             "    ({id:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{id}.wasm\"))),"
@@ -110,9 +107,7 @@ fn build_connectors(workspace: &Path, out_dir: &Path) -> Vec<(String, PathBuf)> 
     }
     for (key, _) in env::vars_os() {
         if let Some(k) = key.to_str()
-            && (k.starts_with("CARGO_PROFILE_")
-                || k.starts_with("CARGO_CFG_")
-                || k.starts_with("CARGO_FEATURE_"))
+            && (k.starts_with("CARGO_PROFILE_") || k.starts_with("CARGO_CFG_") || k.starts_with("CARGO_FEATURE_"))
         {
             cmd.env_remove(k);
         }
@@ -128,15 +123,8 @@ fn build_connectors(workspace: &Path, out_dir: &Path) -> Vec<(String, PathBuf)> 
     BUNDLED
         .iter()
         .map(|(id, _, stem)| {
-            let path = target_dir
-                .join(TARGET)
-                .join(PROFILE)
-                .join(format!("{stem}.wasm"));
-            assert!(
-                path.is_file(),
-                "expected connector artifact {}",
-                path.display()
-            );
+            let path = target_dir.join(TARGET).join(PROFILE).join(format!("{stem}.wasm"));
+            assert!(path.is_file(), "expected connector artifact {}", path.display());
             (id.to_string(), path)
         })
         .collect()

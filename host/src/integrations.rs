@@ -54,12 +54,12 @@ impl IntegrationError {
             IntegrationError::Store(e) => e.hint(),
             IntegrationError::Registry(e) => e.hint(),
             IntegrationError::Runtime(e) => Some(e.hint()),
-            IntegrationError::Secret(SecretError::EnvMissing { var, .. }) => Some(format!(
-                "export {var}=... in the environment that runs ferry"
-            )),
-            IntegrationError::UnknownKey { connector, .. } => Some(format!(
-                "`ferry plugin inspect {connector}` lists the config keys"
-            )),
+            IntegrationError::Secret(SecretError::EnvMissing { var, .. }) => {
+                Some(format!("export {var}=... in the environment that runs ferry"))
+            }
+            IntegrationError::UnknownKey { connector, .. } => {
+                Some(format!("`ferry plugin inspect {connector}` lists the config keys"))
+            }
             IntegrationError::MissingRequired { key, .. } => {
                 Some(format!("add --set {key}=VALUE (or --secret for secrets)"))
             }
@@ -86,10 +86,7 @@ pub fn parse_assignment(s: &str) -> Result<(String, String), IntegrationError> {
 fn mask_assignment(s: &str) -> String {
     match s.split_once('=') {
         Some((k, _)) => format!("{k}=…"),
-        None if s.len() > 24 => format!(
-            "{}…",
-            &s[..s.char_indices().nth(24).map(|(i, _)| i).unwrap_or(s.len())]
-        ),
+        None if s.len() > 24 => format!("{}…", &s[..s.char_indices().nth(24).map(|(i, _)| i).unwrap_or(s.len())]),
         None => s.to_string(),
     }
 }
@@ -128,14 +125,10 @@ pub async fn add(
         .into());
     }
     let (row, _) = registry::load(store, runtime, connector_id)?;
-    let (config, secret_map) =
-        assign(&row.info, BTreeMap::new(), BTreeMap::new(), values, secrets)?;
-    let (config, secret_map, saved) =
-        normalise(runtime, store, &row.info, config, secret_map).await?;
+    let (config, secret_map) = assign(&row.info, BTreeMap::new(), BTreeMap::new(), values, secrets)?;
+    let (config, secret_map, saved) = normalise(runtime, store, &row.info, config, secret_map).await?;
     let options = serde_json::json!({});
-    let id = store.transaction(|tx| {
-        tx.insert_integration(name, connector_id, &config, &secret_map, &options)
-    })?;
+    let id = store.transaction(|tx| tx.insert_integration(name, connector_id, &config, &secret_map, &options))?;
     let row = store.read().integration_by_id(id)?;
     Ok((row, saved))
 }
@@ -156,8 +149,7 @@ pub async fn set(
         values,
         secrets,
     )?;
-    let (config, secret_map, saved) =
-        normalise(runtime, store, &connector.info, config, secret_map).await?;
+    let (config, secret_map, saved) = normalise(runtime, store, &connector.info, config, secret_map).await?;
     store.transaction(|tx| tx.update_integration_config(current.id, &config, &secret_map))?;
     Ok((store.read().integration_by_id(current.id)?, saved))
 }
@@ -229,16 +221,21 @@ async fn normalise(
     info: &ConnectorInfo,
     config: BTreeMap<String, String>,
     secrets: BTreeMap<String, SecretSource>,
-) -> Result<
-    (
-        BTreeMap<String, String>,
-        BTreeMap<String, SecretSource>,
-        Saved,
-    ),
-    IntegrationError,
-> {
+) -> Result<(BTreeMap<String, String>, BTreeMap<String, SecretSource>, Saved), IntegrationError> {
     let (_, loaded) = registry::load(store, runtime, &info.id)?;
-    let resolved = resolve(info, &config, &secrets)?;
+    // An `env:` secret need not be set yet (it is read at sync time); the
+    // connector validates the rest with a stand-in value.
+    let mut notices = Vec::new();
+    let mut lenient = secrets.clone();
+    for (key, source) in &secrets {
+        if let (SecretSource::Env(var), Err(_)) = (source, source.resolve(key)) {
+            notices.push(format!(
+                "{key}: environment variable {var} is not set now; it must be when ferry syncs"
+            ));
+            lenient.insert(key.clone(), SecretSource::Literal(format!("unset-{var}")));
+        }
+    }
+    let resolved = resolve(info, &config, &lenient)?;
     let mut session = runtime.session(
         &loaded,
         SessionConfig {
@@ -259,24 +256,15 @@ async fn normalise(
             new_config.insert(key, value);
         }
     }
-    let map: HashMap<String, String> = resolve(info, &new_config, &secrets)?
-        .pairs
-        .into_iter()
-        .collect();
-    let allowlist = Allowlist::expand(&info.allowed_hosts, &map)
-        .map_err(|e| IntegrationError::Hosts(e.to_string()))?;
+    let map: HashMap<String, String> = resolve(info, &new_config, &lenient)?.pairs.into_iter().collect();
+    let allowlist = Allowlist::expand(&info.allowed_hosts, &map).map_err(|e| IntegrationError::Hosts(e.to_string()))?;
     if allowlist.origins().is_empty() && !info.allowed_hosts.is_empty() {
         return Err(IntegrationError::Hosts(
             "no allowed host template could be filled from the config".into(),
         ));
     }
-    Ok((
-        new_config,
-        secrets,
-        Saved {
-            notices: validated.notices,
-        },
-    ))
+    notices.extend(validated.notices);
+    Ok((new_config, secrets, Saved { notices }))
 }
 
 /// An integration's config as a connector receives it.
@@ -311,17 +299,11 @@ pub fn resolve(
             pairs.push((f.key.clone(), d.clone()));
         }
     }
-    Ok(Resolved {
-        pairs,
-        secret_values,
-    })
+    Ok(Resolved { pairs, secret_values })
 }
 
 /// What a connector session for this integration is granted.
-pub fn session_config(
-    row: &IntegrationRow,
-    info: &ConnectorInfo,
-) -> Result<SessionConfig, SecretError> {
+pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<SessionConfig, SecretError> {
     let resolved = resolve(info, &row.config, &row.secrets)?;
     Ok(SessionConfig {
         label: row.name.clone(),
@@ -382,10 +364,7 @@ mod tests {
     }
 
     fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -399,10 +378,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.get("subdomain").map(String::as_str), Some("acme"));
-        assert_eq!(
-            secrets.get("api_key"),
-            Some(&SecretSource::Env("TOKEN".into()))
-        );
+        assert_eq!(secrets.get("api_key"), Some(&SecretSource::Env("TOKEN".into())));
 
         let err = assign(
             &info(),
@@ -412,22 +388,10 @@ mod tests {
             &[],
         )
         .unwrap_err();
-        assert!(
-            matches!(err, IntegrationError::MissingRequired { ref key, .. } if key == "api_key")
-        );
+        assert!(matches!(err, IntegrationError::MissingRequired { ref key, .. } if key == "api_key"));
 
-        let err = assign(
-            &info(),
-            BTreeMap::new(),
-            BTreeMap::new(),
-            &kv(&[("nope", "1")]),
-            &[],
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("subdomain, api_key, base_url"),
-            "{err}"
-        );
+        let err = assign(&info(), BTreeMap::new(), BTreeMap::new(), &kv(&[("nope", "1")]), &[]).unwrap_err();
+        assert!(err.to_string().contains("subdomain, api_key, base_url"), "{err}");
 
         let err = assign(
             &info(),
@@ -451,10 +415,7 @@ mod tests {
         )
         .unwrap();
         assert!(!config.contains_key("api_key"));
-        assert_eq!(
-            secrets.get("api_key"),
-            Some(&SecretSource::Literal("tok-123".into()))
-        );
+        assert_eq!(secrets.get("api_key"), Some(&SecretSource::Literal("tok-123".into())));
     }
 
     #[test]
@@ -471,11 +432,7 @@ mod tests {
             name: "s".into(),
             connector_id: "syncro".into(),
             config: [("subdomain".to_string(), "acme".to_string())].into(),
-            secrets: [(
-                "api_key".to_string(),
-                SecretSource::Literal("tok-123".into()),
-            )]
-            .into(),
+            secrets: [("api_key".to_string(), SecretSource::Literal("tok-123".into()))].into(),
             options: serde_json::json!({}),
             created_at: String::new(),
             updated_at: String::new(),

@@ -5,6 +5,8 @@
 //! See ARCHITECTURE.md for the map of modules and how a sync flows.
 
 pub mod apply;
+pub mod cli;
+pub mod companies;
 pub mod integrations;
 pub mod matching;
 pub mod model;

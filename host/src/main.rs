@@ -1,1 +1,5 @@
-fn main() {}
+//! The `ferry` binary: see `ferry --help`.
+
+fn main() -> std::process::ExitCode {
+    ferry::cli::main()
+}

@@ -103,10 +103,7 @@ impl ConnectorInfo {
     }
 
     pub fn secret_keys(&self) -> impl Iterator<Item = &str> {
-        self.config
-            .iter()
-            .filter(|f| f.secret)
-            .map(|f| f.key.as_str())
+        self.config.iter().filter(|f| f.secret).map(|f| f.key.as_str())
     }
 }
 
@@ -396,14 +393,18 @@ impl ConnectorError {
             ConnectorError::Unauthorized { .. } => {
                 "create new credentials in the PSA and store them with `ferry integration set NAME KEY=VALUE`".into()
             }
-            ConnectorError::Forbidden { permission: Some(p), .. } => {
+            ConnectorError::Forbidden {
+                permission: Some(p), ..
+            } => {
                 format!("grant the permission `{p}` to the API user in the PSA, then run the sync again")
             }
             ConnectorError::Forbidden { .. } => {
                 "grant the API user read access to that data in the PSA, then run the sync again".into()
             }
             ConnectorError::NotFound { .. } => "check the site/subdomain configured for this integration".into(),
-            ConnectorError::RateLimited { .. } => "wait a minute and run the sync again; Ferry resumes where it stopped".into(),
+            ConnectorError::RateLimited { .. } => {
+                "wait a minute and run the sync again; Ferry resumes where it stopped".into()
+            }
             ConnectorError::Unreachable { .. } | ConnectorError::Timeout { .. } => {
                 "check the site/subdomain and the network, then run `ferry integration test NAME`".into()
             }

@@ -127,9 +127,7 @@ mod tests {
 
     #[test]
     fn partial_json_fills_defaults() {
-        let o = IntegrationOptions::from_json(
-            &serde_json::json!({"auto_archive": true, "skip": {"contacts": true}}),
-        );
+        let o = IntegrationOptions::from_json(&serde_json::json!({"auto_archive": true, "skip": {"contacts": true}}));
         assert!(o.auto_archive);
         assert!(o.skip.contacts);
         assert!(!o.skip.sites);

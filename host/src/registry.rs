@@ -41,9 +41,15 @@ impl RegistryError {
         match self {
             RegistryError::Runtime(e) => Some(e.hint()),
             RegistryError::Store(e) => e.hint(),
-            RegistryError::BadInfo(_) => Some("fix the connector and build it again; `ferry plugin check FILE` lists every problem".into()),
-            RegistryError::Unknown(_) => Some("see `ferry plugin list`, or install one with `ferry plugin install FILE.wasm`".into()),
-            RegistryError::InUse { .. } => Some("remove those integrations first with `ferry integration remove NAME`".into()),
+            RegistryError::BadInfo(_) => {
+                Some("fix the connector and build it again; `ferry plugin check FILE` lists every problem".into())
+            }
+            RegistryError::Unknown(_) => {
+                Some("see `ferry plugin list`, or install one with `ferry plugin install FILE.wasm`".into())
+            }
+            RegistryError::InUse { .. } => {
+                Some("remove those integrations first with `ferry integration remove NAME`".into())
+            }
             RegistryError::Bundled(_) => None,
         }
     }
@@ -90,11 +96,7 @@ pub async fn ensure_bundled(store: &mut Store, runtime: &Runtime) -> Result<(), 
 }
 
 /// Load an installed connector for use.
-pub fn load(
-    store: &Store,
-    runtime: &Runtime,
-    id: &str,
-) -> Result<(ConnectorRow, LoadedConnector), RegistryError> {
+pub fn load(store: &Store, runtime: &Runtime, id: &str) -> Result<(ConnectorRow, LoadedConnector), RegistryError> {
     let tx = store.read();
     let row = tx
         .connector(id)?
@@ -145,19 +147,13 @@ pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !info.id.starts_with('-');
     if !id_ok {
-        problems.push(format!(
-            "id `{}` must be lowercase letters, digits and `-`",
-            info.id
-        ));
+        problems.push(format!("id `{}` must be lowercase letters, digits and `-`", info.id));
     }
     if info.name.trim().is_empty() {
         problems.push("name is empty".into());
     }
     if !is_semver(&info.version) {
-        problems.push(format!(
-            "version `{}` is not semver (e.g. 1.2.0)",
-            info.version
-        ));
+        problems.push(format!("version `{}` is not semver (e.g. 1.2.0)", info.version));
     }
     if info.streams.is_empty() {
         problems.push("offers no streams".into());
@@ -185,11 +181,7 @@ pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
         problems.push(e.to_string());
     }
     for template in &info.allowed_hosts {
-        for key in template
-            .split('{')
-            .skip(1)
-            .filter_map(|s| s.split('}').next())
-        {
+        for key in template.split('{').skip(1).filter_map(|s| s.split('}').next()) {
             if !keys.contains(key) {
                 problems.push(format!(
                     "host template `{template}` uses `{{{key}}}`, which is not a config key"
@@ -200,9 +192,7 @@ pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
     if let Some(r) = info.rate_limit
         && (r.requests == 0 || r.per_seconds == 0)
     {
-        problems.push(
-            "rate limit must allow at least 1 request per window of at least 1 second".into(),
-        );
+        problems.push("rate limit must allow at least 1 request per window of at least 1 second".into());
     }
     problems
 }

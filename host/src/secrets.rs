@@ -73,13 +73,15 @@ impl SecretSource {
     pub fn resolve(&self, key: &str) -> Result<String, SecretError> {
         match self {
             SecretSource::Literal(v) => Ok(v.clone()),
-            SecretSource::Env(var) => std::env::var(var)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| SecretError::EnvMissing {
-                    key: key.to_string(),
-                    var: var.clone(),
-                }),
+            SecretSource::Env(var) => {
+                std::env::var(var)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| SecretError::EnvMissing {
+                        key: key.to_string(),
+                        var: var.clone(),
+                    })
+            }
         }
     }
 
@@ -106,10 +108,7 @@ impl fmt::Debug for Redactor {
 
 impl Redactor {
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        let mut secrets: Vec<String> = values
-            .into_iter()
-            .filter(|v| v.len() >= MIN_REDACT_LEN)
-            .collect();
+        let mut secrets: Vec<String> = values.into_iter().filter(|v| v.len() >= MIN_REDACT_LEN).collect();
         // Longest first, so a secret containing another is masked whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();

@@ -47,9 +47,7 @@ impl ApplyReport {
 
     /// Whether apply wrote anything to the documentation tables.
     pub fn changed_anything(&self) -> bool {
-        self.streams
-            .values()
-            .any(|c| c.created + c.updated + c.archived > 0)
+        self.streams.values().any(|c| c.created + c.updated + c.archived > 0)
     }
 }
 
@@ -82,8 +80,7 @@ pub fn apply(store: &mut Store, integration_id: i64) -> Result<ApplyReport, Stor
 }
 
 fn parse(row: &MirrorRow) -> Result<Record, StoreError> {
-    serde_json::from_str(&row.data)
-        .map_err(|e| StoreError::Corrupt(format!("mirror record {}: {e}", row.external_id)))
+    serde_json::from_str(&row.data).map_err(|e| StoreError::Corrupt(format!("mirror record {}: {e}", row.external_id)))
 }
 
 /// Companies: decide links for new PSA companies, then project each linked
@@ -196,9 +193,7 @@ fn apply_companies(
         // the operator asked for auto-archive.
         let archived = !company.active || (deleted && options.auto_archive);
         let fields = company_card(&company);
-        let hash = content_hash(
-            &serde_json::json!([company_id, &company.name, &fields, archived]).to_string(),
-        );
+        let hash = content_hash(&serde_json::json!([company_id, &company.name, &fields, archived]).to_string());
         match tx.card_link(integration_id, StreamKind::Companies.as_str(), &company.id)? {
             Some((doc, h)) if doc == company_id && h == hash => {
                 counts.unchanged += 1;
@@ -244,11 +239,7 @@ fn apply_companies(
     Ok(owners)
 }
 
-fn create_company(
-    tx: &Tx<'_>,
-    company: &Company,
-    integration_name: &str,
-) -> Result<i64, StoreError> {
+fn create_company(tx: &Tx<'_>, company: &Company, integration_name: &str) -> Result<i64, StoreError> {
     tx.insert_company(
         &company.name,
         domain_of(company).as_deref(),
@@ -287,19 +278,12 @@ fn company_card(c: &Company) -> Vec<Field> {
     push("Website", c.website.clone());
     push("Phone", c.phone.clone());
     if let Some(a) = &c.address {
-        let line = [
-            &a.line1,
-            &a.line2,
-            &a.city,
-            &a.state,
-            &a.postal_code,
-            &a.country,
-        ]
-        .iter()
-        .filter_map(|p| p.as_deref())
-        .filter(|p| !p.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join(", ");
+        let line = [&a.line1, &a.line2, &a.city, &a.state, &a.postal_code, &a.country]
+            .iter()
+            .filter_map(|p| p.as_deref())
+            .filter(|p| !p.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
         push("Address", Some(line));
     }
     for f in &c.card {
@@ -387,9 +371,9 @@ fn apply_assets(
                 active_layouts.insert(layout.clone(), tx.active_layout_id(layout)?.is_some());
             }
         }
-        let Some(layout_name) = rules::layout_for(options, &record, |l| {
-            active_layouts.get(l).copied().unwrap_or(false)
-        }) else {
+        let Some(layout_name) =
+            rules::layout_for(options, &record, |l| active_layouts.get(l).copied().unwrap_or(false))
+        else {
             continue;
         };
         let (layout_id, identity_field) = match layouts.get(&layout_name) {
@@ -519,19 +503,12 @@ fn record_card(record: &Record) -> Vec<Field> {
         }
         Record::Site(s) => {
             if let Some(a) = &s.address {
-                let line = [
-                    &a.line1,
-                    &a.line2,
-                    &a.city,
-                    &a.state,
-                    &a.postal_code,
-                    &a.country,
-                ]
-                .iter()
-                .filter_map(|p| p.as_deref())
-                .filter(|p| !p.trim().is_empty())
-                .collect::<Vec<_>>()
-                .join(", ");
+                let line = [&a.line1, &a.line2, &a.city, &a.state, &a.postal_code, &a.country]
+                    .iter()
+                    .filter_map(|p| p.as_deref())
+                    .filter(|p| !p.trim().is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 push("Address", Some(&line));
             }
             push("Phone", s.phone.as_deref());
@@ -553,10 +530,7 @@ fn record_card(record: &Record) -> Vec<Field> {
         _ => return fields,
     };
     for f in card {
-        if !fields
-            .iter()
-            .any(|x| x.label.eq_ignore_ascii_case(&f.label))
-        {
+        if !fields.iter().any(|x| x.label.eq_ignore_ascii_case(&f.label)) {
             fields.push(f.clone());
         }
     }

@@ -116,11 +116,7 @@ impl Index {
     pub fn from_companies(companies: Vec<(i64, CompanyFeatures)>) -> Index {
         let mut index = Index::default();
         for (i, (_, f)) in companies.iter().enumerate() {
-            index
-                .by_name
-                .entry(f.normalized.replace(' ', ""))
-                .or_default()
-                .push(i);
+            index.by_name.entry(f.normalized.replace(' ', "")).or_default().push(i);
             for t in unique(&f.tokens) {
                 *index.df.entry(t.clone()).or_default() += 1;
             }
@@ -197,11 +193,7 @@ impl Index {
                 })
             })
             .collect();
-        out.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then(a.company_id.cmp(&b.company_id))
-        });
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.company_id.cmp(&b.company_id)));
         out.truncate(limit);
         out
     }
@@ -223,9 +215,7 @@ impl Index {
             };
             return (1.0, reason.into());
         }
-        if !a.normalized.is_empty()
-            && a.normalized.replace(' ', "") == b.normalized.replace(' ', "")
-        {
+        if !a.normalized.is_empty() && a.normalized.replace(' ', "") == b.normalized.replace(' ', "") {
             return (0.97, "same name except spacing".into());
         }
         let name = self.name_similarity(&a.tokens, &b.tokens);
@@ -235,10 +225,7 @@ impl Index {
         let mut reasons = vec![format!("similar name ({:.0}%)", name * 100.0)];
         if same_domain {
             score = score.max(0.95).max(name + (1.0 - name) * 0.6);
-            reasons.push(format!(
-                "same domain {}",
-                a.domain.as_deref().unwrap_or_default()
-            ));
+            reasons.push(format!("same domain {}", a.domain.as_deref().unwrap_or_default()));
         }
         if same_phone {
             if name >= 0.5 {
@@ -263,10 +250,7 @@ impl Index {
             for t in from {
                 let w = self.weight(t);
                 total += w;
-                let best = to
-                    .iter()
-                    .map(|u| token_similarity(t, u))
-                    .fold(0.0, f64::max);
+                let best = to.iter().map(|u| token_similarity(t, u)).fold(0.0, f64::max);
                 if best >= TOKEN_SIMILAR {
                     matched += w * best;
                 }
@@ -275,11 +259,7 @@ impl Index {
         };
         let (ma, ta) = side(a, b);
         let (mb, tb) = side(b, a);
-        let dice = if ta + tb > 0.0 {
-            (ma + mb) / (ta + tb)
-        } else {
-            0.0
-        };
+        let dice = if ta + tb > 0.0 { (ma + mb) / (ta + tb) } else { 0.0 };
         let whole = strsim::jaro_winkler(&a.join(" "), &b.join(" "));
         (0.85 * dice + 0.15 * whole).clamp(0.0, 1.0)
     }
@@ -368,9 +348,7 @@ mod tests {
             ("Lakeside Clinic", 3),
             ("MÜLLER", 4),
         ] {
-            let best = index
-                .best(&q(query))
-                .unwrap_or_else(|| panic!("{query}: no match"));
+            let best = index.best(&q(query)).unwrap_or_else(|| panic!("{query}: no match"));
             assert_eq!(best.company_id, want, "{query}");
             assert!(best.score >= 0.9, "{query}: {}", best.score);
         }
@@ -378,19 +356,10 @@ mod tests {
 
     #[test]
     fn near_misses_stay_apart() {
-        let index = idx(&[
-            "Acme Dental",
-            "Northwind Traders",
-            "Contoso Pharmaceuticals",
-        ]);
+        let index = idx(&["Acme Dental", "Northwind Traders", "Contoso Pharmaceuticals"]);
         for query in ["Acme Legal", "Northwind Logistics", "Contoso Bank"] {
             if let Some(s) = index.best(&q(query)) {
-                assert!(
-                    s.score < 0.9,
-                    "{query} scored {} against {}",
-                    s.score,
-                    s.company
-                );
+                assert!(s.score < 0.9, "{query} scored {} against {}", s.score, s.company);
             }
         }
     }
@@ -410,32 +379,17 @@ mod tests {
         let index = Index::from_companies(vec![
             (
                 1,
-                CompanyFeatures::new(
-                    "Blue Harbor Logistics",
-                    Some("https://www.blueharbor.example/"),
-                    None,
-                ),
+                CompanyFeatures::new("Blue Harbor Logistics", Some("https://www.blueharbor.example/"), None),
             ),
-            (
-                2,
-                CompanyFeatures::new("Peak Fitness", None, Some("+1 (512) 555-0142")),
-            ),
+            (2, CompanyFeatures::new("Peak Fitness", None, Some("+1 (512) 555-0142"))),
         ]);
         let s = index
-            .best(&CompanyFeatures::new(
-                "BH Logistics",
-                Some("blueharbor.example"),
-                None,
-            ))
+            .best(&CompanyFeatures::new("BH Logistics", Some("blueharbor.example"), None))
             .unwrap();
         assert_eq!(s.company_id, 1);
         assert!(s.score >= 0.95 && s.reason.contains("same domain"), "{s:?}");
         let s = index
-            .best(&CompanyFeatures::new(
-                "Peak Fitness Center",
-                None,
-                Some("512-555-0142"),
-            ))
+            .best(&CompanyFeatures::new("Peak Fitness Center", None, Some("512-555-0142")))
             .unwrap();
         assert_eq!(s.company_id, 2);
         assert!(s.reason.contains("same phone"));
@@ -443,10 +397,7 @@ mod tests {
 
     #[test]
     fn free_mail_domains_are_not_evidence() {
-        let index = Index::from_companies(vec![(
-            1,
-            CompanyFeatures::new("Dana Ortiz", Some("gmail.com"), None),
-        )]);
+        let index = Index::from_companies(vec![(1, CompanyFeatures::new("Dana Ortiz", Some("gmail.com"), None))]);
         let s = index.best(&CompanyFeatures::new("Sam Park", Some("gmail.com"), None));
         assert!(s.is_none(), "{s:?}");
     }
@@ -467,10 +418,7 @@ mod tests {
             decide(&index, &q("Ortiz Dental Group LLC"), &o),
             Decision::Match(_)
         ));
-        assert!(matches!(
-            decide(&index, &q("Completely New Co"), &o),
-            Decision::Create
-        ));
+        assert!(matches!(decide(&index, &q("Completely New Co"), &o), Decision::Create));
         assert!(matches!(
             decide(&index, &q("Acme Dental Care"), &o),
             Decision::Suggest(_) | Decision::Create
@@ -481,9 +429,6 @@ mod tests {
             Decision::NoCandidate
         ));
         o.new_companies = NewCompanies::Create;
-        assert!(matches!(
-            decide(&index, &q("Ortiz Dental Group"), &o),
-            Decision::Create
-        ));
+        assert!(matches!(decide(&index, &q("Ortiz Dental Group"), &o), Decision::Create));
     }
 }

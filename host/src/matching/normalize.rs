@@ -148,11 +148,7 @@ pub fn normalize_name(name: &str) -> String {
     if words.first().is_some_and(|w| w == "the") && words.len() > 1 {
         words.remove(0);
     }
-    while words.len() > 1
-        && words
-            .last()
-            .is_some_and(|w| LEGAL_SUFFIXES.contains(&w.as_str()))
-    {
+    while words.len() > 1 && words.last().is_some_and(|w| LEGAL_SUFFIXES.contains(&w.as_str())) {
         words.pop();
     }
     // "pty ltd" → after popping "ltd" "pty" goes too; "and co" leaves "and".
@@ -185,11 +181,7 @@ pub fn normalize_domain(input: &str) -> Option<String> {
     if let Some((_, after)) = s.rsplit_once('@') {
         s = after.to_string();
     }
-    let host = s
-        .split(['/', '?', '#', ':'])
-        .next()
-        .unwrap_or("")
-        .trim_end_matches('.');
+    let host = s.split(['/', '?', '#', ':']).next().unwrap_or("").trim_end_matches('.');
     let host = host.strip_prefix("www.").unwrap_or(host);
     let valid = host.contains('.')
         && host
@@ -214,14 +206,8 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(
-            normalize_name("Ortiz Dental Group, LLC"),
-            "ortiz dental group"
-        );
-        assert_eq!(
-            normalize_name("Ortiz Dental Grp. Inc."),
-            "ortiz dental group"
-        );
+        assert_eq!(normalize_name("Ortiz Dental Group, LLC"), "ortiz dental group");
+        assert_eq!(normalize_name("Ortiz Dental Grp. Inc."), "ortiz dental group");
         assert_eq!(normalize_name("The Smith & Sons Co."), "smith and sons");
         assert_eq!(normalize_name("ACME Holdings Pty Ltd"), "acme holdings");
         assert_eq!(normalize_name("Müller Bau GmbH"), "muller bau");
@@ -248,14 +234,8 @@ mod tests {
 
     #[test]
     fn phones() {
-        assert_eq!(
-            normalize_phone("+1 (512) 555-0142").as_deref(),
-            Some("5125550142")
-        );
-        assert_eq!(
-            normalize_phone("512.555.0142").as_deref(),
-            Some("5125550142")
-        );
+        assert_eq!(normalize_phone("+1 (512) 555-0142").as_deref(), Some("5125550142"));
+        assert_eq!(normalize_phone("512.555.0142").as_deref(), Some("5125550142"));
         assert_eq!(normalize_phone("123"), None);
         assert_eq!(normalize_phone("000-0000"), None);
     }

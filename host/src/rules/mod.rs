@@ -3,9 +3,7 @@
 //! fast and every rule is testable on its own.
 
 use crate::model::{Agreement, Asset, Company, Contact, Record, Site};
-use crate::options::{
-    DEFAULT_AGREEMENTS_LAYOUT, DEFAULT_CONTACTS_LAYOUT, DEFAULT_SITES_LAYOUT, IntegrationOptions,
-};
+use crate::options::{DEFAULT_AGREEMENTS_LAYOUT, DEFAULT_CONTACTS_LAYOUT, DEFAULT_SITES_LAYOUT, IntegrationOptions};
 
 /// Why a record is not brought in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +63,7 @@ pub fn skip_record(options: &IntegrationOptions, record: &Record) -> Option<Skip
 
 /// Where an asset goes: the first by-type rule whose type matches, else the
 /// primary sync location, else a layout named after the PSA type.
-pub fn asset_layout(
-    options: &IntegrationOptions,
-    asset: &Asset,
-    is_active_layout: impl Fn(&str) -> bool,
-) -> String {
+pub fn asset_layout(options: &IntegrationOptions, asset: &Asset, is_active_layout: impl Fn(&str) -> bool) -> String {
     if let Some(rule) = options
         .rules
         .iter()
@@ -77,11 +71,7 @@ pub fn asset_layout(
     {
         return rule.layout.clone();
     }
-    if let Some(primary) = options
-        .primary_layout
-        .as_ref()
-        .filter(|l| is_active_layout(l))
-    {
+    if let Some(primary) = options.primary_layout.as_ref().filter(|l| is_active_layout(l)) {
         return primary.clone();
     }
     let t = asset.type_name.trim();
@@ -138,11 +128,7 @@ pub fn device_identity(identity_field: &str, asset: &Asset) -> Option<String> {
         (v.len() >= 3 && !is_placeholder(&v)).then_some(v)
     };
     let by_field = match identity_field {
-        "mac" => asset
-            .mac_address
-            .as_deref()
-            .and_then(norm)
-            .map(|v| format!("mac:{v}")),
+        "mac" => asset.mac_address.as_deref().and_then(norm).map(|v| format!("mac:{v}")),
         "name" => None,
         _ => asset
             .serial_number
@@ -218,10 +204,7 @@ mod tests {
             when_type: "Firewall".into(),
             layout: "Old".into(),
         });
-        assert_eq!(
-            asset_layout(&o, &asset("Firewall"), |l| l != "Old"),
-            "Computers"
-        );
+        assert_eq!(asset_layout(&o, &asset("Firewall"), |l| l != "Old"), "Computers");
         assert_eq!(
             asset_layout(&IntegrationOptions::default(), &asset("Laptop"), |_| true),
             "Laptop"
@@ -249,23 +232,11 @@ mod tests {
     #[test]
     fn identity_prefers_field_then_name() {
         let a = asset("Laptop");
-        assert_eq!(
-            device_identity("serial", &a).as_deref(),
-            Some("serial:5CG1234XYZ")
-        );
-        assert_eq!(
-            device_identity("mac", &a).as_deref(),
-            Some("mac:001122334455")
-        );
-        assert_eq!(
-            device_identity("name", &a).as_deref(),
-            Some("name:odg-pc-01")
-        );
+        assert_eq!(device_identity("serial", &a).as_deref(), Some("serial:5CG1234XYZ"));
+        assert_eq!(device_identity("mac", &a).as_deref(), Some("mac:001122334455"));
+        assert_eq!(device_identity("name", &a).as_deref(), Some("name:odg-pc-01"));
         let mut b = asset("Laptop");
         b.serial_number = Some("To be filled by O.E.M.".into());
-        assert_eq!(
-            device_identity("serial", &b).as_deref(),
-            Some("name:odg-pc-01")
-        );
+        assert_eq!(device_identity("serial", &b).as_deref(), Some("name:odg-pc-01"));
     }
 }

@@ -44,11 +44,7 @@ pub enum TemplateError {
     #[error("host template `{template}` is malformed: {why}")]
     Malformed { template: String, why: String },
     #[error("config value for `{key}` cannot be used in host template `{template}`: {why}")]
-    BadValue {
-        template: String,
-        key: String,
-        why: String,
-    },
+    BadValue { template: String, key: String, why: String },
 }
 
 /// Why a URL was refused.
@@ -71,10 +67,7 @@ pub struct Allowlist {
 impl Allowlist {
     /// Expand `templates` over `config`. Templates whose placeholders are all
     /// unset are skipped (e.g. `{base_url}` when no override is configured).
-    pub fn expand(
-        templates: &[String],
-        config: &HashMap<String, String>,
-    ) -> Result<Allowlist, TemplateError> {
+    pub fn expand(templates: &[String], config: &HashMap<String, String>) -> Result<Allowlist, TemplateError> {
         let mut origins = Vec::new();
         for template in templates {
             if let Some(origin) = expand_one(template, config)?
@@ -113,10 +106,7 @@ impl Allowlist {
     /// The parsed URL if the connector may call it.
     pub fn check(&self, raw: &str) -> Result<Url, Refusal> {
         let url = Url::parse(raw).map_err(|_| Refusal::NotAbsolute { url: short(raw) })?;
-        if !matches!(url.scheme(), "http" | "https")
-            || url.cannot_be_a_base()
-            || url.host().is_none()
-        {
+        if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host().is_none() {
             return Err(Refusal::NotAbsolute { url: short(raw) });
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -158,14 +148,8 @@ fn placeholders(template: &str) -> Result<Vec<String>, TemplateError> {
         let after = &rest[start + 1..];
         let end = after.find('}').ok_or_else(|| malformed("unclosed `{`"))?;
         let key = &after[..end];
-        if key.is_empty()
-            || !key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(malformed(
-                "placeholder names use letters, digits, `_` and `-`",
-            ));
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(malformed("placeholder names use letters, digits, `_` and `-`"));
         }
         keys.push(key.to_string());
         rest = &after[end + 1..];
@@ -179,10 +163,7 @@ fn placeholders(template: &str) -> Result<Vec<String>, TemplateError> {
     Ok(keys)
 }
 
-fn expand_one(
-    template: &str,
-    config: &HashMap<String, String>,
-) -> Result<Option<Origin>, TemplateError> {
+fn expand_one(template: &str, config: &HashMap<String, String>) -> Result<Option<Origin>, TemplateError> {
     let keys = placeholders(template)?;
     let value = |k: &str| config.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     if !keys.is_empty() && keys.iter().all(|k| value(k).is_none()) {
@@ -205,9 +186,7 @@ fn expand_one(
         if !url.username().is_empty() || url.password().is_some() {
             return Err(bad("user info is not allowed"));
         }
-        return Origin::of(&url)
-            .map(Some)
-            .ok_or_else(|| bad("the URL has no host"));
+        return Origin::of(&url).map(Some).ok_or_else(|| bad("the URL has no host"));
     }
     let mut expanded = trimmed.to_string();
     for key in &keys {
@@ -230,29 +209,19 @@ fn expand_one(
     if !matches!(url.scheme(), "http" | "https") {
         return Err(malformed("only http and https are allowed"));
     }
-    if !url.username().is_empty()
-        || url.password().is_some()
-        || url.query().is_some()
-        || url.fragment().is_some()
-    {
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
         return Err(malformed("give only `scheme://host[:port]`"));
     }
     if url.path() != "/" && !url.path().is_empty() {
-        return Err(malformed(
-            "give only `scheme://host[:port]`, without a path",
-        ));
+        return Err(malformed("give only `scheme://host[:port]`, without a path"));
     }
-    Origin::of(&url)
-        .map(Some)
-        .ok_or_else(|| malformed("no host"))
+    Origin::of(&url).map(Some).ok_or_else(|| malformed("no host"))
 }
 
 fn is_dns_label(label: &str) -> bool {
     !label.is_empty()
         && label.len() <= 63
-        && label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !label.starts_with('-')
         && !label.ends_with('-')
 }
@@ -270,18 +239,12 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn syncro(pairs: &[(&str, &str)]) -> Allowlist {
         Allowlist::expand(
-            &[
-                "https://{subdomain}.syncromsp.com".into(),
-                "{base_url}".into(),
-            ],
+            &["https://{subdomain}.syncromsp.com".into(), "{base_url}".into()],
             &cfg(pairs),
         )
         .unwrap()
@@ -291,28 +254,16 @@ mod tests {
     fn expands_host_template_and_skips_unset_override() {
         let a = syncro(&[("subdomain", "acme")]);
         assert_eq!(a.origins().len(), 1);
-        assert!(
-            a.check("https://acme.syncromsp.com/api/v1/customers?page=2")
-                .is_ok()
-        );
+        assert!(a.check("https://acme.syncromsp.com/api/v1/customers?page=2").is_ok());
         assert!(a.check("https://ACME.syncromsp.com:443/api/v1/me").is_ok());
     }
 
     #[test]
     fn base_url_override_allows_exactly_that_origin() {
-        let a = syncro(&[
-            ("subdomain", "acme"),
-            ("base_url", "http://127.0.0.1:8123/api/v1"),
-        ]);
+        let a = syncro(&[("subdomain", "acme"), ("base_url", "http://127.0.0.1:8123/api/v1")]);
         assert!(a.check("http://127.0.0.1:8123/api/v1/me").is_ok());
-        assert!(
-            a.check("http://127.0.0.1:8124/api/v1/me").is_err(),
-            "other port"
-        );
-        assert!(
-            a.check("https://127.0.0.1:8123/api/v1/me").is_err(),
-            "other scheme"
-        );
+        assert!(a.check("http://127.0.0.1:8124/api/v1/me").is_err(), "other port");
+        assert!(a.check("https://127.0.0.1:8123/api/v1/me").is_err(), "other scheme");
         assert!(
             a.check("http://localhost:8123/api/v1/me").is_err(),
             "other name for the same host"
@@ -348,10 +299,7 @@ mod tests {
     fn config_values_cannot_smuggle_hosts() {
         let t = vec!["https://{subdomain}.syncromsp.com".to_string()];
         for bad in ["evil.com/", "evil.com#", "a@evil.com", "evil.com:80", "x y"] {
-            assert!(
-                Allowlist::expand(&t, &cfg(&[("subdomain", bad)])).is_err(),
-                "{bad}"
-            );
+            assert!(Allowlist::expand(&t, &cfg(&[("subdomain", bad)])).is_err(), "{bad}");
         }
         let b = vec!["{base_url}".to_string()];
         assert!(Allowlist::expand(&b, &cfg(&[("base_url", "ftp://x")])).is_err());
@@ -360,9 +308,7 @@ mod tests {
 
     #[test]
     fn template_validation() {
-        assert!(
-            Allowlist::validate_templates(&["https://{site}".into(), "{base_url}".into()]).is_ok()
-        );
+        assert!(Allowlist::validate_templates(&["https://{site}".into(), "{base_url}".into()]).is_ok());
         for bad in [
             "*",
             "https://*.example.com",
@@ -371,10 +317,7 @@ mod tests {
             "https://x.com/path",
             "ftp://{a}.com",
         ] {
-            assert!(
-                Allowlist::validate_templates(&[bad.to_string()]).is_err(),
-                "{bad}"
-            );
+            assert!(Allowlist::validate_templates(&[bad.to_string()]).is_err(), "{bad}");
         }
     }
 

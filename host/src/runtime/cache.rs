@@ -42,12 +42,7 @@ impl CompileCache {
     }
 
     /// The compiled component for `bytes` (whose sha256 is `sha256`).
-    pub fn load(
-        &self,
-        engine: &Engine,
-        bytes: &[u8],
-        sha256: &str,
-    ) -> wasmtime::Result<(Component, CacheOutcome)> {
+    pub fn load(&self, engine: &Engine, bytes: &[u8], sha256: &str) -> wasmtime::Result<(Component, CacheOutcome)> {
         if let Some(path) = self.path_for(sha256)
             && path.is_file()
         {

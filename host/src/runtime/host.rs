@@ -62,10 +62,7 @@ impl WasiView for HostState {
 impl v0_1::TypesHost for HostState {}
 
 impl v0_1::HttpHost for HostState {
-    async fn send(
-        &mut self,
-        req: v0_1::HttpRequest,
-    ) -> wasmtime::Result<Result<v0_1::HttpResponse, v0_1::HttpError>> {
+    async fn send(&mut self, req: v0_1::HttpRequest) -> wasmtime::Result<Result<v0_1::HttpResponse, v0_1::HttpError>> {
         let method = match req.method {
             v0_1::Method::Get => reqwest::Method::GET,
             v0_1::Method::Post => reqwest::Method::POST,
@@ -93,13 +90,9 @@ impl v0_1::HttpHost for HostState {
                 tracing::debug!(connector = %self.label, error = %self.redactor.redact(&failure.to_string()), "http failure");
                 Err(match failure {
                     HttpFailure::NotAllowed(why) => v0_1::HttpError::NotAllowed(why),
-                    HttpFailure::InvalidUrl(why) => {
-                        v0_1::HttpError::InvalidUrl(self.redactor.redact(&why))
-                    }
+                    HttpFailure::InvalidUrl(why) => v0_1::HttpError::InvalidUrl(self.redactor.redact(&why)),
                     HttpFailure::Timeout(_) => v0_1::HttpError::Timeout,
-                    HttpFailure::Unreachable(why) => {
-                        v0_1::HttpError::Unreachable(self.redactor.redact(&why))
-                    }
+                    HttpFailure::Unreachable(why) => v0_1::HttpError::Unreachable(self.redactor.redact(&why)),
                     HttpFailure::TooLarge(cap) => v0_1::HttpError::TooLarge(cap),
                     HttpFailure::BudgetExhausted(_) => v0_1::HttpError::BudgetExhausted,
                     HttpFailure::Other(why) => v0_1::HttpError::Other(self.redactor.redact(&why)),

@@ -107,6 +107,9 @@ pub struct HttpGate {
     stats: Mutex<HttpStats>,
 }
 
+/// Retries of transport failures (DNS, connect, timeout).
+const TRANSPORT_RETRIES: u32 = 2;
+
 const DROPPED_HEADERS: [&str; 6] = [
     "host",
     "content-length",
@@ -117,12 +120,7 @@ const DROPPED_HEADERS: [&str; 6] = [
 ];
 
 impl HttpGate {
-    pub fn new(
-        client: reqwest::Client,
-        allowlist: Allowlist,
-        rate: Option<RateLimit>,
-        policy: HttpPolicy,
-    ) -> Self {
+    pub fn new(client: reqwest::Client, allowlist: Allowlist, rate: Option<RateLimit>, policy: HttpPolicy) -> Self {
         let limiter = rate
             .and_then(|r| quota(r, policy.rate_headroom))
             .map(DefaultDirectRateLimiter::direct);
@@ -191,25 +189,20 @@ impl HttpGate {
                 Ok(resp) if resp.status == 503 => {
                     Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt, false)))
                 }
-                Ok(resp) if idempotent && matches!(resp.status, 500 | 502 | 504) => {
-                    Some(self.backoff(attempt, false))
-                }
+                Ok(resp) if idempotent && matches!(resp.status, 500 | 502 | 504) => Some(self.backoff(attempt, false)),
                 Err(HttpFailure::Timeout(_) | HttpFailure::Unreachable(_)) if idempotent => {
                     Some(self.backoff(attempt, false))
                 }
                 _ => None,
             };
+            // A transport failure (DNS, refused connection) rarely heals in
+            // seconds: retry it less than a PSA that answers "later".
+            let max = if result.is_err() { self.policy.max_retries.min(TRANSPORT_RETRIES) } else { self.policy.max_retries };
             match retry_in {
-                Some(wait)
-                    if attempt < self.policy.max_retries && wait <= self.policy.max_retry_wait =>
-                {
+                Some(wait) if attempt < max && wait <= self.policy.max_retry_wait => {
                     attempt += 1;
                     self.bump(|s| s.retries += 1);
-                    tracing::debug!(
-                        attempt,
-                        wait_ms = wait.as_millis() as u64,
-                        "retrying PSA request"
-                    );
+                    tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying PSA request");
                     tokio::time::sleep(wait).await;
                 }
                 _ => return result,
@@ -217,11 +210,7 @@ impl HttpGate {
         }
     }
 
-    async fn send_once(
-        &self,
-        req: &OutboundRequest,
-        url: url::Url,
-    ) -> Result<OutboundResponse, HttpFailure> {
+    async fn send_once(&self, req: &OutboundRequest, url: url::Url) -> Result<OutboundResponse, HttpFailure> {
         let mut builder = self.client.request(req.method.clone(), url);
         for (name, value) in &req.headers {
             if DROPPED_HEADERS.iter().any(|d| name.eq_ignore_ascii_case(d)) {
@@ -257,11 +246,7 @@ impl HttpGate {
         }
         let len = body.len() as u64;
         self.bump(|s| s.bytes_received += len);
-        Ok(OutboundResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok(OutboundResponse { status, headers, body })
     }
 
     /// Transport errors without the URL (it may carry a secret in its query).
@@ -298,9 +283,7 @@ fn quota(rate: RateLimit, headroom: f64) -> Option<Quota> {
     if rate.requests == 0 || rate.per_seconds == 0 {
         return None;
     }
-    let allowed = (f64::from(rate.requests) * headroom.clamp(0.1, 1.0))
-        .floor()
-        .max(1.0);
+    let allowed = (f64::from(rate.requests) * headroom.clamp(0.1, 1.0)).floor().max(1.0);
     let period = Duration::from_secs_f64(f64::from(rate.per_seconds) / allowed);
     // Evenly spaced, no burst: a PSA counting a sliding window never sees
     // more than its limit, whatever the window's alignment.
@@ -345,10 +328,7 @@ mod tests {
     fn resp(headers: &[(&str, &str)]) -> OutboundResponse {
         OutboundResponse {
             status: 429,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             body: vec![],
         }
     }

@@ -65,15 +65,9 @@ pub fn check_bytes(bytes: &[u8]) -> Result<(), NotAConnector> {
 
 /// The contract version a compiled component implements, after checking its
 /// imports and exports.
-pub fn contract_version(
-    engine: &Engine,
-    component: &Component,
-) -> Result<&'static str, NotAConnector> {
+pub fn contract_version(engine: &Engine, component: &Component) -> Result<&'static str, NotAConnector> {
     let ty = component.component_type();
-    let exports: Vec<String> = ty
-        .exports(engine)
-        .map(|(name, _)| name.to_string())
-        .collect();
+    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
     let source_exports: Vec<&String> = exports
         .iter()
         .filter(|e| e.starts_with("ferry:connector/source"))
@@ -90,10 +84,7 @@ pub fn contract_version(
         .iter()
         .find_map(|e| {
             let v = e.split_once('@').map(|(_, v)| v).unwrap_or("");
-            SUPPORTED_CONTRACTS
-                .iter()
-                .copied()
-                .find(|s| compatible(s, v))
+            SUPPORTED_CONTRACTS.iter().copied().find(|s| compatible(s, v))
         })
         .ok_or_else(|| NotAConnector::UnsupportedContract {
             found: source_exports
@@ -144,15 +135,9 @@ mod tests {
     #[test]
     fn bytes_checks() {
         assert_eq!(check_bytes(b""), Err(NotAConnector::Empty));
-        assert_eq!(
-            check_bytes(b"#!/bin/sh\necho hi\n"),
-            Err(NotAConnector::NotWasm)
-        );
+        assert_eq!(check_bytes(b"#!/bin/sh\necho hi\n"), Err(NotAConnector::NotWasm));
         // `(module)` as binary: magic + version 1.
-        assert_eq!(
-            check_bytes(b"\0asm\x01\0\0\0"),
-            Err(NotAConnector::CoreModule)
-        );
+        assert_eq!(check_bytes(b"\0asm\x01\0\0\0"), Err(NotAConnector::CoreModule));
         // Component layer: version 0x0d, layer 1.
         assert!(check_bytes(b"\0asm\x0d\0\x01\0").is_ok());
     }

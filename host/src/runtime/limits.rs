@@ -47,35 +47,17 @@ pub struct LimitError {
 
 /// (variable, meaning) for README and `--help`.
 pub const ENV_VARS: &[(&str, &str)] = &[
-    (
-        "FERRY_CPU_SECONDS",
-        "guest CPU seconds per connector call (default 10)",
-    ),
+    ("FERRY_CPU_SECONDS", "guest CPU seconds per connector call (default 10)"),
     (
         "FERRY_CALL_TIMEOUT_SECONDS",
         "wall-clock seconds per connector call, HTTP included (default 300)",
     ),
-    (
-        "FERRY_MEMORY_MB",
-        "memory per connector instance in MiB (default 256)",
-    ),
+    ("FERRY_MEMORY_MB", "memory per connector instance in MiB (default 256)"),
     ("FERRY_PAGE_MAX_RECORDS", "records per page (default 50000)"),
-    (
-        "FERRY_RUN_MAX_RECORDS",
-        "records per sync run (default 10000000)",
-    ),
-    (
-        "FERRY_STREAM_MAX_PAGES",
-        "pages per stream per run (default 100000)",
-    ),
-    (
-        "FERRY_HTTP_TIMEOUT_SECONDS",
-        "seconds per HTTP request (default 30)",
-    ),
-    (
-        "FERRY_RESPONSE_MAX_MB",
-        "HTTP response body cap in MiB (default 32)",
-    ),
+    ("FERRY_RUN_MAX_RECORDS", "records per sync run (default 10000000)"),
+    ("FERRY_STREAM_MAX_PAGES", "pages per stream per run (default 100000)"),
+    ("FERRY_HTTP_TIMEOUT_SECONDS", "seconds per HTTP request (default 30)"),
+    ("FERRY_RESPONSE_MAX_MB", "HTTP response body cap in MiB (default 32)"),
     (
         "FERRY_HTTP_MAX_RETRIES",
         "retries of 429/5xx/transport failures (default 5)",
@@ -88,10 +70,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "FERRY_MAX_RETRY_WAIT_SECONDS",
         "longest single wait before a retry (default 120)",
     ),
-    (
-        "FERRY_RUN_MAX_REQUESTS",
-        "HTTP requests per sync run (default 1000000)",
-    ),
+    ("FERRY_RUN_MAX_REQUESTS", "HTTP requests per sync run (default 1000000)"),
 ];
 
 impl Limits {
@@ -174,8 +153,7 @@ mod tests {
         assert_eq!(l.memory_bytes, 64 * 1024 * 1024);
         assert_eq!(l.http.max_retries, 0);
         assert_eq!(l.cpu_per_call, Duration::from_secs(10));
-        let err =
-            Limits::from_lookup(|k| (k == "FERRY_CPU_SECONDS").then(|| "ten".into())).unwrap_err();
+        let err = Limits::from_lookup(|k| (k == "FERRY_CPU_SECONDS").then(|| "ten".into())).unwrap_err();
         assert_eq!(err.var, "FERRY_CPU_SECONDS");
         assert!(Limits::from_lookup(|k| (k == "FERRY_CPU_SECONDS").then(|| "0".into())).is_err());
     }
@@ -186,10 +164,7 @@ mod tests {
         let src = include_str!("limits.rs");
         for line in src.lines().filter(|l| l.contains("num(\"FERRY_")) {
             let var = line.split('"').nth(1).unwrap_or_default();
-            assert!(
-                ENV_VARS.iter().any(|(v, _)| *v == var),
-                "{var} missing from ENV_VARS"
-            );
+            assert!(ENV_VARS.iter().any(|(v, _)| *v == var), "{var} missing from ENV_VARS");
         }
     }
 }

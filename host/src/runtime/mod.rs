@@ -47,9 +47,7 @@ pub enum RuntimeError {
     Instantiate { connector: String, message: String },
     #[error("connector `{connector}` crashed (trap): {message}")]
     Trap { connector: String, message: String },
-    #[error(
-        "connector `{connector}` used more than its CPU budget of {limit:?} in one call (an endless loop?)"
-    )]
+    #[error("connector `{connector}` used more than its CPU budget of {limit:?} in one call (an endless loop?)")]
     CpuLimit { connector: String, limit: Duration },
     #[error("connector `{connector}` did not finish a call within {limit:?}")]
     CallTimeout { connector: String, limit: Duration },
@@ -155,13 +153,9 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(|e| RuntimeError::Engine(e.to_string()))?;
 
         let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        v0_1::Connector::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| RuntimeError::Engine(e.to_string()))?;
-        v0_1::Connector::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
-            &mut linker,
-            |s| s,
-        )
-        .map_err(|e| RuntimeError::Engine(e.to_string()))?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let ticker_engine = engine.weak();
@@ -179,8 +173,7 @@ impl Runtime {
             })
             .map_err(|e| RuntimeError::Engine(format!("epoch thread: {e}")))?;
 
-        let client = http::HttpGate::build_client(&limits.http)
-            .map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        let client = http::HttpGate::build_client(&limits.http).map_err(|e| RuntimeError::Engine(e.to_string()))?;
         let cache = cache::CompileCache::new(&engine, cache_dir);
         Ok(Runtime {
             engine,
@@ -212,8 +205,7 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
-        let pre =
-            v0_1::ConnectorPre::new(pre).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
+        let pre = v0_1::ConnectorPre::new(pre).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
         Ok(LoadedConnector {
             sha256,
             contract,
@@ -223,19 +215,12 @@ impl Runtime {
     }
 
     /// A session for calls with one integration's config and grants.
-    pub fn session(
-        &self,
-        connector: &LoadedConnector,
-        config: SessionConfig,
-    ) -> Result<Session<'_>, RuntimeError> {
+    pub fn session(&self, connector: &LoadedConnector, config: SessionConfig) -> Result<Session<'_>, RuntimeError> {
         Session::new(self, connector.pre.clone(), config)
     }
 
     /// `info()` with no config and no network.
-    pub async fn describe(
-        &self,
-        connector: &LoadedConnector,
-    ) -> Result<crate::model::ConnectorInfo, RuntimeError> {
+    pub async fn describe(&self, connector: &LoadedConnector) -> Result<crate::model::ConnectorInfo, RuntimeError> {
         let mut session = self.session(connector, SessionConfig::anonymous())?;
         session.info().await
     }

@@ -84,11 +84,9 @@ impl<'r> Session<'r> {
         config: SessionConfig,
     ) -> Result<Self, RuntimeError> {
         let map: HashMap<String, String> = config.config.iter().cloned().collect();
-        let allowlist = Allowlist::expand(&config.allowed_hosts, &map).map_err(|source| {
-            RuntimeError::Allowlist {
-                connector: config.label.clone(),
-                source,
-            }
+        let allowlist = Allowlist::expand(&config.allowed_hosts, &map).map_err(|source| RuntimeError::Allowlist {
+            connector: config.label.clone(),
+            source,
         })?;
         let gate = HttpGate::new(
             runtime.client.clone(),
@@ -152,14 +150,7 @@ impl<'r> Session<'r> {
         cursor: Option<String>,
         since: Option<String>,
     ) -> CallResult<Result<model::Page, model::ConnectorError>> {
-        let page = match self
-            .call(Call::Read {
-                stream,
-                cursor,
-                since,
-            })
-            .await?
-        {
+        let page = match self.call(Call::Read { stream, cursor, since }).await? {
             Output::Read(r) => r,
             _ => unreachable!("call kind and output kind always match"),
         };
@@ -258,29 +249,21 @@ impl<'r> Session<'r> {
         let memory_mib = limits.memory_bytes / (1024 * 1024);
         let cpu = limits.cpu_per_call;
         let run = async {
-            let instance = self.pre.instantiate_async(&mut store).await.map_err(|e| {
-                RuntimeError::Instantiate {
+            let instance = self
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| RuntimeError::Instantiate {
                     connector: label.clone(),
                     message: self.redactor.redact(&super::root_cause(&e)),
-                }
-            })?;
+                })?;
             let source = instance.ferry_connector_source();
             let config = &self.config;
             let result = match call {
                 Call::Info => source.call_info(&mut store).await.map(Output::Info),
-                Call::Validate(c) => source
-                    .call_validate_config(&mut store, &c)
-                    .await
-                    .map(Output::Validate),
-                Call::Check => source
-                    .call_check(&mut store, config)
-                    .await
-                    .map(Output::Check),
-                Call::Read {
-                    stream,
-                    cursor,
-                    since,
-                } => source
+                Call::Validate(c) => source.call_validate_config(&mut store, &c).await.map(Output::Validate),
+                Call::Check => source.call_check(&mut store, config).await.map(Output::Check),
+                Call::Read { stream, cursor, since } => source
                     .call_read(
                         &mut store,
                         config,

@@ -303,13 +303,7 @@ pub fn page_from_wit(p: wit::Page) -> (model::StreamKind, model::Page) {
                 .collect(),
         ),
     };
-    (
-        kind,
-        model::Page {
-            records,
-            next: p.next,
-        },
-    )
+    (kind, model::Page { records, next: p.next })
 }
 
 pub use ferry::connector::http::{
@@ -318,7 +312,7 @@ pub use ferry::connector::http::{
 pub use ferry::connector::log::{Host as LogHost, Level as LogLevel};
 pub use ferry::connector::types::Host as TypesHost;
 pub use wit::{
-    CheckReport as WitCheckReport, ConnectorError as WitConnectorError,
-    ConnectorInfo as WitConnectorInfo, Page as WitPage, ValidatedConfig as WitValidatedConfig,
+    CheckReport as WitCheckReport, ConnectorError as WitConnectorError, ConnectorInfo as WitConnectorInfo,
+    Page as WitPage, ValidatedConfig as WitValidatedConfig,
 };
 pub use wit_source::Guest as SourceGuest;

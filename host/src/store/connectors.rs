@@ -51,8 +51,8 @@ fn placeholder_info() -> ConnectorInfo {
 }
 
 fn finish((mut row, json): (ConnectorRow, String)) -> Result<ConnectorRow> {
-    row.info = serde_json::from_str(&json)
-        .map_err(|e| StoreError::Corrupt(format!("connector {} info: {e}", row.id)))?;
+    row.info =
+        serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("connector {} info: {e}", row.id)))?;
     Ok(row)
 }
 
@@ -61,9 +61,7 @@ impl Tx<'_> {
         let mut stmt = self
             .conn()
             .prepare(&format!("SELECT {COLUMNS} FROM connectors ORDER BY id"))?;
-        let rows = stmt
-            .query_map([], from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
     }
 
@@ -77,25 +75,32 @@ impl Tx<'_> {
     }
 
     pub fn connector_component(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        let r = self.conn().query_row(
-            "SELECT component FROM connectors WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        );
+        let r = self
+            .conn()
+            .query_row("SELECT component FROM connectors WHERE id = ?1", [id], |r| r.get(0));
         self.optional(r)
     }
 
     /// Insert or replace a connector (same id = upgrade in place).
     pub fn put_connector(&self, row: &ConnectorRow, component: &[u8]) -> Result<()> {
-        let info =
-            serde_json::to_string(&row.info).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let info = serde_json::to_string(&row.info).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.conn().execute(
             "INSERT INTO connectors (id, name, version, contract, sha256, origin, info_json, component, installed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = excluded.version,
                contract = excluded.contract, sha256 = excluded.sha256, origin = excluded.origin,
                info_json = excluded.info_json, component = excluded.component, installed_at = excluded.installed_at",
-            params![row.id, row.name, row.version, row.contract, row.sha256, row.origin, info, component, now()],
+            params![
+                row.id,
+                row.name,
+                row.version,
+                row.contract,
+                row.sha256,
+                row.origin,
+                info,
+                component,
+                now()
+            ],
         )?;
         Ok(())
     }
@@ -112,9 +117,6 @@ impl Tx<'_> {
     }
 
     pub fn delete_connector(&self, id: &str) -> Result<bool> {
-        Ok(self
-            .conn()
-            .execute("DELETE FROM connectors WHERE id = ?1", [id])?
-            > 0)
+        Ok(self.conn().execute("DELETE FROM connectors WHERE id = ?1", [id])? > 0)
     }
 }

@@ -140,8 +140,7 @@ pub struct CompanyLink {
     pub reason: Option<String>,
 }
 
-const COMPANY_COLUMNS: &str =
-    "id, name, domain, phone, archived_at, created_by, created_at, updated_at";
+const COMPANY_COLUMNS: &str = "id, name, domain, phone, archived_at, created_by, created_at, updated_at";
 
 fn company_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyRow> {
     Ok(CompanyRow {
@@ -191,13 +190,10 @@ impl Tx<'_> {
         let found = stmt
             .query_map([key], company_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        found
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::NotFound {
-                what: "company",
-                name: key.to_string(),
-            })
+        found.into_iter().next().ok_or_else(|| StoreError::NotFound {
+            what: "company",
+            name: key.to_string(),
+        })
     }
 
     pub fn insert_company(
@@ -216,13 +212,7 @@ impl Tx<'_> {
     }
 
     /// Update basic details; returns whether anything changed.
-    pub fn update_company(
-        &self,
-        id: i64,
-        name: &str,
-        domain: Option<&str>,
-        phone: Option<&str>,
-    ) -> Result<bool> {
+    pub fn update_company(&self, id: i64, name: &str, domain: Option<&str>, phone: Option<&str>) -> Result<bool> {
         let n = self.conn().execute(
             "UPDATE companies SET name = ?2, domain = ?3, phone = ?4, updated_at = ?5
              WHERE id = ?1 AND (name IS NOT ?2 OR domain IS NOT ?3 OR phone IS NOT ?4)",
@@ -270,10 +260,7 @@ impl Tx<'_> {
     }
 
     pub fn layout_by_name(&self, name: &str) -> Result<Option<LayoutRow>> {
-        Ok(self
-            .layouts()?
-            .into_iter()
-            .find(|l| l.name.eq_ignore_ascii_case(name)))
+        Ok(self.layouts()?.into_iter().find(|l| l.name.eq_ignore_ascii_case(name)))
     }
 
     pub fn insert_layout(&self, name: &str, identity: &str) -> Result<i64> {
@@ -290,15 +277,21 @@ impl Tx<'_> {
         Ok(self.conn().last_insert_rowid())
     }
 
+    pub fn update_layout(&self, id: i64, identity: Option<&str>, active: Option<bool>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE layouts SET identity = COALESCE(?2, identity), active = COALESCE(?3, active) WHERE id = ?1",
+            params![id, identity, active],
+        )?;
+        Ok(())
+    }
+
     /// The id of layout `name`, creating it when missing.
     pub fn ensure_layout(&self, name: &str, identity: &str) -> Result<i64> {
         let found: Option<i64> = self
             .conn()
-            .query_row(
-                "SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE",
-                [name],
-                |r| r.get(0),
-            )
+            .query_row("SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE", [name], |r| {
+                r.get(0)
+            })
             .optional()?;
         match found {
             Some(id) => Ok(id),
@@ -318,13 +311,7 @@ impl Tx<'_> {
     }
 
     /// Move/rename an asset; returns whether anything changed.
-    pub fn update_asset(
-        &self,
-        id: i64,
-        company_id: i64,
-        layout_id: i64,
-        name: &str,
-    ) -> Result<bool> {
+    pub fn update_asset(&self, id: i64, company_id: i64, layout_id: i64, name: &str) -> Result<bool> {
         let n = self.conn().execute(
             "UPDATE assets SET company_id = ?2, layout_id = ?3, name = ?4, updated_at = ?5
              WHERE id = ?1 AND (company_id <> ?2 OR layout_id <> ?3 OR name <> ?4)",
@@ -419,11 +406,11 @@ impl Tx<'_> {
     }
 
     pub fn count_assets(&self) -> Result<u64> {
-        Ok(self.conn().query_row(
-            "SELECT COUNT(*) FROM assets WHERE archived_at IS NULL",
-            [],
-            |r| r.get::<_, i64>(0),
-        )? as u64)
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM assets WHERE archived_at IS NULL", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
     }
 
     // ---- operator fields ----
@@ -454,12 +441,7 @@ impl Tx<'_> {
 
     // ---- cards ----
 
-    pub fn card(
-        &self,
-        integration_id: i64,
-        stream: &str,
-        external_id: &str,
-    ) -> Result<Option<CardRow>> {
+    pub fn card(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<CardRow>> {
         let mut rows = self.cards_where(
             "k.integration_id = ?1 AND k.stream = ?2 AND k.external_id = ?3",
             params![integration_id, stream, external_id],
@@ -468,10 +450,7 @@ impl Tx<'_> {
     }
 
     pub fn cards_of(&self, target: CardTarget, doc_id: i64) -> Result<Vec<CardRow>> {
-        self.cards_where(
-            "k.doc_kind = ?1 AND k.doc_id = ?2",
-            params![target.as_str(), doc_id],
-        )
+        self.cards_where("k.doc_kind = ?1 AND k.doc_id = ?2", params![target.as_str(), doc_id])
     }
 
     fn cards_where(&self, condition: &str, args: impl rusqlite::Params) -> Result<Vec<CardRow>> {
@@ -503,12 +482,7 @@ impl Tx<'_> {
     }
 
     /// Where a card sits and its hash, cheaply (for apply's change detection).
-    pub fn card_link(
-        &self,
-        integration_id: i64,
-        stream: &str,
-        external_id: &str,
-    ) -> Result<Option<(i64, String)>> {
+    pub fn card_link(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<(i64, String)>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT doc_id, hash FROM cards WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
         )?;
@@ -533,8 +507,7 @@ impl Tx<'_> {
         identity: Option<&str>,
         archived: bool,
     ) -> Result<()> {
-        let fields =
-            serde_json::to_string(fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let fields = serde_json::to_string(fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let t = now();
         let archived_at = archived.then(|| t.clone());
         let mut stmt = self.conn().prepare_cached(
@@ -565,12 +538,7 @@ impl Tx<'_> {
 
     /// An asset of `company_id` carrying another integration's card for the
     /// same device identity.
-    pub fn asset_by_identity(
-        &self,
-        company_id: i64,
-        identity: &str,
-        not_integration: i64,
-    ) -> Result<Option<i64>> {
+    pub fn asset_by_identity(&self, company_id: i64, identity: &str, not_integration: i64) -> Result<Option<i64>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT k.doc_id FROM cards k JOIN assets a ON a.id = k.doc_id
              WHERE k.identity = ?1 AND k.doc_kind = 'asset' AND a.company_id = ?2 AND k.integration_id <> ?3
@@ -586,9 +554,8 @@ impl Tx<'_> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT COUNT(*), COALESCE(SUM(archived_at IS NULL), 0) FROM cards WHERE doc_kind = ?1 AND doc_id = ?2",
         )?;
-        let (total, live): (i64, i64) = stmt.query_row(params![target.as_str(), doc_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+        let (total, live): (i64, i64) =
+            stmt.query_row(params![target.as_str(), doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(total > 0 && live == 0)
     }
 
@@ -605,9 +572,9 @@ impl Tx<'_> {
 
     /// The layout's id by name, when it exists and is active.
     pub fn active_layout_id(&self, name: &str) -> Result<Option<i64>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE AND active = 1",
-        )?;
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE AND active = 1")?;
         Ok(stmt.query_row([name], |r| r.get(0)).optional()?)
     }
 
@@ -623,13 +590,11 @@ impl Tx<'_> {
 
     /// Cards of one integration and stream: (external id, doc id).
     pub fn card_ids(&self, integration_id: i64, stream: &str) -> Result<Vec<(String, i64)>> {
-        let mut stmt = self.conn().prepare(
-            "SELECT external_id, doc_id FROM cards WHERE integration_id = ?1 AND stream = ?2",
-        )?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT external_id, doc_id FROM cards WHERE integration_id = ?1 AND stream = ?2")?;
         let rows = stmt
-            .query_map(params![integration_id, stream], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
+            .query_map(params![integration_id, stream], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -654,11 +619,7 @@ impl Tx<'_> {
 
     // ---- company links ----
 
-    pub fn company_link(
-        &self,
-        integration_id: i64,
-        external_id: &str,
-    ) -> Result<Option<CompanyLink>> {
+    pub fn company_link(&self, integration_id: i64, external_id: &str) -> Result<Option<CompanyLink>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT external_id, state, company_id, score, reason FROM company_links
              WHERE integration_id = ?1 AND external_id = ?2",

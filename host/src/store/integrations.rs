@@ -22,8 +22,7 @@ pub struct IntegrationRow {
     pub updated_at: String,
 }
 
-const COLUMNS: &str =
-    "id, name, connector_id, config_json, secrets_json, options_json, created_at, updated_at";
+const COLUMNS: &str = "id, name, connector_id, config_json, secrets_json, options_json, created_at, updated_at";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(IntegrationRow, String, String, String)> {
     Ok((
@@ -43,15 +42,11 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(IntegrationRow, String, 
     ))
 }
 
-fn finish(
-    (mut row, config, secrets, options): (IntegrationRow, String, String, String),
-) -> Result<IntegrationRow> {
-    let corrupt = |what: &str, e: serde_json::Error| {
-        StoreError::Corrupt(format!("integration {} {what}: {e}", row.name))
-    };
+fn finish((mut row, config, secrets, options): (IntegrationRow, String, String, String)) -> Result<IntegrationRow> {
+    let corrupt =
+        |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("integration {} {what}: {e}", row.name));
     row.config = serde_json::from_str(&config).map_err(|e| corrupt("config", e))?;
-    let stored: BTreeMap<String, String> =
-        serde_json::from_str(&secrets).map_err(|e| corrupt("secrets", e))?;
+    let stored: BTreeMap<String, String> = serde_json::from_str(&secrets).map_err(|e| corrupt("secrets", e))?;
     row.secrets = stored
         .iter()
         .map(|(k, v)| (k.clone(), SecretSource::from_stored(v)))
@@ -61,8 +56,7 @@ fn finish(
 }
 
 fn secrets_json(secrets: &BTreeMap<String, SecretSource>) -> String {
-    let stored: BTreeMap<&String, String> =
-        secrets.iter().map(|(k, v)| (k, v.to_stored())).collect();
+    let stored: BTreeMap<&String, String> = secrets.iter().map(|(k, v)| (k, v.to_stored())).collect();
     serde_json::to_string(&stored).unwrap_or_else(|_| "{}".into())
 }
 
@@ -71,9 +65,7 @@ impl Tx<'_> {
         let mut stmt = self
             .conn()
             .prepare(&format!("SELECT {COLUMNS} FROM integrations ORDER BY name"))?;
-        let rows = stmt
-            .query_map([], from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
     }
 
@@ -115,11 +107,11 @@ impl Tx<'_> {
         secrets: &BTreeMap<String, SecretSource>,
         options: &serde_json::Value,
     ) -> Result<i64> {
-        let exists: i64 = self.conn().query_row(
-            "SELECT COUNT(*) FROM integrations WHERE name = ?1",
-            [name],
-            |r| r.get(0),
-        )?;
+        let exists: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM integrations WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })?;
         if exists > 0 {
             return Err(StoreError::Exists {
                 what: "integration",
@@ -150,7 +142,12 @@ impl Tx<'_> {
     ) -> Result<()> {
         self.conn().execute(
             "UPDATE integrations SET config_json = ?2, secrets_json = ?3, updated_at = ?4 WHERE id = ?1",
-            params![id, serde_json::to_string(config).unwrap_or_else(|_| "{}".into()), secrets_json(secrets), now()],
+            params![
+                id,
+                serde_json::to_string(config).unwrap_or_else(|_| "{}".into()),
+                secrets_json(secrets),
+                now()
+            ],
         )?;
         Ok(())
     }
@@ -167,8 +164,7 @@ impl Tx<'_> {
     /// links). Documentation companies and assets stay: they are the
     /// operator's now.
     pub fn delete_integration(&self, id: i64) -> Result<()> {
-        self.conn()
-            .execute("DELETE FROM integrations WHERE id = ?1", [id])?;
+        self.conn().execute("DELETE FROM integrations WHERE id = ?1", [id])?;
         Ok(())
     }
 }

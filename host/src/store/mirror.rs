@@ -56,9 +56,9 @@ impl Tx<'_> {
                                  first_seen_run, last_seen_run, changed_run, listing)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9)",
         )?;
-        let mut touch = self.conn().prepare_cached(
-            "UPDATE mirror SET last_seen_run = ?2, listing = COALESCE(?3, listing) WHERE id = ?1",
-        )?;
+        let mut touch = self
+            .conn()
+            .prepare_cached("UPDATE mirror SET last_seen_run = ?2, listing = COALESCE(?3, listing) WHERE id = ?1")?;
         let mut change = self.conn().prepare_cached(
             "UPDATE mirror SET company_ext_id = ?2, hash = ?3, data = ?4, psa_updated_at = ?5,
                     last_seen_run = ?6, changed_run = ?6, listing = COALESCE(?7, listing), deleted_at = NULL
@@ -108,12 +108,7 @@ impl Tx<'_> {
 
     /// After listing `listing` of a stream completed: mark what it did not
     /// see as deleted. Returns how many records were newly marked.
-    pub fn mark_unseen_deleted(
-        &self,
-        integration_id: i64,
-        stream: &str,
-        listing: i64,
-    ) -> Result<u64> {
+    pub fn mark_unseen_deleted(&self, integration_id: i64, stream: &str, listing: i64) -> Result<u64> {
         let n = self.conn().execute(
             "UPDATE mirror SET deleted_at = ?4
              WHERE integration_id = ?1 AND stream = ?2 AND deleted_at IS NULL
@@ -148,12 +143,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn mirror_row(
-        &self,
-        integration_id: i64,
-        stream: &str,
-        external_id: &str,
-    ) -> Result<Option<MirrorRow>> {
+    pub fn mirror_row(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<MirrorRow>> {
         let r = self.conn().query_row(
             "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
              WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
@@ -180,6 +170,35 @@ impl Tx<'_> {
         let rows = stmt
             .query_map([integration_id], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// PSA types seen, with how many live records carry each:
+    /// (`asset-type` | `company-type` | other lookup kinds, name, count).
+    /// Types known only from lookups count 0.
+    pub fn type_counts(&self, integration_id: i64) -> Result<Vec<(String, String, u64)>> {
+        let mut stmt = self.conn().prepare(
+            "WITH seen(kind, name) AS (
+                 SELECT 'asset-type', json_extract(data, '$.record.type_name') FROM mirror
+                  WHERE integration_id = ?1 AND stream = 'assets' AND deleted_at IS NULL
+                 UNION ALL
+                 SELECT 'company-type', j.value FROM mirror, json_each(json_extract(mirror.data, '$.record.types')) j
+                  WHERE integration_id = ?1 AND stream = 'companies' AND deleted_at IS NULL
+             ),
+             known(kind, name) AS (
+                 SELECT json_extract(data, '$.record.kind'), json_extract(data, '$.record.name') FROM mirror
+                  WHERE integration_id = ?1 AND stream = 'lookups' AND deleted_at IS NULL
+             )
+             SELECT kind, name, SUM(n) FROM (
+                 SELECT kind, name, 1 AS n FROM seen
+                 UNION ALL SELECT kind, name, 0 FROM known
+             ) WHERE name IS NOT NULL GROUP BY kind, name ORDER BY kind, SUM(n) DESC, name",
+        )?;
+        let rows = stmt
+            .query_map([integration_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)

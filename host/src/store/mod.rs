@@ -19,9 +19,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use self::connectors::ConnectorRow;
-pub use self::docs::{
-    AssetFilter, AssetRow, CardRow, CardTarget, CompanyLink, CompanyRow, LayoutRow, LinkState,
-};
+pub use self::docs::{AssetFilter, AssetRow, CardRow, CardTarget, CompanyLink, CompanyRow, LayoutRow, LinkState};
 pub use self::integrations::IntegrationRow;
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
 pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState};
@@ -30,14 +28,8 @@ pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState};
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error(
-        "the database at {path} was written by a newer Ferry (schema {found}, this Ferry knows up to {supported})"
-    )]
-    NewerSchema {
-        path: String,
-        found: i64,
-        supported: i64,
-    },
+    #[error("the database at {path} was written by a newer Ferry (schema {found}, this Ferry knows up to {supported})")]
+    NewerSchema { path: String, found: i64, supported: i64 },
     #[error("cannot create the database directory {path}: {source}")]
     CreateDir {
         path: String,
@@ -63,9 +55,7 @@ impl StoreError {
             StoreError::CreateDir { .. } | StoreError::Open { .. } => {
                 Some("check the path given with --db / FERRY_DB exists and is writable".into())
             }
-            StoreError::Sqlite(e)
-                if e.to_string().contains("locked") || e.to_string().contains("busy") =>
-            {
+            StoreError::Sqlite(e) if e.to_string().contains("locked") || e.to_string().contains("busy") => {
                 Some("another Ferry process holds the database; wait for it and try again".into())
             }
             _ => None,
@@ -100,9 +90,7 @@ impl Store {
         }
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| StoreError::Open {
             path: path.display().to_string(),
@@ -133,9 +121,7 @@ impl Store {
     }
 
     fn check_version(&self) -> Result<()> {
-        let found: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let found: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if found > schema::current_version() {
             return Err(StoreError::NewerSchema {
                 path: self.path.display().to_string(),
@@ -147,14 +133,8 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let applied: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        for (i, sql) in schema::MIGRATIONS
-            .iter()
-            .enumerate()
-            .skip(applied.max(0) as usize)
-        {
+        let applied: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(applied.max(0) as usize) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
@@ -180,9 +160,7 @@ impl Store {
 
     /// `PRAGMA integrity_check` result ("ok" when healthy).
     pub fn integrity_check(&self) -> Result<String> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 }
 
@@ -262,10 +240,7 @@ pub(crate) mod tests {
     #[test]
     fn open_creates_private_file_and_migrates() {
         let (dir, store) = temp_store();
-        let v: i64 = store
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
+        let v: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, schema::current_version());
         #[cfg(unix)]
         {

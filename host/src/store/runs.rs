@@ -110,13 +110,7 @@ pub struct StreamState {
 }
 
 impl Tx<'_> {
-    pub fn start_run(
-        &self,
-        integration_id: i64,
-        mode: &str,
-        streams: &[String],
-        trigger: &str,
-    ) -> Result<i64> {
+    pub fn start_run(&self, integration_id: i64, mode: &str, streams: &[String], trigger: &str) -> Result<i64> {
         self.conn().execute(
             "INSERT INTO runs (integration_id, mode, streams_json, trigger, status, started_at, pid)
              VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
@@ -153,9 +147,7 @@ impl Tx<'_> {
             .conn()
             .prepare("SELECT id, pid FROM runs WHERE status = 'running'")?;
         let running = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
-            })?
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut n = 0;
         for (id, pid) in running {
@@ -278,12 +270,7 @@ impl Tx<'_> {
         Ok(self.optional(r)?.unwrap_or_default())
     }
 
-    pub fn put_stream_state(
-        &self,
-        integration_id: i64,
-        stream: &str,
-        s: &StreamState,
-    ) -> Result<()> {
+    pub fn put_stream_state(&self, integration_id: i64, stream: &str, s: &StreamState) -> Result<()> {
         self.conn().execute(
             "INSERT INTO stream_state (integration_id, stream, listing, listing_mode, listing_since, listing_started_at,
                                        cursor, watermark, last_complete_at)

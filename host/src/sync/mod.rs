@@ -111,9 +111,7 @@ impl SyncError {
             }
             SyncError::Secret(_) => None,
             SyncError::Runtime(e) => Some(e.hint()),
-            SyncError::UnknownStream { .. } => {
-                Some("leave out --stream or pick one the connector offers".into())
-            }
+            SyncError::UnknownStream { .. } => Some("leave out --stream or pick one the connector offers".into()),
         }
     }
 }
@@ -157,14 +155,8 @@ pub async fn run(
 
     store.transaction(|tx| tx.reap_dead_runs(process_alive))?;
     let stream_names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
-    let run_id = store.transaction(|tx| {
-        tx.start_run(
-            integration.id,
-            request.mode.as_str(),
-            &stream_names,
-            &request.trigger,
-        )
-    })?;
+    let run_id =
+        store.transaction(|tx| tx.start_run(integration.id, request.mode.as_str(), &stream_names, &request.trigger))?;
 
     let mut rows: Vec<RunStreamRow> = Vec::new();
     let mut fatal: Option<(String, String)> = None;
@@ -312,11 +304,7 @@ async fn fetch_stream(
     // read incrementally (which never proves a deletion).
     let (listing, since, resumed) = match mode {
         Mode::Incremental => {
-            let since = state
-                .watermark
-                .as_deref()
-                .filter(|_| incremental_capable)
-                .map(overlap);
+            let since = state.watermark.as_deref().filter(|_| incremental_capable).map(overlap);
             (None, since, false)
         }
         Mode::Full => match (state.listing, state.listing_mode.as_deref()) {
@@ -327,14 +315,7 @@ async fn fetch_stream(
     let mut cursor = if resumed { state.cursor.clone() } else { None };
     if !resumed {
         state.listing = listing;
-        state.listing_mode = Some(
-            if listing.is_some() {
-                "full"
-            } else {
-                "incremental"
-            }
-            .into(),
-        );
+        state.listing_mode = Some(if listing.is_some() { "full" } else { "incremental" }.into());
         state.listing_since = since.clone();
         state.listing_started_at = Some(now());
         state.cursor = None;
@@ -357,9 +338,7 @@ async fn fetch_stream(
             Err(e) => {
                 // A crash or limit breach fails this stream; the next stream
                 // gets a fresh instance.
-                return Ok(StreamEnd::Failed {
-                    message: e.to_string(),
-                });
+                return Ok(StreamEnd::Failed { message: e.to_string() });
             }
             Ok(Err(e)) => return Ok(classify(e)),
             Ok(Ok(page)) => page,
@@ -451,8 +430,7 @@ fn classify(e: ConnectorError) -> StreamEnd {
 fn overlap(watermark: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(watermark) {
         Ok(t) => {
-            let t = t.with_timezone(&chrono::Utc)
-                - chrono::Duration::from_std(WATERMARK_OVERLAP).unwrap_or_default();
+            let t = t.with_timezone(&chrono::Utc) - chrono::Duration::from_std(WATERMARK_OVERLAP).unwrap_or_default();
             t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         }
         Err(_) => watermark.to_string(),

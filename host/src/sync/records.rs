@@ -24,10 +24,9 @@ pub struct InvalidRecord {
 
 fn check_time(field: &str, value: Option<&str>) -> Result<(), String> {
     match value {
-        Some(v) if chrono::DateTime::parse_from_rfc3339(v).is_err() => Err(format!(
-            "`{field}` = `{}` is not an RFC 3339 timestamp",
-            short(v)
-        )),
+        Some(v) if chrono::DateTime::parse_from_rfc3339(v).is_err() => {
+            Err(format!("`{field}` = `{}` is not an RFC 3339 timestamp", short(v)))
+        }
         _ => Ok(()),
     }
 }
@@ -73,9 +72,7 @@ pub fn validate(index: usize, record: &Record) -> Result<(), InvalidRecord> {
         return Err(fail("the name is empty".into()));
     }
     if card_len(record) > MAX_CARD_FIELDS {
-        return Err(fail(format!(
-            "the card has more than {MAX_CARD_FIELDS} fields"
-        )));
+        return Err(fail(format!("the card has more than {MAX_CARD_FIELDS} fields")));
     }
     if let Some(company) = record.company_id()
         && company.trim().is_empty()
@@ -111,10 +108,7 @@ pub fn to_mirror(index: usize, record: &Record) -> Result<MirrorWrite, InvalidRe
         return Err(InvalidRecord {
             index,
             id: short(&record.external_id()),
-            why: format!(
-                "it is {} bytes; the limit is {MAX_RECORD_BYTES}",
-                data.len()
-            ),
+            why: format!("it is {} bytes; the limit is {MAX_RECORD_BYTES}", data.len()),
         });
     }
     Ok(MirrorWrite {

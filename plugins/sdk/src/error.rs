@@ -46,12 +46,8 @@ pub fn from_status(response: &Response, resource: &str) -> ConnectorError {
         404 => ConnectorError::NotFound(format!("HTTP 404 for {resource}: {body}")),
         408 | 504 => ConnectorError::Timeout(format!("HTTP {status} while reading {resource}")),
         429 => ConnectorError::RateLimited(response.retry_after()),
-        500..=599 => ConnectorError::Other(format!(
-            "HTTP {status} from the PSA while reading {resource}: {body}"
-        )),
-        _ => ConnectorError::BadResponse(format!(
-            "unexpected HTTP {status} while reading {resource}: {body}"
-        )),
+        500..=599 => ConnectorError::Other(format!("HTTP {status} from the PSA while reading {resource}: {body}")),
+        _ => ConnectorError::BadResponse(format!("unexpected HTTP {status} while reading {resource}: {body}")),
     }
 }
 
@@ -62,10 +58,7 @@ mod tests {
     fn resp(status: u16, body: &str, headers: &[(&str, &str)]) -> Response {
         Response {
             status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             body: body.as_bytes().to_vec(),
         }
     }

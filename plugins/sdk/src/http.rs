@@ -33,8 +33,7 @@ impl Response {
 
     /// `Retry-After` in seconds, when given as a number.
     pub fn retry_after(&self) -> Option<u32> {
-        self.header("retry-after")
-            .and_then(|v| v.trim().parse().ok())
+        self.header("retry-after").and_then(|v| v.trim().parse().ok())
     }
 
     /// Decode the body as JSON, or explain what came back instead.
@@ -129,18 +128,12 @@ pub fn send(
 /// The connector-error for an http-error from the host.
 pub fn transport_error(e: HttpError) -> ConnectorError {
     match e {
-        HttpError::NotAllowed(why) => {
-            ConnectorError::Other(format!("request refused by Ferry: {why}"))
-        }
+        HttpError::NotAllowed(why) => ConnectorError::Other(format!("request refused by Ferry: {why}")),
         HttpError::InvalidUrl(why) => ConnectorError::Other(format!("invalid URL: {why}")),
         HttpError::Timeout => ConnectorError::Timeout("the PSA did not answer in time".to_string()),
         HttpError::Unreachable(why) => ConnectorError::Unreachable(why),
-        HttpError::TooLarge(limit) => bad_response(format!(
-            "the PSA's response exceeded Ferry's {limit}-byte limit"
-        )),
-        HttpError::BudgetExhausted => {
-            ConnectorError::Other("this run's request budget is spent".to_string())
-        }
+        HttpError::TooLarge(limit) => bad_response(format!("the PSA's response exceeded Ferry's {limit}-byte limit")),
+        HttpError::BudgetExhausted => ConnectorError::Other("this run's request budget is spent".to_string()),
         HttpError::Other(why) => ConnectorError::Other(why),
     }
 }
@@ -152,24 +145,15 @@ mod tests {
     #[test]
     fn url_joins_and_encodes() {
         let c = Client::new("https://x.example/api/v1/");
-        assert_eq!(
-            c.url("/customers", &[]),
-            "https://x.example/api/v1/customers"
-        );
+        assert_eq!(c.url("/customers", &[]), "https://x.example/api/v1/customers");
         assert_eq!(
             c.url(
                 "/companies",
-                &[
-                    ("conditions", "lastUpdated > [2024-01-01T00:00:00Z]"),
-                    ("page", "2")
-                ]
+                &[("conditions", "lastUpdated > [2024-01-01T00:00:00Z]"), ("page", "2")]
             ),
             "https://x.example/api/v1/companies?conditions=lastUpdated+%3E+%5B2024-01-01T00%3A00%3A00Z%5D&page=2"
         );
-        assert_eq!(
-            c.url("/a?x=1", &[("y", "2")]),
-            "https://x.example/api/v1/a?x=1&y=2"
-        );
+        assert_eq!(c.url("/a?x=1", &[("y", "2")]), "https://x.example/api/v1/a?x=1&y=2");
     }
 
     #[test]

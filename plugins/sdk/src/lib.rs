@@ -46,9 +46,9 @@ pub mod prelude {
     pub use crate::bindings::exports::ferry::connector::source::Guest as Source;
     pub use crate::bindings::ferry::connector::types::Asset;
     pub use crate::bindings::ferry::connector::types::{
-        Address, Agreement, CheckReport, Company, ConfigField, ConfigProblem, ConnectorError,
-        ConnectorInfo, Contact, Field, Lookup, LookupKind, Page, PermissionDenied, RateLimit,
-        Records, Site, StreamInfo, StreamKind, Ticket, ValidatedConfig,
+        Address, Agreement, CheckReport, Company, ConfigField, ConfigProblem, ConnectorError, ConnectorInfo, Contact,
+        Field, Lookup, LookupKind, Page, PermissionDenied, RateLimit, Records, Site, StreamInfo, StreamKind, Ticket,
+        ValidatedConfig,
     };
     pub use crate::config::{Config, RawConfig};
     pub use crate::error::{bad_response, invalid_config};

@@ -29,12 +29,7 @@ impl PageNumber {
     /// The cursor for the page after this one, or `None` when this page was
     /// the last: decided by the PSA's total page count when it gives one,
     /// else by whether this page was empty or shorter than a full page.
-    pub fn next(
-        self,
-        total_pages: Option<u64>,
-        returned: usize,
-        full_page: Option<usize>,
-    ) -> Option<String> {
+    pub fn next(self, total_pages: Option<u64>, returned: usize, full_page: Option<usize>) -> Option<String> {
         let more = match total_pages {
             Some(total) => u64::from(self.0) < total,
             None => match full_page {
@@ -84,10 +79,7 @@ impl LinkHeader {
 
     /// The URL with relation `rel` (e.g. "next").
     pub fn get(&self, rel: &str) -> Option<&str> {
-        self.links
-            .iter()
-            .find(|(r, _)| r == rel)
-            .map(|(_, u)| u.as_str())
+        self.links.iter().find(|(r, _)| r == rel).map(|(_, u)| u.as_str())
     }
 }
 
@@ -118,24 +110,15 @@ mod tests {
     #[test]
     fn page_numbers() {
         assert_eq!(PageNumber::from_cursor(None).unwrap(), PageNumber(1));
-        assert_eq!(
-            PageNumber::from_cursor(Some("page:3")).unwrap(),
-            PageNumber(3)
-        );
+        assert_eq!(PageNumber::from_cursor(Some("page:3")).unwrap(), PageNumber(3));
         assert!(PageNumber::from_cursor(Some("page:0")).is_err());
         assert!(PageNumber::from_cursor(Some("x")).is_err());
-        assert_eq!(
-            PageNumber(1).next(Some(2), 100, None),
-            Some("page:2".into())
-        );
+        assert_eq!(PageNumber(1).next(Some(2), 100, None), Some("page:2".into()));
         assert_eq!(PageNumber(2).next(Some(2), 100, None), None);
         assert_eq!(PageNumber(1).next(None, 0, None), None);
         assert_eq!(PageNumber(1).next(None, 3, None), Some("page:2".into()));
         assert_eq!(PageNumber(1).next(None, 3, Some(25)), None);
-        assert_eq!(
-            PageNumber(1).next(None, 25, Some(25)),
-            Some("page:2".into())
-        );
+        assert_eq!(PageNumber(1).next(None, 25, Some(25)), Some("page:2".into()));
     }
 
     #[test]
@@ -157,10 +140,7 @@ mod tests {
     #[test]
     fn link_header_with_commas_in_url_and_empty() {
         let h = LinkHeader::parse("<https://h/x?conditions=id%20in%20(1,2)>; rel=\"next\"");
-        assert_eq!(
-            h.get("next"),
-            Some("https://h/x?conditions=id%20in%20(1,2)")
-        );
+        assert_eq!(h.get("next"), Some("https://h/x?conditions=id%20in%20(1,2)"));
         assert_eq!(LinkHeader::parse("").links.len(), 0);
     }
 }

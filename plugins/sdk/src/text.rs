@@ -4,10 +4,7 @@ use crate::bindings::ferry::connector::types::Field;
 
 /// `Some(trimmed)` for a non-blank string, else `None`.
 pub fn non_empty(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
+    value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
 }
 
 /// Builds a card (label/value list), skipping blank values so cards stay
@@ -72,13 +69,7 @@ mod tests {
             .add_json("Obj", Some(&serde_json::json!({"a": 1})))
             .add_bool("Managed", Some(true))
             .build();
-        let labels: Vec<_> = card
-            .iter()
-            .map(|f| (f.label.as_str(), f.value.as_str()))
-            .collect();
-        assert_eq!(
-            labels,
-            vec![("Serial", "5CG1"), ("RAM", "16"), ("Managed", "Yes")]
-        );
+        let labels: Vec<_> = card.iter().map(|f| (f.label.as_str(), f.value.as_str())).collect();
+        assert_eq!(labels, vec![("Serial", "5CG1"), ("RAM", "16"), ("Managed", "Yes")]);
     }
 }

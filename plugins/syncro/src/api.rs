@@ -80,14 +80,10 @@ impl Api {
             );
         }
         if let Some(false) = me.permissions.as_ref().and_then(|p| p.read("asset")) {
-            warnings.push(
-                "the token cannot read assets: add the permission Assets - List/Search".into(),
-            );
+            warnings.push("the token cannot read assets: add the permission Assets - List/Search".into());
         }
         if let Some(false) = me.permissions.as_ref().and_then(|p| p.read("ticket")) {
-            warnings.push(
-                "the token cannot read tickets: add the permission Tickets - List/Search".into(),
-            );
+            warnings.push("the token cannot read tickets: add the permission Tickets - List/Search".into());
         }
         let summary = if exact {
             format!("{total} customers found")
@@ -175,8 +171,7 @@ impl Api {
             }
             Some("asset-types") => {
                 let resp = self.client.get("/settings", &[])?;
-                let settings: map::AccountSettings =
-                    self.ok(resp, "account settings", None)?.json("/settings")?;
+                let settings: map::AccountSettings = self.ok(resp, "account settings", None)?.json("/settings")?;
                 Ok(Page {
                     records: Records::Lookups(map::asset_types(&settings)),
                     next: None,
@@ -202,10 +197,7 @@ impl Api {
         let items = match body.remove(endpoint.key) {
             Some(serde_json::Value::Array(items)) => items,
             Some(_) => {
-                return Err(bad_response(format!(
-                    "{what}: `{}` is not a list",
-                    endpoint.key
-                )));
+                return Err(bad_response(format!("{what}: `{}` is not a list", endpoint.key)));
             }
             None => {
                 return Err(bad_response(format!(
@@ -216,10 +208,7 @@ impl Api {
             }
         };
         let meta = body.get("meta");
-        let number = |k: &str| {
-            meta.and_then(|m| m.get(k))
-                .and_then(serde_json::Value::as_u64)
-        };
+        let number = |k: &str| meta.and_then(|m| m.get(k)).and_then(serde_json::Value::as_u64);
         Ok(ListPage {
             items,
             total_pages: number("total_pages"),
@@ -228,12 +217,7 @@ impl Api {
     }
 
     /// Pass a 2xx through; turn anything else into the right connector-error.
-    fn ok(
-        &self,
-        resp: Response,
-        resource: &str,
-        permission: Option<&str>,
-    ) -> Result<Response, ConnectorError> {
+    fn ok(&self, resp: Response, resource: &str, permission: Option<&str>) -> Result<Response, ConnectorError> {
         if resp.is_success() {
             return Ok(resp);
         }
@@ -286,10 +270,7 @@ impl ListPage {
         self.items
             .into_iter()
             .enumerate()
-            .map(|(i, item)| {
-                convert(item)
-                    .map_err(|e| bad_response(format!("{} item {i}: {e}", endpoint.resource)))
-            })
+            .map(|(i, item)| convert(item).map_err(|e| bad_response(format!("{} item {i}: {e}", endpoint.resource))))
             .collect()
     }
 }
@@ -324,11 +305,7 @@ mod tests {
     #[test]
     fn plain_401_is_unauthorized() {
         assert!(matches!(
-            classify(
-                &resp(401, r#"{"error":"Not authorized"}"#),
-                "customers",
-                None
-            ),
+            classify(&resp(401, r#"{"error":"Not authorized"}"#), "customers", None),
             ConnectorError::Unauthorized(_)
         ));
     }

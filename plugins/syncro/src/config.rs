@@ -97,12 +97,8 @@ pub fn validate(raw: RawConfig) -> Result<ValidatedConfig, ConnectorError> {
 
 /// `acme`, `acme.syncromsp.com` or `https://acme.syncromsp.com/` → `acme`.
 pub fn normalise_subdomain(input: &str) -> Result<String, ConnectorError> {
-    let host = bare_host(input).ok_or_else(|| {
-        invalid_config(
-            SUBDOMAIN,
-            "is empty: give your Syncro subdomain, e.g. `acme`",
-        )
-    })?;
+    let host = bare_host(input)
+        .ok_or_else(|| invalid_config(SUBDOMAIN, "is empty: give your Syncro subdomain, e.g. `acme`"))?;
     let label = host.strip_suffix(SYNCRO_DOMAIN).unwrap_or(&host);
     if is_dns_label(label) {
         Ok(label.to_string())
@@ -120,9 +116,7 @@ pub fn normalise_subdomain(input: &str) -> Result<String, ConnectorError> {
 fn validate_base_url(url: &str) -> Result<String, ConnectorError> {
     let trimmed = url.trim().trim_end_matches('/');
     let lower = trimmed.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
     match rest {
         Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(trimmed.to_string()),
         _ => Err(invalid_config(

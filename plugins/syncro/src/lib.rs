@@ -27,17 +27,12 @@ impl Source for Syncro {
             id: "syncro".into(),
             name: "Syncro".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description:
-                "Syncro (SyncroMSP) PSA: customers, contacts, assets and tickets over the \
+            description: "Syncro (SyncroMSP) PSA: customers, contacts, assets and tickets over the \
                           REST API v1 with an API token."
-                    .into(),
+                .into(),
             config: config::fields(),
             streams: vec![
-                stream(
-                    StreamKind::Lookups,
-                    false,
-                    "Syncro ticket statuses and asset types",
-                ),
+                stream(StreamKind::Lookups, false, "Syncro ticket statuses and asset types"),
                 stream(
                     StreamKind::Companies,
                     false,
@@ -51,10 +46,7 @@ impl Source for Syncro {
                     "Syncro tickets (incremental by since_updated_at)",
                 ),
             ],
-            allowed_hosts: vec![
-                "https://{subdomain}.syncromsp.com".into(),
-                "{base_url}".into(),
-            ],
+            allowed_hosts: vec!["https://{subdomain}.syncromsp.com".into(), "{base_url}".into()],
             rate_limit: Some(RATE_LIMIT),
         }
     }

@@ -70,11 +70,7 @@ struct Customer {
 
 pub fn company(value: Value) -> Result<Company, String> {
     let c: Customer = serde_json::from_value(value).map_err(|e| e.to_string())?;
-    let person = person_name(
-        c.firstname.as_deref(),
-        c.lastname.as_deref(),
-        c.fullname.as_deref(),
-    );
+    let person = person_name(c.firstname.as_deref(), c.lastname.as_deref(), c.fullname.as_deref());
     let name = non_empty(c.business_name.as_deref())
         .or_else(|| person.clone())
         .ok_or_else(|| {
@@ -261,8 +257,7 @@ pub fn ticket(value: Value) -> Result<Ticket, String> {
         .and_then(json_scalar_text)
         .unwrap_or_else(|| t.id.text());
     let status = non_empty(t.status.as_deref()).unwrap_or_else(|| "New".into());
-    let closed =
-        CLOSED_STATUSES.contains(&status.as_str()) || non_empty(t.resolved_at.as_deref()).is_some();
+    let closed = CLOSED_STATUSES.contains(&status.as_str()) || non_empty(t.resolved_at.as_deref()).is_some();
     let card = CardBuilder::new()
         .add("Problem type", t.problem_type.as_deref())
         .add("Ticket type", t.ticket_type_name.as_deref())
@@ -277,8 +272,7 @@ pub fn ticket(value: Value) -> Result<Ticket, String> {
         subject: non_empty(t.subject.as_deref()).unwrap_or_default(),
         status,
         priority: non_empty(t.priority.as_deref()),
-        type_name: non_empty(t.ticket_type_name.as_deref())
-            .or_else(|| non_empty(t.problem_type.as_deref())),
+        type_name: non_empty(t.ticket_type_name.as_deref()).or_else(|| non_empty(t.problem_type.as_deref())),
         board: None,
         closed,
         created_at: non_empty(t.created_at.as_deref()),
@@ -334,10 +328,7 @@ pub fn asset_types(settings: &AccountSettings) -> Vec<Lookup> {
             Value::String(name) => Some((name.clone(), name.clone())),
             Value::Object(o) => {
                 let name = o.get("name").and_then(Value::as_str)?.to_string();
-                let id = o
-                    .get("id")
-                    .and_then(json_scalar_text)
-                    .unwrap_or_else(|| name.clone());
+                let id = o.get("id").and_then(json_scalar_text).unwrap_or_else(|| name.clone());
                 Some((id, name))
             }
             _ => None,
@@ -378,10 +369,7 @@ fn has_address(a: &Address) -> bool {
 }
 
 /// Top-level scalar custom properties go on the card as they are.
-fn add_properties(
-    mut card: CardBuilder,
-    props: Option<&serde_json::Map<String, Value>>,
-) -> CardBuilder {
+fn add_properties(mut card: CardBuilder, props: Option<&serde_json::Map<String, Value>>) -> CardBuilder {
     if let Some(props) = props {
         for (key, value) in props {
             if key == "kabuto_information" {
@@ -410,19 +398,13 @@ mod tests {
         assert_eq!(c.name, "Ortiz Dental Group");
         assert!(c.active);
         assert_eq!(c.website.as_deref(), Some("ortizdental.example"));
-        assert!(
-            c.card
-                .iter()
-                .any(|f| f.label == "Contract Tier" && f.value == "Gold")
-        );
+        assert!(c.card.iter().any(|f| f.label == "Contract Tier" && f.value == "Gold"));
     }
 
     #[test]
     fn individual_customer_uses_person_name_and_disabled_is_inactive() {
-        let c = company(
-            json!({"id": "8", "business_name": null, "firstname": "Walkin",
-            "lastname": "Customer", "disabled": true}),
-        )
+        let c = company(json!({"id": "8", "business_name": null, "firstname": "Walkin",
+            "lastname": "Customer", "disabled": true}))
         .unwrap();
         assert_eq!(c.name, "Walkin Customer");
         assert!(!c.active);
@@ -435,31 +417,30 @@ mod tests {
 
     #[test]
     fn asset_reads_kabuto_information() {
-        let a = asset(json!({"id": 12313068, "name": "ODG-FRONTDESK-01", "customer_id": 31245078,
+        let a = asset(
+            json!({"id": 12313068, "name": "ODG-FRONTDESK-01", "customer_id": 31245078,
             "asset_type": "Syncro Device", "asset_serial": "5CG1234XYZ",
             "properties": {"Warranty Expires": "2026-03-31", "kabuto_information": {
                 "general": {"manufacturer": "HP", "model": "EliteDesk 800 G6", "ip": "203.0.113.17"},
-                "os": {"name": "Microsoft Windows 11 Pro"}}}}))
+                "os": {"name": "Microsoft Windows 11 Pro"}}}}),
+        )
         .unwrap();
         assert_eq!(a.company_id.as_deref(), Some("31245078"));
         assert_eq!(a.type_name, "Syncro Device");
         assert_eq!(a.serial_number.as_deref(), Some("5CG1234XYZ"));
         assert_eq!(a.model.as_deref(), Some("EliteDesk 800 G6"));
-        assert_eq!(
-            a.operating_system.as_deref(),
-            Some("Microsoft Windows 11 Pro")
-        );
+        assert_eq!(a.operating_system.as_deref(), Some("Microsoft Windows 11 Pro"));
         assert!(a.card.iter().any(|f| f.label == "Warranty Expires"));
         assert!(!a.card.iter().any(|f| f.label == "kabuto_information"));
     }
 
     #[test]
     fn ticket_closed_by_status() {
-        let t = ticket(json!({"id": 1, "number": 5028, "subject": "x", "status": "Resolved", "customer_id": 3})).unwrap();
+        let t =
+            ticket(json!({"id": 1, "number": 5028, "subject": "x", "status": "Resolved", "customer_id": 3})).unwrap();
         assert_eq!(t.number, "5028");
         assert!(t.closed);
-        let t = ticket(json!({"id": 2, "number": "A-1", "subject": "y", "status": "In Progress"}))
-            .unwrap();
+        let t = ticket(json!({"id": 2, "number": "A-1", "subject": "y", "status": "In Progress"})).unwrap();
         assert!(!t.closed);
         assert_eq!(t.number, "A-1");
     }
@@ -469,10 +450,7 @@ mod tests {
         let s: AccountSettings = serde_json::from_value(json!({"assets": {"asset_types": [
             {"id": 3, "name": "Syncro Device"}, "Printer", 5]}}))
         .unwrap();
-        let names: Vec<_> = asset_types(&s)
-            .into_iter()
-            .map(|l| (l.id, l.name))
-            .collect();
+        let names: Vec<_> = asset_types(&s).into_iter().map(|l| (l.id, l.name)).collect();
         assert_eq!(
             names,
             vec![

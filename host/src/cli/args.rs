@@ -1,0 +1,346 @@
+//! The command line, as clap parses it. Names here are the product's CLI
+//! contract (design.md §6): keep them stable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ferry",
+    version,
+    about = "Ferry: sync PSA data (Syncro, ConnectWise Manage, ...) into your IT documentation",
+    long_about = None,
+    after_help = "Exit codes: 0 success, 1 error (nothing changed), 2 usage, 3 sync or test failed, 4 sync partial.\nLimits: see `ferry limits`."
+)]
+pub struct Cli {
+    /// Database file (created if missing).
+    #[arg(long, global = true, env = "FERRY_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run everything end to end against built-in PSA simulators on loopback.
+    Demo(DemoArgs),
+    /// Manage connector plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Manage integrations (a connector plus your credentials).
+    #[command(subcommand)]
+    Integration(IntegrationCommand),
+    /// Fetch from the PSA and apply to the documentation.
+    Sync(SyncArgs),
+    /// Re-apply the PSA mirror to the documentation (no network).
+    Apply(ApplyArgs),
+    /// Match PSA companies to documentation companies.
+    Match(MatchArgs),
+    /// Documentation asset layouts.
+    #[command(subcommand)]
+    Layout(LayoutCommand),
+    /// Sort rules, skip options and additional options of an integration.
+    Rules(RulesArgs),
+    /// Documentation companies.
+    #[command(subcommand)]
+    Company(CompanyCommand),
+    /// Documentation assets.
+    #[command(subcommand)]
+    Asset(AssetCommand),
+    /// Sync run history.
+    Runs(RunsArgs),
+    /// Show the sandbox limits in force and how to change them.
+    Limits,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Companies per simulated PSA.
+    #[arg(long, default_value_t = 40)]
+    pub companies: usize,
+    /// Keep the simulators running after the demo (Ctrl-C to stop).
+    #[arg(long)]
+    pub keep_running: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Installed connectors.
+    List,
+    /// Install (or upgrade) a connector component.
+    Install { file: PathBuf },
+    /// Show a connector's id, version, contract, config, streams, hosts.
+    Inspect {
+        /// Installed connector id, or a .wasm file.
+        target: String,
+    },
+    /// Remove an installed connector.
+    Remove { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationCommand {
+    /// Add an integration.
+    Add {
+        name: String,
+        /// Connector id (see `ferry plugin list`).
+        #[arg(long = "plugin", value_name = "ID")]
+        plugin: String,
+        /// A config value, KEY=VALUE (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// A secret, KEY=VALUE or KEY=env:VAR to read it from the environment at use.
+        #[arg(long = "secret", value_name = "KEY=VALUE|KEY=env:VAR")]
+        secret: Vec<String>,
+    },
+    /// All integrations.
+    List,
+    /// One integration's config (secrets masked) and state.
+    Show { name: String },
+    /// Test the connection.
+    Test { name: String },
+    /// Change config values.
+    Set {
+        name: String,
+        /// KEY=VALUE assignments; secrets may be KEY=env:VAR via --secret.
+        #[arg(value_name = "KEY=VALUE")]
+        assignments: Vec<String>,
+        #[arg(long = "secret", value_name = "KEY=VALUE|KEY=env:VAR")]
+        secret: Vec<String>,
+    },
+    /// Remove an integration (its documentation companies and assets stay).
+    Remove { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    pub name: String,
+    /// Read every stream whole (the default).
+    #[arg(long, conflicts_with = "incremental")]
+    pub full: bool,
+    /// Read only what changed since the last run, where the PSA allows.
+    #[arg(long)]
+    pub incremental: bool,
+    /// Only these streams (repeatable): companies, contacts, assets, sites, agreements, tickets, lookups.
+    #[arg(long = "stream", value_name = "STREAM")]
+    pub streams: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    /// Integration name.
+    pub name: String,
+    #[command(subcommand)]
+    pub action: Option<MatchAction>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LinkStateArg {
+    Suggested,
+    Matched,
+    Created,
+    Ignored,
+    Unmatched,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MatchAction {
+    /// PSA companies with their match state, scores and reasons.
+    List {
+        #[arg(long, value_enum)]
+        state: Option<LinkStateArg>,
+    },
+    /// Accept the suggested match of a PSA company.
+    Accept {
+        ext: String,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Match a PSA company to a documentation company (id or name).
+    Set {
+        ext: String,
+        company: String,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Create a new documentation company for a PSA company.
+    Create {
+        ext: String,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Never bring this PSA company in.
+    Ignore {
+        ext: String,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Undo a decision: the company's data stops coming in.
+    Unmatch {
+        ext: String,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Bulk: match every undecided company scoring at least the threshold.
+    Auto {
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Also create companies for the rest.
+        #[arg(long)]
+        create_rest: bool,
+        /// Show the plan without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// How new PSA companies are handled: auto, create or review.
+    Policy { policy: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LayoutCommand {
+    /// Asset layouts with their asset counts.
+    List,
+    /// Add a layout.
+    Add {
+        name: String,
+        /// Field identifying one device across integrations.
+        #[arg(long, value_parser = ["serial", "mac", "name"], default_value = "serial")]
+        identity: String,
+    },
+    /// Change a layout's identity field or active flag.
+    Set {
+        name: String,
+        #[arg(long, value_parser = ["serial", "mac", "name"])]
+        identity: Option<String>,
+        #[arg(long)]
+        active: Option<bool>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Integration name.
+    pub name: String,
+    #[command(subcommand)]
+    pub action: Option<RulesAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// All rules and options.
+    Show,
+    /// Primary sync location for assets.
+    Primary {
+        layout: String,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Layout for contacts.
+    Contacts {
+        layout: String,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Add "when type is T, use layout L" (takes precedence over primary).
+    Add {
+        #[arg(long = "when-type")]
+        when_type: String,
+        #[arg(long)]
+        layout: String,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Remove by-type rule number N (as numbered by `show`).
+    Remove {
+        n: usize,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// PSA types seen in the mirror, with counts.
+    Types,
+    /// Turn a skip option on or off.
+    Skip {
+        /// inactive-companies, contacts, agreements, assets, inactive-assets, sites,
+        /// company-type=T, asset-type=T
+        what: String,
+        #[arg(long)]
+        off: bool,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Turn an additional option on or off: auto-update-names, auto-archive, keep-company-details.
+    Option {
+        what: String,
+        #[arg(long)]
+        off: bool,
+        #[arg(long)]
+        apply: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CompanyCommand {
+    /// Documentation companies.
+    List {
+        #[arg(long)]
+        archived: bool,
+    },
+    /// Add a company by hand.
+    Add {
+        name: String,
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// Import companies from a CSV file with a header: name[,domain][,phone].
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssetCommand {
+    /// Documentation assets.
+    List {
+        #[arg(long)]
+        company: Option<String>,
+        #[arg(long)]
+        layout: Option<String>,
+        /// Only archived assets.
+        #[arg(long)]
+        archived: bool,
+        /// Only assets carrying a card from this integration.
+        #[arg(long)]
+        integration: Option<String>,
+    },
+    /// One asset with its PSA cards and operator fields.
+    Show { id: i64 },
+    /// Set an operator-owned field (never touched by a sync).
+    Set { id: i64, field: String, value: String },
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Integration name, or `show`.
+    pub name: Option<String>,
+    /// Run id, with `ferry runs show ID`.
+    pub id: Option<i64>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}

@@ -1,0 +1,224 @@
+//! `ferry layout`, `ferry company`, `ferry asset`: the documentation side.
+
+use serde::Serialize;
+
+use crate::cli::args::{AssetCommand, CompanyCommand, LayoutCommand};
+use crate::cli::output::opt;
+use crate::cli::{App, Failure, exit};
+use crate::companies;
+use crate::store::{AssetFilter, CardRow, CardTarget, StoreError};
+
+pub fn layout(app: &mut App, command: LayoutCommand) -> Result<u8, Failure> {
+    match command {
+        LayoutCommand::List => {
+            let layouts = app.store.read().layouts()?;
+            if app.out.json {
+                app.out.json(&layouts);
+            } else {
+                app.out.table(
+                    &["layout", "active", "identity", "assets"],
+                    layouts
+                        .iter()
+                        .map(|l| {
+                            vec![
+                                l.name.clone(),
+                                if l.active { "yes" } else { "no" }.into(),
+                                l.identity.clone(),
+                                l.assets.to_string(),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+        }
+        LayoutCommand::Add { name, identity } => {
+            let name = name.trim().to_string();
+            if name.is_empty() {
+                return Err(Failure::new("a layout needs a name", None));
+            }
+            let id = app.store.transaction(|tx| tx.insert_layout(&name, &identity))?;
+            if app.out.json {
+                app.out
+                    .json(&serde_json::json!({"id": id, "name": name, "identity": identity}));
+            } else {
+                app.out.line(format!("added layout {name} (identity: {identity})"));
+            }
+        }
+        LayoutCommand::Set { name, identity, active } => {
+            let layout = app
+                .store
+                .read()
+                .layout_by_name(&name)?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "layout",
+                    name: name.clone(),
+                })?;
+            app.store
+                .transaction(|tx| tx.update_layout(layout.id, identity.as_deref(), active))?;
+            if app.out.json {
+                app.out.json(&app.store.read().layout_by_name(&name)?);
+            } else {
+                app.out.line(format!("updated layout {}", layout.name));
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+pub fn company(app: &mut App, command: CompanyCommand) -> Result<u8, Failure> {
+    match command {
+        CompanyCommand::List { archived } => {
+            let rows = app.store.read().companies(archived)?;
+            if app.out.json {
+                app.out.json(&rows);
+            } else {
+                app.out.table(
+                    &["id", "company", "domain", "phone", "archived", "created by"],
+                    rows.iter()
+                        .map(|c| {
+                            vec![
+                                c.id.to_string(),
+                                c.name.clone(),
+                                opt(&c.domain),
+                                opt(&c.phone),
+                                if c.archived_at.is_some() {
+                                    "yes".into()
+                                } else {
+                                    String::new()
+                                },
+                                c.created_by.clone(),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+        }
+        CompanyCommand::Add { name, domain, phone } => {
+            if name.trim().is_empty() {
+                return Err(Failure::new("a company needs a name", None));
+            }
+            let id = companies::add_company(&mut app.store, &name, domain.as_deref(), phone.as_deref())?;
+            if app.out.json {
+                app.out.json(&app.store.read().company(id)?);
+            } else {
+                app.out.line(format!("added company #{id} {}", name.trim()));
+            }
+        }
+        CompanyCommand::Import { file } => {
+            let n = companies::import_companies(&mut app.store, &file).map_err(|e| {
+                let hint = e.hint();
+                Failure::new(e.to_string(), hint)
+            })?;
+            if app.out.json {
+                app.out.json(&serde_json::json!({"imported": n}));
+            } else {
+                app.out.line(format!("imported {n} companies"));
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+#[derive(Serialize)]
+struct AssetDetail {
+    #[serde(flatten)]
+    asset: crate::store::AssetRow,
+    cards: Vec<CardRow>,
+    fields: Vec<crate::model::Field>,
+}
+
+pub fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
+    match command {
+        AssetCommand::List {
+            company,
+            layout,
+            archived,
+            integration,
+        } => {
+            let filter = AssetFilter {
+                company,
+                layout,
+                archived: Some(archived),
+                integration,
+            };
+            let rows = app.store.read().assets(&filter)?;
+            if app.out.json {
+                app.out.json(&rows);
+            } else {
+                app.out.table(
+                    &["id", "company", "layout", "asset", "sources", "archived"],
+                    rows.iter()
+                        .map(|a| {
+                            vec![
+                                a.id.to_string(),
+                                a.company.clone(),
+                                a.layout.clone(),
+                                a.name.clone(),
+                                a.sources.join(", "),
+                                if a.archived_at.is_some() {
+                                    "yes".into()
+                                } else {
+                                    String::new()
+                                },
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+        }
+        AssetCommand::Show { id } => {
+            let tx = app.store.read();
+            let detail = AssetDetail {
+                asset: tx.asset(id)?,
+                cards: tx.cards_of(CardTarget::Asset, id)?,
+                fields: tx.asset_fields(id)?,
+            };
+            if app.out.json {
+                app.out.json(&detail);
+                return Ok(exit::OK);
+            }
+            app.out.pairs(&[
+                ("asset", format!("#{} {}", detail.asset.id, detail.asset.name)),
+                ("company", detail.asset.company.clone()),
+                ("layout", detail.asset.layout.clone()),
+                (
+                    "archived",
+                    detail.asset.archived_at.clone().unwrap_or_else(|| "no".into()),
+                ),
+            ]);
+            for card in &detail.cards {
+                app.out.line(format!(
+                    "\ncard from {} ({} {}){}:",
+                    card.integration,
+                    card.stream,
+                    card.external_id,
+                    if card.archived_at.is_some() { " [archived]" } else { "" }
+                ));
+                for f in &card.fields {
+                    app.out.line(format!("  {}: {}", f.label, f.value));
+                }
+            }
+            if !detail.fields.is_empty() {
+                app.out.line("\nfields (yours):");
+                for f in &detail.fields {
+                    app.out.line(format!("  {}: {}", f.label, f.value));
+                }
+            }
+        }
+        AssetCommand::Set { id, field, value } => {
+            app.store.read().asset(id)?;
+            if field.trim().is_empty() {
+                return Err(Failure::new("the field needs a name", None));
+            }
+            app.store
+                .transaction(|tx| tx.set_asset_field(id, field.trim(), &value))?;
+            if app.out.json {
+                app.out
+                    .json(&serde_json::json!({"asset": id, "field": field.trim(), "value": value}));
+            } else {
+                app.out.line(format!("asset #{id}: {} = {value}", field.trim()));
+            }
+        }
+    }
+    Ok(exit::OK)
+}

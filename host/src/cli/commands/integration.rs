@@ -1,0 +1,261 @@
+//! `ferry integration add | list | show | test | set | remove`.
+
+use serde::Serialize;
+
+use crate::cli::args::IntegrationCommand;
+use crate::cli::{App, Failure, exit};
+use crate::integrations::{self, parse_assignment};
+use crate::model::CheckReport;
+use crate::registry;
+
+#[derive(Serialize)]
+struct Shown {
+    name: String,
+    plugin: String,
+    config: Vec<ConfigValue>,
+    created_at: String,
+    updated_at: String,
+    mirror: Vec<(String, u64)>,
+    last_run: Option<crate::store::RunRow>,
+}
+
+#[derive(Serialize)]
+struct ConfigValue {
+    key: String,
+    value: String,
+    secret: bool,
+}
+
+#[derive(Serialize)]
+struct TestResult<'a> {
+    integration: &'a str,
+    ok: bool,
+    #[serde(flatten)]
+    report: Option<&'a CheckReport>,
+    error: Option<String>,
+    hint: Option<String>,
+}
+
+fn assignments(list: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    list.iter()
+        .map(|a| parse_assignment(a).map_err(Failure::from))
+        .collect()
+}
+
+pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failure> {
+    match command {
+        IntegrationCommand::Add {
+            name,
+            plugin,
+            set,
+            secret,
+        } => {
+            let values = assignments(&set)?;
+            let secrets = assignments(&secret)?;
+            let (row, saved) =
+                integrations::add(&mut app.store, &app.runtime, &name, &plugin, &values, &secrets).await?;
+            for notice in &saved.notices {
+                app.out.note(format!("note: {notice}"));
+            }
+            if app.out.json {
+                app.out.json(
+                    &serde_json::json!({"added": row.name, "plugin": row.connector_id, "notices": saved.notices}),
+                );
+            } else {
+                app.out
+                    .line(format!("added integration {} ({})", row.name, row.connector_id));
+                app.out.line(format!("next: ferry integration test {}", row.name));
+            }
+            Ok(exit::OK)
+        }
+        IntegrationCommand::List => {
+            let rows = app.store.read().integrations()?;
+            let mut list = Vec::new();
+            for r in &rows {
+                let last = app.store.read().runs(Some(&r.name), 1)?.into_iter().next();
+                list.push((r, last));
+            }
+            if app.out.json {
+                let v: Vec<_> = list
+                    .iter()
+                    .map(|(r, last)| {
+                        serde_json::json!({
+                            "name": r.name,
+                            "plugin": r.connector_id,
+                            "last_run": last.as_ref().map(|l| serde_json::json!({
+                                "id": l.id, "status": l.status, "started_at": l.started_at, "finished_at": l.finished_at
+                            })),
+                        })
+                    })
+                    .collect();
+                app.out.json(&v);
+            } else {
+                app.out.table(
+                    &["name", "plugin", "last run", "status"],
+                    list.iter()
+                        .map(|(r, last)| {
+                            vec![
+                                r.name.clone(),
+                                r.connector_id.clone(),
+                                last.as_ref()
+                                    .map(|l| l.started_at.clone())
+                                    .unwrap_or_else(|| "never".into()),
+                                last.as_ref()
+                                    .map(|l| l.status.as_str().to_string())
+                                    .unwrap_or_else(|| "-".into()),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+            Ok(exit::OK)
+        }
+        IntegrationCommand::Show { name } => {
+            let row = app.store.read().integration(&name)?;
+            let connector = app
+                .store
+                .read()
+                .connector(&row.connector_id)?
+                .ok_or_else(|| registry::RegistryError::Unknown(row.connector_id.clone()))?;
+            let config: Vec<ConfigValue> = integrations::display_config(&row, &connector.info)
+                .into_iter()
+                .map(|(key, value, secret)| ConfigValue { key, value, secret })
+                .collect();
+            let shown = Shown {
+                name: row.name.clone(),
+                plugin: row.connector_id.clone(),
+                config,
+                created_at: row.created_at.clone(),
+                updated_at: row.updated_at.clone(),
+                mirror: app.store.read().mirror_counts(row.id)?,
+                last_run: app.store.read().runs(Some(&row.name), 1)?.into_iter().next(),
+            };
+            if app.out.json {
+                app.out.json(&shown);
+                return Ok(exit::OK);
+            }
+            app.out.pairs(&[
+                ("name", shown.name.clone()),
+                ("plugin", format!("{} {}", connector.id, connector.version)),
+                ("created", shown.created_at.clone()),
+                ("updated", shown.updated_at.clone()),
+            ]);
+            app.out.table(
+                &["config", "value"],
+                shown
+                    .config
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.key.clone(),
+                            if c.secret {
+                                format!("{} (secret)", c.value)
+                            } else {
+                                c.value.clone()
+                            },
+                        ]
+                    })
+                    .collect(),
+            );
+            if !shown.mirror.is_empty() {
+                app.out.table(
+                    &["stream", "records in mirror"],
+                    shown
+                        .mirror
+                        .iter()
+                        .map(|(s, n)| vec![s.clone(), n.to_string()])
+                        .collect(),
+                );
+            }
+            if let Some(last) = &shown.last_run {
+                app.out.line(format!(
+                    "last run: #{} {} {} ({})",
+                    last.id,
+                    last.mode,
+                    last.status.as_str(),
+                    last.started_at
+                ));
+            }
+            Ok(exit::OK)
+        }
+        IntegrationCommand::Test { name } => {
+            let row = app.store.read().integration(&name)?;
+            let (connector, loaded) = registry::load(&app.store, &app.runtime, &row.connector_id)?;
+            let config = integrations::session_config(&row, &connector.info)?;
+            let mut session = app.runtime.session(&loaded, config)?;
+            let result = session.check().await?;
+            match result {
+                Ok(report) => {
+                    if app.out.json {
+                        app.out.json(&TestResult {
+                            integration: &name,
+                            ok: true,
+                            report: Some(&report),
+                            error: None,
+                            hint: None,
+                        });
+                    } else {
+                        app.out.line(format!("ok: {}", report.summary));
+                        for f in &report.facts {
+                            app.out.line(format!("  {}: {}", f.label, f.value));
+                        }
+                        for w in &report.warnings {
+                            app.out.line(format!("warning: {w}"));
+                        }
+                    }
+                    Ok(exit::OK)
+                }
+                Err(e) => {
+                    if app.out.json {
+                        app.out.json(&TestResult {
+                            integration: &name,
+                            ok: false,
+                            report: None,
+                            error: Some(e.to_string()),
+                            hint: Some(e.hint()),
+                        });
+                        return Ok(exit::FAILED);
+                    }
+                    Err(Failure::new(format!("connection test failed: {e}"), Some(e.hint())).with_code(exit::FAILED))
+                }
+            }
+        }
+        IntegrationCommand::Set {
+            name,
+            assignments: list,
+            secret,
+        } => {
+            let values = assignments(&list)?;
+            let secrets = assignments(&secret)?;
+            if values.is_empty() && secrets.is_empty() {
+                return Err(Failure::new(
+                    "nothing to set",
+                    Some("give KEY=VALUE or --secret KEY=env:VAR".into()),
+                ));
+            }
+            let (row, saved) = integrations::set(&mut app.store, &app.runtime, &name, &values, &secrets).await?;
+            for notice in &saved.notices {
+                app.out.note(format!("note: {notice}"));
+            }
+            if app.out.json {
+                app.out
+                    .json(&serde_json::json!({"updated": row.name, "notices": saved.notices}));
+            } else {
+                app.out.line(format!("updated {}", row.name));
+            }
+            Ok(exit::OK)
+        }
+        IntegrationCommand::Remove { name } => {
+            let row = app.store.read().integration(&name)?;
+            app.store.transaction(|tx| tx.delete_integration(row.id))?;
+            if app.out.json {
+                app.out.json(&serde_json::json!({"removed": name}));
+            } else {
+                app.out.line(format!(
+                    "removed integration {name}; its documentation companies and assets stay"
+                ));
+            }
+            Ok(exit::OK)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! One function per command: call the library, print the result.
+
+mod demo;
+mod docs;
+mod integration;
+mod matching;
+mod plugin;
+mod rules;
+mod sync;
+
+use super::args::{Cli, Command};
+use super::output::Out;
+use super::{App, Failure, default_db_path, exit};
+
+pub async fn run(cli: Cli, out: Out) -> Result<u8, Failure> {
+    let db = cli.db.clone().unwrap_or_else(default_db_path);
+    match cli.command {
+        Command::Demo(args) => demo::run(cli.db.clone(), args, out).await,
+        Command::Limits => {
+            limits(&out);
+            Ok(exit::OK)
+        }
+        command => {
+            let mut app = App::open(&db, out).await?;
+            match command {
+                Command::Plugin(c) => plugin::run(&mut app, c).await,
+                Command::Integration(c) => integration::run(&mut app, c).await,
+                Command::Sync(args) => sync::sync(&mut app, args).await,
+                Command::Apply(args) => sync::apply(&mut app, args),
+                Command::Runs(args) => sync::runs(&mut app, args),
+                Command::Match(args) => matching::run(&mut app, args),
+                Command::Rules(args) => rules::run(&mut app, args),
+                Command::Layout(c) => docs::layout(&mut app, c),
+                Command::Company(c) => docs::company(&mut app, c),
+                Command::Asset(c) => docs::asset(&mut app, c),
+                Command::Demo(_) | Command::Limits => Ok(exit::OK),
+            }
+        }
+    }
+}
+
+fn limits(out: &Out) {
+    let limits = crate::runtime::Limits::from_env();
+    if out.json {
+        let vars: Vec<_> = crate::runtime::limits::ENV_VARS
+            .iter()
+            .map(|(k, v)| serde_json::json!({"variable": k, "meaning": v, "value": std::env::var(k).ok()}))
+            .collect();
+        out.json(&vars);
+        return;
+    }
+    out.table(
+        &["variable", "meaning", "set to"],
+        crate::runtime::limits::ENV_VARS
+            .iter()
+            .map(|(k, v)| {
+                vec![
+                    k.to_string(),
+                    v.to_string(),
+                    std::env::var(k).unwrap_or_else(|_| "-".into()),
+                ]
+            })
+            .collect(),
+    );
+    if let Err(e) = limits {
+        out.note(format!("warning: {e}"));
+    }
+}

@@ -1,0 +1,181 @@
+//! `ferry plugin list | install | inspect | remove`.
+
+use serde::Serialize;
+
+use crate::cli::args::PluginCommand;
+use crate::cli::{App, Failure, exit};
+use crate::model::ConnectorInfo;
+use crate::registry;
+
+#[derive(Serialize)]
+struct Inspected<'a> {
+    id: &'a str,
+    name: &'a str,
+    version: &'a str,
+    contract: &'a str,
+    sha256: &'a str,
+    origin: &'a str,
+    info: &'a ConnectorInfo,
+}
+
+pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
+    match command {
+        PluginCommand::List => {
+            let rows = app.store.read().connectors()?;
+            if app.out.json {
+                let list: Vec<_> = rows
+                    .iter()
+                    .map(|r| Inspected {
+                        id: &r.id,
+                        name: &r.name,
+                        version: &r.version,
+                        contract: &r.contract,
+                        sha256: &r.sha256,
+                        origin: &r.origin,
+                        info: &r.info,
+                    })
+                    .collect();
+                app.out.json(&list);
+            } else {
+                app.out.table(
+                    &["id", "name", "version", "contract", "origin", "streams"],
+                    rows.iter()
+                        .map(|r| {
+                            vec![
+                                r.id.clone(),
+                                r.name.clone(),
+                                r.version.clone(),
+                                r.contract.clone(),
+                                r.origin.clone(),
+                                r.info
+                                    .streams
+                                    .iter()
+                                    .map(|s| s.kind.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+            Ok(exit::OK)
+        }
+        PluginCommand::Install { file } => {
+            let bytes = std::fs::read(&file).map_err(|e| {
+                Failure::new(
+                    format!("cannot read {}: {e}", file.display()),
+                    Some("check the path to the .wasm file".into()),
+                )
+            })?;
+            let row = registry::install(&mut app.store, &app.runtime, &bytes, "installed").await?;
+            if app.out.json {
+                app.out.json(&Inspected {
+                    id: &row.id,
+                    name: &row.name,
+                    version: &row.version,
+                    contract: &row.contract,
+                    sha256: &row.sha256,
+                    origin: &row.origin,
+                    info: &row.info,
+                });
+            } else {
+                app.out.line(format!(
+                    "installed {} {} ({}, contract {}, sha256 {})",
+                    row.id,
+                    row.version,
+                    row.name,
+                    row.contract,
+                    &row.sha256[..16]
+                ));
+            }
+            Ok(exit::OK)
+        }
+        PluginCommand::Inspect { target } => {
+            let path = std::path::Path::new(&target);
+            let (info, contract, sha256, origin) = if path.is_file() {
+                let bytes = std::fs::read(path)?;
+                let loaded = app.runtime.load(&bytes)?;
+                let info = app.runtime.describe(&loaded).await?;
+                (
+                    info,
+                    loaded.contract.to_string(),
+                    loaded.sha256.clone(),
+                    "file".to_string(),
+                )
+            } else {
+                let row = app
+                    .store
+                    .read()
+                    .connector(&target)?
+                    .ok_or_else(|| registry::RegistryError::Unknown(target.clone()))?;
+                (row.info, row.contract, row.sha256, row.origin)
+            };
+            if app.out.json {
+                app.out.json(&Inspected {
+                    id: &info.id,
+                    name: &info.name,
+                    version: &info.version,
+                    contract: &contract,
+                    sha256: &sha256,
+                    origin: &origin,
+                    info: &info,
+                });
+                return Ok(exit::OK);
+            }
+            let rate = info
+                .rate_limit
+                .map(|r| format!("{} requests / {} s", r.requests, r.per_seconds))
+                .unwrap_or_else(|| "none declared".into());
+            app.out.pairs(&[
+                ("id", info.id.clone()),
+                ("name", info.name.clone()),
+                ("version", info.version.clone()),
+                ("contract", format!("ferry:connector@{contract}")),
+                ("sha256", sha256),
+                ("origin", origin),
+                ("rate limit", rate),
+                ("allowed hosts", info.allowed_hosts.join(", ")),
+            ]);
+            app.out.line(format!("\n{}\n", info.description));
+            app.out.table(
+                &["config key", "label", "required", "secret", "help"],
+                info.config
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            f.key.clone(),
+                            f.label.clone(),
+                            yes(f.required),
+                            yes(f.secret),
+                            f.help.clone(),
+                        ]
+                    })
+                    .collect(),
+            );
+            app.out.table(
+                &["stream", "incremental", "description"],
+                info.streams
+                    .iter()
+                    .map(|s| vec![s.kind.to_string(), yes(s.incremental), s.description.clone()])
+                    .collect(),
+            );
+            let problems = registry::info_problems(&info);
+            if !problems.is_empty() {
+                app.out.line(format!("problems: {}", problems.join("; ")));
+            }
+            Ok(exit::OK)
+        }
+        PluginCommand::Remove { id } => {
+            registry::remove(&mut app.store, &id)?;
+            app.out.line(format!("removed {id}"));
+            if app.out.json {
+                app.out.json(&serde_json::json!({"removed": id}));
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn yes(b: bool) -> String {
+    if b { "yes".into() } else { "no".into() }
+}

@@ -1,0 +1,229 @@
+//! `ferry rules NAME [show | primary | contacts | add | remove | types | skip | option]`.
+
+use crate::apply;
+use crate::cli::args::{RulesAction, RulesArgs};
+use crate::cli::commands::sync::print_apply;
+use crate::cli::{App, Failure, exit};
+use crate::options::{IntegrationOptions, TypeRule};
+use crate::store::IntegrationRow;
+
+fn on_off(b: bool) -> String {
+    if b { "on".into() } else { "off".into() }
+}
+
+/// The layout name as stored, if it exists and is active.
+fn active_layout(app: &App, name: &str) -> Result<String, Failure> {
+    match app.store.read().layout_by_name(name)? {
+        Some(l) if l.active => Ok(l.name),
+        Some(l) => Err(Failure::new(
+            format!("layout `{}` is inactive", l.name),
+            Some(format!(
+                "activate it with `ferry layout set \"{}\" --active true`",
+                l.name
+            )),
+        )),
+        None => Err(Failure::new(
+            format!("there is no layout `{name}`"),
+            Some(format!(
+                "create it with `ferry layout add \"{name}\"`, or see `ferry layout list`"
+            )),
+        )),
+    }
+}
+
+fn save(
+    app: &mut App,
+    integration: &IntegrationRow,
+    options: &IntegrationOptions,
+    apply_now: bool,
+) -> Result<(), Failure> {
+    app.store
+        .transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
+    if apply_now {
+        let report = apply::apply(&mut app.store, integration.id)?;
+        print_apply(&app.out, &report);
+    } else if !app.out.json {
+        app.out.line(format!(
+            "run `ferry apply {}` (or add --apply) to re-sort what is already synced",
+            integration.name
+        ));
+    }
+    Ok(())
+}
+
+pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
+    let integration = app.store.read().integration(&args.name)?;
+    let mut options = IntegrationOptions::from_json(&integration.options);
+    match args.action.unwrap_or(RulesAction::Show) {
+        RulesAction::Show => {
+            if app.out.json {
+                app.out.json(&options);
+                return Ok(exit::OK);
+            }
+            app.out.pairs(&[
+                ("new companies", format!("{:?}", options.new_companies).to_lowercase()),
+                ("match threshold", format!("{:.0}%", options.match_threshold * 100.0)),
+                (
+                    "primary location",
+                    options
+                        .primary_layout
+                        .clone()
+                        .unwrap_or_else(|| "(a layout per PSA type)".into()),
+                ),
+                (
+                    "contacts layout",
+                    options.contacts_layout.clone().unwrap_or_else(|| "People".into()),
+                ),
+                (
+                    "sites layout",
+                    options.sites_layout.clone().unwrap_or_else(|| "Locations".into()),
+                ),
+                (
+                    "agreements layout",
+                    options.agreements_layout.clone().unwrap_or_else(|| "Agreements".into()),
+                ),
+                ("auto-update names", on_off(options.auto_update_names)),
+                ("auto-archive", on_off(options.auto_archive)),
+                ("keep company details", on_off(options.keep_company_details)),
+            ]);
+            app.out.table(
+                &["#", "when type is", "layout"],
+                options
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| vec![(i + 1).to_string(), r.when_type.clone(), r.layout.clone()])
+                    .collect(),
+            );
+            let s = &options.skip;
+            app.out.pairs(&[
+                ("skip inactive companies", on_off(s.inactive_companies)),
+                ("skip contacts", on_off(s.contacts)),
+                ("skip agreements", on_off(s.agreements)),
+                ("skip assets", on_off(s.assets)),
+                ("skip inactive assets", on_off(s.inactive_assets)),
+                ("skip sites", on_off(s.sites)),
+                ("skip company types", s.company_types.join(", ")),
+                ("skip asset types", s.asset_types.join(", ")),
+            ]);
+            return Ok(exit::OK);
+        }
+        RulesAction::Types => {
+            let types = app.store.read().type_counts(integration.id)?;
+            if app.out.json {
+                let v: Vec<_> = types
+                    .iter()
+                    .map(|(k, n, c)| serde_json::json!({"kind": k, "name": n, "count": c}))
+                    .collect();
+                app.out.json(&v);
+            } else {
+                app.out.table(
+                    &["kind", "type", "records"],
+                    types
+                        .iter()
+                        .map(|(k, n, c)| vec![k.clone(), n.clone(), c.to_string()])
+                        .collect(),
+                );
+            }
+            return Ok(exit::OK);
+        }
+        RulesAction::Primary { layout, apply } => {
+            options.primary_layout = Some(active_layout(app, &layout)?);
+            app.out.line(format!("primary sync location: {layout}"));
+            save(app, &integration, &options, apply)?;
+        }
+        RulesAction::Contacts { layout, apply } => {
+            options.contacts_layout = Some(active_layout(app, &layout)?);
+            app.out.line(format!("contacts layout: {layout}"));
+            save(app, &integration, &options, apply)?;
+        }
+        RulesAction::Add {
+            when_type,
+            layout,
+            apply,
+        } => {
+            if when_type.trim().is_empty() {
+                return Err(Failure::new(
+                    "--when-type needs a type name",
+                    Some(format!("see `ferry rules {} types`", integration.name)),
+                ));
+            }
+            let layout = active_layout(app, &layout)?;
+            options
+                .rules
+                .retain(|r| !r.when_type.eq_ignore_ascii_case(when_type.trim()));
+            options.rules.push(TypeRule {
+                when_type: when_type.trim().to_string(),
+                layout: layout.clone(),
+            });
+            app.out.line(format!("when type is {} → {layout}", when_type.trim()));
+            save(app, &integration, &options, apply)?;
+        }
+        RulesAction::Remove { n, apply } => {
+            if n == 0 || n > options.rules.len() {
+                return Err(Failure::new(
+                    format!("there is no rule {n}"),
+                    Some(format!("`ferry rules {} show` numbers the rules", integration.name)),
+                ));
+            }
+            let removed = options.rules.remove(n - 1);
+            app.out.line(format!(
+                "removed rule {n} (when type is {} → {})",
+                removed.when_type, removed.layout
+            ));
+            save(app, &integration, &options, apply)?;
+        }
+        RulesAction::Skip { what, off, apply } => {
+            let on = !off;
+            let s = &mut options.skip;
+            match what.split_once('=') {
+                Some(("company-type", t)) => toggle(&mut s.company_types, t, on),
+                Some(("asset-type", t)) => toggle(&mut s.asset_types, t, on),
+                _ => match what.as_str() {
+                    "inactive-companies" => s.inactive_companies = on,
+                    "contacts" => s.contacts = on,
+                    "agreements" => s.agreements = on,
+                    "assets" | "configurations" => s.assets = on,
+                    "inactive-assets" | "inactive-configurations" => s.inactive_assets = on,
+                    "sites" | "locations" => s.sites = on,
+                    _ => {
+                        return Err(Failure::new(
+                            format!("unknown skip option `{what}`"),
+                            Some("use inactive-companies, contacts, agreements, assets, inactive-assets, sites, company-type=T or asset-type=T".into()),
+                        ));
+                    }
+                },
+            }
+            app.out.line(format!("skip {what}: {}", on_off(on)));
+            save(app, &integration, &options, apply)?;
+        }
+        RulesAction::Option { what, off, apply } => {
+            let on = !off;
+            match what.as_str() {
+                "auto-update-names" => options.auto_update_names = on,
+                "auto-archive" => options.auto_archive = on,
+                "keep-company-details" => options.keep_company_details = on,
+                _ => {
+                    return Err(Failure::new(
+                        format!("unknown option `{what}`"),
+                        Some("use auto-update-names, auto-archive or keep-company-details".into()),
+                    ));
+                }
+            }
+            app.out.line(format!("{what}: {}", on_off(on)));
+            save(app, &integration, &options, apply)?;
+        }
+    }
+    if app.out.json {
+        app.out.json(&options);
+    }
+    Ok(exit::OK)
+}
+
+fn toggle(list: &mut Vec<String>, value: &str, on: bool) {
+    let value = value.trim();
+    list.retain(|v| !v.eq_ignore_ascii_case(value));
+    if on && !value.is_empty() {
+        list.push(value.to_string());
+    }
+}

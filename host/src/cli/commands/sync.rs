@@ -1,0 +1,337 @@
+//! `ferry sync`, `ferry apply`, `ferry runs`.
+
+use std::cell::RefCell;
+
+use indicatif::ProgressBar;
+
+use crate::apply::{self, ApplyReport};
+use crate::cli::args::{ApplyArgs, RunsArgs, SyncArgs};
+use crate::cli::output::{Out, duration};
+use crate::cli::{App, Failure, exit};
+use crate::model::StreamKind;
+use crate::store::{RunRow, RunStatus, RunStreamRow};
+use crate::sync::{self, Mode, Observer, SyncReport, SyncRequest};
+
+/// Progress on a terminal: one spinner per stream.
+struct Bars<'a> {
+    out: &'a Out,
+    bar: RefCell<Option<ProgressBar>>,
+}
+
+impl Observer for Bars<'_> {
+    fn stream_started(&self, stream: StreamKind, resumed: bool) {
+        let label = if resumed {
+            format!("{stream} (resuming)")
+        } else {
+            stream.to_string()
+        };
+        *self.bar.borrow_mut() = Some(self.out.progress(&label));
+    }
+    fn page(&self, _stream: StreamKind, fetched: u64) {
+        if let Some(b) = self.bar.borrow().as_ref() {
+            b.set_position(fetched);
+        }
+    }
+    fn stream_finished(&self, _row: &RunStreamRow) {
+        if let Some(b) = self.bar.borrow_mut().take() {
+            b.finish_and_clear();
+        }
+    }
+    fn applying(&self) {
+        if let Some(b) = self.bar.borrow_mut().take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+pub fn parse_streams(list: &[String]) -> Result<Vec<StreamKind>, Failure> {
+    list.iter()
+        .map(|s| {
+            StreamKind::parse(s.trim()).ok_or_else(|| {
+                Failure::new(
+                    format!("unknown stream `{s}`"),
+                    Some("streams are: companies, contacts, assets, sites, agreements, tickets, lookups".into()),
+                )
+            })
+        })
+        .collect()
+}
+
+pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
+    let request = SyncRequest {
+        integration: args.name.clone(),
+        mode: if args.incremental {
+            Mode::Incremental
+        } else {
+            Mode::Full
+        },
+        streams: parse_streams(&args.streams)?,
+        trigger: "manual".into(),
+    };
+    let observer = Bars {
+        out: &app.out,
+        bar: RefCell::new(None),
+    };
+    let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await?;
+    print_sync(&app.out, &report);
+    Ok(match report.status {
+        RunStatus::Succeeded => exit::OK,
+        RunStatus::Partial => exit::PARTIAL,
+        _ => exit::FAILED,
+    })
+}
+
+pub fn print_sync(out: &Out, report: &SyncReport) {
+    if out.json {
+        out.json(report);
+    } else {
+        out.line(format!(
+            "run #{} {} sync of {}: {} in {}",
+            report.run_id,
+            report.mode.as_str(),
+            report.integration,
+            report.status.as_str(),
+            duration(report.elapsed_ms)
+        ));
+        out.table(
+            &[
+                "stream",
+                "status",
+                "fetched",
+                "new",
+                "changed",
+                "unchanged",
+                "deleted",
+                "archived",
+                "skipped",
+            ],
+            report
+                .streams
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.stream.clone(),
+                        s.status.clone(),
+                        s.fetched.to_string(),
+                        s.created.to_string(),
+                        s.updated.to_string(),
+                        s.unchanged.to_string(),
+                        s.deleted.to_string(),
+                        s.archived.to_string(),
+                        s.skipped.to_string(),
+                    ]
+                })
+                .collect(),
+        );
+        if let Some(apply) = &report.apply {
+            print_apply_summary(out, apply);
+        }
+        out.line(format!(
+            "requests: {} ({} retried, {} answered 429)",
+            report.http.requests, report.http.retries, report.http.rate_limited
+        ));
+    }
+    // Errors go to stderr in both modes, so scripts see them.
+    if let Some(e) = &report.error {
+        if report.status == RunStatus::Partial {
+            out.note(format!("warning: partial sync: {e}"));
+        } else {
+            out.note(format!("error: sync failed: {e}"));
+        }
+        if let Some(h) = &report.hint {
+            out.note(format!("hint: {h}"));
+        }
+    }
+}
+
+fn print_apply_summary(out: &Out, apply: &ApplyReport) {
+    let total = |f: fn(&apply::Counts) -> u64| apply.streams.values().map(f).sum::<u64>();
+    out.line(format!(
+        "documentation: {} created, {} updated, {} unchanged, {} archived, {} skipped",
+        total(|c| c.created),
+        total(|c| c.updated),
+        total(|c| c.unchanged),
+        total(|c| c.archived),
+        total(|c| c.skipped),
+    ));
+    if apply.awaiting_match > 0 {
+        out.line(format!(
+            "{} PSA companies await a matching decision: ferry match {} list --state suggested",
+            apply.awaiting_match, apply.integration
+        ));
+    }
+}
+
+pub fn apply(app: &mut App, args: ApplyArgs) -> Result<u8, Failure> {
+    let integration = app.store.read().integration(&args.name)?;
+    let report = apply::apply(&mut app.store, integration.id)?;
+    print_apply(&app.out, &report);
+    Ok(exit::OK)
+}
+
+pub fn print_apply(out: &Out, report: &ApplyReport) {
+    if out.json {
+        out.json(report);
+        return;
+    }
+    out.line(format!(
+        "applied {} in {}",
+        report.integration,
+        duration(report.elapsed_ms)
+    ));
+    out.table(
+        &["stream", "created", "updated", "unchanged", "archived", "skipped"],
+        report
+            .streams
+            .iter()
+            .map(|(k, c)| {
+                vec![
+                    k.to_string(),
+                    c.created.to_string(),
+                    c.updated.to_string(),
+                    c.unchanged.to_string(),
+                    c.archived.to_string(),
+                    c.skipped.to_string(),
+                ]
+            })
+            .collect(),
+    );
+    if report.awaiting_match > 0 {
+        out.line(format!(
+            "{} PSA companies await a matching decision",
+            report.awaiting_match
+        ));
+    }
+}
+
+pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
+    if args.name.as_deref() == Some("show") {
+        let id = args
+            .id
+            .ok_or_else(|| Failure::new("which run?", Some("ferry runs show ID".to_string())))?;
+        let run = app.store.read().run(id)?;
+        print_run(&app.out, &run);
+        return Ok(exit::OK);
+    }
+    if let Some(name) = &args.name {
+        app.store.read().integration(name)?;
+    }
+    let runs = app.store.read().runs(args.name.as_deref(), args.limit)?;
+    if app.out.json {
+        app.out.json(&runs);
+        return Ok(exit::OK);
+    }
+    app.out.table(
+        &[
+            "run",
+            "integration",
+            "mode",
+            "trigger",
+            "status",
+            "started",
+            "took",
+            "fetched",
+            "error",
+        ],
+        runs.iter()
+            .map(|r| {
+                vec![
+                    r.id.to_string(),
+                    r.integration.clone(),
+                    r.mode.clone(),
+                    r.trigger.clone(),
+                    r.status.as_str().to_string(),
+                    r.started_at.clone(),
+                    took(r),
+                    r.stream_results.iter().map(|s| s.fetched).sum::<u64>().to_string(),
+                    r.error
+                        .clone()
+                        .map(|e| e.chars().take(60).collect())
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    );
+    Ok(exit::OK)
+}
+
+fn took(r: &RunRow) -> String {
+    let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+    match (parse(&r.started_at), r.finished_at.as_deref().and_then(parse)) {
+        (Some(a), Some(b)) => duration((b - a).num_milliseconds().max(0) as u64),
+        _ => "-".into(),
+    }
+}
+
+fn print_run(out: &Out, run: &RunRow) {
+    if out.json {
+        out.json(run);
+        return;
+    }
+    out.pairs(&[
+        ("run", run.id.to_string()),
+        ("integration", run.integration.clone()),
+        ("mode", run.mode.clone()),
+        ("streams", run.streams.join(", ")),
+        ("trigger", run.trigger.clone()),
+        ("status", run.status.as_str().to_string()),
+        ("started", run.started_at.clone()),
+        ("finished", run.finished_at.clone().unwrap_or_else(|| "-".into())),
+        ("took", took(run)),
+        (
+            "requests",
+            run.http
+                .get("requests")
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "retries",
+            run.http
+                .get("retries")
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "429s",
+            run.http
+                .get("rate_limited")
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into()),
+        ),
+        ("error", run.error.clone().unwrap_or_else(|| "-".into())),
+    ]);
+    out.table(
+        &[
+            "stream",
+            "status",
+            "pages",
+            "fetched",
+            "new",
+            "changed",
+            "unchanged",
+            "deleted",
+            "archived",
+            "skipped",
+            "error",
+        ],
+        run.stream_results
+            .iter()
+            .map(|s| {
+                vec![
+                    s.stream.clone(),
+                    s.status.clone(),
+                    s.pages.to_string(),
+                    s.fetched.to_string(),
+                    s.created.to_string(),
+                    s.updated.to_string(),
+                    s.unchanged.to_string(),
+                    s.deleted.to_string(),
+                    s.archived.to_string(),
+                    s.skipped.to_string(),
+                    s.error.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    );
+}

@@ -1,0 +1,151 @@
+//! The `ferry` command line: argument parsing, terminal and JSON output,
+//! exit codes. The only module that knows clap and the terminal; commands
+//! call the library and print what it returns.
+
+mod args;
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use self::args::Cli;
+use self::output::Out;
+use crate::registry;
+use crate::runtime::{Limits, Runtime};
+use crate::store::Store;
+
+/// Exit codes (documented in README and `--help`).
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// The command failed before changing anything (bad input, not found).
+    pub const ERROR: u8 = 1;
+    /// A sync or connection test failed (credentials, network, connector).
+    pub const FAILED: u8 = 3;
+    /// A sync finished partially (some streams failed).
+    pub const PARTIAL: u8 = 4;
+}
+
+/// A failure as the operator sees it: one line of cause, one of next step.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub hint: Option<String>,
+    pub code: u8,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        Failure {
+            message: message.into(),
+            hint: hint.into(),
+            code: exit::ERROR,
+        }
+    }
+
+    pub fn with_code(mut self, code: u8) -> Self {
+        self.code = code;
+        self
+    }
+}
+
+macro_rules! failure_from {
+    ($($t:ty => $hint:expr),* $(,)?) => {
+        $(impl From<$t> for Failure {
+            fn from(e: $t) -> Self {
+                #[allow(clippy::redundant_closure_call)]
+                let hint: Option<String> = ($hint)(&e);
+                Failure { message: e.to_string(), hint, code: exit::ERROR }
+            }
+        })*
+    };
+}
+
+failure_from! {
+    crate::store::StoreError => |e: &crate::store::StoreError| e.hint(),
+    crate::registry::RegistryError => |e: &crate::registry::RegistryError| e.hint(),
+    crate::integrations::IntegrationError => |e: &crate::integrations::IntegrationError| e.hint(),
+    crate::sync::SyncError => |e: &crate::sync::SyncError| e.hint(),
+    crate::runtime::RuntimeError => |e: &crate::runtime::RuntimeError| Some(e.hint()),
+    crate::runtime::limits::LimitError => |_: &crate::runtime::limits::LimitError| Some("see `ferry limits` for the accepted values".to_string()),
+    crate::secrets::SecretError => |_: &crate::secrets::SecretError| Some("export the variable, or store the value with `ferry integration set`".to_string()),
+    std::io::Error => |_: &std::io::Error| None,
+}
+
+/// Shared state of one command: the open database and the sandbox.
+pub struct App {
+    pub store: Store,
+    pub runtime: Runtime,
+    pub out: Out,
+}
+
+impl App {
+    pub async fn open(db: &std::path::Path, out: Out) -> Result<App, Failure> {
+        let limits = Limits::from_env()?;
+        let mut store = Store::open(db)?;
+        let runtime = Runtime::new(cache_dir(), limits)?;
+        registry::ensure_bundled(&mut store, &runtime).await?;
+        Ok(App { store, runtime, out })
+    }
+}
+
+/// Where the database lives when neither --db nor FERRY_DB says.
+pub fn default_db_path() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("ferry")
+        .join("ferry.db")
+}
+
+/// Compiled-connector cache: FERRY_CACHE_DIR, else the user's cache dir.
+/// `FERRY_CACHE_DIR=off` disables it.
+pub fn cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("FERRY_CACHE_DIR") {
+        Some(v) if v == "off" => None,
+        Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
+        _ => dirs::cache_dir().map(|d| d.join("ferry").join("compiled")),
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},cranelift=warn,wasmtime=warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Entry point of the `ferry` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let out = Out::new(cli.json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            out.failure(&Failure::new(format!("cannot start the async runtime: {e}"), None));
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let code = runtime.block_on(commands::run(cli, out.clone()));
+    match code {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            out.failure(&failure);
+            ExitCode::from(failure.code)
+        }
+    }
+}
