@@ -197,7 +197,11 @@ impl HttpGate {
             };
             // A transport failure (DNS, refused connection) rarely heals in
             // seconds: retry it less than a PSA that answers "later".
-            let max = if result.is_err() { self.policy.max_retries.min(TRANSPORT_RETRIES) } else { self.policy.max_retries };
+            let max = if result.is_err() {
+                self.policy.max_retries.min(TRANSPORT_RETRIES)
+            } else {
+                self.policy.max_retries
+            };
             match retry_in {
                 Some(wait) if attempt < max && wait <= self.policy.max_retry_wait => {
                     attempt += 1;

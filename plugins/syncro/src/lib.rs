@@ -68,12 +68,12 @@ impl Source for Syncro {
     ) -> Result<Page, ConnectorError> {
         let settings = config::Settings::from_raw(raw)?;
         let api = api::Api::new(&settings);
-        let page = PageNumber::from_cursor(cursor.as_deref())?;
+        let page = || PageNumber::from_cursor(cursor.as_deref());
         match stream {
-            StreamKind::Companies => api.companies(page),
-            StreamKind::Contacts => api.contacts(page),
-            StreamKind::Assets => api.assets(page),
-            StreamKind::Tickets => api.tickets(page, since.as_deref()),
+            StreamKind::Companies => api.companies(page()?),
+            StreamKind::Contacts => api.contacts(page()?),
+            StreamKind::Assets => api.assets(page()?),
+            StreamKind::Tickets => api.tickets(page()?, since.as_deref()),
             StreamKind::Lookups => api.lookups(cursor.as_deref()),
             other => Err(ConnectorError::UnsupportedStream(other)),
         }

@@ -1,7 +1,131 @@
-use crate::cli::Failure;
-use crate::cli::args::DemoArgs;
-use crate::cli::output::Out;
+//! `ferry demo`: the whole product on one machine. Starts the PSA
+//! simulators on loopback, adds an integration per bundled connector with
+//! the simulators' credentials, tests, syncs and summarises — through the
+//! same code paths an operator uses.
+
 use std::path::PathBuf;
-pub async fn run(_db: Option<PathBuf>, _args: DemoArgs, _out: Out) -> Result<u8, Failure> {
-    Err(Failure::new("x", None))
+use std::time::Instant;
+
+use ferry_sim::syncro::{SyncroData, SyncroOptions};
+use ferry_sim::world::World;
+use ferry_sim::{Scale, Simulator};
+
+use crate::cli::args::DemoArgs;
+use crate::cli::commands::sync::print_sync;
+use crate::cli::output::{Out, duration};
+use crate::cli::{App, Failure, exit};
+use crate::integrations;
+use crate::registry;
+use crate::store::AssetFilter;
+use crate::sync::{self, Mode, Quiet, SyncRequest};
+
+/// Credentials of the simulated tenants (not secrets: they exist only on loopback).
+const SYNCRO_TOKEN: &str = "demo-syncro-token";
+
+pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Failure> {
+    let started = Instant::now();
+    let temp = tempfile::tempdir()?;
+    let db_path = db.unwrap_or_else(|| temp.path().join("ferry-demo.db"));
+    out.line(format!("database: {}", db_path.display()));
+
+    let scale = Scale {
+        companies: args.companies.max(1),
+        ..Scale::demo()
+    };
+    let world = World::generate(7, &scale);
+    let syncro = ferry_sim::syncro::start(
+        SyncroData::from_world(&world),
+        SyncroOptions {
+            token: SYNCRO_TOKEN.into(),
+            ..SyncroOptions::default()
+        },
+    )
+    .await
+    .map_err(|e| Failure::new(format!("cannot start the Syncro simulator: {e}"), None))?;
+    out.line(format!("Syncro simulator: {}", syncro.api_url()));
+
+    let mut app = App::open(&db_path, out.clone()).await?;
+    let mut failed = false;
+    let plan: Vec<(&str, &str, &Simulator, Vec<(String, String)>, Vec<(String, String)>)> = vec![(
+        "demo-syncro",
+        "syncro",
+        &syncro,
+        vec![
+            ("subdomain".into(), "demo".into()),
+            ("base_url".into(), syncro.api_url()),
+        ],
+        vec![("api_key".into(), SYNCRO_TOKEN.into())],
+    )];
+    for (name, plugin, _sim, values, secrets) in &plan {
+        if app.store.read().integration(name).is_err() {
+            let (_, saved) = integrations::add(&mut app.store, &app.runtime, name, plugin, values, secrets).await?;
+            for n in saved.notices {
+                out.line(format!("note: {n}"));
+            }
+        }
+        let row = app.store.read().integration(name)?;
+        let (connector, loaded) = registry::load(&app.store, &app.runtime, plugin)?;
+        let mut session = app
+            .runtime
+            .session(&loaded, integrations::session_config(&row, &connector.info)?)?;
+        match session.check().await? {
+            Ok(report) => out.line(format!("{name}: connection ok, {}", report.summary)),
+            Err(e) => {
+                out.line(format!("{name}: connection test failed: {e}"));
+                failed = true;
+                continue;
+            }
+        }
+        let request = SyncRequest {
+            integration: name.to_string(),
+            mode: Mode::Full,
+            streams: vec![],
+            trigger: "demo".into(),
+        };
+        let report = sync::run(&mut app.store, &app.runtime, &request, &Quiet).await?;
+        print_sync(&out, &report);
+        failed |= report.status != crate::store::RunStatus::Succeeded;
+    }
+
+    let tx = app.store.read();
+    let companies = tx.companies(false)?.len();
+    let assets = tx.assets(&AssetFilter {
+        archived: Some(false),
+        ..Default::default()
+    })?;
+    let contacts = assets.iter().filter(|a| a.layout == "People").count();
+    let devices = assets
+        .iter()
+        .filter(|a| !matches!(a.layout.as_str(), "People" | "Locations" | "Agreements"))
+        .count();
+    let merged = assets.iter().filter(|a| a.sources.len() > 1).count();
+    if out.json {
+        out.json(&serde_json::json!({
+            "companies": companies,
+            "contacts": contacts,
+            "assets": devices,
+            "assets_with_cards_from_two_psas": merged,
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+            "database": db_path,
+        }));
+    } else {
+        out.line(String::new());
+        out.line(format!(
+            "demo done in {}: {companies} companies, {contacts} contacts, {devices} assets in the documentation",
+            duration(started.elapsed().as_millis() as u64)
+        ));
+        out.line(format!("look around: ferry --db {} asset list", db_path.display()));
+    }
+    if args.keep_running {
+        out.line("simulators keep running; Ctrl-C to stop".to_string());
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    drop(tx);
+    drop(app);
+    syncro.shutdown().await;
+    if !args.keep_running {
+        // The temporary database goes with the demo unless --db was given.
+        drop(temp);
+    }
+    Ok(if failed { exit::FAILED } else { exit::OK })
 }
