@@ -17,6 +17,11 @@ use std::process::Command;
 /// (connector id, cargo package, artifact file stem)
 const BUNDLED: &[(&str, &str, &str)] = &[("syncro", "ferry-syncro", "ferry_syncro")];
 
+/// Built with the bundled ones but not embedded: test-only components that
+/// misbehave on purpose. Their directory reaches the tests as
+/// `FERRY_CONNECTOR_ARTIFACTS`.
+const TEST_ONLY: &[&str] = &["ferry-test-probe"];
+
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "connector";
 
@@ -29,7 +34,7 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     println!("cargo:rerun-if-env-changed=FERRY_PREBUILT_CONNECTORS");
-    for path in ["plugins", "wit", "Cargo.lock", "Cargo.toml"] {
+    for path in ["plugins", "wit", "tests/connectors", "Cargo.lock", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
 
@@ -53,6 +58,7 @@ fn main() {
 }
 
 fn prebuilt(dir: &Path) -> Vec<(String, PathBuf)> {
+    println!("cargo:rustc-env=FERRY_CONNECTOR_ARTIFACTS={}", dir.display());
     BUNDLED
         .iter()
         .map(|(id, _, _)| {
@@ -94,6 +100,9 @@ fn build_connectors(workspace: &Path, out_dir: &Path) -> Vec<(String, PathBuf)> 
     for (_, package, _) in BUNDLED {
         cmd.arg("-p").arg(package);
     }
+    for package in TEST_ONLY {
+        cmd.arg("-p").arg(package);
+    }
     // The outer build's flags are for the host, not for wasm guests.
     for var in [
         "RUSTFLAGS",
@@ -118,6 +127,10 @@ fn build_connectors(workspace: &Path, out_dir: &Path) -> Vec<(String, PathBuf)> 
     assert!(
         status.success(),
         "building the bundled connectors for {TARGET} failed (see the errors above)"
+    );
+    println!(
+        "cargo:rustc-env=FERRY_CONNECTOR_ARTIFACTS={}",
+        target_dir.join(TARGET).join(PROFILE).display()
     );
 
     BUNDLED

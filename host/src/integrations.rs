@@ -310,7 +310,7 @@ pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Sess
         config: resolved.pairs,
         secrets: resolved.secret_values,
         allowed_hosts: info.allowed_hosts.clone(),
-        rate_limit: info.rate_limit,
+        rate_limit: crate::options::IntegrationOptions::from_json(&row.options).rate_limit(info.rate_limit),
     })
 }
 

@@ -78,6 +78,10 @@ pub struct IntegrationOptions {
     pub auto_archive: bool,
     /// Never change a matched company's name, domain or phone.
     pub keep_company_details: bool,
+    /// Requests per minute Ferry allows itself against this PSA; unset:
+    /// the connector's published limit. Lower it when other tools share the
+    /// PSA's budget (Syncro counts per IP address).
+    pub requests_per_minute: Option<u32>,
 }
 
 pub const DEFAULT_MATCH_THRESHOLD: f64 = 0.9;
@@ -99,6 +103,7 @@ impl Default for IntegrationOptions {
             auto_update_names: false,
             auto_archive: false,
             keep_company_details: false,
+            requests_per_minute: None,
         }
     }
 }
@@ -114,6 +119,17 @@ impl IntegrationOptions {
             tracing::warn!(error = %e, "integration options unreadable; using defaults");
             Self::default()
         })
+    }
+
+    /// The rate limit to enforce: the operator's, else the connector's.
+    pub fn rate_limit(&self, declared: Option<crate::model::RateLimit>) -> Option<crate::model::RateLimit> {
+        match self.requests_per_minute {
+            Some(n) if n > 0 => Some(crate::model::RateLimit {
+                requests: n,
+                per_seconds: 60,
+            }),
+            _ => declared,
+        }
     }
 
     pub fn to_json(&self) -> serde_json::Value {

@@ -85,6 +85,13 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 ("auto-update names", on_off(options.auto_update_names)),
                 ("auto-archive", on_off(options.auto_archive)),
                 ("keep company details", on_off(options.keep_company_details)),
+                (
+                    "requests per minute",
+                    options
+                        .requests_per_minute
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "connector default".into()),
+                ),
             ]);
             app.out.table(
                 &["#", "when type is", "layout"],
@@ -199,6 +206,27 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
         }
         RulesAction::Option { what, off, apply } => {
             let on = !off;
+            if let Some(n) = what.strip_prefix("requests-per-minute=") {
+                let n: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    Failure::new(
+                        format!("`{n}` is not a positive number of requests"),
+                        Some("e.g. requests-per-minute=120".to_string()),
+                    )
+                })?;
+                options.requests_per_minute = (!off).then_some(n);
+                app.out.line(format!(
+                    "requests per minute: {}",
+                    options
+                        .requests_per_minute
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "connector default".into())
+                ));
+                save(app, &integration, &options, false)?;
+                if app.out.json {
+                    app.out.json(&options);
+                }
+                return Ok(exit::OK);
+            }
             match what.as_str() {
                 "auto-update-names" => options.auto_update_names = on,
                 "auto-archive" => options.auto_archive = on,
@@ -206,7 +234,9 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 _ => {
                     return Err(Failure::new(
                         format!("unknown option `{what}`"),
-                        Some("use auto-update-names, auto-archive or keep-company-details".into()),
+                        Some(
+                            "use auto-update-names, auto-archive, keep-company-details or requests-per-minute=N".into(),
+                        ),
                     ));
                 }
             }

@@ -1,0 +1,201 @@
+//! A test-only connector whose behaviour is chosen by its `mode` config
+//! value: well-behaved, or one of the ways a third-party connector can go
+//! wrong (reach outside its allowlist, loop, exhaust memory, panic, page
+//! forever, lie about its records). Ferry's end-to-end tests load it like
+//! any other connector and check that each misbehaviour ends in a clear
+//! error for that run only.
+
+use ferry_sdk::prelude::*;
+
+struct Probe;
+
+fn companies(n: usize, prefix: &str) -> Vec<Company> {
+    (0..n)
+        .map(|i| Company {
+            id: format!("{prefix}{i}"),
+            name: format!("Probe Company {prefix}{i}"),
+            active: true,
+            deleted: false,
+            status: None,
+            types: vec![],
+            website: None,
+            email: None,
+            phone: None,
+            address: None,
+            updated_at: Some("2025-01-01T00:00:00Z".into()),
+            card: vec![],
+            raw: None,
+        })
+        .collect()
+}
+
+fn field(key: &str, secret: bool) -> ConfigField {
+    ConfigField {
+        key: key.into(),
+        label: key.into(),
+        help: format!("probe setting {key}"),
+        required: key == "mode",
+        secret,
+        default_value: None,
+    }
+}
+
+impl Source for Probe {
+    fn info() -> ConnectorInfo {
+        ConnectorInfo {
+            id: "probe".into(),
+            name: "Probe (test only)".into(),
+            version: "0.1.0".into(),
+            description: "Misbehaves on purpose; used by Ferry's tests.".into(),
+            config: vec![
+                field("mode", false),
+                field("base_url", false),
+                field("target", false),
+                field("count", false),
+                field("token", true),
+            ],
+            streams: vec![StreamInfo {
+                kind: StreamKind::Companies,
+                incremental: false,
+                description: "probe companies".into(),
+            }],
+            allowed_hosts: vec!["{base_url}".into()],
+            rate_limit: None,
+        }
+    }
+
+    fn validate_config(config: RawConfig) -> Result<ValidatedConfig, ConnectorError> {
+        let c = Config::new(config);
+        if c.get("mode") == Some("invalid") {
+            return Err(invalid_config("mode", "is `invalid` on purpose"));
+        }
+        Ok(ValidatedConfig {
+            config: c.into_pairs(),
+            notices: vec![],
+        })
+    }
+
+    fn check(config: RawConfig) -> Result<CheckReport, ConnectorError> {
+        let c = Config::new(config);
+        match c.get("mode") {
+            Some("outside") => {
+                let target = c.require("target")?;
+                let r = Client::new(target).get_url(target)?;
+                Ok(CheckReport {
+                    summary: format!("reached {target}: HTTP {}", r.status),
+                    facts: vec![],
+                    warnings: vec![],
+                })
+            }
+            Some("panic") => panic!("probe panics on purpose"),
+            _ => {
+                let base = c.require("base_url")?;
+                let r = Client::new(base).get("/", &[])?;
+                Ok(CheckReport {
+                    summary: format!("base answered HTTP {}", r.status),
+                    facts: vec![],
+                    warnings: vec![],
+                })
+            }
+        }
+    }
+
+    fn read(
+        config: RawConfig,
+        stream: StreamKind,
+        cursor: Option<String>,
+        _since: Option<String>,
+    ) -> Result<Page, ConnectorError> {
+        if stream != StreamKind::Companies {
+            return Err(ConnectorError::UnsupportedStream(stream));
+        }
+        let c = Config::new(config);
+        let count: usize = c.get("count").and_then(|n| n.parse().ok()).unwrap_or(3);
+        match c.require("mode")? {
+            "ok" => Ok(Page {
+                records: Records::Companies(companies(count, "")),
+                next: None,
+            }),
+            "outside" => {
+                let target = c.require("target")?;
+                Client::new(target).get_url(target)?;
+                Ok(Page {
+                    records: Records::Companies(vec![]),
+                    next: None,
+                })
+            }
+            "loop" => {
+                let mut x: u64 = 1;
+                loop {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+            }
+            "alloc" => {
+                let big: Vec<u8> = vec![7u8; 2 * 1024 * 1024 * 1024];
+                Err(ConnectorError::Other(format!("allocated {}", big.len())))
+            }
+            "panic" => panic!("probe panics on purpose"),
+            "huge-page" => Ok(Page {
+                records: Records::Companies(companies(count, "h")),
+                next: None,
+            }),
+            "repeat-cursor" => Ok(Page {
+                records: Records::Companies(companies(1, "r")),
+                next: Some("same".into()),
+            }),
+            "endless" => {
+                let n: u64 = cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
+                Ok(Page {
+                    records: Records::Companies(companies(1, &format!("e{n}-"))),
+                    next: Some((n + 1).to_string()),
+                })
+            }
+            "bad-record" => {
+                let mut list = companies(2, "b");
+                list[1].updated_at = Some("last tuesday".into());
+                Ok(Page {
+                    records: Records::Companies(list),
+                    next: None,
+                })
+            }
+            "wrong-stream" => Ok(Page {
+                records: Records::Assets(vec![]),
+                next: None,
+            }
+            .with_contacts()),
+            "echo-secret" => Err(ConnectorError::Other(format!(
+                "the token is {}",
+                c.get("token").unwrap_or("")
+            ))),
+            other => Err(invalid_config("mode", format!("unknown mode `{other}`"))),
+        }
+    }
+}
+
+/// A page that claims contacts while companies were asked for.
+trait WithContacts {
+    fn with_contacts(self) -> Self;
+}
+
+impl WithContacts for Page {
+    fn with_contacts(mut self) -> Self {
+        self.records = Records::Contacts(vec![Contact {
+            id: "x".into(),
+            company_id: None,
+            name: "Wrong Stream".into(),
+            first_name: None,
+            last_name: None,
+            title: None,
+            email: None,
+            phone: None,
+            mobile: None,
+            active: true,
+            updated_at: None,
+            card: vec![],
+            raw: None,
+        }]);
+        self
+    }
+}
+
+ferry_sdk::export_connector!(Probe);

@@ -1,0 +1,362 @@
+//! End to end with Syncro: the real `ferry` binary, the bundled Syncro
+//! connector in the wasmtime sandbox, the Syncro simulator on loopback, a
+//! real SQLite file.
+
+mod common;
+
+use common::*;
+use ferry_sim::Faults;
+use serde_json::Value;
+
+fn stream<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["streams"]
+        .as_array()
+        .and_then(|s| s.iter().find(|x| x["stream"] == name))
+        .unwrap_or_else(|| panic!("no stream {name} in {report:#}"))
+}
+
+#[test]
+fn add_test_sync_and_list() {
+    let world = small_world();
+    let sim = syncro_sim(&world);
+    let ferry = Ferry::new();
+    ferry.add_syncro("acme", &sim);
+
+    let customers = sim.records("customers");
+    let test = ferry.json(&["integration", "test", "acme"]);
+    assert_eq!(test["ok"], true);
+    assert_eq!(test["summary"], format!("{} customers found", customers.len()));
+
+    let report = ferry.json(&["sync", "acme"]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    assert_eq!(stream(&report, "companies")["fetched"], customers.len() as u64);
+
+    // Every Syncro customer became a company; disabled ones arrive archived.
+    let companies = ferry.json(&["company", "list", "--archived"]);
+    assert_eq!(companies.as_array().map(Vec::len), Some(customers.len()));
+    let disabled = customers.iter().filter(|c| c["disabled"] == true).count();
+    let archived = companies
+        .as_array()
+        .map(|a| a.iter().filter(|c| !c["archived_at"].is_null()).count());
+    assert_eq!(archived, Some(disabled));
+    let individual = customers
+        .iter()
+        .find(|c| c["business_name"].is_null())
+        .expect("an individual customer");
+    let person = format!(
+        "{} {}",
+        individual["firstname"].as_str().unwrap_or(""),
+        individual["lastname"].as_str().unwrap_or("")
+    );
+    assert!(
+        companies
+            .as_array()
+            .is_some_and(|a| a.iter().any(|c| c["name"] == person.as_str())),
+        "individual named {person}"
+    );
+
+    // Contacts land in People, assets in a layout per Syncro asset type.
+    let assets = ferry.json(&["asset", "list"]);
+    let list = assets.as_array().expect("asset list");
+    let people = list.iter().filter(|a| a["layout"] == "People").count();
+    let devices: Vec<&Value> = list.iter().filter(|a| a["layout"] != "People").collect();
+    let live_contacts_of_live_companies = sim
+        .records("contacts")
+        .iter()
+        .filter(|c| {
+            customers
+                .iter()
+                .any(|k| k["id"] == c["customer_id"] && k["disabled"] == false)
+        })
+        .count();
+    assert_eq!(people, live_contacts_of_live_companies);
+    let sim_assets = sim.records("assets");
+    let live_assets = sim_assets
+        .iter()
+        .filter(|a| {
+            customers
+                .iter()
+                .any(|k| k["id"] == a["customer_id"] && k["disabled"] == false)
+        })
+        .count();
+    assert_eq!(devices.len(), live_assets);
+    for a in &sim_assets {
+        let name = a["name"].as_str().unwrap_or("");
+        let layout = a["asset_type"].as_str().unwrap_or("");
+        if let Some(found) = devices.iter().find(|d| d["name"] == name) {
+            assert_eq!(found["layout"], layout, "asset {name} sorted by its Syncro type");
+            assert_eq!(found["sources"][0], "acme");
+        }
+    }
+
+    // Text output names what arrived.
+    let text = ferry.run(&["asset", "list", "--layout", "People"]).ok();
+    assert!(text.stdout.contains("People"));
+    let runs = ferry.json(&["runs", "acme"]);
+    assert_eq!(runs[0]["status"], "succeeded");
+    assert_eq!(runs[0]["trigger"], "manual");
+}
+
+#[test]
+fn second_sync_reports_everything_unchanged_and_writes_nothing() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.add_syncro("acme", &sim);
+    ferry.json(&["sync", "acme"]);
+    let before = ferry.docs_fingerprint();
+
+    let report = ferry.json(&["sync", "acme"]);
+    assert_eq!(report["status"], "succeeded");
+    for s in report["streams"].as_array().expect("streams") {
+        assert_eq!(s["created"], 0, "{s}");
+        assert_eq!(s["updated"], 0, "{s}");
+        assert_eq!(s["unchanged"], s["fetched"], "{s}");
+    }
+    for (_, c) in report["apply"]["streams"].as_object().expect("apply streams") {
+        assert_eq!(c["created"], 0);
+        assert_eq!(c["updated"], 0);
+        assert_eq!(c["archived"], 0);
+    }
+    assert_eq!(
+        ferry.docs_fingerprint(),
+        before,
+        "a re-sync of unchanged data writes nothing to the documentation"
+    );
+}
+
+#[test]
+fn wrong_token_fails_clearly_and_changes_nothing() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry
+        .run(&[
+            "integration",
+            "add",
+            "acme",
+            "--plugin",
+            "syncro",
+            "--set",
+            "subdomain=sim",
+            "--set",
+            &format!("base_url={}", sim.api_url()),
+            "--secret",
+            "api_key=not-the-token",
+        ])
+        .ok();
+    ferry.unpaced("acme");
+    let before = ferry.docs_fingerprint();
+
+    let test = ferry.run(&["integration", "test", "acme"]).code(3);
+    assert!(test.stderr.contains("401"), "{}", test.stderr);
+    assert!(
+        test.stderr.contains("API Tokens"),
+        "names where to make a new token: {}",
+        test.stderr
+    );
+    assert!(test.stderr.contains("hint:"), "{}", test.stderr);
+
+    let sync = ferry.run(&["sync", "acme"]).code(3);
+    assert!(sync.stderr.contains("401"), "{}", sync.stderr);
+    assert_eq!(ferry.docs_fingerprint(), before, "documentation untouched");
+    assert_eq!(ferry.count("SELECT COUNT(*) FROM companies"), 0);
+    let runs = ferry.json(&["runs", "acme"]);
+    assert_eq!(runs[0]["status"], "failed");
+    assert!(runs[0]["error"].as_str().is_some_and(|e| e.contains("401")));
+    assert!(!sync.all().contains("not-the-token"), "the secret is never printed");
+}
+
+#[test]
+fn subdomain_given_as_url_is_normalised() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    let add = ferry
+        .run(&[
+            "integration",
+            "add",
+            "acme",
+            "--plugin",
+            "syncro",
+            "--set",
+            "subdomain=https://acme.syncromsp.com/",
+            "--set",
+            &format!("base_url={}", sim.api_url()),
+            "--secret",
+            &format!("api_key={SYNCRO_TOKEN}"),
+        ])
+        .ok();
+    assert!(
+        add.stderr.contains("normalised to `acme`"),
+        "tells the user: {}",
+        add.stderr
+    );
+    let shown = ferry.json(&["integration", "show", "acme"]);
+    let subdomain = shown["config"]
+        .as_array()
+        .and_then(|c| c.iter().find(|v| v["key"] == "subdomain"))
+        .expect("subdomain");
+    assert_eq!(subdomain["value"], "acme");
+    ferry.unpaced("acme");
+    assert_eq!(ferry.json(&["sync", "acme"])["status"], "succeeded");
+
+    let bad = ferry.run(&[
+        "integration",
+        "add",
+        "other",
+        "--plugin",
+        "syncro",
+        "--set",
+        "subdomain=acme.example.com",
+        "--secret",
+        "api_key=x",
+    ]);
+    let bad = bad.code(1);
+    assert!(bad.stderr.contains("subdomain"), "{}", bad.stderr);
+    assert!(
+        ferry
+            .json(&["integration", "list"])
+            .as_array()
+            .is_some_and(|l| l.len() == 1)
+    );
+}
+
+#[test]
+fn plugin_install_refuses_what_is_not_a_connector() {
+    let ferry = Ferry::new();
+    let dir = ferry.dir.path();
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("garbage.wasm", b"#!/bin/sh\necho not wasm\n", "not WebAssembly"),
+        ("module.wasm", b"\0asm\x01\0\0\0", "plain WebAssembly module"),
+        ("empty-component.wasm", b"\0asm\x0d\0\x01\0", "not a Ferry connector"),
+        ("empty.wasm", b"", "empty"),
+    ];
+    for (name, bytes, reason) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let run = ferry
+            .run(&["plugin", "install", path.to_str().unwrap_or_default()])
+            .code(1);
+        assert!(run.stderr.contains(reason), "{name}: {}", run.stderr);
+        assert!(run.stderr.contains("hint:"), "{name}: {}", run.stderr);
+    }
+    let missing = ferry.run(&["plugin", "install", "/nonexistent/x.wasm"]).code(1);
+    assert!(missing.stderr.contains("cannot read"));
+    let plugins = ferry.json(&["plugin", "list"]);
+    assert_eq!(
+        plugins
+            .as_array()
+            .map(|p| p.iter().filter(|x| x["origin"] == "installed").count()),
+        Some(0)
+    );
+}
+
+#[test]
+fn connector_cannot_reach_hosts_outside_its_allowlist() {
+    let world = small_world();
+    let allowed = syncro_sim(&world);
+    let forbidden = syncro_sim(&world);
+    let ferry = Ferry::new();
+    ferry
+        .run(&[
+            "plugin",
+            "install",
+            artifact("ferry_test_probe").to_str().unwrap_or_default(),
+        ])
+        .ok();
+    ferry
+        .run(&[
+            "integration",
+            "add",
+            "probe",
+            "--plugin",
+            "probe",
+            "--set",
+            "mode=outside",
+            "--set",
+            &format!("base_url={}", allowed.base_url()),
+            "--set",
+            &format!("target={}/api/v1/customers", forbidden.base_url()),
+        ])
+        .ok();
+    let test = ferry.run(&["integration", "test", "probe"]).code(3);
+    assert!(
+        test.stderr.contains("not among the connector's allowed hosts"),
+        "{}",
+        test.stderr
+    );
+    let sync = ferry.run(&["--json", "sync", "probe"]).code(3);
+    let report = sync.json();
+    assert!(
+        report["error"].as_str().is_some_and(|e| e.contains("allowed hosts")),
+        "{report:#}"
+    );
+    assert!(
+        forbidden.requests().is_empty(),
+        "the forbidden host saw no request: {:?}",
+        forbidden.requests()
+    );
+    assert_eq!(report["http"]["refused"], 1);
+}
+
+#[test]
+fn the_built_component_installs_and_syncs_the_same_data() {
+    let world = small_world();
+    let sim = syncro_sim(&world);
+    let bundled = Ferry::new();
+    bundled.add_syncro("acme", &sim);
+    bundled.json(&["sync", "acme"]);
+
+    let installed = Ferry::new();
+    let path = artifact("ferry_syncro");
+    let out = installed.json(&["plugin", "install", path.to_str().unwrap_or_default()]);
+    assert_eq!(out["id"], "syncro");
+    assert_eq!(out["origin"], "installed");
+    let inspect = installed.json(&["plugin", "inspect", "syncro"]);
+    assert_eq!(inspect["contract"], "0.1.0");
+    assert_eq!(inspect["info"]["allowed_hosts"][0], "https://{subdomain}.syncromsp.com");
+    installed.add_syncro("acme", &sim);
+    installed.json(&["sync", "acme"]);
+
+    let names = |f: &Ferry| {
+        let mut v: Vec<String> = f
+            .json(&["asset", "list"])
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| format!("{}/{}/{}", x["company"], x["layout"], x["name"]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&bundled), names(&installed));
+    assert!(!names(&installed).is_empty());
+}
+
+#[test]
+fn missing_permission_names_it_and_the_rest_still_syncs() {
+    let sim = syncro_sim(&small_world());
+    sim.set_faults(Faults {
+        missing_permissions: vec!["assets".into()],
+        ..Faults::default()
+    });
+    let ferry = Ferry::new();
+    ferry.add_syncro("acme", &sim);
+    let run = ferry.run(&["--json", "sync", "acme"]).code(4);
+    let report = run.json();
+    assert_eq!(report["status"], "partial");
+    let assets = stream(&report, "assets");
+    assert_eq!(assets["status"], "failed");
+    assert!(
+        assets["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Assets - List/Search")),
+        "{assets}"
+    );
+    assert_eq!(stream(&report, "companies")["status"], "complete");
+    assert!(run.stderr.contains("partial"), "{}", run.stderr);
+    assert!(
+        ferry.count("SELECT COUNT(*) FROM companies") > 0,
+        "what was allowed arrived"
+    );
+}
