@@ -27,10 +27,7 @@ const PROFILE: &str = "connector";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let workspace = manifest_dir
-        .parent()
-        .expect("host/ lives inside the workspace")
-        .to_path_buf();
+    let workspace = manifest_dir.parent().expect("host/ lives inside the workspace").to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     println!("cargo:rerun-if-env-changed=FERRY_PREBUILT_CONNECTORS");
@@ -48,10 +45,7 @@ fn main() {
     for (id, path) in &artifacts {
         let dest = out_dir.join(format!("{id}.wasm"));
         std::fs::copy(path, &dest).unwrap_or_else(|e| panic!("copy {} → {}: {e}", path.display(), dest.display()));
-        let _ = writeln!(
-            code,
-            "    ({id:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{id}.wasm\"))),"
-        );
+        let _ = writeln!(code, "    ({id:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{id}.wasm\"))),");
     }
     code.push_str("];\n");
     std::fs::write(out_dir.join("bundled.rs"), code).expect("write bundled.rs");
@@ -63,11 +57,7 @@ fn prebuilt(dir: &Path) -> Vec<(String, PathBuf)> {
         .iter()
         .map(|(id, _, _)| {
             let path = dir.join(format!("{id}.wasm"));
-            assert!(
-                path.is_file(),
-                "FERRY_PREBUILT_CONNECTORS: {} is missing",
-                path.display()
-            );
+            assert!(path.is_file(), "FERRY_PREBUILT_CONNECTORS: {} is missing", path.display());
             (id.to_string(), path)
         })
         .collect()
@@ -78,11 +68,7 @@ fn build_connectors(workspace: &Path, out_dir: &Path) -> Vec<(String, PathBuf)> 
     let target_dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            out_dir
-                .ancestors()
-                .nth(4)
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| workspace.join("target"))
+            out_dir.ancestors().nth(4).map(Path::to_path_buf).unwrap_or_else(|| workspace.join("target"))
         })
         .join("connectors");
 
@@ -121,17 +107,9 @@ fn build_connectors(workspace: &Path, out_dir: &Path) -> Vec<(String, PathBuf)> 
             cmd.env_remove(k);
         }
     }
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("could not run `{cargo} build` for the connectors: {e}"));
-    assert!(
-        status.success(),
-        "building the bundled connectors for {TARGET} failed (see the errors above)"
-    );
-    println!(
-        "cargo:rustc-env=FERRY_CONNECTOR_ARTIFACTS={}",
-        target_dir.join(TARGET).join(PROFILE).display()
-    );
+    let status = cmd.status().unwrap_or_else(|e| panic!("could not run `{cargo} build` for the connectors: {e}"));
+    assert!(status.success(), "building the bundled connectors for {TARGET} failed (see the errors above)");
+    println!("cargo:rustc-env=FERRY_CONNECTOR_ARTIFACTS={}", target_dir.join(TARGET).join(PROFILE).display());
 
     BUNDLED
         .iter()

@@ -35,23 +35,13 @@ fn add_test_sync_and_list() {
     let companies = ferry.json(&["company", "list", "--archived"]);
     assert_eq!(companies.as_array().map(Vec::len), Some(customers.len()));
     let disabled = customers.iter().filter(|c| c["disabled"] == true).count();
-    let archived = companies
-        .as_array()
-        .map(|a| a.iter().filter(|c| !c["archived_at"].is_null()).count());
+    let archived = companies.as_array().map(|a| a.iter().filter(|c| !c["archived_at"].is_null()).count());
     assert_eq!(archived, Some(disabled));
-    let individual = customers
-        .iter()
-        .find(|c| c["business_name"].is_null())
-        .expect("an individual customer");
-    let person = format!(
-        "{} {}",
-        individual["firstname"].as_str().unwrap_or(""),
-        individual["lastname"].as_str().unwrap_or("")
-    );
+    let individual = customers.iter().find(|c| c["business_name"].is_null()).expect("an individual customer");
+    let person =
+        format!("{} {}", individual["firstname"].as_str().unwrap_or(""), individual["lastname"].as_str().unwrap_or(""));
     assert!(
-        companies
-            .as_array()
-            .is_some_and(|a| a.iter().any(|c| c["name"] == person.as_str())),
+        companies.as_array().is_some_and(|a| a.iter().any(|c| c["name"] == person.as_str())),
         "individual named {person}"
     );
 
@@ -63,21 +53,13 @@ fn add_test_sync_and_list() {
     let live_contacts_of_live_companies = sim
         .records("contacts")
         .iter()
-        .filter(|c| {
-            customers
-                .iter()
-                .any(|k| k["id"] == c["customer_id"] && k["disabled"] == false)
-        })
+        .filter(|c| customers.iter().any(|k| k["id"] == c["customer_id"] && k["disabled"] == false))
         .count();
     assert_eq!(people, live_contacts_of_live_companies);
     let sim_assets = sim.records("assets");
     let live_assets = sim_assets
         .iter()
-        .filter(|a| {
-            customers
-                .iter()
-                .any(|k| k["id"] == a["customer_id"] && k["disabled"] == false)
-        })
+        .filter(|a| customers.iter().any(|k| k["id"] == a["customer_id"] && k["disabled"] == false))
         .count();
     assert_eq!(devices.len(), live_assets);
     for a in &sim_assets {
@@ -117,11 +99,7 @@ fn second_sync_reports_everything_unchanged_and_writes_nothing() {
         assert_eq!(c["updated"], 0);
         assert_eq!(c["archived"], 0);
     }
-    assert_eq!(
-        ferry.docs_fingerprint(),
-        before,
-        "a re-sync of unchanged data writes nothing to the documentation"
-    );
+    assert_eq!(ferry.docs_fingerprint(), before, "a re-sync of unchanged data writes nothing to the documentation");
 }
 
 #[test]
@@ -148,11 +126,7 @@ fn wrong_token_fails_clearly_and_changes_nothing() {
 
     let test = ferry.run(&["integration", "test", "acme"]).code(3);
     assert!(test.stderr.contains("401"), "{}", test.stderr);
-    assert!(
-        test.stderr.contains("API Tokens"),
-        "names where to make a new token: {}",
-        test.stderr
-    );
+    assert!(test.stderr.contains("API Tokens"), "names where to make a new token: {}", test.stderr);
     assert!(test.stderr.contains("hint:"), "{}", test.stderr);
 
     let sync = ferry.run(&["sync", "acme"]).code(3);
@@ -184,16 +158,10 @@ fn subdomain_given_as_url_is_normalised() {
             &format!("api_key={SYNCRO_TOKEN}"),
         ])
         .ok();
-    assert!(
-        add.stderr.contains("normalised to `acme`"),
-        "tells the user: {}",
-        add.stderr
-    );
+    assert!(add.stderr.contains("normalised to `acme`"), "tells the user: {}", add.stderr);
     let shown = ferry.json(&["integration", "show", "acme"]);
-    let subdomain = shown["config"]
-        .as_array()
-        .and_then(|c| c.iter().find(|v| v["key"] == "subdomain"))
-        .expect("subdomain");
+    let subdomain =
+        shown["config"].as_array().and_then(|c| c.iter().find(|v| v["key"] == "subdomain")).expect("subdomain");
     assert_eq!(subdomain["value"], "acme");
     ferry.unpaced("acme");
     assert_eq!(ferry.json(&["sync", "acme"])["status"], "succeeded");
@@ -211,12 +179,7 @@ fn subdomain_given_as_url_is_normalised() {
     ]);
     let bad = bad.code(1);
     assert!(bad.stderr.contains("subdomain"), "{}", bad.stderr);
-    assert!(
-        ferry
-            .json(&["integration", "list"])
-            .as_array()
-            .is_some_and(|l| l.len() == 1)
-    );
+    assert!(ferry.json(&["integration", "list"]).as_array().is_some_and(|l| l.len() == 1));
 }
 
 #[test]
@@ -232,21 +195,14 @@ fn plugin_install_refuses_what_is_not_a_connector() {
     for (name, bytes, reason) in cases {
         let path = dir.join(name);
         std::fs::write(&path, bytes).expect("write");
-        let run = ferry
-            .run(&["plugin", "install", path.to_str().unwrap_or_default()])
-            .code(1);
+        let run = ferry.run(&["plugin", "install", path.to_str().unwrap_or_default()]).code(1);
         assert!(run.stderr.contains(reason), "{name}: {}", run.stderr);
         assert!(run.stderr.contains("hint:"), "{name}: {}", run.stderr);
     }
     let missing = ferry.run(&["plugin", "install", "/nonexistent/x.wasm"]).code(1);
     assert!(missing.stderr.contains("cannot read"));
     let plugins = ferry.json(&["plugin", "list"]);
-    assert_eq!(
-        plugins
-            .as_array()
-            .map(|p| p.iter().filter(|x| x["origin"] == "installed").count()),
-        Some(0)
-    );
+    assert_eq!(plugins.as_array().map(|p| p.iter().filter(|x| x["origin"] == "installed").count()), Some(0));
 }
 
 #[test]
@@ -255,13 +211,7 @@ fn connector_cannot_reach_hosts_outside_its_allowlist() {
     let allowed = syncro_sim(&world);
     let forbidden = syncro_sim(&world);
     let ferry = Ferry::new();
-    ferry
-        .run(&[
-            "plugin",
-            "install",
-            artifact("ferry_test_probe").to_str().unwrap_or_default(),
-        ])
-        .ok();
+    ferry.run(&["plugin", "install", artifact("ferry_test_probe").to_str().unwrap_or_default()]).ok();
     ferry
         .run(&[
             "integration",
@@ -278,22 +228,11 @@ fn connector_cannot_reach_hosts_outside_its_allowlist() {
         ])
         .ok();
     let test = ferry.run(&["integration", "test", "probe"]).code(3);
-    assert!(
-        test.stderr.contains("not among the connector's allowed hosts"),
-        "{}",
-        test.stderr
-    );
+    assert!(test.stderr.contains("not among the connector's allowed hosts"), "{}", test.stderr);
     let sync = ferry.run(&["--json", "sync", "probe"]).code(3);
     let report = sync.json();
-    assert!(
-        report["error"].as_str().is_some_and(|e| e.contains("allowed hosts")),
-        "{report:#}"
-    );
-    assert!(
-        forbidden.requests().is_empty(),
-        "the forbidden host saw no request: {:?}",
-        forbidden.requests()
-    );
+    assert!(report["error"].as_str().is_some_and(|e| e.contains("allowed hosts")), "{report:#}");
+    assert!(forbidden.requests().is_empty(), "the forbidden host saw no request: {:?}", forbidden.requests());
     assert_eq!(report["http"]["refused"], 1);
 }
 
@@ -320,11 +259,7 @@ fn the_built_component_installs_and_syncs_the_same_data() {
         let mut v: Vec<String> = f
             .json(&["asset", "list"])
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|x| format!("{}/{}/{}", x["company"], x["layout"], x["name"]))
-                    .collect()
-            })
+            .map(|a| a.iter().map(|x| format!("{}/{}/{}", x["company"], x["layout"], x["name"])).collect())
             .unwrap_or_default();
         v.sort();
         v
@@ -336,10 +271,7 @@ fn the_built_component_installs_and_syncs_the_same_data() {
 #[test]
 fn missing_permission_names_it_and_the_rest_still_syncs() {
     let sim = syncro_sim(&small_world());
-    sim.set_faults(Faults {
-        missing_permissions: vec!["assets".into()],
-        ..Faults::default()
-    });
+    sim.set_faults(Faults { missing_permissions: vec!["assets".into()], ..Faults::default() });
     let ferry = Ferry::new();
     ferry.add_syncro("acme", &sim);
     let run = ferry.run(&["--json", "sync", "acme"]).code(4);
@@ -347,16 +279,8 @@ fn missing_permission_names_it_and_the_rest_still_syncs() {
     assert_eq!(report["status"], "partial");
     let assets = stream(&report, "assets");
     assert_eq!(assets["status"], "failed");
-    assert!(
-        assets["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("Assets - List/Search")),
-        "{assets}"
-    );
+    assert!(assets["error"].as_str().is_some_and(|e| e.contains("Assets - List/Search")), "{assets}");
     assert_eq!(stream(&report, "companies")["status"], "complete");
     assert!(run.stderr.contains("partial"), "{}", run.stderr);
-    assert!(
-        ferry.count("SELECT COUNT(*) FROM companies") > 0,
-        "what was allowed arrived"
-    );
+    assert!(ferry.count("SELECT COUNT(*) FROM companies") > 0, "what was allowed arrived");
 }

@@ -64,16 +64,14 @@ pub struct LinkView {
 /// The PSA companies of an integration (from the mirror), by external id.
 fn psa_companies(store: &Store, integration_id: i64) -> Result<Vec<Company>, StoreError> {
     let mut out = Vec::new();
-    store
-        .read()
-        .for_each_mirror(integration_id, StreamKind::Companies.as_str(), |row| {
-            if row.deleted_at.is_none()
-                && let Ok(Record::Company(c)) = serde_json::from_str::<Record>(&row.data)
-            {
-                out.push(c);
-            }
-            Ok(())
-        })?;
+    store.read().for_each_mirror(integration_id, StreamKind::Companies.as_str(), |row| {
+        if row.deleted_at.is_none()
+            && let Ok(Record::Company(c)) = serde_json::from_str::<Record>(&row.data)
+        {
+            out.push(c);
+        }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -82,18 +80,9 @@ pub fn list(
     integration: &IntegrationRow,
     state: Option<LinkState>,
 ) -> Result<Vec<LinkView>, StoreError> {
-    let links: HashMap<String, CompanyLink> = store
-        .read()
-        .company_links(integration.id)?
-        .into_iter()
-        .map(|l| (l.external_id.clone(), l))
-        .collect();
-    let names: HashMap<i64, String> = store
-        .read()
-        .companies(true)?
-        .into_iter()
-        .map(|c| (c.id, c.name))
-        .collect();
+    let links: HashMap<String, CompanyLink> =
+        store.read().company_links(integration.id)?.into_iter().map(|l| (l.external_id.clone(), l)).collect();
+    let names: HashMap<i64, String> = store.read().companies(true)?.into_iter().map(|c| (c.id, c.name)).collect();
     let mut views: Vec<LinkView> = psa_companies(store, integration.id)?
         .into_iter()
         .map(|c| {
@@ -112,10 +101,7 @@ pub fn list(
         .filter(|v| state.is_none_or(|s| v.state == s))
         .collect();
     views.sort_by(|a, b| {
-        a.psa_name
-            .to_lowercase()
-            .cmp(&b.psa_name.to_lowercase())
-            .then(a.external_id.cmp(&b.external_id))
+        a.psa_name.to_lowercase().cmp(&b.psa_name.to_lowercase()).then(a.external_id.cmp(&b.external_id))
     });
     Ok(views)
 }
@@ -129,14 +115,8 @@ fn find_psa(store: &Store, integration: &IntegrationRow, key: &str) -> Result<Co
     let by_name: Vec<&Company> = all.iter().filter(|c| c.name.eq_ignore_ascii_case(key.trim())).collect();
     match by_name.len() {
         1 => Ok(by_name[0].clone()),
-        0 => Err(DecisionError::UnknownPsaCompany {
-            integration: integration.name.clone(),
-            key: key.to_string(),
-        }),
-        count => Err(DecisionError::Ambiguous {
-            key: key.to_string(),
-            count,
-        }),
+        0 => Err(DecisionError::UnknownPsaCompany { integration: integration.name.clone(), key: key.to_string() }),
+        count => Err(DecisionError::Ambiguous { key: key.to_string(), count }),
     }
 }
 
@@ -151,14 +131,7 @@ pub fn accept(store: &mut Store, integration: &IntegrationRow, key: &str) -> Res
     let Some(link) = link.filter(|l| l.company_id.is_some() && l.state != LinkState::Ignored) else {
         return Err(DecisionError::NothingToAccept { name: psa.name });
     };
-    put(
-        store,
-        integration.id,
-        CompanyLink {
-            state: LinkState::Matched,
-            ..link
-        },
-    )?;
+    put(store, integration.id, CompanyLink { state: LinkState::Matched, ..link })?;
     view(store, integration, &psa.id)
 }
 
@@ -243,10 +216,7 @@ fn view(store: &Store, integration: &IntegrationRow, ext: &str) -> Result<LinkVi
     list(store, integration, None)?
         .into_iter()
         .find(|v| v.external_id == ext)
-        .ok_or_else(|| DecisionError::UnknownPsaCompany {
-            integration: integration.name.clone(),
-            key: ext.to_string(),
-        })
+        .ok_or_else(|| DecisionError::UnknownPsaCompany { integration: integration.name.clone(), key: ext.to_string() })
 }
 
 /// What `match auto` did, or would do with `--dry-run`.
@@ -273,19 +243,11 @@ pub fn auto(
         return Err(DecisionError::BadThreshold(threshold));
     }
     let mut index = Index::build(&store.read(), integration.id)?;
-    let links: HashMap<String, CompanyLink> = store
-        .read()
-        .company_links(integration.id)?
-        .into_iter()
-        .map(|l| (l.external_id.clone(), l))
-        .collect();
-    let mut plan = AutoPlan {
-        dry_run,
-        threshold,
-        ..Default::default()
-    };
+    let links: HashMap<String, CompanyLink> =
+        store.read().company_links(integration.id)?.into_iter().map(|l| (l.external_id.clone(), l)).collect();
+    let mut plan = AutoPlan { dry_run, threshold, ..Default::default() };
     let mut psa = psa_companies(store, integration.id)?;
-    psa.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    psa.sort_by_key(|c| c.name.to_lowercase());
     for company in psa {
         let state = links.get(&company.id).map(|l| l.state).unwrap_or(LinkState::Unmatched);
         if matches!(state, LinkState::Matched | LinkState::Created | LinkState::Ignored) {
@@ -343,9 +305,7 @@ pub fn add_company(
     domain: Option<&str>,
     phone: Option<&str>,
 ) -> Result<i64, StoreError> {
-    let domain = domain
-        .and_then(crate::matching::normalize_domain)
-        .or_else(|| domain.map(str::to_string));
+    let domain = domain.and_then(crate::matching::normalize_domain).or_else(|| domain.map(str::to_string));
     store.transaction(|tx| tx.insert_company(name.trim(), domain.as_deref(), phone, "operator"))
 }
 
@@ -353,10 +313,7 @@ pub fn add_company(
 /// optional). All rows land, or none. Returns how many were added.
 pub fn import_companies(store: &mut Store, path: &Path) -> Result<usize, DecisionError> {
     let file = path.display().to_string();
-    let csv_err = |why: String| DecisionError::Csv {
-        file: file.clone(),
-        why,
-    };
+    let csv_err = |why: String| DecisionError::Csv { file: file.clone(), why };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
@@ -374,20 +331,14 @@ pub fn import_companies(store: &mut Store, path: &Path) -> Result<usize, Decisio
             return Err(csv_err(format!("row {}: the name is empty", i + 2)));
         }
         let get = |c: Option<usize>| {
-            c.and_then(|c| record.get(c))
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
+            c.and_then(|c| record.get(c)).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
         };
         rows.push((name, get(domain_col), get(phone_col)));
     }
     let n = rows.len();
     store.transaction(|tx| {
         for (name, domain, phone) in &rows {
-            let domain = domain
-                .as_deref()
-                .and_then(crate::matching::normalize_domain)
-                .or_else(|| domain.clone());
+            let domain = domain.as_deref().and_then(crate::matching::normalize_domain).or_else(|| domain.clone());
             tx.insert_company(name, domain.as_deref(), phone.as_deref(), "import")?;
         }
         Ok(())
@@ -412,11 +363,7 @@ mod tests {
         assert_eq!(import_companies(&mut store, &good).unwrap(), 2);
         let companies = store.read().companies(true).unwrap();
         assert_eq!(companies.len(), 2);
-        assert!(
-            companies
-                .iter()
-                .any(|c| c.domain.as_deref() == Some("ortizdental.example"))
-        );
+        assert!(companies.iter().any(|c| c.domain.as_deref() == Some("ortizdental.example")));
 
         let bad = dir.path().join("bad.csv");
         std::fs::write(&bad, "name\nOne\n\"\"\n").unwrap();
@@ -425,9 +372,6 @@ mod tests {
 
         let no_header = dir.path().join("nh.csv");
         std::fs::write(&no_header, "company\nX\n").unwrap();
-        assert!(matches!(
-            import_companies(&mut store, &no_header),
-            Err(DecisionError::Csv { .. })
-        ));
+        assert!(matches!(import_companies(&mut store, &no_header), Err(DecisionError::Csv { .. })));
     }
 }

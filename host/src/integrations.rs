@@ -31,11 +31,7 @@ pub enum IntegrationError {
     #[error("`{assignment}` is not KEY=VALUE")]
     BadAssignment { assignment: String },
     #[error("connector `{connector}` has no config key `{key}` (it has: {known})")]
-    UnknownKey {
-        connector: String,
-        key: String,
-        known: String,
-    },
+    UnknownKey { connector: String, key: String, known: String },
     #[error("`{key}` is required by connector `{connector}` but was not given")]
     MissingRequired { connector: String, key: String },
     #[error("`{key}` is a secret: give it with --secret {key}=VALUE or --secret {key}=env:VAR")]
@@ -76,9 +72,7 @@ impl IntegrationError {
 pub fn parse_assignment(s: &str) -> Result<(String, String), IntegrationError> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(IntegrationError::BadAssignment {
-            assignment: mask_assignment(s),
-        }),
+        _ => Err(IntegrationError::BadAssignment { assignment: mask_assignment(s) }),
     }
 }
 
@@ -94,9 +88,7 @@ fn mask_assignment(s: &str) -> String {
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && !name.starts_with('-')
 }
 
@@ -118,11 +110,7 @@ pub async fn add(
         return Err(IntegrationError::BadName(name.to_string()));
     }
     if store.read().integration(name).is_ok() {
-        return Err(StoreError::Exists {
-            what: "integration",
-            name: name.to_string(),
-        }
-        .into());
+        return Err(StoreError::Exists { what: "integration", name: name.to_string() }.into());
     }
     let (row, _) = registry::load(store, runtime, connector_id)?;
     let (config, secret_map) = assign(&row.info, BTreeMap::new(), BTreeMap::new(), values, secrets)?;
@@ -142,17 +130,15 @@ pub async fn set(
 ) -> Result<(IntegrationRow, Saved), IntegrationError> {
     let current = store.read().integration(name)?;
     let (connector, _) = registry::load(store, runtime, &current.connector_id)?;
-    let (config, secret_map) = assign(
-        &connector.info,
-        current.config.clone(),
-        current.secrets.clone(),
-        values,
-        secrets,
-    )?;
+    let (config, secret_map) =
+        assign(&connector.info, current.config.clone(), current.secrets.clone(), values, secrets)?;
     let (config, secret_map, saved) = normalise(runtime, store, &connector.info, config, secret_map).await?;
     store.transaction(|tx| tx.update_integration_config(current.id, &config, &secret_map))?;
     Ok((store.read().integration_by_id(current.id)?, saved))
 }
+
+type Values = BTreeMap<String, String>;
+type Secrets = BTreeMap<String, SecretSource>;
 
 /// Apply assignments onto existing values, routing each key to config or
 /// secrets as the connector declares it.
@@ -162,14 +148,8 @@ fn assign(
     mut secrets: BTreeMap<String, SecretSource>,
     values: &[(String, String)],
     secret_values: &[(String, String)],
-) -> Result<(BTreeMap<String, String>, BTreeMap<String, SecretSource>), IntegrationError> {
-    let known = || {
-        info.config
-            .iter()
-            .map(|f| f.key.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+) -> Result<(Values, Secrets), IntegrationError> {
+    let known = || info.config.iter().map(|f| f.key.as_str()).collect::<Vec<_>>().join(", ");
     let field = |key: &str| {
         info.field(key).ok_or_else(|| IntegrationError::UnknownKey {
             connector: info.id.clone(),
@@ -204,10 +184,7 @@ fn assign(
     for f in &info.config {
         let present = config.contains_key(&f.key) || secrets.contains_key(&f.key);
         if f.required && !present && f.default_value.is_none() {
-            return Err(IntegrationError::MissingRequired {
-                connector: info.id.clone(),
-                key: f.key.clone(),
-            });
+            return Err(IntegrationError::MissingRequired { connector: info.id.clone(), key: f.key.clone() });
         }
     }
     Ok((config, secrets))
@@ -229,25 +206,16 @@ async fn normalise(
     let mut lenient = secrets.clone();
     for (key, source) in &secrets {
         if let (SecretSource::Env(var), Err(_)) = (source, source.resolve(key)) {
-            notices.push(format!(
-                "{key}: environment variable {var} is not set now; it must be when ferry syncs"
-            ));
+            notices.push(format!("{key}: environment variable {var} is not set now; it must be when ferry syncs"));
             lenient.insert(key.clone(), SecretSource::Literal(format!("unset-{var}")));
         }
     }
     let resolved = resolve(info, &config, &lenient)?;
     let mut session = runtime.session(
         &loaded,
-        SessionConfig {
-            label: info.id.clone(),
-            secrets: resolved.secret_values.clone(),
-            ..SessionConfig::anonymous()
-        },
+        SessionConfig { label: info.id.clone(), secrets: resolved.secret_values.clone(), ..SessionConfig::anonymous() },
     )?;
-    let validated = session
-        .validate_config(resolved.pairs.clone())
-        .await?
-        .map_err(IntegrationError::Rejected)?;
+    let validated = session.validate_config(resolved.pairs.clone()).await?.map_err(IntegrationError::Rejected)?;
     let mut new_config = BTreeMap::new();
     for (key, value) in validated.config {
         // Secrets come back too; only non-secret keys are taken from the
@@ -259,9 +227,7 @@ async fn normalise(
     let map: HashMap<String, String> = resolve(info, &new_config, &lenient)?.pairs.into_iter().collect();
     let allowlist = Allowlist::expand(&info.allowed_hosts, &map).map_err(|e| IntegrationError::Hosts(e.to_string()))?;
     if allowlist.origins().is_empty() && !info.allowed_hosts.is_empty() {
-        return Err(IntegrationError::Hosts(
-            "no allowed host template could be filled from the config".into(),
-        ));
+        return Err(IntegrationError::Hosts("no allowed host template could be filled from the config".into()));
     }
     notices.extend(validated.notices);
     Ok((new_config, secrets, Saved { notices }))
@@ -353,11 +319,7 @@ mod tests {
                 field("api_key", true, true),
                 field("base_url", false, false),
             ],
-            streams: vec![StreamInfo {
-                kind: StreamKind::Companies,
-                incremental: false,
-                description: String::new(),
-            }],
+            streams: vec![StreamInfo { kind: StreamKind::Companies, incremental: false, description: String::new() }],
             allowed_hosts: vec![],
             rate_limit: None,
         }
@@ -380,27 +342,13 @@ mod tests {
         assert_eq!(config.get("subdomain").map(String::as_str), Some("acme"));
         assert_eq!(secrets.get("api_key"), Some(&SecretSource::Env("TOKEN".into())));
 
-        let err = assign(
-            &info(),
-            BTreeMap::new(),
-            BTreeMap::new(),
-            &kv(&[("subdomain", "acme")]),
-            &[],
-        )
-        .unwrap_err();
+        let err = assign(&info(), BTreeMap::new(), BTreeMap::new(), &kv(&[("subdomain", "acme")]), &[]).unwrap_err();
         assert!(matches!(err, IntegrationError::MissingRequired { ref key, .. } if key == "api_key"));
 
         let err = assign(&info(), BTreeMap::new(), BTreeMap::new(), &kv(&[("nope", "1")]), &[]).unwrap_err();
         assert!(err.to_string().contains("subdomain, api_key, base_url"), "{err}");
 
-        let err = assign(
-            &info(),
-            BTreeMap::new(),
-            BTreeMap::new(),
-            &[],
-            &kv(&[("subdomain", "x")]),
-        )
-        .unwrap_err();
+        let err = assign(&info(), BTreeMap::new(), BTreeMap::new(), &[], &kv(&[("subdomain", "x")])).unwrap_err();
         assert!(matches!(err, IntegrationError::NotSecret { .. }));
     }
 
@@ -439,10 +387,6 @@ mod tests {
         };
         let shown = display_config(&row, &info());
         assert!(shown.iter().all(|(_, v, _)| !v.contains("tok-123")));
-        assert!(
-            shown
-                .iter()
-                .any(|(k, v, s)| k == "api_key" && v == crate::secrets::MASK && *s)
-        );
+        assert!(shown.iter().any(|(k, v, s)| k == "api_key" && v == crate::secrets::MASK && *s));
     }
 }

@@ -363,11 +363,7 @@ pub enum ConnectorError {
     #[error("the PSA refused the credentials: {detail}")]
     Unauthorized { detail: String },
     #[error("the PSA denied access to {resource}{}: {detail}", permission.as_ref().map(|p| format!(" (grant: {p})")).unwrap_or_default())]
-    Forbidden {
-        resource: String,
-        permission: Option<String>,
-        detail: String,
-    },
+    Forbidden { resource: String, permission: Option<String>, detail: String },
     #[error("not found: {detail}")]
     NotFound { detail: String },
     #[error("the PSA is rate limiting{}", retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default())]
@@ -393,9 +389,7 @@ impl ConnectorError {
             ConnectorError::Unauthorized { .. } => {
                 "create new credentials in the PSA and store them with `ferry integration set NAME KEY=VALUE`".into()
             }
-            ConnectorError::Forbidden {
-                permission: Some(p), ..
-            } => {
+            ConnectorError::Forbidden { permission: Some(p), .. } => {
                 format!("grant the permission `{p}` to the API user in the PSA, then run the sync again")
             }
             ConnectorError::Forbidden { .. } => {

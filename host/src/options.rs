@@ -124,10 +124,7 @@ impl IntegrationOptions {
     /// The rate limit to enforce: the operator's, else the connector's.
     pub fn rate_limit(&self, declared: Option<crate::model::RateLimit>) -> Option<crate::model::RateLimit> {
         match self.requests_per_minute {
-            Some(n) if n > 0 => Some(crate::model::RateLimit {
-                requests: n,
-                per_seconds: 60,
-            }),
+            Some(n) if n > 0 => Some(crate::model::RateLimit { requests: n, per_seconds: 60 }),
             _ => declared,
         }
     }
@@ -154,10 +151,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let mut o = IntegrationOptions::default();
-        o.rules.push(TypeRule {
-            when_type: "Firewall".into(),
-            layout: "Network".into(),
-        });
+        o.rules.push(TypeRule { when_type: "Firewall".into(), layout: "Network".into() });
         assert_eq!(IntegrationOptions::from_json(&o.to_json()), o);
     }
 

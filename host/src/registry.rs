@@ -98,30 +98,20 @@ pub async fn ensure_bundled(store: &mut Store, runtime: &Runtime) -> Result<(), 
 /// Load an installed connector for use.
 pub fn load(store: &Store, runtime: &Runtime, id: &str) -> Result<(ConnectorRow, LoadedConnector), RegistryError> {
     let tx = store.read();
-    let row = tx
-        .connector(id)?
-        .ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
-    let bytes = tx
-        .connector_component(id)?
-        .ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
+    let row = tx.connector(id)?.ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
+    let bytes = tx.connector_component(id)?.ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
     let loaded = runtime.load(&bytes)?;
     Ok((row, loaded))
 }
 
 pub fn remove(store: &mut Store, id: &str) -> Result<(), RegistryError> {
-    let row = store
-        .read()
-        .connector(id)?
-        .ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
+    let row = store.read().connector(id)?.ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
     if row.origin == "bundled" && BUNDLED.iter().any(|(b, _)| *b == id) {
         return Err(RegistryError::Bundled(id.to_string()));
     }
     let users = store.read().integrations_using(id)?;
     if !users.is_empty() {
-        return Err(RegistryError::InUse {
-            id: id.to_string(),
-            integrations: users.join(", "),
-        });
+        return Err(RegistryError::InUse { id: id.to_string(), integrations: users.join(", ") });
     }
     store.transaction(|tx| tx.delete_connector(id))?;
     Ok(())
@@ -130,21 +120,14 @@ pub fn remove(store: &mut Store, id: &str) -> Result<(), RegistryError> {
 /// What Ferry requires of `info()`; the list of problems, joined.
 pub fn check_info(info: &ConnectorInfo) -> Result<(), String> {
     let problems = info_problems(info);
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("; "))
-    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
 }
 
 pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
     let mut problems = Vec::new();
     let id_ok = !info.id.is_empty()
         && info.id.len() <= 64
-        && info
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && info.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !info.id.starts_with('-');
     if !id_ok {
         problems.push(format!("id `{}` must be lowercase letters, digits and `-`", info.id));
@@ -166,10 +149,8 @@ pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
     }
     let mut keys = HashSet::new();
     for f in &info.config {
-        let key_ok = !f.key.is_empty()
-            && f.key
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let key_ok =
+            !f.key.is_empty() && f.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !key_ok {
             problems.push(format!("config key `{}` must be snake_case", f.key));
         }
@@ -183,9 +164,7 @@ pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
     for template in &info.allowed_hosts {
         for key in template.split('{').skip(1).filter_map(|s| s.split('}').next()) {
             if !keys.contains(key) {
-                problems.push(format!(
-                    "host template `{template}` uses `{{{key}}}`, which is not a config key"
-                ));
+                problems.push(format!("host template `{template}` uses `{{{key}}}`, which is not a config key"));
             }
         }
     }
@@ -200,10 +179,7 @@ pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
 fn is_semver(v: &str) -> bool {
     let core = v.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -225,11 +201,7 @@ mod tests {
                 secret: false,
                 default_value: None,
             }],
-            streams: vec![StreamInfo {
-                kind: StreamKind::Companies,
-                incremental: false,
-                description: String::new(),
-            }],
+            streams: vec![StreamInfo { kind: StreamKind::Companies, incremental: false, description: String::new() }],
             allowed_hosts: vec!["https://{site}".into()],
             rate_limit: None,
         }

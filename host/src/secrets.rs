@@ -73,15 +73,10 @@ impl SecretSource {
     pub fn resolve(&self, key: &str) -> Result<String, SecretError> {
         match self {
             SecretSource::Literal(v) => Ok(v.clone()),
-            SecretSource::Env(var) => {
-                std::env::var(var)
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .ok_or_else(|| SecretError::EnvMissing {
-                        key: key.to_string(),
-                        var: var.clone(),
-                    })
-            }
+            SecretSource::Env(var) => std::env::var(var)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| SecretError::EnvMissing { key: key.to_string(), var: var.clone() }),
         }
     }
 

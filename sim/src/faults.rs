@@ -89,10 +89,7 @@ impl FaultState {
             && fail.count > 0
         {
             fail.count -= 1;
-            let verdict = Verdict::Fail {
-                status: fail.status,
-                retry_after: fail.retry_after,
-            };
+            let verdict = Verdict::Fail { status: fail.status, retry_after: fail.retry_after };
             if fail.count == 0 {
                 faults.fail_next = None;
             }
@@ -119,60 +116,32 @@ mod tests {
     #[test]
     fn sliding_window() {
         let mut f = Faults {
-            rate_limit: Some(RateLimit {
-                requests: 2,
-                window_secs: 60,
-                retry_after: true,
-            }),
+            rate_limit: Some(RateLimit { requests: 2, window_secs: 60, retry_after: true }),
             ..Default::default()
         };
         let mut s = FaultState::default();
         let t0 = Instant::now();
         assert_eq!(s.admit(&mut f, t0), Verdict::Pass);
         assert_eq!(s.admit(&mut f, t0 + Duration::from_secs(10)), Verdict::Pass);
-        assert_eq!(
-            s.admit(&mut f, t0 + Duration::from_secs(20)),
-            Verdict::RateLimited { retry_after: Some(40) }
-        );
+        assert_eq!(s.admit(&mut f, t0 + Duration::from_secs(20)), Verdict::RateLimited { retry_after: Some(40) });
         assert_eq!(s.admit(&mut f, t0 + Duration::from_secs(61)), Verdict::Pass);
     }
 
     #[test]
     fn fail_next_counts_down_then_clears() {
-        let mut f = Faults {
-            fail_next: Some(FailNext {
-                status: 503,
-                count: 2,
-                retry_after: Some(1),
-            }),
-            ..Default::default()
-        };
+        let mut f =
+            Faults { fail_next: Some(FailNext { status: 503, count: 2, retry_after: Some(1) }), ..Default::default() };
         let mut s = FaultState::default();
         let now = Instant::now();
-        assert_eq!(
-            s.admit(&mut f, now),
-            Verdict::Fail {
-                status: 503,
-                retry_after: Some(1)
-            }
-        );
-        assert_eq!(
-            s.admit(&mut f, now),
-            Verdict::Fail {
-                status: 503,
-                retry_after: Some(1)
-            }
-        );
+        assert_eq!(s.admit(&mut f, now), Verdict::Fail { status: 503, retry_after: Some(1) });
+        assert_eq!(s.admit(&mut f, now), Verdict::Fail { status: 503, retry_after: Some(1) });
         assert_eq!(s.admit(&mut f, now), Verdict::Pass);
         assert!(f.fail_next.is_none());
     }
 
     #[test]
     fn revoke_after_n() {
-        let mut f = Faults {
-            revoke_token_after: Some(1),
-            ..Default::default()
-        };
+        let mut f = Faults { revoke_token_after: Some(1), ..Default::default() };
         let mut s = FaultState::default();
         let now = Instant::now();
         assert_eq!(s.admit(&mut f, now), Verdict::Pass);

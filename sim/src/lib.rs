@@ -10,6 +10,10 @@
 //! request log ([`requests::RequestRecord`], secrets never recorded) lets
 //! tests assert what Ferry asked for.
 
+// Handlers answer errors as ready-made responses; boxing them would only
+// add noise to every early return.
+#![allow(clippy::result_large_err)]
+
 pub mod cw;
 pub mod faults;
 pub mod requests;
@@ -120,16 +124,11 @@ impl Simulator {
         port: u16,
     ) -> std::io::Result<Self> {
         let api = api_router.layer(axum::middleware::from_fn_with_state(shared.clone(), fault_layer));
-        let app = Router::new()
-            .merge(api)
-            .nest("/_sim", requests::admin_router(shared.clone()));
+        let app = Router::new().merge(api).nest("/_sim", requests::admin_router(shared.clone()));
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let listener = ResettingListener {
-            inner: listener,
-            shared: shared.clone(),
-        };
+        let listener = ResettingListener { inner: listener, shared: shared.clone() };
         let task = tokio::spawn(async move {
             let server = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = rx.await;
@@ -204,12 +203,7 @@ impl Simulator {
     pub fn records(&self, kind: &str) -> Vec<serde_json::Value> {
         let table = requests::table_name(self.shared.psa, kind);
         self.shared
-            .with_table(table, |t| {
-                t.rows()
-                    .iter()
-                    .filter_map(|r| serde_json::from_str(&r.json).ok())
-                    .collect()
-            })
+            .with_table(table, |t| t.rows().iter().filter_map(|r| serde_json::from_str(&r.json).ok()).collect())
             .unwrap_or_default()
     }
 
@@ -355,13 +349,7 @@ impl axum::serve::Listener for ResettingListener {
             match self.inner.accept().await {
                 Ok((stream, addr)) => {
                     let _ = stream.set_nodelay(true);
-                    return (
-                        ResettingIo {
-                            inner: stream,
-                            shared: self.shared.clone(),
-                        },
-                        addr,
-                    );
+                    return (ResettingIo { inner: stream, shared: self.shared.clone() }, addr);
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "accept failed");
@@ -407,10 +395,7 @@ impl AsyncRead for ResettingIo {
             && self.take_reset()
         {
             let _ = self.inner.set_zero_linger();
-            return Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "simulated reset",
-            )));
+            return Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated reset")));
         }
         result
     }

@@ -10,11 +10,7 @@ use ferry_sim::syncro::{SyncroData, SyncroOptions};
 use ferry_sim::{Scale, World};
 
 #[derive(Parser)]
-#[command(
-    name = "ferry-sim",
-    version,
-    about = "Simulated Syncro and ConnectWise Manage APIs on 127.0.0.1"
-)]
+#[command(name = "ferry-sim", version, about = "Simulated Syncro and ConnectWise Manage APIs on 127.0.0.1")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,9 +80,7 @@ struct ServeArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     let cli = Cli::parse();
     match cli.command {
         Command::Dump { psa, out, scale } => {
@@ -120,11 +114,7 @@ async fn main() -> anyhow::Result<()> {
 fn limit(sim: &ferry_sim::Simulator, per_minute: Option<u32>) {
     if let Some(n) = per_minute {
         sim.set_faults(ferry_sim::Faults {
-            rate_limit: Some(ferry_sim::faults::RateLimit {
-                requests: n,
-                window_secs: 60,
-                retry_after: false,
-            }),
+            rate_limit: Some(ferry_sim::faults::RateLimit { requests: n, window_secs: 60, retry_after: false }),
             ..Default::default()
         });
     }
@@ -135,10 +125,7 @@ async fn serve_syncro(args: &ServeArgs, port: u16) -> anyhow::Result<ferry_sim::
         Some(path) => SyncroData::load_json(path).map_err(anyhow::Error::msg)?,
         None => SyncroData::from_world(&args.scale.world()),
     };
-    let options = SyncroOptions {
-        port,
-        ..SyncroOptions::default()
-    };
+    let options = SyncroOptions { port, ..SyncroOptions::default() };
     let token = options.token.clone();
     let sim = ferry_sim::syncro::start(data, options).await?;
     limit(&sim, args.rate_limit);
@@ -155,10 +142,7 @@ async fn serve_cw(args: &ServeArgs, port: u16) -> anyhow::Result<ferry_sim::Simu
         Some(path) => CwData::load_json(path).map_err(anyhow::Error::msg)?,
         None => CwData::from_world(&args.scale.world()),
     };
-    let options = CwOptions {
-        port,
-        ..CwOptions::default()
-    };
+    let options = CwOptions { port, ..CwOptions::default() };
     let sim = ferry_sim::cw::start(data, options.clone()).await?;
     limit(&sim, args.rate_limit);
     println!("CW Manage API: {}", sim.api_url());

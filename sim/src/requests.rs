@@ -77,13 +77,7 @@ pub(crate) fn redact_query(q: &str) -> String {
 pub(crate) fn log(shared: &Shared, method: String, path: String, query: Option<String>, status: u16) {
     let at_ms = shared.started.elapsed().as_millis() as u64;
     if let Ok(mut l) = shared.log.lock() {
-        l.push(RequestRecord {
-            method,
-            path,
-            query,
-            status,
-            at_ms,
-        });
+        l.push(RequestRecord { method, path, query, status, at_ms });
     }
 }
 
@@ -214,10 +208,7 @@ mod tests {
             status: 200,
             at_ms: 0,
         };
-        assert_eq!(
-            r.param("conditions").as_deref(),
-            Some("lastUpdated > [2025-01-01T00:00:00Z]")
-        );
+        assert_eq!(r.param("conditions").as_deref(), Some("lastUpdated > [2025-01-01T00:00:00Z]"));
         assert_eq!(r.param("page").as_deref(), Some("2"));
         assert_eq!(r.param("nope"), None);
     }

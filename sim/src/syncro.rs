@@ -170,11 +170,7 @@ impl SyncroData {
                 "rmm_links": [], "has_live_chat": false, "snmp_enabled": false, "address": null
             }));
         }
-        d.asset_types = types
-            .iter()
-            .enumerate()
-            .map(|(i, t)| json!({"id": 100 + i, "name": t}))
-            .collect();
+        d.asset_types = types.iter().enumerate().map(|(i, t)| json!({"id": 100 + i, "name": t})).collect();
         for t in world.tickets.iter().filter(|t| in_syncro(t.org)) {
             let o = &world.organisations[t.org];
             let status = TICKET_STATUSES[t.status % TICKET_STATUSES.len()];
@@ -219,32 +215,14 @@ impl SyncroData {
         };
         let parent = |v: &Value| v.get("customer_id").and_then(as_u64);
         let mut tables = HashMap::new();
-        tables.insert(
-            "customers",
-            Table::from_values(self.customers, |v| Some((id(v)?, None, updated(v))))?,
-        );
-        tables.insert(
-            "contacts",
-            Table::from_values(self.contacts, |v| Some((id(v)?, parent(v), updated(v))))?,
-        );
-        tables.insert(
-            "assets",
-            Table::from_values(self.assets, |v| Some((id(v)?, parent(v), updated(v))))?,
-        );
-        tables.insert(
-            "tickets",
-            Table::from_values(self.tickets, |v| Some((id(v)?, parent(v), updated(v))))?,
-        );
-        let statuses: Vec<Value> = self
-            .ticket_statuses
-            .iter()
-            .enumerate()
-            .map(|(i, s)| json!({"id": i + 1, "name": s}))
-            .collect();
-        tables.insert(
-            "ticket_statuses",
-            Table::from_values(statuses, |v| Some((id(v)?, None, crate::world::epoch())))?,
-        );
+        tables.insert("customers", Table::from_values(self.customers, |v| Some((id(v)?, None, updated(v))))?);
+        tables.insert("contacts", Table::from_values(self.contacts, |v| Some((id(v)?, parent(v), updated(v))))?);
+        tables.insert("assets", Table::from_values(self.assets, |v| Some((id(v)?, parent(v), updated(v))))?);
+        tables.insert("tickets", Table::from_values(self.tickets, |v| Some((id(v)?, parent(v), updated(v))))?);
+        let statuses: Vec<Value> =
+            self.ticket_statuses.iter().enumerate().map(|(i, s)| json!({"id": i + 1, "name": s})).collect();
+        tables
+            .insert("ticket_statuses", Table::from_values(statuses, |v| Some((id(v)?, None, crate::world::epoch())))?);
         let types: Vec<Value> = self
             .asset_types
             .into_iter()
@@ -254,10 +232,7 @@ impl SyncroData {
                 other => other,
             })
             .collect();
-        tables.insert(
-            "asset_types",
-            Table::from_values(types, |v| Some((id(v)?, None, crate::world::epoch())))?,
-        );
+        tables.insert("asset_types", Table::from_values(types, |v| Some((id(v)?, None, crate::world::epoch())))?);
         Ok(tables)
     }
 }
@@ -268,15 +243,10 @@ fn as_u64(v: &Value) -> Option<u64> {
 
 /// Start a simulated Syncro tenant on 127.0.0.1.
 pub async fn start(data: SyncroData, options: SyncroOptions) -> std::io::Result<Simulator> {
-    let tables = data
-        .into_tables()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let tables = data.into_tables().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let shared = Shared::new(Psa::Syncro, tables);
     let port = options.port;
-    let state = AppState {
-        shared: shared.clone(),
-        options: Arc::new(options),
-    };
+    let state = AppState { shared: shared.clone(), options: Arc::new(options) };
     let api = Router::new()
         .route("/api/v1/me", get(me))
         .route("/api/v1/customers", get(customers))
@@ -303,18 +273,9 @@ type Params = Query<HashMap<String, String>>;
 
 /// Token from `Authorization: Bearer T`, `Authorization: T` or `?api_key=T`.
 fn authorized(state: &AppState, headers: &HeaderMap, params: &HashMap<String, String>) -> bool {
-    let header = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim());
+    let header = headers.get("authorization").and_then(|v| v.to_str().ok()).map(|v| v.trim());
     let token = header
-        .map(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-                .unwrap_or(h)
-                .trim()
-                .to_string()
-        })
+        .map(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")).unwrap_or(h).trim().to_string())
         .or_else(|| params.get("api_key").cloned());
     token.as_deref() == Some(state.options.token.as_str())
 }
@@ -330,22 +291,14 @@ fn guard(
         return Err(error_response(Psa::Syncro, StatusCode::UNAUTHORIZED, "Not authorized"));
     }
     let faults = state.shared.faults();
-    if faults
-        .missing_permissions
-        .iter()
-        .any(|p| p == resource || (resource == "customers" && p == "companies"))
-    {
+    if faults.missing_permissions.iter().any(|p| p == resource || (resource == "customers" && p == "companies")) {
         return Err(error_response(Psa::Syncro, StatusCode::UNAUTHORIZED, PERMISSION_BODY));
     }
     Ok(())
 }
 
 fn page_param(params: &HashMap<String, String>) -> usize {
-    params
-        .get("page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .filter(|p| *p >= 1)
-        .unwrap_or(1)
+    params.get("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1)
 }
 
 /// Which meta keys an endpoint's envelope carries (they differ in Syncro).
@@ -367,11 +320,7 @@ fn list_page(
 ) -> Response {
     let faults = state.shared.faults();
     let body = state.shared.with_table(table, |t| {
-        let rows: Vec<&crate::Rec> = t
-            .rows()
-            .iter()
-            .filter(|r| keep(r) && !state.shared.vanished(r.id))
-            .collect();
+        let rows: Vec<&crate::Rec> = t.rows().iter().filter(|r| keep(r) && !state.shared.vanished(r.id)).collect();
         let total = rows.len();
         let total_pages = total.div_ceil(per_page).max(1);
         let start = (page - 1).saturating_mul(per_page).min(total);
@@ -402,10 +351,7 @@ fn detail(state: &AppState, table: &str, key: Option<&str>, id: &str) -> Respons
     let Ok(id) = id.parse::<u64>() else {
         return error_response(Psa::Syncro, StatusCode::NOT_FOUND, "Invalid request");
     };
-    let found = state
-        .shared
-        .with_table(table, |t| t.get(id).map(|r| r.json.clone()))
-        .flatten();
+    let found = state.shared.with_table(table, |t| t.get(id).map(|r| r.json.clone())).flatten();
     match found {
         Some(json) => {
             let body = match key {
@@ -443,15 +389,9 @@ async fn customers(State(state): State<AppState>, headers: HeaderMap, Query(p): 
     }
     let include_disabled = p.get("include_disabled").is_some_and(|v| v == "true");
     let per_page = state.options.customers_per_page;
-    list_page(
-        &state,
-        "customers",
-        "customers",
-        per_page,
-        page_param(&p),
-        Meta::Full,
-        |r| include_disabled || !r.json.contains("\"disabled\":true"),
-    )
+    list_page(&state, "customers", "customers", per_page, page_param(&p), Meta::Full, |r| {
+        include_disabled || !r.json.contains("\"disabled\":true")
+    })
 }
 
 async fn customer(
@@ -476,15 +416,9 @@ async fn contacts(State(state): State<AppState>, headers: HeaderMap, Query(p): P
     }
     let customer = parent_filter(&p);
     let per_page = state.options.contacts_per_page;
-    list_page(
-        &state,
-        "contacts",
-        "contacts",
-        per_page,
-        page_param(&p),
-        Meta::Full,
-        |r| customer.is_none_or(|c| r.parent == Some(c)),
-    )
+    list_page(&state, "contacts", "contacts", per_page, page_param(&p), Meta::Full, |r| {
+        customer.is_none_or(|c| r.parent == Some(c))
+    })
 }
 
 async fn contact(
@@ -542,24 +476,16 @@ async fn tickets(State(state): State<AppState>, headers: HeaderMap, Query(p): Pa
     let customer = parent_filter(&p);
     let status = p.get("status").cloned();
     let per_page = state.options.tickets_per_page;
-    list_page(
-        &state,
-        "tickets",
-        "tickets",
-        per_page,
-        page_param(&p),
-        Meta::PagesOnly,
-        |r| {
-            since.is_none_or(|s| r.updated > s)
-                && customer.is_none_or(|c| r.parent == Some(c))
-                && status.as_deref().is_none_or(|s| match s {
-                    "Not Closed" => {
-                        !r.json.contains("\"status\":\"Resolved\"") && !r.json.contains("\"status\":\"Invoiced\"")
-                    }
-                    other => r.json.contains(&format!("\"status\":\"{other}\"")),
-                })
-        },
-    )
+    list_page(&state, "tickets", "tickets", per_page, page_param(&p), Meta::PagesOnly, |r| {
+        since.is_none_or(|s| r.updated > s)
+            && customer.is_none_or(|c| r.parent == Some(c))
+            && status.as_deref().is_none_or(|s| match s {
+                "Not Closed" => {
+                    !r.json.contains("\"status\":\"Resolved\"") && !r.json.contains("\"status\":\"Invoiced\"")
+                }
+                other => r.json.contains(&format!("\"status\":\"{other}\"")),
+            })
+    })
 }
 
 async fn ticket(
@@ -581,10 +507,7 @@ async fn ticket_settings(State(state): State<AppState>, headers: HeaderMap, Quer
     let statuses: Vec<Value> = state
         .shared
         .with_table("ticket_statuses", |t| {
-            t.rows()
-                .iter()
-                .filter_map(|r| serde_json::from_str::<Value>(&r.json).ok()?.get("name").cloned())
-                .collect()
+            t.rows().iter().filter_map(|r| serde_json::from_str::<Value>(&r.json).ok()?.get("name").cloned()).collect()
         })
         .unwrap_or_default();
     axum::Json(json!({
@@ -601,12 +524,7 @@ async fn settings(State(state): State<AppState>, headers: HeaderMap, Query(p): P
     }
     let types: Vec<Value> = state
         .shared
-        .with_table("asset_types", |t| {
-            t.rows()
-                .iter()
-                .filter_map(|r| serde_json::from_str(&r.json).ok())
-                .collect()
-        })
+        .with_table("asset_types", |t| t.rows().iter().filter_map(|r| serde_json::from_str(&r.json).ok()).collect())
         .unwrap_or_default();
     axum::Json(json!({
         "customers": {"required_fields": null, "customer_fields": [], "customer_field_answers": []},
@@ -682,24 +600,13 @@ mod tests {
         let d = SyncroData::from_world(&w);
         assert!(!d.customers.is_empty());
         let c = &d.customers[0];
-        for key in [
-            "firstname",
-            "lastname",
-            "business_name",
-            "address",
-            "address_2",
-            "disabled",
-            "properties",
-        ] {
+        for key in ["firstname", "lastname", "business_name", "address", "address_2", "disabled", "properties"] {
             assert!(c.get(key).is_some(), "customer lacks {key}");
         }
         let a = &d.assets[0];
         assert!(a["asset_type"].is_string());
         assert!(a.get("asset_serial").is_some());
         assert!(d.contacts[0].get("address1").is_some());
-        assert!(
-            d.customers.iter().any(|c| c["business_name"].is_null()),
-            "some individuals"
-        );
+        assert!(d.customers.iter().any(|c| c["business_name"].is_null()), "some individuals");
     }
 }

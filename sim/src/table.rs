@@ -32,12 +32,7 @@ impl Table {
         let mut rows = Vec::with_capacity(values.len());
         for (i, v) in values.into_iter().enumerate() {
             let (id, parent, updated) = fields(&v).ok_or_else(|| format!("record {i} has no usable id"))?;
-            rows.push(Rec {
-                id,
-                parent,
-                updated,
-                json: Arc::from(v.to_string()),
-            });
+            rows.push(Rec { id, parent, updated, json: Arc::from(v.to_string()) });
         }
         rows.sort_by_key(|r| r.id);
         rows.dedup_by_key(|r| r.id);
@@ -97,10 +92,9 @@ mod tests {
     #[test]
     fn build_sort_update_remove() {
         let now = Utc::now();
-        let mut t = Table::from_values(vec![json!({"id": 2}), json!({"id": 1})], |v| {
-            Some((v.get("id")?.as_u64()?, None, now))
-        })
-        .unwrap();
+        let mut t =
+            Table::from_values(vec![json!({"id": 2}), json!({"id": 1})], |v| Some((v.get("id")?.as_u64()?, None, now)))
+                .unwrap();
         assert_eq!(t.rows().iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2]);
         assert!(t.update(2, &json!({"id": 2, "x": 1}), now));
         assert_eq!(json_array(t.rows().iter()), r#"[{"id":1},{"id":2,"x":1}]"#);

@@ -26,32 +26,17 @@ pub struct Scale {
 impl Scale {
     /// A dozen companies: for tests.
     pub fn small() -> Self {
-        Scale {
-            companies: 12,
-            contacts_per_company: 3,
-            assets_per_company: 4,
-            tickets_per_company: 2,
-        }
+        Scale { companies: 12, contacts_per_company: 3, assets_per_company: 4, tickets_per_company: 2 }
     }
 
     /// A few dozen companies: for `ferry demo`.
     pub fn demo() -> Self {
-        Scale {
-            companies: 40,
-            contacts_per_company: 5,
-            assets_per_company: 10,
-            tickets_per_company: 3,
-        }
+        Scale { companies: 40, contacts_per_company: 5, assets_per_company: 10, tickets_per_company: 3 }
     }
 
     /// The benchmark size: 2,000 companies, 20,000 contacts, 100,000 assets.
     pub fn bench() -> Self {
-        Scale {
-            companies: 2000,
-            contacts_per_company: 10,
-            assets_per_company: 50,
-            tickets_per_company: 5,
-        }
+        Scale { companies: 2000, contacts_per_company: 10, assets_per_company: 50, tickets_per_company: 5 }
     }
 }
 
@@ -246,24 +231,12 @@ const PREFIXES: &[&str] = &[
 
 /// (industry, name suffixes typical of it)
 const INDUSTRIES: &[(&str, &[&str])] = &[
-    (
-        "dental",
-        &["Dental Group", "Dental", "Family Dentistry", "Orthodontics"],
-    ),
+    ("dental", &["Dental Group", "Dental", "Family Dentistry", "Orthodontics"]),
     ("legal", &["Legal", "Law Group", "& Partners", "Law Offices"]),
     ("construction", &["Construction", "Builders", "Contracting", "Roofing"]),
-    (
-        "manufacturing",
-        &["Manufacturing", "Fabrication", "Industries", "Machine Works"],
-    ),
-    (
-        "nonprofit",
-        &["Foundation", "Community Services", "Food Bank", "Youth Center"],
-    ),
-    (
-        "medical",
-        &["Medical Center", "Clinic", "Pediatrics", "Physical Therapy"],
-    ),
+    ("manufacturing", &["Manufacturing", "Fabrication", "Industries", "Machine Works"]),
+    ("nonprofit", &["Foundation", "Community Services", "Food Bank", "Youth Center"]),
+    ("medical", &["Medical Center", "Clinic", "Pediatrics", "Physical Therapy"]),
     ("accounting", &["Accounting", "CPAs", "Tax Advisors", "Financial Group"]),
     ("retail", &["Outfitters", "Hardware", "Market", "Boutique"]),
     ("veterinary", &["Veterinary Hospital", "Animal Clinic", "Pet Care"]),
@@ -302,19 +275,14 @@ const CITIES: &[(&str, &str, &str)] = &[
     ("Boise", "ID", "837"),
     ("Tampa", "FL", "336"),
 ];
-const STREETS: &[&str] = &[
-    "Lamar Blvd",
-    "Main St",
-    "Oak Ave",
-    "Industrial Pkwy",
-    "Market St",
-    "Cedar Ln",
-    "Elm St",
-    "Harbor Dr",
-];
+const STREETS: &[&str] =
+    &["Lamar Blvd", "Main St", "Oak Ave", "Industrial Pkwy", "Market St", "Cedar Ln", "Elm St", "Harbor Dr"];
 
 /// (syncro type, cw type, manufacturer, model, os, form factor, name stem)
-const DEVICE_KINDS: &[(&str, &str, &str, &str, Option<&str>, &str, &str)] = &[
+type DeviceKind =
+    (&'static str, &'static str, &'static str, &'static str, Option<&'static str>, &'static str, &'static str);
+
+const DEVICE_KINDS: &[DeviceKind] = &[
     (
         "Syncro Device",
         "Managed Workstation",
@@ -333,24 +301,8 @@ const DEVICE_KINDS: &[(&str, &str, &str, &str, Option<&str>, &str, &str)] = &[
         "Desktop",
         "PC",
     ),
-    (
-        "Syncro Device",
-        "Laptop",
-        "Lenovo",
-        "ThinkPad T14 Gen 3",
-        Some("Microsoft Windows 11 Pro"),
-        "Laptop",
-        "LT",
-    ),
-    (
-        "Syncro Device",
-        "Laptop",
-        "Apple",
-        "MacBook Air M2",
-        Some("macOS 14 Sonoma"),
-        "Laptop",
-        "MAC",
-    ),
+    ("Syncro Device", "Laptop", "Lenovo", "ThinkPad T14 Gen 3", Some("Microsoft Windows 11 Pro"), "Laptop", "LT"),
+    ("Syncro Device", "Laptop", "Apple", "MacBook Air M2", Some("macOS 14 Sonoma"), "Laptop", "MAC"),
     (
         "Syncro Device",
         "Managed Server",
@@ -360,43 +312,11 @@ const DEVICE_KINDS: &[(&str, &str, &str, &str, Option<&str>, &str, &str)] = &[
         "Server",
         "SRV",
     ),
-    (
-        "Firewall",
-        "Firewall",
-        "Fortinet",
-        "FortiGate 60F",
-        None,
-        "Appliance",
-        "FW",
-    ),
-    (
-        "Network Switch",
-        "Switch",
-        "Ubiquiti",
-        "UniFi USW-24-PoE",
-        None,
-        "Appliance",
-        "SW",
-    ),
+    ("Firewall", "Firewall", "Fortinet", "FortiGate 60F", None, "Appliance", "FW"),
+    ("Network Switch", "Switch", "Ubiquiti", "UniFi USW-24-PoE", None, "Appliance", "SW"),
     ("Printer", "Printer", "Brother", "MFC-L8900CDW", None, "Printer", "PRN"),
-    (
-        "Wireless AP",
-        "Access Point",
-        "Ubiquiti",
-        "U6-Pro",
-        None,
-        "Appliance",
-        "AP",
-    ),
-    (
-        "NAS",
-        "Backup Appliance",
-        "Synology",
-        "DS920+",
-        None,
-        "Appliance",
-        "NAS",
-    ),
+    ("Wireless AP", "Access Point", "Ubiquiti", "U6-Pro", None, "Appliance", "AP"),
+    ("NAS", "Backup Appliance", "Synology", "DS920+", None, "Appliance", "NAS"),
 ];
 
 const PROBLEMS: &[(&str, &str)] = &[
@@ -412,9 +332,7 @@ const PROBLEMS: &[(&str, &str)] = &[
 
 /// Base time of generated records; `touch` moves records to "now".
 pub fn epoch() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or_else(Utc::now)
+    Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().unwrap_or_else(Utc::now)
 }
 
 impl World {
@@ -448,16 +366,12 @@ impl World {
                     org,
                     email: format!(
                         "{local}{}@{}",
-                        if index % 7 == 0 {
-                            index.to_string()
-                        } else {
-                            String::new()
-                        },
+                        if index.is_multiple_of(7) { index.to_string() } else { String::new() },
                         o.domain
                     ),
                     phone: phone(&mut rng),
                     mobile: rng.random_bool(0.5).then(|| phone(&mut rng)),
-                    title: *pick(&mut rng, TITLES),
+                    title: TITLES[rng.random_range(0..TITLES.len())],
                     inactive: rng.random_bool(0.05),
                     updated: base + Duration::minutes(rng.random_range(0..500_000)),
                     first,
@@ -474,14 +388,8 @@ impl World {
                 let presence = match (o.presence.syncro, o.presence.cw) {
                     (true, true) => match n % 4 {
                         0 | 1 => Presence { syncro: true, cw: true },
-                        2 => Presence {
-                            syncro: true,
-                            cw: false,
-                        },
-                        _ => Presence {
-                            syncro: false,
-                            cw: true,
-                        },
+                        2 => Presence { syncro: true, cw: false },
+                        _ => Presence { syncro: false, cw: true },
                     },
                     (s, c) => Presence { syncro: s, cw: c },
                 };
@@ -510,11 +418,7 @@ impl World {
                 w.sites.push(Site {
                     index,
                     org,
-                    name: if s == 0 {
-                        "Main".into()
-                    } else {
-                        format!("{} Branch", pick(&mut rng, CITIES).0)
-                    },
+                    name: if s == 0 { "Main".into() } else { format!("{} Branch", pick(&mut rng, CITIES).0) },
                     address: if s == 0 { o.address.clone() } else { address(&mut rng) },
                     primary: s == 0,
                     inactive: false,
@@ -579,9 +483,7 @@ fn phone(rng: &mut StdRng) -> String {
 
 fn serial(rng: &mut StdRng, manufacturer: &str) -> String {
     const ALNUM: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
-    let body: String = (0..7)
-        .map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char)
-        .collect();
+    let body: String = (0..7).map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char).collect();
     let prefix = match manufacturer {
         "HP" => "5CG",
         "Dell" => "DL",
@@ -594,19 +496,14 @@ fn serial(rng: &mut StdRng, manufacturer: &str) -> String {
 }
 
 fn mac(rng: &mut StdRng) -> String {
-    (0..6)
-        .map(|_| format!("{:02X}", rng.random_range(0..=255u8)))
-        .collect::<Vec<_>>()
-        .join(":")
+    (0..6).map(|_| format!("{:02X}", rng.random_range(0..=255u8))).collect::<Vec<_>>().join(":")
 }
 
 fn address(rng: &mut StdRng) -> Address {
     let (city, state, zip) = *pick(rng, CITIES);
     Address {
         line1: format!("{} {}", rng.random_range(100..9999), *pick(rng, STREETS)),
-        line2: rng
-            .random_bool(0.3)
-            .then(|| format!("Suite {}", rng.random_range(100..500))),
+        line2: rng.random_bool(0.3).then(|| format!("Suite {}", rng.random_range(100..500))),
         city: city.to_string(),
         state: state.to_string(),
         zip: format!("{zip}{:02}", rng.random_range(1..99)),
@@ -643,25 +540,15 @@ fn organisation(
         3 => format!("The {name}"),
         _ => name.clone(),
     };
-    let slug: String = name
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let identifier: String = name.split_whitespace().map(|w| ascii(w)).collect::<String>();
+    let slug: String = name.to_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let identifier: String = name.split_whitespace().map(ascii).collect::<String>();
     let individual =
         (index % 11 == 10).then(|| (pick(rng, FIRST_NAMES).to_string(), pick(rng, LAST_NAMES).to_string()));
     // ~60% in both PSAs, ~20% only Syncro, ~20% only CW.
     let presence = match index % 5 {
         0..=2 => Presence { syncro: true, cw: true },
-        3 => Presence {
-            syncro: true,
-            cw: false,
-        },
-        _ => Presence {
-            syncro: false,
-            cw: true,
-        },
+        3 => Presence { syncro: true, cw: false },
+        _ => Presence { syncro: false, cw: true },
     };
     Organisation {
         index,
@@ -707,11 +594,7 @@ mod tests {
         assert_eq!(w.organisations.len(), 12);
         assert_eq!(w.people.len(), 36);
         assert_eq!(w.devices.len(), 48);
-        let both = w
-            .organisations
-            .iter()
-            .filter(|o| o.presence.syncro && o.presence.cw)
-            .count();
+        let both = w.organisations.iter().filter(|o| o.presence.syncro && o.presence.cw).count();
         assert!(both >= 6, "{both}");
         assert!(w.devices.iter().any(|d| d.presence.syncro && d.presence.cw));
         assert!(w.organisations.iter().any(|o| o.name != o.cw_name));
@@ -723,18 +606,9 @@ mod tests {
     fn near_misses_exist_at_scale() {
         let w = World::generate(
             1,
-            &Scale {
-                companies: 60,
-                contacts_per_company: 0,
-                assets_per_company: 0,
-                tickets_per_company: 0,
-            },
+            &Scale { companies: 60, contacts_per_company: 0, assets_per_company: 0, tickets_per_company: 0 },
         );
         let acme: Vec<_> = w.organisations.iter().filter(|o| o.name.starts_with("Acme ")).collect();
-        assert!(
-            acme.len() >= 2,
-            "{:?}",
-            acme.iter().map(|o| &o.name).collect::<Vec<_>>()
-        );
+        assert!(acme.len() >= 2, "{:?}", acme.iter().map(|o| &o.name).collect::<Vec<_>>());
     }
 }

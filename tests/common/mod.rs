@@ -31,24 +31,15 @@ impl std::ops::Deref for Sim {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
+    tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio runtime")
 }
 
 pub const SYNCRO_TOKEN: &str = "test-syncro-token-8c1d";
 
 pub fn syncro_sim(world: &World) -> Sim {
     let rt = runtime();
-    let options = SyncroOptions {
-        token: SYNCRO_TOKEN.into(),
-        ..SyncroOptions::default()
-    };
-    let sim = rt
-        .block_on(ferry_sim::syncro::start(SyncroData::from_world(world), options))
-        .expect("start syncro sim");
+    let options = SyncroOptions { token: SYNCRO_TOKEN.into(), ..SyncroOptions::default() };
+    let sim = rt.block_on(ferry_sim::syncro::start(SyncroData::from_world(world), options)).expect("start syncro sim");
     Sim { sim, _rt: rt }
 }
 
@@ -64,9 +55,7 @@ pub fn cw_options() -> CwOptions {
 
 pub fn cw_sim(world: &World) -> Sim {
     let rt = runtime();
-    let sim = rt
-        .block_on(ferry_sim::cw::start(CwData::from_world(world), cw_options()))
-        .expect("start cw sim");
+    let sim = rt.block_on(ferry_sim::cw::start(CwData::from_world(world), cw_options())).expect("start cw sim");
     Sim { sim, _rt: rt }
 }
 
@@ -99,21 +88,13 @@ impl Run {
 
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "expected success\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 
     #[track_caller]
     pub fn code(self, code: i32) -> Run {
-        assert_eq!(
-            self.code, code,
-            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 
@@ -132,11 +113,7 @@ impl Ferry {
     pub fn new() -> Ferry {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("ferry.db");
-        Ferry {
-            dir,
-            db,
-            env: Vec::new(),
-        }
+        Ferry { dir, db, env: Vec::new() }
     }
 
     pub fn with_env(mut self, key: &str, value: &str) -> Ferry {
@@ -150,10 +127,7 @@ impl Ferry {
             .env("FERRY_DB", &self.db)
             // One compile cache for the whole test run: a debug host
             // compiles a connector in ~1.6 s, loads a cached one in ms.
-            .env(
-                "FERRY_CACHE_DIR",
-                Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-compiled"),
-            )
+            .env("FERRY_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-compiled"))
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1");
         for (k, v) in &self.env {

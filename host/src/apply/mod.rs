@@ -52,22 +52,15 @@ impl ApplyReport {
 }
 
 /// Streams projected as assets, in order.
-const ASSET_STREAMS: [StreamKind; 4] = [
-    StreamKind::Sites,
-    StreamKind::Contacts,
-    StreamKind::Assets,
-    StreamKind::Agreements,
-];
+const ASSET_STREAMS: [StreamKind; 4] =
+    [StreamKind::Sites, StreamKind::Contacts, StreamKind::Assets, StreamKind::Agreements];
 
 pub fn apply(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
     let started = Instant::now();
     let integration = store.read().integration_by_id(integration_id)?;
     let options = IntegrationOptions::from_json(&integration.options);
     let mut report = store.transaction(|tx| {
-        let mut report = ApplyReport {
-            integration: integration.name.clone(),
-            ..Default::default()
-        };
+        let mut report = ApplyReport { integration: integration.name.clone(), ..Default::default() };
         let owners = apply_companies(tx, integration_id, &integration.name, &options, &mut report)?;
         for stream in ASSET_STREAMS {
             let counts = apply_assets(tx, integration_id, stream, &options, &owners)?;
@@ -109,13 +102,8 @@ fn apply_companies(
         let deleted = row.deleted_at.is_some() || company.deleted;
         if rules::skip_company(options, &company).is_some() {
             counts.skipped += 1;
-            counts.archived += archive_card(
-                tx,
-                integration_id,
-                StreamKind::Companies,
-                &company.id,
-                CardTarget::Company,
-            )?;
+            counts.archived +=
+                archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
             continue;
         }
         let mut link = tx.company_link(integration_id, &company.id)?;
@@ -172,20 +160,12 @@ fn apply_companies(
             _ => None,
         };
         let Some(company_id) = target.filter(|id| tx.company(*id).ok().flatten().is_some()) else {
-            if link
-                .as_ref()
-                .is_some_and(|l| matches!(l.state, LinkState::Suggested | LinkState::Unmatched))
-            {
+            if link.as_ref().is_some_and(|l| matches!(l.state, LinkState::Suggested | LinkState::Unmatched)) {
                 report.awaiting_match += 1;
             }
             counts.skipped += 1;
-            counts.archived += archive_card(
-                tx,
-                integration_id,
-                StreamKind::Companies,
-                &company.id,
-                CardTarget::Company,
-            )?;
+            counts.archived +=
+                archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
             continue;
         };
         owners.insert(company.id.clone(), company_id);
@@ -208,12 +188,7 @@ fn apply_companies(
             }
         }
         if !options.keep_company_details {
-            tx.update_company(
-                company_id,
-                &company.name,
-                domain_of(&company).as_deref(),
-                company.phone.as_deref(),
-            )?;
+            tx.update_company(company_id, &company.name, domain_of(&company).as_deref(), company.phone.as_deref())?;
         }
         tx.put_card(
             integration_id,
@@ -250,27 +225,16 @@ fn create_company(tx: &Tx<'_>, company: &Company, integration_name: &str) -> Res
 
 /// The company's web domain: its website's host, else its email's domain.
 pub fn domain_of(company: &Company) -> Option<String> {
-    company
-        .website
-        .as_deref()
-        .and_then(matching::normalize_domain)
-        .or_else(|| {
-            company
-                .email
-                .as_deref()
-                .and_then(|e| e.rsplit_once('@'))
-                .and_then(|(_, d)| matching::normalize_domain(d))
-        })
+    company.website.as_deref().and_then(matching::normalize_domain).or_else(|| {
+        company.email.as_deref().and_then(|e| e.rsplit_once('@')).and_then(|(_, d)| matching::normalize_domain(d))
+    })
 }
 
 fn company_card(c: &Company) -> Vec<Field> {
     let mut fields = Vec::new();
     let mut push = |label: &str, value: Option<String>| {
         if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
-            fields.push(Field {
-                label: label.into(),
-                value: v,
-            });
+            fields.push(Field { label: label.into(), value: v });
         }
     };
     push("Status", c.status.clone());
@@ -358,14 +322,9 @@ fn apply_assets(
             continue;
         };
         for layout in options.rules.iter().map(|r| &r.layout).chain(
-            [
-                &options.primary_layout,
-                &options.contacts_layout,
-                &options.sites_layout,
-                &options.agreements_layout,
-            ]
-            .into_iter()
-            .flatten(),
+            [&options.primary_layout, &options.contacts_layout, &options.sites_layout, &options.agreements_layout]
+                .into_iter()
+                .flatten(),
         ) {
             if !active_layouts.contains_key(layout) {
                 active_layouts.insert(layout.clone(), tx.active_layout_id(layout)?.is_some());
@@ -418,11 +377,7 @@ fn apply_assets(
             .and_then(|id| tx.asset_placement(id).ok().flatten().map(|p| (id, p)))
         {
             Some((asset_id, (_, _, current_name))) => {
-                let name = if options.auto_update_names {
-                    title.as_str()
-                } else {
-                    current_name.as_str()
-                };
+                let name = if options.auto_update_names { title.as_str() } else { current_name.as_str() };
                 tx.update_asset(asset_id, company_id, layout_id, name)?;
                 counts.updated += 1;
                 asset_id
@@ -477,10 +432,7 @@ fn record_card(record: &Record) -> Vec<Field> {
     let mut fields = Vec::new();
     let mut push = |label: &str, value: Option<&str>| {
         if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
-            fields.push(Field {
-                label: label.into(),
-                value: v.to_string(),
-            });
+            fields.push(Field { label: label.into(), value: v.to_string() });
         }
     };
     match record {

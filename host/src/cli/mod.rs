@@ -38,11 +38,7 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
-        Failure {
-            message: message.into(),
-            hint: hint.into(),
-            code: exit::ERROR,
-        }
+        Failure { message: message.into(), hint: hint.into(), code: exit::ERROR }
     }
 
     pub fn with_code(mut self, code: u8) -> Self {
@@ -93,10 +89,7 @@ impl App {
 
 /// Where the database lives when neither --db nor FERRY_DB says.
 pub fn default_db_path() -> PathBuf {
-    dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("ferry")
-        .join("ferry.db")
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("ferry").join("ferry.db")
 }
 
 /// Compiled-connector cache: FERRY_CACHE_DIR, else the user's cache dir.
@@ -117,11 +110,8 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},cranelift=warn,wasmtime=warn")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 /// Entry point of the `ferry` binary.
@@ -129,11 +119,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let out = Out::new(cli.json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             out.failure(&Failure::new(format!("cannot start the async runtime: {e}"), None));

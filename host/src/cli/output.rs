@@ -18,10 +18,7 @@ pub struct Out {
 
 impl Out {
     pub fn new(json: bool) -> Self {
-        Out {
-            json,
-            terminal: std::io::stderr().is_terminal() && std::io::stdout().is_terminal(),
-        }
+        Out { json, terminal: std::io::stderr().is_terminal() && std::io::stdout().is_terminal() }
     }
 
     /// Print a value as pretty JSON on stdout.
@@ -54,9 +51,7 @@ impl Out {
         let rule = if self.terminal { '─' } else { '-' };
         let style = TableStyle::new().header_separator(LineStyle::none().fill(rule).junction(rule));
         let mut table = Table::new();
-        table
-            .load_style(style)
-            .set_content_arrangement(ContentArrangement::Dynamic);
+        table.load_style(style).set_content_arrangement(ContentArrangement::Dynamic);
         table.set_header(headers.to_vec());
         for row in rows {
             table.add_row(row);
@@ -84,12 +79,8 @@ impl Out {
                 exit_code: u8,
             }
             // Errors go to stderr even in JSON mode so stdout stays parseable.
-            let text = serde_json::to_string(&J {
-                error: &f.message,
-                hint: f.hint.as_deref(),
-                exit_code: f.code,
-            })
-            .unwrap_or_default();
+            let text = serde_json::to_string(&J { error: &f.message, hint: f.hint.as_deref(), exit_code: f.code })
+                .unwrap_or_default();
             self.note(text);
         } else {
             self.note(format!("error: {}", f.message));
@@ -117,11 +108,7 @@ impl Out {
 
 /// "12.3 s" / "850 ms".
 pub fn duration(ms: u64) -> String {
-    if ms >= 1000 {
-        format!("{:.1} s", ms as f64 / 1000.0)
-    } else {
-        format!("{ms} ms")
-    }
+    if ms >= 1000 { format!("{:.1} s", ms as f64 / 1000.0) } else { format!("{ms} ms") }
 }
 
 pub fn opt(v: &Option<String>) -> String {

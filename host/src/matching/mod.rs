@@ -53,12 +53,11 @@ impl CompanyFeatures {
 
     /// Features of a PSA company (website, else email domain).
     pub fn of(c: &Company) -> Self {
-        let domain = c.website.as_deref().and_then(normalize_domain).or_else(|| {
-            c.email
-                .as_deref()
-                .and_then(|e| e.rsplit_once('@'))
-                .and_then(|(_, d)| normalize_domain(d))
-        });
+        let domain = c
+            .website
+            .as_deref()
+            .and_then(normalize_domain)
+            .or_else(|| c.email.as_deref().and_then(|e| e.rsplit_once('@')).and_then(|(_, d)| normalize_domain(d)));
         Self::new(&c.name, domain.as_deref(), c.phone.as_deref())
     }
 
@@ -99,11 +98,7 @@ impl Index {
     /// Every documentation company; those already linked by
     /// `integration_id` are claimed.
     pub fn build(tx: &Tx<'_>, integration_id: i64) -> Result<Index, StoreError> {
-        let companies = tx
-            .companies(true)?
-            .iter()
-            .map(|c| (c.id, CompanyFeatures::of_row(c)))
-            .collect();
+        let companies = tx.companies(true)?.iter().map(|c| (c.id, CompanyFeatures::of_row(c))).collect();
         let mut index = Index::from_companies(companies);
         for link in tx.company_links(integration_id)? {
             if let Some(id) = link.company_id.filter(|_| link.state.brings_data()) {
@@ -143,10 +138,7 @@ impl Index {
     /// Add a company created during this apply.
     pub fn insert(&mut self, company_id: i64, features: CompanyFeatures) {
         let i = self.companies.len();
-        self.by_name
-            .entry(features.normalized.replace(' ', ""))
-            .or_default()
-            .push(i);
+        self.by_name.entry(features.normalized.replace(' ', "")).or_default().push(i);
         for t in unique(&features.tokens) {
             *self.df.entry(t.clone()).or_default() += 1;
         }
@@ -185,12 +177,7 @@ impl Index {
             .filter_map(|i| {
                 let (id, f) = &self.companies[i];
                 let (score, reason) = self.score(query, f);
-                (score >= SUGGEST_FLOOR).then(|| Suggestion {
-                    company_id: *id,
-                    company: f.name.clone(),
-                    score,
-                    reason,
-                })
+                (score >= SUGGEST_FLOOR).then(|| Suggestion { company_id: *id, company: f.name.clone(), score, reason })
             })
             .collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.company_id.cmp(&b.company_id)));
@@ -200,9 +187,7 @@ impl Index {
 
     /// The best unclaimed candidate.
     pub fn best(&self, query: &CompanyFeatures) -> Option<Suggestion> {
-        self.suggestions(query, 8)
-            .into_iter()
-            .find(|s| !self.claimed.contains(&s.company_id))
+        self.suggestions(query, 8).into_iter().find(|s| !self.claimed.contains(&s.company_id))
     }
 
     /// Score in [0, 1] and the reason, for one pair.
@@ -321,11 +306,7 @@ mod tests {
 
     fn idx(names: &[&str]) -> Index {
         Index::from_companies(
-            names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (i as i64 + 1, CompanyFeatures::new(n, None, None)))
-                .collect(),
+            names.iter().enumerate().map(|(i, n)| (i as i64 + 1, CompanyFeatures::new(n, None, None))).collect(),
         )
     }
 
@@ -335,12 +316,7 @@ mod tests {
 
     #[test]
     fn legal_suffix_and_punctuation_variants_match() {
-        let index = idx(&[
-            "Ortiz Dental Group",
-            "Smith & Sons Plumbing",
-            "The Lakeside Clinic",
-            "Müller GmbH",
-        ]);
+        let index = idx(&["Ortiz Dental Group", "Smith & Sons Plumbing", "The Lakeside Clinic", "Müller GmbH"]);
         for (query, want) in [
             ("Ortiz Dental Group, LLC", 1),
             ("ortiz dental grp inc.", 1),
@@ -377,20 +353,13 @@ mod tests {
     #[test]
     fn domain_and_phone_add_evidence() {
         let index = Index::from_companies(vec![
-            (
-                1,
-                CompanyFeatures::new("Blue Harbor Logistics", Some("https://www.blueharbor.example/"), None),
-            ),
+            (1, CompanyFeatures::new("Blue Harbor Logistics", Some("https://www.blueharbor.example/"), None)),
             (2, CompanyFeatures::new("Peak Fitness", None, Some("+1 (512) 555-0142"))),
         ]);
-        let s = index
-            .best(&CompanyFeatures::new("BH Logistics", Some("blueharbor.example"), None))
-            .unwrap();
+        let s = index.best(&CompanyFeatures::new("BH Logistics", Some("blueharbor.example"), None)).unwrap();
         assert_eq!(s.company_id, 1);
         assert!(s.score >= 0.95 && s.reason.contains("same domain"), "{s:?}");
-        let s = index
-            .best(&CompanyFeatures::new("Peak Fitness Center", None, Some("512-555-0142")))
-            .unwrap();
+        let s = index.best(&CompanyFeatures::new("Peak Fitness Center", None, Some("512-555-0142"))).unwrap();
         assert_eq!(s.company_id, 2);
         assert!(s.reason.contains("same phone"));
     }
@@ -414,20 +383,11 @@ mod tests {
     fn decide_policies() {
         let index = idx(&["Ortiz Dental Group", "Acme Dental"]);
         let mut o = IntegrationOptions::default();
-        assert!(matches!(
-            decide(&index, &q("Ortiz Dental Group LLC"), &o),
-            Decision::Match(_)
-        ));
+        assert!(matches!(decide(&index, &q("Ortiz Dental Group LLC"), &o), Decision::Match(_)));
         assert!(matches!(decide(&index, &q("Completely New Co"), &o), Decision::Create));
-        assert!(matches!(
-            decide(&index, &q("Acme Dental Care"), &o),
-            Decision::Suggest(_) | Decision::Create
-        ));
+        assert!(matches!(decide(&index, &q("Acme Dental Care"), &o), Decision::Suggest(_) | Decision::Create));
         o.new_companies = NewCompanies::Review;
-        assert!(matches!(
-            decide(&index, &q("Completely New Co"), &o),
-            Decision::NoCandidate
-        ));
+        assert!(matches!(decide(&index, &q("Completely New Co"), &o), Decision::NoCandidate));
         o.new_companies = NewCompanies::Create;
         assert!(matches!(decide(&index, &q("Ortiz Dental Group"), &o), Decision::Create));
     }

@@ -119,7 +119,7 @@ fn fold(c: char) -> char {
 /// abbreviations, drop a leading "the" and trailing legal forms.
 pub fn normalize_name(name: &str) -> String {
     let lowered: String = name.to_lowercase().chars().map(fold).collect();
-    let spaced = lowered.replace('&', " and ").replace('+', " and ");
+    let spaced = lowered.replace(['&', '+'], " and ");
     let mut words: Vec<String> = Vec::new();
     // Whether the last word was glued from dotted initials ("l.l.c." → "llc").
     let mut initials = false;
@@ -138,11 +138,7 @@ pub fn normalize_name(name: &str) -> String {
         }
         initials = false;
         let w = w.replace('\'', "");
-        let expanded = ABBREVIATIONS
-            .iter()
-            .find(|(a, _)| *a == w)
-            .map(|(_, full)| full.to_string())
-            .unwrap_or(w);
+        let expanded = ABBREVIATIONS.iter().find(|(a, _)| *a == w).map(|(_, full)| full.to_string()).unwrap_or(w);
         words.push(expanded);
     }
     if words.first().is_some_and(|w| w == "the") && words.len() > 1 {
@@ -163,11 +159,7 @@ fn raw_was_dotted(text: &str, letter: &str) -> bool {
 }
 
 pub fn tokens(normalized: &str) -> Vec<String> {
-    normalized
-        .split(' ')
-        .filter(|t| !t.is_empty() && *t != "and")
-        .map(str::to_string)
-        .collect()
+    normalized.split(' ').filter(|t| !t.is_empty() && *t != "and").map(str::to_string).collect()
 }
 
 /// `https://www.Acme.example/path` → `acme.example`; free-mail → none.
@@ -184,9 +176,7 @@ pub fn normalize_domain(input: &str) -> Option<String> {
     let host = s.split(['/', '?', '#', ':']).next().unwrap_or("").trim_end_matches('.');
     let host = host.strip_prefix("www.").unwrap_or(host);
     let valid = host.contains('.')
-        && host
-            .split('.')
-            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
+        && host.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
     (valid && !FREE_MAIL.contains(&host)).then(|| host.to_string())
 }
 
@@ -219,14 +209,8 @@ mod tests {
 
     #[test]
     fn domains() {
-        assert_eq!(
-            normalize_domain("https://www.OrtizDental.example/contact").as_deref(),
-            Some("ortizdental.example")
-        );
-        assert_eq!(
-            normalize_domain("office@ortizdental.example").as_deref(),
-            Some("ortizdental.example")
-        );
+        assert_eq!(normalize_domain("https://www.OrtizDental.example/contact").as_deref(), Some("ortizdental.example"));
+        assert_eq!(normalize_domain("office@ortizdental.example").as_deref(), Some("ortizdental.example"));
         assert_eq!(normalize_domain("gmail.com"), None);
         assert_eq!(normalize_domain("localhost"), None);
         assert_eq!(normalize_domain(""), None);

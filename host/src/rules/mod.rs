@@ -52,11 +52,9 @@ pub fn skip_record(options: &IntegrationOptions, record: &Record) -> Option<Skip
         Record::Site(_) if s.sites => Some(SkipReason::Stream("sites")),
         Record::Asset(_) if s.assets => Some(SkipReason::Stream("assets")),
         Record::Asset(a) if s.inactive_assets && !a.active => Some(SkipReason::InactiveAsset),
-        Record::Asset(a) => s
-            .asset_types
-            .iter()
-            .find(|t| same(t, &a.type_name))
-            .map(|_| SkipReason::AssetType(a.type_name.clone())),
+        Record::Asset(a) => {
+            s.asset_types.iter().find(|t| same(t, &a.type_name)).map(|_| SkipReason::AssetType(a.type_name.clone()))
+        }
         _ => None,
     }
 }
@@ -64,10 +62,8 @@ pub fn skip_record(options: &IntegrationOptions, record: &Record) -> Option<Skip
 /// Where an asset goes: the first by-type rule whose type matches, else the
 /// primary sync location, else a layout named after the PSA type.
 pub fn asset_layout(options: &IntegrationOptions, asset: &Asset, is_active_layout: impl Fn(&str) -> bool) -> String {
-    if let Some(rule) = options
-        .rules
-        .iter()
-        .find(|r| same(&r.when_type, &asset.type_name) && is_active_layout(&r.layout))
+    if let Some(rule) =
+        options.rules.iter().find(|r| same(&r.when_type, &asset.type_name) && is_active_layout(&r.layout))
     {
         return rule.layout.clone();
     }
@@ -75,11 +71,7 @@ pub fn asset_layout(options: &IntegrationOptions, asset: &Asset, is_active_layou
         return primary.clone();
     }
     let t = asset.type_name.trim();
-    if t.is_empty() {
-        "Devices".to_string()
-    } else {
-        t.to_string()
-    }
+    if t.is_empty() { "Devices".to_string() } else { t.to_string() }
 }
 
 /// The layout of any asset-like record.
@@ -89,11 +81,7 @@ pub fn layout_for(
     is_active_layout: impl Fn(&str) -> bool,
 ) -> Option<String> {
     let pick = |chosen: &Option<String>, default: &str| -> String {
-        chosen
-            .as_ref()
-            .filter(|l| is_active_layout(l))
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
+        chosen.as_ref().filter(|l| is_active_layout(l)).cloned().unwrap_or_else(|| default.to_string())
     };
     match record {
         Record::Asset(a) => Some(asset_layout(options, a, &is_active_layout)),
@@ -120,21 +108,13 @@ pub fn is_inactive(record: &Record) -> bool {
 /// field, falling back to the name: "serial:5CG1234XYZ", "name:odg-pc-01".
 pub fn device_identity(identity_field: &str, asset: &Asset) -> Option<String> {
     let norm = |s: &str| -> Option<String> {
-        let v: String = s
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .collect::<String>()
-            .to_uppercase();
+        let v: String = s.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_uppercase();
         (v.len() >= 3 && !is_placeholder(&v)).then_some(v)
     };
     let by_field = match identity_field {
         "mac" => asset.mac_address.as_deref().and_then(norm).map(|v| format!("mac:{v}")),
         "name" => None,
-        _ => asset
-            .serial_number
-            .as_deref()
-            .and_then(norm)
-            .map(|v| format!("serial:{v}")),
+        _ => asset.serial_number.as_deref().and_then(norm).map(|v| format!("serial:{v}")),
     };
     by_field.or_else(|| {
         let name = asset.name.trim().to_lowercase();
@@ -185,12 +165,11 @@ mod tests {
 
     #[test]
     fn by_type_rule_beats_primary() {
-        let mut o = IntegrationOptions::default();
-        o.primary_layout = Some("Computers".into());
-        o.rules.push(TypeRule {
-            when_type: "firewall".into(),
-            layout: "Network".into(),
-        });
+        let o = IntegrationOptions {
+            primary_layout: Some("Computers".into()),
+            rules: vec![TypeRule { when_type: "firewall".into(), layout: "Network".into() }],
+            ..Default::default()
+        };
         let all = |_: &str| true;
         assert_eq!(asset_layout(&o, &asset("Firewall"), all), "Network");
         assert_eq!(asset_layout(&o, &asset("Laptop"), all), "Computers");
@@ -198,17 +177,13 @@ mod tests {
 
     #[test]
     fn inactive_layouts_are_passed_over() {
-        let mut o = IntegrationOptions::default();
-        o.primary_layout = Some("Computers".into());
-        o.rules.push(TypeRule {
-            when_type: "Firewall".into(),
-            layout: "Old".into(),
-        });
+        let o = IntegrationOptions {
+            primary_layout: Some("Computers".into()),
+            rules: vec![TypeRule { when_type: "Firewall".into(), layout: "Old".into() }],
+            ..Default::default()
+        };
         assert_eq!(asset_layout(&o, &asset("Firewall"), |l| l != "Old"), "Computers");
-        assert_eq!(
-            asset_layout(&IntegrationOptions::default(), &asset("Laptop"), |_| true),
-            "Laptop"
-        );
+        assert_eq!(asset_layout(&IntegrationOptions::default(), &asset("Laptop"), |_| true), "Laptop");
     }
 
     #[test]
@@ -216,16 +191,10 @@ mod tests {
         let mut o = IntegrationOptions::default();
         o.skip.asset_types = vec!["printer".into()];
         o.skip.inactive_assets = true;
-        assert_eq!(
-            skip_record(&o, &Record::Asset(asset("Printer"))),
-            Some(SkipReason::AssetType("Printer".into()))
-        );
+        assert_eq!(skip_record(&o, &Record::Asset(asset("Printer"))), Some(SkipReason::AssetType("Printer".into())));
         let mut inactive = asset("Laptop");
         inactive.active = false;
-        assert_eq!(
-            skip_record(&o, &Record::Asset(inactive)),
-            Some(SkipReason::InactiveAsset)
-        );
+        assert_eq!(skip_record(&o, &Record::Asset(inactive)), Some(SkipReason::InactiveAsset));
         assert_eq!(skip_record(&o, &Record::Asset(asset("Laptop"))), None);
     }
 

@@ -31,11 +31,7 @@ impl Origin {
     fn of(url: &Url) -> Option<Origin> {
         let host = url.host_str()?.to_ascii_lowercase();
         let port = url.port_or_known_default()?;
-        Some(Origin {
-            scheme: url.scheme().to_string(),
-            host,
-            port,
-        })
+        Some(Origin { scheme: url.scheme().to_string(), host, port })
     }
 }
 
@@ -86,11 +82,7 @@ impl Allowlist {
             let sample: HashMap<String, String> = keys
                 .iter()
                 .map(|k| {
-                    let v = if template.trim() == format!("{{{k}}}") {
-                        "https://example.test"
-                    } else {
-                        "example"
-                    };
+                    let v = if template.trim() == format!("{{{k}}}") { "https://example.test" } else { "example" };
                     (k.clone(), v.to_string())
                 })
                 .collect();
@@ -116,10 +108,7 @@ impl Allowlist {
         if self.origins.contains(&origin) {
             Ok(url)
         } else {
-            Err(Refusal::NotAllowed {
-                origin: origin.to_string(),
-                allowed: self.describe(),
-            })
+            Err(Refusal::NotAllowed { origin: origin.to_string(), allowed: self.describe() })
         }
     }
 
@@ -127,21 +116,14 @@ impl Allowlist {
         if self.origins.is_empty() {
             "none".to_string()
         } else {
-            self.origins
-                .iter()
-                .map(Origin::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            self.origins.iter().map(Origin::to_string).collect::<Vec<_>>().join(", ")
         }
     }
 }
 
 /// `{key}` names in a template, in order.
 fn placeholders(template: &str) -> Result<Vec<String>, TemplateError> {
-    let malformed = |why: &str| TemplateError::Malformed {
-        template: template.to_string(),
-        why: why.to_string(),
-    };
+    let malformed = |why: &str| TemplateError::Malformed { template: template.to_string(), why: why.to_string() };
     let mut keys = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -174,11 +156,7 @@ fn expand_one(template: &str, config: &HashMap<String, String>) -> Result<Option
     if keys.len() == 1 && trimmed == format!("{{{}}}", keys[0]) {
         let key = &keys[0];
         let Some(v) = value(key) else { return Ok(None) };
-        let bad = |why: &str| TemplateError::BadValue {
-            template: template.into(),
-            key: key.clone(),
-            why: why.into(),
-        };
+        let bad = |why: &str| TemplateError::BadValue { template: template.into(), key: key.clone(), why: why.into() };
         let url = Url::parse(v).map_err(|e| bad(&format!("not a URL ({e})")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(bad("only http and https URLs are allowed"));
@@ -201,10 +179,7 @@ fn expand_one(template: &str, config: &HashMap<String, String>) -> Result<Option
         }
         expanded = expanded.replace(&format!("{{{key}}}"), &v.to_ascii_lowercase());
     }
-    let malformed = |why: &str| TemplateError::Malformed {
-        template: template.to_string(),
-        why: why.to_string(),
-    };
+    let malformed = |why: &str| TemplateError::Malformed { template: template.to_string(), why: why.to_string() };
     let url = Url::parse(&expanded).map_err(|_| malformed("not a `scheme://host[:port]` URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(malformed("only http and https are allowed"));
@@ -243,11 +218,7 @@ mod tests {
     }
 
     fn syncro(pairs: &[(&str, &str)]) -> Allowlist {
-        Allowlist::expand(
-            &["https://{subdomain}.syncromsp.com".into(), "{base_url}".into()],
-            &cfg(pairs),
-        )
-        .unwrap()
+        Allowlist::expand(&["https://{subdomain}.syncromsp.com".into(), "{base_url}".into()], &cfg(pairs)).unwrap()
     }
 
     #[test]
@@ -264,10 +235,7 @@ mod tests {
         assert!(a.check("http://127.0.0.1:8123/api/v1/me").is_ok());
         assert!(a.check("http://127.0.0.1:8124/api/v1/me").is_err(), "other port");
         assert!(a.check("https://127.0.0.1:8123/api/v1/me").is_err(), "other scheme");
-        assert!(
-            a.check("http://localhost:8123/api/v1/me").is_err(),
-            "other name for the same host"
-        );
+        assert!(a.check("http://localhost:8123/api/v1/me").is_err(), "other name for the same host");
     }
 
     #[test]
@@ -309,14 +277,7 @@ mod tests {
     #[test]
     fn template_validation() {
         assert!(Allowlist::validate_templates(&["https://{site}".into(), "{base_url}".into()]).is_ok());
-        for bad in [
-            "*",
-            "https://*.example.com",
-            "https://{a",
-            "example.com",
-            "https://x.com/path",
-            "ftp://{a}.com",
-        ] {
+        for bad in ["*", "https://*.example.com", "https://{a", "example.com", "https://x.com/path", "ftp://{a}.com"] {
             assert!(Allowlist::validate_templates(&[bad.to_string()]).is_err(), "{bad}");
         }
     }
@@ -324,9 +285,6 @@ mod tests {
     #[test]
     fn empty_allowlist_refuses_everything() {
         let a = Allowlist::default();
-        assert!(matches!(
-            a.check("https://example.com/"),
-            Err(Refusal::NotAllowed { .. })
-        ));
+        assert!(matches!(a.check("https://example.com/"), Err(Refusal::NotAllowed { .. })));
     }
 }

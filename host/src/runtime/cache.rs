@@ -36,9 +36,7 @@ impl CompileCache {
     }
 
     fn path_for(&self, sha256: &str) -> Option<PathBuf> {
-        self.dir
-            .as_ref()
-            .map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)))
+        self.dir.as_ref().map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)))
     }
 
     /// The compiled component for `bytes` (whose sha256 is `sha256`).
@@ -60,17 +58,15 @@ impl CompileCache {
         }
         let component = Component::new(engine, bytes)?;
         let outcome = match self.path_for(sha256) {
-            Some(path) => match component
-                .serialize()
-                .map_err(|e| e.to_string())
-                .and_then(|a| write_atomic(&path, &a))
-            {
-                Ok(()) => CacheOutcome::Compiled,
-                Err(e) => {
-                    tracing::debug!(path = %path.display(), error = %e, "compiled connector not cached");
-                    CacheOutcome::CompiledUncached
+            Some(path) => {
+                match component.serialize().map_err(|e| e.to_string()).and_then(|a| write_atomic(&path, &a)) {
+                    Ok(()) => CacheOutcome::Compiled,
+                    Err(e) => {
+                        tracing::debug!(path = %path.display(), error = %e, "compiled connector not cached");
+                        CacheOutcome::CompiledUncached
+                    }
                 }
-            },
+            }
             None => CacheOutcome::CompiledUncached,
         };
         Ok((component, outcome))

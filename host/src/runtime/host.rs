@@ -52,10 +52,7 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -71,21 +68,12 @@ impl v0_1::HttpHost for HostState {
             v0_1::Method::Delete => reqwest::Method::DELETE,
             v0_1::Method::Head => reqwest::Method::HEAD,
         };
-        let outbound = OutboundRequest {
-            method,
-            url: req.url,
-            headers: req.headers,
-            body: req.body,
-        };
+        let outbound = OutboundRequest { method, url: req.url, headers: req.headers, body: req.body };
         let started = Instant::now();
         let result = self.gate.send(outbound).await;
         self.io_time += started.elapsed();
         Ok(match result {
-            Ok(r) => Ok(v0_1::HttpResponse {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-            }),
+            Ok(r) => Ok(v0_1::HttpResponse { status: r.status, headers: r.headers, body: r.body }),
             Err(failure) => {
                 tracing::debug!(connector = %self.label, error = %self.redactor.redact(&failure.to_string()), "http failure");
                 Err(match failure {

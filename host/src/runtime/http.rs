@@ -110,27 +110,12 @@ pub struct HttpGate {
 /// Retries of transport failures (DNS, connect, timeout).
 const TRANSPORT_RETRIES: u32 = 2;
 
-const DROPPED_HEADERS: [&str; 6] = [
-    "host",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "upgrade",
-    "te",
-];
+const DROPPED_HEADERS: [&str; 6] = ["host", "content-length", "transfer-encoding", "connection", "upgrade", "te"];
 
 impl HttpGate {
     pub fn new(client: reqwest::Client, allowlist: Allowlist, rate: Option<RateLimit>, policy: HttpPolicy) -> Self {
-        let limiter = rate
-            .and_then(|r| quota(r, policy.rate_headroom))
-            .map(DefaultDirectRateLimiter::direct);
-        HttpGate {
-            client,
-            allowlist,
-            limiter,
-            policy,
-            stats: Mutex::new(HttpStats::default()),
-        }
+        let limiter = rate.and_then(|r| quota(r, policy.rate_headroom)).map(DefaultDirectRateLimiter::direct);
+        HttpGate { client, allowlist, limiter, policy, stats: Mutex::new(HttpStats::default()) }
     }
 
     /// A reqwest client as every gate wants it: no redirects, no proxies
@@ -197,11 +182,8 @@ impl HttpGate {
             };
             // A transport failure (DNS, refused connection) rarely heals in
             // seconds: retry it less than a PSA that answers "later".
-            let max = if result.is_err() {
-                self.policy.max_retries.min(TRANSPORT_RETRIES)
-            } else {
-                self.policy.max_retries
-            };
+            let max =
+                if result.is_err() { self.policy.max_retries.min(TRANSPORT_RETRIES) } else { self.policy.max_retries };
             match retry_in {
                 Some(wait) if attempt < max && wait <= self.policy.max_retry_wait => {
                     attempt += 1;
@@ -230,12 +212,7 @@ impl HttpGate {
         let headers = resp
             .headers()
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
         let cap = self.policy.max_response_bytes;
         if resp.content_length().is_some_and(|len| len > cap) {
@@ -272,11 +249,7 @@ impl HttpGate {
     /// Exponential backoff with jitter; rate-limit answers without a
     /// Retry-After start ten times slower, as PSAs advise (Syncro: 30–60 s).
     fn backoff(&self, attempt: u32, rate_limited: bool) -> Duration {
-        let base = if rate_limited {
-            self.policy.retry_base * 10
-        } else {
-            self.policy.retry_base
-        };
+        let base = if rate_limited { self.policy.retry_base * 10 } else { self.policy.retry_base };
         let exp = base.saturating_mul(1u32 << attempt.min(10));
         let jitter = 0.5 + rand::random::<f64>() * 0.5;
         exp.mul_f64(jitter).min(self.policy.max_retry_wait)
@@ -296,18 +269,12 @@ fn quota(rate: RateLimit, headroom: f64) -> Option<Quota> {
 
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(resp: &OutboundResponse) -> Option<Duration> {
-    let value = resp
-        .headers
-        .iter()
-        .find(|(k, _)| k == "retry-after")
-        .map(|(_, v)| v.trim())?;
+    let value = resp.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.trim())?;
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let secs = (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
-        .num_milliseconds()
-        .max(0);
+    let secs = (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds().max(0);
     Some(Duration::from_millis(secs as u64))
 }
 
@@ -339,45 +306,20 @@ mod tests {
 
     #[test]
     fn retry_after_forms() {
-        assert_eq!(
-            retry_after(&resp(&[("retry-after", "7")])),
-            Some(Duration::from_secs(7))
-        );
+        assert_eq!(retry_after(&resp(&[("retry-after", "7")])), Some(Duration::from_secs(7)));
         assert_eq!(retry_after(&resp(&[])), None);
-        assert_eq!(
-            retry_after(&resp(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")])),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(retry_after(&resp(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")])), Some(Duration::ZERO));
         assert_eq!(retry_after(&resp(&[("retry-after", "soon")])), None);
     }
 
     #[test]
     fn quota_spaces_requests_under_the_limit() {
-        let q = quota(
-            RateLimit {
-                requests: 180,
-                per_seconds: 60,
-            },
-            0.97,
-        )
-        .expect("quota");
+        let q = quota(RateLimit { requests: 180, per_seconds: 60 }, 0.97).expect("quota");
         // 174 requests a minute → one every ~345 ms, never a burst.
         let period = q.replenish_interval();
-        assert!(
-            period > Duration::from_millis(333) && period < Duration::from_millis(350),
-            "{period:?}"
-        );
+        assert!(period > Duration::from_millis(333) && period < Duration::from_millis(350), "{period:?}");
         assert_eq!(q.burst_size().get(), 1);
-        assert!(
-            quota(
-                RateLimit {
-                    requests: 0,
-                    per_seconds: 60
-                },
-                0.97
-            )
-            .is_none()
-        );
+        assert!(quota(RateLimit { requests: 0, per_seconds: 60 }, 0.97).is_none());
     }
 
     #[test]

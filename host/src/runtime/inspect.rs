@@ -15,13 +15,7 @@ pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_1::VERSION];
 /// what Rust's std pulls into every wasm32-wasip2 component; they are served
 /// with an empty context (no environment, no args, no stdin, stdout/stderr
 /// captured). Filesystem and sockets are not granted at all.
-const GRANTED_IMPORTS: &[&str] = &[
-    "ferry:connector/",
-    "wasi:io/",
-    "wasi:cli/",
-    "wasi:clocks/",
-    "wasi:random/",
-];
+const GRANTED_IMPORTS: &[&str] = &["ferry:connector/", "wasi:io/", "wasi:cli/", "wasi:clocks/", "wasi:random/"];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotAConnector {
@@ -68,16 +62,9 @@ pub fn check_bytes(bytes: &[u8]) -> Result<(), NotAConnector> {
 pub fn contract_version(engine: &Engine, component: &Component) -> Result<&'static str, NotAConnector> {
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
-    let source_exports: Vec<&String> = exports
-        .iter()
-        .filter(|e| e.starts_with("ferry:connector/source"))
-        .collect();
+    let source_exports: Vec<&String> = exports.iter().filter(|e| e.starts_with("ferry:connector/source")).collect();
     if source_exports.is_empty() {
-        let listed = if exports.is_empty() {
-            "nothing".to_string()
-        } else {
-            exports.join(", ")
-        };
+        let listed = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
         return Err(NotAConnector::NotFerry { exports: listed });
     }
     let version = source_exports
@@ -96,17 +83,11 @@ pub fn contract_version(engine: &Engine, component: &Component) -> Result<&'stat
         })?;
     for (name, _) in ty.imports(engine) {
         if !GRANTED_IMPORTS.iter().any(|p| name.starts_with(p)) {
-            return Err(NotAConnector::ForbiddenImport {
-                import: name.to_string(),
-            });
+            return Err(NotAConnector::ForbiddenImport { import: name.to_string() });
         }
         if name.starts_with("ferry:connector/") && !name.ends_with(&format!("@{version}")) {
             return Err(NotAConnector::UnsupportedContract {
-                found: name
-                    .split_once('@')
-                    .map(|(_, v)| v)
-                    .unwrap_or("(unversioned)")
-                    .to_string(),
+                found: name.split_once('@').map(|(_, v)| v).unwrap_or("(unversioned)").to_string(),
                 supported: SUPPORTED_CONTRACTS.join(", "),
             });
         }

@@ -48,28 +48,16 @@ pub struct LimitError {
 /// (variable, meaning) for README and `--help`.
 pub const ENV_VARS: &[(&str, &str)] = &[
     ("FERRY_CPU_SECONDS", "guest CPU seconds per connector call (default 10)"),
-    (
-        "FERRY_CALL_TIMEOUT_SECONDS",
-        "wall-clock seconds per connector call, HTTP included (default 300)",
-    ),
+    ("FERRY_CALL_TIMEOUT_SECONDS", "wall-clock seconds per connector call, HTTP included (default 300)"),
     ("FERRY_MEMORY_MB", "memory per connector instance in MiB (default 256)"),
     ("FERRY_PAGE_MAX_RECORDS", "records per page (default 50000)"),
     ("FERRY_RUN_MAX_RECORDS", "records per sync run (default 10000000)"),
     ("FERRY_STREAM_MAX_PAGES", "pages per stream per run (default 100000)"),
     ("FERRY_HTTP_TIMEOUT_SECONDS", "seconds per HTTP request (default 30)"),
     ("FERRY_RESPONSE_MAX_MB", "HTTP response body cap in MiB (default 32)"),
-    (
-        "FERRY_HTTP_MAX_RETRIES",
-        "retries of 429/5xx/transport failures (default 5)",
-    ),
-    (
-        "FERRY_RETRY_BASE_MS",
-        "first backoff step in ms, doubling per retry (default 1000)",
-    ),
-    (
-        "FERRY_MAX_RETRY_WAIT_SECONDS",
-        "longest single wait before a retry (default 120)",
-    ),
+    ("FERRY_HTTP_MAX_RETRIES", "retries of 429/5xx/transport failures (default 5)"),
+    ("FERRY_RETRY_BASE_MS", "first backoff step in ms, doubling per retry (default 1000)"),
+    ("FERRY_MAX_RETRY_WAIT_SECONDS", "longest single wait before a retry (default 120)"),
     ("FERRY_RUN_MAX_REQUESTS", "HTTP requests per sync run (default 1000000)"),
 ];
 
@@ -91,11 +79,7 @@ impl Limits {
                     .ok()
                     .filter(|n| *n > 0 || var == "FERRY_HTTP_MAX_RETRIES")
                     .map(Some)
-                    .ok_or(LimitError {
-                        var,
-                        value: v,
-                        what: "positive whole number",
-                    }),
+                    .ok_or(LimitError { var, value: v, what: "positive whole number" }),
             }
         };
         if let Some(n) = num("FERRY_CPU_SECONDS")? {

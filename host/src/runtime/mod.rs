@@ -54,17 +54,9 @@ pub enum RuntimeError {
     #[error("connector `{connector}` exceeded its memory limit of {limit_mib} MiB")]
     MemoryLimit { connector: String, limit_mib: usize },
     #[error("connector `{connector}` returned {records} records in one page; the limit is {limit}")]
-    PageTooLarge {
-        connector: String,
-        records: usize,
-        limit: usize,
-    },
+    PageTooLarge { connector: String, records: usize, limit: usize },
     #[error("connector `{connector}` returned {got} records when asked for {asked}")]
-    WrongStream {
-        connector: String,
-        asked: String,
-        got: String,
-    },
+    WrongStream { connector: String, asked: String, got: String },
     #[error("connector `{connector}`: {source}")]
     Allowlist {
         connector: String,
@@ -111,10 +103,7 @@ pub struct LoadedConnector {
 
 impl std::fmt::Debug for LoadedConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedConnector")
-            .field("sha256", &self.sha256)
-            .field("contract", &self.contract)
-            .finish()
+        f.debug_struct("LoadedConnector").field("sha256", &self.sha256).field("contract", &self.contract).finish()
     }
 }
 
@@ -175,17 +164,7 @@ impl Runtime {
 
         let client = http::HttpGate::build_client(&limits.http).map_err(|e| RuntimeError::Engine(e.to_string()))?;
         let cache = cache::CompileCache::new(&engine, cache_dir);
-        Ok(Runtime {
-            engine,
-            linker,
-            cache,
-            limits,
-            client,
-            _ticker: EpochTicker {
-                stop,
-                handle: Some(handle),
-            },
-        })
+        Ok(Runtime { engine, linker, cache, limits, client, _ticker: EpochTicker { stop, handle: Some(handle) } })
     }
 
     pub fn limits(&self) -> &Limits {
@@ -196,22 +175,12 @@ impl Runtime {
     pub fn load(&self, bytes: &[u8]) -> Result<LoadedConnector, RuntimeError> {
         inspect::check_bytes(bytes)?;
         let sha256 = sha256_hex(bytes);
-        let (component, outcome) = self
-            .cache
-            .load(&self.engine, bytes, &sha256)
-            .map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
+        let (component, outcome) =
+            self.cache.load(&self.engine, bytes, &sha256).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
         let contract = inspect::contract_version(&self.engine, &component)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
         let pre = v0_1::ConnectorPre::new(pre).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
-        Ok(LoadedConnector {
-            sha256,
-            contract,
-            cache: outcome,
-            pre,
-        })
+        Ok(LoadedConnector { sha256, contract, cache: outcome, pre })
     }
 
     /// A session for calls with one integration's config and grants.

@@ -39,10 +39,7 @@ pub struct SessionConfig {
 impl SessionConfig {
     /// No config, no network: for `info()` at install time.
     pub fn anonymous() -> Self {
-        SessionConfig {
-            label: "(inspecting)".into(),
-            ..Default::default()
-        }
+        SessionConfig { label: "(inspecting)".into(), ..Default::default() }
     }
 }
 
@@ -62,11 +59,7 @@ enum Call {
     Info,
     Validate(Vec<(String, String)>),
     Check,
-    Read {
-        stream: StreamKind,
-        cursor: Option<String>,
-        since: Option<String>,
-    },
+    Read { stream: StreamKind, cursor: Option<String>, since: Option<String> },
 }
 
 /// What a guest function returned, before the connector's own result is judged.
@@ -84,16 +77,9 @@ impl<'r> Session<'r> {
         config: SessionConfig,
     ) -> Result<Self, RuntimeError> {
         let map: HashMap<String, String> = config.config.iter().cloned().collect();
-        let allowlist = Allowlist::expand(&config.allowed_hosts, &map).map_err(|source| RuntimeError::Allowlist {
-            connector: config.label.clone(),
-            source,
-        })?;
-        let gate = HttpGate::new(
-            runtime.client.clone(),
-            allowlist,
-            config.rate_limit,
-            runtime.limits.http.clone(),
-        );
+        let allowlist = Allowlist::expand(&config.allowed_hosts, &map)
+            .map_err(|source| RuntimeError::Allowlist { connector: config.label.clone(), source })?;
+        let gate = HttpGate::new(runtime.client.clone(), allowlist, config.rate_limit, runtime.limits.http.clone());
         Ok(Session {
             runtime,
             pre,
@@ -128,18 +114,14 @@ impl<'r> Session<'r> {
         config: Vec<(String, String)>,
     ) -> CallResult<Result<model::ValidatedConfig, model::ConnectorError>> {
         match self.call(Call::Validate(config)).await? {
-            Output::Validate(r) => Ok(r
-                .map(v0_1::validated_from_wit)
-                .map_err(|e| self.scrub(v0_1::error_from_wit(e)))),
+            Output::Validate(r) => Ok(r.map(v0_1::validated_from_wit).map_err(|e| self.scrub(v0_1::error_from_wit(e)))),
             _ => unreachable!("call kind and output kind always match"),
         }
     }
 
     pub async fn check(&mut self) -> CallResult<Result<model::CheckReport, model::ConnectorError>> {
         match self.call(Call::Check).await? {
-            Output::Check(r) => Ok(r
-                .map(v0_1::report_from_wit)
-                .map_err(|e| self.scrub(v0_1::error_from_wit(e)))),
+            Output::Check(r) => Ok(r.map(v0_1::report_from_wit).map_err(|e| self.scrub(v0_1::error_from_wit(e)))),
             _ => unreachable!("call kind and output kind always match"),
         }
     }
@@ -185,22 +167,11 @@ impl<'r> Session<'r> {
         let r = |s: String| self.redactor.redact(&s);
         match e {
             E::Unauthorized { detail } => E::Unauthorized { detail: r(detail) },
-            E::Forbidden {
-                resource,
-                permission,
-                detail,
-            } => E::Forbidden {
-                resource,
-                permission,
-                detail: r(detail),
-            },
+            E::Forbidden { resource, permission, detail } => E::Forbidden { resource, permission, detail: r(detail) },
             E::NotFound { detail } => E::NotFound { detail: r(detail) },
             E::Unreachable { detail } => E::Unreachable { detail: r(detail) },
             E::Timeout { detail } => E::Timeout { detail: r(detail) },
-            E::InvalidConfig { field, reason } => E::InvalidConfig {
-                field,
-                reason: r(reason),
-            },
+            E::InvalidConfig { field, reason } => E::InvalidConfig { field, reason: r(reason) },
             E::BadResponse { detail } => E::BadResponse { detail: r(detail) },
             E::Other { detail } => E::Other { detail: r(detail) },
             other => other,
@@ -249,14 +220,10 @@ impl<'r> Session<'r> {
         let memory_mib = limits.memory_bytes / (1024 * 1024);
         let cpu = limits.cpu_per_call;
         let run = async {
-            let instance = self
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| RuntimeError::Instantiate {
-                    connector: label.clone(),
-                    message: self.redactor.redact(&super::root_cause(&e)),
-                })?;
+            let instance = self.pre.instantiate_async(&mut store).await.map_err(|e| RuntimeError::Instantiate {
+                connector: label.clone(),
+                message: self.redactor.redact(&super::root_cause(&e)),
+            })?;
             let source = instance.ferry_connector_source();
             let config = &self.config;
             let result = match call {
@@ -264,13 +231,7 @@ impl<'r> Session<'r> {
                 Call::Validate(c) => source.call_validate_config(&mut store, &c).await.map(Output::Validate),
                 Call::Check => source.call_check(&mut store, config).await.map(Output::Check),
                 Call::Read { stream, cursor, since } => source
-                    .call_read(
-                        &mut store,
-                        config,
-                        v0_1::stream_to_wit(stream),
-                        cursor.as_deref(),
-                        since.as_ref(),
-                    )
+                    .call_read(&mut store, config, v0_1::stream_to_wit(stream), cursor.as_deref(), since.as_ref())
                     .await
                     .map(Output::Read),
             };
@@ -278,10 +239,7 @@ impl<'r> Session<'r> {
         };
         match tokio::time::timeout(timeout, run).await {
             Ok(result) => result,
-            Err(_) => Err(RuntimeError::CallTimeout {
-                connector: label,
-                limit: timeout,
-            }),
+            Err(_) => Err(RuntimeError::CallTimeout { connector: label, limit: timeout }),
         }
     }
 }
@@ -297,34 +255,18 @@ fn classify_trap(
 ) -> RuntimeError {
     let state = store.data();
     if state.interrupted == Some(Interruption::Cpu) {
-        return RuntimeError::CpuLimit {
-            connector: label.to_string(),
-            limit: cpu,
-        };
+        return RuntimeError::CpuLimit { connector: label.to_string(), limit: cpu };
     }
     let chain = super::root_cause(e);
     if chain.contains("forcing trap when growing memory") || chain.contains("memory allocation") {
-        return RuntimeError::MemoryLimit {
-            connector: label.to_string(),
-            limit_mib: memory_mib,
-        };
+        return RuntimeError::MemoryLimit { connector: label.to_string(), limit_mib: memory_mib };
     }
     let stderr = String::from_utf8_lossy(&state.stderr.contents()).to_string();
     if stderr.contains("memory allocation of") {
-        return RuntimeError::MemoryLimit {
-            connector: label.to_string(),
-            limit_mib: memory_mib,
-        };
+        return RuntimeError::MemoryLimit { connector: label.to_string(), limit_mib: memory_mib };
     }
-    let trap = e
-        .downcast_ref::<wasmtime::Trap>()
-        .map(|t| t.to_string())
-        .unwrap_or_else(|| first_line(&chain));
-    let panic = stderr
-        .lines()
-        .rev()
-        .find(|l| l.contains("panicked"))
-        .map(str::to_string);
+    let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string()).unwrap_or_else(|| first_line(&chain));
+    let panic = stderr.lines().rev().find(|l| l.contains("panicked")).map(str::to_string);
     let message = match panic {
         Some(p) => format!("{trap}; {p}"),
         None if !stderr.trim().is_empty() => {
@@ -332,10 +274,7 @@ fn classify_trap(
         }
         None => trap,
     };
-    RuntimeError::Trap {
-        connector: label.to_string(),
-        message: redactor.redact(&message),
-    }
+    RuntimeError::Trap { connector: label.to_string(), message: redactor.redact(&message) }
 }
 
 fn first_line(s: &str) -> String {

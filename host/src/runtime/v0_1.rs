@@ -74,10 +74,7 @@ pub fn info_from_wit(i: wit::ConnectorInfo) -> model::ConnectorInfo {
             })
             .collect(),
         allowed_hosts: i.allowed_hosts,
-        rate_limit: i.rate_limit.map(|r| model::RateLimit {
-            requests: r.requests,
-            per_seconds: r.per_seconds,
-        }),
+        rate_limit: i.rate_limit.map(|r| model::RateLimit { requests: r.requests, per_seconds: r.per_seconds }),
     }
 }
 
@@ -85,49 +82,30 @@ pub fn error_from_wit(e: wit::ConnectorError) -> model::ConnectorError {
     use model::ConnectorError as M;
     match e {
         wit::ConnectorError::Unauthorized(detail) => M::Unauthorized { detail },
-        wit::ConnectorError::Forbidden(p) => M::Forbidden {
-            resource: p.resource,
-            permission: p.permission,
-            detail: p.detail,
-        },
+        wit::ConnectorError::Forbidden(p) => {
+            M::Forbidden { resource: p.resource, permission: p.permission, detail: p.detail }
+        }
         wit::ConnectorError::NotFound(detail) => M::NotFound { detail },
         wit::ConnectorError::RateLimited(retry_after) => M::RateLimited { retry_after },
         wit::ConnectorError::Unreachable(detail) => M::Unreachable { detail },
         wit::ConnectorError::Timeout(detail) => M::Timeout { detail },
-        wit::ConnectorError::InvalidConfig(p) => M::InvalidConfig {
-            field: p.field,
-            reason: p.reason,
-        },
+        wit::ConnectorError::InvalidConfig(p) => M::InvalidConfig { field: p.field, reason: p.reason },
         wit::ConnectorError::BadResponse(detail) => M::BadResponse { detail },
-        wit::ConnectorError::UnsupportedStream(s) => M::UnsupportedStream {
-            stream: stream_from_wit(s),
-        },
+        wit::ConnectorError::UnsupportedStream(s) => M::UnsupportedStream { stream: stream_from_wit(s) },
         wit::ConnectorError::Other(detail) => M::Other { detail },
     }
 }
 
 pub fn report_from_wit(r: wit::CheckReport) -> model::CheckReport {
-    model::CheckReport {
-        summary: r.summary,
-        facts: fields(r.facts),
-        warnings: r.warnings,
-    }
+    model::CheckReport { summary: r.summary, facts: fields(r.facts), warnings: r.warnings }
 }
 
 pub fn validated_from_wit(v: wit::ValidatedConfig) -> model::ValidatedConfig {
-    model::ValidatedConfig {
-        config: v.config,
-        notices: v.notices,
-    }
+    model::ValidatedConfig { config: v.config, notices: v.notices }
 }
 
 fn fields(list: Vec<wit::Field>) -> Vec<model::Field> {
-    list.into_iter()
-        .map(|f| model::Field {
-            label: f.label,
-            value: f.value,
-        })
-        .collect()
+    list.into_iter().map(|f| model::Field { label: f.label, value: f.value }).collect()
 }
 
 fn address(a: Option<wit::Address>) -> Option<model::Address> {

@@ -58,26 +58,18 @@ fn finish((mut row, json): (ConnectorRow, String)) -> Result<ConnectorRow> {
 
 impl Tx<'_> {
     pub fn connectors(&self) -> Result<Vec<ConnectorRow>> {
-        let mut stmt = self
-            .conn()
-            .prepare(&format!("SELECT {COLUMNS} FROM connectors ORDER BY id"))?;
+        let mut stmt = self.conn().prepare(&format!("SELECT {COLUMNS} FROM connectors ORDER BY id"))?;
         let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
     }
 
     pub fn connector(&self, id: &str) -> Result<Option<ConnectorRow>> {
-        let r = self.conn().query_row(
-            &format!("SELECT {COLUMNS} FROM connectors WHERE id = ?1"),
-            [id],
-            from_row,
-        );
+        let r = self.conn().query_row(&format!("SELECT {COLUMNS} FROM connectors WHERE id = ?1"), [id], from_row);
         self.optional(r)?.map(finish).transpose()
     }
 
     pub fn connector_component(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        let r = self
-            .conn()
-            .query_row("SELECT component FROM connectors WHERE id = ?1", [id], |r| r.get(0));
+        let r = self.conn().query_row("SELECT component FROM connectors WHERE id = ?1", [id], |r| r.get(0));
         self.optional(r)
     }
 
@@ -90,29 +82,15 @@ impl Tx<'_> {
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = excluded.version,
                contract = excluded.contract, sha256 = excluded.sha256, origin = excluded.origin,
                info_json = excluded.info_json, component = excluded.component, installed_at = excluded.installed_at",
-            params![
-                row.id,
-                row.name,
-                row.version,
-                row.contract,
-                row.sha256,
-                row.origin,
-                info,
-                component,
-                now()
-            ],
+            params![row.id, row.name, row.version, row.contract, row.sha256, row.origin, info, component, now()],
         )?;
         Ok(())
     }
 
     /// Integrations that use connector `id`.
     pub fn integrations_using(&self, id: &str) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT name FROM integrations WHERE connector_id = ?1 ORDER BY name")?;
-        let names = stmt
-            .query_map([id], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
+        let mut stmt = self.conn().prepare("SELECT name FROM integrations WHERE connector_id = ?1 ORDER BY name")?;
+        let names = stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(names)
     }
 

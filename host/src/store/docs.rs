@@ -69,11 +69,7 @@ impl CardTarget {
     }
 
     fn parse(s: &str) -> CardTarget {
-        if s == "company" {
-            CardTarget::Company
-        } else {
-            CardTarget::Asset
-        }
+        if s == "company" { CardTarget::Company } else { CardTarget::Asset }
     }
 }
 
@@ -162,9 +158,7 @@ impl Tx<'_> {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT {COMPANY_COLUMNS} FROM companies WHERE (?1 OR archived_at IS NULL) ORDER BY name COLLATE NOCASE, id"
         ))?;
-        let rows = stmt
-            .query_map([include_archived], company_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt.query_map([include_archived], company_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -187,13 +181,8 @@ impl Tx<'_> {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT {COMPANY_COLUMNS} FROM companies WHERE name = ?1 COLLATE NOCASE ORDER BY archived_at IS NOT NULL, id"
         ))?;
-        let found = stmt
-            .query_map([key], company_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        found.into_iter().next().ok_or_else(|| StoreError::NotFound {
-            what: "company",
-            name: key.to_string(),
-        })
+        let found = stmt.query_map([key], company_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        found.into_iter().next().ok_or_else(|| StoreError::NotFound { what: "company", name: key.to_string() })
     }
 
     pub fn insert_company(
@@ -265,10 +254,7 @@ impl Tx<'_> {
 
     pub fn insert_layout(&self, name: &str, identity: &str) -> Result<i64> {
         if self.layout_by_name(name)?.is_some() {
-            return Err(StoreError::Exists {
-                what: "layout",
-                name: name.to_string(),
-            });
+            return Err(StoreError::Exists { what: "layout", name: name.to_string() });
         }
         self.conn().execute(
             "INSERT INTO layouts (name, identity, created_at) VALUES (?1, ?2, ?3)",
@@ -289,9 +275,7 @@ impl Tx<'_> {
     pub fn ensure_layout(&self, name: &str, identity: &str) -> Result<i64> {
         let found: Option<i64> = self
             .conn()
-            .query_row("SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE", [name], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE", [name], |r| r.get(0))
             .optional()?;
         match found {
             Some(id) => Ok(id),
@@ -339,10 +323,7 @@ impl Tx<'_> {
         self.assets_where("a.id = ?1", params![id])?
             .into_iter()
             .next()
-            .ok_or_else(|| StoreError::NotFound {
-                what: "asset",
-                name: id.to_string(),
-            })
+            .ok_or_else(|| StoreError::NotFound { what: "asset", name: id.to_string() })
     }
 
     pub fn assets(&self, filter: &AssetFilter) -> Result<Vec<AssetRow>> {
@@ -353,10 +334,7 @@ impl Tx<'_> {
         let layout = match &filter.layout {
             Some(name) => Some(
                 self.layout_by_name(name)?
-                    .ok_or_else(|| StoreError::NotFound {
-                        what: "layout",
-                        name: name.clone(),
-                    })?
+                    .ok_or_else(|| StoreError::NotFound { what: "layout", name: name.clone() })?
                     .id,
             ),
             None => None,
@@ -406,11 +384,8 @@ impl Tx<'_> {
     }
 
     pub fn count_assets(&self) -> Result<u64> {
-        Ok(self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM assets WHERE archived_at IS NULL", [], |r| {
-                r.get::<_, i64>(0)
-            })? as u64)
+        Ok(self.conn().query_row("SELECT COUNT(*) FROM assets WHERE archived_at IS NULL", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 
     // ---- operator fields ----
@@ -425,16 +400,10 @@ impl Tx<'_> {
     }
 
     pub fn asset_fields(&self, asset_id: i64) -> Result<Vec<Field>> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT field, value FROM asset_fields WHERE asset_id = ?1 ORDER BY field")?;
+        let mut stmt =
+            self.conn().prepare("SELECT field, value FROM asset_fields WHERE asset_id = ?1 ORDER BY field")?;
         let rows = stmt
-            .query_map([asset_id], |r| {
-                Ok(Field {
-                    label: r.get(0)?,
-                    value: r.get(1)?,
-                })
-            })?
+            .query_map([asset_id], |r| Ok(Field { label: r.get(0)?, value: r.get(1)? }))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -486,11 +455,7 @@ impl Tx<'_> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT doc_id, hash FROM cards WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
         )?;
-        Ok(stmt
-            .query_row(params![integration_id, stream, external_id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?)
+        Ok(stmt.query_row(params![integration_id, stream, external_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -544,9 +509,7 @@ impl Tx<'_> {
              WHERE k.identity = ?1 AND k.doc_kind = 'asset' AND a.company_id = ?2 AND k.integration_id <> ?3
              ORDER BY k.doc_id LIMIT 1",
         )?;
-        Ok(stmt
-            .query_row(params![identity, company_id, not_integration], |r| r.get(0))
-            .optional()?)
+        Ok(stmt.query_row(params![identity, company_id, not_integration], |r| r.get(0)).optional()?)
     }
 
     /// Whether every card on a document is archived (none live).
@@ -561,38 +524,27 @@ impl Tx<'_> {
 
     /// The layout's identity field (serial, mac or name).
     pub fn layout_identity(&self, layout_id: i64) -> Result<String> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT identity FROM layouts WHERE id = ?1")?;
-        Ok(stmt
-            .query_row([layout_id], |r| r.get(0))
-            .optional()?
-            .unwrap_or_else(|| "serial".to_string()))
+        let mut stmt = self.conn().prepare_cached("SELECT identity FROM layouts WHERE id = ?1")?;
+        Ok(stmt.query_row([layout_id], |r| r.get(0)).optional()?.unwrap_or_else(|| "serial".to_string()))
     }
 
     /// The layout's id by name, when it exists and is active.
     pub fn active_layout_id(&self, name: &str) -> Result<Option<i64>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE AND active = 1")?;
+        let mut stmt =
+            self.conn().prepare_cached("SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE AND active = 1")?;
         Ok(stmt.query_row([name], |r| r.get(0)).optional()?)
     }
 
     /// An asset's company, layout and name.
     pub fn asset_placement(&self, id: i64) -> Result<Option<(i64, i64, String)>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT company_id, layout_id, name FROM assets WHERE id = ?1")?;
-        Ok(stmt
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?)
+        let mut stmt = self.conn().prepare_cached("SELECT company_id, layout_id, name FROM assets WHERE id = ?1")?;
+        Ok(stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?)
     }
 
     /// Cards of one integration and stream: (external id, doc id).
     pub fn card_ids(&self, integration_id: i64, stream: &str) -> Result<Vec<(String, i64)>> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT external_id, doc_id FROM cards WHERE integration_id = ?1 AND stream = ?2")?;
+        let mut stmt =
+            self.conn().prepare("SELECT external_id, doc_id FROM cards WHERE integration_id = ?1 AND stream = ?2")?;
         let rows = stmt
             .query_map(params![integration_id, stream], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -624,18 +576,14 @@ impl Tx<'_> {
             "SELECT external_id, state, company_id, score, reason FROM company_links
              WHERE integration_id = ?1 AND external_id = ?2",
         )?;
-        Ok(stmt
-            .query_row(params![integration_id, external_id], link_from_row)
-            .optional()?)
+        Ok(stmt.query_row(params![integration_id, external_id], link_from_row).optional()?)
     }
 
     pub fn company_links(&self, integration_id: i64) -> Result<Vec<CompanyLink>> {
         let mut stmt = self.conn().prepare(
             "SELECT external_id, state, company_id, score, reason FROM company_links WHERE integration_id = ?1",
         )?;
-        let rows = stmt
-            .query_map([integration_id], link_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt.query_map([integration_id], link_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 

@@ -47,10 +47,7 @@ fn finish((mut row, config, secrets, options): (IntegrationRow, String, String, 
         |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("integration {} {what}: {e}", row.name));
     row.config = serde_json::from_str(&config).map_err(|e| corrupt("config", e))?;
     let stored: BTreeMap<String, String> = serde_json::from_str(&secrets).map_err(|e| corrupt("secrets", e))?;
-    row.secrets = stored
-        .iter()
-        .map(|(k, v)| (k.clone(), SecretSource::from_stored(v)))
-        .collect();
+    row.secrets = stored.iter().map(|(k, v)| (k.clone(), SecretSource::from_stored(v))).collect();
     row.options = serde_json::from_str(&options).map_err(|e| corrupt("options", e))?;
     Ok(row)
 }
@@ -62,40 +59,24 @@ fn secrets_json(secrets: &BTreeMap<String, SecretSource>) -> String {
 
 impl Tx<'_> {
     pub fn integrations(&self) -> Result<Vec<IntegrationRow>> {
-        let mut stmt = self
-            .conn()
-            .prepare(&format!("SELECT {COLUMNS} FROM integrations ORDER BY name"))?;
+        let mut stmt = self.conn().prepare(&format!("SELECT {COLUMNS} FROM integrations ORDER BY name"))?;
         let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
     }
 
     pub fn integration(&self, name: &str) -> Result<IntegrationRow> {
-        let r = self.conn().query_row(
-            &format!("SELECT {COLUMNS} FROM integrations WHERE name = ?1"),
-            [name],
-            from_row,
-        );
+        let r = self.conn().query_row(&format!("SELECT {COLUMNS} FROM integrations WHERE name = ?1"), [name], from_row);
         match self.optional(r)? {
             Some(row) => finish(row),
-            None => Err(StoreError::NotFound {
-                what: "integration",
-                name: name.to_string(),
-            }),
+            None => Err(StoreError::NotFound { what: "integration", name: name.to_string() }),
         }
     }
 
     pub fn integration_by_id(&self, id: i64) -> Result<IntegrationRow> {
-        let r = self.conn().query_row(
-            &format!("SELECT {COLUMNS} FROM integrations WHERE id = ?1"),
-            [id],
-            from_row,
-        );
+        let r = self.conn().query_row(&format!("SELECT {COLUMNS} FROM integrations WHERE id = ?1"), [id], from_row);
         match self.optional(r)? {
             Some(row) => finish(row),
-            None => Err(StoreError::NotFound {
-                what: "integration",
-                name: format!("#{id}"),
-            }),
+            None => Err(StoreError::NotFound { what: "integration", name: format!("#{id}") }),
         }
     }
 
@@ -107,16 +88,10 @@ impl Tx<'_> {
         secrets: &BTreeMap<String, SecretSource>,
         options: &serde_json::Value,
     ) -> Result<i64> {
-        let exists: i64 = self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM integrations WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })?;
+        let exists: i64 =
+            self.conn().query_row("SELECT COUNT(*) FROM integrations WHERE name = ?1", [name], |r| r.get(0))?;
         if exists > 0 {
-            return Err(StoreError::Exists {
-                what: "integration",
-                name: name.to_string(),
-            });
+            return Err(StoreError::Exists { what: "integration", name: name.to_string() });
         }
         let t = now();
         self.conn().execute(
@@ -142,12 +117,7 @@ impl Tx<'_> {
     ) -> Result<()> {
         self.conn().execute(
             "UPDATE integrations SET config_json = ?2, secrets_json = ?3, updated_at = ?4 WHERE id = ?1",
-            params![
-                id,
-                serde_json::to_string(config).unwrap_or_else(|_| "{}".into()),
-                secrets_json(secrets),
-                now()
-            ],
+            params![id, serde_json::to_string(config).unwrap_or_else(|_| "{}".into()), secrets_json(secrets), now()],
         )?;
         Ok(())
     }

@@ -90,15 +90,7 @@ impl Tx<'_> {
                     outcome.unchanged += 1;
                 }
                 Some((id, _, _)) => {
-                    change.execute(params![
-                        id,
-                        r.company_ext_id,
-                        r.hash,
-                        r.data,
-                        r.psa_updated_at,
-                        run_id,
-                        listing
-                    ])?;
+                    change.execute(params![id, r.company_ext_id, r.hash, r.data, r.psa_updated_at, run_id, listing])?;
                     outcome.updated += 1;
                 }
             }
@@ -168,9 +160,7 @@ impl Tx<'_> {
              GROUP BY stream ORDER BY stream",
         )?;
         let rows = stmt
-            .query_map([integration_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-            })?
+            .query_map([integration_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -197,18 +187,16 @@ impl Tx<'_> {
              ) WHERE name IS NOT NULL GROUP BY kind, name ORDER BY kind, SUM(n) DESC, name",
         )?;
         let rows = stmt
-            .query_map([integration_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
-            })?
+            .query_map([integration_id], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     /// Forget a stream's records (e.g. tickets "clear & resync").
     pub fn clear_mirror_stream(&self, integration_id: i64, stream: &str) -> Result<u64> {
-        Ok(self.conn().execute(
-            "DELETE FROM mirror WHERE integration_id = ?1 AND stream = ?2",
-            params![integration_id, stream],
-        )? as u64)
+        Ok(self
+            .conn()
+            .execute("DELETE FROM mirror WHERE integration_id = ?1 AND stream = ?2", params![integration_id, stream])?
+            as u64)
     }
 }

@@ -79,10 +79,8 @@ impl Store {
     /// Open (creating if needed) and migrate the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::CreateDir { path: dir.display().to_string(), source })?;
         }
         let existed = path.exists();
         if !existed {
@@ -92,23 +90,14 @@ impl Store {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| StoreError::Open {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })?;
         conn.busy_timeout(Duration::from_secs(30))?;
-        let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
-        };
+        let mut store = Store { conn, path: path.to_path_buf() };
         store.check_version()?;
         store
             .conn
             .pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| StoreError::Open {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })?;
         store.conn.pragma_update(None, "synchronous", "NORMAL")?;
         store.conn.pragma_update(None, "foreign_keys", "ON")?;
         store.migrate()?;
@@ -145,9 +134,7 @@ impl Store {
 
     /// Run `f` in one transaction: all of it lands, or none.
     pub fn transaction<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&Tx { conn: &tx })?;
         tx.commit()?;
         Ok(out)
@@ -189,17 +176,8 @@ fn create_private_file(path: &Path) -> Result<()> {
         .mode(0o600)
         .open(path)
         .map(|_| ())
-        .or_else(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
-        .map_err(|e| StoreError::Open {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
+        .or_else(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) })
+        .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })
 }
 
 #[cfg(not(unix))]
@@ -245,10 +223,7 @@ pub(crate) mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("ferry.db"))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.path().join("ferry.db")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert_eq!(store.integrity_check().unwrap(), "ok");

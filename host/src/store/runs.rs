@@ -143,9 +143,7 @@ impl Tx<'_> {
     /// Runs left `running` by processes that no longer exist become
     /// `interrupted` (their checkpoints stay, so the next run resumes).
     pub fn reap_dead_runs(&self, alive: impl Fn(i64) -> bool) -> Result<u64> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT id, pid FROM runs WHERE status = 'running'")?;
+        let mut stmt = self.conn().prepare("SELECT id, pid FROM runs WHERE status = 'running'")?;
         let running = stmt
             .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -202,9 +200,8 @@ impl Tx<'_> {
              WHERE (?1 IS NULL OR i.name = ?1)
              ORDER BY r.id DESC LIMIT ?2",
         )?;
-        let rows = stmt
-            .query_map(params![integration, limit as i64], run_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows =
+            stmt.query_map(params![integration, limit as i64], run_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(|r| self.with_streams(r)).collect()
     }
 
@@ -218,10 +215,7 @@ impl Tx<'_> {
         );
         match self.optional(r)? {
             Some(row) => self.with_streams(row),
-            None => Err(StoreError::NotFound {
-                what: "run",
-                name: id.to_string(),
-            }),
+            None => Err(StoreError::NotFound { what: "run", name: id.to_string() }),
         }
     }
 
@@ -310,9 +304,7 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         finished_at: r.get(7)?,
         pid: r.get(8)?,
         error: r.get(9)?,
-        http: http_json
-            .and_then(|h| serde_json::from_str(&h).ok())
-            .unwrap_or(serde_json::Value::Null),
+        http: http_json.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or(serde_json::Value::Null),
         stream_results: Vec::new(),
     })
 }

@@ -94,11 +94,7 @@ pub enum SyncError {
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
     #[error("connector `{connector}` does not offer stream `{stream}` (it offers: {offered})")]
-    UnknownStream {
-        connector: String,
-        stream: String,
-        offered: String,
-    },
+    UnknownStream { connector: String, stream: String, offered: String },
 }
 
 impl SyncError {
@@ -266,12 +262,7 @@ fn plan_streams(info: &ConnectorInfo, wanted: &[StreamKind]) -> Result<Vec<Strea
             return Err(SyncError::UnknownStream {
                 connector: info.id.clone(),
                 stream: w.to_string(),
-                offered: info
-                    .streams
-                    .iter()
-                    .map(|s| s.kind.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                offered: info.streams.iter().map(|s| s.kind.to_string()).collect::<Vec<_>>().join(", "),
             });
         }
     }
@@ -345,13 +336,10 @@ async fn fetch_stream(
         };
         let mut writes = Vec::with_capacity(page.records.len());
         for (i, record) in page.records.iter().enumerate() {
-            if let Err(e) = records::validate(i, record)
-                .and_then(|_| records::to_mirror(i, record))
-                .map(|w| writes.push(w))
+            if let Err(e) =
+                records::validate(i, record).and_then(|_| records::to_mirror(i, record)).map(|w| writes.push(w))
             {
-                return Ok(StreamEnd::Failed {
-                    message: format!("the connector returned an invalid page: {e}"),
-                });
+                return Ok(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
             }
         }
         *run_records += writes.len() as u64;
@@ -361,13 +349,12 @@ async fn fetch_stream(
                 hint: "raise FERRY_RUN_MAX_RECORDS if the PSA really holds that much, else report it to the connector's author".into(),
             });
         }
-        if let Some(next) = &page.next {
-            if Some(next) == cursor.as_ref() || !seen_cursors.insert(next.clone()) {
+        if let Some(next) = &page.next
+            && (Some(next) == cursor.as_ref() || !seen_cursors.insert(next.clone()))
+        {
+            {
                 return Ok(StreamEnd::Failed {
-                    message: format!(
-                        "the connector repeated a cursor (`{}`): paging would never end",
-                        short(next)
-                    ),
+                    message: format!("the connector repeated a cursor (`{}`): paging would never end", short(next)),
                 });
             }
         }
@@ -415,14 +402,9 @@ async fn fetch_stream(
 fn classify(e: ConnectorError) -> StreamEnd {
     let hint = e.hint();
     if e.is_fatal_for_run() {
-        StreamEnd::Fatal {
-            message: e.to_string(),
-            hint,
-        }
+        StreamEnd::Fatal { message: e.to_string(), hint }
     } else {
-        StreamEnd::Failed {
-            message: format!("{e} — {hint}"),
-        }
+        StreamEnd::Failed { message: format!("{e} — {hint}") }
     }
 }
 
@@ -456,16 +438,9 @@ mod tests {
 
     #[test]
     fn fatal_errors_stop_the_run() {
+        assert!(matches!(classify(ConnectorError::Unauthorized { detail: "x".into() }), StreamEnd::Fatal { .. }));
         assert!(matches!(
-            classify(ConnectorError::Unauthorized { detail: "x".into() }),
-            StreamEnd::Fatal { .. }
-        ));
-        assert!(matches!(
-            classify(ConnectorError::Forbidden {
-                resource: "a".into(),
-                permission: None,
-                detail: String::new()
-            }),
+            classify(ConnectorError::Forbidden { resource: "a".into(), permission: None, detail: String::new() }),
             StreamEnd::Failed { .. }
         ));
     }

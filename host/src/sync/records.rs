@@ -50,11 +50,7 @@ fn card_len(r: &Record) -> usize {
 /// Check one record's invariants.
 pub fn validate(index: usize, record: &Record) -> Result<(), InvalidRecord> {
     let id = record.external_id();
-    let fail = |why: String| InvalidRecord {
-        index,
-        id: short(&id),
-        why,
-    };
+    let fail = |why: String| InvalidRecord { index, id: short(&id), why };
     let raw_id = match record {
         Record::Lookup(l) => l.id.as_str(),
         _ => id.as_str(),

@@ -19,12 +19,7 @@ impl Config {
 
     /// The value of `key`, trimmed; `None` when absent or blank.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
+        self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
     }
 
     /// The value of `key`, or an `invalid-config` error naming it.
@@ -95,11 +90,7 @@ mod tests {
 
     #[test]
     fn get_ignores_blank_and_takes_last() {
-        let c = Config::new(vec![
-            ("a".into(), "1".into()),
-            ("b".into(), "  ".into()),
-            ("a".into(), " 2 ".into()),
-        ]);
+        let c = Config::new(vec![("a".into(), "1".into()), ("b".into(), "  ".into()), ("a".into(), " 2 ".into())]);
         assert_eq!(c.get("a"), Some("2"));
         assert_eq!(c.get("b"), None);
         assert_eq!(c.get("c"), None);
@@ -116,18 +107,9 @@ mod tests {
 
     #[test]
     fn bare_host_strips_scheme_and_path() {
-        assert_eq!(
-            bare_host("https://Acme.SyncroMSP.com/"),
-            Some("acme.syncromsp.com".into())
-        );
-        assert_eq!(
-            bare_host(" api-na.myconnectwise.net "),
-            Some("api-na.myconnectwise.net".into())
-        );
-        assert_eq!(
-            bare_host("http://x.example:8443/v4_6_release"),
-            Some("x.example:8443".into())
-        );
+        assert_eq!(bare_host("https://Acme.SyncroMSP.com/"), Some("acme.syncromsp.com".into()));
+        assert_eq!(bare_host(" api-na.myconnectwise.net "), Some("api-na.myconnectwise.net".into()));
+        assert_eq!(bare_host("http://x.example:8443/v4_6_release"), Some("x.example:8443".into()));
         assert_eq!(bare_host("https:///"), None);
     }
 

@@ -9,10 +9,7 @@ const SNIPPET: usize = 200;
 
 /// An `invalid-config` error for `field`.
 pub fn invalid_config(field: &str, reason: impl Into<String>) -> ConnectorError {
-    ConnectorError::InvalidConfig(ConfigProblem {
-        field: field.to_string(),
-        reason: reason.into(),
-    })
+    ConnectorError::InvalidConfig(ConfigProblem { field: field.to_string(), reason: reason.into() })
 }
 
 /// A `bad-response` error with context.
@@ -65,30 +62,15 @@ mod tests {
 
     #[test]
     fn maps_common_statuses() {
-        assert!(matches!(
-            from_status(&resp(401, "", &[]), "x"),
-            ConnectorError::Unauthorized(_)
-        ));
-        assert!(matches!(
-            from_status(&resp(403, "", &[]), "x"),
-            ConnectorError::Forbidden(_)
-        ));
-        assert!(matches!(
-            from_status(&resp(404, "", &[]), "x"),
-            ConnectorError::NotFound(_)
-        ));
+        assert!(matches!(from_status(&resp(401, "", &[]), "x"), ConnectorError::Unauthorized(_)));
+        assert!(matches!(from_status(&resp(403, "", &[]), "x"), ConnectorError::Forbidden(_)));
+        assert!(matches!(from_status(&resp(404, "", &[]), "x"), ConnectorError::NotFound(_)));
         assert!(matches!(
             from_status(&resp(429, "", &[("retry-after", "7")]), "x"),
             ConnectorError::RateLimited(Some(7))
         ));
-        assert!(matches!(
-            from_status(&resp(502, "", &[]), "x"),
-            ConnectorError::Other(_)
-        ));
-        assert!(matches!(
-            from_status(&resp(302, "", &[]), "x"),
-            ConnectorError::BadResponse(_)
-        ));
+        assert!(matches!(from_status(&resp(502, "", &[]), "x"), ConnectorError::Other(_)));
+        assert!(matches!(from_status(&resp(302, "", &[]), "x"), ConnectorError::BadResponse(_)));
     }
 
     #[test]

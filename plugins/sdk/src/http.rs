@@ -21,10 +21,7 @@ pub struct Response {
 impl Response {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn is_success(&self) -> bool {
@@ -39,10 +36,7 @@ impl Response {
     /// Decode the body as JSON, or explain what came back instead.
     pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, ConnectorError> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            bad_response(format!(
-                "{what}: the PSA's JSON did not parse ({e}); body starts: {}",
-                snippet(&self.body)
-            ))
+            bad_response(format!("{what}: the PSA's JSON did not parse ({e}); body starts: {}", snippet(&self.body)))
         })
     }
 }
@@ -62,10 +56,7 @@ impl Client {
         while base_url.ends_with('/') {
             base_url.pop();
         }
-        Self {
-            base_url,
-            headers: Vec::new(),
-        }
+        Self { base_url, headers: Vec::new() }
     }
 
     /// Add a header sent with every request.
@@ -82,9 +73,7 @@ impl Client {
     pub fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
         let mut url = format!("{}{}", self.base_url, path);
         if !query.is_empty() {
-            let encoded = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(query.iter())
-                .finish();
+            let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(query.iter()).finish();
             url.push(if url.contains('?') { '&' } else { '?' });
             url.push_str(&encoded);
         }
@@ -109,18 +98,9 @@ pub fn send(
     headers: &[(String, String)],
     body: Option<Vec<u8>>,
 ) -> Result<Response, ConnectorError> {
-    let request = Request {
-        method,
-        url: url.to_string(),
-        headers: headers.to_vec(),
-        body,
-    };
+    let request = Request { method, url: url.to_string(), headers: headers.to_vec(), body };
     match host::send(&request) {
-        Ok(r) => Ok(Response {
-            status: r.status,
-            headers: r.headers,
-            body: r.body,
-        }),
+        Ok(r) => Ok(Response { status: r.status, headers: r.headers, body: r.body }),
         Err(e) => Err(transport_error(e)),
     }
 }
@@ -147,10 +127,7 @@ mod tests {
         let c = Client::new("https://x.example/api/v1/");
         assert_eq!(c.url("/customers", &[]), "https://x.example/api/v1/customers");
         assert_eq!(
-            c.url(
-                "/companies",
-                &[("conditions", "lastUpdated > [2024-01-01T00:00:00Z]"), ("page", "2")]
-            ),
+            c.url("/companies", &[("conditions", "lastUpdated > [2024-01-01T00:00:00Z]"), ("page", "2")]),
             "https://x.example/api/v1/companies?conditions=lastUpdated+%3E+%5B2024-01-01T00%3A00%3A00Z%5D&page=2"
         );
         assert_eq!(c.url("/a?x=1", &[("y", "2")]), "https://x.example/api/v1/a?x=1&y=2");
@@ -158,11 +135,7 @@ mod tests {
 
     #[test]
     fn json_error_quotes_body() {
-        let r = Response {
-            status: 200,
-            headers: vec![],
-            body: b"<html>oops".to_vec(),
-        };
+        let r = Response { status: 200, headers: vec![], body: b"<html>oops".to_vec() };
         let err = r.json::<serde_json::Value>("customers page 1").unwrap_err();
         match err {
             ConnectorError::BadResponse(m) => {

@@ -126,14 +126,8 @@ mod tests {
         let h = LinkHeader::parse(
             "<https://h/v4_6_release/apis/3.0/company/companies?pageSize=50&page=2>; rel=\"next\", <https://h/v4_6_release/apis/3.0/company/companies?pageSize=50&page=4>; rel=\"last\"",
         );
-        assert_eq!(
-            h.get("next"),
-            Some("https://h/v4_6_release/apis/3.0/company/companies?pageSize=50&page=2")
-        );
-        assert_eq!(
-            h.get("last"),
-            Some("https://h/v4_6_release/apis/3.0/company/companies?pageSize=50&page=4")
-        );
+        assert_eq!(h.get("next"), Some("https://h/v4_6_release/apis/3.0/company/companies?pageSize=50&page=2"));
+        assert_eq!(h.get("last"), Some("https://h/v4_6_release/apis/3.0/company/companies?pageSize=50&page=4"));
         assert_eq!(h.get("prev"), None);
     }
 

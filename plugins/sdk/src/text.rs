@@ -22,10 +22,7 @@ impl CardBuilder {
     /// Add `label: value` when the value is non-blank.
     pub fn add(mut self, label: &str, value: Option<&str>) -> Self {
         if let Some(v) = non_empty(value) {
-            self.fields.push(Field {
-                label: label.to_string(),
-                value: v,
-            });
+            self.fields.push(Field { label: label.to_string(), value: v });
         }
         self
     }

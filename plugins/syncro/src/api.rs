@@ -22,40 +22,21 @@ struct Endpoint {
     permission: &'static str,
 }
 
-const CUSTOMERS: Endpoint = Endpoint {
-    path: "/customers",
-    key: "customers",
-    resource: "customers",
-    permission: "Customers - List/Search",
-};
-const CONTACTS: Endpoint = Endpoint {
-    path: "/contacts",
-    key: "contacts",
-    resource: "contacts",
-    permission: "Customers - View Detail",
-};
-const ASSETS: Endpoint = Endpoint {
-    path: "/customer_assets",
-    key: "assets",
-    resource: "assets",
-    permission: "Assets - List/Search",
-};
-const TICKETS: Endpoint = Endpoint {
-    path: "/tickets",
-    key: "tickets",
-    resource: "tickets",
-    permission: "Tickets - List/Search",
-};
+const CUSTOMERS: Endpoint =
+    Endpoint { path: "/customers", key: "customers", resource: "customers", permission: "Customers - List/Search" };
+const CONTACTS: Endpoint =
+    Endpoint { path: "/contacts", key: "contacts", resource: "contacts", permission: "Customers - View Detail" };
+const ASSETS: Endpoint =
+    Endpoint { path: "/customer_assets", key: "assets", resource: "assets", permission: "Assets - List/Search" };
+const TICKETS: Endpoint =
+    Endpoint { path: "/tickets", key: "tickets", resource: "tickets", permission: "Tickets - List/Search" };
 
 impl Api {
     pub fn new(settings: &Settings) -> Self {
         let client = Client::new(settings.base_url.clone())
             .with_header("authorization", format!("Bearer {}", settings.api_key))
             .with_header("accept", "application/json");
-        Api {
-            client,
-            subdomain: settings.subdomain.clone(),
-        }
+        Api { client, subdomain: settings.subdomain.clone() }
     }
 
     /// `/me` proves the token; the first customers page counts customers.
@@ -63,13 +44,9 @@ impl Api {
         let me = self.client.get("/me", &[])?;
         let me: map::Me = self.ok(me, "the current user (/me)", None)?.json("/me")?;
         let first = self.list_page(&CUSTOMERS, PageNumber(1), &[("include_disabled", "true")])?;
-        let total = first.total_entries.unwrap_or_else(|| {
-            if first.total_pages.unwrap_or(1) <= 1 {
-                first.items.len() as u64
-            } else {
-                0
-            }
-        });
+        let total = first
+            .total_entries
+            .unwrap_or_else(|| if first.total_pages.unwrap_or(1) <= 1 { first.items.len() as u64 } else { 0 });
         let exact = first.total_entries.is_some() || first.total_pages.unwrap_or(1) <= 1;
         let mut warnings = Vec::new();
         if total == 0 && exact {
@@ -88,57 +65,34 @@ impl Api {
         let summary = if exact {
             format!("{total} customers found")
         } else {
-            format!(
-                "more than {} customers found ({} pages)",
-                first.items.len(),
-                first.total_pages.unwrap_or(0)
-            )
+            format!("more than {} customers found ({} pages)", first.items.len(), first.total_pages.unwrap_or(0))
         };
-        let mut facts = vec![Field {
-            label: "subdomain".into(),
-            value: self.subdomain.clone(),
-        }];
+        let mut facts = vec![Field { label: "subdomain".into(), value: self.subdomain.clone() }];
         if let Some(user) = me.user_email.or(me.user_name) {
-            facts.push(Field {
-                label: "user".into(),
-                value: user,
-            });
+            facts.push(Field { label: "user".into(), value: user });
         }
-        Ok(CheckReport {
-            summary,
-            facts,
-            warnings,
-        })
+        Ok(CheckReport { summary, facts, warnings })
     }
 
     pub fn companies(&self, page: PageNumber) -> Result<Page, ConnectorError> {
         let list = self.list_page(&CUSTOMERS, page, &[("include_disabled", "true")])?;
         let next = list.next(page);
         let records = list.decode(&CUSTOMERS, map::company)?;
-        Ok(Page {
-            records: Records::Companies(records),
-            next,
-        })
+        Ok(Page { records: Records::Companies(records), next })
     }
 
     pub fn contacts(&self, page: PageNumber) -> Result<Page, ConnectorError> {
         let list = self.list_page(&CONTACTS, page, &[])?;
         let next = list.next(page);
         let records = list.decode(&CONTACTS, map::contact)?;
-        Ok(Page {
-            records: Records::Contacts(records),
-            next,
-        })
+        Ok(Page { records: Records::Contacts(records), next })
     }
 
     pub fn assets(&self, page: PageNumber) -> Result<Page, ConnectorError> {
         let list = self.list_page(&ASSETS, page, &[])?;
         let next = list.next(page);
         let records = list.decode(&ASSETS, map::asset)?;
-        Ok(Page {
-            records: Records::Assets(records),
-            next,
-        })
+        Ok(Page { records: Records::Assets(records), next })
     }
 
     pub fn tickets(&self, page: PageNumber, since: Option<&str>) -> Result<Page, ConnectorError> {
@@ -149,10 +103,7 @@ impl Api {
         let list = self.list_page(&TICKETS, page, &query)?;
         let next = list.next(page);
         let records = list.decode(&TICKETS, map::ticket)?;
-        Ok(Page {
-            records: Records::Tickets(records),
-            next,
-        })
+        Ok(Page { records: Records::Tickets(records), next })
     }
 
     /// Ticket statuses (`/tickets/settings`) then asset types (`/settings`),
@@ -161,9 +112,8 @@ impl Api {
         match cursor {
             None => {
                 let resp = self.client.get("/tickets/settings", &[])?;
-                let settings: map::TicketSettings = self
-                    .ok(resp, "ticket settings", Some(TICKETS.permission))?
-                    .json("/tickets/settings")?;
+                let settings: map::TicketSettings =
+                    self.ok(resp, "ticket settings", Some(TICKETS.permission))?.json("/tickets/settings")?;
                 Ok(Page {
                     records: Records::Lookups(map::ticket_statuses(&settings)),
                     next: Some("asset-types".into()),
@@ -172,10 +122,7 @@ impl Api {
             Some("asset-types") => {
                 let resp = self.client.get("/settings", &[])?;
                 let settings: map::AccountSettings = self.ok(resp, "account settings", None)?.json("/settings")?;
-                Ok(Page {
-                    records: Records::Lookups(map::asset_types(&settings)),
-                    next: None,
-                })
+                Ok(Page { records: Records::Lookups(map::asset_types(&settings)), next: None })
             }
             Some(other) => Err(bad_response(format!("unknown lookups cursor `{other}`"))),
         }
@@ -209,11 +156,7 @@ impl Api {
         };
         let meta = body.get("meta");
         let number = |k: &str| meta.and_then(|m| m.get(k)).and_then(serde_json::Value::as_u64);
-        Ok(ListPage {
-            items,
-            total_pages: number("total_pages"),
-            total_entries: number("total_entries"),
-        })
+        Ok(ListPage { items, total_pages: number("total_pages"), total_entries: number("total_entries") })
     }
 
     /// Pass a 2xx through; turn anything else into the right connector-error.
@@ -280,19 +223,12 @@ mod tests {
     use super::*;
 
     fn resp(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            headers: vec![],
-            body: body.as_bytes().to_vec(),
-        }
+        Response { status, headers: vec![], body: body.as_bytes().to_vec() }
     }
 
     #[test]
     fn permission_401_is_forbidden_with_permission_name() {
-        let r = resp(
-            401,
-            r#"{"error": "Not authorized. Please ask account admin to update your group permissions."}"#,
-        );
+        let r = resp(401, r#"{"error": "Not authorized. Please ask account admin to update your group permissions."}"#);
         match classify(&r, "contacts", Some("Customers - View Detail")) {
             ConnectorError::Forbidden(p) => {
                 assert_eq!(p.resource, "contacts");

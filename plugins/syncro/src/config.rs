@@ -63,11 +63,7 @@ impl Settings {
             Some(url) => validate_base_url(url)?,
             None => format!("https://{subdomain}{SYNCRO_DOMAIN}/api/v1"),
         };
-        Ok(Settings {
-            base_url,
-            api_key,
-            subdomain,
-        })
+        Ok(Settings { base_url, api_key, subdomain })
     }
 }
 
@@ -89,10 +85,7 @@ pub fn validate(raw: RawConfig) -> Result<ValidatedConfig, ConnectorError> {
             config.set(BASE_URL, clean);
         }
     }
-    Ok(ValidatedConfig {
-        config: config.into_pairs(),
-        notices,
-    })
+    Ok(ValidatedConfig { config: config.into_pairs(), notices })
 }
 
 /// `acme`, `acme.syncromsp.com` or `https://acme.syncromsp.com/` → `acme`.
@@ -105,10 +98,7 @@ pub fn normalise_subdomain(input: &str) -> Result<String, ConnectorError> {
     } else {
         Err(invalid_config(
             SUBDOMAIN,
-            format!(
-                "`{}` is not a Syncro subdomain: give `acme` for https://acme.syncromsp.com",
-                input.trim()
-            ),
+            format!("`{}` is not a Syncro subdomain: give `acme` for https://acme.syncromsp.com", input.trim()),
         ))
     }
 }
@@ -119,10 +109,9 @@ fn validate_base_url(url: &str) -> Result<String, ConnectorError> {
     let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
     match rest {
         Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(trimmed.to_string()),
-        _ => Err(invalid_config(
-            BASE_URL,
-            format!("`{url}` is not an http(s) URL such as http://127.0.0.1:8080/api/v1"),
-        )),
+        _ => {
+            Err(invalid_config(BASE_URL, format!("`{url}` is not an http(s) URL such as http://127.0.0.1:8080/api/v1")))
+        }
     }
 }
 
@@ -144,14 +133,7 @@ mod tests {
 
     #[test]
     fn subdomain_rejects_other_hosts() {
-        for bad in [
-            "acme.example.com",
-            "ac me",
-            "",
-            "https://",
-            "a.b.syncromsp.com",
-            "evil.com@acme",
-        ] {
+        for bad in ["acme.example.com", "ac me", "", "https://", "a.b.syncromsp.com", "evil.com@acme"] {
             match normalise_subdomain(bad) {
                 Err(ConnectorError::InvalidConfig(p)) => assert_eq!(p.field, SUBDOMAIN, "{bad}"),
                 other => panic!("{bad}: unexpected {other:?}"),
@@ -161,11 +143,8 @@ mod tests {
 
     #[test]
     fn validate_reports_normalisation() {
-        let v = validate(vec![
-            (SUBDOMAIN.into(), "https://acme.syncromsp.com/".into()),
-            (API_KEY.into(), "t".into()),
-        ])
-        .unwrap();
+        let v = validate(vec![(SUBDOMAIN.into(), "https://acme.syncromsp.com/".into()), (API_KEY.into(), "t".into())])
+            .unwrap();
         assert!(v.config.contains(&(SUBDOMAIN.into(), "acme".into())));
         assert_eq!(v.notices.len(), 1);
         assert!(v.notices[0].contains("normalised to `acme`"));

@@ -14,10 +14,7 @@ mod map;
 use ferry_sdk::prelude::*;
 
 /// Syncro's published limit: 180 requests per minute per IP address.
-const RATE_LIMIT: RateLimit = RateLimit {
-    requests: 180,
-    per_seconds: 60,
-};
+const RATE_LIMIT: RateLimit = RateLimit { requests: 180, per_seconds: 60 };
 
 struct Syncro;
 
@@ -33,18 +30,10 @@ impl Source for Syncro {
             config: config::fields(),
             streams: vec![
                 stream(StreamKind::Lookups, false, "Syncro ticket statuses and asset types"),
-                stream(
-                    StreamKind::Companies,
-                    false,
-                    "Syncro customers (including disabled ones)",
-                ),
+                stream(StreamKind::Companies, false, "Syncro customers (including disabled ones)"),
                 stream(StreamKind::Contacts, false, "Syncro customer contacts"),
                 stream(StreamKind::Assets, false, "Syncro customer assets"),
-                stream(
-                    StreamKind::Tickets,
-                    true,
-                    "Syncro tickets (incremental by since_updated_at)",
-                ),
+                stream(StreamKind::Tickets, true, "Syncro tickets (incremental by since_updated_at)"),
             ],
             allowed_hosts: vec!["https://{subdomain}.syncromsp.com".into(), "{base_url}".into()],
             rate_limit: Some(RATE_LIMIT),
@@ -81,11 +70,7 @@ impl Source for Syncro {
 }
 
 fn stream(kind: StreamKind, incremental: bool, description: &str) -> StreamInfo {
-    StreamInfo {
-        kind,
-        incremental,
-        description: description.into(),
-    }
+    StreamInfo { kind, incremental, description: description.into() }
 }
 
 ferry_sdk::export_connector!(Syncro);

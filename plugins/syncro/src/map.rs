@@ -73,12 +73,7 @@ pub fn company(value: Value) -> Result<Company, String> {
     let person = person_name(c.firstname.as_deref(), c.lastname.as_deref(), c.fullname.as_deref());
     let name = non_empty(c.business_name.as_deref())
         .or_else(|| person.clone())
-        .ok_or_else(|| {
-            format!(
-                "customer {} has neither a business name nor a person's name",
-                c.id.text()
-            )
-        })?;
+        .ok_or_else(|| format!("customer {} has neither a business name nor a person's name", c.id.text()))?;
     let address = Address {
         line1: non_empty(c.address.as_deref()),
         line2: non_empty(c.address_2.as_deref()),
@@ -135,12 +130,8 @@ pub fn contact(value: Value) -> Result<Contact, String> {
         .or_else(|| non_empty(c.email.as_deref()))
         .unwrap_or_else(|| format!("Contact {}", c.id.text()));
     let (first, last) = split_name(&name);
-    let title = c
-        .properties
-        .as_ref()
-        .and_then(|p| p.get("title"))
-        .and_then(Value::as_str)
-        .and_then(|t| non_empty(Some(t)));
+    let title =
+        c.properties.as_ref().and_then(|p| p.get("title")).and_then(Value::as_str).and_then(|t| non_empty(Some(t)));
     let card = CardBuilder::new()
         .add("Email", c.email.as_deref())
         .add("Phone", c.phone.as_deref())
@@ -251,11 +242,7 @@ const CLOSED_STATUSES: [&str; 2] = ["Resolved", "Invoiced"];
 
 pub fn ticket(value: Value) -> Result<Ticket, String> {
     let t: SyncroTicket = serde_json::from_value(value).map_err(|e| e.to_string())?;
-    let number = t
-        .number
-        .as_ref()
-        .and_then(json_scalar_text)
-        .unwrap_or_else(|| t.id.text());
+    let number = t.number.as_ref().and_then(json_scalar_text).unwrap_or_else(|| t.id.text());
     let status = non_empty(t.status.as_deref()).unwrap_or_else(|| "New".into());
     let closed = CLOSED_STATUSES.contains(&status.as_str()) || non_empty(t.resolved_at.as_deref()).is_some();
     let card = CardBuilder::new()
@@ -333,22 +320,12 @@ pub fn asset_types(settings: &AccountSettings) -> Vec<Lookup> {
             }
             _ => None,
         })
-        .map(|(id, name)| Lookup {
-            kind: LookupKind::AssetType,
-            id,
-            name,
-            active: true,
-            closed: false,
-        })
+        .map(|(id, name)| Lookup { kind: LookupKind::AssetType, id, name, active: true, closed: false })
         .collect()
 }
 
 fn person_name(first: Option<&str>, last: Option<&str>, full: Option<&str>) -> Option<String> {
-    let joined = [first, last]
-        .iter()
-        .filter_map(|p| non_empty(*p))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let joined = [first, last].iter().filter_map(|p| non_empty(*p)).collect::<Vec<_>>().join(" ");
     non_empty(Some(&joined)).or_else(|| non_empty(full))
 }
 
@@ -388,11 +365,9 @@ mod tests {
 
     #[test]
     fn business_customer_uses_business_name() {
-        let c = company(
-            json!({"id": 7, "business_name": "Ortiz Dental Group", "firstname": "Dana",
+        let c = company(json!({"id": 7, "business_name": "Ortiz Dental Group", "firstname": "Dana",
             "lastname": "Ortiz", "email": "office@OrtizDental.example", "disabled": false,
-            "properties": {"Contract Tier": "Gold"}}),
-        )
+            "properties": {"Contract Tier": "Gold"}}))
         .unwrap();
         assert_eq!(c.id, "7");
         assert_eq!(c.name, "Ortiz Dental Group");
@@ -417,13 +392,11 @@ mod tests {
 
     #[test]
     fn asset_reads_kabuto_information() {
-        let a = asset(
-            json!({"id": 12313068, "name": "ODG-FRONTDESK-01", "customer_id": 31245078,
+        let a = asset(json!({"id": 12313068, "name": "ODG-FRONTDESK-01", "customer_id": 31245078,
             "asset_type": "Syncro Device", "asset_serial": "5CG1234XYZ",
             "properties": {"Warranty Expires": "2026-03-31", "kabuto_information": {
                 "general": {"manufacturer": "HP", "model": "EliteDesk 800 G6", "ip": "203.0.113.17"},
-                "os": {"name": "Microsoft Windows 11 Pro"}}}}),
-        )
+                "os": {"name": "Microsoft Windows 11 Pro"}}}}))
         .unwrap();
         assert_eq!(a.company_id.as_deref(), Some("31245078"));
         assert_eq!(a.type_name, "Syncro Device");
@@ -451,12 +424,6 @@ mod tests {
             {"id": 3, "name": "Syncro Device"}, "Printer", 5]}}))
         .unwrap();
         let names: Vec<_> = asset_types(&s).into_iter().map(|l| (l.id, l.name)).collect();
-        assert_eq!(
-            names,
-            vec![
-                ("3".into(), "Syncro Device".into()),
-                ("Printer".into(), "Printer".into())
-            ]
-        );
+        assert_eq!(names, vec![("3".into(), "Syncro Device".into()), ("Printer".into(), "Printer".into())]);
     }
 }

@@ -124,9 +124,7 @@ fn lex(input: &str) -> Result<Vec<Tok>, ParseError> {
                     i += 1;
                 }
                 let text: String = chars[start..i].iter().collect();
-                toks.push(Tok::Num(
-                    text.parse().map_err(|_| ParseError(format!("bad number `{text}`")))?,
-                ));
+                toks.push(Tok::Num(text.parse().map_err(|_| ParseError(format!("bad number `{text}`")))?));
             }
             c if c.is_alphanumeric() || c == '_' => {
                 let start = i;
@@ -215,21 +213,11 @@ impl Parser {
                 Op::NotIn
             }
             other => {
-                return Err(ParseError(format!(
-                    "expected an operator after `{field}`, found {other:?}"
-                )));
+                return Err(ParseError(format!("expected an operator after `{field}`, found {other:?}")));
             }
         };
-        let value = if matches!(op, Op::In | Op::NotIn) {
-            self.list()?
-        } else {
-            self.literal()?
-        };
-        Ok(Expr::Cmp {
-            field: field.split('/').map(str::to_string).collect(),
-            op,
-            value,
-        })
+        let value = if matches!(op, Op::In | Op::NotIn) { self.list()? } else { self.literal()? };
+        Ok(Expr::Cmp { field: field.split('/').map(str::to_string).collect(), op, value })
     }
 
     fn list(&mut self) -> Result<Literal, ParseError> {
@@ -279,12 +267,7 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
 
 /// The value at a field path; `lastUpdated`/`dateEntered` live in `_info`.
 fn lookup<'a>(record: &'a Value, path: &[String]) -> Option<&'a Value> {
-    if path.len() == 1
-        && matches!(
-            path[0].as_str(),
-            "lastUpdated" | "dateEntered" | "updatedBy" | "enteredBy"
-        )
-    {
+    if path.len() == 1 && matches!(path[0].as_str(), "lastUpdated" | "dateEntered" | "updatedBy" | "enteredBy") {
         return record.get("_info")?.get(&path[0]);
     }
     let mut v = record;
@@ -320,20 +303,12 @@ fn compare(actual: Option<&Value>, op: Op, expected: &Literal) -> bool {
     use std::cmp::Ordering;
     let actual = actual.unwrap_or(&Value::Null);
     let ordering: Option<Ordering> = match expected {
-        Literal::Null => Some(if actual.is_null() {
-            Ordering::Equal
-        } else {
-            Ordering::Greater
-        }),
-        Literal::Bool(b) => actual
-            .as_bool()
-            .or(if actual.is_null() { Some(false) } else { None })
-            .map(|a| a.cmp(b)),
+        Literal::Null => Some(if actual.is_null() { Ordering::Equal } else { Ordering::Greater }),
+        Literal::Bool(b) => actual.as_bool().or(if actual.is_null() { Some(false) } else { None }).map(|a| a.cmp(b)),
         Literal::Num(n) => actual.as_f64().and_then(|a| a.partial_cmp(n)),
-        Literal::Time(t) => actual
-            .as_str()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map(|a| a.with_timezone(&Utc).cmp(t)),
+        Literal::Time(t) => {
+            actual.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|a| a.with_timezone(&Utc).cmp(t))
+        }
         Literal::Str(s) => match actual {
             Value::String(a) => Some(a.to_lowercase().cmp(&s.to_lowercase())),
             Value::Number(n) => s.parse::<f64>().ok().and_then(|e| n.as_f64()?.partial_cmp(&e)),
@@ -425,26 +400,14 @@ mod tests {
             ("(id = 1 or id = 250) and deletedFlag = false", true),
             ("missing = null", true),
         ] {
-            assert_eq!(
-                parse(cond).unwrap_or_else(|e| panic!("{cond}: {e}")).eval(&r),
-                want,
-                "{cond}"
-            );
+            assert_eq!(parse(cond).unwrap_or_else(|e| panic!("{cond}: {e}")).eval(&r), want, "{cond}");
         }
     }
 
     #[test]
     fn syntax_errors() {
-        for bad in [
-            "",
-            "id >",
-            "id ! 3",
-            "name = \"open",
-            "lastUpdated > [yesterday]",
-            "(id = 1",
-            "id = 1 2",
-            "id ~ 3",
-        ] {
+        for bad in ["", "id >", "id ! 3", "name = \"open", "lastUpdated > [yesterday]", "(id = 1", "id = 1 2", "id ~ 3"]
+        {
             assert!(parse(bad).is_err(), "{bad} should not parse");
         }
     }

@@ -51,12 +51,7 @@ pub const BOARD_STATUSES: [(&str, bool); 8] = [
     ("Resolved", true),
     ("Closed", true),
 ];
-const PRIORITIES: [&str; 4] = [
-    "Priority 1 - Critical",
-    "Priority 2 - High",
-    "Priority 3 - Normal",
-    "Priority 4 - Low",
-];
+const PRIORITIES: [&str; 4] = ["Priority 1 - Critical", "Priority 2 - High", "Priority 3 - Normal", "Priority 4 - Low"];
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -66,10 +61,7 @@ fn ts(t: DateTime<Utc>) -> String {
 fn strip_nulls(v: Value) -> Value {
     match v {
         Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect::<Map<_, _>>(),
+            map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect::<Map<_, _>>(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
         other => other,
@@ -86,43 +78,31 @@ impl CwData {
         let mut d = CwData::default();
         let types = [("Client", 1u64), ("Prospect", 2), ("Vendor", 3)];
         for (name, id) in types {
-            d.company_types.push(
-                json!({"id": id, "name": name, "defaultFlag": id == 1, "vendorFlag": id == 3,
-                "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}),
-            );
+            d.company_types.push(json!({"id": id, "name": name, "defaultFlag": id == 1, "vendorFlag": id == 3,
+                "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}));
         }
-        for (id, name, inactive) in [
-            (1u64, "Active", false),
-            (2, "Inactive", true),
-            (3, "Not Approved", false),
-        ] {
+        for (id, name, inactive) in [(1u64, "Active", false), (2, "Inactive", true), (3, "Not Approved", false)] {
             d.company_statuses.push(json!({"id": id, "name": name, "defaultFlag": id == 1, "inactiveFlag": inactive,
                 "notifyFlag": false, "disallowSavingFlag": false, "customNoteFlag": false, "cancelOpenTracksFlag": false,
                 "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}));
         }
         let mut config_types: Vec<&str> = Vec::new();
         for (id, name, closed) in [(1u64, "Active", false), (2, "Inactive", true)] {
-            d.configuration_statuses.push(
-                json!({"id": id, "description": name, "closedFlag": closed, "defaultFlag": id == 1,
-                "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}),
-            );
-        }
-        for (id, name) in [(5u64, "Managed Services"), (6, "Block Time")] {
-            d.agreement_types
-                .push(json!({"id": id, "name": name, "inactiveFlag": false,
+            d.configuration_statuses
+                .push(json!({"id": id, "description": name, "closedFlag": closed, "defaultFlag": id == 1,
                 "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}));
         }
-        d.boards.push(
-            json!({"id": 1, "name": "Help Desk", "inactiveFlag": false, "projectFlag": false,
-            "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}),
-        );
+        for (id, name) in [(5u64, "Managed Services"), (6, "Block Time")] {
+            d.agreement_types.push(json!({"id": id, "name": name, "inactiveFlag": false,
+                "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}));
+        }
+        d.boards.push(json!({"id": 1, "name": "Help Desk", "inactiveFlag": false, "projectFlag": false,
+            "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}));
         for (i, (name, closed)) in BOARD_STATUSES.iter().enumerate() {
-            d.board_statuses.push(
-                json!({"id": 10 + i as u64, "name": name, "board": {"id": 1, "name": "Help Desk"},
+            d.board_statuses.push(json!({"id": 10 + i as u64, "name": name, "board": {"id": 1, "name": "Help Desk"},
                 "sortOrder": i, "displayOnBoard": true, "inactive": false, "closedStatus": closed,
                 "timeEntryNotAllowed": false, "defaultFlag": i == 0, "escalationStatus": "NotResponded",
-                "customerPortalFlag": false, "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}),
-            );
+                "customerPortalFlag": false, "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}));
         }
         let in_cw = |org: usize| world.organisations[org].presence.cw;
         let company_ref = |org: usize| {
@@ -207,15 +187,12 @@ impl CwData {
             })));
         }
         for (i, name) in config_types.iter().enumerate() {
-            d.configuration_types.push(
-                json!({"id": 12 + i as u64, "name": name, "inactiveFlag": false, "systemFlag": false,
-                "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}),
-            );
+            d.configuration_types
+                .push(json!({"id": 12 + i as u64, "name": name, "inactiveFlag": false, "systemFlag": false,
+                "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}));
         }
-        d.configuration_types.push(
-            json!({"id": 90, "name": "Retired Type", "inactiveFlag": true, "systemFlag": false,
-            "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}),
-        );
+        d.configuration_types.push(json!({"id": 90, "name": "Retired Type", "inactiveFlag": true, "systemFlag": false,
+            "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}));
         for s in world.sites.iter().filter(|s| in_cw(s.org)) {
             let id = SITE_ID_BASE + s.index as u64;
             d.sites.push(strip_nulls(json!({
@@ -289,34 +266,19 @@ impl CwData {
         t.insert("companies", plain(self.companies)?);
         t.insert("company_types", plain(self.company_types)?);
         t.insert("company_statuses", plain(self.company_statuses)?);
-        t.insert(
-            "contacts",
-            Table::from_values(self.contacts, |v| Some((id(v)?, company(v), updated(v))))?,
-        );
+        t.insert("contacts", Table::from_values(self.contacts, |v| Some((id(v)?, company(v), updated(v))))?);
         t.insert(
             "configurations",
             Table::from_values(self.configurations, |v| Some((id(v)?, company(v), updated(v))))?,
         );
         t.insert("configuration_types", plain(self.configuration_types)?);
         t.insert("configuration_statuses", plain(self.configuration_statuses)?);
-        t.insert(
-            "agreements",
-            Table::from_values(self.agreements, |v| Some((id(v)?, company(v), updated(v))))?,
-        );
+        t.insert("agreements", Table::from_values(self.agreements, |v| Some((id(v)?, company(v), updated(v))))?);
         t.insert("agreement_types", plain(self.agreement_types)?);
-        t.insert(
-            "sites",
-            Table::from_values(self.sites, |v| Some((id(v)?, company(v), updated(v))))?,
-        );
+        t.insert("sites", Table::from_values(self.sites, |v| Some((id(v)?, company(v), updated(v))))?);
         t.insert("boards", plain(self.boards)?);
-        t.insert(
-            "board_statuses",
-            Table::from_values(self.board_statuses, |v| Some((id(v)?, board(v), updated(v))))?,
-        );
-        t.insert(
-            "tickets",
-            Table::from_values(self.tickets, |v| Some((id(v)?, company(v), updated(v))))?,
-        );
+        t.insert("board_statuses", Table::from_values(self.board_statuses, |v| Some((id(v)?, board(v), updated(v))))?);
+        t.insert("tickets", Table::from_values(self.tickets, |v| Some((id(v)?, company(v), updated(v))))?);
         Ok(t)
     }
 }
@@ -339,23 +301,13 @@ mod tests {
                 _ => true,
             }
         }
+        assert!(d.companies.iter().chain(&d.configurations).chain(&d.tickets).all(no_nulls));
         assert!(
-            d.companies
-                .iter()
-                .chain(&d.configurations)
-                .chain(&d.tickets)
-                .all(no_nulls)
-        );
-        assert!(
-            d.configurations
-                .iter()
-                .all(|c| c["type"]["name"].is_string() && c["_info"]["lastUpdated"].is_string())
+            d.configurations.iter().all(|c| c["type"]["name"].is_string() && c["_info"]["lastUpdated"].is_string())
         );
         let syncro = crate::syncro::SyncroData::from_world(&w);
-        let shared_serial = d
-            .configurations
-            .iter()
-            .any(|c| syncro.assets.iter().any(|a| a["asset_serial"] == c["serialNumber"]));
+        let shared_serial =
+            d.configurations.iter().any(|c| syncro.assets.iter().any(|a| a["asset_serial"] == c["serialNumber"]));
         assert!(shared_serial, "some devices are in both PSAs");
     }
 }

@@ -71,56 +71,24 @@ const COMMON_FIELDS: &[&str] = &["id", "name", "lastUpdated", "dateEntered"];
 const COMPANIES: Resource = Resource {
     table: "companies",
     module: "companies",
-    fields: &[
-        "identifier",
-        "deletedFlag",
-        "status/id",
-        "status/name",
-        "types/id",
-        "types/name",
-        "isVendorFlag",
-    ],
+    fields: &["identifier", "deletedFlag", "status/id", "status/name", "types/id", "types/name", "isVendorFlag"],
 };
-const COMPANY_TYPES: Resource = Resource {
-    table: "company_types",
-    module: "companies",
-    fields: &["defaultFlag", "vendorFlag"],
-};
-const COMPANY_STATUSES: Resource = Resource {
-    table: "company_statuses",
-    module: "companies",
-    fields: &["inactiveFlag", "defaultFlag"],
-};
+const COMPANY_TYPES: Resource =
+    Resource { table: "company_types", module: "companies", fields: &["defaultFlag", "vendorFlag"] };
+const COMPANY_STATUSES: Resource =
+    Resource { table: "company_statuses", module: "companies", fields: &["inactiveFlag", "defaultFlag"] };
 const CONTACTS: Resource = Resource {
     table: "contacts",
     module: "contacts",
-    fields: &[
-        "firstName",
-        "lastName",
-        "inactiveFlag",
-        "company/id",
-        "company/name",
-        "site/id",
-    ],
+    fields: &["firstName", "lastName", "inactiveFlag", "company/id", "company/name", "site/id"],
 };
 const CONFIGURATIONS: Resource = Resource {
     table: "configurations",
     module: "configurations",
-    fields: &[
-        "activeFlag",
-        "company/id",
-        "type/id",
-        "type/name",
-        "status/id",
-        "status/name",
-        "serialNumber",
-    ],
+    fields: &["activeFlag", "company/id", "type/id", "type/name", "status/id", "status/name", "serialNumber"],
 };
-const CONFIGURATION_TYPES: Resource = Resource {
-    table: "configuration_types",
-    module: "configurations",
-    fields: &["inactiveFlag", "systemFlag"],
-};
+const CONFIGURATION_TYPES: Resource =
+    Resource { table: "configuration_types", module: "configurations", fields: &["inactiveFlag", "systemFlag"] };
 const CONFIGURATION_STATUSES: Resource = Resource {
     table: "configuration_statuses",
     module: "configurations",
@@ -131,41 +99,21 @@ const AGREEMENTS: Resource = Resource {
     module: "agreements",
     fields: &["agreementStatus", "cancelledFlag", "company/id", "type/id", "type/name"],
 };
-const AGREEMENT_TYPES: Resource = Resource {
-    table: "agreement_types",
-    module: "agreements",
-    fields: &["inactiveFlag"],
-};
-const BOARDS: Resource = Resource {
-    table: "boards",
-    module: "tickets",
-    fields: &["inactiveFlag", "projectFlag"],
-};
+const AGREEMENT_TYPES: Resource =
+    Resource { table: "agreement_types", module: "agreements", fields: &["inactiveFlag"] };
+const BOARDS: Resource = Resource { table: "boards", module: "tickets", fields: &["inactiveFlag", "projectFlag"] };
 const TICKETS: Resource = Resource {
     table: "tickets",
     module: "tickets",
-    fields: &[
-        "summary",
-        "closedFlag",
-        "company/id",
-        "status/id",
-        "status/name",
-        "board/id",
-        "board/name",
-    ],
+    fields: &["summary", "closedFlag", "company/id", "status/id", "status/name", "board/id", "board/name"],
 };
 
 /// Start a simulated CW Manage tenant on 127.0.0.1.
 pub async fn start(data: CwData, options: CwOptions) -> std::io::Result<Simulator> {
-    let tables = data
-        .into_tables()
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let tables = data.into_tables().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let shared = Shared::new(Psa::Cw, tables);
     let port = options.port;
-    let state = AppState {
-        shared: shared.clone(),
-        options: Arc::new(options),
-    };
+    let state = AppState { shared: shared.clone(), options: Arc::new(options) };
     let p = API_PREFIX;
     let api = Router::new()
         .route(&format!("{p}/system/info"), get(system_info))
@@ -224,11 +172,9 @@ pub async fn start(data: CwData, options: CwOptions) -> std::io::Result<Simulato
         )
         .route(
             &format!("{p}/company/configurations/{{id}}"),
-            get(
-                move |s: State<AppState>, h: HeaderMap, q: Params, id: UrlPath<String>| {
-                    one(s, h, q, id, &CONFIGURATIONS)
-                },
-            ),
+            get(move |s: State<AppState>, h: HeaderMap, q: Params, id: UrlPath<String>| {
+                one(s, h, q, id, &CONFIGURATIONS)
+            }),
         )
         .route(
             &format!("{p}/finance/agreements"),
@@ -272,20 +218,13 @@ fn cw_error(status: StatusCode, message: &str) -> Response {
 
 /// Basic auth, clientId and module permission.
 fn guard(state: &AppState, headers: &HeaderMap, module: &str) -> Result<(), Response> {
-    let client_id = headers
-        .get("clientid")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .unwrap_or("");
+    let client_id = headers.get("clientid").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
     if client_id.is_empty() {
         // The real body for a missing clientId is undocumented; this shape
         // follows CW's ErrorResponseMessage.
         return Err(cw_error(StatusCode::BAD_REQUEST, "clientId header is required."));
     }
-    let expected = format!(
-        "{}+{}:{}",
-        state.options.company_id, state.options.public_key, state.options.private_key
-    );
+    let expected = format!("{}+{}:{}", state.options.company_id, state.options.public_key, state.options.private_key);
     let given = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -313,10 +252,7 @@ fn page_size(p: &HashMap<String, String>) -> usize {
 }
 
 fn page(p: &HashMap<String, String>) -> usize {
-    p.get("page")
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n >= 1)
-        .unwrap_or(1)
+    p.get("page").and_then(|v| v.parse::<usize>().ok()).filter(|n| *n >= 1).unwrap_or(1)
 }
 
 /// The parsed `conditions`, or a 400 naming the problem.
@@ -328,10 +264,7 @@ fn parse_conditions(p: &HashMap<String, String>, resource: &Resource) -> Result<
     for field in expr.fields() {
         let path = field.join("/");
         if !COMMON_FIELDS.contains(&path.as_str()) && !resource.fields.contains(&path.as_str()) {
-            return Err(cw_error(
-                StatusCode::BAD_REQUEST,
-                &format!("conditions: unknown field `{path}`"),
-            ));
+            return Err(cw_error(StatusCode::BAD_REQUEST, &format!("conditions: unknown field `{path}`")));
         }
     }
     Ok(Some(expr))
@@ -354,18 +287,14 @@ fn select(
                 .filter(|r| parent.is_none_or(|id| r.parent == Some(id)))
                 .filter(|r| !state.shared.vanished(r.id))
                 .filter(|r| match expr {
-                    Some(e) => serde_json::from_str::<Value>(&r.json)
-                        .map(|v| e.eval(&v))
-                        .unwrap_or(false),
+                    Some(e) => serde_json::from_str::<Value>(&r.json).map(|v| e.eval(&v)).unwrap_or(false),
                     None => true,
                 })
                 .cloned()
                 .collect()
         })
         .unwrap_or_default();
-    if p.get("orderBy")
-        .is_some_and(|o| o.trim().eq_ignore_ascii_case("id desc"))
-    {
+    if p.get("orderBy").is_some_and(|o| o.trim().eq_ignore_ascii_case("id desc")) {
         rows.reverse();
     }
     rows
@@ -418,11 +347,8 @@ fn page_response(
     if page == 1 {
         state.shared.mark_first_page_served();
     }
-    let mut response = (
-        [("content-type", "application/json; charset=utf-8")],
-        json_array(slice.into_iter()),
-    )
-        .into_response();
+    let mut response =
+        ([("content-type", "application/json; charset=utf-8")], json_array(slice.into_iter())).into_response();
     let h = response.headers_mut();
     if let Some(link) = link_header(headers, uri, page, last) {
         h.insert("link", link);
@@ -478,12 +404,10 @@ async fn one(
     if let Err(r) = guard(&state, &headers, resource.module) {
         return r;
     }
-    let found = id.parse::<u64>().ok().and_then(|id| {
-        state
-            .shared
-            .with_table(resource.table, |t| t.get(id).map(|r| r.json.clone()))
-            .flatten()
-    });
+    let found = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| state.shared.with_table(resource.table, |t| t.get(id).map(|r| r.json.clone())).flatten());
     match found {
         Some(json) => ([("content-type", "application/json; charset=utf-8")], json.to_string()).into_response(),
         None => cw_error(StatusCode::NOT_FOUND, "Not found"),
@@ -506,18 +430,11 @@ async fn sites(
     let Ok(company) = company.parse::<u64>() else {
         return cw_error(StatusCode::BAD_REQUEST, "company id must be a number");
     };
-    if state
-        .shared
-        .with_table("companies", |t| t.get(company).is_none())
-        .unwrap_or(true)
-    {
+    if state.shared.with_table("companies", |t| t.get(company).is_none()).unwrap_or(true) {
         return cw_error(StatusCode::NOT_FOUND, "Company not found");
     }
-    const SITES: Resource = Resource {
-        table: "sites",
-        module: "sites",
-        fields: &["inactiveFlag", "primaryAddressFlag"],
-    };
+    const SITES: Resource =
+        Resource { table: "sites", module: "sites", fields: &["inactiveFlag", "primaryAddressFlag"] };
     let expr = match parse_conditions(&p, &SITES) {
         Ok(e) => e,
         Err(r) => return r,

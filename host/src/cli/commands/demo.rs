@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use ferry_sim::Scale;
 use ferry_sim::syncro::{SyncroData, SyncroOptions};
 use ferry_sim::world::World;
-use ferry_sim::{Scale, Simulator};
 
 use crate::cli::args::DemoArgs;
 use crate::cli::commands::sync::print_sync;
@@ -19,6 +19,14 @@ use crate::registry;
 use crate::store::AssetFilter;
 use crate::sync::{self, Mode, Quiet, SyncRequest};
 
+/// An integration the demo adds against one simulator.
+struct DemoIntegration {
+    name: &'static str,
+    plugin: &'static str,
+    values: Vec<(String, String)>,
+    secrets: Vec<(String, String)>,
+}
+
 /// Credentials of the simulated tenants (not secrets: they exist only on loopback).
 const SYNCRO_TOKEN: &str = "demo-syncro-token";
 
@@ -28,17 +36,11 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
     let db_path = db.unwrap_or_else(|| temp.path().join("ferry-demo.db"));
     out.line(format!("database: {}", db_path.display()));
 
-    let scale = Scale {
-        companies: args.companies.max(1),
-        ..Scale::demo()
-    };
+    let scale = Scale { companies: args.companies.max(1), ..Scale::demo() };
     let world = World::generate(7, &scale);
     let syncro = ferry_sim::syncro::start(
         SyncroData::from_world(&world),
-        SyncroOptions {
-            token: SYNCRO_TOKEN.into(),
-            ..SyncroOptions::default()
-        },
+        SyncroOptions { token: SYNCRO_TOKEN.into(), ..SyncroOptions::default() },
     )
     .await
     .map_err(|e| Failure::new(format!("cannot start the Syncro simulator: {e}"), None))?;
@@ -46,17 +48,13 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
 
     let mut app = App::open(&db_path, out.clone()).await?;
     let mut failed = false;
-    let plan: Vec<(&str, &str, &Simulator, Vec<(String, String)>, Vec<(String, String)>)> = vec![(
-        "demo-syncro",
-        "syncro",
-        &syncro,
-        vec![
-            ("subdomain".into(), "demo".into()),
-            ("base_url".into(), syncro.api_url()),
-        ],
-        vec![("api_key".into(), SYNCRO_TOKEN.into())],
-    )];
-    for (name, plugin, _sim, values, secrets) in &plan {
+    let plan = vec![DemoIntegration {
+        name: "demo-syncro",
+        plugin: "syncro",
+        values: vec![("subdomain".into(), "demo".into()), ("base_url".into(), syncro.api_url())],
+        secrets: vec![("api_key".into(), SYNCRO_TOKEN.into())],
+    }];
+    for DemoIntegration { name, plugin, values, secrets } in &plan {
         if app.store.read().integration(name).is_err() {
             let (_, saved) = integrations::add(&mut app.store, &app.runtime, name, plugin, values, secrets).await?;
             for n in saved.notices {
@@ -65,9 +63,7 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
         }
         let row = app.store.read().integration(name)?;
         let (connector, loaded) = registry::load(&app.store, &app.runtime, plugin)?;
-        let mut session = app
-            .runtime
-            .session(&loaded, integrations::session_config(&row, &connector.info)?)?;
+        let mut session = app.runtime.session(&loaded, integrations::session_config(&row, &connector.info)?)?;
         match session.check().await? {
             Ok(report) => out.line(format!("{name}: connection ok, {}", report.summary)),
             Err(e) => {
@@ -76,12 +72,8 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
                 continue;
             }
         }
-        let request = SyncRequest {
-            integration: name.to_string(),
-            mode: Mode::Full,
-            streams: vec![],
-            trigger: "demo".into(),
-        };
+        let request =
+            SyncRequest { integration: name.to_string(), mode: Mode::Full, streams: vec![], trigger: "demo".into() };
         let report = sync::run(&mut app.store, &app.runtime, &request, &Quiet).await?;
         print_sync(&out, &report);
         failed |= report.status != crate::store::RunStatus::Succeeded;
@@ -89,15 +81,9 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
 
     let tx = app.store.read();
     let companies = tx.companies(false)?.len();
-    let assets = tx.assets(&AssetFilter {
-        archived: Some(false),
-        ..Default::default()
-    })?;
+    let assets = tx.assets(&AssetFilter { archived: Some(false), ..Default::default() })?;
     let contacts = assets.iter().filter(|a| a.layout == "People").count();
-    let devices = assets
-        .iter()
-        .filter(|a| !matches!(a.layout.as_str(), "People" | "Locations" | "Agreements"))
-        .count();
+    let devices = assets.iter().filter(|a| !matches!(a.layout.as_str(), "People" | "Locations" | "Agreements")).count();
     let merged = assets.iter().filter(|a| a.sources.len() > 1).count();
     if out.json {
         out.json(&serde_json::json!({
@@ -117,10 +103,9 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
         out.line(format!("look around: ferry --db {} asset list", db_path.display()));
     }
     if args.keep_running {
-        out.line("simulators keep running; Ctrl-C to stop".to_string());
+        out.line("simulators keep running; Ctrl-C to stop");
         let _ = tokio::signal::ctrl_c().await;
     }
-    drop(tx);
     drop(app);
     syncro.shutdown().await;
     if !args.keep_running {

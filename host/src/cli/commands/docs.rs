@@ -38,8 +38,7 @@ pub fn layout(app: &mut App, command: LayoutCommand) -> Result<u8, Failure> {
             }
             let id = app.store.transaction(|tx| tx.insert_layout(&name, &identity))?;
             if app.out.json {
-                app.out
-                    .json(&serde_json::json!({"id": id, "name": name, "identity": identity}));
+                app.out.json(&serde_json::json!({"id": id, "name": name, "identity": identity}));
             } else {
                 app.out.line(format!("added layout {name} (identity: {identity})"));
             }
@@ -49,12 +48,8 @@ pub fn layout(app: &mut App, command: LayoutCommand) -> Result<u8, Failure> {
                 .store
                 .read()
                 .layout_by_name(&name)?
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "layout",
-                    name: name.clone(),
-                })?;
-            app.store
-                .transaction(|tx| tx.update_layout(layout.id, identity.as_deref(), active))?;
+                .ok_or_else(|| StoreError::NotFound { what: "layout", name: name.clone() })?;
+            app.store.transaction(|tx| tx.update_layout(layout.id, identity.as_deref(), active))?;
             if app.out.json {
                 app.out.json(&app.store.read().layout_by_name(&name)?);
             } else {
@@ -81,11 +76,7 @@ pub fn company(app: &mut App, command: CompanyCommand) -> Result<u8, Failure> {
                                 c.name.clone(),
                                 opt(&c.domain),
                                 opt(&c.phone),
-                                if c.archived_at.is_some() {
-                                    "yes".into()
-                                } else {
-                                    String::new()
-                                },
+                                if c.archived_at.is_some() { "yes".into() } else { String::new() },
                                 c.created_by.clone(),
                             ]
                         })
@@ -129,18 +120,8 @@ struct AssetDetail {
 
 pub fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
     match command {
-        AssetCommand::List {
-            company,
-            layout,
-            archived,
-            integration,
-        } => {
-            let filter = AssetFilter {
-                company,
-                layout,
-                archived: Some(archived),
-                integration,
-            };
+        AssetCommand::List { company, layout, archived, integration } => {
+            let filter = AssetFilter { company, layout, archived: Some(archived), integration };
             let rows = app.store.read().assets(&filter)?;
             if app.out.json {
                 app.out.json(&rows);
@@ -155,11 +136,7 @@ pub fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
                                 a.layout.clone(),
                                 a.name.clone(),
                                 a.sources.join(", "),
-                                if a.archived_at.is_some() {
-                                    "yes".into()
-                                } else {
-                                    String::new()
-                                },
+                                if a.archived_at.is_some() { "yes".into() } else { String::new() },
                             ]
                         })
                         .collect(),
@@ -181,10 +158,7 @@ pub fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
                 ("asset", format!("#{} {}", detail.asset.id, detail.asset.name)),
                 ("company", detail.asset.company.clone()),
                 ("layout", detail.asset.layout.clone()),
-                (
-                    "archived",
-                    detail.asset.archived_at.clone().unwrap_or_else(|| "no".into()),
-                ),
+                ("archived", detail.asset.archived_at.clone().unwrap_or_else(|| "no".into())),
             ]);
             for card in &detail.cards {
                 app.out.line(format!(
@@ -210,11 +184,9 @@ pub fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
             if field.trim().is_empty() {
                 return Err(Failure::new("the field needs a name", None));
             }
-            app.store
-                .transaction(|tx| tx.set_asset_field(id, field.trim(), &value))?;
+            app.store.transaction(|tx| tx.set_asset_field(id, field.trim(), &value))?;
             if app.out.json {
-                app.out
-                    .json(&serde_json::json!({"asset": id, "field": field.trim(), "value": value}));
+                app.out.json(&serde_json::json!({"asset": id, "field": field.trim(), "value": value}));
             } else {
                 app.out.line(format!("asset #{id}: {} = {value}", field.trim()));
             }

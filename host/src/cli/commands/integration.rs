@@ -37,19 +37,12 @@ struct TestResult<'a> {
 }
 
 fn assignments(list: &[String]) -> Result<Vec<(String, String)>, Failure> {
-    list.iter()
-        .map(|a| parse_assignment(a).map_err(Failure::from))
-        .collect()
+    list.iter().map(|a| parse_assignment(a).map_err(Failure::from)).collect()
 }
 
 pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failure> {
     match command {
-        IntegrationCommand::Add {
-            name,
-            plugin,
-            set,
-            secret,
-        } => {
+        IntegrationCommand::Add { name, plugin, set, secret } => {
             let values = assignments(&set)?;
             let secrets = assignments(&secret)?;
             let (row, saved) =
@@ -62,8 +55,7 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
                     &serde_json::json!({"added": row.name, "plugin": row.connector_id, "notices": saved.notices}),
                 );
             } else {
-                app.out
-                    .line(format!("added integration {} ({})", row.name, row.connector_id));
+                app.out.line(format!("added integration {} ({})", row.name, row.connector_id));
                 app.out.line(format!("next: ferry integration test {}", row.name));
             }
             Ok(exit::OK)
@@ -97,12 +89,8 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
                             vec![
                                 r.name.clone(),
                                 r.connector_id.clone(),
-                                last.as_ref()
-                                    .map(|l| l.started_at.clone())
-                                    .unwrap_or_else(|| "never".into()),
-                                last.as_ref()
-                                    .map(|l| l.status.as_str().to_string())
-                                    .unwrap_or_else(|| "-".into()),
+                                last.as_ref().map(|l| l.started_at.clone()).unwrap_or_else(|| "never".into()),
+                                last.as_ref().map(|l| l.status.as_str().to_string()).unwrap_or_else(|| "-".into()),
                             ]
                         })
                         .collect(),
@@ -146,25 +134,14 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
                     .config
                     .iter()
                     .map(|c| {
-                        vec![
-                            c.key.clone(),
-                            if c.secret {
-                                format!("{} (secret)", c.value)
-                            } else {
-                                c.value.clone()
-                            },
-                        ]
+                        vec![c.key.clone(), if c.secret { format!("{} (secret)", c.value) } else { c.value.clone() }]
                     })
                     .collect(),
             );
             if !shown.mirror.is_empty() {
                 app.out.table(
                     &["stream", "records in mirror"],
-                    shown
-                        .mirror
-                        .iter()
-                        .map(|(s, n)| vec![s.clone(), n.to_string()])
-                        .collect(),
+                    shown.mirror.iter().map(|(s, n)| vec![s.clone(), n.to_string()]).collect(),
                 );
             }
             if let Some(last) = &shown.last_run {
@@ -220,26 +197,18 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
                 }
             }
         }
-        IntegrationCommand::Set {
-            name,
-            assignments: list,
-            secret,
-        } => {
+        IntegrationCommand::Set { name, assignments: list, secret } => {
             let values = assignments(&list)?;
             let secrets = assignments(&secret)?;
             if values.is_empty() && secrets.is_empty() {
-                return Err(Failure::new(
-                    "nothing to set",
-                    Some("give KEY=VALUE or --secret KEY=env:VAR".into()),
-                ));
+                return Err(Failure::new("nothing to set", Some("give KEY=VALUE or --secret KEY=env:VAR".into())));
             }
             let (row, saved) = integrations::set(&mut app.store, &app.runtime, &name, &values, &secrets).await?;
             for notice in &saved.notices {
                 app.out.note(format!("note: {notice}"));
             }
             if app.out.json {
-                app.out
-                    .json(&serde_json::json!({"updated": row.name, "notices": saved.notices}));
+                app.out.json(&serde_json::json!({"updated": row.name, "notices": saved.notices}));
             } else {
                 app.out.line(format!("updated {}", row.name));
             }
@@ -251,9 +220,7 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
             if app.out.json {
                 app.out.json(&serde_json::json!({"removed": name}));
             } else {
-                app.out.line(format!(
-                    "removed integration {name}; its documentation companies and assets stay"
-                ));
+                app.out.line(format!("removed integration {name}; its documentation companies and assets stay"));
             }
             Ok(exit::OK)
         }

@@ -37,23 +37,14 @@ fn rows(list: &[LinkView]) -> Vec<Vec<String>> {
                     .clone()
                     .map(|c| format!("{c} (#{})", v.company_id.unwrap_or_default()))
                     .unwrap_or_else(|| "-".into()),
-                v.score
-                    .map(|s| format!("{:.0}%", s * 100.0))
-                    .unwrap_or_else(|| "-".into()),
+                v.score.map(|s| format!("{:.0}%", s * 100.0)).unwrap_or_else(|| "-".into()),
                 opt(&v.reason),
             ]
         })
         .collect()
 }
 
-const HEADERS: [&str; 6] = [
-    "psa id",
-    "psa company",
-    "state",
-    "documentation company",
-    "score",
-    "reason",
-];
+const HEADERS: [&str; 6] = ["psa id", "psa company", "state", "documentation company", "score", "reason"];
 
 pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
@@ -75,12 +66,7 @@ pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
         MatchAction::Create { ext, apply } => (companies::create(&mut app.store, &integration, &ext)?, apply),
         MatchAction::Ignore { ext, apply } => (companies::ignore(&mut app.store, &integration, &ext)?, apply),
         MatchAction::Unmatch { ext, apply } => (companies::unmatch(&mut app.store, &integration, &ext)?, apply),
-        MatchAction::Auto {
-            threshold,
-            create_rest,
-            dry_run,
-            apply,
-        } => {
+        MatchAction::Auto { threshold, create_rest, dry_run, apply } => {
             let plan = companies::auto(&mut app.store, &integration, threshold, create_rest, dry_run)?;
             if app.out.json {
                 app.out.json(&plan);
@@ -108,20 +94,14 @@ pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
         }
         MatchAction::Policy { policy } => {
             let parsed = NewCompanies::parse(policy.trim()).ok_or_else(|| {
-                Failure::new(
-                    format!("unknown policy `{policy}`"),
-                    Some("use auto, create or review".to_string()),
-                )
+                Failure::new(format!("unknown policy `{policy}`"), Some("use auto, create or review".to_string()))
             })?;
             let mut options = IntegrationOptions::from_json(&integration.options);
             options.new_companies = parsed;
-            app.store
-                .transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
-            app.out
-                .line(format!("new PSA companies of {}: {}", integration.name, policy.trim()));
+            app.store.transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
+            app.out.line(format!("new PSA companies of {}: {}", integration.name, policy.trim()));
             if app.out.json {
-                app.out
-                    .json(&serde_json::json!({"integration": integration.name, "new_companies": parsed}));
+                app.out.json(&serde_json::json!({"integration": integration.name, "new_companies": parsed}));
             }
             return Ok(exit::OK);
         }

@@ -53,13 +53,7 @@ fn limits(out: &Out) {
         &["variable", "meaning", "set to"],
         crate::runtime::limits::ENV_VARS
             .iter()
-            .map(|(k, v)| {
-                vec![
-                    k.to_string(),
-                    v.to_string(),
-                    std::env::var(k).unwrap_or_else(|_| "-".into()),
-                ]
-            })
+            .map(|(k, v)| vec![k.to_string(), v.to_string(), std::env::var(k).unwrap_or_else(|_| "-".into())])
             .collect(),
     );
     if let Err(e) = limits {

@@ -47,12 +47,7 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                                 r.version.clone(),
                                 r.contract.clone(),
                                 r.origin.clone(),
-                                r.info
-                                    .streams
-                                    .iter()
-                                    .map(|s| s.kind.to_string())
-                                    .collect::<Vec<_>>()
-                                    .join(", "),
+                                r.info.streams.iter().map(|s| s.kind.to_string()).collect::<Vec<_>>().join(", "),
                             ]
                         })
                         .collect(),
@@ -96,12 +91,7 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                 let bytes = std::fs::read(path)?;
                 let loaded = app.runtime.load(&bytes)?;
                 let info = app.runtime.describe(&loaded).await?;
-                (
-                    info,
-                    loaded.contract.to_string(),
-                    loaded.sha256.clone(),
-                    "file".to_string(),
-                )
+                (info, loaded.contract.to_string(), loaded.sha256.clone(), "file".to_string())
             } else {
                 let row = app
                     .store
@@ -141,15 +131,7 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                 &["config key", "label", "required", "secret", "help"],
                 info.config
                     .iter()
-                    .map(|f| {
-                        vec![
-                            f.key.clone(),
-                            f.label.clone(),
-                            yes(f.required),
-                            yes(f.secret),
-                            f.help.clone(),
-                        ]
-                    })
+                    .map(|f| vec![f.key.clone(), f.label.clone(), yes(f.required), yes(f.secret), f.help.clone()])
                     .collect(),
             );
             app.out.table(

@@ -17,16 +17,11 @@ fn active_layout(app: &App, name: &str) -> Result<String, Failure> {
         Some(l) if l.active => Ok(l.name),
         Some(l) => Err(Failure::new(
             format!("layout `{}` is inactive", l.name),
-            Some(format!(
-                "activate it with `ferry layout set \"{}\" --active true`",
-                l.name
-            )),
+            Some(format!("activate it with `ferry layout set \"{}\" --active true`", l.name)),
         )),
         None => Err(Failure::new(
             format!("there is no layout `{name}`"),
-            Some(format!(
-                "create it with `ferry layout add \"{name}\"`, or see `ferry layout list`"
-            )),
+            Some(format!("create it with `ferry layout add \"{name}\"`, or see `ferry layout list`")),
         )),
     }
 }
@@ -37,16 +32,13 @@ fn save(
     options: &IntegrationOptions,
     apply_now: bool,
 ) -> Result<(), Failure> {
-    app.store
-        .transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
+    app.store.transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
     if apply_now {
         let report = apply::apply(&mut app.store, integration.id)?;
         print_apply(&app.out, &report);
     } else if !app.out.json {
-        app.out.line(format!(
-            "run `ferry apply {}` (or add --apply) to re-sort what is already synced",
-            integration.name
-        ));
+        app.out
+            .line(format!("run `ferry apply {}` (or add --apply) to re-sort what is already synced", integration.name));
     }
     Ok(())
 }
@@ -65,32 +57,17 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 ("match threshold", format!("{:.0}%", options.match_threshold * 100.0)),
                 (
                     "primary location",
-                    options
-                        .primary_layout
-                        .clone()
-                        .unwrap_or_else(|| "(a layout per PSA type)".into()),
+                    options.primary_layout.clone().unwrap_or_else(|| "(a layout per PSA type)".into()),
                 ),
-                (
-                    "contacts layout",
-                    options.contacts_layout.clone().unwrap_or_else(|| "People".into()),
-                ),
-                (
-                    "sites layout",
-                    options.sites_layout.clone().unwrap_or_else(|| "Locations".into()),
-                ),
-                (
-                    "agreements layout",
-                    options.agreements_layout.clone().unwrap_or_else(|| "Agreements".into()),
-                ),
+                ("contacts layout", options.contacts_layout.clone().unwrap_or_else(|| "People".into())),
+                ("sites layout", options.sites_layout.clone().unwrap_or_else(|| "Locations".into())),
+                ("agreements layout", options.agreements_layout.clone().unwrap_or_else(|| "Agreements".into())),
                 ("auto-update names", on_off(options.auto_update_names)),
                 ("auto-archive", on_off(options.auto_archive)),
                 ("keep company details", on_off(options.keep_company_details)),
                 (
                     "requests per minute",
-                    options
-                        .requests_per_minute
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "connector default".into()),
+                    options.requests_per_minute.map(|n| n.to_string()).unwrap_or_else(|| "connector default".into()),
                 ),
             ]);
             app.out.table(
@@ -118,18 +95,13 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
         RulesAction::Types => {
             let types = app.store.read().type_counts(integration.id)?;
             if app.out.json {
-                let v: Vec<_> = types
-                    .iter()
-                    .map(|(k, n, c)| serde_json::json!({"kind": k, "name": n, "count": c}))
-                    .collect();
+                let v: Vec<_> =
+                    types.iter().map(|(k, n, c)| serde_json::json!({"kind": k, "name": n, "count": c})).collect();
                 app.out.json(&v);
             } else {
                 app.out.table(
                     &["kind", "type", "records"],
-                    types
-                        .iter()
-                        .map(|(k, n, c)| vec![k.clone(), n.clone(), c.to_string()])
-                        .collect(),
+                    types.iter().map(|(k, n, c)| vec![k.clone(), n.clone(), c.to_string()]).collect(),
                 );
             }
             return Ok(exit::OK);
@@ -144,11 +116,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
             app.out.line(format!("contacts layout: {layout}"));
             save(app, &integration, &options, apply)?;
         }
-        RulesAction::Add {
-            when_type,
-            layout,
-            apply,
-        } => {
+        RulesAction::Add { when_type, layout, apply } => {
             if when_type.trim().is_empty() {
                 return Err(Failure::new(
                     "--when-type needs a type name",
@@ -156,13 +124,8 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 ));
             }
             let layout = active_layout(app, &layout)?;
-            options
-                .rules
-                .retain(|r| !r.when_type.eq_ignore_ascii_case(when_type.trim()));
-            options.rules.push(TypeRule {
-                when_type: when_type.trim().to_string(),
-                layout: layout.clone(),
-            });
+            options.rules.retain(|r| !r.when_type.eq_ignore_ascii_case(when_type.trim()));
+            options.rules.push(TypeRule { when_type: when_type.trim().to_string(), layout: layout.clone() });
             app.out.line(format!("when type is {} → {layout}", when_type.trim()));
             save(app, &integration, &options, apply)?;
         }
@@ -174,10 +137,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 ));
             }
             let removed = options.rules.remove(n - 1);
-            app.out.line(format!(
-                "removed rule {n} (when type is {} → {})",
-                removed.when_type, removed.layout
-            ));
+            app.out.line(format!("removed rule {n} (when type is {} → {})", removed.when_type, removed.layout));
             save(app, &integration, &options, apply)?;
         }
         RulesAction::Skip { what, off, apply } => {
@@ -216,10 +176,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 options.requests_per_minute = (!off).then_some(n);
                 app.out.line(format!(
                     "requests per minute: {}",
-                    options
-                        .requests_per_minute
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "connector default".into())
+                    options.requests_per_minute.map(|n| n.to_string()).unwrap_or_else(|| "connector default".into())
                 ));
                 save(app, &integration, &options, false)?;
                 if app.out.json {

@@ -20,11 +20,7 @@ struct Bars<'a> {
 
 impl Observer for Bars<'_> {
     fn stream_started(&self, stream: StreamKind, resumed: bool) {
-        let label = if resumed {
-            format!("{stream} (resuming)")
-        } else {
-            stream.to_string()
-        };
+        let label = if resumed { format!("{stream} (resuming)") } else { stream.to_string() };
         *self.bar.borrow_mut() = Some(self.out.progress(&label));
     }
     fn page(&self, _stream: StreamKind, fetched: u64) {
@@ -60,18 +56,11 @@ pub fn parse_streams(list: &[String]) -> Result<Vec<StreamKind>, Failure> {
 pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
     let request = SyncRequest {
         integration: args.name.clone(),
-        mode: if args.incremental {
-            Mode::Incremental
-        } else {
-            Mode::Full
-        },
+        mode: if args.incremental { Mode::Incremental } else { Mode::Full },
         streams: parse_streams(&args.streams)?,
         trigger: "manual".into(),
     };
-    let observer = Bars {
-        out: &app.out,
-        bar: RefCell::new(None),
-    };
+    let observer = Bars { out: &app.out, bar: RefCell::new(None) };
     let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await?;
     print_sync(&app.out, &report);
     Ok(match report.status {
@@ -94,17 +83,7 @@ pub fn print_sync(out: &Out, report: &SyncReport) {
             duration(report.elapsed_ms)
         ));
         out.table(
-            &[
-                "stream",
-                "status",
-                "fetched",
-                "new",
-                "changed",
-                "unchanged",
-                "deleted",
-                "archived",
-                "skipped",
-            ],
+            &["stream", "status", "fetched", "new", "changed", "unchanged", "deleted", "archived", "skipped"],
             report
                 .streams
                 .iter()
@@ -174,11 +153,7 @@ pub fn print_apply(out: &Out, report: &ApplyReport) {
         out.json(report);
         return;
     }
-    out.line(format!(
-        "applied {} in {}",
-        report.integration,
-        duration(report.elapsed_ms)
-    ));
+    out.line(format!("applied {} in {}", report.integration, duration(report.elapsed_ms)));
     out.table(
         &["stream", "created", "updated", "unchanged", "archived", "skipped"],
         report
@@ -197,18 +172,13 @@ pub fn print_apply(out: &Out, report: &ApplyReport) {
             .collect(),
     );
     if report.awaiting_match > 0 {
-        out.line(format!(
-            "{} PSA companies await a matching decision",
-            report.awaiting_match
-        ));
+        out.line(format!("{} PSA companies await a matching decision", report.awaiting_match));
     }
 }
 
 pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
     if args.name.as_deref() == Some("show") {
-        let id = args
-            .id
-            .ok_or_else(|| Failure::new("which run?", Some("ferry runs show ID".to_string())))?;
+        let id = args.id.ok_or_else(|| Failure::new("which run?", Some("ferry runs show ID".to_string())))?;
         let run = app.store.read().run(id)?;
         print_run(&app.out, &run);
         return Ok(exit::OK);
@@ -222,17 +192,7 @@ pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
         return Ok(exit::OK);
     }
     app.out.table(
-        &[
-            "run",
-            "integration",
-            "mode",
-            "trigger",
-            "status",
-            "started",
-            "took",
-            "fetched",
-            "error",
-        ],
+        &["run", "integration", "mode", "trigger", "status", "started", "took", "fetched", "error"],
         runs.iter()
             .map(|r| {
                 vec![
@@ -244,10 +204,7 @@ pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
                     r.started_at.clone(),
                     took(r),
                     r.stream_results.iter().map(|s| s.fetched).sum::<u64>().to_string(),
-                    r.error
-                        .clone()
-                        .map(|e| e.chars().take(60).collect())
-                        .unwrap_or_default(),
+                    r.error.clone().map(|e| e.chars().take(60).collect()).unwrap_or_default(),
                 ]
             })
             .collect(),
@@ -278,27 +235,9 @@ fn print_run(out: &Out, run: &RunRow) {
         ("started", run.started_at.clone()),
         ("finished", run.finished_at.clone().unwrap_or_else(|| "-".into())),
         ("took", took(run)),
-        (
-            "requests",
-            run.http
-                .get("requests")
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "-".into()),
-        ),
-        (
-            "retries",
-            run.http
-                .get("retries")
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "-".into()),
-        ),
-        (
-            "429s",
-            run.http
-                .get("rate_limited")
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "-".into()),
-        ),
+        ("requests", run.http.get("requests").map(|v| v.to_string()).unwrap_or_else(|| "-".into())),
+        ("retries", run.http.get("retries").map(|v| v.to_string()).unwrap_or_else(|| "-".into())),
+        ("429s", run.http.get("rate_limited").map(|v| v.to_string()).unwrap_or_else(|| "-".into())),
         ("error", run.error.clone().unwrap_or_else(|| "-".into())),
     ]);
     out.table(

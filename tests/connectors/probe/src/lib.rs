@@ -69,10 +69,7 @@ impl Source for Probe {
         if c.get("mode") == Some("invalid") {
             return Err(invalid_config("mode", "is `invalid` on purpose"));
         }
-        Ok(ValidatedConfig {
-            config: c.into_pairs(),
-            notices: vec![],
-        })
+        Ok(ValidatedConfig { config: c.into_pairs(), notices: vec![] })
     }
 
     fn check(config: RawConfig) -> Result<CheckReport, ConnectorError> {
@@ -91,11 +88,7 @@ impl Source for Probe {
             _ => {
                 let base = c.require("base_url")?;
                 let r = Client::new(base).get("/", &[])?;
-                Ok(CheckReport {
-                    summary: format!("base answered HTTP {}", r.status),
-                    facts: vec![],
-                    warnings: vec![],
-                })
+                Ok(CheckReport { summary: format!("base answered HTTP {}", r.status), facts: vec![], warnings: vec![] })
             }
         }
     }
@@ -112,17 +105,11 @@ impl Source for Probe {
         let c = Config::new(config);
         let count: usize = c.get("count").and_then(|n| n.parse().ok()).unwrap_or(3);
         match c.require("mode")? {
-            "ok" => Ok(Page {
-                records: Records::Companies(companies(count, "")),
-                next: None,
-            }),
+            "ok" => Ok(Page { records: Records::Companies(companies(count, "")), next: None }),
             "outside" => {
                 let target = c.require("target")?;
                 Client::new(target).get_url(target)?;
-                Ok(Page {
-                    records: Records::Companies(vec![]),
-                    next: None,
-                })
+                Ok(Page { records: Records::Companies(vec![]), next: None })
             }
             "loop" => {
                 let mut x: u64 = 1;
@@ -135,14 +122,8 @@ impl Source for Probe {
                 Err(ConnectorError::Other(format!("allocated {}", big.len())))
             }
             "panic" => panic!("probe panics on purpose"),
-            "huge-page" => Ok(Page {
-                records: Records::Companies(companies(count, "h")),
-                next: None,
-            }),
-            "repeat-cursor" => Ok(Page {
-                records: Records::Companies(companies(1, "r")),
-                next: Some("same".into()),
-            }),
+            "huge-page" => Ok(Page { records: Records::Companies(companies(count, "h")), next: None }),
+            "repeat-cursor" => Ok(Page { records: Records::Companies(companies(1, "r")), next: Some("same".into()) }),
             "endless" => {
                 let n: u64 = cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
                 Ok(Page {
@@ -153,20 +134,10 @@ impl Source for Probe {
             "bad-record" => {
                 let mut list = companies(2, "b");
                 list[1].updated_at = Some("last tuesday".into());
-                Ok(Page {
-                    records: Records::Companies(list),
-                    next: None,
-                })
+                Ok(Page { records: Records::Companies(list), next: None })
             }
-            "wrong-stream" => Ok(Page {
-                records: Records::Assets(vec![]),
-                next: None,
-            }
-            .with_contacts()),
-            "echo-secret" => Err(ConnectorError::Other(format!(
-                "the token is {}",
-                c.get("token").unwrap_or("")
-            ))),
+            "wrong-stream" => Ok(Page { records: Records::Assets(vec![]), next: None }.with_contacts()),
+            "echo-secret" => Err(ConnectorError::Other(format!("the token is {}", c.get("token").unwrap_or("")))),
             other => Err(invalid_config("mode", format!("unknown mode `{other}`"))),
         }
     }
