@@ -94,9 +94,12 @@ impl CwData {
         }
         for (id, name) in [(5u64, "Managed Services"), (6, "Block Time")] {
             d.agreement_types.push(json!({"id": id, "name": name, "inactiveFlag": false,
+                "employeeCompRate": "Actual", "employeeCompNotExceed": "Billing", "invoicingCycle": "CalendarYear",
+                "billTime": "NoDefault", "billExpenses": "NoDefault", "billProducts": "Billable",
                 "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}));
         }
         d.boards.push(json!({"id": 1, "name": "Help Desk", "inactiveFlag": false, "projectFlag": false,
+            "location": {"id": 2, "name": "Main"}, "department": {"id": 10, "name": "Service"},
             "_info": {"lastUpdated": "2020-01-01T00:00:00Z"}}));
         for (i, (name, closed)) in BOARD_STATUSES.iter().enumerate() {
             d.board_statuses.push(json!({"id": 10 + i as u64, "name": name, "board": {"id": 1, "name": "Help Desk"},
@@ -229,7 +232,7 @@ impl CwData {
             d.tickets.push(strip_nulls(json!({
                 "id": id, "summary": t.subject, "recordType": "ServiceTicket",
                 "board": {"id": 1, "name": "Help Desk"},
-                "status": {"id": 10 + (t.status % BOARD_STATUSES.len()) as u64, "name": status, "Sort": t.status},
+                "status": {"id": 10 + (t.status % BOARD_STATUSES.len()) as u64, "name": status, "sort": t.status},
                 "company": company_ref(t.org),
                 "contact": contact.map(|p| json!({"id": CONTACT_ID_BASE + p.index as u64, "name": format!("{} {}", p.first, p.last)})),
                 "contactEmailAddress": contact.map(|p| p.email.clone()),
