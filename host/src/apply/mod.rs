@@ -76,16 +76,23 @@ fn parse(row: &MirrorRow) -> Result<Record, StoreError> {
     serde_json::from_str(&row.data).map_err(|e| StoreError::Corrupt(format!("mirror record {}: {e}", row.external_id)))
 }
 
+/// Where a PSA company's data lands.
+#[derive(Debug, Clone, Copy)]
+struct Owner {
+    company_id: i64,
+    /// The company arrives archived; so does everything of it.
+    archived: bool,
+}
+
 /// Companies: decide links for new PSA companies, then project each linked
-/// one. Returns PSA company id → documentation company id for those whose
-/// data comes in.
+/// one. Returns PSA company id → owner, for those whose data comes in.
 fn apply_companies(
     tx: &Tx<'_>,
     integration_id: i64,
     integration_name: &str,
     options: &IntegrationOptions,
     report: &mut ApplyReport,
-) -> Result<HashMap<String, i64>, StoreError> {
+) -> Result<HashMap<String, Owner>, StoreError> {
     let mut counts = Counts::default();
     let mut owners = HashMap::new();
     let mut index: Option<matching::Index> = None;
@@ -168,10 +175,10 @@ fn apply_companies(
                 archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
             continue;
         };
-        owners.insert(company.id.clone(), company_id);
-        // Inactive companies arrive archived; deleted ones are archived when
-        // the operator asked for auto-archive.
+        // Inactive companies arrive archived, with their data; deleted ones
+        // are archived when the operator asked for auto-archive.
         let archived = !company.active || (deleted && options.auto_archive);
+        owners.insert(company.id.clone(), Owner { company_id, archived });
         let fields = company_card(&company);
         let hash = content_hash(&serde_json::json!([company_id, &company.name, &fields, archived]).to_string());
         match tx.card_link(integration_id, StreamKind::Companies.as_str(), &company.id)? {
@@ -301,7 +308,7 @@ fn apply_assets(
     integration_id: i64,
     stream: StreamKind,
     options: &IntegrationOptions,
-    owners: &HashMap<String, i64>,
+    owners: &HashMap<String, Owner>,
 ) -> Result<Counts, StoreError> {
     let mut counts = Counts::default();
     let mut layouts: HashMap<String, (i64, String)> = HashMap::new();
@@ -316,7 +323,7 @@ fn apply_assets(
         let ext = record.external_id();
         let owner = record.company_id().and_then(|c| owners.get(c)).copied();
         let skipped = owner.is_none() || rules::skip_record(options, &record).is_some();
-        let Some(company_id) = owner.filter(|_| !skipped) else {
+        let Some(Owner { company_id, archived: owner_archived }) = owner.filter(|_| !skipped) else {
             counts.skipped += 1;
             counts.archived += archive_card(tx, integration_id, stream, &ext, CardTarget::Asset)?;
             continue;
@@ -345,7 +352,7 @@ fn apply_assets(
             }
         };
         let deleted = row.deleted_at.is_some();
-        let archived = (deleted && options.auto_archive) || rules::is_inactive(&record);
+        let archived = owner_archived || (deleted && options.auto_archive) || rules::is_inactive(&record);
         let identity = match &record {
             Record::Asset(a) => rules::device_identity(&identity_field, a),
             _ => None,
