@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (connector id, cargo package, artifact file stem)
-const BUNDLED: &[(&str, &str, &str)] = &[("syncro", "ferry-syncro", "ferry_syncro")];
+const BUNDLED: &[(&str, &str, &str)] =
+    &[("syncro", "ferry-syncro", "ferry_syncro"), ("cw-manage", "ferry-cw-manage", "ferry_cw_manage")];
 
 /// Built with the bundled ones but not embedded: test-only components that
 /// misbehave on purpose. Their directory reaches the tests as

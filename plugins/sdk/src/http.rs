@@ -91,6 +91,12 @@ impl Client {
     }
 }
 
+/// The value of an `Authorization: Basic` header for `user:password`.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+}
+
 /// Send one request through the host.
 pub fn send(
     method: Method,
@@ -131,6 +137,11 @@ mod tests {
             "https://x.example/api/v1/companies?conditions=lastUpdated+%3E+%5B2024-01-01T00%3A00%3A00Z%5D&page=2"
         );
         assert_eq!(c.url("/a?x=1", &[("y", "2")]), "https://x.example/api/v1/a?x=1&y=2");
+    }
+
+    #[test]
+    fn basic_auth_header() {
+        assert_eq!(basic_auth("acme+pub", "priv"), "Basic YWNtZStwdWI6cHJpdg==");
     }
 
     #[test]

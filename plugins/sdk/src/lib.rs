@@ -52,7 +52,7 @@ pub mod prelude {
     };
     pub use crate::config::{Config, RawConfig};
     pub use crate::error::{bad_response, invalid_config};
-    pub use crate::http::{Client, Response};
+    pub use crate::http::{Client, Response, basic_auth};
     pub use crate::paging::{LinkHeader, PageNumber};
     pub use crate::text::{CardBuilder, non_empty};
 }

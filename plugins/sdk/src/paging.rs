@@ -43,6 +43,17 @@ impl PageNumber {
     pub fn as_query(self) -> String {
         self.0.to_string()
     }
+
+    /// The next page announced by a `Link` header's `rel="next"` URL
+    /// (its `page` parameter), as a cursor. The URL itself is not kept: a
+    /// PSA behind a proxy may announce an internal host, so the next request
+    /// is rebuilt against the configured base.
+    pub fn next_from_link(self, link: Option<&str>) -> Option<String> {
+        let next = LinkHeader::parse(link?).get("next")?.to_string();
+        let query = next.split_once('?')?.1;
+        let page = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "page")?.1.parse::<u32>().ok()?;
+        (page > self.0).then(|| format!("{}{page}", Self::PREFIX))
+    }
 }
 
 /// The links of an RFC 8288 `Link` header, e.g.
@@ -119,6 +130,15 @@ mod tests {
         assert_eq!(PageNumber(1).next(None, 3, None), Some("page:2".into()));
         assert_eq!(PageNumber(1).next(None, 3, Some(25)), None);
         assert_eq!(PageNumber(1).next(None, 25, Some(25)), Some("page:2".into()));
+    }
+
+    #[test]
+    fn next_page_from_link() {
+        let link = "<https://internal.host/v4_6_release/apis/3.0/company/companies?pageSize=1000&page=3>; rel=\"next\"";
+        assert_eq!(PageNumber(2).next_from_link(Some(link)), Some("page:3".into()));
+        assert_eq!(PageNumber(3).next_from_link(Some(link)), None, "never backwards or repeating");
+        assert_eq!(PageNumber(1).next_from_link(Some("<https://h/x?page=2>; rel=\"last\"")), None);
+        assert_eq!(PageNumber(1).next_from_link(None), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use ferry_sim::Scale;
+use ferry_sim::cw::{CwData, CwOptions};
 use ferry_sim::syncro::{SyncroData, SyncroOptions};
 use ferry_sim::world::World;
 
@@ -45,15 +46,34 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
     .await
     .map_err(|e| Failure::new(format!("cannot start the Syncro simulator: {e}"), None))?;
     out.line(format!("Syncro simulator: {}", syncro.api_url()));
+    let cw_options = CwOptions::default();
+    let cw = ferry_sim::cw::start(CwData::from_world(&world), cw_options.clone())
+        .await
+        .map_err(|e| Failure::new(format!("cannot start the CW Manage simulator: {e}"), None))?;
+    out.line(format!("CW Manage simulator: {}", cw.api_url()));
 
     let mut app = App::open(&db_path, out.clone()).await?;
     let mut failed = false;
-    let plan = vec![DemoIntegration {
-        name: "demo-syncro",
-        plugin: "syncro",
-        values: vec![("subdomain".into(), "demo".into()), ("base_url".into(), syncro.api_url())],
-        secrets: vec![("api_key".into(), SYNCRO_TOKEN.into())],
-    }];
+    let plan = vec![
+        DemoIntegration {
+            name: "demo-syncro",
+            plugin: "syncro",
+            values: vec![("subdomain".into(), "demo".into()), ("base_url".into(), syncro.api_url())],
+            secrets: vec![("api_key".into(), SYNCRO_TOKEN.into())],
+        },
+        DemoIntegration {
+            name: "demo-cw",
+            plugin: "cw-manage",
+            values: vec![
+                ("site".into(), "cw.demo.example".into()),
+                ("base_url".into(), cw.base_url()),
+                ("company_id".into(), cw_options.company_id.clone()),
+                ("public_key".into(), cw_options.public_key.clone()),
+                ("client_id".into(), cw_options.client_id.clone()),
+            ],
+            secrets: vec![("private_key".into(), cw_options.private_key.clone())],
+        },
+    ];
     for DemoIntegration { name, plugin, values, secrets } in &plan {
         if app.store.read().integration(name).is_err() {
             let (_, saved) = integrations::add(&mut app.store, &app.runtime, name, plugin, values, secrets).await?;
@@ -100,6 +120,9 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
             "demo done in {}: {companies} companies, {contacts} contacts, {devices} assets in the documentation",
             duration(started.elapsed().as_millis() as u64)
         ));
+        if merged > 0 {
+            out.line(format!("{merged} assets are the same device in both PSAs and carry a card from each"));
+        }
         out.line(format!("look around: ferry --db {} asset list", db_path.display()));
     }
     if args.keep_running {
@@ -108,6 +131,7 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
     }
     drop(app);
     syncro.shutdown().await;
+    cw.shutdown().await;
     if !args.keep_running {
         // The temporary database goes with the demo unless --db was given.
         drop(temp);

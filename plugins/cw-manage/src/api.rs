@@ -1,0 +1,404 @@
+//! Calls to the Manage API and CW's own reading of errors: which security
+//! role module a 403 means, and the cloud quirk where bad credentials can
+//! come back as 404.
+
+use ferry_sdk::error::{from_status, snippet};
+use ferry_sdk::prelude::*;
+use serde_json::Value;
+
+use crate::config::Settings;
+use crate::map;
+
+/// The model version Ferry's mapping was written against; without it CW
+/// answers with its newest model, which may rename fields.
+const ACCEPT: &str = "application/vnd.connectwise.com+json; version=2025.8";
+/// CW's maximum page size.
+const PAGE_SIZE: &str = "1000";
+/// Companies per `sites` page: each costs one request for its sites.
+const SITES_BATCH: &str = "25";
+
+/// A list endpoint with the security-role module that guards it.
+struct Endpoint {
+    path: &'static str,
+    resource: &'static str,
+    module: &'static str,
+    /// Conditions always applied.
+    base_condition: Option<&'static str>,
+}
+
+const COMPANIES: Endpoint = Endpoint {
+    path: "/company/companies",
+    resource: "companies",
+    module: "Companies > Company Maintenance (Inquire)",
+    base_condition: None,
+};
+const CONTACTS: Endpoint = Endpoint {
+    path: "/company/contacts",
+    resource: "contacts",
+    module: "Companies > Contacts (Inquire)",
+    base_condition: None,
+};
+const CONFIGURATIONS: Endpoint = Endpoint {
+    path: "/company/configurations",
+    resource: "configurations",
+    module: "Companies > Configurations (Inquire)",
+    base_condition: None,
+};
+const AGREEMENTS: Endpoint = Endpoint {
+    path: "/finance/agreements",
+    resource: "agreements",
+    module: "Finance > Agreements (Inquire)",
+    base_condition: Some("agreementStatus = \"Active\""),
+};
+const TICKETS: Endpoint = Endpoint {
+    path: "/service/tickets",
+    resource: "service tickets",
+    module: "Service Desk > Service Tickets (Inquire)",
+    base_condition: None,
+};
+const SITES_MODULE: &str = "Companies > Company Maintenance (Inquire)";
+const SYSTEM_MODULE: &str = "System > Table Setup (Inquire)";
+
+/// Reference lists read by the `lookups` stream, one per page, in order.
+const LOOKUPS: &[(&str, &str, LookupKind)] = &[
+    ("/company/companies/types", "company types", LookupKind::CompanyType),
+    ("/company/companies/statuses", "company statuses", LookupKind::CompanyStatus),
+    ("/company/configurations/types", "configuration types", LookupKind::AssetType),
+    ("/company/configurations/statuses", "configuration statuses", LookupKind::AssetStatus),
+    ("/finance/agreements/types", "agreement types", LookupKind::AgreementType),
+];
+
+pub struct Api {
+    client: Client,
+    site: String,
+}
+
+/// `lastUpdated > [since]`, with `since` normalised to what CW parses.
+pub fn since_condition(since: &str) -> Result<String, ConnectorError> {
+    let t = since.trim();
+    // CW wants `YYYY-MM-DDTHH:MM:SSZ`; accept any RFC 3339 the host sends by
+    // keeping the seconds part and requiring a UTC designator.
+    let valid = t.len() >= 19
+        && t.as_bytes().get(10) == Some(&b'T')
+        && t[..19].bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            _ => b.is_ascii_digit(),
+        })
+        && (t.ends_with('Z') || t.ends_with("+00:00"));
+    if !valid {
+        return Err(bad_response(format!("`since` must be a UTC RFC 3339 time, got `{t}`")));
+    }
+    Ok(format!("lastUpdated > [{}Z]", &t[..19]))
+}
+
+fn and(a: Option<&str>, b: Option<&str>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("{a} and {b}")),
+        (Some(x), None) | (None, Some(x)) => Some(x.to_string()),
+        (None, None) => None,
+    }
+}
+
+impl Api {
+    pub fn new(s: &Settings) -> Api {
+        let client = Client::new(s.api_root.clone())
+            .with_header("authorization", basic_auth(&format!("{}+{}", s.company_id, s.public_key), &s.private_key))
+            .with_header("clientid", s.client_id.clone())
+            .with_header("accept", ACCEPT);
+        Api { client, site: s.site.clone() }
+    }
+
+    /// `/system/info` proves the keys; `/company/companies/count` counts.
+    pub fn check(&self) -> Result<CheckReport, ConnectorError> {
+        let info = self.get("/system/info", &[], "system info", SYSTEM_MODULE)?;
+        let info: Value = info.json("/system/info")?;
+        let count = self.get("/company/companies/count", &[], COMPANIES.resource, COMPANIES.module)?;
+        let count: Value = count.json("/company/companies/count")?;
+        let n =
+            count.get("count").and_then(Value::as_u64).ok_or_else(|| bad_response("companies count has no `count`"))?;
+        let mut facts = vec![Field { label: "site".into(), value: self.site.clone() }];
+        for (label, key) in [("version", "version"), ("cloud", "isCloud"), ("region", "cloudRegion")] {
+            if let Some(v) = info.get(key).and_then(ferry_sdk::text::json_scalar_text) {
+                facts.push(Field { label: label.into(), value: v });
+            }
+        }
+        let mut warnings = Vec::new();
+        if n == 0 {
+            warnings.push(
+                "0 companies found: the API member's security role may not see companies (Companies > Company \
+                 Maintenance, Inquire level All)"
+                    .into(),
+            );
+        }
+        Ok(CheckReport { summary: format!("{n} companies found"), facts, warnings })
+    }
+
+    fn get(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        resource: &str,
+        module: &str,
+    ) -> Result<Response, ConnectorError> {
+        let resp = self.client.get(path, query)?;
+        if resp.is_success() { Ok(resp) } else { Err(classify(&resp, resource, module)) }
+    }
+
+    /// One page of a list endpoint: records and the next cursor.
+    fn page(
+        &self,
+        endpoint: &Endpoint,
+        cursor: Option<&str>,
+        since: Option<&str>,
+    ) -> Result<(Vec<Value>, Option<String>), ConnectorError> {
+        let page = PageNumber::from_cursor(cursor)?;
+        let page_text = page.as_query();
+        let conditions = and(endpoint.base_condition, since);
+        let mut query = vec![("pageSize", PAGE_SIZE), ("orderBy", "id asc"), ("page", page_text.as_str())];
+        if let Some(c) = &conditions {
+            query.push(("conditions", c));
+        }
+        let resp = self.get(endpoint.path, &query, endpoint.resource, endpoint.module)?;
+        let items: Vec<Value> = resp.json(&format!("{} page {}", endpoint.resource, page.0))?;
+        let next = if items.is_empty() { None } else { page.next_from_link(resp.header("link")) };
+        Ok((items, next))
+    }
+
+    fn decode<T>(
+        endpoint: &Endpoint,
+        items: Vec<Value>,
+        convert: impl Fn(&Value) -> Result<T, String>,
+    ) -> Result<Vec<T>, ConnectorError> {
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| convert(v).map_err(|e| bad_response(format!("{} item {i}: {e}", endpoint.resource))))
+            .collect()
+    }
+
+    pub fn companies(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
+        let (items, next) = self.page(&COMPANIES, cursor, since)?;
+        // Which statuses mean inactive is tenant setup; read it with the page.
+        let statuses =
+            self.get("/company/companies/statuses", &[("pageSize", PAGE_SIZE)], COMPANIES.resource, COMPANIES.module)?;
+        let statuses: Vec<Value> = statuses.json("company statuses")?;
+        let inactive: Vec<u64> = statuses
+            .iter()
+            .filter(|s| s.get("inactiveFlag").and_then(Value::as_bool) == Some(true))
+            .filter_map(|s| s.get("id").and_then(Value::as_u64))
+            .collect();
+        let records = Self::decode(&COMPANIES, items, |v| map::company(v, &inactive))?;
+        Ok(Page { records: Records::Companies(records), next })
+    }
+
+    pub fn contacts(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
+        let (items, next) = self.page(&CONTACTS, cursor, since)?;
+        Ok(Page { records: Records::Contacts(Self::decode(&CONTACTS, items, map::contact)?), next })
+    }
+
+    pub fn configurations(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
+        let (items, next) = self.page(&CONFIGURATIONS, cursor, since)?;
+        Ok(Page { records: Records::Assets(Self::decode(&CONFIGURATIONS, items, map::configuration)?), next })
+    }
+
+    pub fn agreements(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
+        let (items, next) = self.page(&AGREEMENTS, cursor, since)?;
+        Ok(Page { records: Records::Agreements(Self::decode(&AGREEMENTS, items, map::agreement)?), next })
+    }
+
+    pub fn tickets(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
+        let (items, next) = self.page(&TICKETS, cursor, since)?;
+        Ok(Page { records: Records::Tickets(Self::decode(&TICKETS, items, map::ticket)?), next })
+    }
+
+    /// Sites live under each company; there is no global list. A page is
+    /// the sites of the next batch of companies (by id), and the cursor is
+    /// the last company id done, so cursors only move forward.
+    pub fn sites(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
+        let after: u64 = match cursor {
+            None => 0,
+            Some(c) => c
+                .strip_prefix("after:")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| bad_response(format!("cursor `{c}` is not a sites cursor")))?,
+        };
+        let condition = format!("id > {after}");
+        let query =
+            [("fields", "id"), ("orderBy", "id asc"), ("pageSize", SITES_BATCH), ("conditions", condition.as_str())];
+        let resp = self.get(COMPANIES.path, &query, "companies (for their sites)", SITES_MODULE)?;
+        let companies: Vec<Value> = resp.json("companies for sites")?;
+        let ids: Vec<u64> = companies.iter().filter_map(|c| c.get("id").and_then(Value::as_u64)).collect();
+        let mut records = Vec::new();
+        for id in &ids {
+            let mut page = PageNumber(1);
+            loop {
+                let page_text = page.as_query();
+                let path = format!("/company/companies/{id}/sites");
+                let resp =
+                    match self.get(&path, &[("pageSize", PAGE_SIZE), ("page", &page_text)], "sites", SITES_MODULE) {
+                        // A company deleted between the two calls has no sites.
+                        Err(ConnectorError::NotFound(_)) => break,
+                        other => other?,
+                    };
+                let items: Vec<Value> = resp.json(&format!("sites of company {id}"))?;
+                for (i, v) in items.iter().enumerate() {
+                    records
+                        .push(map::site(v, *id).map_err(|e| bad_response(format!("site {i} of company {id}: {e}")))?);
+                }
+                match page.next_from_link(resp.header("link")) {
+                    Some(next) if !items.is_empty() => page = PageNumber::from_cursor(Some(&next))?,
+                    _ => break,
+                }
+            }
+        }
+        let full = ids.len().to_string() == SITES_BATCH;
+        let next = match ids.last() {
+            Some(last) if full => Some(format!("after:{last}")),
+            _ => None,
+        };
+        Ok(Page { records: Records::Sites(records), next })
+    }
+
+    /// Reference lists, one per page; ticket statuses of every board last.
+    pub fn lookups(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
+        let step: usize = match cursor {
+            None => 0,
+            Some(c) => c
+                .strip_prefix("lookup:")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| bad_response(format!("cursor `{c}` is not a lookups cursor")))?,
+        };
+        if let Some((path, what, kind)) = LOOKUPS.get(step) {
+            let module = if path.starts_with("/finance") {
+                AGREEMENTS.module
+            } else if path.contains("configurations") {
+                CONFIGURATIONS.module
+            } else {
+                COMPANIES.module
+            };
+            let resp = self.get(path, &[("pageSize", PAGE_SIZE)], what, module)?;
+            let items: Vec<Value> = resp.json(what)?;
+            let records = items.iter().filter_map(|v| map::lookup(v, *kind)).collect();
+            return Ok(Page { records: Records::Lookups(records), next: Some(format!("lookup:{}", step + 1)) });
+        }
+        if step != LOOKUPS.len() {
+            return Err(bad_response(format!("lookups cursor {step} is past the end")));
+        }
+        let boards = self.get("/service/boards", &[("pageSize", PAGE_SIZE)], "service boards", TICKETS.module)?;
+        let boards: Vec<Value> = boards.json("service boards")?;
+        let mut records = Vec::new();
+        for board in &boards {
+            let Some(id) = board.get("id").and_then(Value::as_u64) else { continue };
+            let resp = self.get(
+                &format!("/service/boards/{id}/statuses"),
+                &[("pageSize", PAGE_SIZE)],
+                "ticket statuses",
+                TICKETS.module,
+            )?;
+            let statuses: Vec<Value> = resp.json("board statuses")?;
+            records.extend(statuses.iter().filter_map(map::ticket_status));
+        }
+        Ok(Page { records: Records::Lookups(records), next: None })
+    }
+}
+
+/// CW's statuses → connector-error. Clients must key off the status, not
+/// the body, which CW does not document (API-FACTS §2.3).
+pub fn classify(resp: &Response, resource: &str, module: &str) -> ConnectorError {
+    let message = cw_message(&resp.body);
+    match resp.status {
+        401 => ConnectorError::Unauthorized(format!(
+            "ConnectWise refused the API keys (HTTP 401{}): the company id, public or private key is wrong, or the \
+             API member is inactive. Check them under System > Members > API Members",
+            message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+        )),
+        403 => ConnectorError::Forbidden(PermissionDenied {
+            resource: resource.to_string(),
+            permission: Some(module.to_string()),
+            detail: message.unwrap_or_else(|| snippet(&resp.body)),
+        }),
+        404 => ConnectorError::NotFound(format!(
+            "HTTP 404 for {resource}: check the site and codebase; on CW cloud a 404 can also mean wrong credentials{}",
+            message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+        )),
+        400 => bad_response(format!(
+            "CW rejected the request for {resource} (HTTP 400): {}",
+            message.unwrap_or_else(|| snippet(&resp.body))
+        )),
+        _ => from_status(resp, resource),
+    }
+}
+
+/// `message` (and validation errors) from CW's `{code, message, errors}`.
+fn cw_message(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let mut text = v.get("message").and_then(Value::as_str).map(str::to_string)?;
+    if let Some(errors) = v.get("errors").and_then(Value::as_array) {
+        for e in errors.iter().filter_map(|e| e.get("message").and_then(Value::as_str)) {
+            text.push_str("; ");
+            text.push_str(e);
+        }
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, body: &str) -> Response {
+        Response { status, headers: vec![], body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn since_becomes_a_condition() {
+        assert_eq!(since_condition("2025-10-02T03:14:40Z").unwrap(), "lastUpdated > [2025-10-02T03:14:40Z]");
+        assert_eq!(since_condition("2025-10-02T03:14:40.123Z").unwrap(), "lastUpdated > [2025-10-02T03:14:40Z]");
+        assert!(since_condition("2025-10-02").is_err());
+        assert!(since_condition("2025-10-02T03:14:40+02:00").is_err(), "CW conditions are UTC");
+        assert_eq!(
+            and(AGREEMENTS.base_condition, Some("lastUpdated > [x]")).unwrap(),
+            "agreementStatus = \"Active\" and lastUpdated > [x]"
+        );
+    }
+
+    #[test]
+    fn forbidden_names_the_module() {
+        let r = resp(403, r#"{"code":"Forbidden","message":"no access","errors":null}"#);
+        match classify(&r, "configurations", CONFIGURATIONS.module) {
+            ConnectorError::Forbidden(p) => {
+                assert_eq!(p.permission.as_deref(), Some("Companies > Configurations (Inquire)"));
+                assert_eq!(p.detail, "no access");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unauthorized_and_not_found_explain() {
+        match classify(
+            &resp(401, r#"{"code":"Unauthorized","message":"Authentication failed.","errors":null}"#),
+            "x",
+            "m",
+        ) {
+            ConnectorError::Unauthorized(m) => {
+                assert!(m.contains("API Members") && m.contains("Authentication failed."))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        match classify(&resp(404, ""), "companies", "m") {
+            ConnectorError::NotFound(m) => assert!(m.contains("wrong credentials")),
+            other => panic!("unexpected {other:?}"),
+        }
+        match classify(
+            &resp(400, r#"{"code":"InvalidObject","message":"bad","errors":[{"message":"field x"}]}"#),
+            "c",
+            "m",
+        ) {
+            ConnectorError::BadResponse(m) => assert!(m.contains("bad; field x")),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
