@@ -175,11 +175,12 @@ async fn duplicates_vanishing_and_resets() {
         p2["contacts"].get(0).map(|c| &c["id"])
     );
 
-    let victim = sim.records("contacts")[15]["id"].to_string();
+    let victim_id = sim.records("contacts")[15]["id"].clone();
+    let victim = victim_id.to_string();
     sim.set_faults(Faults { vanish_after_first_page: Some(victim.clone()), ..Faults::default() });
     syncro_get(&sim, "/contacts?page=1").await;
     let p2: Value = syncro_get(&sim, "/contacts?page=2").await.json().await.expect("json");
-    assert!(p2["contacts"].as_array().expect("list").iter().all(|c| c["id"].to_string() != victim));
+    assert!(p2["contacts"].as_array().expect("list").iter().all(|c| c["id"] != victim_id));
 
     sim.set_faults(Faults { reset_connections: 1, ..Faults::default() });
     let err = client().get(format!("{}/me", sim.api_url())).bearer_auth(TOKEN).send().await;
