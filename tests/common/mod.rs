@@ -37,8 +37,13 @@ fn runtime() -> tokio::runtime::Runtime {
 pub const SYNCRO_TOKEN: &str = "test-syncro-token-8c1d";
 
 pub fn syncro_sim(world: &World) -> Sim {
+    syncro_sim_with(world, SyncroOptions::default())
+}
+
+/// A Syncro simulator with other page sizes etc. (the token is the tests').
+pub fn syncro_sim_with(world: &World, options: SyncroOptions) -> Sim {
     let rt = runtime();
-    let options = SyncroOptions { token: SYNCRO_TOKEN.into(), ..SyncroOptions::default() };
+    let options = SyncroOptions { token: SYNCRO_TOKEN.into(), ..options };
     let sim = rt.block_on(ferry_sim::syncro::start(SyncroData::from_world(world), options)).expect("start syncro sim");
     Sim { sim, _rt: rt }
 }
@@ -102,6 +107,12 @@ impl Run {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    /// The JSON document an error was reported as on stderr (`--json`).
+    pub fn json_error(&self) -> Value {
+        serde_json::from_str(self.stderr.trim())
+            .unwrap_or_else(|e| panic!("stderr is not JSON ({e}):\n{}", self.stderr))
     }
 
     pub fn all(&self) -> String {
@@ -195,6 +206,14 @@ impl Ferry {
         ])
         .ok();
         self.unpaced(name);
+    }
+
+    /// Live (not archived) assets as `asset list --json` gives them, plus
+    /// the archived ones.
+    pub fn assets(&self) -> (Vec<Value>, Vec<Value>) {
+        let live = self.json(&["asset", "list"]).as_array().cloned().unwrap_or_default();
+        let archived = self.json(&["asset", "list", "--archived"]).as_array().cloned().unwrap_or_default();
+        (live, archived)
     }
 
     /// Count rows of a documentation table straight from SQLite.

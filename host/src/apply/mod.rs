@@ -180,7 +180,10 @@ fn apply_companies(
         let archived = !company.active || (deleted && options.auto_archive);
         owners.insert(company.id.clone(), Owner { company_id, archived });
         let fields = company_card(&company);
-        let hash = content_hash(&serde_json::json!([company_id, &company.name, &fields, archived]).to_string());
+        let hash = content_hash(
+            &serde_json::json!([company_id, &company.name, &fields, archived, options.keep_company_details])
+                .to_string(),
+        );
         match tx.card_link(integration_id, StreamKind::Companies.as_str(), &company.id)? {
             Some((doc, h)) if doc == company_id && h == hash => {
                 counts.unchanged += 1;

@@ -10,11 +10,12 @@
 //! prefixes, domain, phone), never from comparing every pair, which keeps
 //! 20,000 × 20,000 well under a second.
 
+pub mod evaluate;
 mod normalize;
 
 use std::collections::{HashMap, HashSet};
 
-pub use normalize::{normalize_domain, normalize_name, normalize_phone, tokens};
+pub use normalize::{GENERIC_WORDS, normalize_domain, normalize_name, normalize_phone, tokens};
 
 use crate::model::Company;
 use crate::options::{IntegrationOptions, NewCompanies};
@@ -23,7 +24,9 @@ use crate::store::{CompanyRow, StoreError, Tx};
 /// Below this score a candidate is not worth showing.
 pub const SUGGEST_FLOOR: f64 = 0.6;
 /// Two tokens this similar (Jaro-Winkler) count as the same word.
-const TOKEN_SIMILAR: f64 = 0.88;
+const TOKEN_SIMILAR: f64 = 0.93;
+/// Weight factor of generic words (see [`GENERIC_WORDS`]).
+const GENERIC_WEIGHT: f64 = 0.35;
 /// Tokens in more companies than this are too common to block on.
 const MAX_BLOCK_DF: usize = 500;
 /// Candidates scored per query, at most.
@@ -151,7 +154,8 @@ impl Index {
     fn weight(&self, token: &str) -> f64 {
         let n = self.companies.len().max(1) as f64;
         let df = *self.df.get(token).unwrap_or(&0) as f64;
-        (1.0 + n / (df + 1.0)).ln()
+        let idf = (1.0 + n / (df + 1.0)).ln();
+        if GENERIC_WORDS.contains(&token) { idf * GENERIC_WEIGHT } else { idf }
     }
 
     /// Scored candidates for `query`, best first, at or above the floor.

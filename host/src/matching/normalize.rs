@@ -64,6 +64,17 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
     ("med", "medical"),
     ("hosp", "hospital"),
     ("dr", "doctor"),
+    ("vet", "veterinary"),
+    ("vets", "veterinary"),
+    ("mtn", "mountain"),
+    ("ft", "fort"),
+    ("natl", "national"),
+    ("1", "one"),
+    ("2", "two"),
+    ("3", "three"),
+    ("4", "four"),
+    ("5", "five"),
+    ("7", "seven"),
     ("st", "saint"),
     ("mt", "mount"),
 ];
@@ -157,6 +168,28 @@ pub fn normalize_name(name: &str) -> String {
 fn raw_was_dotted(text: &str, letter: &str) -> bool {
     text.contains(&format!("{letter}.")) || text.contains(&format!(".{letter}"))
 }
+
+/// Words that say what kind of organisation something is, not which one:
+/// they count for less when comparing names.
+pub const GENERIC_WORDS: &[&str] = &[
+    "group",
+    "services",
+    "service",
+    "associates",
+    "agency",
+    "center",
+    "company",
+    "partners",
+    "solutions",
+    "holdings",
+    "enterprises",
+    "international",
+    "systems",
+    "consulting",
+    "management",
+    "office",
+    "offices",
+];
 
 pub fn tokens(normalized: &str) -> Vec<String> {
     normalized.split(' ').filter(|t| !t.is_empty() && *t != "and").map(str::to_string).collect()
