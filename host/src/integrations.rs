@@ -116,7 +116,12 @@ pub async fn add(
     let (config, secret_map) = assign(&row.info, BTreeMap::new(), BTreeMap::new(), values, secrets)?;
     let (config, secret_map, saved) = normalise(runtime, store, &row.info, config, secret_map).await?;
     let options = serde_json::json!({});
-    let id = store.transaction(|tx| tx.insert_integration(name, connector_id, &config, &secret_map, &options))?;
+    let id = store.transaction(|tx| {
+        let id = tx.insert_integration(name, connector_id, &config, &secret_map, &options)?;
+        // A new integration keeps itself current: full sync every 3 hours.
+        tx.insert_schedule(id, crate::schedule::DEFAULT_CRON, crate::schedule::DEFAULT_TZ, "full")?;
+        Ok(id)
+    })?;
     let row = store.read().integration_by_id(id)?;
     Ok((row, saved))
 }

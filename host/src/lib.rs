@@ -14,6 +14,7 @@ pub mod options;
 pub mod registry;
 pub mod rules;
 pub mod runtime;
+pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod sync;

@@ -57,6 +57,51 @@ pub struct Skip {
     pub asset_types: Vec<String>,
 }
 
+/// Where a ticket stands, whatever the PSA calls its statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Stage {
+    New,
+    Triaged,
+    Working,
+    Waiting,
+    Resolved,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 5] = [Stage::New, Stage::Triaged, Stage::Working, Stage::Waiting, Stage::Resolved];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::New => "New",
+            Stage::Triaged => "Triaged",
+            Stage::Working => "Working",
+            Stage::Waiting => "Waiting",
+            Stage::Resolved => "Resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// Ticket options of an integration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TicketOptions {
+    /// Tickets in these PSA statuses are not synced into Ferry.
+    pub exclude_statuses: Vec<String>,
+    /// These statuses count as closed (besides what the PSA says).
+    pub closed_statuses: Vec<String>,
+    /// The status a ticket takes when the client comments (Syncro
+    /// "Customer Reply", CW "Customer Updated"): such tickets go to Triaged
+    /// unless the stage map says otherwise.
+    pub client_comment_status: Option<String>,
+    /// Stage → PSA statuses; statuses not listed get a stage guessed from
+    /// their name.
+    pub stages: std::collections::BTreeMap<Stage, Vec<String>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct IntegrationOptions {
@@ -82,6 +127,7 @@ pub struct IntegrationOptions {
     /// the connector's published limit. Lower it when other tools share the
     /// PSA's budget (Syncro counts per IP address).
     pub requests_per_minute: Option<u32>,
+    pub tickets: TicketOptions,
 }
 
 pub const DEFAULT_MATCH_THRESHOLD: f64 = 0.9;
@@ -104,6 +150,7 @@ impl Default for IntegrationOptions {
             auto_archive: false,
             keep_company_details: false,
             requests_per_minute: None,
+            tickets: TicketOptions::default(),
         }
     }
 }

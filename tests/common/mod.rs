@@ -140,6 +140,10 @@ impl Ferry {
             // compiles a connector in ~1.6 s, loads a cached one in ms.
             .env("FERRY_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("ferry-compiled"))
             .env_remove("RUST_LOG")
+            .env_remove("FERRY_NOW")
+            // Tests sync the same integration back to back on purpose; the
+            // 2-minute deduplication has its own test.
+            .env("FERRY_DEDUP_SECONDS", "0")
             .env("NO_COLOR", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);

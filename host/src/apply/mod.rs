@@ -66,6 +66,8 @@ pub fn apply(store: &mut Store, integration_id: i64) -> Result<ApplyReport, Stor
             let counts = apply_assets(tx, integration_id, stream, &options, &owners)?;
             report.streams.insert(stream, counts);
         }
+        let counts = apply_tickets(tx, integration_id, &options, &owners)?;
+        report.streams.insert(StreamKind::Tickets, counts);
         Ok(report)
     })?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -425,6 +427,72 @@ fn apply_assets(
         if tx.set_asset_archived(asset_id, all_archived)? && all_archived {
             counts.archived += 1;
         }
+    }
+    Ok(counts)
+}
+
+/// Tickets of companies whose data comes in, with their stage. Tickets are
+/// a view of the PSA's queue, not documentation: an excluded, orphaned or
+/// deleted ticket is removed (counted as archived).
+fn apply_tickets(
+    tx: &Tx<'_>,
+    integration_id: i64,
+    options: &IntegrationOptions,
+    owners: &HashMap<String, Owner>,
+) -> Result<Counts, StoreError> {
+    let mut counts = Counts::default();
+    let mut rows = Vec::new();
+    tx.for_each_mirror(integration_id, StreamKind::Tickets.as_str(), |row| {
+        rows.push(row);
+        Ok(())
+    })?;
+    let t = &options.tickets;
+    for row in rows {
+        let Record::Ticket(ticket) = parse(&row)? else { continue };
+        let owner = ticket.company_id.as_deref().and_then(|c| owners.get(c)).copied();
+        let keep = row.deleted_at.is_none() && !rules::ticket_excluded(t, &ticket.status);
+        let Some(Owner { company_id, .. }) = owner.filter(|_| keep) else {
+            if tx.delete_ticket(integration_id, &ticket.id)? {
+                counts.archived += 1;
+            }
+            counts.skipped += 1;
+            continue;
+        };
+        let closed = rules::ticket_closed(t, &ticket.status, ticket.closed);
+        let stage = rules::ticket_stage(t, &ticket.status, closed);
+        let mut fields = ticket.card.clone();
+        if let Some(c) = &ticket.contact_id {
+            fields.insert(0, Field { label: "PSA contact id".into(), value: c.clone() });
+        }
+        let hash = content_hash(&serde_json::json!([company_id, stage.as_str(), closed, &row.data]).to_string());
+        match tx.ticket_hash(integration_id, &ticket.id)? {
+            Some(h) if h == hash => {
+                counts.unchanged += 1;
+                continue;
+            }
+            Some(_) => counts.updated += 1,
+            None => counts.created += 1,
+        }
+        tx.put_ticket(
+            integration_id,
+            &crate::store::TicketWrite {
+                external_id: &ticket.id,
+                company_id,
+                number: &ticket.number,
+                subject: &ticket.subject,
+                status: &ticket.status,
+                stage: stage.as_str(),
+                closed,
+                priority: ticket.priority.as_deref(),
+                type_name: ticket.type_name.as_deref(),
+                board: ticket.board.as_deref(),
+                created_at: ticket.created_at.as_deref(),
+                updated_at: ticket.updated_at.as_deref(),
+                resolved_at: ticket.resolved_at.as_deref(),
+                fields: &fields,
+                hash: &hash,
+            },
+        )?;
     }
     Ok(counts)
 }

@@ -59,6 +59,15 @@ pub enum Command {
     Asset(AssetCommand),
     /// Sync run history.
     Runs(RunsArgs),
+    /// An integration's automatic syncs.
+    Schedule(ScheduleArgs),
+    /// Run every integration's schedules (foreground; stop with Ctrl-C or SIGTERM).
+    Daemon(DaemonArgs),
+    /// Ticket settings of an integration: statuses, exclusions, stages.
+    Tickets(TicketsArgs),
+    /// Tickets in the documentation.
+    #[command(subcommand)]
+    Ticket(TicketCommand),
     /// Show the sandbox limits in force and how to change them.
     Limits,
 }
@@ -134,6 +143,15 @@ pub struct SyncArgs {
     /// Only these streams (repeatable): companies, contacts, assets, sites, agreements, tickets, lookups.
     #[arg(long = "stream", value_name = "STREAM")]
     pub streams: Vec<String>,
+    /// Run even if the same sync finished less than 2 minutes ago.
+    #[arg(long)]
+    pub force: bool,
+    /// Wait up to this many seconds for a running sync of the integration.
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<u64>,
+    /// With --stream tickets: delete this integration's tickets and refetch them.
+    #[arg(long)]
+    pub reset: bool,
 }
 
 #[derive(Debug, Args)]
@@ -343,4 +361,108 @@ pub struct RunsArgs {
     pub id: Option<i64>,
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Integration name.
+    pub name: String,
+    #[command(subcommand)]
+    pub action: Option<ScheduleAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleAction {
+    /// Entries with their next 5 fire times.
+    Show,
+    /// Add an entry: a cron expression (5 fields: minute hour day month weekday).
+    Add {
+        cron: String,
+        /// IANA time zone, e.g. Europe/Berlin.
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+        /// Incremental instead of full.
+        #[arg(long)]
+        incremental: bool,
+    },
+    /// Remove entry N (as numbered by `show`).
+    Remove { n: usize },
+    /// Replace the entries with a preset: `nightly` = full at 02:00 + incremental every 4 hours.
+    Preset {
+        #[arg(value_parser = ["nightly", "default"])]
+        preset: String,
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Run what is due (or was missed) once, then exit.
+    #[arg(long)]
+    pub once: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TicketsArgs {
+    /// Integration name.
+    pub name: String,
+    #[command(subcommand)]
+    pub action: Option<TicketsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketsAction {
+    /// PSA statuses seen, with counts and the stage each maps to.
+    Statuses,
+    /// Ticket options as set.
+    Show,
+    /// Tickets in these statuses are not synced (--off to take them back).
+    Exclude {
+        statuses: Vec<String>,
+        #[arg(long)]
+        off: bool,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// These statuses count as closed (--off to take them back).
+    Closed {
+        statuses: Vec<String>,
+        #[arg(long)]
+        off: bool,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// The status a ticket takes when the client comments (--off to clear).
+    ClientComment {
+        status: Option<String>,
+        #[arg(long)]
+        off: bool,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Map PSA statuses to a stage: New, Triaged, Working, Waiting or Resolved.
+    Stage {
+        stage: String,
+        statuses: Vec<String>,
+        #[arg(long)]
+        apply: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// Tickets, newest first per company.
+    List {
+        #[arg(long)]
+        company: Option<String>,
+        /// New, Triaged, Working, Waiting or Resolved.
+        #[arg(long)]
+        stage: Option<String>,
+        /// Only tickets that are not closed.
+        #[arg(long)]
+        open: bool,
+        #[arg(long)]
+        integration: Option<String>,
+    },
 }

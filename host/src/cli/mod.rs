@@ -26,6 +26,8 @@ pub mod exit {
     pub const FAILED: u8 = 3;
     /// A sync finished partially (some streams failed).
     pub const PARTIAL: u8 = 4;
+    /// Another sync of the integration is running.
+    pub const BUSY: u8 = 5;
 }
 
 /// A failure as the operator sees it: one line of cause, one of next step.

@@ -3,7 +3,9 @@
 //! fast and every rule is testable on its own.
 
 use crate::model::{Agreement, Asset, Company, Contact, Record, Site};
-use crate::options::{DEFAULT_AGREEMENTS_LAYOUT, DEFAULT_CONTACTS_LAYOUT, DEFAULT_SITES_LAYOUT, IntegrationOptions};
+use crate::options::{
+    DEFAULT_AGREEMENTS_LAYOUT, DEFAULT_CONTACTS_LAYOUT, DEFAULT_SITES_LAYOUT, IntegrationOptions, Stage, TicketOptions,
+};
 
 /// Why a record is not brought in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +91,44 @@ pub fn layout_for(
         Record::Site(_) => Some(pick(&options.sites_layout, DEFAULT_SITES_LAYOUT)),
         Record::Agreement(_) => Some(pick(&options.agreements_layout, DEFAULT_AGREEMENTS_LAYOUT)),
         _ => None,
+    }
+}
+
+/// Is a ticket in this status left out of Ferry?
+pub fn ticket_excluded(options: &TicketOptions, status: &str) -> bool {
+    options.exclude_statuses.iter().any(|s| same(s, status))
+}
+
+/// Closed by the PSA's word or by the operator's list of closed statuses.
+pub fn ticket_closed(options: &TicketOptions, status: &str, psa_closed: bool) -> bool {
+    psa_closed || options.closed_statuses.iter().any(|s| same(s, status))
+}
+
+/// The stage of a ticket: the operator's map first, then closed →
+/// Resolved, the client-comment status → Triaged, then a guess from the
+/// status name as PSAs commonly spell it.
+pub fn ticket_stage(options: &TicketOptions, status: &str, closed: bool) -> Stage {
+    if let Some((stage, _)) = options.stages.iter().find(|(_, list)| list.iter().any(|s| same(s, status))) {
+        return *stage;
+    }
+    if closed {
+        return Stage::Resolved;
+    }
+    if options.client_comment_status.as_deref().is_some_and(|c| same(c, status)) {
+        return Stage::Triaged;
+    }
+    let s = status.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| s.contains(w));
+    if has(&["resolved", "closed", "complete", "invoiced", "done", "cancel"]) {
+        Stage::Resolved
+    } else if has(&["wait", "hold", "scheduled", "pending", "parts", "vendor"]) {
+        Stage::Waiting
+    } else if has(&["progress", "working", "assigned", "active"]) {
+        Stage::Working
+    } else if has(&["reply", "updated", "respon", "escalat", "triage", "review"]) {
+        Stage::Triaged
+    } else {
+        Stage::New
     }
 }
 
@@ -196,6 +236,25 @@ mod tests {
         inactive.active = false;
         assert_eq!(skip_record(&o, &Record::Asset(inactive)), Some(SkipReason::InactiveAsset));
         assert_eq!(skip_record(&o, &Record::Asset(asset("Laptop"))), None);
+    }
+
+    #[test]
+    fn ticket_stages() {
+        let mut t = TicketOptions::default();
+        assert_eq!(ticket_stage(&t, "New", false), Stage::New);
+        assert_eq!(ticket_stage(&t, "In Progress", false), Stage::Working);
+        assert_eq!(ticket_stage(&t, "Waiting on Customer", false), Stage::Waiting);
+        assert_eq!(ticket_stage(&t, "Customer Reply", false), Stage::Triaged);
+        assert_eq!(ticket_stage(&t, "Invoiced", true), Stage::Resolved);
+        t.stages.insert(Stage::Working, vec!["scheduled".into(), "Customer Reply".into()]);
+        t.closed_statuses.push("Done-ish".into());
+        t.exclude_statuses.push("Spam".into());
+        assert_eq!(ticket_stage(&t, "Scheduled", false), Stage::Working, "explicit map wins");
+        assert_eq!(ticket_stage(&t, "Customer Reply", false), Stage::Working);
+        assert!(ticket_closed(&t, "done-ish", false));
+        assert!(ticket_excluded(&t, "spam"));
+        t.client_comment_status = Some("Client Said".into());
+        assert_eq!(ticket_stage(&t, "Client Said", false), Stage::Triaged);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::allowlist::Allowlist;
 use crate::model::RateLimit;
@@ -86,7 +86,8 @@ pub enum HttpFailure {
 }
 
 /// What one integration's HTTP did during a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HttpStats {
     /// Requests sent (each retry counts).
     pub requests: u64,

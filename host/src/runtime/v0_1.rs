@@ -14,8 +14,8 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
+use self::ferry::connector::types as wit;
 use exports::ferry::connector::source as wit_source;
-use ferry::connector::types as wit;
 
 /// The interface name a component must export to implement this version.
 pub const SOURCE_EXPORT: &str = "ferry:connector/source@0.1.0";
@@ -284,11 +284,11 @@ pub fn page_from_wit(p: wit::Page) -> (model::StreamKind, model::Page) {
     (kind, model::Page { records, next: p.next })
 }
 
-pub use ferry::connector::http::{
+pub use self::ferry::connector::http::{
     Host as HttpHost, HttpError, Method, Request as HttpRequest, Response as HttpResponse,
 };
-pub use ferry::connector::log::{Host as LogHost, Level as LogLevel};
-pub use ferry::connector::types::Host as TypesHost;
+pub use self::ferry::connector::log::{Host as LogHost, Level as LogLevel};
+pub use self::ferry::connector::types::Host as TypesHost;
 pub use wit::{
     CheckReport as WitCheckReport, ConnectorError as WitConnectorError, ConnectorInfo as WitConnectorInfo,
     Page as WitPage, ValidatedConfig as WitValidatedConfig,

@@ -11,7 +11,9 @@ mod docs;
 mod integrations;
 mod mirror;
 mod runs;
+mod schedules;
 pub mod schema;
+mod tickets;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +25,8 @@ pub use self::docs::{AssetFilter, AssetRow, CardRow, CardTarget, CompanyLink, Co
 pub use self::integrations::IntegrationRow;
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
 pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState};
+pub use self::schedules::{LockHolder, ScheduleRow};
+pub use self::tickets::{TicketFilter, TicketRow, TicketWrite};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -170,6 +170,50 @@ CREATE TABLE company_links (
     PRIMARY KEY (integration_id, external_id)
 );
 "#,
+    // 2: schedules, sync locks, tickets.
+    r#"
+CREATE TABLE schedules (
+    id             INTEGER PRIMARY KEY,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    cron           TEXT NOT NULL,
+    tz             TEXT NOT NULL,
+    mode           TEXT NOT NULL CHECK (mode IN ('full', 'incremental')),
+    last_fired_at  TEXT,
+    created_at     TEXT NOT NULL
+);
+
+-- One running sync per integration, across processes.
+CREATE TABLE locks (
+    integration_id INTEGER PRIMARY KEY REFERENCES integrations(id) ON DELETE CASCADE,
+    run_id         INTEGER,
+    pid            INTEGER NOT NULL,
+    scope          TEXT NOT NULL,
+    acquired_at    TEXT NOT NULL
+);
+
+CREATE TABLE tickets (
+    id             INTEGER PRIMARY KEY,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    external_id    TEXT NOT NULL,
+    company_id     INTEGER NOT NULL REFERENCES companies(id),
+    number         TEXT NOT NULL,
+    subject        TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    stage          TEXT NOT NULL,
+    closed         INTEGER NOT NULL,
+    priority       TEXT,
+    type_name      TEXT,
+    board          TEXT,
+    created_at     TEXT,
+    updated_at     TEXT,
+    resolved_at    TEXT,
+    fields_json    TEXT NOT NULL,
+    hash           TEXT NOT NULL,
+    synced_at      TEXT NOT NULL,
+    UNIQUE (integration_id, external_id)
+);
+CREATE INDEX tickets_company ON tickets (company_id, stage);
+"#,
 ];
 
 /// The schema version this Ferry writes.

@@ -13,6 +13,8 @@
 pub mod records;
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -24,7 +26,7 @@ use crate::registry::{self, RegistryError};
 use crate::runtime::http::HttpStats;
 use crate::runtime::{Runtime, RuntimeError, Session};
 use crate::secrets::SecretError;
-use crate::store::{IntegrationRow, RunStatus, RunStreamRow, Store, StoreError, StreamState, now};
+use crate::store::{IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, Store, StoreError, StreamState, now};
 
 /// Incremental reads ask for a little more than strictly changed since the
 /// last run, so clock skew between Ferry and the PSA loses nothing.
@@ -54,6 +56,46 @@ pub struct SyncRequest {
     pub streams: Vec<StreamKind>,
     /// Who asked: manual, schedule, daemon-start, demo.
     pub trigger: String,
+    /// Run even if the same sync finished moments ago.
+    pub force: bool,
+    /// Wait this long for another sync of the integration to finish.
+    pub wait: Option<Duration>,
+    /// Clear the integration's tickets first and refetch them.
+    pub reset: bool,
+    /// Set to stop after the page in flight (SIGINT/SIGTERM in the daemon).
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl SyncRequest {
+    pub fn new(integration: &str, mode: Mode, trigger: &str) -> Self {
+        SyncRequest {
+            integration: integration.to_string(),
+            mode,
+            streams: Vec::new(),
+            trigger: trigger.to_string(),
+            force: false,
+            wait: None,
+            reset: false,
+            cancel: None,
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// What makes two requests "the same sync" for deduplication.
+    fn scope(&self, streams: &[StreamKind]) -> String {
+        let names: Vec<&str> = streams.iter().map(|s| s.as_str()).collect();
+        format!("{}:{}", self.mode.as_str(), names.join(","))
+    }
+}
+
+/// A repeat of the same sync within this many seconds is answered with the
+/// earlier run (`FERRY_DEDUP_SECONDS`, default 120).
+pub fn dedup_window() -> Duration {
+    let secs = std::env::var("FERRY_DEDUP_SECONDS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(120);
+    Duration::from_secs(secs)
 }
 
 /// Progress callbacks (a terminal progress bar, or nothing).
@@ -80,6 +122,28 @@ pub struct SyncReport {
     pub apply: Option<ApplyReport>,
     pub http: HttpStats,
     pub elapsed_ms: u64,
+    /// When the same sync had just run: the run this report repeats.
+    pub deduplicated_from: Option<i64>,
+}
+
+impl SyncReport {
+    /// The report of a recorded run (for deduplicated requests).
+    fn from_run(run: RunRow, mode: Mode) -> SyncReport {
+        let http = serde_json::from_value(run.http.clone()).unwrap_or_default();
+        SyncReport {
+            run_id: run.id,
+            integration: run.integration,
+            mode,
+            status: run.status,
+            hint: None,
+            error: run.error,
+            streams: run.stream_results,
+            apply: None,
+            http,
+            elapsed_ms: 0,
+            deduplicated_from: Some(run.id),
+        }
+    }
 }
 
 /// Failures before a run exists (nothing recorded, nothing changed).
@@ -95,6 +159,10 @@ pub enum SyncError {
     Runtime(#[from] RuntimeError),
     #[error("connector `{connector}` does not offer stream `{stream}` (it offers: {offered})")]
     UnknownStream { connector: String, stream: String, offered: String },
+    #[error("{integration} is already syncing (run #{run}, process {pid}, since {since})", run = holder.run_id.map(|r| r.to_string()).unwrap_or_else(|| "?".into()), pid = holder.pid, since = holder.acquired_at)]
+    Busy { integration: String, holder: LockHolder },
+    #[error("--reset clears tickets only; give it with --stream tickets")]
+    ResetNeedsTickets,
 }
 
 impl SyncError {
@@ -108,6 +176,8 @@ impl SyncError {
             SyncError::Secret(_) => None,
             SyncError::Runtime(e) => Some(e.hint()),
             SyncError::UnknownStream { .. } => Some("leave out --stream or pick one the connector offers".into()),
+            SyncError::Busy { .. } => Some("wait for it, or add --wait SECONDS to queue behind it".into()),
+            SyncError::ResetNeedsTickets => Some("ferry sync NAME --stream tickets --reset".into()),
         }
     }
 }
@@ -120,6 +190,8 @@ enum StreamEnd {
     Failed { message: String },
     /// The whole run must stop (credentials, config, unreachable PSA).
     Fatal { message: String, hint: String },
+    /// Stopped on request after the page in flight; the checkpoint stays.
+    Interrupted,
 }
 
 /// Is process `pid` still alive? (Runs of dead processes get reaped.)
@@ -141,25 +213,103 @@ pub async fn run(
     request: &SyncRequest,
     observer: &dyn Observer,
 ) -> Result<SyncReport, SyncError> {
-    let started = Instant::now();
     let integration = store.read().integration(&request.integration)?;
     let (connector, loaded) = registry::load(store, runtime, &integration.connector_id)?;
     let info = connector.info;
     let streams = plan_streams(&info, &request.streams)?;
-    let session_config = integrations::session_config(&integration, &info)?;
-    let mut session = runtime.session(&loaded, session_config)?;
+    if request.reset && streams != [StreamKind::Tickets] {
+        return Err(SyncError::ResetNeedsTickets);
+    }
+    let scope = request.scope(&streams);
+    if !request.force
+        && let Some(earlier) = recent_same_run(store, &integration, request, &scope)?
+    {
+        return Ok(SyncReport::from_run(earlier, request.mode));
+    }
+    lock(store, &integration, &scope, request.wait).await?;
+    let result = run_locked(store, runtime, request, observer, &integration, &info, &loaded, &streams).await;
+    store.transaction(|tx| tx.unlock(integration.id))?;
+    result
+}
+
+/// The same sync (integration, mode, streams) finished within the dedup
+/// window, if any.
+fn recent_same_run(
+    store: &Store,
+    integration: &IntegrationRow,
+    request: &SyncRequest,
+    scope: &str,
+) -> Result<Option<RunRow>, SyncError> {
+    let window = dedup_window();
+    if window.is_zero() {
+        return Ok(None);
+    }
+    let Some(last) = store.read().runs(Some(&integration.name), 1)?.into_iter().next() else { return Ok(None) };
+    let same = last.mode == request.mode.as_str()
+        && format!("{}:{}", last.mode, last.streams.join(",")) == scope
+        && last.status != RunStatus::Running;
+    let recent =
+        last.finished_at.as_deref().and_then(|f| chrono::DateTime::parse_from_rfc3339(f).ok()).is_some_and(|f| {
+            (chrono::Utc::now() - f.with_timezone(&chrono::Utc)).to_std().unwrap_or_default() < window
+        });
+    Ok((same && recent).then_some(last))
+}
+
+/// Take the integration's lock, waiting up to `wait` for a live holder.
+async fn lock(
+    store: &mut Store,
+    integration: &IntegrationRow,
+    scope: &str,
+    wait: Option<Duration>,
+) -> Result<(), SyncError> {
+    let deadline = Instant::now() + wait.unwrap_or_default();
+    loop {
+        match store.transaction(|tx| tx.try_lock(integration.id, scope, process_alive))? {
+            Ok(()) => return Ok(()),
+            Err(holder) if Instant::now() >= deadline => {
+                return Err(SyncError::Busy { integration: integration.name.clone(), holder });
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_locked(
+    store: &mut Store,
+    runtime: &Runtime,
+    request: &SyncRequest,
+    observer: &dyn Observer,
+    integration: &IntegrationRow,
+    info: &ConnectorInfo,
+    loaded: &crate::runtime::LoadedConnector,
+    streams: &[StreamKind],
+) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    let session_config = integrations::session_config(integration, info)?;
+    let mut session = runtime.session(loaded, session_config)?;
 
     store.transaction(|tx| tx.reap_dead_runs(process_alive))?;
     let stream_names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
-    let run_id =
-        store.transaction(|tx| tx.start_run(integration.id, request.mode.as_str(), &stream_names, &request.trigger))?;
+    let run_id = store.transaction(|tx| {
+        let id = tx.start_run(integration.id, request.mode.as_str(), &stream_names, &request.trigger)?;
+        tx.set_lock_run(integration.id, id)?;
+        if request.reset {
+            // Clear & resync: only this integration's tickets, then refetch.
+            tx.clear_tickets(integration.id)?;
+            tx.clear_mirror_stream(integration.id, StreamKind::Tickets.as_str())?;
+            tx.reset_stream_state(integration.id, StreamKind::Tickets.as_str())?;
+        }
+        Ok(id)
+    })?;
 
     let mut rows: Vec<RunStreamRow> = Vec::new();
     let mut fatal: Option<(String, String)> = None;
     let mut run_records: u64 = 0;
-    for stream in &streams {
+    let mut interrupted = false;
+    for stream in streams {
         let mut row = RunStreamRow::new(stream.as_str());
-        if fatal.is_some() {
+        if fatal.is_some() || interrupted {
             row.status = "skipped".into();
             store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
             rows.push(row);
@@ -169,10 +319,10 @@ pub async fn run(
             store,
             runtime,
             &mut session,
-            &integration,
-            &info,
+            integration,
+            info,
             *stream,
-            request.mode,
+            request,
             run_id,
             &mut row,
             &mut run_records,
@@ -190,6 +340,10 @@ pub async fn run(
                 row.error = Some(message.clone());
                 fatal = Some((message, hint));
             }
+            StreamEnd::Interrupted => {
+                row.status = "interrupted".into();
+                interrupted = true;
+            }
         }
         store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
         observer.stream_finished(&row);
@@ -198,7 +352,9 @@ pub async fn run(
 
     let completed = rows.iter().filter(|r| r.status == "complete").count();
     let failed = rows.iter().filter(|r| r.status == "failed").count();
-    let status = if fatal.is_some() || completed == 0 && failed > 0 {
+    let status = if interrupted {
+        RunStatus::Interrupted
+    } else if fatal.is_some() || completed == 0 && failed > 0 {
         RunStatus::Failed
     } else if failed > 0 {
         RunStatus::Partial
@@ -206,9 +362,10 @@ pub async fn run(
         RunStatus::Succeeded
     };
 
-    // Apply what arrived, unless the run failed outright.
+    // Apply what arrived, unless the run failed outright or was stopped
+    // (the next run resumes and applies).
     let mut apply_report = None;
-    if status != RunStatus::Failed {
+    if !matches!(status, RunStatus::Failed | RunStatus::Interrupted) {
         observer.applying();
         let report = apply::apply(store, integration.id)?;
         for row in &mut rows {
@@ -225,6 +382,10 @@ pub async fn run(
 
     let (error, hint) = match (&fatal, status) {
         (Some((m, h)), _) => (Some(m.clone()), Some(h.clone())),
+        (None, RunStatus::Interrupted) => (
+            Some("stopped on request; the next sync resumes where this one stopped".into()),
+            Some("run the sync again".into()),
+        ),
         (None, RunStatus::Failed | RunStatus::Partial) => {
             let failed: Vec<String> = rows
                 .iter()
@@ -252,6 +413,7 @@ pub async fn run(
         apply: apply_report,
         http,
         elapsed_ms: started.elapsed().as_millis() as u64,
+        deduplicated_from: None,
     })
 }
 
@@ -281,7 +443,7 @@ async fn fetch_stream(
     integration: &IntegrationRow,
     info: &ConnectorInfo,
     stream: StreamKind,
-    mode: Mode,
+    request: &SyncRequest,
     run_id: i64,
     row: &mut RunStreamRow,
     run_records: &mut u64,
@@ -293,7 +455,7 @@ async fn fetch_stream(
 
     // Decide what this read is: resume a full listing, start a new one, or
     // read incrementally (which never proves a deletion).
-    let (listing, since, resumed) = match mode {
+    let (listing, since, resumed) = match request.mode {
         Mode::Incremental => {
             let since = state.watermark.as_deref().filter(|_| incremental_capable).map(overlap);
             (None, since, false)
@@ -317,6 +479,9 @@ async fn fetch_stream(
     let limits = runtime.limits();
     let mut seen_cursors: HashSet<String> = HashSet::new();
     loop {
+        if request.cancelled() {
+            return Ok(StreamEnd::Interrupted);
+        }
         if row.pages >= limits.stream_pages {
             return Ok(StreamEnd::Failed {
                 message: format!(

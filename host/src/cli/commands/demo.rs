@@ -92,8 +92,7 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
                 continue;
             }
         }
-        let request =
-            SyncRequest { integration: name.to_string(), mode: Mode::Full, streams: vec![], trigger: "demo".into() };
+        let request = SyncRequest { force: true, ..SyncRequest::new(name, Mode::Full, "demo") };
         let report = sync::run(&mut app.store, &app.runtime, &request, &Quiet).await?;
         print_sync(&out, &report);
         failed |= report.status != crate::store::RunStatus::Succeeded;

@@ -6,7 +6,9 @@ mod integration;
 mod matching;
 mod plugin;
 mod rules;
+mod schedule;
 mod sync;
+mod tickets;
 
 use super::args::{Cli, Command};
 use super::output::Out;
@@ -33,6 +35,10 @@ pub async fn run(cli: Cli, out: Out) -> Result<u8, Failure> {
                 Command::Layout(c) => docs::layout(&mut app, c),
                 Command::Company(c) => docs::company(&mut app, c),
                 Command::Asset(c) => docs::asset(&mut app, c),
+                Command::Schedule(args) => schedule::schedule(&mut app, args),
+                Command::Daemon(args) => schedule::daemon(&mut app, args).await,
+                Command::Tickets(args) => tickets::settings(&mut app, args),
+                Command::Ticket(c) => tickets::list(&mut app, c),
                 Command::Demo(_) | Command::Limits => Ok(exit::OK),
             }
         }

@@ -54,14 +54,20 @@ pub fn parse_streams(list: &[String]) -> Result<Vec<StreamKind>, Failure> {
 }
 
 pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
+    let mode = if args.incremental { Mode::Incremental } else { Mode::Full };
     let request = SyncRequest {
-        integration: args.name.clone(),
-        mode: if args.incremental { Mode::Incremental } else { Mode::Full },
         streams: parse_streams(&args.streams)?,
-        trigger: "manual".into(),
+        force: args.force,
+        wait: args.wait.map(std::time::Duration::from_secs),
+        reset: args.reset,
+        ..SyncRequest::new(&args.name, mode, "manual")
     };
     let observer = Bars { out: &app.out, bar: RefCell::new(None) };
-    let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await?;
+    let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await.map_err(|e| {
+        let busy = matches!(e, sync::SyncError::Busy { .. });
+        let f = Failure::from(e);
+        if busy { f.with_code(exit::BUSY) } else { f }
+    })?;
     print_sync(&app.out, &report);
     Ok(match report.status {
         RunStatus::Succeeded => exit::OK,
@@ -71,6 +77,11 @@ pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
 }
 
 pub fn print_sync(out: &Out, report: &SyncReport) {
+    if let Some(earlier) = report.deduplicated_from {
+        out.note(format!(
+            "the same sync finished moments ago (run #{earlier}); showing its result (use --force to run again)"
+        ));
+    }
     if out.json {
         out.json(report);
     } else {

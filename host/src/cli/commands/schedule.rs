@@ -1,0 +1,158 @@
+//! `ferry schedule NAME ...` and `ferry daemon`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::cli::args::{DaemonArgs, ScheduleAction, ScheduleArgs};
+use crate::cli::{App, Failure, exit};
+use crate::schedule::daemon::{self, DaemonOptions};
+use crate::schedule::{self, Entry, ScheduleError, ScheduleView};
+use crate::sync::{Mode, Quiet};
+
+impl From<ScheduleError> for Failure {
+    fn from(e: ScheduleError) -> Self {
+        let hint = e.hint();
+        Failure::new(e.to_string(), Some(hint))
+    }
+}
+
+fn mode_of(s: &str) -> Mode {
+    if s == "incremental" { Mode::Incremental } else { Mode::Full }
+}
+
+pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
+    let integration = app.store.read().integration(&args.name)?;
+    match args.action.unwrap_or(ScheduleAction::Show) {
+        ScheduleAction::Show => {}
+        ScheduleAction::Add { cron, tz, incremental } => {
+            let mode = if incremental { Mode::Incremental } else { Mode::Full };
+            let entry = Entry::parse(&cron, &tz, mode)?;
+            app.store
+                .transaction(|tx| tx.insert_schedule(integration.id, &entry.cron, entry.tz.name(), mode.as_str()))?;
+            app.out.note(format!("added: {} {} ({})", entry.cron, entry.tz.name(), mode.as_str()));
+        }
+        ScheduleAction::Remove { n } => {
+            let rows = app.store.read().schedules(Some(integration.id))?;
+            let row = rows.get(n.wrapping_sub(1)).ok_or_else(|| {
+                Failure::new(
+                    format!("{} has no schedule entry {n}", integration.name),
+                    Some(format!("`ferry schedule {} show` numbers the entries", integration.name)),
+                )
+            })?;
+            app.store.transaction(|tx| tx.delete_schedule(row.id))?;
+            app.out.note(format!("removed entry {n}: {} {} ({})", row.cron, row.tz, row.mode));
+        }
+        ScheduleAction::Preset { preset, tz } => {
+            let entries = if preset == "nightly" {
+                schedule::nightly(&tz)?
+            } else {
+                vec![Entry::parse(schedule::DEFAULT_CRON, &tz, Mode::Full)?]
+            };
+            app.store.transaction(|tx| {
+                tx.delete_schedules(integration.id)?;
+                for e in &entries {
+                    tx.insert_schedule(integration.id, &e.cron, e.tz.name(), e.mode.as_str())?;
+                }
+                Ok(())
+            })?;
+            app.out.note(format!("schedule of {} set to the {preset} preset ({tz})", integration.name));
+        }
+    }
+    // Always end by showing the schedule as it now stands.
+    let at = schedule::now();
+    let rows = app.store.read().schedules(Some(integration.id))?;
+    let mut views = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let next = match Entry::parse(&r.cron, &r.tz, mode_of(&r.mode)) {
+            Ok(e) => e.upcoming(at, 5).iter().map(|t| t.to_rfc3339()).collect(),
+            Err(e) => vec![format!("invalid: {e}")],
+        };
+        views.push(ScheduleView {
+            id: r.id,
+            position: i + 1,
+            cron: r.cron.clone(),
+            tz: r.tz.clone(),
+            mode: mode_of(&r.mode),
+            next,
+            last_fired_at: r.last_fired_at.clone(),
+        });
+    }
+    if app.out.json {
+        app.out.json(&views);
+    } else if views.is_empty() {
+        app.out.line(format!("{} has no schedule: it syncs only when asked", integration.name));
+    } else {
+        app.out.table(
+            &["#", "cron", "time zone", "mode", "next 5 runs", "last fired"],
+            views
+                .iter()
+                .map(|v| {
+                    vec![
+                        v.position.to_string(),
+                        v.cron.clone(),
+                        v.tz.clone(),
+                        v.mode.as_str().to_string(),
+                        v.next.join("\n"),
+                        v.last_fired_at.clone().unwrap_or_else(|| "never".into()),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    Ok(exit::OK)
+}
+
+pub async fn daemon(app: &mut App, args: DaemonArgs) -> Result<u8, Failure> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    tokio::spawn(async move {
+        wait_for_stop().await;
+        tracing::warn!("stop requested: finishing the page in flight");
+        flag.store(true, Ordering::Relaxed);
+    });
+    if !args.once {
+        app.out.note("ferry daemon: running schedules; Ctrl-C or SIGTERM stops after the current page");
+    }
+    let summary = daemon::run(&mut app.store, &app.runtime, &DaemonOptions { once: args.once }, cancel, &Quiet).await?;
+    if app.out.json {
+        app.out.json(&summary);
+    } else {
+        for f in &summary.fired {
+            app.out.line(format!(
+                "{} {} ({}, due {}): run #{} {}",
+                f.integration,
+                f.mode.as_str(),
+                f.trigger,
+                f.due_at,
+                f.run_id.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+                f.status.map(|s| s.as_str().to_string()).or_else(|| f.error.clone()).unwrap_or_default()
+            ));
+        }
+        if summary.fired.is_empty() && args.once {
+            app.out.line("nothing due");
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// SIGINT or SIGTERM.
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

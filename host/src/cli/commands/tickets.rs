@@ -1,0 +1,162 @@
+//! `ferry tickets NAME ...` (ticket settings) and `ferry ticket list`.
+
+use crate::apply;
+use crate::cli::args::{TicketCommand, TicketsAction, TicketsArgs};
+use crate::cli::commands::sync::print_apply;
+use crate::cli::{App, Failure, exit};
+use crate::options::{IntegrationOptions, Stage};
+use crate::rules;
+use crate::store::TicketFilter;
+
+fn toggle(list: &mut Vec<String>, values: &[String], on: bool) {
+    for v in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        list.retain(|x| !x.eq_ignore_ascii_case(v));
+        if on {
+            list.push(v.to_string());
+        }
+    }
+}
+
+pub fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
+    let integration = app.store.read().integration(&args.name)?;
+    let mut options = IntegrationOptions::from_json(&integration.options);
+    let apply_now = match args.action.unwrap_or(TicketsAction::Show) {
+        TicketsAction::Show => {
+            if app.out.json {
+                app.out.json(&options.tickets);
+            } else {
+                let t = &options.tickets;
+                app.out.pairs(&[
+                    ("excluded statuses", t.exclude_statuses.join(", ")),
+                    ("closed statuses", t.closed_statuses.join(", ")),
+                    ("client comment status", t.client_comment_status.clone().unwrap_or_else(|| "-".into())),
+                ]);
+                app.out.table(
+                    &["stage", "statuses"],
+                    t.stages.iter().map(|(s, list)| vec![s.as_str().to_string(), list.join(", ")]).collect(),
+                );
+            }
+            return Ok(exit::OK);
+        }
+        TicketsAction::Statuses => {
+            let seen = app.store.read().ticket_statuses(integration.id)?;
+            let t = &options.tickets;
+            let rows: Vec<serde_json::Value> = seen
+                .iter()
+                .map(|(status, count, psa_closed)| {
+                    let closed = rules::ticket_closed(t, status, *psa_closed);
+                    serde_json::json!({
+                        "status": status, "tickets": count, "closed": closed,
+                        "excluded": rules::ticket_excluded(t, status),
+                        "stage": rules::ticket_stage(t, status, closed).as_str(),
+                    })
+                })
+                .collect();
+            if app.out.json {
+                app.out.json(&rows);
+            } else {
+                app.out.table(
+                    &["status", "tickets", "closed", "excluded", "stage"],
+                    rows.iter()
+                        .map(|r| {
+                            vec![
+                                r["status"].as_str().unwrap_or_default().to_string(),
+                                r["tickets"].to_string(),
+                                if r["closed"] == true { "yes".into() } else { String::new() },
+                                if r["excluded"] == true { "yes".into() } else { String::new() },
+                                r["stage"].as_str().unwrap_or_default().to_string(),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+            return Ok(exit::OK);
+        }
+        TicketsAction::Exclude { statuses, off, apply } => {
+            toggle(&mut options.tickets.exclude_statuses, &statuses, !off);
+            apply
+        }
+        TicketsAction::Closed { statuses, off, apply } => {
+            toggle(&mut options.tickets.closed_statuses, &statuses, !off);
+            apply
+        }
+        TicketsAction::ClientComment { status, off, apply } => {
+            options.tickets.client_comment_status = if off { None } else { status.map(|s| s.trim().to_string()) };
+            apply
+        }
+        TicketsAction::Stage { stage, statuses, apply } => {
+            let stage = Stage::parse(&stage).ok_or_else(|| {
+                Failure::new(
+                    format!("unknown stage `{stage}`"),
+                    Some("stages are New, Triaged, Working, Waiting, Resolved".into()),
+                )
+            })?;
+            // A status belongs to one stage.
+            for list in options.tickets.stages.values_mut() {
+                list.retain(|s| !statuses.iter().any(|x| x.eq_ignore_ascii_case(s)));
+            }
+            let list = options.tickets.stages.entry(stage).or_default();
+            list.extend(statuses.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+            options.tickets.stages.retain(|_, l| !l.is_empty());
+            apply
+        }
+    };
+    app.store.transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
+    if apply_now {
+        let report = apply::apply(&mut app.store, integration.id)?;
+        print_apply(&app.out, &report);
+    } else if app.out.json {
+        app.out.json(&options.tickets);
+    } else {
+        app.out
+            .line(format!("saved; run `ferry apply {}` (or add --apply) to re-map synced tickets", integration.name));
+    }
+    Ok(exit::OK)
+}
+
+pub fn list(app: &mut App, command: TicketCommand) -> Result<u8, Failure> {
+    let TicketCommand::List { company, stage, open, integration } = command;
+    let company = match company {
+        Some(c) => Some(app.store.read().find_company(&c)?.id),
+        None => None,
+    };
+    let stage = match stage {
+        Some(s) => Some(
+            Stage::parse(&s)
+                .ok_or_else(|| {
+                    Failure::new(
+                        format!("unknown stage `{s}`"),
+                        Some("stages are New, Triaged, Working, Waiting, Resolved".into()),
+                    )
+                })?
+                .as_str()
+                .to_string(),
+        ),
+        None => None,
+    };
+    if let Some(name) = &integration {
+        app.store.read().integration(name)?;
+    }
+    let rows = app.store.read().tickets(&TicketFilter { integration, company, stage, open_only: open })?;
+    if app.out.json {
+        app.out.json(&rows);
+    } else {
+        app.out.table(
+            &["#", "company", "subject", "status", "stage", "closed", "updated"],
+            rows.iter()
+                .map(|t| {
+                    vec![
+                        t.number.clone(),
+                        t.company.clone(),
+                        t.subject.clone(),
+                        t.status.clone(),
+                        t.stage.clone(),
+                        if t.closed { "yes".into() } else { String::new() },
+                        t.updated_at.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    Ok(exit::OK)
+}

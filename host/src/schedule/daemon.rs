@@ -1,0 +1,229 @@
+//! `ferry daemon`: runs every integration's schedules.
+//!
+//! Each pass re-reads the schedules from the database (so changes apply
+//! without a restart), runs what is due — a fire time missed while the
+//! daemon was down runs once, not once per missed slot — records every run
+//! (failures included) and carries on. A stop request ends the sync in
+//! flight after its current page, checkpointed, so the next run resumes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{Entry, now};
+use crate::runtime::Runtime;
+use crate::store::{RunStatus, ScheduleRow, Store, StoreError};
+use crate::sync::{self, Mode, Observer, SyncRequest};
+
+/// Longest sleep between passes, so edited schedules are picked up soon.
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Run what is due now (and what was missed) once, then exit.
+    pub once: bool,
+}
+
+/// What one due schedule entry did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fired {
+    pub integration: String,
+    pub schedule_id: i64,
+    pub mode: Mode,
+    pub trigger: String,
+    pub due_at: String,
+    pub run_id: Option<i64>,
+    pub status: Option<RunStatus>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DaemonSummary {
+    pub fired: Vec<Fired>,
+    pub invalid_schedules: Vec<String>,
+}
+
+/// When each entry is due: its latest fire time since it last fired (or
+/// since it was created), up to `now`.
+fn due(
+    rows: &[ScheduleRow],
+    at: DateTime<Utc>,
+    summary: &mut DaemonSummary,
+) -> Vec<(ScheduleRow, Entry, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    for row in rows {
+        let mode = if row.mode == "incremental" { Mode::Incremental } else { Mode::Full };
+        let entry = match Entry::parse(&row.cron, &row.tz, mode) {
+            Ok(e) => e,
+            Err(e) => {
+                let text = format!("schedule {} of {}: {e}", row.id, row.integration);
+                if !summary.invalid_schedules.contains(&text) {
+                    tracing::warn!("{text}");
+                    summary.invalid_schedules.push(text);
+                }
+                continue;
+            }
+        };
+        let since = row
+            .last_fired_at
+            .as_deref()
+            .or(Some(row.created_at.as_str()))
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(at);
+        if let Some(t) = entry.missed(since, at) {
+            out.push((row.clone(), entry, t));
+        }
+    }
+    out
+}
+
+/// One run per integration per pass: a full sync covers an incremental one
+/// due at the same time.
+fn one_per_integration(mut due: Vec<(ScheduleRow, Entry, DateTime<Utc>)>) -> Vec<(ScheduleRow, Entry, DateTime<Utc>)> {
+    due.sort_by_key(|(r, e, _)| (r.integration_id, e.mode != Mode::Full));
+    due.dedup_by_key(|(r, _, _)| r.integration_id);
+    due
+}
+
+pub async fn run(
+    store: &mut Store,
+    runtime: &Runtime,
+    options: &DaemonOptions,
+    cancel: Arc<AtomicBool>,
+    observer: &dyn Observer,
+) -> Result<DaemonSummary, StoreError> {
+    let mut summary = DaemonSummary::default();
+    let started = now();
+    let mut first_pass = true;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let at = now();
+        let rows = store.read().schedules(None)?;
+        let all_due = due(&rows, at, &mut summary);
+        // Every entry that fired is marked, including those folded into
+        // another run of the same integration.
+        let fired_ids: Vec<(i64, String)> =
+            all_due.iter().map(|(r, _, t)| (r.id, t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))).collect();
+        for (row, entry, due_at) in one_per_integration(all_due) {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let trigger = if first_pass && due_at < started { "daemon-start" } else { "schedule" };
+            let mut request = SyncRequest::new(&row.integration, entry.mode, trigger);
+            request.cancel = Some(cancel.clone());
+            // The schedule decides; a manual sync moments ago is no reason to skip.
+            request.force = true;
+            tracing::info!(integration = %row.integration, mode = entry.mode.as_str(), trigger, "scheduled sync");
+            let mut fired = Fired {
+                integration: row.integration.clone(),
+                schedule_id: row.id,
+                mode: entry.mode,
+                trigger: trigger.to_string(),
+                due_at: due_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                run_id: None,
+                status: None,
+                error: None,
+            };
+            match sync::run(store, runtime, &request, observer).await {
+                Ok(report) => {
+                    fired.run_id = Some(report.run_id);
+                    fired.status = Some(report.status);
+                    fired.error = report.error.clone();
+                    if report.status != RunStatus::Succeeded {
+                        tracing::warn!(integration = %row.integration, status = report.status.as_str(), error = ?report.error, "scheduled sync did not succeed");
+                    }
+                }
+                // A connector or config failure must not stop the daemon.
+                Err(e) => {
+                    tracing::error!(integration = %row.integration, error = %e, "scheduled sync could not start");
+                    fired.error = Some(e.to_string());
+                }
+            }
+            summary.fired.push(fired);
+        }
+        if !cancel.load(Ordering::Relaxed) {
+            store.transaction(|tx| {
+                for (id, t) in &fired_ids {
+                    tx.mark_schedule_fired(*id, t)?;
+                }
+                Ok(())
+            })?;
+        }
+        first_pass = false;
+        if options.once || cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let sleep = next_wake(store, now())?.unwrap_or(MAX_SLEEP).min(MAX_SLEEP);
+        let stop = cancel.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = wait_for(stop) => {}
+        }
+    }
+    Ok(summary)
+}
+
+/// Time until the earliest next fire time.
+fn next_wake(store: &Store, at: DateTime<Utc>) -> Result<Option<Duration>, StoreError> {
+    let rows = store.read().schedules(None)?;
+    let next = rows
+        .iter()
+        .filter_map(|r| {
+            let mode = if r.mode == "incremental" { Mode::Incremental } else { Mode::Full };
+            Entry::parse(&r.cron, &r.tz, mode).ok()?.next_after(at)
+        })
+        .min();
+    Ok(next.map(|t| (t - at).to_std().unwrap_or_default() + Duration::from_millis(200)))
+}
+
+async fn wait_for(flag: Arc<AtomicBool>) {
+    while !flag.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, integration_id: i64, cron: &str, mode: &str, last: Option<&str>) -> ScheduleRow {
+        ScheduleRow {
+            id,
+            integration_id,
+            integration: format!("i{integration_id}"),
+            cron: cron.into(),
+            tz: "UTC".into(),
+            mode: mode.into(),
+            last_fired_at: last.map(str::to_string),
+            created_at: "2026-11-22T00:00:00Z".into(),
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn due_entries_once_and_full_wins() {
+        let rows = vec![
+            row(1, 1, "0 * * * *", "full", Some("2026-11-22T01:00:00Z")),
+            row(2, 1, "30 * * * *", "incremental", Some("2026-11-22T01:30:00Z")),
+            row(3, 2, "0 0 1 1 *", "full", Some("2026-11-22T01:00:00Z")),
+            row(4, 3, "not cron", "full", None),
+        ];
+        let mut summary = DaemonSummary::default();
+        let all = due(&rows, at("2026-11-22T05:40:00Z"), &mut summary);
+        assert_eq!(all.len(), 2, "both entries of integration 1; 2 not due; 3 invalid");
+        let due = one_per_integration(all);
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].0.id, 1);
+        assert_eq!(due[0].2, at("2026-11-22T05:00:00Z"), "the latest missed slot only");
+        assert_eq!(summary.invalid_schedules.len(), 1);
+    }
+}

@@ -1,0 +1,176 @@
+//! Schedules: when each integration syncs by itself.
+//!
+//! An entry is a cron expression in a time zone with a mode (full or
+//! incremental). Five-field crontab expressions (`0 */3 * * *`) are accepted
+//! and read as the `cron` crate's six-field form with seconds 0. Fire times
+//! are computed in the entry's zone, so "02:00 Europe/Berlin" stays 02:00
+//! across daylight-saving changes. Pure code: the clock is passed in.
+
+pub mod daemon;
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::sync::Mode;
+
+/// New integrations re-sync fully every 3 hours.
+pub const DEFAULT_CRON: &str = "0 */3 * * *";
+pub const DEFAULT_TZ: &str = "UTC";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("`{expr}` is not a valid cron expression: {why}")]
+    Cron { expr: String, why: String },
+    #[error("`{0}` is not a time zone (use an IANA name such as Europe/Berlin or America/Chicago)")]
+    TimeZone(String),
+    #[error("`{expr}` never fires")]
+    Never { expr: String },
+}
+
+impl ScheduleError {
+    pub fn hint(&self) -> String {
+        match self {
+            ScheduleError::Cron { .. } | ScheduleError::Never { .. } => {
+                "use five fields `minute hour day month weekday`, e.g. `0 */3 * * *` (every 3 hours) or `0 2 * * *` (02:00)".into()
+            }
+            ScheduleError::TimeZone(_) => "e.g. --tz Europe/Berlin; `UTC` is also accepted".into(),
+        }
+    }
+}
+
+/// A checked schedule entry.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub cron: String,
+    pub tz: Tz,
+    pub mode: Mode,
+    schedule: cron::Schedule,
+}
+
+impl Entry {
+    pub fn parse(cron_expr: &str, tz: &str, mode: Mode) -> Result<Entry, ScheduleError> {
+        let cron_text = cron_expr.split_whitespace().collect::<Vec<_>>().join(" ");
+        let fields = cron_text.split(' ').count();
+        let six = match fields {
+            5 => format!("0 {cron_text}"),
+            6 | 7 => cron_text.clone(),
+            n => {
+                return Err(ScheduleError::Cron {
+                    expr: cron_expr.to_string(),
+                    why: format!("it has {n} fields; crontab uses 5 (minute hour day month weekday)"),
+                });
+            }
+        };
+        let schedule = cron::Schedule::from_str(&six)
+            .map_err(|e| ScheduleError::Cron { expr: cron_expr.to_string(), why: e.to_string() })?;
+        let tz: Tz = tz.trim().parse().map_err(|_| ScheduleError::TimeZone(tz.to_string()))?;
+        let entry = Entry { cron: cron_text, tz, mode, schedule };
+        if entry.next_after(Utc::now()).is_none() {
+            return Err(ScheduleError::Never { expr: cron_expr.to_string() });
+        }
+        Ok(entry)
+    }
+
+    /// The first fire time strictly after `t`.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.schedule.after(&t.with_timezone(&self.tz)).next().map(|d| d.with_timezone(&Utc))
+    }
+
+    /// The next `n` fire times after `t`, in the entry's zone.
+    pub fn upcoming(&self, t: DateTime<Utc>, n: usize) -> Vec<DateTime<Tz>> {
+        self.schedule.after(&t.with_timezone(&self.tz)).take(n).collect()
+    }
+
+    /// The latest fire time in `(since, now]`, if the entry fired in that
+    /// span: a daemon that was down runs a missed entry once, not once per
+    /// missed slot.
+    pub fn missed(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut last = None;
+        let mut t = since;
+        while let Some(next) = self.next_after(t) {
+            if next > now {
+                break;
+            }
+            last = Some(next);
+            t = next;
+        }
+        last
+    }
+}
+
+/// The "nightly" preset: full at 02:00 in `tz`, incremental every 4 hours.
+pub fn nightly(tz: &str) -> Result<Vec<Entry>, ScheduleError> {
+    Ok(vec![Entry::parse("0 2 * * *", tz, Mode::Full)?, Entry::parse("0 */4 * * *", tz, Mode::Incremental)?])
+}
+
+/// A schedule entry as stored and shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleView {
+    pub id: i64,
+    pub position: usize,
+    pub cron: String,
+    pub tz: String,
+    pub mode: Mode,
+    pub next: Vec<String>,
+    pub last_fired_at: Option<String>,
+}
+
+/// "Now", overridable with `FERRY_NOW` (RFC 3339) so that schedules and the
+/// daemon can be tested against a fixed clock.
+pub fn now() -> DateTime<Utc> {
+    std::env::var("FERRY_NOW")
+        .ok()
+        .and_then(|v| DateTime::parse_from_rfc3339(v.trim()).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn five_field_crontab_and_default() {
+        let e = Entry::parse(DEFAULT_CRON, "UTC", Mode::Full).unwrap();
+        let next: Vec<String> = e.upcoming(at("2026-11-22T10:15:00Z"), 3).iter().map(|d| d.to_rfc3339()).collect();
+        assert_eq!(next, vec!["2026-11-22T12:00:00+00:00", "2026-11-22T15:00:00+00:00", "2026-11-22T18:00:00+00:00"]);
+    }
+
+    #[test]
+    fn time_zones_and_dst() {
+        let e = Entry::parse("0 2 * * *", "Europe/Berlin", Mode::Full).unwrap();
+        // Across the end of summer time (2026-10-25): still 02:00 local.
+        let next = e.upcoming(at("2026-10-23T12:00:00Z"), 3);
+        let utc: Vec<String> = next.iter().map(|d| d.with_timezone(&Utc).to_rfc3339()).collect();
+        assert_eq!(utc, vec!["2026-10-24T00:00:00+00:00", "2026-10-25T01:00:00+00:00", "2026-10-26T01:00:00+00:00"]);
+    }
+
+    #[test]
+    fn bad_input_is_explained() {
+        assert!(matches!(Entry::parse("every day", "UTC", Mode::Full), Err(ScheduleError::Cron { .. })));
+        assert!(matches!(Entry::parse("61 * * * *", "UTC", Mode::Full), Err(ScheduleError::Cron { .. })));
+        assert!(matches!(Entry::parse("0 2 * * *", "Mars/Olympus", Mode::Full), Err(ScheduleError::TimeZone(_))));
+    }
+
+    #[test]
+    fn missed_slots_collapse_into_one() {
+        let e = Entry::parse("0 * * * *", "UTC", Mode::Full).unwrap();
+        assert_eq!(e.missed(at("2026-11-22T01:30:00Z"), at("2026-11-22T05:10:00Z")), Some(at("2026-11-22T05:00:00Z")));
+        assert_eq!(e.missed(at("2026-11-22T05:00:00Z"), at("2026-11-22T05:10:00Z")), None);
+    }
+
+    #[test]
+    fn nightly_preset() {
+        let n = nightly("America/Chicago").unwrap();
+        assert_eq!(n.len(), 2);
+        assert_eq!(n[0].mode, Mode::Full);
+        assert_eq!(n[1].mode, Mode::Incremental);
+    }
+}
