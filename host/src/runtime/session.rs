@@ -266,7 +266,15 @@ fn classify_trap(
         return RuntimeError::MemoryLimit { connector: label.to_string(), limit_mib: memory_mib };
     }
     let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string()).unwrap_or_else(|| first_line(&chain));
-    let panic = stderr.lines().rev().find(|l| l.contains("panicked")).map(str::to_string);
+    // Rust prints "thread '…' panicked at FILE:LINE:COL:" then the message.
+    let lines: Vec<&str> = stderr.lines().collect();
+    let panic = lines.iter().rposition(|l| l.contains("panicked")).map(|i| {
+        let message = lines.get(i + 1).map(|m| m.trim()).filter(|m| !m.is_empty() && !m.starts_with("note:"));
+        match message {
+            Some(m) => format!("{} {m}", lines[i].trim()),
+            None => lines[i].trim().to_string(),
+        }
+    });
     let message = match panic {
         Some(p) => format!("{trap}; {p}"),
         None if !stderr.trim().is_empty() => {

@@ -111,15 +111,36 @@ impl Source for Probe {
                 Client::new(target).get_url(target)?;
                 Ok(Page { records: Records::Companies(vec![]), next: None })
             }
+            // Follow one redirect by hand, as a connector might.
+            "follow" => {
+                let target = c.require("target")?;
+                let first = Client::new(target).get_url(target)?;
+                let location = first
+                    .header("location")
+                    .ok_or_else(|| ConnectorError::Other(format!("expected a redirect, got HTTP {}", first.status)))?
+                    .to_string();
+                let second = Client::new(&location).get_url(&location)?;
+                Ok(Page { records: Records::Companies(companies(second.status as usize % 3, "f")), next: None })
+            }
+            // Report every config value this connector was given.
+            "echo-config" => Err(ConnectorError::Other(format!(
+                "config seen: {}",
+                c.clone().into_pairs().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            ))),
             "loop" => {
                 let mut x: u64 = 1;
                 loop {
                     x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
                 }
             }
+            // 2 GiB in 64 MiB steps: real memory growth, not a capacity
+            // overflow (a single 2 GiB Vec is over wasm32's isize::MAX).
             "alloc" => {
-                let big: Vec<u8> = vec![7u8; 2 * 1024 * 1024 * 1024];
-                Err(ConnectorError::Other(format!("allocated {}", big.len())))
+                let mut held: Vec<Vec<u8>> = Vec::new();
+                for _ in 0..32 {
+                    held.push(vec![7u8; 64 * 1024 * 1024]);
+                }
+                Err(ConnectorError::Other(format!("allocated {} chunks", held.len())))
             }
             "panic" => panic!("probe panics on purpose"),
             "huge-page" => Ok(Page { records: Records::Companies(companies(count, "h")), next: None }),
