@@ -20,9 +20,7 @@ use crate::store::{CompanyLink, IntegrationRow, LinkState, Store, StoreError};
 pub enum DecisionError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(
-        "integration `{integration}` has no PSA company `{key}` (give its PSA id or exact name; `ferry match {integration} list` shows them)"
-    )]
+    #[error("integration `{integration}` has no PSA company `{key}`")]
     UnknownPsaCompany { integration: String, key: String },
     #[error("`{key}` names {count} PSA companies; give the PSA id instead")]
     Ambiguous { key: String, count: usize },
@@ -38,13 +36,17 @@ impl DecisionError {
     pub fn hint(&self) -> Option<String> {
         match self {
             DecisionError::Store(e) => e.hint(),
+            DecisionError::UnknownPsaCompany { integration, .. } => {
+                Some(format!("give its PSA id or exact name; `ferry match {integration} list` shows them"))
+            }
+            DecisionError::Ambiguous { .. } => Some("`ferry match NAME list` shows the PSA ids".into()),
             DecisionError::NothingToAccept { .. } => {
                 Some("use `ferry match NAME set EXT COMPANY` or `ferry match NAME create EXT`".into())
             }
             DecisionError::Csv { .. } => {
                 Some("the file needs a header row with a `name` column, optionally `domain` and `phone`".into())
             }
-            _ => None,
+            DecisionError::BadThreshold(_) => Some("give a score between 0 and 1, e.g. --threshold 0.9".into()),
         }
     }
 }

@@ -63,7 +63,12 @@ impl IntegrationError {
             IntegrationError::Hosts(_) => {
                 Some("fix the site/subdomain/base URL value with `ferry integration set`".into())
             }
-            _ => None,
+            IntegrationError::BadName(_) => Some("e.g. `syncro`, `cw-main` or `acme_psa`".into()),
+            IntegrationError::BadAssignment { .. } => Some("write KEY=VALUE, e.g. --set subdomain=acme".into()),
+            IntegrationError::SecretViaSet { .. } | IntegrationError::NotSecret { .. } => {
+                Some("`ferry plugin inspect ID` shows which keys are secrets".into())
+            }
+            IntegrationError::Secret(_) => Some("write --secret KEY=env:VARIABLE_NAME".into()),
         }
     }
 }

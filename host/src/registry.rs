@@ -50,7 +50,10 @@ impl RegistryError {
             RegistryError::InUse { .. } => {
                 Some("remove those integrations first with `ferry integration remove NAME`".into())
             }
-            RegistryError::Bundled(_) => None,
+            RegistryError::Bundled(_) => Some(
+                "bundled connectors update with Ferry itself; install your own build of the same id to override it"
+                    .into(),
+            ),
         }
     }
 }

@@ -83,9 +83,11 @@ impl Out {
                 .unwrap_or_default();
             self.note(text);
         } else {
-            self.note(format!("error: {}", f.message));
+            // One line of cause, one of next step, whatever the source said.
+            let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+            self.note(format!("error: {}", one_line(&f.message)));
             if let Some(h) = &f.hint {
-                self.note(format!("hint: {h}"));
+                self.note(format!("hint: {}", one_line(h)));
             }
         }
     }

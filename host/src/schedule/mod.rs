@@ -64,8 +64,13 @@ impl Entry {
                 });
             }
         };
-        let schedule = cron::Schedule::from_str(&six)
-            .map_err(|e| ScheduleError::Cron { expr: cron_expr.to_string(), why: e.to_string() })?;
+        let schedule = cron::Schedule::from_str(&six).map_err(|e| {
+            // The crate's message repeats the expression with a caret line;
+            // its last line is the reason.
+            let text = e.to_string();
+            let why = text.lines().map(str::trim).filter(|l| !l.is_empty()).last().unwrap_or("invalid").to_string();
+            ScheduleError::Cron { expr: cron_expr.to_string(), why }
+        })?;
         let tz: Tz = tz.trim().parse().map_err(|_| ScheduleError::TimeZone(tz.to_string()))?;
         let entry = Entry { cron: cron_text, tz, mode, schedule };
         if entry.next_after(Utc::now()).is_none() {

@@ -62,6 +62,21 @@ impl StoreError {
             StoreError::Sqlite(e) if e.to_string().contains("locked") || e.to_string().contains("busy") => {
                 Some("another Ferry process holds the database; wait for it and try again".into())
             }
+            StoreError::NotFound { what, .. } => Some(match *what {
+                "integration" => "see `ferry integration list`".into(),
+                "layout" => "see `ferry layout list`, or create it with `ferry layout add NAME`".into(),
+                "company" => "see `ferry company list` (a company is named by its id or exact name)".into(),
+                "asset" => "see `ferry asset list`".into(),
+                "run" => "see `ferry runs`".into(),
+                "schedule" => "see `ferry schedule NAME show`".into(),
+                other => format!("check the {other} name"),
+            }),
+            StoreError::Exists { what, .. } => {
+                Some(format!("choose another {what} name, or remove the existing one first"))
+            }
+            StoreError::Corrupt(_) => {
+                Some("restore the database from a backup, or report it with the failing command".into())
+            }
             _ => None,
         }
     }

@@ -16,6 +16,17 @@ use super::{App, Failure, default_db_path, exit};
 
 pub async fn run(cli: Cli, out: Out) -> Result<u8, Failure> {
     let db = cli.db.clone().unwrap_or_else(default_db_path);
+    // A path the operator named must be where they said: a missing folder
+    // is more likely a typo than a wish (the default location is created).
+    if let Some(given) = &cli.db
+        && let Some(dir) = given.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(Failure::new(
+            format!("the database folder {} does not exist", dir.display()),
+            Some("create it, or fix the path given with --db / FERRY_DB".to_string()),
+        ));
+    }
     match cli.command {
         Command::Demo(args) => demo::run(cli.db.clone(), args, out).await,
         Command::Limits => {

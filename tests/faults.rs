@@ -1,0 +1,418 @@
+//! A flaky PSA never costs data: retries, rate limiting, clear errors,
+//! partial runs, crash consistency, secrets that never show, and bad
+//! operator input that changes nothing.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use ferry_sim::faults::{FailNext, RateLimit};
+use ferry_sim::syncro::SyncroOptions;
+use ferry_sim::{Faults, Scale, World};
+use serde_json::Value;
+
+fn fast_retries() -> Ferry {
+    Ferry::new().with_env("FERRY_RETRY_BASE_MS", "10")
+}
+
+/// What the documentation looks like, independent of ids and timestamps.
+fn state(ferry: &Ferry) -> Vec<String> {
+    let (live, archived) = ferry.assets();
+    let mut out: Vec<String> = live
+        .iter()
+        .map(|a| format!("{}|{}|{}|live", a["company"], a["layout"], a["name"]))
+        .chain(archived.iter().map(|a| format!("{}|{}|{}|archived", a["company"], a["layout"], a["name"])))
+        .collect();
+    for c in ferry.json(&["company", "list", "--archived"]).as_array().cloned().unwrap_or_default() {
+        out.push(format!("company|{}|{}", c["name"], c["archived_at"].is_null()));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn retries_ride_out_429s_5xx_bursts_and_resets() {
+    let sim = syncro_sim(&small_world());
+    let ferry = fast_retries();
+    ferry.add_syncro("acme", &sim);
+    let cases = [
+        Faults { fail_next: Some(FailNext { status: 429, count: 3, retry_after: None }), ..Faults::default() },
+        Faults { fail_next: Some(FailNext { status: 429, count: 2, retry_after: Some(1) }), ..Faults::default() },
+        Faults { fail_next: Some(FailNext { status: 503, count: 3, retry_after: None }), ..Faults::default() },
+        Faults { fail_next: Some(FailNext { status: 502, count: 2, retry_after: None }), ..Faults::default() },
+        Faults { fail_next: Some(FailNext { status: 500, count: 2, retry_after: None }), ..Faults::default() },
+        Faults { reset_connections: 2, ..Faults::default() },
+    ];
+    for faults in cases {
+        sim.set_faults(faults.clone());
+        let started = Instant::now();
+        let report = ferry.json(&["sync", "acme"]);
+        assert_eq!(report["status"], "succeeded", "{faults:?}: {report:#}");
+        assert!(report["http"]["retries"].as_u64().unwrap_or(0) >= 2, "{faults:?}: {}", report["http"]);
+        if let Some(FailNext { status: 429, count, retry_after }) = faults.fail_next {
+            assert_eq!(report["http"]["rate_limited"], count);
+            if retry_after.is_some() {
+                assert!(started.elapsed() >= Duration::from_secs(2), "Retry-After honoured");
+            }
+        }
+    }
+    assert_eq!(ferry.json(&["runs", "acme"]).as_array().map(Vec::len), Some(6));
+}
+
+#[test]
+fn timeouts_fail_clearly_and_archive_nothing_then_the_next_sync_completes() {
+    let sim = syncro_sim(&small_world());
+    let ferry = fast_retries().with_env("FERRY_HTTP_TIMEOUT_SECONDS", "1").with_env("FERRY_HTTP_MAX_RETRIES", "0");
+    ferry.add_syncro("acme", &sim);
+    ferry.json(&["sync", "acme"]);
+    ferry.run(&["rules", "acme", "option", "auto-archive"]).ok();
+    let gone = sim.records("assets")[0].clone();
+    assert!(sim.remove("assets", &gone["id"].to_string()));
+    let before = ferry.docs_fingerprint();
+
+    sim.set_faults(Faults { delay_ms: 1500, ..Faults::default() });
+    let run = ferry.run(&["--json", "sync", "acme"]).code(3);
+    let report = run.json();
+    assert!(report["error"].as_str().is_some_and(|e| e.contains("did not answer in time")), "{report:#}");
+    assert_eq!(ferry.docs_fingerprint(), before, "nothing archived, nothing changed");
+
+    sim.set_faults(Faults::default());
+    assert_eq!(ferry.json(&["sync", "acme"])["status"], "succeeded");
+    assert!(
+        ferry.assets().1.iter().any(|a| a["name"] == gone["name"]),
+        "archived once a complete listing proved it gone"
+    );
+}
+
+#[test]
+fn malformed_and_truncated_json_make_a_partial_run_and_the_next_completes() {
+    for faults in [Faults { malformed_json: 1, ..Faults::default() }, Faults { truncated_json: 1, ..Faults::default() }]
+    {
+        let sim = syncro_sim(&small_world());
+        let ferry = fast_retries();
+        ferry.add_syncro("acme", &sim);
+        ferry.json(&["sync", "acme"]);
+        ferry.run(&["rules", "acme", "option", "auto-archive"]).ok();
+        let reference = state(&ferry);
+        sim.set_faults(faults.clone());
+        let run = ferry.run(&["--json", "sync", "acme"]).code(4);
+        let report = run.json();
+        assert_eq!(report["status"], "partial");
+        let failed: Vec<&Value> =
+            report["streams"].as_array().expect("streams").iter().filter(|s| s["status"] == "failed").collect();
+        assert_eq!(failed.len(), 1, "{report:#}");
+        assert!(failed[0]["error"].as_str().is_some_and(|e| e.contains("did not parse")), "{}", failed[0]);
+        assert_eq!(state(&ferry), reference, "nothing archived by a partial run");
+        sim.set_faults(Faults::default());
+        assert_eq!(ferry.json(&["sync", "acme"])["status"], "succeeded");
+        assert_eq!(state(&ferry), reference);
+    }
+}
+
+#[test]
+fn duplicates_across_pages_and_vanishing_records_converge() {
+    let world = small_world();
+    let options = SyncroOptions { contacts_per_page: 4, assets_per_page: 4, ..SyncroOptions::default() };
+    let clean = syncro_sim_with(&world, options.clone());
+    let reference = fast_retries();
+    reference.add_syncro("acme", &clean);
+    reference.json(&["sync", "acme"]);
+
+    let sim = syncro_sim_with(&world, options);
+    sim.set_faults(Faults { duplicate_across_pages: true, ..Faults::default() });
+    let ferry = fast_retries();
+    ferry.add_syncro("acme", &sim);
+    let report = ferry.json(&["sync", "acme"]);
+    assert_eq!(report["status"], "succeeded");
+    let assets =
+        report["streams"].as_array().and_then(|s| s.iter().find(|x| x["stream"] == "assets")).expect("assets").clone();
+    assert!(assets["fetched"].as_u64() > assets["created"].as_u64(), "duplicates were fetched: {assets}");
+    assert_eq!(assets["created"], sim.records("assets").len());
+    assert_eq!(state(&ferry), state(&reference));
+
+    // A record on page 2 vanishes while the listing runs: it is gone from
+    // that listing, marked deleted in the mirror, archived only with
+    // auto-archive (off here), and back with the next listing.
+    let victim = sim.records("contacts")[6]["id"].to_string();
+    sim.set_faults(Faults { vanish_after_first_page: Some(victim.clone()), ..Faults::default() });
+    ferry.json(&["sync", "acme"]);
+    assert_eq!(state(&ferry), state(&reference), "nothing archived without auto-archive");
+    sim.set_faults(Faults::default());
+    let again = ferry.json(&["sync", "acme"]);
+    assert_eq!(again["status"], "succeeded");
+    assert_eq!(
+        ferry.count(&format!("SELECT COUNT(*) FROM mirror WHERE external_id = '{victim}' AND deleted_at IS NULL")),
+        1
+    );
+    assert_eq!(state(&ferry), state(&reference));
+}
+
+#[test]
+fn the_rate_limiter_keeps_syncro_under_its_limit() {
+    let world = small_world();
+    let sim =
+        syncro_sim_with(&world, SyncroOptions { contacts_per_page: 3, assets_per_page: 3, ..SyncroOptions::default() });
+    // Syncro's 180/min scaled to 10 per 3 s so the test stays short; the
+    // integration's budget says the same (200/min).
+    sim.set_faults(Faults {
+        rate_limit: Some(RateLimit { requests: 10, window_secs: 3, retry_after: false }),
+        ..Faults::default()
+    });
+    let ferry = Ferry::new();
+    ferry.add_syncro("acme", &sim);
+    ferry.run(&["rules", "acme", "option", "requests-per-minute=200"]).ok();
+    let report = ferry.json(&["sync", "acme"]);
+    assert_eq!(report["status"], "succeeded");
+    let requests = sim.requests();
+    assert!(requests.len() >= 20, "a sync of {} requests", requests.len());
+    assert_eq!(report["http"]["rate_limited"], 0, "no 429s");
+    assert!(requests.iter().all(|r| r.status != 429));
+    // No 3-second window ever held more than 10 requests.
+    let times: Vec<u64> = requests.iter().map(|r| r.at_ms).collect();
+    let busiest = times.iter().map(|t| times.iter().filter(|u| **u >= *t && **u < t + 3000).count()).max().unwrap_or(0);
+    assert!(busiest <= 10, "{busiest} requests in one window");
+}
+
+fn kill(child: &mut std::process::Child) {
+    let _ = std::process::Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+    let _ = child.wait();
+}
+
+fn integrity(ferry: &Ferry) -> String {
+    let conn = rusqlite::Connection::open(&ferry.db).expect("open");
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity_check")
+}
+
+fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+#[test]
+fn sigkill_mid_page_and_mid_apply_leaves_a_consistent_database_that_converges() {
+    let world = World::generate(
+        23,
+        &Scale { companies: 30, contacts_per_company: 4, assets_per_company: 12, tickets_per_company: 1 },
+    );
+    let options = SyncroOptions { contacts_per_page: 5, assets_per_page: 5, ..SyncroOptions::default() };
+    let sim = syncro_sim_with(&world, options);
+    let reference = Ferry::new();
+    reference.add_syncro("acme", &sim);
+    reference.json(&["sync", "acme"]);
+    let want = state(&reference);
+    let assets_total = reference.count("SELECT COUNT(*) FROM assets");
+
+    // Mid-page: kill while assets are being fetched.
+    let ferry = Ferry::new();
+    ferry.add_syncro("acme", &sim);
+    sim.set_faults(Faults { delay_ms: 20, ..Faults::default() });
+    let mut child = ferry.command(&["sync", "acme"]).stdout(std::process::Stdio::null()).spawn().expect("spawn");
+    assert!(
+        wait_for(Duration::from_secs(60), || ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'assets'") >= 10)
+    );
+    kill(&mut child);
+    assert_eq!(integrity(&ferry), "ok");
+    assert_eq!(ferry.count("SELECT COUNT(*) FROM assets"), 0, "no half-applied projection");
+    sim.set_faults(Faults::default());
+    let resumed = ferry.json(&["sync", "acme"]);
+    assert_eq!(resumed["status"], "succeeded");
+    let runs = ferry.json(&["runs", "acme"]);
+    assert_eq!(runs[1]["status"], "interrupted", "the killed run is recorded as interrupted: {runs:#}");
+    assert_eq!(state(&ferry), want);
+
+    // Mid-apply: kill as soon as every stream is fetched.
+    let ferry = Ferry::new();
+    ferry.add_syncro("acme", &sim);
+    let mut child = ferry.command(&["sync", "acme"]).stdout(std::process::Stdio::null()).spawn().expect("spawn");
+    let in_apply = wait_for(Duration::from_secs(120), || {
+        ferry.count("SELECT COUNT(*) FROM run_streams WHERE status = 'complete'") == 5
+    });
+    kill(&mut child);
+    assert!(in_apply);
+    assert_eq!(integrity(&ferry), "ok");
+    let applied = ferry.count("SELECT COUNT(*) FROM assets");
+    assert!(applied == 0 || applied == assets_total, "apply is all or nothing, found {applied} of {assets_total}");
+    assert_eq!(ferry.json(&["sync", "acme"])["status"], "succeeded");
+    assert_eq!(state(&ferry), want);
+}
+
+#[test]
+fn secrets_never_appear_in_any_output() {
+    let world = small_world();
+    let syncro = syncro_sim(&world);
+    let cw = cw_sim(&world);
+    let ferry = Ferry::new().with_env("RUST_LOG", "trace");
+    let o = cw_options();
+    let basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("{}+{}:{}", o.company_id, o.public_key, o.private_key))
+    };
+    let mut outputs = Vec::new();
+    let mut run = |args: &[&str]| {
+        let mut full = vec!["-vv"];
+        full.extend_from_slice(args);
+        let r = ferry.run(&full);
+        outputs.push(r.all());
+        r
+    };
+    run(&[
+        "integration",
+        "add",
+        "syncro",
+        "--plugin",
+        "syncro",
+        "--set",
+        "subdomain=sim",
+        "--set",
+        &format!("base_url={}", syncro.api_url()),
+        "--secret",
+        &format!("api_key={SYNCRO_TOKEN}"),
+    ]);
+    run(&[
+        "integration",
+        "add",
+        "cw",
+        "--plugin",
+        "cw-manage",
+        "--set",
+        "site=cw.example.com",
+        "--set",
+        &format!("base_url={}", cw.base_url()),
+        "--set",
+        &format!("company_id={}", o.company_id),
+        "--set",
+        &format!("public_key={}", o.public_key),
+        "--set",
+        &format!("client_id={}", o.client_id),
+        "--secret",
+        &format!("private_key={}", o.private_key),
+    ]);
+    for name in ["syncro", "cw"] {
+        run(&["rules", name, "option", "requests-per-minute=1000000"]);
+        run(&["integration", "test", name]);
+        run(&["sync", name]);
+        run(&["--json", "sync", name, "--incremental"]);
+        run(&["integration", "show", name]);
+        run(&["--json", "integration", "show", name]);
+        run(&["--json", "runs", name]);
+    }
+    // Failures echo nothing either: a revoked token, a CW 403.
+    syncro.set_faults(Faults { revoke_token_after: Some(0), ..Faults::default() });
+    run(&["sync", "syncro"]);
+    cw.set_faults(Faults { missing_permissions: vec!["configurations".into()], ..Faults::default() });
+    run(&["--json", "sync", "cw"]);
+    run(&["--json", "runs", "show", "1"]);
+    let all = outputs.join("\n");
+    assert!(all.contains("TRACE") || all.contains("DEBUG"), "logs were on");
+    for secret in [SYNCRO_TOKEN, o.private_key.as_str(), basic.as_str()] {
+        assert!(!all.contains(secret), "secret {secret} leaked");
+    }
+    // `integration show` masks literals.
+    assert!(all.contains("********"));
+    // The simulators' request logs, as Ferry's tests read them, hold no secrets.
+    let logs = format!("{:?}{:?}", syncro.requests(), cw.requests());
+    assert!(!logs.contains(SYNCRO_TOKEN) && !logs.contains(&o.private_key));
+    // The database file itself is private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&ferry.db).expect("db").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn secrets_can_live_in_the_environment() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    let add = ferry.run(&[
+        "integration",
+        "add",
+        "acme",
+        "--plugin",
+        "syncro",
+        "--set",
+        "subdomain=sim",
+        "--set",
+        &format!("base_url={}", sim.api_url()),
+        "--secret",
+        "api_key=env:ACME_SYNCRO_TOKEN",
+    ]);
+    add.ok();
+    ferry.unpaced("acme");
+    let missing = ferry.run(&["sync", "acme"]).code(1);
+    assert!(missing.stderr.contains("ACME_SYNCRO_TOKEN") && missing.stderr.contains("hint:"), "{}", missing.stderr);
+    let with = Ferry { env: vec![("ACME_SYNCRO_TOKEN".into(), SYNCRO_TOKEN.into())], ..ferry };
+    assert_eq!(with.json(&["sync", "acme"])["status"], "succeeded");
+    let shown = with.json(&["integration", "show", "acme"]);
+    assert!(shown["config"].as_array().expect("config").iter().any(|c| c["value"] == "env:ACME_SYNCRO_TOKEN"));
+    let raw = std::fs::read(&with.db).expect("db");
+    assert!(!raw.windows(SYNCRO_TOKEN.len()).any(|w| w == SYNCRO_TOKEN.as_bytes()), "an env secret is never stored");
+}
+
+#[test]
+fn bad_operator_input_is_one_line_and_a_hint_and_changes_nothing() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.add_syncro("acme", &sim);
+    ferry.json(&["sync", "acme"]);
+    let before = ferry.docs_fingerprint();
+    let bytes_before = ferry.json(&["integration", "list"]);
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["sync", "nope"], 1, "integration `nope` not found"),
+        (vec!["integration", "add", "x", "--plugin", "no-such-plugin"], 1, "not installed"),
+        (vec!["integration", "add", "x", "--plugin", "syncro", "--set", "subdomain"], 1, "not KEY=VALUE"),
+        (vec!["integration", "add", "x", "--plugin", "syncro", "--set", "colour=blue"], 1, "no config key `colour`"),
+        (vec!["integration", "set", "acme", "=oops"], 1, "not KEY=VALUE"),
+        (vec!["rules", "acme", "primary", "No Such Layout"], 1, "no layout"),
+        (vec!["asset", "list", "--layout", "No Such Layout"], 1, "not found"),
+        (vec!["schedule", "acme", "add", "61 * * * *"], 1, "cron"),
+        (vec!["sync", "acme", "--stream", "invoices"], 1, "unknown stream"),
+        (vec!["plugin", "remove", "syncro"], 1, "ships with Ferry"),
+        (vec!["match", "acme", "set", "nobody", "nothing"], 1, "no PSA company"),
+    ];
+    for (args, code, needle) in &cases {
+        let r = ferry.run(args).code(*code);
+        let lines: Vec<&str> = r.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(
+            lines.first().is_some_and(|l| l.starts_with("error: ") && l.contains(needle)),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(lines.iter().any(|l| l.starts_with("hint: ")), "{args:?} has a hint: {}", r.stderr);
+        assert!(lines.len() <= 2, "{args:?}: one line of cause, one of hint: {}", r.stderr);
+    }
+    // JSON errors are JSON on stderr.
+    let j = ferry.run(&["--json", "sync", "nope"]).code(1);
+    assert_eq!(j.json_error()["exit_code"], 1);
+    assert_eq!(ferry.docs_fingerprint(), before);
+    assert_eq!(ferry.json(&["integration", "list"]), bytes_before);
+
+    // A database from a newer Ferry is refused, not touched.
+    let newer = Ferry::new();
+    {
+        let conn = rusqlite::Connection::open(&newer.db).expect("create");
+        conn.pragma_update(None, "user_version", 999).expect("version");
+    }
+    let raw = std::fs::read(&newer.db).expect("read");
+    let r = newer.run(&["company", "list"]).code(1);
+    assert!(r.stderr.contains("newer Ferry") && r.stderr.contains("upgrade Ferry"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&newer.db).expect("read"), raw);
+
+    // A missing or unwritable database folder.
+    let missing = ferry.run(&["--db", "/nonexistent/ferry/ferry.db", "company", "list"]).code(1);
+    assert!(missing.stderr.contains("does not exist") && missing.stderr.contains("hint:"));
+    let readonly = ferry.run(&["--db", "/sys/ferry.db", "company", "list"]).code(1);
+    assert!(
+        readonly.stderr.contains("cannot open the database") && readonly.stderr.contains("hint:"),
+        "{}",
+        readonly.stderr
+    );
+}
