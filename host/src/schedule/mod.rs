@@ -68,7 +68,7 @@ impl Entry {
             // The crate's message repeats the expression with a caret line;
             // its last line is the reason.
             let text = e.to_string();
-            let why = text.lines().map(str::trim).filter(|l| !l.is_empty()).last().unwrap_or("invalid").to_string();
+            let why = text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("invalid").to_string();
             ScheduleError::Cron { expr: cron_expr.to_string(), why }
         })?;
         let tz: Tz = tz.trim().parse().map_err(|_| ScheduleError::TimeZone(tz.to_string()))?;
