@@ -12,10 +12,14 @@ use super::v0_1;
 pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_1::VERSION];
 
 /// Import prefixes a connector may have. WASI's io/cli/clocks/random are
-/// what Rust's std pulls into every wasm32-wasip2 component; they are served
-/// with an empty context (no environment, no args, no stdin, stdout/stderr
-/// captured). Filesystem and sockets are not granted at all.
-const GRANTED_IMPORTS: &[&str] = &["ferry:connector/", "wasi:io/", "wasi:cli/", "wasi:clocks/", "wasi:random/"];
+/// what Rust's std pulls into every wasm32-wasip2 component; Python and
+/// JavaScript runtimes also import filesystem and sockets. All are served
+/// with an empty context: no environment, no args, no stdin, stdout/stderr
+/// captured, no preopened directory (so no file to open), and sockets that
+/// may neither resolve a name nor connect anywhere. Anything else — wasi:http
+/// included — is refused: the network is ferry:connector/http.
+const GRANTED_IMPORTS: &[&str] =
+    &["ferry:connector/", "wasi:io/", "wasi:cli/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/", "wasi:sockets/"];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotAConnector {

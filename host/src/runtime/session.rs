@@ -182,7 +182,13 @@ impl<'r> Session<'r> {
     async fn call(&mut self, call: Call) -> CallResult<Output> {
         let limits = &self.runtime.limits;
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
-        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+        // No preopens, no env, no args; sockets may not resolve or connect.
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
