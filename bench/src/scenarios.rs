@@ -81,6 +81,7 @@ pub fn run_all(rt: &tokio::runtime::Runtime, args: &Args, ferry_bin: &Path) -> a
         eprintln!("{psa}: floor x{runs}");
         let mut floors = Vec::new();
         let mut floor_requests = 0;
+        let mut floor_records = 0;
         for i in 0..runs {
             let db = ferry.dir.path().join(format!("floor-{i}.db"));
             let f = if psa == "syncro" {
@@ -90,6 +91,7 @@ pub fn run_all(rt: &tokio::runtime::Runtime, args: &Args, ferry_bin: &Path) -> a
             };
             floors.push(secs(f.wall));
             floor_requests = f.requests;
+            floor_records = f.records;
         }
         let floor = median(floors);
         let ratio = wall / floor;
@@ -105,7 +107,9 @@ pub fn run_all(rt: &tokio::runtime::Runtime, args: &Args, ferry_bin: &Path) -> a
         ));
         rows.push(row(
             &format!("{psa}: vs native floor"),
-            format!("floor {floor:.2} s ({floor_requests} requests); Ferry/floor = {ratio:.2}x"),
+            format!(
+                "floor {floor:.2} s ({floor_records} records, {floor_requests} requests); Ferry/floor = {ratio:.2}x"
+            ),
             "<= 1.5x",
             Some(ratio <= 1.5),
         ));

@@ -95,6 +95,16 @@ pub enum PluginCommand {
     },
     /// Remove an installed connector.
     Remove { id: String },
+    /// Conformance check of a connector file against a live (test) API.
+    Check {
+        file: std::path::PathBuf,
+        /// Config values for the run, KEY=VALUE (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Secret config values (scrubbed from output), KEY=VALUE or KEY=env:VAR.
+        #[arg(long = "secret", value_name = "KEY=VALUE")]
+        secret: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -147,6 +147,55 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
             }
             Ok(exit::OK)
         }
+        PluginCommand::Check { file, set, secret } => {
+            let bytes = std::fs::read(&file).map_err(|e| {
+                Failure::new(
+                    format!("cannot read {}: {e}", file.display()),
+                    Some("check the path to the .wasm file".into()),
+                )
+            })?;
+            let mut config = Vec::new();
+            for a in &set {
+                config.push(crate::integrations::parse_assignment(a)?);
+            }
+            let mut secret_keys = Vec::new();
+            for a in &secret {
+                let (k, v) = crate::integrations::parse_assignment(a)?;
+                let value = crate::secrets::SecretSource::parse(&v)?.resolve(&k)?;
+                secret_keys.push(k.clone());
+                config.push((k, value));
+            }
+            let report = crate::conformance::run(&app.runtime, &bytes, &config, &secret_keys).await;
+            let tally = crate::conformance::tally(&report);
+            if app.out.json {
+                app.out.json(&serde_json::json!({"passed": report.passed(), "report": report, "tally": tally}));
+            } else {
+                app.out.line(format!(
+                    "conformance of {} ({})",
+                    report.connector.clone().unwrap_or_else(|| file.display().to_string()),
+                    report
+                        .contract
+                        .as_deref()
+                        .map(|c| format!("ferry:connector@{c}"))
+                        .unwrap_or_else(|| "not loadable".into())
+                ));
+                for c in &report.checks {
+                    let mark = match c.outcome {
+                        crate::conformance::Outcome::Pass => "pass",
+                        crate::conformance::Outcome::Fail => "FAIL",
+                        crate::conformance::Outcome::Skip => "skip",
+                    };
+                    app.out.line(format!("  {mark}  {:<30} {}", c.name, c.detail));
+                }
+                app.out.line(format!(
+                    "{} passed, {} failed, {} skipped",
+                    tally.get("passed").unwrap_or(&0),
+                    tally.get("failed").unwrap_or(&0),
+                    tally.get("skipped").unwrap_or(&0)
+                ));
+            }
+            Ok(if report.passed() { exit::OK } else { exit::FAILED })
+        }
         PluginCommand::Remove { id } => {
             registry::remove(&mut app.store, &id)?;
             app.out.line(format!("removed {id}"));
