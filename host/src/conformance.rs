@@ -342,6 +342,15 @@ async fn read_all(s: &mut crate::runtime::Session<'_>, stream: StreamKind) -> Re
             Err(e) => return Err(format!("page {}: {e}", pages + 1)),
         };
         pages += 1;
+        // A repeating cursor is the root cause of anything else on the page.
+        if let Some(next) = &page.next
+            && (Some(next) == cursor.as_ref() || seen_cursors.contains(next))
+        {
+            return Err(format!(
+                "cursor `{}` repeated: paging would never end",
+                next.chars().take(60).collect::<String>()
+            ));
+        }
         for (i, r) in page.records.iter().enumerate() {
             records::validate(i, r).map_err(|e| format!("page {pages}: {e}"))?;
             records::to_mirror(i, r).map_err(|e| format!("page {pages}: {e}"))?;
@@ -361,12 +370,7 @@ async fn read_all(s: &mut crate::runtime::Session<'_>, stream: StreamKind) -> Re
         match page.next {
             None => break,
             Some(next) => {
-                if Some(&next) == cursor.as_ref() || !seen_cursors.insert(next.clone()) {
-                    return Err(format!(
-                        "cursor `{}` repeated: paging would never end",
-                        next.chars().take(60).collect::<String>()
-                    ));
-                }
+                seen_cursors.insert(next.clone());
                 cursor = Some(next);
             }
         }

@@ -35,7 +35,9 @@ build_js() {
     cp -r "$root/wit" "$work/wit"
     cp "$src/app.js" "$src/package.json" "$src/package-lock.json" "$work/"
     if ! cmp -s "$src/package-lock.json" "$work/.installed-lock" 2>/dev/null; then
-        (cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
+        # `npm install` (not `ci`): the lock pins versions, and npm 11 wants
+        # every platform's optional binaries listed before `ci` accepts it.
+        (cd "$work" && npm install --no-audit --no-fund --loglevel=error)
         cp "$src/package-lock.json" "$work/.installed-lock"
     fi
     (cd "$work" && npx --no-install componentize-js app.js --wit wit --world-name connector \

@@ -144,6 +144,11 @@ impl Source for Probe {
             }
             "panic" => panic!("probe panics on purpose"),
             "huge-page" => Ok(Page { records: Records::Companies(companies(count, "h")), next: None }),
+            // The same id on two pages.
+            "duplicates" => match cursor.as_deref() {
+                None => Ok(Page { records: Records::Companies(companies(2, "d")), next: Some("2".into()) }),
+                _ => Ok(Page { records: Records::Companies(companies(2, "d")), next: None }),
+            },
             "repeat-cursor" => Ok(Page { records: Records::Companies(companies(1, "r")), next: Some("same".into()) }),
             "endless" => {
                 let n: u64 = cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
