@@ -21,7 +21,7 @@ const BUNDLED: &[(&str, &str, &str)] =
 /// Built with the bundled ones but not embedded: the connector template and
 /// a test-only component that misbehaves on purpose. Their directory
 /// reaches the tests as `FERRY_CONNECTOR_ARTIFACTS`.
-const TEST_ONLY: &[&str] = &["ferry-test-probe", "ferry-template"];
+const TEST_ONLY: &[&str] = &["ferry-test-probe", "ferry-test-future", "ferry-template"];
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "connector";

@@ -228,7 +228,7 @@ fn foreign_language_connector(which: usize, id: &str) {
     let ferry = Ferry::new();
     let installed = ferry.json(&["plugin", "install", file.to_str().unwrap_or_default()]);
     assert_eq!(installed["id"], id);
-    assert_eq!(installed["contract"], "0.1.0");
+    assert_eq!(installed["contract"], "0.2.0");
     passes(check(
         &ferry,
         &file,

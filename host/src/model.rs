@@ -341,6 +341,8 @@ impl Record {
 pub struct Page {
     pub records: Vec<Record>,
     pub next: Option<String>,
+    /// Records the whole stream holds, if the connector says (progress only).
+    pub total: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

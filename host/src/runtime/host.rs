@@ -10,8 +10,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::http::{HttpFailure, HttpGate, OutboundRequest};
-use super::v0_1;
+use super::http::{HttpFailure, HttpGate, OutboundRequest, OutboundResponse};
 use crate::secrets::Redactor;
 
 /// Longest connector log line kept.
@@ -56,50 +55,40 @@ impl WasiView for HostState {
     }
 }
 
-impl v0_1::TypesHost for HostState {}
-
-impl v0_1::HttpHost for HostState {
-    async fn send(&mut self, req: v0_1::HttpRequest) -> wasmtime::Result<Result<v0_1::HttpResponse, v0_1::HttpError>> {
-        let method = match req.method {
-            v0_1::Method::Get => reqwest::Method::GET,
-            v0_1::Method::Post => reqwest::Method::POST,
-            v0_1::Method::Put => reqwest::Method::PUT,
-            v0_1::Method::Patch => reqwest::Method::PATCH,
-            v0_1::Method::Delete => reqwest::Method::DELETE,
-            v0_1::Method::Head => reqwest::Method::HEAD,
-        };
-        let outbound = OutboundRequest { method, url: req.url, headers: req.headers, body: req.body };
+impl HostState {
+    /// The host side of `http.send`, shared by every contract version.
+    pub(super) async fn http_send(
+        &mut self,
+        method: reqwest::Method,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Option<Vec<u8>>,
+    ) -> Result<OutboundResponse, HttpFailure> {
+        let outbound = OutboundRequest { method, url, headers, body };
         let started = Instant::now();
         let result = self.gate.send(outbound).await;
         self.io_time += started.elapsed();
-        Ok(match result {
-            Ok(r) => Ok(v0_1::HttpResponse { status: r.status, headers: r.headers, body: r.body }),
-            Err(failure) => {
-                tracing::debug!(connector = %self.label, error = %self.redactor.redact(&failure.to_string()), "http failure");
-                Err(match failure {
-                    HttpFailure::NotAllowed(why) => v0_1::HttpError::NotAllowed(why),
-                    HttpFailure::InvalidUrl(why) => v0_1::HttpError::InvalidUrl(self.redactor.redact(&why)),
-                    HttpFailure::Timeout(_) => v0_1::HttpError::Timeout,
-                    HttpFailure::Unreachable(why) => v0_1::HttpError::Unreachable(self.redactor.redact(&why)),
-                    HttpFailure::TooLarge(cap) => v0_1::HttpError::TooLarge(cap),
-                    HttpFailure::BudgetExhausted(_) => v0_1::HttpError::BudgetExhausted,
-                    HttpFailure::Other(why) => v0_1::HttpError::Other(self.redactor.redact(&why)),
-                })
+        result.map_err(|failure| {
+            tracing::debug!(connector = %self.label, error = %self.redactor.redact(&failure.to_string()), "http failure");
+            match failure {
+                HttpFailure::InvalidUrl(why) => HttpFailure::InvalidUrl(self.redactor.redact(&why)),
+                HttpFailure::Unreachable(why) => HttpFailure::Unreachable(self.redactor.redact(&why)),
+                HttpFailure::Other(why) => HttpFailure::Other(self.redactor.redact(&why)),
+                other => other,
             }
         })
     }
-}
 
-impl v0_1::LogHost for HostState {
-    async fn emit(&mut self, level: v0_1::LogLevel, message: String) -> wasmtime::Result<()> {
+    /// The host side of `log.emit`: scrubbed, bounded, into tracing.
+    pub(super) fn log_emit(&mut self, level: tracing::Level, message: &str) {
         self.log_lines += 1;
         if self.log_lines > MAX_LOG_LINES_PER_CALL {
             if self.log_lines == MAX_LOG_LINES_PER_CALL + 1 {
                 tracing::warn!(connector = %self.label, "connector logs too much; further lines of this call are dropped");
             }
-            return Ok(());
+            return;
         }
-        let mut text = self.redactor.redact(&message);
+        let mut text = self.redactor.redact(message);
         if text.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;
             while !text.is_char_boundary(cut) {
@@ -110,18 +99,11 @@ impl v0_1::LogHost for HostState {
         }
         let connector = self.label.as_str();
         match level {
-            v0_1::LogLevel::Trace => {
-                tracing::trace!(target: "ferry::connector", connector, "{text}")
-            }
-            v0_1::LogLevel::Debug => {
-                tracing::debug!(target: "ferry::connector", connector, "{text}")
-            }
-            v0_1::LogLevel::Info => tracing::info!(target: "ferry::connector", connector, "{text}"),
-            v0_1::LogLevel::Warn => tracing::warn!(target: "ferry::connector", connector, "{text}"),
-            v0_1::LogLevel::Error => {
-                tracing::error!(target: "ferry::connector", connector, "{text}")
-            }
+            tracing::Level::TRACE => tracing::trace!(target: "ferry::connector", connector, "{text}"),
+            tracing::Level::DEBUG => tracing::debug!(target: "ferry::connector", connector, "{text}"),
+            tracing::Level::INFO => tracing::info!(target: "ferry::connector", connector, "{text}"),
+            tracing::Level::WARN => tracing::warn!(target: "ferry::connector", connector, "{text}"),
+            _ => tracing::error!(target: "ferry::connector", connector, "{text}"),
         }
-        Ok(())
     }
 }

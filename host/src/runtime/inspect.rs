@@ -6,10 +6,10 @@
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::v0_1;
+use super::{v0_1, v0_2};
 
 /// Contract versions this host loads, newest first.
-pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_1::VERSION];
+pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_2::VERSION, v0_1::VERSION];
 
 /// Import prefixes a connector may have. WASI's io/cli/clocks/random are
 /// what Rust's std pulls into every wasm32-wasip2 component; Python and

@@ -10,12 +10,14 @@
 
 pub mod allowlist;
 pub mod cache;
+pub(crate) mod contract;
 mod host;
 pub mod http;
 pub mod inspect;
 pub mod limits;
 mod session;
 pub mod v0_1;
+pub mod v0_2;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -95,10 +97,17 @@ impl RuntimeError {
 #[derive(Clone)]
 pub struct LoadedConnector {
     pub sha256: String,
-    /// Contract version it implements, e.g. "0.1.0".
+    /// Contract version it implements, e.g. "0.2.0".
     pub contract: &'static str,
     pub cache: CacheOutcome,
-    pre: v0_1::ConnectorPre<HostState>,
+    pre: Pre,
+}
+
+/// A linked component, by the contract version it implements.
+#[derive(Clone)]
+pub(crate) enum Pre {
+    V0_1(v0_1::ConnectorPre<HostState>),
+    V0_2(v0_2::ConnectorPre<HostState>),
 }
 
 impl std::fmt::Debug for LoadedConnector {
@@ -143,8 +152,10 @@ impl Runtime {
 
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RuntimeError::Engine(e.to_string()))?;
-        v0_1::Connector::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        // Every contract version this host speaks: their import names differ
+        // by version, so they live side by side.
+        v0_1::link(&mut linker).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        v0_2::link(&mut linker).map_err(|e| RuntimeError::Engine(e.to_string()))?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let ticker_engine = engine.weak();
@@ -179,7 +190,11 @@ impl Runtime {
             self.cache.load(&self.engine, bytes, &sha256).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
         let contract = inspect::contract_version(&self.engine, &component)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
-        let pre = v0_1::ConnectorPre::new(pre).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
+        let invalid = |e: wasmtime::Error| NotAConnector::Invalid(root_cause(&e));
+        let pre = match contract {
+            v0_1::VERSION => Pre::V0_1(v0_1::ConnectorPre::new(pre).map_err(invalid)?),
+            _ => Pre::V0_2(v0_2::ConnectorPre::new(pre).map_err(invalid)?),
+        };
         Ok(LoadedConnector { sha256, contract, cache: outcome, pre })
     }
 

@@ -16,9 +16,10 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use super::allowlist::Allowlist;
+use super::contract::{Call, CallFailure, Output};
 use super::host::{HostState, Interruption, STDERR_CAPACITY};
 use super::http::{HttpGate, HttpStats};
-use super::{Runtime, RuntimeError, v0_1};
+use super::{Pre, Runtime, RuntimeError, v0_1, v0_2};
 use crate::model::{self, RateLimit, StreamKind};
 use crate::secrets::Redactor;
 
@@ -45,7 +46,7 @@ impl SessionConfig {
 
 pub struct Session<'r> {
     runtime: &'r Runtime,
-    pre: v0_1::ConnectorPre<HostState>,
+    pre: Pre,
     gate: Arc<HttpGate>,
     redactor: Arc<Redactor>,
     config: Vec<(String, String)>,
@@ -54,28 +55,8 @@ pub struct Session<'r> {
 
 type CallResult<T> = Result<T, RuntimeError>;
 
-/// The guest functions, with their arguments.
-enum Call {
-    Info,
-    Validate(Vec<(String, String)>),
-    Check,
-    Read { stream: StreamKind, cursor: Option<String>, since: Option<String> },
-}
-
-/// What a guest function returned, before the connector's own result is judged.
-enum Output {
-    Info(v0_1::WitConnectorInfo),
-    Validate(Result<v0_1::WitValidatedConfig, v0_1::WitConnectorError>),
-    Check(Result<v0_1::WitCheckReport, v0_1::WitConnectorError>),
-    Read(Result<v0_1::WitPage, v0_1::WitConnectorError>),
-}
-
 impl<'r> Session<'r> {
-    pub(super) fn new(
-        runtime: &'r Runtime,
-        pre: v0_1::ConnectorPre<HostState>,
-        config: SessionConfig,
-    ) -> Result<Self, RuntimeError> {
+    pub(super) fn new(runtime: &'r Runtime, pre: Pre, config: SessionConfig) -> Result<Self, RuntimeError> {
         let map: HashMap<String, String> = config.config.iter().cloned().collect();
         let allowlist = Allowlist::expand(&config.allowed_hosts, &map)
             .map_err(|source| RuntimeError::Allowlist { connector: config.label.clone(), source })?;
@@ -104,7 +85,7 @@ impl<'r> Session<'r> {
 
     pub async fn info(&mut self) -> CallResult<model::ConnectorInfo> {
         match self.call(Call::Info).await? {
-            Output::Info(i) => Ok(v0_1::info_from_wit(i)),
+            Output::Info(i) => Ok(i),
             _ => unreachable!("call kind and output kind always match"),
         }
     }
@@ -114,14 +95,14 @@ impl<'r> Session<'r> {
         config: Vec<(String, String)>,
     ) -> CallResult<Result<model::ValidatedConfig, model::ConnectorError>> {
         match self.call(Call::Validate(config)).await? {
-            Output::Validate(r) => Ok(r.map(v0_1::validated_from_wit).map_err(|e| self.scrub(v0_1::error_from_wit(e)))),
+            Output::Validate(r) => Ok(r.map_err(|e| self.scrub(e))),
             _ => unreachable!("call kind and output kind always match"),
         }
     }
 
     pub async fn check(&mut self) -> CallResult<Result<model::CheckReport, model::ConnectorError>> {
         match self.call(Call::Check).await? {
-            Output::Check(r) => Ok(r.map(v0_1::report_from_wit).map_err(|e| self.scrub(v0_1::error_from_wit(e)))),
+            Output::Check(r) => Ok(r.map_err(|e| self.scrub(e))),
             _ => unreachable!("call kind and output kind always match"),
         }
     }
@@ -137,9 +118,8 @@ impl<'r> Session<'r> {
             _ => unreachable!("call kind and output kind always match"),
         };
         match page {
-            Err(e) => Ok(Err(self.scrub(v0_1::error_from_wit(e)))),
-            Ok(page) => {
-                let (kind, page) = v0_1::page_from_wit(page);
+            Err(e) => Ok(Err(self.scrub(e))),
+            Ok((kind, page)) => {
                 // An empty page of another case is harmless.
                 if kind != stream && !page.records.is_empty() {
                     return Err(RuntimeError::WrongStream {
@@ -209,7 +189,7 @@ impl<'r> Session<'r> {
             interrupted: None,
             log_lines: 0,
         };
-        let mut store = Store::new(self.pre.engine(), state);
+        let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
@@ -226,22 +206,17 @@ impl<'r> Session<'r> {
         let memory_mib = limits.memory_bytes / (1024 * 1024);
         let cpu = limits.cpu_per_call;
         let run = async {
-            let instance = self.pre.instantiate_async(&mut store).await.map_err(|e| RuntimeError::Instantiate {
-                connector: label.clone(),
-                message: self.redactor.redact(&super::root_cause(&e)),
-            })?;
-            let source = instance.ferry_connector_source();
-            let config = &self.config;
-            let result = match call {
-                Call::Info => source.call_info(&mut store).await.map(Output::Info),
-                Call::Validate(c) => source.call_validate_config(&mut store, &c).await.map(Output::Validate),
-                Call::Check => source.call_check(&mut store, config).await.map(Output::Check),
-                Call::Read { stream, cursor, since } => source
-                    .call_read(&mut store, config, v0_1::stream_to_wit(stream), cursor.as_deref(), since.as_ref())
-                    .await
-                    .map(Output::Read),
+            let result = match &self.pre {
+                Pre::V0_1(pre) => v0_1::call(pre, &mut store, call, &self.config).await,
+                Pre::V0_2(pre) => v0_2::call(pre, &mut store, call, &self.config).await,
             };
-            result.map_err(|e| classify_trap(&e, &store, &label, memory_mib, cpu, &self.redactor))
+            result.map_err(|failure| match failure {
+                CallFailure::Instantiate(e) => RuntimeError::Instantiate {
+                    connector: label.clone(),
+                    message: self.redactor.redact(&super::root_cause(&e)),
+                },
+                CallFailure::Call(e) => classify_trap(&e, &store, &label, memory_mib, cpu, &self.redactor),
+            })
         };
         match tokio::time::timeout(timeout, run).await {
             Ok(result) => result,

@@ -81,14 +81,34 @@ impl Entry {
 
     /// The first fire time strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.schedule.after(&t.with_timezone(&self.tz)).next().map(|d| d.with_timezone(&Utc))
+        self.fire_times(t).next().map(|d| d.with_timezone(&Utc))
     }
 
     /// The next `n` fire times after `t`, in the entry's zone.
     pub fn upcoming(&self, t: DateTime<Utc>, n: usize) -> Vec<DateTime<Tz>> {
-        self.schedule.after(&t.with_timezone(&self.tz)).take(n).collect()
+        self.fire_times(t).take(n).collect()
     }
 
+    /// Fire times after `t`. When clocks go back, a wall-clock time such as
+    /// 02:00 happens twice; the `cron` crate yields both instants, but an
+    /// operator who wrote "02:00" means one sync, as crontab does it. The
+    /// second instant of a repeated local time is dropped.
+    fn fire_times(&self, t: DateTime<Utc>) -> impl Iterator<Item = DateTime<Tz>> + '_ {
+        self.schedule.after(&t.with_timezone(&self.tz)).filter(|d| !is_repeat_of_local_time(d))
+    }
+}
+
+/// True for the later of two instants that share one local wall-clock time
+/// (the hour repeated when daylight-saving time ends).
+fn is_repeat_of_local_time(d: &DateTime<Tz>) -> bool {
+    use chrono::{LocalResult, TimeZone};
+    match d.timezone().from_local_datetime(&d.naive_local()) {
+        LocalResult::Ambiguous(first, _) => first != *d,
+        _ => false,
+    }
+}
+
+impl Entry {
     /// The latest fire time in `(since, now]`, if the entry fired in that
     /// span: a daemon that was down runs a missed entry once, not once per
     /// missed slot.
@@ -154,7 +174,33 @@ mod tests {
         // Across the end of summer time (2026-10-25): still 02:00 local.
         let next = e.upcoming(at("2026-10-23T12:00:00Z"), 3);
         let utc: Vec<String> = next.iter().map(|d| d.with_timezone(&Utc).to_rfc3339()).collect();
-        assert_eq!(utc, vec!["2026-10-24T00:00:00+00:00", "2026-10-25T01:00:00+00:00", "2026-10-26T01:00:00+00:00"]);
+        // 02:00 local on the 25th happens twice (00:00Z in summer time, 01:00Z
+        // after the clocks went back); it fires once, at the first.
+        assert_eq!(utc, vec!["2026-10-24T00:00:00+00:00", "2026-10-25T00:00:00+00:00", "2026-10-26T01:00:00+00:00"]);
+    }
+
+    #[test]
+    fn repeated_hour_fires_once_and_skipped_hour_is_not_invented() {
+        // Hourly in Berlin on the night clocks go back: 02:00 local exists
+        // twice (00:00Z and 01:00Z); only the first fires.
+        let hourly = Entry::parse("0 * * * *", "Europe/Berlin", Mode::Full).unwrap();
+        let utc: Vec<String> =
+            hourly.upcoming(at("2026-10-24T22:30:00Z"), 4).iter().map(|d| d.with_timezone(&Utc).to_rfc3339()).collect();
+        assert_eq!(
+            utc,
+            vec![
+                "2026-10-24T23:00:00+00:00",
+                "2026-10-25T00:00:00+00:00",
+                "2026-10-25T02:00:00+00:00",
+                "2026-10-25T03:00:00+00:00"
+            ]
+        );
+        // Spring forward (2026-03-29): 02:30 Berlin does not exist that day,
+        // so that day has no 02:30 run (documented in README); the next is
+        // the 30th, not an invented 03:30.
+        let e = Entry::parse("30 2 * * *", "Europe/Berlin", Mode::Full).unwrap();
+        let next = e.next_after(at("2026-03-28T12:00:00Z")).unwrap();
+        assert_eq!(next.to_rfc3339(), "2026-03-30T00:30:00+00:00");
     }
 
     #[test]

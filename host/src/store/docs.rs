@@ -505,11 +505,10 @@ impl Tx<'_> {
     /// same device identity.
     pub fn asset_by_identity(&self, company_id: i64, identity: &str, not_integration: i64) -> Result<Option<i64>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT k.doc_id FROM cards k JOIN assets a ON a.id = k.doc_id
-             WHERE k.identity = ?1 AND k.doc_kind = 'asset' AND a.company_id = ?2 AND k.integration_id <> ?3
-             ORDER BY k.doc_id LIMIT 1",
+            "SELECT MIN(k.doc_id) FROM cards k INDEXED BY cards_identity JOIN assets a ON a.id = k.doc_id
+             WHERE k.identity = ?1 AND k.doc_kind = 'asset' AND a.company_id = ?2 AND k.integration_id <> ?3",
         )?;
-        Ok(stmt.query_row(params![identity, company_id, not_integration], |r| r.get(0)).optional()?)
+        Ok(stmt.query_row(params![identity, company_id, not_integration], |r| r.get::<_, Option<i64>>(0))?)
     }
 
     /// Whether every card on a document is archived (none live).

@@ -156,7 +156,7 @@ CREATE TABLE cards (
     UNIQUE (integration_id, stream, external_id)
 );
 CREATE INDEX cards_doc ON cards (doc_kind, doc_id);
-CREATE INDEX cards_identity ON cards (identity) WHERE identity IS NOT NULL;
+CREATE INDEX cards_identity ON cards (identity, doc_kind);
 
 -- How each PSA company relates to a documentation company.
 CREATE TABLE company_links (

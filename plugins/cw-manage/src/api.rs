@@ -190,27 +190,31 @@ impl Api {
             .filter_map(|s| s.get("id").and_then(Value::as_u64))
             .collect();
         let records = Self::decode(&COMPANIES, items, |v| map::company(v, &inactive))?;
-        Ok(Page { records: Records::Companies(records), next })
+        Ok(Page { records: Records::Companies(records), next, total: None })
     }
 
     pub fn contacts(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&CONTACTS, cursor, since)?;
-        Ok(Page { records: Records::Contacts(Self::decode(&CONTACTS, items, map::contact)?), next })
+        Ok(Page { records: Records::Contacts(Self::decode(&CONTACTS, items, map::contact)?), next, total: None })
     }
 
     pub fn configurations(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&CONFIGURATIONS, cursor, since)?;
-        Ok(Page { records: Records::Assets(Self::decode(&CONFIGURATIONS, items, map::configuration)?), next })
+        Ok(Page {
+            records: Records::Assets(Self::decode(&CONFIGURATIONS, items, map::configuration)?),
+            next,
+            total: None,
+        })
     }
 
     pub fn agreements(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&AGREEMENTS, cursor, since)?;
-        Ok(Page { records: Records::Agreements(Self::decode(&AGREEMENTS, items, map::agreement)?), next })
+        Ok(Page { records: Records::Agreements(Self::decode(&AGREEMENTS, items, map::agreement)?), next, total: None })
     }
 
     pub fn tickets(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&TICKETS, cursor, since)?;
-        Ok(Page { records: Records::Tickets(Self::decode(&TICKETS, items, map::ticket)?), next })
+        Ok(Page { records: Records::Tickets(Self::decode(&TICKETS, items, map::ticket)?), next, total: None })
     }
 
     /// Sites live under each company; there is no global list. A page is
@@ -258,7 +262,7 @@ impl Api {
             Some(last) if full => Some(format!("after:{last}")),
             _ => None,
         };
-        Ok(Page { records: Records::Sites(records), next })
+        Ok(Page { records: Records::Sites(records), next, total: None })
     }
 
     /// Reference lists, one per page; ticket statuses of every board last.
@@ -281,7 +285,11 @@ impl Api {
             let resp = self.get(path, &[("pageSize", PAGE_SIZE)], what, module)?;
             let items: Vec<Value> = resp.json(what)?;
             let records = items.iter().filter_map(|v| map::lookup(v, *kind)).collect();
-            return Ok(Page { records: Records::Lookups(records), next: Some(format!("lookup:{}", step + 1)) });
+            return Ok(Page {
+                records: Records::Lookups(records),
+                next: Some(format!("lookup:{}", step + 1)),
+                total: None,
+            });
         }
         if step != LOOKUPS.len() {
             return Err(bad_response(format!("lookups cursor {step} is past the end")));
@@ -300,7 +308,7 @@ impl Api {
             let statuses: Vec<Value> = resp.json("board statuses")?;
             records.extend(statuses.iter().filter_map(map::ticket_status));
         }
-        Ok(Page { records: Records::Lookups(records), next: None })
+        Ok(Page { records: Records::Lookups(records), next: None, total: None })
     }
 }
 

@@ -179,12 +179,20 @@ export const source = {
       const body = call(config, `/customers?include_disabled=true&page=${page}`, 'customers');
       const items = body.customers || [];
       emit('debug', `customers page ${page}: ${items.length}`);
-      return { records: { tag: 'companies', val: items.map(company) }, next: nextCursor(body, page, items.length) };
+      return {
+        records: { tag: 'companies', val: items.map(company) },
+        next: nextCursor(body, page, items.length),
+        total: body.meta && typeof body.meta.total_entries === 'number' ? BigInt(body.meta.total_entries) : undefined,
+      };
     }
     if (stream === 'assets') {
       const body = call(config, `/customer_assets?page=${page}`, 'assets');
       const items = body.assets || [];
-      return { records: { tag: 'assets', val: items.map(asset) }, next: nextCursor(body, page, items.length) };
+      return {
+        records: { tag: 'assets', val: items.map(asset) },
+        next: nextCursor(body, page, items.length),
+        total: body.meta && typeof body.meta.total_entries === 'number' ? BigInt(body.meta.total_entries) : undefined,
+      };
     }
     throw fail('unsupported-stream', stream);
   },

@@ -160,9 +160,11 @@ class Source(exports.Source):
             body = call(config, f"/customers?include_disabled=true&page={page}", "customers")
             items = body.get("customers") or []
             log.emit(log.Level.DEBUG, f"customers page {page}: {len(items)}")
-            return types.Page(types.Records_Companies([company(c) for c in items]), next_cursor(body, page, len(items)))
+            total = (body.get("meta") or {}).get("total_entries")
+            return types.Page(types.Records_Companies([company(c) for c in items]), next_cursor(body, page, len(items)), total)
         if stream == types.StreamKind.ASSETS:
             body = call(config, f"/customer_assets?page={page}", "assets")
             items = body.get("assets") or []
-            return types.Page(types.Records_Assets([asset(a) for a in items]), next_cursor(body, page, len(items)))
+            total = (body.get("meta") or {}).get("total_entries")
+            return types.Page(types.Records_Assets([asset(a) for a in items]), next_cursor(body, page, len(items)), total)
         raise Err(types.ConnectorError_UnsupportedStream(stream))

@@ -77,22 +77,25 @@ impl Api {
     pub fn companies(&self, page: PageNumber) -> Result<Page, ConnectorError> {
         let list = self.list_page(&CUSTOMERS, page, &[("include_disabled", "true")])?;
         let next = list.next(page);
+        let total = list.total_entries;
         let records = list.decode(&CUSTOMERS, map::company)?;
-        Ok(Page { records: Records::Companies(records), next })
+        Ok(Page { records: Records::Companies(records), next, total })
     }
 
     pub fn contacts(&self, page: PageNumber) -> Result<Page, ConnectorError> {
         let list = self.list_page(&CONTACTS, page, &[])?;
         let next = list.next(page);
+        let total = list.total_entries;
         let records = list.decode(&CONTACTS, map::contact)?;
-        Ok(Page { records: Records::Contacts(records), next })
+        Ok(Page { records: Records::Contacts(records), next, total })
     }
 
     pub fn assets(&self, page: PageNumber) -> Result<Page, ConnectorError> {
         let list = self.list_page(&ASSETS, page, &[])?;
         let next = list.next(page);
+        let total = list.total_entries;
         let records = list.decode(&ASSETS, map::asset)?;
-        Ok(Page { records: Records::Assets(records), next })
+        Ok(Page { records: Records::Assets(records), next, total })
     }
 
     pub fn tickets(&self, page: PageNumber, since: Option<&str>) -> Result<Page, ConnectorError> {
@@ -102,8 +105,9 @@ impl Api {
         }
         let list = self.list_page(&TICKETS, page, &query)?;
         let next = list.next(page);
+        let total = list.total_entries;
         let records = list.decode(&TICKETS, map::ticket)?;
-        Ok(Page { records: Records::Tickets(records), next })
+        Ok(Page { records: Records::Tickets(records), next, total })
     }
 
     /// Ticket statuses (`/tickets/settings`) then asset types (`/settings`),
@@ -117,12 +121,13 @@ impl Api {
                 Ok(Page {
                     records: Records::Lookups(map::ticket_statuses(&settings)),
                     next: Some("asset-types".into()),
+                    total: None,
                 })
             }
             Some("asset-types") => {
                 let resp = self.client.get("/settings", &[])?;
                 let settings: map::AccountSettings = self.ok(resp, "account settings", None)?.json("/settings")?;
-                Ok(Page { records: Records::Lookups(map::asset_types(&settings)), next: None })
+                Ok(Page { records: Records::Lookups(map::asset_types(&settings)), next: None, total: None })
             }
             Some(other) => Err(bad_response(format!("unknown lookups cursor `{other}`"))),
         }

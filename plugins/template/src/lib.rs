@@ -145,7 +145,7 @@ impl Source for ExamplePsa {
                         raw: None,
                     })
                     .collect();
-                Ok(Page { records: Records::Companies(records), next })
+                Ok(Page { records: Records::Companies(records), next, total: None })
             }
             StreamKind::Assets => {
                 let (items, next) = list::<ApiDevice>(&client, "/api/devices", cursor.as_deref())?;
@@ -170,7 +170,7 @@ impl Source for ExamplePsa {
                         raw: None,
                     })
                     .collect();
-                Ok(Page { records: Records::Assets(records), next })
+                Ok(Page { records: Records::Assets(records), next, total: None })
             }
             other => Err(ConnectorError::UnsupportedStream(other)),
         }

@@ -105,11 +105,11 @@ impl Source for Probe {
         let c = Config::new(config);
         let count: usize = c.get("count").and_then(|n| n.parse().ok()).unwrap_or(3);
         match c.require("mode")? {
-            "ok" => Ok(Page { records: Records::Companies(companies(count, "")), next: None }),
+            "ok" => Ok(Page { records: Records::Companies(companies(count, "")), next: None, total: None }),
             "outside" => {
                 let target = c.require("target")?;
                 Client::new(target).get_url(target)?;
-                Ok(Page { records: Records::Companies(vec![]), next: None })
+                Ok(Page { records: Records::Companies(vec![]), next: None, total: None })
             }
             // Follow one redirect by hand, as a connector might.
             "follow" => {
@@ -120,7 +120,11 @@ impl Source for Probe {
                     .ok_or_else(|| ConnectorError::Other(format!("expected a redirect, got HTTP {}", first.status)))?
                     .to_string();
                 let second = Client::new(&location).get_url(&location)?;
-                Ok(Page { records: Records::Companies(companies(second.status as usize % 3, "f")), next: None })
+                Ok(Page {
+                    records: Records::Companies(companies(second.status as usize % 3, "f")),
+                    next: None,
+                    total: None,
+                })
             }
             // Report every config value this connector was given.
             "echo-config" => Err(ConnectorError::Other(format!(
@@ -143,26 +147,31 @@ impl Source for Probe {
                 Err(ConnectorError::Other(format!("allocated {} chunks", held.len())))
             }
             "panic" => panic!("probe panics on purpose"),
-            "huge-page" => Ok(Page { records: Records::Companies(companies(count, "h")), next: None }),
+            "huge-page" => Ok(Page { records: Records::Companies(companies(count, "h")), next: None, total: None }),
             // The same id on two pages.
             "duplicates" => match cursor.as_deref() {
-                None => Ok(Page { records: Records::Companies(companies(2, "d")), next: Some("2".into()) }),
-                _ => Ok(Page { records: Records::Companies(companies(2, "d")), next: None }),
+                None => {
+                    Ok(Page { records: Records::Companies(companies(2, "d")), next: Some("2".into()), total: None })
+                }
+                _ => Ok(Page { records: Records::Companies(companies(2, "d")), next: None, total: None }),
             },
-            "repeat-cursor" => Ok(Page { records: Records::Companies(companies(1, "r")), next: Some("same".into()) }),
+            "repeat-cursor" => {
+                Ok(Page { records: Records::Companies(companies(1, "r")), next: Some("same".into()), total: None })
+            }
             "endless" => {
                 let n: u64 = cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
                 Ok(Page {
                     records: Records::Companies(companies(1, &format!("e{n}-"))),
                     next: Some((n + 1).to_string()),
+                    total: None,
                 })
             }
             "bad-record" => {
                 let mut list = companies(2, "b");
                 list[1].updated_at = Some("last tuesday".into());
-                Ok(Page { records: Records::Companies(list), next: None })
+                Ok(Page { records: Records::Companies(list), next: None, total: None })
             }
-            "wrong-stream" => Ok(Page { records: Records::Assets(vec![]), next: None }.with_contacts()),
+            "wrong-stream" => Ok(Page { records: Records::Assets(vec![]), next: None, total: None }.with_contacts()),
             "echo-secret" => Err(ConnectorError::Other(format!("the token is {}", c.get("token").unwrap_or("")))),
             other => Err(invalid_config("mode", format!("unknown mode `{other}`"))),
         }
