@@ -37,6 +37,16 @@ pub struct Args {
     /// Skip the rate-limited scenario (it takes ~20 s by design).
     #[arg(long)]
     pub skip_rate_limited: bool,
+    /// Run only these scenario groups (comma-separated): start, syncro, cw,
+    /// rate-limited, matching. For profiling one gap; the full table needs all.
+    #[arg(long, value_delimiter = ',', value_name = "GROUP")]
+    pub only: Vec<String>,
+}
+
+impl Args {
+    pub fn wants(&self, group: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|g| g == group)
+    }
 }
 
 fn main() -> anyhow::Result<()> {

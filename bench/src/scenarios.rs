@@ -51,7 +51,9 @@ pub fn run_all(rt: &tokio::runtime::Runtime, args: &Args, ferry_bin: &Path) -> a
     let mut rows = Vec::new();
 
     // Connector start, first: it compiles into the shared cache.
-    rows.extend(connector_start(rt, cache.path())?);
+    if args.wants("start") {
+        rows.extend(connector_start(rt, cache.path())?);
+    }
 
     let syncro = rt.block_on(ferry_sim::syncro::start(
         SyncroData::from_world(&world),
@@ -60,7 +62,7 @@ pub fn run_all(rt: &tokio::runtime::Runtime, args: &Args, ferry_bin: &Path) -> a
     let cw_options = CwOptions::default();
     let cw = rt.block_on(ferry_sim::cw::start(CwData::from_world(&world), cw_options.clone()))?;
 
-    for psa in ["syncro", "cw"] {
+    for psa in ["syncro", "cw"].into_iter().filter(|p| args.wants(p)) {
         let sim = if psa == "syncro" { &syncro } else { &cw };
         eprintln!("{psa}: full sync x{runs}");
         let mut walls = Vec::new();
@@ -167,10 +169,12 @@ pub fn run_all(rt: &tokio::runtime::Runtime, args: &Args, ferry_bin: &Path) -> a
     drop(syncro);
     drop(cw);
 
-    if !args.skip_rate_limited {
+    if !args.skip_rate_limited && args.wants("rate-limited") {
         rows.push(rate_limited(rt, ferry_bin, cache.path(), args.smoke)?);
     }
-    rows.push(matching(if args.smoke { 500 } else { 20_000 }));
+    if args.wants("matching") {
+        rows.push(matching(if args.smoke { 500 } else { 20_000 }));
+    }
     Ok(rows)
 }
 

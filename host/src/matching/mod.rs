@@ -86,15 +86,47 @@ pub enum Decision {
 }
 
 /// Documentation companies prepared for fast lookup.
+///
+/// A query never meets every company: blocking keys (tokens, token
+/// prefixes, domain, phone) gather the companies that share something with
+/// it, a cheap pre-score (the rarity of what they share) keeps the most
+/// promising [`SHORTLIST`] of them, and only those get the full, costlier
+/// similarity score. Reasons are written for the few suggestions returned.
 #[derive(Debug, Default)]
 pub struct Index {
     companies: Vec<(i64, CompanyFeatures)>,
-    by_name: HashMap<String, Vec<usize>>,
-    by_key: HashMap<String, Vec<usize>>,
+    /// Normalised name without spaces → companies.
+    by_name: HashMap<String, Vec<u32>>,
+    by_key: HashMap<String, Vec<u32>>,
     df: HashMap<String, usize>,
     /// Companies one PSA company of this integration already maps to: two
     /// PSA companies of one integration are never merged automatically.
     claimed: HashSet<i64>,
+}
+
+/// Candidates that get the full score, per query, after the pre-score.
+/// Measured on the labelled pairs and the 20,000-company benchmark: the
+/// right company is always within the first handful.
+const SHORTLIST: usize = 24;
+
+thread_local! {
+    /// Per-thread pre-score accumulator, one slot per indexed company,
+    /// reused across queries so a query allocates nothing per candidate.
+    static PRESCORE: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// How one pair scored, before it is put into words.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Scored {
+    value: f64,
+    basis: Basis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Basis {
+    SameName { literally: bool },
+    SameNameExceptSpacing,
+    Similar { name: f64, same_domain: bool, same_phone: bool },
 }
 
 impl Index {
@@ -113,16 +145,10 @@ impl Index {
 
     pub fn from_companies(companies: Vec<(i64, CompanyFeatures)>) -> Index {
         let mut index = Index::default();
-        for (i, (_, f)) in companies.iter().enumerate() {
-            index.by_name.entry(f.normalized.replace(' ', "")).or_default().push(i);
-            for t in unique(&f.tokens) {
-                *index.df.entry(t.clone()).or_default() += 1;
-            }
-            for key in block_keys(f) {
-                index.by_key.entry(key).or_default().push(i);
-            }
+        index.companies.reserve(companies.len());
+        for (id, f) in companies {
+            index.insert(id, f);
         }
-        index.companies = companies;
         index
     }
 
@@ -138,9 +164,12 @@ impl Index {
         self.claimed.insert(company_id);
     }
 
-    /// Add a company created during this apply.
+    /// Add a company (also one created during this apply).
     pub fn insert(&mut self, company_id: i64, features: CompanyFeatures) {
-        let i = self.companies.len();
+        let Ok(i) = u32::try_from(self.companies.len()) else {
+            // Four billion documentation companies: not a real store.
+            return;
+        };
         self.by_name.entry(features.normalized.replace(' ', "")).or_default().push(i);
         for t in unique(&features.tokens) {
             *self.df.entry(t.clone()).or_default() += 1;
@@ -158,63 +187,107 @@ impl Index {
         if GENERIC_WORDS.contains(&token) { idf * GENERIC_WEIGHT } else { idf }
     }
 
+    /// The companies worth a full score: every company with the same
+    /// compact name, then the best [`SHORTLIST`] by pre-score.
+    fn shortlist(&self, query: &CompanyFeatures) -> Vec<u32> {
+        let n = self.companies.len();
+        let mut out: Vec<u32> = self.by_name.get(&query.normalized.replace(' ', "")).cloned().unwrap_or_default();
+        PRESCORE.with(|cell| {
+            let mut acc = cell.borrow_mut();
+            if acc.len() < n {
+                acc.resize(n, 0.0);
+            }
+            let mut touched: Vec<u32> = Vec::new();
+            for key in block_keys(query) {
+                let Some(list) = self.by_key.get(&key).filter(|l| l.len() <= MAX_BLOCK_DF) else { continue };
+                // Rarer keys say more; a shared prefix says less than a
+                // shared word, a shared domain or phone says a lot.
+                let rarity = (1.0 + n as f32 / (list.len() as f32 + 1.0)).ln();
+                let w = match key.as_bytes().first() {
+                    Some(b'p') => 0.5 * rarity,
+                    Some(b'd') | Some(b'f') => 2.0 * rarity,
+                    _ => rarity,
+                };
+                for &i in list {
+                    let slot = &mut acc[i as usize];
+                    if *slot == 0.0 {
+                        touched.push(i);
+                    }
+                    *slot += w;
+                }
+                if touched.len() > MAX_CANDIDATES {
+                    break;
+                }
+            }
+            let by_prescore = |a: &u32, b: &u32| acc[*b as usize].total_cmp(&acc[*a as usize]).then(a.cmp(b));
+            if touched.len() > SHORTLIST {
+                touched.select_nth_unstable_by(SHORTLIST - 1, by_prescore);
+                touched.truncate(SHORTLIST);
+            }
+            for i in touched.iter().chain(out.iter()) {
+                acc[*i as usize] = 0.0;
+            }
+            out.extend(touched);
+        });
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Scored candidates for `query`, best first, at or above the floor.
     pub fn suggestions(&self, query: &CompanyFeatures, limit: usize) -> Vec<Suggestion> {
-        let mut seen = HashSet::new();
-        let mut candidates = Vec::new();
-        if let Some(exact) = self.by_name.get(&query.normalized.replace(' ', "")) {
-            candidates.extend(exact.iter().copied());
-        }
-        for key in block_keys(query) {
-            if let Some(list) = self.by_key.get(&key)
-                && list.len() <= MAX_BLOCK_DF
-            {
-                candidates.extend(list.iter().copied());
-            }
-            if candidates.len() > MAX_CANDIDATES {
-                break;
-            }
-        }
-        let mut out: Vec<Suggestion> = candidates
-            .into_iter()
-            .filter(|i| seen.insert(*i))
-            .filter_map(|i| {
-                let (id, f) = &self.companies[i];
-                let (score, reason) = self.score(query, f);
-                (score >= SUGGEST_FLOOR).then(|| Suggestion { company_id: *id, company: f.name.clone(), score, reason })
-            })
-            .collect();
-        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.company_id.cmp(&b.company_id)));
-        out.truncate(limit);
-        out
+        self.ranked(query, |_| true, limit)
     }
 
     /// The best unclaimed candidate.
     pub fn best(&self, query: &CompanyFeatures) -> Option<Suggestion> {
-        self.suggestions(query, 8).into_iter().find(|s| !self.claimed.contains(&s.company_id))
+        self.ranked(query, |id| !self.claimed.contains(&id), 1).into_iter().next()
+    }
+
+    fn ranked(&self, query: &CompanyFeatures, keep: impl Fn(i64) -> bool, limit: usize) -> Vec<Suggestion> {
+        let mut scored: Vec<(Scored, usize)> = self
+            .shortlist(query)
+            .into_iter()
+            .map(|i| i as usize)
+            .filter(|&i| keep(self.companies[i].0))
+            .filter_map(|i| {
+                let s = self.score_pair(query, &self.companies[i].1);
+                (s.value >= SUGGEST_FLOOR).then_some((s, i))
+            })
+            .collect();
+        scored.sort_by(|(a, i), (b, j)| {
+            b.value.total_cmp(&a.value).then(self.companies[*i].0.cmp(&self.companies[*j].0))
+        });
+        scored.truncate(limit);
+        scored
+            .into_iter()
+            .map(|(s, i)| {
+                let (id, f) = &self.companies[i];
+                Suggestion { company_id: *id, company: f.name.clone(), score: s.value, reason: reason(query, &s) }
+            })
+            .collect()
     }
 
     /// Score in [0, 1] and the reason, for one pair.
     pub fn score(&self, a: &CompanyFeatures, b: &CompanyFeatures) -> (f64, String) {
+        let s = self.score_pair(a, b);
+        (s.value, reason(a, &s))
+    }
+
+    fn score_pair(&self, a: &CompanyFeatures, b: &CompanyFeatures) -> Scored {
         if !a.normalized.is_empty() && a.normalized == b.normalized {
-            let reason = if a.name.trim().eq_ignore_ascii_case(b.name.trim()) {
-                "same name"
-            } else {
-                "same name after normalising (case, punctuation, legal suffix)"
-            };
-            return (1.0, reason.into());
+            let literally = a.name.trim().eq_ignore_ascii_case(b.name.trim());
+            return Scored { value: 1.0, basis: Basis::SameName { literally } };
         }
         if !a.normalized.is_empty() && a.normalized.replace(' ', "") == b.normalized.replace(' ', "") {
-            return (0.97, "same name except spacing".into());
+            return Scored { value: 0.97, basis: Basis::SameNameExceptSpacing };
         }
         let name = self.name_similarity(&a.tokens, &b.tokens);
         let same_domain = a.domain.is_some() && a.domain == b.domain;
         let same_phone = a.phone.is_some() && a.phone == b.phone;
         let mut score = name;
-        let mut reasons = vec![format!("similar name ({:.0}%)", name * 100.0)];
         if same_domain {
             score = score.max(0.95).max(name + (1.0 - name) * 0.6);
-            reasons.push(format!("same domain {}", a.domain.as_deref().unwrap_or_default()));
         }
         if same_phone {
             if name >= 0.5 {
@@ -222,9 +295,8 @@ impl Index {
             } else {
                 score = score.max(0.7);
             }
-            reasons.push("same phone".into());
         }
-        (score.min(0.99), reasons.join(", "))
+        Scored { value: score.min(0.99), basis: Basis::Similar { name, same_domain, same_phone } }
     }
 
     /// IDF-weighted soft token overlap (Dice over weights), with a little
@@ -254,6 +326,24 @@ impl Index {
     }
 }
 
+fn reason(query: &CompanyFeatures, s: &Scored) -> String {
+    match s.basis {
+        Basis::SameName { literally: true } => "same name".into(),
+        Basis::SameName { literally: false } => "same name after normalising (case, punctuation, legal suffix)".into(),
+        Basis::SameNameExceptSpacing => "same name except spacing".into(),
+        Basis::Similar { name, same_domain, same_phone } => {
+            let mut reasons = vec![format!("similar name ({:.0}%)", name * 100.0)];
+            if same_domain {
+                reasons.push(format!("same domain {}", query.domain.as_deref().unwrap_or_default()));
+            }
+            if same_phone {
+                reasons.push("same phone".into());
+            }
+            reasons.join(", ")
+        }
+    }
+}
+
 fn token_similarity(a: &str, b: &str) -> f64 {
     if a == b {
         return 1.0;
@@ -271,6 +361,7 @@ fn unique(tokens: &[String]) -> Vec<&String> {
 }
 
 /// Blocking keys: every token, each token's 4-letter prefix, domain, phone.
+/// The first letter says the kind (the pre-score weighs kinds differently).
 fn block_keys(f: &CompanyFeatures) -> Vec<String> {
     let mut keys = Vec::new();
     for t in unique(&f.tokens) {

@@ -6,8 +6,8 @@
 // Errors are thrown as plain objects: ComponentizeJS turns a thrown value
 // into the `err` case of the function's `result`.
 
-import { send } from 'ferry:connector/http@0.1.0';
-import { emit } from 'ferry:connector/log@0.1.0';
+import { send } from 'ferry:connector/http@0.2.0';
+import { emit } from 'ferry:connector/log@0.2.0';
 
 const SYNCRO = '.syncromsp.com';
 const decoder = new TextDecoder();
