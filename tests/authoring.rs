@@ -205,8 +205,12 @@ fn examples() -> Option<(PathBuf, PathBuf)> {
     static BUILT: OnceLock<Option<(PathBuf, PathBuf)>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
+            // CI sets FERRY_REQUIRE_EXAMPLES so that a missing toolchain fails
+            // there instead of silently skipping.
+            let required = std::env::var_os("FERRY_REQUIRE_EXAMPLES").is_some();
             for tool in ["python3", "npm"] {
                 if Command::new(tool).arg("--version").output().is_err() {
+                    assert!(!required, "{tool} is not installed and FERRY_REQUIRE_EXAMPLES is set");
                     println!("skipped: {tool} is not installed, so the {tool} example cannot be built");
                     return None;
                 }

@@ -411,3 +411,54 @@ fn rules_types_lists_psa_types_with_counts() {
     let text = ferry.run(&["rules", "acme", "types"]).ok();
     assert!(text.stdout.contains("Firewall"));
 }
+
+#[test]
+fn a_sync_applies_only_what_changed_with_the_result_of_a_full_apply() {
+    let sim = cw_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.add_cw("cw", &sim);
+    let first = ferry.json(&["sync", "cw"]);
+    assert_eq!(first["status"], "succeeded");
+    assert_eq!(first["apply"]["scope"], "everything", "no earlier apply to build on");
+    let mirror_assets = ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'assets'");
+    assert!(mirror_assets > 10);
+
+    // One configuration renamed in the PSA: an incremental sync fetches it,
+    // and apply looks at it (and nothing like the whole mirror).
+    let id = sim
+        .records("configurations")
+        .iter()
+        .map(|c| c["id"].to_string())
+        .find(|id| {
+            ferry.count(&format!(
+                "SELECT COUNT(*) FROM cards WHERE stream = 'assets' AND external_id = '{id}' AND archived_at IS NULL"
+            )) > 0
+        })
+        .expect("a documented configuration");
+    assert!(sim.rename("configurations", &id, "Renamed In CW"));
+    let inc = ferry.json(&["sync", "cw", "--incremental"]);
+    assert_eq!(inc["status"], "succeeded", "{inc:#}");
+    assert_eq!(inc["apply"]["scope"], "changes", "{inc:#}");
+    let assets = &inc["apply"]["streams"]["assets"];
+    let looked_at: u64 = ["created", "updated", "unchanged", "skipped"].iter().filter_map(|k| assets[k].as_u64()).sum();
+    assert!(looked_at >= 1 && looked_at < mirror_assets as u64 / 2, "{assets}");
+    assert_eq!(assets["updated"], 1, "{assets}");
+    // The card carries the PSA's new name (the asset keeps its own unless
+    // auto-update-names is on).
+    assert_eq!(ferry.count("SELECT COUNT(*) FROM cards WHERE title = 'Renamed In CW'"), 1);
+
+    // A full apply from the same mirror changes nothing: the partial apply
+    // left exactly what a full one would.
+    let after_changes = ferry.docs_fingerprint();
+    let full = ferry.json(&["apply", "cw"]);
+    assert_eq!(full["scope"], "everything");
+    assert_eq!(ferry.docs_fingerprint(), after_changes);
+
+    // A rule changed since the last apply: the next sync looks at everything.
+    ferry.run(&["layout", "add", "Gear"]).ok();
+    ferry.run(&["rules", "cw", "primary", "Gear"]).ok();
+    let inc = ferry.json(&["sync", "cw", "--incremental"]);
+    assert_eq!(inc["apply"]["scope"], "everything", "{inc:#}");
+    let (live, _) = ferry.assets();
+    assert!(live.iter().any(|a| a["layout"] == "Gear"), "the new primary location was applied");
+}

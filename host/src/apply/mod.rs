@@ -9,7 +9,7 @@
 //! fields are never touched; companies and assets are archived, never
 //! deleted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -31,9 +31,19 @@ pub struct Counts {
     pub skipped: u64,
 }
 
+/// Whether an apply looked at the whole mirror or only at what changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApplyScope {
+    #[default]
+    Everything,
+    Changes,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ApplyReport {
     pub integration: String,
+    pub scope: ApplyScope,
     pub streams: BTreeMap<StreamKind, Counts>,
     /// PSA companies waiting for the operator (suggested or unmatched).
     pub awaiting_match: u64,
@@ -55,23 +65,84 @@ impl ApplyReport {
 const ASSET_STREAMS: [StreamKind; 4] =
     [StreamKind::Sites, StreamKind::Contacts, StreamKind::Assets, StreamKind::Agreements];
 
+/// Project everything in the mirror (after an operator changed a match, a
+/// rule or an option, and for `ferry apply`).
 pub fn apply(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
+    run(store, integration_id, false)
+}
+
+/// Project what changed since the last apply (after a sync). When anything
+/// besides the mirror changed since then — options, company links, layouts,
+/// documentation companies — or there was no earlier apply, this is a full
+/// [`apply`]: a record the sync did not change projects differently only
+/// if one of those did.
+pub fn apply_changes(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
+    run(store, integration_id, true)
+}
+
+fn run(store: &mut Store, integration_id: i64, changes_only: bool) -> Result<ApplyReport, StoreError> {
     let started = Instant::now();
     let integration = store.read().integration_by_id(integration_id)?;
     let options = IntegrationOptions::from_json(&integration.options);
     let mut report = store.transaction(|tx| {
         let mut report = ApplyReport { integration: integration.name.clone(), ..Default::default() };
-        let owners = apply_companies(tx, integration_id, &integration.name, &options, &mut report)?;
+        let high_water = tx.mirror_high_water(integration_id)?;
+        let since = match changes_only {
+            true => {
+                let inputs = content_hash(&tx.apply_inputs(integration_id)?);
+                tx.applied_state(integration_id)?.filter(|(_, seen)| *seen == inputs).map(|(run, _)| run)
+            }
+            false => None,
+        };
+        report.scope = if since.is_some() { ApplyScope::Changes } else { ApplyScope::Everything };
+        let (owners, changed_companies) =
+            apply_companies(tx, integration_id, &integration.name, &options, since, &mut report)?;
+        let reach = match since {
+            Some(since) => Reach::ChangedSince { since, companies: &changed_companies },
+            None => Reach::Everything,
+        };
         for stream in ASSET_STREAMS {
-            let counts = apply_assets(tx, integration_id, stream, &options, &owners)?;
+            let counts = apply_assets(tx, integration_id, stream, &options, &owners, &reach)?;
             report.streams.insert(stream, counts);
         }
-        let counts = apply_tickets(tx, integration_id, &options, &owners)?;
+        let counts = apply_tickets(tx, integration_id, &options, &owners, &reach)?;
         report.streams.insert(StreamKind::Tickets, counts);
+        // What this apply leaves behind (it writes links and companies
+        // itself) is what the next one compares with.
+        tx.set_applied_state(integration_id, high_water, &content_hash(&tx.apply_inputs(integration_id)?))?;
         Ok(report)
     })?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// Which mirror records an apply looks at.
+enum Reach<'a> {
+    Everything,
+    /// Records changed after run `since`, and all records of `companies`.
+    ChangedSince {
+        since: i64,
+        companies: &'a HashSet<String>,
+    },
+}
+
+impl Reach<'_> {
+    fn rows(&self, tx: &Tx<'_>, integration_id: i64, stream: StreamKind) -> Result<Vec<MirrorRow>, StoreError> {
+        let mut rows = Vec::new();
+        match self {
+            Reach::Everything => tx.for_each_mirror(integration_id, stream.as_str(), |row| {
+                rows.push(row);
+                Ok(())
+            })?,
+            Reach::ChangedSince { since, companies } => {
+                tx.for_each_mirror_changed(integration_id, stream.as_str(), *since, companies, |row| {
+                    rows.push(row);
+                    Ok(())
+                })?
+            }
+        }
+        Ok(rows)
+    }
 }
 
 fn parse(row: &MirrorRow) -> Result<Record, StoreError> {
@@ -93,10 +164,14 @@ fn apply_companies(
     integration_id: i64,
     integration_name: &str,
     options: &IntegrationOptions,
+    since: Option<i64>,
     report: &mut ApplyReport,
-) -> Result<HashMap<String, Owner>, StoreError> {
+) -> Result<(HashMap<String, Owner>, HashSet<String>), StoreError> {
     let mut counts = Counts::default();
     let mut owners = HashMap::new();
+    // PSA companies whose records must be re-projected in an apply of
+    // changes: the company record changed, or it was linked just now.
+    let mut changed = HashSet::new();
     let mut index: Option<matching::Index> = None;
     let mut touched_companies = Vec::new();
     let mut rows = Vec::new();
@@ -108,6 +183,9 @@ fn apply_companies(
         let Record::Company(company) = parse(&row)? else {
             continue;
         };
+        if since.is_some_and(|since| row.changed_run > since) {
+            changed.insert(company.id.clone());
+        }
         let deleted = row.deleted_at.is_some() || company.deleted;
         if rules::skip_company(options, &company).is_some() {
             counts.skipped += 1;
@@ -162,6 +240,7 @@ fn apply_companies(
                 idx.claim(id);
             }
             tx.put_company_link(integration_id, &new_link)?;
+            changed.insert(company.id.clone());
             link = Some(new_link);
         }
         let target = match &link {
@@ -223,7 +302,7 @@ fn apply_companies(
         }
     }
     report.streams.insert(StreamKind::Companies, counts);
-    Ok(owners)
+    Ok((owners, changed))
 }
 
 fn create_company(tx: &Tx<'_>, company: &Company, integration_name: &str) -> Result<i64, StoreError> {
@@ -314,16 +393,12 @@ fn apply_assets(
     stream: StreamKind,
     options: &IntegrationOptions,
     owners: &HashMap<String, Owner>,
+    reach: &Reach<'_>,
 ) -> Result<Counts, StoreError> {
     let mut counts = Counts::default();
     let mut layouts: HashMap<String, (i64, String)> = HashMap::new();
     let mut active_layouts: HashMap<String, bool> = HashMap::new();
-    let mut rows = Vec::new();
-    tx.for_each_mirror(integration_id, stream.as_str(), |row| {
-        rows.push(row);
-        Ok(())
-    })?;
-    for row in rows {
+    for row in reach.rows(tx, integration_id, stream)? {
         let record = parse(&row)?;
         let ext = record.external_id();
         let owner = record.company_id().and_then(|c| owners.get(c)).copied();
@@ -439,15 +514,11 @@ fn apply_tickets(
     integration_id: i64,
     options: &IntegrationOptions,
     owners: &HashMap<String, Owner>,
+    reach: &Reach<'_>,
 ) -> Result<Counts, StoreError> {
     let mut counts = Counts::default();
-    let mut rows = Vec::new();
-    tx.for_each_mirror(integration_id, StreamKind::Tickets.as_str(), |row| {
-        rows.push(row);
-        Ok(())
-    })?;
     let t = &options.tickets;
-    for row in rows {
+    for row in reach.rows(tx, integration_id, StreamKind::Tickets)? {
         let Record::Ticket(ticket) = parse(&row)? else { continue };
         let owner = ticket.company_id.as_deref().and_then(|c| owners.get(c)).copied();
         let keep = row.deleted_at.is_none() && !rules::ticket_excluded(t, &ticket.status);

@@ -108,6 +108,20 @@ impl Out {
     }
 }
 
+/// Once the connector says how many records a stream has (`page.total`),
+/// its spinner becomes a bar with an ETA.
+pub fn show_total(bar: &ProgressBar, total: u64) {
+    if bar.is_hidden() || bar.length() == Some(total) {
+        return;
+    }
+    bar.set_length(total);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} records ({elapsed}, ~{eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+}
+
 /// "12.3 s" / "850 ms".
 pub fn duration(ms: u64) -> String {
     if ms >= 1000 { format!("{:.1} s", ms as f64 / 1000.0) } else { format!("{ms} ms") }

@@ -133,6 +133,65 @@ impl Tx<'_> {
     /// Remove an integration and what only it owns (mirror, runs, cards,
     /// links). Documentation companies and assets stay: they are the
     /// operator's now.
+    /// What the last apply of this integration saw: the mirror's high water
+    /// (`changed_run`) and the fingerprint of its other inputs.
+    pub fn applied_state(&self, id: i64) -> Result<Option<(i64, String)>> {
+        let (run, inputs): (Option<i64>, Option<String>) =
+            self.conn().query_row("SELECT applied_run, applied_inputs FROM integrations WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        Ok(run.zip(inputs))
+    }
+
+    pub fn set_applied_state(&self, id: i64, run: i64, inputs: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE integrations SET applied_run = ?2, applied_inputs = ?3 WHERE id = ?1",
+            rusqlite::params![id, run, inputs],
+        )?;
+        Ok(())
+    }
+
+    pub fn forget_applied_state(&self, id: i64) -> Result<()> {
+        self.conn().execute("UPDATE integrations SET applied_run = NULL, applied_inputs = NULL WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Everything apply reads besides the mirror, as text: the integration's
+    /// options and company links, every layout, and a summary of the
+    /// documentation companies. When this is unchanged since the last
+    /// apply, records the mirror did not change would project exactly as
+    /// before.
+    pub fn apply_inputs(&self, id: i64) -> Result<String> {
+        let mut out = String::new();
+        let options: String =
+            self.conn().query_row("SELECT options_json FROM integrations WHERE id = ?1", [id], |r| r.get(0))?;
+        out.push_str(&options);
+        out.push('\n');
+        let mut links = self.conn().prepare_cached(
+            "SELECT external_id, state, COALESCE(company_id, 0) FROM company_links
+             WHERE integration_id = ?1 ORDER BY external_id",
+        )?;
+        let mut rows = links.query([id])?;
+        while let Some(r) = rows.next()? {
+            let (ext, state, company): (String, String, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            out.push_str(&format!("{ext}\t{state}\t{company}\n"));
+        }
+        let mut layouts = self.conn().prepare_cached("SELECT id, name, active, identity FROM layouts ORDER BY id")?;
+        let mut rows = layouts.query([])?;
+        while let Some(r) = rows.next()? {
+            let (lid, name, active, identity): (i64, String, bool, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            out.push_str(&format!("{lid}\t{name}\t{active}\t{identity}\n"));
+        }
+        let companies: (i64, i64, i64, String) = self.conn().query_row(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0), COUNT(archived_at), COALESCE(MAX(updated_at), '') FROM companies",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        out.push_str(&format!("{companies:?}"));
+        Ok(out)
+    }
+
     pub fn delete_integration(&self, id: i64) -> Result<()> {
         self.conn().execute("DELETE FROM integrations WHERE id = ?1", [id])?;
         Ok(())

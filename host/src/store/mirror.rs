@@ -34,6 +34,16 @@ pub struct MirrorRow {
     pub changed_run: i64,
 }
 
+fn mirror_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MirrorRow> {
+    Ok(MirrorRow {
+        external_id: row.get(0)?,
+        company_ext_id: row.get(1)?,
+        data: row.get(2)?,
+        deleted_at: row.get(3)?,
+        changed_run: row.get(4)?,
+    })
+}
+
 impl Tx<'_> {
     /// Upsert one page of records. `listing` is the full listing this page
     /// belongs to (`None` for incremental reads, which prove nothing about
@@ -100,14 +110,65 @@ impl Tx<'_> {
 
     /// After listing `listing` of a stream completed: mark what it did not
     /// see as deleted. Returns how many records were newly marked.
-    pub fn mark_unseen_deleted(&self, integration_id: i64, stream: &str, listing: i64) -> Result<u64> {
+    ///
+    /// A deletion is a change: `changed_run` moves to `run`, so an apply of
+    /// changes only sees it.
+    pub fn mark_unseen_deleted(&self, integration_id: i64, stream: &str, listing: i64, run: i64) -> Result<u64> {
         let n = self.conn().execute(
-            "UPDATE mirror SET deleted_at = ?4
+            "UPDATE mirror SET deleted_at = ?4, changed_run = ?5
              WHERE integration_id = ?1 AND stream = ?2 AND deleted_at IS NULL
                AND (listing IS NULL OR listing <> ?3)",
-            params![integration_id, stream, listing, now()],
+            params![integration_id, stream, listing, now(), run],
         )?;
         Ok(n as u64)
+    }
+
+    /// The stream's records changed after run `since`, and every record of
+    /// the PSA companies in `companies` (whose owner may have changed).
+    pub fn for_each_mirror_changed(
+        &self,
+        integration_id: i64,
+        stream: &str,
+        since: i64,
+        companies: &std::collections::HashSet<String>,
+        mut f: impl FnMut(MirrorRow) -> Result<()>,
+    ) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        let mut changed = self.conn().prepare_cached(
+            "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
+             WHERE integration_id = ?1 AND stream = ?2 AND changed_run > ?3 ORDER BY id",
+        )?;
+        let mut rows = changed.query(params![integration_id, stream, since])?;
+        while let Some(row) = rows.next()? {
+            let r = mirror_row(row)?;
+            seen.insert(r.external_id.clone());
+            f(r)?;
+        }
+        let mut of_company = self.conn().prepare_cached(
+            "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
+             WHERE integration_id = ?1 AND stream = ?2 AND company_ext_id = ?3 ORDER BY id",
+        )?;
+        let mut companies: Vec<&String> = companies.iter().collect();
+        companies.sort();
+        for company in companies {
+            let mut rows = of_company.query(params![integration_id, stream, company])?;
+            while let Some(row) = rows.next()? {
+                let r = mirror_row(row)?;
+                if seen.insert(r.external_id.clone()) {
+                    f(r)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The newest `changed_run` of the integration's mirror (0 when empty).
+    pub fn mirror_high_water(&self, integration_id: i64) -> Result<i64> {
+        Ok(self.conn().query_row(
+            "SELECT COALESCE(MAX(changed_run), 0) FROM mirror WHERE integration_id = ?1",
+            [integration_id],
+            |r| r.get(0),
+        )?)
     }
 
     /// Visit the mirror rows of one stream in external-id order, without
@@ -194,9 +255,12 @@ impl Tx<'_> {
 
     /// Forget a stream's records (e.g. tickets "clear & resync").
     pub fn clear_mirror_stream(&self, integration_id: i64, stream: &str) -> Result<u64> {
-        Ok(self
+        let n = self
             .conn()
-            .execute("DELETE FROM mirror WHERE integration_id = ?1 AND stream = ?2", params![integration_id, stream])?
-            as u64)
+            .execute("DELETE FROM mirror WHERE integration_id = ?1 AND stream = ?2", params![integration_id, stream])?;
+        // Removed records leave no trace to apply as changes: the next apply
+        // looks at everything.
+        self.forget_applied_state(integration_id)?;
+        Ok(n as u64)
     }
 }

@@ -214,6 +214,13 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_company ON tickets (company_id, stage);
 "#,
+    // 3: apply projects only what changed since the last apply, when nothing
+    // else (options, links, layouts, companies) did.
+    r#"
+ALTER TABLE integrations ADD COLUMN applied_run INTEGER;
+ALTER TABLE integrations ADD COLUMN applied_inputs TEXT;
+CREATE INDEX mirror_changed ON mirror (integration_id, stream, changed_run);
+"#,
 ];
 
 /// The schema version this Ferry writes.

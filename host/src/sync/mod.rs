@@ -101,7 +101,9 @@ pub fn dedup_window() -> Duration {
 /// Progress callbacks (a terminal progress bar, or nothing).
 pub trait Observer {
     fn stream_started(&self, _stream: StreamKind, _resumed: bool) {}
-    fn page(&self, _stream: StreamKind, _fetched: u64) {}
+    /// `total` is the connector's count of the stream's records, when the
+    /// PSA tells (contract 0.2.0 `page.total`).
+    fn page(&self, _stream: StreamKind, _fetched: u64, _total: Option<u64>) {}
     fn stream_finished(&self, _row: &RunStreamRow) {}
     fn applying(&self) {}
 }
@@ -367,7 +369,7 @@ async fn run_locked(
     let mut apply_report = None;
     if !matches!(status, RunStatus::Failed | RunStatus::Interrupted) {
         observer.applying();
-        let report = apply::apply(store, integration.id)?;
+        let report = apply::apply_changes(store, integration.id)?;
         for row in &mut rows {
             if let Some(kind) = StreamKind::parse(&row.stream)
                 && let Some(c) = report.stream(kind)
@@ -392,10 +394,12 @@ async fn run_locked(
                 .filter(|r| r.status == "failed")
                 .map(|r| format!("{}: {}", r.stream, r.error.clone().unwrap_or_default()))
                 .collect();
-            (
-                Some(failed.join("; ")),
-                Some("the other streams were synced; fix the cause and run the sync again".into()),
-            )
+            let hint = if status == RunStatus::Partial {
+                "the other streams were synced; fix the cause and run the sync again"
+            } else {
+                "no stream completed; fix the cause and run the sync again (each stream resumes from its checkpoint)"
+            };
+            (Some(failed.join("; ")), Some(hint.into()))
         }
         _ => (None, None),
     };
@@ -535,7 +539,7 @@ async fn fetch_stream(
             updated_row.unchanged += outcome.unchanged;
             if done {
                 if let Some(listing) = listing {
-                    updated_row.deleted = tx.mark_unseen_deleted(integration.id, name, listing)?;
+                    updated_row.deleted = tx.mark_unseen_deleted(integration.id, name, listing, run_id)?;
                 }
                 let mut finished = state.clone();
                 finished.watermark = state.listing_started_at.clone();
@@ -556,7 +560,7 @@ async fn fetch_stream(
         row.updated += outcome.0.updated;
         row.unchanged += outcome.0.unchanged;
         row.deleted = outcome.1;
-        observer.page(stream, row.fetched);
+        observer.page(stream, row.fetched, page.total);
         if done {
             return Ok(StreamEnd::Complete);
         }

@@ -6,7 +6,7 @@ use indicatif::ProgressBar;
 
 use crate::apply::{self, ApplyReport};
 use crate::cli::args::{ApplyArgs, RunsArgs, SyncArgs};
-use crate::cli::output::{Out, duration};
+use crate::cli::output::{Out, duration, show_total};
 use crate::cli::{App, Failure, exit};
 use crate::model::StreamKind;
 use crate::store::{RunRow, RunStatus, RunStreamRow};
@@ -23,8 +23,11 @@ impl Observer for Bars<'_> {
         let label = if resumed { format!("{stream} (resuming)") } else { stream.to_string() };
         *self.bar.borrow_mut() = Some(self.out.progress(&label));
     }
-    fn page(&self, _stream: StreamKind, fetched: u64) {
+    fn page(&self, _stream: StreamKind, fetched: u64, total: Option<u64>) {
         if let Some(b) = self.bar.borrow().as_ref() {
+            if let Some(total) = total.filter(|t| *t >= fetched) {
+                show_total(b, total);
+            }
             b.set_position(fetched);
         }
     }
