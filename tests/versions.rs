@@ -62,3 +62,41 @@ fn a_connector_for_an_unknown_contract_version_is_refused() {
     assert!(run.stderr.contains("0.2.0, 0.1.0"), "names what this Ferry loads: {}", run.stderr);
     assert!(run.stderr.contains("hint:"));
 }
+
+#[test]
+fn a_checkpoint_is_resumed_by_the_same_build_only() {
+    let world = small_world();
+    let options = ferry_sim::syncro::SyncroOptions { assets_per_page: 3, ..Default::default() };
+    let sim = syncro_sim_with(&world, options);
+    let total_pages = sim.records("assets").len().div_ceil(3) as u64;
+    assert!(total_pages > 3);
+    let stop_early = |f: &Ferry| {
+        // One page per stream, then the stream fails with its checkpoint kept.
+        let mut cut = f.command(&["--json", "sync", "acme", "--stream", "assets"]);
+        let out = cut.env("FERRY_STREAM_MAX_PAGES", "1").output().expect("run ferry");
+        assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stdout));
+    };
+    let assets_pages = |report: &serde_json::Value| {
+        report["streams"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["stream"] == "assets"))
+            .map(|s| s["pages"].clone())
+    };
+
+    // Same build: the next sync goes on from page 2.
+    let same = Ferry::new();
+    same.add_syncro("acme", &sim);
+    stop_early(&same);
+    let resumed = same.json(&["sync", "acme", "--stream", "assets", "--force"]);
+    assert_eq!(resumed["status"], "succeeded", "{resumed:#}");
+    assert_eq!(assets_pages(&resumed), Some(serde_json::json!(total_pages - 1)), "{resumed:#}");
+
+    // Another build installed in between: its listing starts over.
+    let upgraded = Ferry::new();
+    upgraded.add_syncro("acme", &sim);
+    stop_early(&upgraded);
+    upgraded.json(&["plugin", "install", &fixture("syncro-0.1.0.wasm")]);
+    let restarted = upgraded.json(&["sync", "acme", "--stream", "assets", "--force"]);
+    assert_eq!(restarted["status"], "succeeded", "{restarted:#}");
+    assert_eq!(assets_pages(&restarted), Some(serde_json::json!(total_pages)), "{restarted:#}");
+}

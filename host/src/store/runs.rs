@@ -107,6 +107,8 @@ pub struct StreamState {
     /// read asks for records updated since then.
     pub watermark: Option<String>,
     pub last_complete_at: Option<String>,
+    /// sha256 of the connector build that wrote `cursor`.
+    pub cursor_connector: Option<String>,
 }
 
 impl Tx<'_> {
@@ -246,7 +248,8 @@ impl Tx<'_> {
 
     pub fn stream_state(&self, integration_id: i64, stream: &str) -> Result<StreamState> {
         let r = self.conn().query_row(
-            "SELECT listing, listing_mode, listing_since, listing_started_at, cursor, watermark, last_complete_at
+            "SELECT listing, listing_mode, listing_since, listing_started_at, cursor, watermark, last_complete_at,
+                    cursor_connector
              FROM stream_state WHERE integration_id = ?1 AND stream = ?2",
             params![integration_id, stream],
             |r| {
@@ -258,6 +261,7 @@ impl Tx<'_> {
                     cursor: r.get(4)?,
                     watermark: r.get(5)?,
                     last_complete_at: r.get(6)?,
+                    cursor_connector: r.get(7)?,
                 })
             },
         );
@@ -267,12 +271,13 @@ impl Tx<'_> {
     pub fn put_stream_state(&self, integration_id: i64, stream: &str, s: &StreamState) -> Result<()> {
         self.conn().execute(
             "INSERT INTO stream_state (integration_id, stream, listing, listing_mode, listing_since, listing_started_at,
-                                       cursor, watermark, last_complete_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                                       cursor, watermark, last_complete_at, cursor_connector)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (integration_id, stream) DO UPDATE SET listing = excluded.listing,
                listing_mode = excluded.listing_mode, listing_since = excluded.listing_since,
                listing_started_at = excluded.listing_started_at, cursor = excluded.cursor,
-               watermark = excluded.watermark, last_complete_at = excluded.last_complete_at",
+               watermark = excluded.watermark, last_complete_at = excluded.last_complete_at,
+               cursor_connector = excluded.cursor_connector",
             params![
                 integration_id,
                 stream,
@@ -282,7 +287,8 @@ impl Tx<'_> {
                 s.listing_started_at,
                 s.cursor,
                 s.watermark,
-                s.last_complete_at
+                s.last_complete_at,
+                s.cursor_connector
             ],
         )?;
         Ok(())

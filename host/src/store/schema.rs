@@ -220,6 +220,9 @@ CREATE INDEX tickets_company ON tickets (company_id, stage);
 ALTER TABLE integrations ADD COLUMN applied_run INTEGER;
 ALTER TABLE integrations ADD COLUMN applied_inputs TEXT;
 CREATE INDEX mirror_changed ON mirror (integration_id, stream, changed_run);
+-- The connector build (sha256) that wrote a checkpoint: another build's
+-- cursor may mean something else, so its listing starts over.
+ALTER TABLE stream_state ADD COLUMN cursor_connector TEXT;
 "#,
 ];
 

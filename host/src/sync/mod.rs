@@ -455,6 +455,8 @@ async fn fetch_stream(
 ) -> Result<StreamEnd, SyncError> {
     let name = stream.as_str();
     let mut state = store.read().stream_state(integration.id, name)?;
+    let connector_sha = store.read().connector(&integration.connector_id)?.map(|c| c.sha256).unwrap_or_default();
+    let connector_sha = connector_sha.as_str();
     let incremental_capable = info.stream(stream).is_some_and(|s| s.incremental);
 
     // Decide what this read is: resume a full listing, start a new one, or
@@ -464,8 +466,15 @@ async fn fetch_stream(
             let since = state.watermark.as_deref().filter(|_| incremental_capable).map(overlap);
             (None, since, false)
         }
+        // A checkpoint written by another build of the connector (upgraded
+        // or reinstalled since) is not resumed: its cursor may mean
+        // something else to this build, or be refused for ever.
         Mode::Full => match (state.listing, state.listing_mode.as_deref()) {
-            (Some(listing), Some("full")) if state.cursor.is_some() => (Some(listing), None, true),
+            (Some(listing), Some("full"))
+                if state.cursor.is_some() && state.cursor_connector.as_deref() == Some(connector_sha) =>
+            {
+                (Some(listing), None, true)
+            }
             _ => (Some(run_id), None, false),
         },
     };
@@ -529,6 +538,7 @@ async fn fetch_stream(
         }
         let done = page.next.is_none();
         state.cursor = page.next.clone();
+        state.cursor_connector = Some(connector_sha.to_string());
         row.pages += 1;
         row.fetched += writes.len() as u64;
         let outcome = store.transaction(|tx| {
