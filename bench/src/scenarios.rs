@@ -213,6 +213,7 @@ pub fn run_all(rt: &tokio::runtime::Runtime, args: &Args, ferry_bin: &Path) -> a
     }
     if args.wants("matching") {
         rows.push(matching(if args.smoke { 500 } else { 20_000 }));
+        rows.push(matching_quality()?);
     }
     Ok(rows)
 }
@@ -386,6 +387,29 @@ fn matching(n: usize) -> Row {
         "<= 1 s",
         Some(took <= 1.0),
     )
+}
+
+/// Precision and recall of `match auto` at the default threshold on the
+/// labelled pairs the tests use (tests/data/company_pairs.csv).
+fn matching_quality() -> anyhow::Result<Row> {
+    use ferry::matching::evaluate::{evaluate, parse_pairs};
+    let pairs = parse_pairs(include_str!("../../tests/data/company_pairs.csv")).map_err(anyhow::Error::msg)?;
+    let threshold = ferry::options::DEFAULT_MATCH_THRESHOLD;
+    let e = evaluate(&pairs, threshold);
+    let same = pairs.iter().filter(|p| p.2).count();
+    Ok(row(
+        &format!("matching quality: {} labelled pairs ({same} same company, {} near misses)", pairs.len(), pairs.len() - same),
+        format!(
+            "precision {:.3}, recall {:.3} at threshold {threshold} ({} right, {} wrong, {} missed)",
+            e.precision(),
+            e.recall(),
+            e.true_positives,
+            e.false_positives,
+            e.false_negatives
+        ),
+        "-",
+        None,
+    ))
 }
 
 pub fn render(rows: &[Row], args: &Args) -> String {

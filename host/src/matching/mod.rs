@@ -243,12 +243,12 @@ impl Index {
             let by_prescore = |a: &u32, b: &u32| acc[*b as usize].total_cmp(&acc[*a as usize]).then(a.cmp(b));
             if touched.len() > SHORTLIST {
                 touched.select_nth_unstable_by(SHORTLIST - 1, by_prescore);
-                touched.truncate(SHORTLIST);
             }
-            for i in touched.iter().chain(out.iter()) {
+            out.extend(touched.iter().take(SHORTLIST));
+            // Every slot this query touched goes back to zero for the next.
+            for i in &touched {
                 acc[*i as usize] = 0.0;
             }
-            out.extend(touched);
         });
         out.sort_unstable();
         out.dedup();
@@ -520,6 +520,9 @@ mod tests {
         let best = index.best(&q("Lakeside Dental Studio (Ortiz)")).expect("a candidate");
         assert_eq!(best.company_id, 400, "{best:?}");
         assert!(best.score >= 0.9, "{best:?}");
+        // The query touched 401 companies but kept 16: none of the others'
+        // pre-scores may leak into the next query on this thread.
+        PRESCORE.with(|acc| assert!(acc.borrow().iter().all(|v| *v == 0.0), "stale pre-scores left behind"));
     }
 
     /// Distinct letter-only words (digits are dropped by normalisation).
