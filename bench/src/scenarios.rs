@@ -398,7 +398,11 @@ fn matching_quality() -> anyhow::Result<Row> {
     let e = evaluate(&pairs, threshold);
     let same = pairs.iter().filter(|p| p.2).count();
     Ok(row(
-        &format!("matching quality: {} labelled pairs ({same} same company, {} near misses)", pairs.len(), pairs.len() - same),
+        &format!(
+            "matching quality: {} labelled pairs ({same} same company, {} near misses)",
+            pairs.len(),
+            pairs.len() - same
+        ),
         format!(
             "precision {:.3}, recall {:.3} at threshold {threshold} ({} right, {} wrong, {} missed)",
             e.precision(),

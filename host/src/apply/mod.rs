@@ -458,6 +458,7 @@ fn apply_assets(
             counts.unchanged += 1;
             continue;
         }
+        let mut fresh_asset = false;
         let asset_id = match existing
             .as_ref()
             .map(|(id, _)| *id)
@@ -481,6 +482,7 @@ fn apply_assets(
                     }
                     None => {
                         counts.created += 1;
+                        fresh_asset = true;
                         tx.insert_asset(company_id, layout_id, &title)?
                     }
                 }
@@ -498,6 +500,10 @@ fn apply_assets(
             identity.as_deref(),
             archived,
         )?;
+        // A just-created asset has this one card: live unless it is archived.
+        if fresh_asset && !archived {
+            continue;
+        }
         let all_archived = tx.all_cards_archived(CardTarget::Asset, asset_id)?;
         if tx.set_asset_archived(asset_id, all_archived)? && all_archived {
             counts.archived += 1;

@@ -193,34 +193,33 @@ impl Tx<'_> {
         created_by: &str,
     ) -> Result<i64> {
         let t = now();
-        self.conn().execute(
-            "INSERT INTO companies (name, domain, phone, created_by, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![name, domain, phone, created_by, t],
+        self.conn().prepare_cached("INSERT INTO companies (name, domain, phone, created_by, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)")?.execute(params![name, domain, phone, created_by, t],
         )?;
         Ok(self.conn().last_insert_rowid())
     }
 
     /// Update basic details; returns whether anything changed.
     pub fn update_company(&self, id: i64, name: &str, domain: Option<&str>, phone: Option<&str>) -> Result<bool> {
-        let n = self.conn().execute(
-            "UPDATE companies SET name = ?2, domain = ?3, phone = ?4, updated_at = ?5
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE companies SET name = ?2, domain = ?3, phone = ?4, updated_at = ?5
              WHERE id = ?1 AND (name IS NOT ?2 OR domain IS NOT ?3 OR phone IS NOT ?4)",
-            params![id, name, domain, phone, now()],
-        )?;
+            )?
+            .execute(params![id, name, domain, phone, now()])?;
         Ok(n > 0)
     }
 
     /// Archive (`true`) or restore a company; returns whether it changed.
     pub fn set_company_archived(&self, id: i64, archived: bool) -> Result<bool> {
         let n = if archived {
-            self.conn().execute(
-                "UPDATE companies SET archived_at = ?2, updated_at = ?2 WHERE id = ?1 AND archived_at IS NULL",
-                params![id, now()],
-            )?
+            self.conn()
+                .prepare_cached(
+                    "UPDATE companies SET archived_at = ?2, updated_at = ?2 WHERE id = ?1 AND archived_at IS NULL",
+                )?
+                .execute(params![id, now()])?
         } else {
-            self.conn().execute(
-                "UPDATE companies SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL",
-                params![id, now()],
+            self.conn().prepare_cached("UPDATE companies SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL")?.execute(params![id, now()],
             )?
         };
         Ok(n > 0)
@@ -256,18 +255,18 @@ impl Tx<'_> {
         if self.layout_by_name(name)?.is_some() {
             return Err(StoreError::Exists { what: "layout", name: name.to_string() });
         }
-        self.conn().execute(
-            "INSERT INTO layouts (name, identity, created_at) VALUES (?1, ?2, ?3)",
-            params![name, identity, now()],
-        )?;
+        self.conn()
+            .prepare_cached("INSERT INTO layouts (name, identity, created_at) VALUES (?1, ?2, ?3)")?
+            .execute(params![name, identity, now()])?;
         Ok(self.conn().last_insert_rowid())
     }
 
     pub fn update_layout(&self, id: i64, identity: Option<&str>, active: Option<bool>) -> Result<()> {
-        self.conn().execute(
-            "UPDATE layouts SET identity = COALESCE(?2, identity), active = COALESCE(?3, active) WHERE id = ?1",
-            params![id, identity, active],
-        )?;
+        self.conn()
+            .prepare_cached(
+                "UPDATE layouts SET identity = COALESCE(?2, identity), active = COALESCE(?3, active) WHERE id = ?1",
+            )?
+            .execute(params![id, identity, active])?;
         Ok(())
     }
 
@@ -287,34 +286,39 @@ impl Tx<'_> {
 
     pub fn insert_asset(&self, company_id: i64, layout_id: i64, name: &str) -> Result<i64> {
         let t = now();
-        self.conn().execute(
-            "INSERT INTO assets (company_id, layout_id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![company_id, layout_id, name, t],
-        )?;
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO assets (company_id, layout_id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            )?
+            .execute(params![company_id, layout_id, name, t])?;
         Ok(self.conn().last_insert_rowid())
     }
 
     /// Move/rename an asset; returns whether anything changed.
     pub fn update_asset(&self, id: i64, company_id: i64, layout_id: i64, name: &str) -> Result<bool> {
-        let n = self.conn().execute(
-            "UPDATE assets SET company_id = ?2, layout_id = ?3, name = ?4, updated_at = ?5
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE assets SET company_id = ?2, layout_id = ?3, name = ?4, updated_at = ?5
              WHERE id = ?1 AND (company_id <> ?2 OR layout_id <> ?3 OR name <> ?4)",
-            params![id, company_id, layout_id, name, now()],
-        )?;
+            )?
+            .execute(params![id, company_id, layout_id, name, now()])?;
         Ok(n > 0)
     }
 
     pub fn set_asset_archived(&self, id: i64, archived: bool) -> Result<bool> {
         let n = if archived {
-            self.conn().execute(
-                "UPDATE assets SET archived_at = ?2, updated_at = ?2 WHERE id = ?1 AND archived_at IS NULL",
-                params![id, now()],
-            )?
+            self.conn()
+                .prepare_cached(
+                    "UPDATE assets SET archived_at = ?2, updated_at = ?2 WHERE id = ?1 AND archived_at IS NULL",
+                )?
+                .execute(params![id, now()])?
         } else {
-            self.conn().execute(
-                "UPDATE assets SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL",
-                params![id, now()],
-            )?
+            self.conn()
+                .prepare_cached(
+                    "UPDATE assets SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL",
+                )?
+                .execute(params![id, now()])?
         };
         Ok(n > 0)
     }
@@ -384,18 +388,21 @@ impl Tx<'_> {
     }
 
     pub fn count_assets(&self) -> Result<u64> {
-        Ok(self.conn().query_row("SELECT COUNT(*) FROM assets WHERE archived_at IS NULL", [], |r| r.get::<_, i64>(0))?
-            as u64)
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT COUNT(*) FROM assets WHERE archived_at IS NULL")?
+            .query_row([], |r| r.get::<_, i64>(0))? as u64)
     }
 
     // ---- operator fields ----
 
     pub fn set_asset_field(&self, asset_id: i64, field: &str, value: &str) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO asset_fields (asset_id, field, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO asset_fields (asset_id, field, value, updated_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (asset_id, field) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            params![asset_id, field, value, now()],
-        )?;
+            )?
+            .execute(params![asset_id, field, value, now()])?;
         Ok(())
     }
 
@@ -551,20 +558,18 @@ impl Tx<'_> {
     }
 
     pub fn delete_card(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<()> {
-        self.conn().execute(
-            "DELETE FROM cards WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
-            params![integration_id, stream, external_id],
-        )?;
+        self.conn()
+            .prepare_cached("DELETE FROM cards WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3")?
+            .execute(params![integration_id, stream, external_id])?;
         Ok(())
     }
 
     /// Live cards still pointing at an asset (from any integration).
     pub fn live_cards_on(&self, target: CardTarget, doc_id: i64) -> Result<u64> {
-        let n: i64 = self.conn().query_row(
-            "SELECT COUNT(*) FROM cards WHERE doc_kind = ?1 AND doc_id = ?2 AND archived_at IS NULL",
-            params![target.as_str(), doc_id],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self
+            .conn()
+            .prepare_cached("SELECT COUNT(*) FROM cards WHERE doc_kind = ?1 AND doc_id = ?2 AND archived_at IS NULL")?
+            .query_row(params![target.as_str(), doc_id], |r| r.get(0))?;
         Ok(n as u64)
     }
 

@@ -88,16 +88,16 @@ impl Tx<'_> {
         secrets: &BTreeMap<String, SecretSource>,
         options: &serde_json::Value,
     ) -> Result<i64> {
-        let exists: i64 =
-            self.conn().query_row("SELECT COUNT(*) FROM integrations WHERE name = ?1", [name], |r| r.get(0))?;
+        let exists: i64 = self
+            .conn()
+            .prepare_cached("SELECT COUNT(*) FROM integrations WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))?;
         if exists > 0 {
             return Err(StoreError::Exists { what: "integration", name: name.to_string() });
         }
         let t = now();
-        self.conn().execute(
-            "INSERT INTO integrations (name, connector_id, config_json, secrets_json, options_json, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![
+        self.conn().prepare_cached("INSERT INTO integrations (name, connector_id, config_json, secrets_json, options_json, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)")?.execute(params![
                 name,
                 connector_id,
                 serde_json::to_string(config).unwrap_or_else(|_| "{}".into()),
@@ -115,18 +115,23 @@ impl Tx<'_> {
         config: &BTreeMap<String, String>,
         secrets: &BTreeMap<String, SecretSource>,
     ) -> Result<()> {
-        self.conn().execute(
-            "UPDATE integrations SET config_json = ?2, secrets_json = ?3, updated_at = ?4 WHERE id = ?1",
-            params![id, serde_json::to_string(config).unwrap_or_else(|_| "{}".into()), secrets_json(secrets), now()],
-        )?;
+        self.conn()
+            .prepare_cached(
+                "UPDATE integrations SET config_json = ?2, secrets_json = ?3, updated_at = ?4 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                serde_json::to_string(config).unwrap_or_else(|_| "{}".into()),
+                secrets_json(secrets),
+                now()
+            ])?;
         Ok(())
     }
 
     pub fn update_integration_options(&self, id: i64, options: &serde_json::Value) -> Result<()> {
-        self.conn().execute(
-            "UPDATE integrations SET options_json = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, options.to_string(), now()],
-        )?;
+        self.conn()
+            .prepare_cached("UPDATE integrations SET options_json = ?2, updated_at = ?3 WHERE id = ?1")?
+            .execute(params![id, options.to_string(), now()])?;
         Ok(())
     }
 
@@ -136,23 +141,24 @@ impl Tx<'_> {
     /// What the last apply of this integration saw: the mirror's high water
     /// (`changed_run`) and the fingerprint of its other inputs.
     pub fn applied_state(&self, id: i64) -> Result<Option<(i64, String)>> {
-        let (run, inputs): (Option<i64>, Option<String>) =
-            self.conn().query_row("SELECT applied_run, applied_inputs FROM integrations WHERE id = ?1", [id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+        let (run, inputs): (Option<i64>, Option<String>) = self
+            .conn()
+            .prepare_cached("SELECT applied_run, applied_inputs FROM integrations WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(run.zip(inputs))
     }
 
     pub fn set_applied_state(&self, id: i64, run: i64, inputs: &str) -> Result<()> {
-        self.conn().execute(
-            "UPDATE integrations SET applied_run = ?2, applied_inputs = ?3 WHERE id = ?1",
-            rusqlite::params![id, run, inputs],
-        )?;
+        self.conn()
+            .prepare_cached("UPDATE integrations SET applied_run = ?2, applied_inputs = ?3 WHERE id = ?1")?
+            .execute(rusqlite::params![id, run, inputs])?;
         Ok(())
     }
 
     pub fn forget_applied_state(&self, id: i64) -> Result<()> {
-        self.conn().execute("UPDATE integrations SET applied_run = NULL, applied_inputs = NULL WHERE id = ?1", [id])?;
+        self.conn()
+            .prepare_cached("UPDATE integrations SET applied_run = NULL, applied_inputs = NULL WHERE id = ?1")?
+            .execute([id])?;
         Ok(())
     }
 
@@ -163,8 +169,10 @@ impl Tx<'_> {
     /// before.
     pub fn apply_inputs(&self, id: i64) -> Result<String> {
         let mut out = String::new();
-        let options: String =
-            self.conn().query_row("SELECT options_json FROM integrations WHERE id = ?1", [id], |r| r.get(0))?;
+        let options: String = self
+            .conn()
+            .prepare_cached("SELECT options_json FROM integrations WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))?;
         out.push_str(&options);
         out.push('\n');
         let mut links = self.conn().prepare_cached(
@@ -183,9 +191,7 @@ impl Tx<'_> {
                 (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
             out.push_str(&format!("{lid}\t{name}\t{active}\t{identity}\n"));
         }
-        let companies: (i64, i64, i64, String) = self.conn().query_row(
-            "SELECT COUNT(*), COALESCE(MAX(id), 0), COUNT(archived_at), COALESCE(MAX(updated_at), '') FROM companies",
-            [],
+        let companies: (i64, i64, i64, String) = self.conn().prepare_cached("SELECT COUNT(*), COALESCE(MAX(id), 0), COUNT(archived_at), COALESCE(MAX(updated_at), '') FROM companies")?.query_row([],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
         out.push_str(&format!("{companies:?}"));
@@ -193,7 +199,7 @@ impl Tx<'_> {
     }
 
     pub fn delete_integration(&self, id: i64) -> Result<()> {
-        self.conn().execute("DELETE FROM integrations WHERE id = ?1", [id])?;
+        self.conn().prepare_cached("DELETE FROM integrations WHERE id = ?1")?.execute([id])?;
         Ok(())
     }
 }

@@ -114,12 +114,14 @@ impl Tx<'_> {
     /// A deletion is a change: `changed_run` moves to `run`, so an apply of
     /// changes only sees it.
     pub fn mark_unseen_deleted(&self, integration_id: i64, stream: &str, listing: i64, run: i64) -> Result<u64> {
-        let n = self.conn().execute(
-            "UPDATE mirror SET deleted_at = ?4, changed_run = ?5
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE mirror SET deleted_at = ?4, changed_run = ?5
              WHERE integration_id = ?1 AND stream = ?2 AND deleted_at IS NULL
                AND (listing IS NULL OR listing <> ?3)",
-            params![integration_id, stream, listing, now(), run],
-        )?;
+            )?
+            .execute(params![integration_id, stream, listing, now(), run])?;
         Ok(n as u64)
     }
 
@@ -164,11 +166,10 @@ impl Tx<'_> {
 
     /// The newest `changed_run` of the integration's mirror (0 when empty).
     pub fn mirror_high_water(&self, integration_id: i64) -> Result<i64> {
-        Ok(self.conn().query_row(
-            "SELECT COALESCE(MAX(changed_run), 0) FROM mirror WHERE integration_id = ?1",
-            [integration_id],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT COALESCE(MAX(changed_run), 0) FROM mirror WHERE integration_id = ?1")?
+            .query_row([integration_id], |r| r.get(0))?)
     }
 
     /// Visit the mirror rows of one stream in external-id order, without
@@ -197,11 +198,13 @@ impl Tx<'_> {
     }
 
     pub fn mirror_row(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<MirrorRow>> {
-        let r = self.conn().query_row(
-            "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
+        let r = self
+            .conn()
+            .prepare_cached(
+                "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
              WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
-            params![integration_id, stream, external_id],
-            |row| {
+            )?
+            .query_row(params![integration_id, stream, external_id], |row| {
                 Ok(MirrorRow {
                     external_id: row.get(0)?,
                     company_ext_id: row.get(1)?,
@@ -209,8 +212,7 @@ impl Tx<'_> {
                     deleted_at: row.get(3)?,
                     changed_run: row.get(4)?,
                 })
-            },
-        );
+            });
         self.optional(r)
     }
 

@@ -118,6 +118,9 @@ impl Store {
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })?;
         store.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Apply and page writes run a few dozen distinct statements per
+        // record; keep them all prepared.
+        store.conn.set_prepared_statement_cache_capacity(256);
         store.conn.pragma_update(None, "foreign_keys", "ON")?;
         store.migrate()?;
         restrict_permissions(path);

@@ -113,18 +113,19 @@ pub struct StreamState {
 
 impl Tx<'_> {
     pub fn start_run(&self, integration_id: i64, mode: &str, streams: &[String], trigger: &str) -> Result<i64> {
-        self.conn().execute(
-            "INSERT INTO runs (integration_id, mode, streams_json, trigger, status, started_at, pid)
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO runs (integration_id, mode, streams_json, trigger, status, started_at, pid)
              VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
-            params![
+            )?
+            .execute(params![
                 integration_id,
                 mode,
                 serde_json::to_string(streams).unwrap_or_else(|_| "[]".into()),
                 trigger,
                 now(),
                 std::process::id()
-            ],
-        )?;
+            ])?;
         Ok(self.conn().last_insert_rowid())
     }
 
@@ -135,10 +136,9 @@ impl Tx<'_> {
         error: Option<&str>,
         http: &serde_json::Value,
     ) -> Result<()> {
-        self.conn().execute(
-            "UPDATE runs SET status = ?2, finished_at = ?3, error = ?4, http_json = ?5 WHERE id = ?1",
-            params![run_id, status.as_str(), now(), error, http.to_string()],
-        )?;
+        self.conn()
+            .prepare_cached("UPDATE runs SET status = ?2, finished_at = ?3, error = ?4, http_json = ?5 WHERE id = ?1")?
+            .execute(params![run_id, status.as_str(), now(), error, http.to_string()])?;
         Ok(())
     }
 
@@ -152,15 +152,14 @@ impl Tx<'_> {
         let mut n = 0;
         for (id, pid) in running {
             if !pid.is_some_and(&alive) {
-                self.conn().execute(
-                    "UPDATE runs SET status = 'interrupted', finished_at = ?2,
-                       error = COALESCE(error, 'the Ferry process running it stopped before it finished') WHERE id = ?1",
-                    params![id, now()],
+                self.conn().prepare_cached("UPDATE runs SET status = 'interrupted', finished_at = ?2,
+                       error = COALESCE(error, 'the Ferry process running it stopped before it finished') WHERE id = ?1")?.execute(params![id, now()],
                 )?;
-                self.conn().execute(
-                    "UPDATE run_streams SET status = 'interrupted' WHERE run_id = ?1 AND status = 'running'",
-                    [id],
-                )?;
+                self.conn()
+                    .prepare_cached(
+                        "UPDATE run_streams SET status = 'interrupted' WHERE run_id = ?1 AND status = 'running'",
+                    )?
+                    .execute([id])?;
                 n += 1;
             }
         }
@@ -168,15 +167,17 @@ impl Tx<'_> {
     }
 
     pub fn put_run_stream(&self, run_id: i64, row: &RunStreamRow) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO run_streams (run_id, stream, status, pages, fetched, created, updated, unchanged, deleted,
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO run_streams (run_id, stream, status, pages, fetched, created, updated, unchanged, deleted,
                                       archived, skipped, error)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (run_id, stream) DO UPDATE SET status = excluded.status, pages = excluded.pages,
                fetched = excluded.fetched, created = excluded.created, updated = excluded.updated,
                unchanged = excluded.unchanged, deleted = excluded.deleted, archived = excluded.archived,
                skipped = excluded.skipped, error = excluded.error",
-            params![
+            )?
+            .execute(params![
                 run_id,
                 row.stream,
                 row.status,
@@ -189,8 +190,7 @@ impl Tx<'_> {
                 row.archived as i64,
                 row.skipped as i64,
                 row.error
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 
@@ -208,13 +208,14 @@ impl Tx<'_> {
     }
 
     pub fn run(&self, id: i64) -> Result<RunRow> {
-        let r = self.conn().query_row(
-            "SELECT r.id, i.name, r.mode, r.streams_json, r.trigger, r.status, r.started_at, r.finished_at,
+        let r = self
+            .conn()
+            .prepare_cached(
+                "SELECT r.id, i.name, r.mode, r.streams_json, r.trigger, r.status, r.started_at, r.finished_at,
                     r.pid, r.error, r.http_json
              FROM runs r JOIN integrations i ON i.id = r.integration_id WHERE r.id = ?1",
-            [id],
-            run_from_row,
-        );
+            )?
+            .query_row([id], run_from_row);
         match self.optional(r)? {
             Some(row) => self.with_streams(row),
             None => Err(StoreError::NotFound { what: "run", name: id.to_string() }),
@@ -247,12 +248,14 @@ impl Tx<'_> {
     }
 
     pub fn stream_state(&self, integration_id: i64, stream: &str) -> Result<StreamState> {
-        let r = self.conn().query_row(
-            "SELECT listing, listing_mode, listing_since, listing_started_at, cursor, watermark, last_complete_at,
+        let r = self
+            .conn()
+            .prepare_cached(
+                "SELECT listing, listing_mode, listing_since, listing_started_at, cursor, watermark, last_complete_at,
                     cursor_connector
              FROM stream_state WHERE integration_id = ?1 AND stream = ?2",
-            params![integration_id, stream],
-            |r| {
+            )?
+            .query_row(params![integration_id, stream], |r| {
                 Ok(StreamState {
                     listing: r.get(0)?,
                     listing_mode: r.get(1)?,
@@ -263,22 +266,19 @@ impl Tx<'_> {
                     last_complete_at: r.get(6)?,
                     cursor_connector: r.get(7)?,
                 })
-            },
-        );
+            });
         Ok(self.optional(r)?.unwrap_or_default())
     }
 
     pub fn put_stream_state(&self, integration_id: i64, stream: &str, s: &StreamState) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO stream_state (integration_id, stream, listing, listing_mode, listing_since, listing_started_at,
+        self.conn().prepare_cached("INSERT INTO stream_state (integration_id, stream, listing, listing_mode, listing_since, listing_started_at,
                                        cursor, watermark, last_complete_at, cursor_connector)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (integration_id, stream) DO UPDATE SET listing = excluded.listing,
                listing_mode = excluded.listing_mode, listing_since = excluded.listing_since,
                listing_started_at = excluded.listing_started_at, cursor = excluded.cursor,
                watermark = excluded.watermark, last_complete_at = excluded.last_complete_at,
-               cursor_connector = excluded.cursor_connector",
-            params![
+               cursor_connector = excluded.cursor_connector")?.execute(params![
                 integration_id,
                 stream,
                 s.listing,

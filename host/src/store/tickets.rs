@@ -108,7 +108,8 @@ impl Tx<'_> {
 
     /// Clear an integration's tickets ("clear & resync").
     pub fn clear_tickets(&self, integration_id: i64) -> Result<u64> {
-        Ok(self.conn().execute("DELETE FROM tickets WHERE integration_id = ?1", [integration_id])? as u64)
+        Ok(self.conn().prepare_cached("DELETE FROM tickets WHERE integration_id = ?1")?.execute([integration_id])?
+            as u64)
     }
 
     pub fn tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketRow>> {
@@ -169,10 +170,9 @@ impl Tx<'_> {
 
     /// Reset an integration's stream checkpoints (e.g. before a resync).
     pub fn reset_stream_state(&self, integration_id: i64, stream: &str) -> Result<()> {
-        self.conn().execute(
-            "DELETE FROM stream_state WHERE integration_id = ?1 AND stream = ?2",
-            params![integration_id, stream],
-        )?;
+        self.conn()
+            .prepare_cached("DELETE FROM stream_state WHERE integration_id = ?1 AND stream = ?2")?
+            .execute(params![integration_id, stream])?;
         Ok(())
     }
 }
