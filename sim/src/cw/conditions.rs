@@ -290,6 +290,29 @@ impl Expr {
         }
     }
 
+    /// A lower bound on `lastUpdated` that every matching record must pass
+    /// (`lastUpdated > [t]` or `>= [t]`, alone or in an `and`), so a listing
+    /// can skip older records without parsing them, as a real server's
+    /// index would. `(t, strict)`.
+    pub fn updated_floor(&self) -> Option<(DateTime<Utc>, bool)> {
+        match self {
+            Expr::Cmp { field, op, value: Literal::Time(t) }
+                if field.len() == 1 && field[0].eq_ignore_ascii_case("lastUpdated") =>
+            {
+                match op {
+                    Op::Gt => Some((*t, true)),
+                    Op::Ge => Some((*t, false)),
+                    _ => None,
+                }
+            }
+            Expr::And(a, b) => match (a.updated_floor(), b.updated_floor()) {
+                (Some(x), Some(y)) => Some(if (x.0, x.1) >= (y.0, y.1) { x } else { y }),
+                (x, y) => x.or(y),
+            },
+            _ => None,
+        }
+    }
+
     pub fn eval(&self, record: &Value) -> bool {
         match self {
             Expr::And(a, b) => a.eval(record) && b.eval(record),
@@ -371,6 +394,19 @@ fn like(text: &str, pattern: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn updated_floor_is_the_strictest_lower_bound() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let e = parse("lastUpdated > [2025-10-02T03:14:40Z] and deletedFlag = false").unwrap();
+        assert_eq!(e.updated_floor(), Some((t("2025-10-02T03:14:40Z"), true)));
+        let e = parse("lastUpdated >= [2025-01-01T00:00:00Z] and lastUpdated > [2025-06-01T00:00:00Z]").unwrap();
+        assert_eq!(e.updated_floor(), Some((t("2025-06-01T00:00:00Z"), true)));
+        // An `or` promises nothing about each side.
+        let e = parse("lastUpdated > [2025-10-02T03:14:40Z] or id = 5").unwrap();
+        assert_eq!(e.updated_floor(), None);
+        assert_eq!(parse("lastUpdated < [2025-10-02T03:14:40Z]").unwrap().updated_floor(), None);
+    }
 
     fn rec() -> Value {
         json!({"id": 250, "name": "Ortiz Dental Group", "deletedFlag": false,

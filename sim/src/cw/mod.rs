@@ -279,12 +279,14 @@ fn select(
     parent: Option<u64>,
     p: &HashMap<String, String>,
 ) -> Vec<crate::Rec> {
+    let floor = expr.and_then(conditions::Expr::updated_floor);
     let mut rows: Vec<crate::Rec> = state
         .shared
         .with_table(table, |t| {
             t.rows()
                 .iter()
                 .filter(|r| parent.is_none_or(|id| r.parent == Some(id)))
+                .filter(|r| floor.is_none_or(|(t, strict)| if strict { r.updated > t } else { r.updated >= t }))
                 .filter(|r| !state.shared.vanished(r.id))
                 .filter(|r| match expr {
                     Some(e) => serde_json::from_str::<Value>(&r.json).map(|v| e.eval(&v)).unwrap_or(false),
