@@ -491,19 +491,27 @@ async fn fetch_stream(
 
     let limits = runtime.limits();
     let mut seen_cursors: HashSet<String> = HashSet::new();
+    // The next page, when it was read while the previous one was written.
+    let mut prefetched: Option<ReadResult> = None;
     loop {
-        if request.cancelled() {
-            return Ok(StreamEnd::Interrupted);
-        }
-        if row.pages >= limits.stream_pages {
-            return Ok(StreamEnd::Failed {
-                message: format!(
-                    "the connector kept paging: {} pages without reaching the end (limit FERRY_STREAM_MAX_PAGES)",
-                    row.pages
-                ),
-            });
-        }
-        let page = match session.read(stream, cursor.clone(), since.clone()).await {
+        let read = match prefetched.take() {
+            Some(read) => read,
+            None => {
+                if request.cancelled() {
+                    return Ok(StreamEnd::Interrupted);
+                }
+                if row.pages >= limits.stream_pages {
+                    return Ok(StreamEnd::Failed {
+                        message: format!(
+                            "the connector kept paging: {} pages without reaching the end (limit FERRY_STREAM_MAX_PAGES)",
+                            row.pages
+                        ),
+                    });
+                }
+                session.read(stream, cursor.clone(), since.clone()).await
+            }
+        };
+        let page = match read {
             Err(e) => {
                 // A crash or limit breach fails this stream; the next stream
                 // gets a fresh instance.
@@ -541,31 +549,47 @@ async fn fetch_stream(
         state.cursor_connector = Some(connector_sha.to_string());
         row.pages += 1;
         row.fetched += writes.len() as u64;
-        let outcome = store.transaction(|tx| {
-            let outcome = tx.write_page(integration.id, name, run_id, listing, &writes)?;
-            let mut updated_row = row.clone();
-            updated_row.created += outcome.created;
-            updated_row.updated += outcome.updated;
-            updated_row.unchanged += outcome.unchanged;
-            if done {
-                if let Some(listing) = listing {
-                    updated_row.deleted = tx.mark_unseen_deleted(integration.id, name, listing, run_id)?;
+        let write = |store: &mut Store, row: &RunStreamRow, state: &StreamState| {
+            store.transaction(|tx| {
+                let outcome = tx.write_page(integration.id, name, run_id, listing, &writes)?;
+                let mut updated_row = row.clone();
+                updated_row.created += outcome.created;
+                updated_row.updated += outcome.updated;
+                updated_row.unchanged += outcome.unchanged;
+                if done {
+                    if let Some(listing) = listing {
+                        updated_row.deleted = tx.mark_unseen_deleted(integration.id, name, listing, run_id)?;
+                    }
+                    let mut finished = state.clone();
+                    finished.watermark = state.listing_started_at.clone();
+                    finished.last_complete_at = Some(now());
+                    finished.listing = None;
+                    finished.listing_mode = None;
+                    finished.listing_since = None;
+                    finished.listing_started_at = None;
+                    finished.cursor = None;
+                    tx.put_stream_state(integration.id, name, &finished)?;
+                } else {
+                    tx.put_stream_state(integration.id, name, state)?;
                 }
-                let mut finished = state.clone();
-                finished.watermark = state.listing_started_at.clone();
-                finished.last_complete_at = Some(now());
-                finished.listing = None;
-                finished.listing_mode = None;
-                finished.listing_since = None;
-                finished.listing_started_at = None;
-                finished.cursor = None;
-                tx.put_stream_state(integration.id, name, &finished)?;
-            } else {
-                tx.put_stream_state(integration.id, name, &state)?;
-            }
-            tx.put_run_stream(run_id, &updated_row)?;
-            Ok((outcome, updated_row.deleted))
-        })?;
+                tx.put_run_stream(run_id, &updated_row)?;
+                Ok((outcome, updated_row.deleted))
+            })
+        };
+        // While this page is written, the connector already asks the PSA for
+        // the next one: the PSA's response time and the write overlap. Pages
+        // are still written one after another, each with its checkpoint, so
+        // a crash loses at most the page in flight, as before.
+        let prefetch = !done && !request.cancelled() && row.pages < limits.stream_pages;
+        let outcome = if prefetch {
+            let (next, written) = tokio::join!(session.read(stream, page.next.clone(), since.clone()), async {
+                write(store, row, &state)
+            });
+            prefetched = Some(next);
+            written?
+        } else {
+            write(store, row, &state)?
+        };
         row.created += outcome.0.created;
         row.updated += outcome.0.updated;
         row.unchanged += outcome.0.unchanged;
@@ -577,6 +601,10 @@ async fn fetch_stream(
         cursor = page.next;
     }
 }
+
+/// What one `read` call gives: a call failure, the connector's error, or a
+/// page.
+type ReadResult = Result<Result<crate::model::Page, ConnectorError>, crate::runtime::RuntimeError>;
 
 fn classify(e: ConnectorError) -> StreamEnd {
     let hint = e.hint();
