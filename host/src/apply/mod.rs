@@ -145,6 +145,13 @@ impl Reach<'_> {
     }
 }
 
+/// The hash of what apply decided for one record, over its JSON text (a
+/// tuple serialises as the JSON array earlier versions hashed, so stored
+/// hashes stay valid).
+fn hash_of(decided: &impl Serialize) -> String {
+    content_hash(&serde_json::to_string(decided).unwrap_or_default())
+}
+
 fn parse(row: &MirrorRow) -> Result<Record, StoreError> {
     serde_json::from_str(&row.data).map_err(|e| StoreError::Corrupt(format!("mirror record {}: {e}", row.external_id)))
 }
@@ -261,10 +268,7 @@ fn apply_companies(
         let archived = !company.active || (deleted && options.auto_archive);
         owners.insert(company.id.clone(), Owner { company_id, archived });
         let fields = company_card(&company);
-        let hash = content_hash(
-            &serde_json::json!([company_id, &company.name, &fields, archived, options.keep_company_details])
-                .to_string(),
-        );
+        let hash = hash_of(&(company_id, &company.name, &fields, archived, options.keep_company_details));
         match tx.card_link(integration_id, StreamKind::Companies.as_str(), &company.id)? {
             Some((doc, h)) if doc == company_id && h == hash => {
                 counts.unchanged += 1;
@@ -439,18 +443,7 @@ fn apply_assets(
         };
         let title = record.display_name().to_string();
         let fields = record_card(&record);
-        let hash = content_hash(
-            &serde_json::json!([
-                company_id,
-                layout_id,
-                &title,
-                &fields,
-                archived,
-                &identity,
-                options.auto_update_names
-            ])
-            .to_string(),
-        );
+        let hash = hash_of(&(company_id, layout_id, &title, &fields, archived, &identity, options.auto_update_names));
         let existing = tx.card_link(integration_id, stream.as_str(), &ext)?;
         if let Some((_, h)) = &existing
             && *h == hash
@@ -541,7 +534,7 @@ fn apply_tickets(
         if let Some(c) = &ticket.contact_id {
             fields.insert(0, Field { label: "PSA contact id".into(), value: c.clone() });
         }
-        let hash = content_hash(&serde_json::json!([company_id, stage.as_str(), closed, &row.data]).to_string());
+        let hash = hash_of(&(company_id, stage.as_str(), closed, &row.data));
         match tx.ticket_hash(integration_id, &ticket.id)? {
             Some(h) if h == hash => {
                 counts.unchanged += 1;
@@ -642,4 +635,18 @@ fn record_card(record: &Record) -> Vec<Field> {
         }
     }
     fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decision_hashes_match_the_json_array_form() {
+        // Hashes stored by earlier versions were taken over `json!([...])`.
+        let fields = vec![Field { label: "Serial".into(), value: "SN-1".into() }];
+        let identity = Some("serial:sn-1".to_string());
+        let old = content_hash(&serde_json::json!([7, 3, "Laptop \"A\"", &fields, false, &identity, true]).to_string());
+        assert_eq!(hash_of(&(7i64, 3i64, "Laptop \"A\"", &fields, false, &identity, true)), old);
+    }
 }

@@ -52,8 +52,7 @@ function call(config, path, resource) {
       body: undefined,
     });
   } catch (e) {
-    const why = e && e.payload ? JSON.stringify(e.payload) : String(e);
-    throw fail('unreachable', `${resource}: ${why}`);
+    throw transportError(resource, e && e.payload);
   }
   const text = decoder.decode(response.body);
   if (response.status === 401 && text.includes('group permissions')) {
@@ -66,6 +65,28 @@ function call(config, path, resource) {
     return JSON.parse(text);
   } catch (e) {
     throw fail('bad-response', `${resource}: the JSON did not parse (${e.message})`);
+  }
+}
+
+// What a failed request means to Ferry: only a host that cannot be reached
+// stops the run; the rest fail this stream (as the Rust SDK's
+// `transport_error` does). `err` is the host's http-error variant.
+function transportError(resource, err) {
+  switch (err && err.tag) {
+    case 'unreachable':
+      return fail('unreachable', `${resource}: ${err.val}`);
+    case 'timeout':
+      return fail('timeout', `${resource}: Syncro did not answer in time`);
+    case 'too-large':
+      return fail('bad-response', `${resource}: the response exceeded Ferry's ${err.val}-byte limit`);
+    case 'not-allowed':
+      return fail('other', `${resource}: request refused by Ferry: ${err.val}`);
+    case 'invalid-url':
+      return fail('other', `${resource}: invalid URL: ${err.val}`);
+    case 'budget-exhausted':
+      return fail('other', `${resource}: this run's request budget is spent`);
+    default:
+      return fail('other', `${resource}: ${err && err.val !== undefined ? err.val : String(err)}`);
   }
 }
 

@@ -50,6 +50,25 @@ def base_url(config: Config) -> str:
     return f"https://{subdomain_of(sub)}{SYNCRO}/api/v1"
 
 
+def transport_error(resource: str, e: http.HttpError) -> types.ConnectorError:
+    """What a failed request means to Ferry: only a host that cannot be
+    reached stops the run; the rest fail this stream (as the Rust SDK's
+    `transport_error` does)."""
+    if isinstance(e, http.HttpError_Unreachable):
+        return types.ConnectorError_Unreachable(f"{resource}: {e.value}")
+    if isinstance(e, http.HttpError_Timeout):
+        return types.ConnectorError_Timeout(f"{resource}: Syncro did not answer in time")
+    if isinstance(e, http.HttpError_TooLarge):
+        return types.ConnectorError_BadResponse(f"{resource}: the response exceeded Ferry's {e.value}-byte limit")
+    if isinstance(e, http.HttpError_NotAllowed):
+        return types.ConnectorError_Other(f"{resource}: request refused by Ferry: {e.value}")
+    if isinstance(e, http.HttpError_InvalidUrl):
+        return types.ConnectorError_Other(f"{resource}: invalid URL: {e.value}")
+    if isinstance(e, http.HttpError_BudgetExhausted):
+        return types.ConnectorError_Other(f"{resource}: this run's request budget is spent")
+    return types.ConnectorError_Other(f"{resource}: {getattr(e, 'value', e)}")
+
+
 def call(config: Config, path: str, resource: str) -> dict:
     token = get(config, "api_key")
     if not token:
@@ -58,7 +77,7 @@ def call(config: Config, path: str, resource: str) -> dict:
     try:
         response = http.send(request)
     except Err as e:
-        raise Err(types.ConnectorError_Unreachable(f"{resource}: {e.value}"))
+        raise Err(transport_error(resource, e.value))
     body = bytes(response.body)
     if response.status == 401 and b"group permissions" in body:
         raise Err(types.ConnectorError_Forbidden(types.PermissionDenied(resource, None, body.decode("utf-8", "replace")[:200])))
