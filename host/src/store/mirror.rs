@@ -186,13 +186,7 @@ impl Tx<'_> {
         )?;
         let mut rows = stmt.query(params![integration_id, stream])?;
         while let Some(row) = rows.next()? {
-            f(MirrorRow {
-                external_id: row.get(0)?,
-                company_ext_id: row.get(1)?,
-                data: row.get(2)?,
-                deleted_at: row.get(3)?,
-                changed_run: row.get(4)?,
-            })?;
+            f(mirror_row(row)?)?;
         }
         Ok(())
     }
@@ -204,15 +198,7 @@ impl Tx<'_> {
                 "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
              WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
             )?
-            .query_row(params![integration_id, stream, external_id], |row| {
-                Ok(MirrorRow {
-                    external_id: row.get(0)?,
-                    company_ext_id: row.get(1)?,
-                    data: row.get(2)?,
-                    deleted_at: row.get(3)?,
-                    changed_run: row.get(4)?,
-                })
-            });
+            .query_row(params![integration_id, stream, external_id], mirror_row);
         self.optional(r)
     }
 
