@@ -34,6 +34,8 @@ const SYNCRO_TOKEN: &str = "demo-syncro-token";
 pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Failure> {
     let started = Instant::now();
     let temp = tempfile::tempdir()?;
+    // Without --db the database is temporary and goes with the demo.
+    let keeps_database = db.is_some();
     let db_path = db.unwrap_or_else(|| temp.path().join("ferry-demo.db"));
     out.line(format!("database: {}", db_path.display()));
 
@@ -122,7 +124,13 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
         if merged > 0 {
             out.line(format!("{merged} assets are the same device in both PSAs and carry a card from each"));
         }
-        out.line(format!("look around: ferry --db {} asset list", db_path.display()));
+        if keeps_database || args.keep_running {
+            out.line(format!("look around: ferry --db {} asset list", db_path.display()));
+        } else {
+            out.line(
+                "the demo's database is temporary: `ferry --db demo.db demo` keeps it, then `ferry --db demo.db asset list`",
+            );
+        }
     }
     if args.keep_running {
         out.line("simulators keep running; Ctrl-C to stop");
