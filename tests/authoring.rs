@@ -77,14 +77,7 @@ fn plugin_check_passes_for_syncro_cw_and_the_template() {
     let r = passes(check(
         &ferry,
         &artifact("ferry_syncro"),
-        &[
-            "--set",
-            "subdomain=sim",
-            "--set",
-            &format!("base_url={}", syncro.api_url()),
-            "--secret",
-            &format!("api_key={SYNCRO_TOKEN}"),
-        ],
+        &syncro_settings(&syncro).iter().map(String::as_str).collect::<Vec<_>>(),
     ));
     assert_eq!(outcome(&r, "read tickets since")["outcome"], "pass");
     let o = cw_options();
@@ -233,18 +226,7 @@ fn foreign_language_connector(which: usize, id: &str) {
     let installed = ferry.json(&["plugin", "install", file.to_str().unwrap_or_default()]);
     assert_eq!(installed["id"], id);
     assert_eq!(installed["contract"], "0.2.0");
-    passes(check(
-        &ferry,
-        &file,
-        &[
-            "--set",
-            "subdomain=sim",
-            "--set",
-            &format!("base_url={}", sim.api_url()),
-            "--secret",
-            &format!("api_key={SYNCRO_TOKEN}"),
-        ],
-    ));
+    passes(check(&ferry, &file, &syncro_settings(&sim).iter().map(String::as_str).collect::<Vec<_>>()));
     ferry
         .run(&[
             "integration",

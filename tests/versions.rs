@@ -38,18 +38,11 @@ fn a_connector_built_for_0_1_0_still_loads_and_syncs() {
         v
     };
     assert_eq!(names(&old), names(&new));
-    let check = old.run(&[
-        "--json",
-        "plugin",
-        "check",
-        &fixture("syncro-0.1.0.wasm"),
-        "--set",
-        "subdomain=sim",
-        "--set",
-        &format!("base_url={}", sim.api_url()),
-        "--secret",
-        &format!("api_key={SYNCRO_TOKEN}"),
-    ]);
+    let fixture_path = fixture("syncro-0.1.0.wasm");
+    let settings = syncro_settings(&sim);
+    let mut args = vec!["--json", "plugin", "check", &fixture_path];
+    args.extend(settings.iter().map(String::as_str));
+    let check = old.run(&args);
     assert_eq!(check.json()["passed"], true, "{}", check.stdout);
 }
 

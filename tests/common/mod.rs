@@ -48,6 +48,21 @@ pub fn syncro_sim_with(world: &World, options: SyncroOptions) -> Sim {
     Sim { sim, _rt: rt }
 }
 
+/// `--set`/`--secret` arguments of a Syncro connector (any build of it)
+/// pointed at the simulator.
+pub fn syncro_settings(sim: &Simulator) -> Vec<String> {
+    [
+        "--set",
+        "subdomain=sim",
+        "--set",
+        &format!("base_url={}", sim.api_url()),
+        "--secret",
+        &format!("api_key={SYNCRO_TOKEN}"),
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
 pub fn cw_options() -> CwOptions {
     CwOptions {
         company_id: "testmsp".into(),
@@ -165,20 +180,10 @@ impl Ferry {
 
     /// Add a Syncro integration against the simulator, fast (no rate pacing).
     pub fn add_syncro(&self, name: &str, sim: &Simulator) {
-        self.run(&[
-            "integration",
-            "add",
-            name,
-            "--plugin",
-            "syncro",
-            "--set",
-            "subdomain=sim",
-            "--set",
-            &format!("base_url={}", sim.api_url()),
-            "--secret",
-            &format!("api_key={SYNCRO_TOKEN}"),
-        ])
-        .ok();
+        let settings = syncro_settings(sim);
+        let mut args = vec!["integration", "add", name, "--plugin", "syncro"];
+        args.extend(settings.iter().map(String::as_str));
+        self.run(&args).ok();
         self.unpaced(name);
     }
 
