@@ -39,7 +39,12 @@ pub struct Args {
     pub skip_rate_limited: bool,
     /// Run only these scenario groups (comma-separated): start, syncro, cw,
     /// rate-limited, matching. For profiling one gap; the full table needs all.
-    #[arg(long, value_delimiter = ',', value_name = "GROUP")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "GROUP",
+        value_parser = ["start", "syncro", "cw", "rate-limited", "matching"]
+    )]
     pub only: Vec<String>,
 }
 
