@@ -166,10 +166,8 @@ pub fn create(store: &mut Store, integration: &IntegrationRow, key: &str) -> Res
 }
 
 fn create_for(store: &mut Store, integration: &IntegrationRow, psa: &Company) -> Result<i64, DecisionError> {
-    let domain = crate::apply::domain_of(psa);
-    let by = format!("integration:{}", integration.name);
     let id = store.transaction(|tx| {
-        let id = tx.insert_company(&psa.name, domain.as_deref(), psa.phone.as_deref(), &by)?;
+        let id = crate::apply::create_company(tx, psa, integration.id, &integration.name)?;
         tx.put_company_link(
             integration.id,
             &CompanyLink {

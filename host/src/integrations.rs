@@ -42,6 +42,12 @@ pub enum IntegrationError {
     Rejected(ConnectorError),
     #[error("the configuration gives the connector no usable host: {0}")]
     Hosts(String),
+    #[error(
+        "integration `{existing}` already syncs this {connector} account ({account}); a second integration would duplicate its documentation"
+    )]
+    SameAccount { existing: String, connector: String, account: String },
+    #[error("removing integration `{name}` needs confirmation")]
+    NotConfirmed { name: String },
 }
 
 impl IntegrationError {
@@ -69,6 +75,12 @@ impl IntegrationError {
                 Some("`ferry plugin inspect ID` shows which keys are secrets".into())
             }
             IntegrationError::Secret(_) => Some("write --secret KEY=env:VARIABLE_NAME".into()),
+            IntegrationError::SameAccount { existing, .. } => Some(format!(
+                "use `{existing}` (`ferry integration set {existing} ...` changes its credentials), or remove it first"
+            )),
+            IntegrationError::NotConfirmed { name } => {
+                Some(format!("read what goes and what stays above, then run `ferry integration remove {name} --yes`"))
+            }
         }
     }
 }
@@ -101,6 +113,60 @@ fn valid_name(name: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Saved {
     pub notices: Vec<String>,
+    /// `add` re-attached a removed integration of the same PSA account
+    /// (its id) instead of starting empty.
+    pub reattached: Option<i64>,
+}
+
+/// Config keys that name an account inside a shared host (a CW cloud site
+/// serves many MSPs): part of the account identity besides the origins.
+const ACCOUNT_KEYS: [&str; 5] = ["company_id", "tenant", "account", "account_id", "instance"];
+
+/// The identity of the PSA account an integration syncs: the connector, the
+/// origins its host templates expand to over the config, and the values of
+/// account-naming keys ([`ACCOUNT_KEYS`]), case-folded. Two integrations
+/// with the same identity would sync the same records; a removed
+/// integration with it is re-attached by `add`. Credentials are not part of
+/// it: new keys for the same account are the same account.
+pub fn account_identity(info: &ConnectorInfo, config: &BTreeMap<String, String>) -> String {
+    let mut map: HashMap<String, String> = HashMap::new();
+    for f in &info.config {
+        if f.secret {
+            continue;
+        }
+        if let Some(v) = config.get(&f.key).or(f.default_value.as_ref()) {
+            map.insert(f.key.clone(), v.clone());
+        }
+    }
+    let mut parts: Vec<String> = Allowlist::expand(&info.allowed_hosts, &map)
+        .map(|a| a.origins().iter().map(|o| o.to_string()).collect())
+        .unwrap_or_default();
+    parts.sort();
+    for key in ACCOUNT_KEYS {
+        if let Some(v) = map.get(key) {
+            parts.push(format!("{key}={}", v.trim().to_lowercase()));
+        }
+    }
+    format!("{} {}", info.id, parts.join(" "))
+}
+
+/// What `integration remove` does, for the operator to confirm.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RemovalPlan {
+    pub integration: String,
+    pub counts: crate::store::RemovalCounts,
+    pub removed: bool,
+}
+
+/// Remove an integration (see `Tx::remove_integration`); without
+/// `confirmed` only say what would happen.
+pub fn remove(store: &mut Store, name: &str, confirmed: bool) -> Result<RemovalPlan, IntegrationError> {
+    let row = store.read().integration(name)?;
+    let counts = store.read().removal_counts(row.id)?;
+    if confirmed {
+        store.transaction(|tx| tx.remove_integration(row.id))?;
+    }
+    Ok(RemovalPlan { integration: row.name, counts, removed: confirmed })
 }
 
 pub async fn add(
@@ -119,14 +185,48 @@ pub async fn add(
     }
     let (row, _) = registry::load(store, runtime, connector_id)?;
     let (config, secret_map) = assign(&row.info, BTreeMap::new(), BTreeMap::new(), values, secrets)?;
-    let (config, secret_map, saved) = normalise(runtime, store, &row.info, config, secret_map).await?;
+    let (config, secret_map, mut saved) = normalise(runtime, store, &row.info, config, secret_map).await?;
+    let account = account_identity(&row.info, &config);
+    if let Some(existing) = store
+        .read()
+        .integrations()?
+        .into_iter()
+        .find(|i| i.connector_id == connector_id && account_identity(&row.info, &i.config) == account)
+    {
+        return Err(IntegrationError::SameAccount {
+            existing: existing.name,
+            connector: row.info.name.clone(),
+            account: account.split_once(' ').map(|(_, a)| a.to_string()).unwrap_or_default(),
+        });
+    }
+    // The same PSA account was connected before: take its documentation,
+    // match decisions and options back instead of duplicating them.
+    let removed = store
+        .read()
+        .removed_integrations(connector_id)?
+        .into_iter()
+        .find(|i| account_identity(&row.info, &i.config) == account);
     let options = serde_json::json!({});
     let id = store.transaction(|tx| {
-        let id = tx.insert_integration(name, connector_id, &config, &secret_map, &options)?;
+        let id = match &removed {
+            Some(old) => {
+                tx.reattach_integration(old.id, name, &config, &secret_map)?;
+                old.id
+            }
+            None => tx.insert_integration(name, connector_id, &config, &secret_map, &options)?,
+        };
         // A new integration keeps itself current: full sync every 3 hours.
         tx.insert_schedule(id, crate::schedule::DEFAULT_CRON, crate::schedule::DEFAULT_TZ, "full")?;
         Ok(id)
     })?;
+    if let Some(old) = &removed {
+        saved.reattached = Some(old.id);
+        saved.notices.push(format!(
+            "this PSA account was connected before (integration #{}): its match decisions, options and archived \
+             documentation are re-attached and come back live with the next sync",
+            old.id
+        ));
+    }
     let row = store.read().integration_by_id(id)?;
     Ok((row, saved))
 }
@@ -143,6 +243,18 @@ pub async fn set(
     let (config, secret_map) =
         assign(&connector.info, current.config.clone(), current.secrets.clone(), values, secrets)?;
     let (config, secret_map, saved) = normalise(runtime, store, &connector.info, config, secret_map).await?;
+    let account = account_identity(&connector.info, &config);
+    if let Some(existing) = store.read().integrations()?.into_iter().find(|i| {
+        i.id != current.id
+            && i.connector_id == current.connector_id
+            && account_identity(&connector.info, &i.config) == account
+    }) {
+        return Err(IntegrationError::SameAccount {
+            existing: existing.name,
+            connector: connector.info.name.clone(),
+            account: account.split_once(' ').map(|(_, a)| a.to_string()).unwrap_or_default(),
+        });
+    }
     store.transaction(|tx| tx.update_integration_config(current.id, &config, &secret_map))?;
     Ok((store.read().integration_by_id(current.id)?, saved))
 }
@@ -240,7 +352,7 @@ async fn normalise(
         return Err(IntegrationError::Hosts("no allowed host template could be filled from the config".into()));
     }
     notices.extend(validated.notices);
-    Ok((new_config, secrets, Saved { notices }))
+    Ok((new_config, secrets, Saved { notices, reattached: None }))
 }
 
 /// An integration's config as a connector receives it.

@@ -216,7 +216,7 @@ fn apply_companies(
                     reason: Some(s.reason),
                 },
                 Decision::Create => {
-                    let id = create_company(tx, &company, integration_name)?;
+                    let id = create_company(tx, &company, integration_id, integration_name)?;
                     idx.insert(id, CompanyFeatures::of(&company));
                     idx.claim(id);
                     counts.created += 1;
@@ -254,7 +254,11 @@ fn apply_companies(
             Some(l) if l.state.brings_data() => l.company_id,
             _ => None,
         };
-        let Some(company_id) = target.filter(|id| tx.company(*id).ok().flatten().is_some()) else {
+        let doc_company = match target {
+            Some(id) => tx.company(id)?,
+            None => None,
+        };
+        let Some(doc_company) = doc_company else {
             if link.as_ref().is_some_and(|l| matches!(l.state, LinkState::Suggested | LinkState::Unmatched)) {
                 report.awaiting_match += 1;
             }
@@ -263,12 +267,18 @@ fn apply_companies(
                 archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
             continue;
         };
+        let company_id = doc_company.id;
         // Inactive companies arrive archived, with their data; deleted ones
-        // are archived when the operator asked for auto-archive.
-        let archived = !company.active || (deleted && options.auto_archive);
+        // are archived when the operator asked for auto-archive; a company
+        // the operator archived keeps everything of it archived.
+        let archived = !company.active || (deleted && options.auto_archive) || doc_company.operator_archived;
         owners.insert(company.id.clone(), Owner { company_id, archived });
+        // Only the PSA the company came from (its source) updates its
+        // details, and not when the operator keeps them; a company the
+        // operator added or imported keeps its own.
+        let follows = doc_company.source_integration_id == Some(integration_id) && !options.keep_company_details;
         let fields = company_card(&company);
-        let hash = hash_of(&(company_id, &company.name, &fields, archived, options.keep_company_details));
+        let hash = hash_of(&(company_id, &company.name, &fields, archived, options.keep_company_details, follows));
         match tx.card_link(integration_id, StreamKind::Companies.as_str(), &company.id)? {
             Some((doc, h)) if doc == company_id && h == hash => {
                 counts.unchanged += 1;
@@ -282,8 +292,15 @@ fn apply_companies(
                 }
             }
         }
-        if !options.keep_company_details {
-            tx.update_company(company_id, &company.name, domain_of(&company).as_deref(), company.phone.as_deref())?;
+        if follows {
+            tx.update_company_from_psa(
+                company_id,
+                integration_id,
+                &format!("integration:{integration_name}"),
+                &company.name,
+                domain_of(&company).as_deref(),
+                company.phone.as_deref(),
+            )?;
         }
         tx.put_card(
             integration_id,
@@ -309,13 +326,21 @@ fn apply_companies(
     Ok((owners, changed))
 }
 
-fn create_company(tx: &Tx<'_>, company: &Company, integration_name: &str) -> Result<i64, StoreError> {
-    tx.insert_company(
+/// A documentation company for a PSA company; that PSA is its source.
+pub(crate) fn create_company(
+    tx: &Tx<'_>,
+    company: &Company,
+    integration_id: i64,
+    integration_name: &str,
+) -> Result<i64, StoreError> {
+    let id = tx.insert_company(
         &company.name,
         domain_of(company).as_deref(),
         company.phone.as_deref(),
         &format!("integration:{integration_name}"),
-    )
+    )?;
+    tx.set_company_source(id, Some(integration_id))?;
+    Ok(id)
 }
 
 /// The company's web domain: its website's host, else its email's domain.
@@ -439,6 +464,7 @@ fn apply_assets(
         let archived = owner_archived || (deleted && options.auto_archive) || rules::is_inactive(&record);
         let identity = match &record {
             Record::Asset(a) => rules::device_identity(&identity_field, a),
+            Record::Contact(c) => rules::person_identity(c),
             _ => None,
         };
         let title = record.display_name().to_string();

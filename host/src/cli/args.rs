@@ -137,8 +137,14 @@ pub enum IntegrationCommand {
         #[arg(long = "secret", value_name = "KEY=VALUE|KEY=env:VAR")]
         secret: Vec<String>,
     },
-    /// Remove an integration (its documentation companies and assets stay).
-    Remove { name: String },
+    /// Remove an integration: says what is archived, kept and deleted; acts only with --yes.
+    /// Its documentation is archived (never deleted); re-adding the same PSA account re-attaches it.
+    Remove {
+        name: String,
+        /// Do it (without: only show what would happen).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -260,6 +266,8 @@ pub enum LayoutCommand {
         #[arg(long)]
         active: Option<bool>,
     },
+    /// Remove a layout that holds no assets and no sort rule names.
+    Remove { name: String },
 }
 
 #[derive(Debug, Args)]
@@ -340,6 +348,30 @@ pub enum CompanyCommand {
     },
     /// Import companies from a CSV file with a header: name[,domain][,phone].
     Import { file: PathBuf },
+    /// One company: details, who drives them, linked PSA companies, history of changes.
+    Show { company: String },
+    /// Every recorded change to a company's details (which PSA or the operator, old -> new, when).
+    History { company: String },
+    /// Rename a company; you own its details from then on (it stops following its PSA).
+    Rename { company: String, name: String },
+    /// Which PSA keeps the company's name, domain and phone current: an integration, or --none.
+    Follow {
+        company: String,
+        #[arg(required_unless_present = "none")]
+        integration: Option<String>,
+        /// Nobody: keep the details as they are.
+        #[arg(long, conflicts_with = "integration")]
+        none: bool,
+    },
+    /// Archive a company (and what lands on it); apply never restores it.
+    Archive {
+        company: String,
+        /// Restore it instead.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Move everything of FROM (assets, PSA cards, links, tickets, history) onto INTO and archive FROM.
+    Merge { from: String, into: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -361,6 +393,15 @@ pub enum AssetCommand {
     Show { id: i64 },
     /// Set an operator-owned field (never touched by a sync).
     Set { id: i64, field: String, value: String },
+    /// Delete an operator-owned field.
+    Unset { id: i64, field: String },
+    /// Archive an asset; apply never restores it.
+    Archive {
+        id: i64,
+        /// Restore it instead.
+        #[arg(long)]
+        undo: bool,
+    },
 }
 
 #[derive(Debug, Args)]

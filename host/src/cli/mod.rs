@@ -65,6 +65,7 @@ failure_from! {
     crate::store::StoreError => |e: &crate::store::StoreError| e.hint(),
     crate::registry::RegistryError => |e: &crate::registry::RegistryError| e.hint(),
     crate::integrations::IntegrationError => |e: &crate::integrations::IntegrationError| e.hint(),
+    crate::curation::CurationError => |e: &crate::curation::CurationError| e.hint(),
     crate::sync::SyncError => |e: &crate::sync::SyncError| e.hint(),
     crate::runtime::RuntimeError => |e: &crate::runtime::RuntimeError| Some(e.hint()),
     crate::runtime::limits::LimitError => |_: &crate::runtime::limits::LimitError| Some("see `ferry limits` for the accepted values".to_string()),

@@ -162,6 +162,29 @@ pub fn device_identity(identity_field: &str, asset: &Asset) -> Option<String> {
     })
 }
 
+/// The identity of the person behind a contact, so the same person in two
+/// PSAs becomes one documentation asset (as devices merge by serial): the
+/// email address when there is one ("email:ana@ortiz.example"), else the
+/// full name with case and spacing folded ("person:ana ortiz"). Merging is
+/// always within one documentation company, so two people of one name at
+/// different customers stay apart.
+pub fn person_identity(contact: &crate::model::Contact) -> Option<String> {
+    let email = contact
+        .email
+        .as_deref()
+        .map(|e| e.trim().to_lowercase())
+        .filter(|e| e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.')));
+    if let Some(email) = email {
+        return Some(format!("email:{email}"));
+    }
+    let name = match (contact.first_name.as_deref(), contact.last_name.as_deref()) {
+        (Some(f), Some(l)) if !f.trim().is_empty() || !l.trim().is_empty() => format!("{f} {l}"),
+        _ => contact.name.clone(),
+    };
+    let folded = name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    (!folded.is_empty()).then(|| format!("person:{folded}"))
+}
+
 /// Serials that RMMs and vendors put where they have none.
 fn is_placeholder(v: &str) -> bool {
     const PLACEHOLDERS: [&str; 8] = [
@@ -181,6 +204,38 @@ fn is_placeholder(v: &str) -> bool {
 mod tests {
     use super::*;
     use crate::options::TypeRule;
+
+    fn contact(name: &str, first: Option<&str>, last: Option<&str>, email: Option<&str>) -> crate::model::Contact {
+        crate::model::Contact {
+            id: "1".into(),
+            company_id: Some("c".into()),
+            name: name.into(),
+            first_name: first.map(Into::into),
+            last_name: last.map(Into::into),
+            title: None,
+            email: email.map(Into::into),
+            phone: None,
+            mobile: None,
+            active: true,
+            updated_at: None,
+            card: vec![],
+            raw: None,
+        }
+    }
+
+    #[test]
+    fn people_are_identified_by_email_then_name() {
+        let a = contact("Ana Ortiz", Some("Ana"), Some("Ortiz"), Some(" Ana.Ortiz@Ortiz.example "));
+        let b = contact("A. Ortiz", None, None, Some("ana.ortiz@ortiz.example"));
+        assert_eq!(person_identity(&a).as_deref(), Some("email:ana.ortiz@ortiz.example"));
+        assert_eq!(person_identity(&a), person_identity(&b));
+        // No usable email: the folded full name.
+        let c = contact("ANA  ortiz", None, None, Some("not-an-email"));
+        let d = contact("x", Some("Ana"), Some("Ortiz"), None);
+        assert_eq!(person_identity(&c).as_deref(), Some("person:ana ortiz"));
+        assert_eq!(person_identity(&c), person_identity(&d));
+        assert_eq!(person_identity(&contact("  ", None, None, None)), None);
+    }
 
     fn asset(type_name: &str) -> Asset {
         Asset {

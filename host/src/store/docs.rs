@@ -18,6 +18,24 @@ pub struct CompanyRow {
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
+    /// The integration whose PSA drives name, domain and phone; `None`:
+    /// the operator owns them.
+    pub source_integration_id: Option<i64>,
+    /// That integration's name.
+    pub source: Option<String>,
+    /// Archived by the operator (apply never restores it).
+    pub operator_archived: bool,
+}
+
+/// One recorded change to a company's details.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompanyChange {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    /// `operator`, or `integration:NAME`.
+    pub actor: String,
+    pub at: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -136,7 +154,8 @@ pub struct CompanyLink {
     pub reason: Option<String>,
 }
 
-const COMPANY_COLUMNS: &str = "id, name, domain, phone, archived_at, created_by, created_at, updated_at";
+const COMPANY_COLUMNS: &str = "id, name, domain, phone, archived_at, created_by, created_at, updated_at,
+    source_integration_id, (SELECT name FROM integrations WHERE id = source_integration_id), operator_archived";
 
 fn company_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyRow> {
     Ok(CompanyRow {
@@ -148,6 +167,9 @@ fn company_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyRow> {
         created_by: r.get(5)?,
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
+        source_integration_id: r.get(8)?,
+        source: r.get(9)?,
+        operator_archived: r.get(10)?,
     })
 }
 
@@ -219,10 +241,203 @@ impl Tx<'_> {
                 )?
                 .execute(params![id, now()])?
         } else {
-            self.conn().prepare_cached("UPDATE companies SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL")?.execute(params![id, now()],
-            )?
+            self.conn()
+                .prepare_cached(
+                    "UPDATE companies SET archived_at = NULL, updated_at = ?2
+                     WHERE id = ?1 AND archived_at IS NOT NULL AND operator_archived = 0",
+                )?
+                .execute(params![id, now()])?
         };
         Ok(n > 0)
+    }
+
+    /// Which integration drives the company's details (`None`: the
+    /// operator).
+    pub fn set_company_source(&self, id: i64, integration_id: Option<i64>) -> Result<()> {
+        self.conn()
+            .prepare_cached("UPDATE companies SET source_integration_id = ?2, updated_at = ?3 WHERE id = ?1")?
+            .execute(params![id, integration_id, now()])?;
+        Ok(())
+    }
+
+    /// Take the PSA's values for name, domain and phone where they are
+    /// non-empty and differ, recording each change. An empty PSA value never
+    /// erases a stored one. Returns the changes made.
+    pub fn update_company_from_psa(
+        &self,
+        id: i64,
+        integration_id: i64,
+        actor: &str,
+        name: &str,
+        domain: Option<&str>,
+        phone: Option<&str>,
+    ) -> Result<Vec<CompanyChange>> {
+        let Some(current) = self.company(id)? else {
+            return Err(StoreError::NotFound { what: "company", name: format!("#{id}") });
+        };
+        let mut changes = Vec::new();
+        let wanted = [
+            ("name", Some(name), Some(current.name.as_str())),
+            ("domain", domain, current.domain.as_deref()),
+            ("phone", phone, current.phone.as_deref()),
+        ];
+        for (field, new, old) in wanted {
+            let Some(new) = new.map(str::trim).filter(|v| !v.is_empty()) else { continue };
+            if old == Some(new) {
+                continue;
+            }
+            self.set_company_field(id, field, Some(new))?;
+            let change = CompanyChange {
+                field: field.into(),
+                old: old.map(str::to_string),
+                new: Some(new.to_string()),
+                actor: actor.to_string(),
+                at: now(),
+            };
+            self.record_company_change(id, Some(integration_id), &change)?;
+            changes.push(change);
+        }
+        Ok(changes)
+    }
+
+    /// An operator's change to one detail (name, domain, phone), recorded.
+    pub fn set_company_detail_by_operator(&self, id: i64, field: &str, value: Option<&str>) -> Result<bool> {
+        let Some(current) = self.company(id)? else {
+            return Err(StoreError::NotFound { what: "company", name: format!("#{id}") });
+        };
+        let old = match field {
+            "name" => Some(current.name.clone()),
+            "domain" => current.domain.clone(),
+            "phone" => current.phone.clone(),
+            other => return Err(StoreError::Corrupt(format!("unknown company field {other}"))),
+        };
+        if old.as_deref() == value {
+            return Ok(false);
+        }
+        self.set_company_field(id, field, value)?;
+        let change = CompanyChange {
+            field: field.into(),
+            old,
+            new: value.map(str::to_string),
+            actor: "operator".into(),
+            at: now(),
+        };
+        self.record_company_change(id, None, &change)?;
+        Ok(true)
+    }
+
+    fn set_company_field(&self, id: i64, field: &str, value: Option<&str>) -> Result<()> {
+        let sql = match field {
+            "name" => "UPDATE companies SET name = ?2, updated_at = ?3 WHERE id = ?1",
+            "domain" => "UPDATE companies SET domain = ?2, updated_at = ?3 WHERE id = ?1",
+            "phone" => "UPDATE companies SET phone = ?2, updated_at = ?3 WHERE id = ?1",
+            other => return Err(StoreError::Corrupt(format!("unknown company field {other}"))),
+        };
+        self.conn().prepare_cached(sql)?.execute(params![id, value, now()])?;
+        Ok(())
+    }
+
+    fn record_company_change(&self, id: i64, integration_id: Option<i64>, c: &CompanyChange) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO company_history (company_id, field, old_value, new_value, actor, integration_id, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![id, c.field, c.old, c.new, c.actor, integration_id, c.at])?;
+        Ok(())
+    }
+
+    /// Recorded changes to a company's details, oldest first.
+    pub fn company_history(&self, id: i64) -> Result<Vec<CompanyChange>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT field, old_value, new_value, actor, at FROM company_history WHERE company_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok(CompanyChange { field: r.get(0)?, old: r.get(1)?, new: r.get(2)?, actor: r.get(3)?, at: r.get(4)? })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The operator archives (`true`) or restores a company. A restored
+    /// company is live until an apply finds all its cards archived.
+    pub fn set_company_operator_archived(&self, id: i64, archived: bool) -> Result<()> {
+        let t = now();
+        let sql = if archived {
+            "UPDATE companies SET operator_archived = 1, archived_at = COALESCE(archived_at, ?2), updated_at = ?2 WHERE id = ?1"
+        } else {
+            "UPDATE companies SET operator_archived = 0, archived_at = NULL, updated_at = ?2 WHERE id = ?1"
+        };
+        self.conn().prepare_cached(sql)?.execute(params![id, t])?;
+        let change = CompanyChange {
+            field: "archived".into(),
+            old: Some((!archived).to_string()),
+            new: Some(archived.to_string()),
+            actor: "operator".into(),
+            at: now(),
+        };
+        self.record_company_change(id, None, &change)
+    }
+
+    /// The operator archives (`true`) or restores an asset.
+    pub fn set_asset_operator_archived(&self, id: i64, archived: bool) -> Result<bool> {
+        let sql = if archived {
+            "UPDATE assets SET operator_archived = 1, archived_at = COALESCE(archived_at, ?2), updated_at = ?2
+             WHERE id = ?1 AND operator_archived = 0"
+        } else {
+            "UPDATE assets SET operator_archived = 0, archived_at = NULL, updated_at = ?2
+             WHERE id = ?1 AND (operator_archived = 1 OR archived_at IS NOT NULL)"
+        };
+        Ok(self.conn().prepare_cached(sql)?.execute(params![id, now()])? > 0)
+    }
+
+    /// Move everything of company `from` onto `into` (assets, cards, links,
+    /// tickets, history), then archive `from` as merged. Returns how many
+    /// assets moved.
+    pub fn merge_companies(&self, from: i64, into: i64) -> Result<u64> {
+        let t = now();
+        let moved = self.conn().execute(
+            "UPDATE assets SET company_id = ?2, updated_at = ?3 WHERE company_id = ?1",
+            params![from, into, t],
+        )?;
+        self.conn().execute(
+            "UPDATE cards SET doc_id = ?2, updated_at = ?3 WHERE doc_kind = 'company' AND doc_id = ?1",
+            params![from, into, t],
+        )?;
+        self.conn().execute(
+            "UPDATE company_links SET company_id = ?2, updated_at = ?3 WHERE company_id = ?1",
+            params![from, into, t],
+        )?;
+        self.conn().execute("UPDATE tickets SET company_id = ?2 WHERE company_id = ?1", params![from, into])?;
+        self.conn().execute("UPDATE company_history SET company_id = ?2 WHERE company_id = ?1", params![from, into])?;
+        self.conn().execute(
+            "UPDATE companies SET operator_archived = 1, archived_at = COALESCE(archived_at, ?2), updated_at = ?2
+             WHERE id = ?1",
+            params![from, t],
+        )?;
+        let change = CompanyChange {
+            field: "merged".into(),
+            old: Some(format!("#{from}")),
+            new: Some(format!("#{into}")),
+            actor: "operator".into(),
+            at: t,
+        };
+        self.record_company_change(into, None, &change)?;
+        self.record_company_change(from, None, &change)?;
+        Ok(moved as u64)
+    }
+
+    /// The integrations whose company links point at a company, with the
+    /// PSA ids: (integration id, external id).
+    pub fn links_to_company(&self, company_id: i64) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT integration_id, external_id FROM company_links WHERE company_id = ?1
+             AND state IN ('matched', 'created') ORDER BY integration_id, external_id",
+        )?;
+        let rows =
+            stmt.query_map([company_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     // ---- layouts ----
@@ -267,6 +482,20 @@ impl Tx<'_> {
                 "UPDATE layouts SET identity = COALESCE(?2, identity), active = COALESCE(?3, active) WHERE id = ?1",
             )?
             .execute(params![id, identity, active])?;
+        Ok(())
+    }
+
+    /// Assets in a layout, archived ones included.
+    pub fn layout_asset_count(&self, id: i64) -> Result<u64> {
+        let n: i64 = self
+            .conn()
+            .prepare_cached("SELECT COUNT(*) FROM assets WHERE layout_id = ?1")?
+            .query_row([id], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    pub fn delete_layout(&self, id: i64) -> Result<()> {
+        self.conn().prepare_cached("DELETE FROM layouts WHERE id = ?1")?.execute([id])?;
         Ok(())
     }
 
@@ -316,7 +545,8 @@ impl Tx<'_> {
         } else {
             self.conn()
                 .prepare_cached(
-                    "UPDATE assets SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL",
+                    "UPDATE assets SET archived_at = NULL, updated_at = ?2
+                     WHERE id = ?1 AND archived_at IS NOT NULL AND operator_archived = 0",
                 )?
                 .execute(params![id, now()])?
         };
@@ -404,6 +634,15 @@ impl Tx<'_> {
             )?
             .execute(params![asset_id, field, value, now()])?;
         Ok(())
+    }
+
+    /// Delete an operator field; returns whether it existed.
+    pub fn delete_asset_field(&self, asset_id: i64, field: &str) -> Result<bool> {
+        let n = self
+            .conn()
+            .prepare_cached("DELETE FROM asset_fields WHERE asset_id = ?1 AND field = ?2")?
+            .execute(params![asset_id, field])?;
+        Ok(n > 0)
     }
 
     pub fn asset_fields(&self, asset_id: i64) -> Result<Vec<Field>> {

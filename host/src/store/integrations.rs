@@ -22,6 +22,31 @@ pub struct IntegrationRow {
     pub updated_at: String,
 }
 
+/// What `integration remove` archives, keeps and deletes.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct RemovalCounts {
+    /// Live cards that become archived.
+    pub cards: u64,
+    /// Live assets archived (no live card from another integration).
+    pub assets_archived: u64,
+    /// Live assets that stay live (another integration still brings them).
+    pub assets_kept: u64,
+    /// Companies created from this PSA, archived (no other PSA's card).
+    pub companies_archived: u64,
+    /// Operator fields on this integration's assets: kept.
+    pub operator_fields: u64,
+    /// Match decisions: kept for re-adding.
+    pub links: u64,
+    /// Mirror records: kept for re-adding.
+    pub mirror: u64,
+    /// Runs: kept as history.
+    pub runs: u64,
+    /// Tickets: deleted.
+    pub tickets: u64,
+    /// Schedules: deleted.
+    pub schedules: u64,
+}
+
 const COLUMNS: &str = "id, name, connector_id, config_json, secrets_json, options_json, created_at, updated_at";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(IntegrationRow, String, String, String)> {
@@ -59,13 +84,19 @@ fn secrets_json(secrets: &BTreeMap<String, SecretSource>) -> String {
 
 impl Tx<'_> {
     pub fn integrations(&self) -> Result<Vec<IntegrationRow>> {
-        let mut stmt = self.conn().prepare(&format!("SELECT {COLUMNS} FROM integrations ORDER BY name"))?;
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("SELECT {COLUMNS} FROM integrations WHERE removed_at IS NULL ORDER BY name"))?;
         let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
     }
 
     pub fn integration(&self, name: &str) -> Result<IntegrationRow> {
-        let r = self.conn().query_row(&format!("SELECT {COLUMNS} FROM integrations WHERE name = ?1"), [name], from_row);
+        let r = self.conn().query_row(
+            &format!("SELECT {COLUMNS} FROM integrations WHERE name = ?1 AND removed_at IS NULL"),
+            [name],
+            from_row,
+        );
         match self.optional(r)? {
             Some(row) => finish(row),
             None => Err(StoreError::NotFound { what: "integration", name: name.to_string() }),
@@ -198,8 +229,112 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    pub fn delete_integration(&self, id: i64) -> Result<()> {
-        self.conn().prepare_cached("DELETE FROM integrations WHERE id = ?1")?.execute([id])?;
+    /// Removed integrations of a connector (candidates for re-attaching).
+    pub fn removed_integrations(&self, connector_id: &str) -> Result<Vec<IntegrationRow>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {COLUMNS} FROM integrations WHERE removed_at IS NOT NULL AND connector_id = ?1 ORDER BY id DESC"
+        ))?;
+        let rows = stmt.query_map([connector_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(finish).collect()
+    }
+
+    /// What removing an integration would do (see [`Tx::remove_integration`]).
+    pub fn removal_counts(&self, id: i64) -> Result<RemovalCounts> {
+        let one = |sql: &str| -> Result<u64> { Ok(self.conn().query_row(sql, [id], |r| r.get::<_, i64>(0))? as u64) };
+        Ok(RemovalCounts {
+            cards: one("SELECT COUNT(*) FROM cards WHERE integration_id = ?1 AND archived_at IS NULL")?,
+            assets_archived: one(
+                "SELECT COUNT(*) FROM assets a WHERE a.archived_at IS NULL
+                   AND EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'asset' AND k.doc_id = a.id AND k.integration_id = ?1)
+                   AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'asset' AND k.doc_id = a.id
+                                   AND k.archived_at IS NULL AND k.integration_id <> ?1)",
+            )?,
+            assets_kept: one(
+                "SELECT COUNT(*) FROM assets a WHERE a.archived_at IS NULL
+                   AND EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'asset' AND k.doc_id = a.id AND k.integration_id = ?1)
+                   AND EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'asset' AND k.doc_id = a.id
+                               AND k.archived_at IS NULL AND k.integration_id <> ?1)",
+            )?,
+            companies_archived: one(
+                "SELECT COUNT(*) FROM companies c WHERE c.archived_at IS NULL AND c.source_integration_id = ?1
+                   AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'company' AND k.doc_id = c.id
+                                   AND k.archived_at IS NULL AND k.integration_id <> ?1)",
+            )?,
+            operator_fields: one(
+                "SELECT COUNT(*) FROM asset_fields f WHERE EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'asset'
+                   AND k.doc_id = f.asset_id AND k.integration_id = ?1)",
+            )?,
+            links: one("SELECT COUNT(*) FROM company_links WHERE integration_id = ?1")?,
+            mirror: one("SELECT COUNT(*) FROM mirror WHERE integration_id = ?1")?,
+            runs: one("SELECT COUNT(*) FROM runs WHERE integration_id = ?1")?,
+            tickets: one("SELECT COUNT(*) FROM tickets WHERE integration_id = ?1")?,
+            schedules: one("SELECT COUNT(*) FROM schedules WHERE integration_id = ?1")?,
+        })
+    }
+
+    /// Remove an integration without losing documentation: its cards, and
+    /// the assets and PSA-created companies only it kept live, are archived
+    /// (operator fields stay on them); its mirror, company links, options
+    /// and run history are kept so re-adding the same PSA account
+    /// re-attaches; its secrets, schedules, checkpoints, lock and tickets (a
+    /// view of the PSA's queue, fetched again on re-add) go. The name is
+    /// freed for a new integration.
+    pub fn remove_integration(&self, id: i64) -> Result<()> {
+        let t = now();
+        let conn = self.conn();
+        // The hash is reset as for any archived card, so a later apply
+        // (after re-adding) rewrites and restores each card.
+        conn.execute(
+            "UPDATE cards SET archived_at = ?2, updated_at = ?2, hash = 'archived'
+             WHERE integration_id = ?1 AND archived_at IS NULL",
+            params![id, t],
+        )?;
+        conn.execute(
+            "UPDATE assets SET archived_at = ?2, updated_at = ?2 WHERE archived_at IS NULL
+               AND EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'asset' AND k.doc_id = assets.id AND k.integration_id = ?1)
+               AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'asset' AND k.doc_id = assets.id AND k.archived_at IS NULL)",
+            params![id, t],
+        )?;
+        conn.execute(
+            "UPDATE companies SET archived_at = ?2, updated_at = ?2 WHERE archived_at IS NULL AND source_integration_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'company' AND k.doc_id = companies.id
+                               AND k.archived_at IS NULL)",
+            params![id, t],
+        )?;
+        conn.execute("DELETE FROM tickets WHERE integration_id = ?1", [id])?;
+        conn.execute("DELETE FROM schedules WHERE integration_id = ?1", [id])?;
+        conn.execute("DELETE FROM locks WHERE integration_id = ?1", [id])?;
+        conn.execute("DELETE FROM stream_state WHERE integration_id = ?1", [id])?;
+        conn.execute(
+            "UPDATE integrations SET removed_at = ?2, updated_at = ?2, secrets_json = '{}',
+                    name = name || ' (removed #' || id || ')', applied_run = NULL, applied_inputs = NULL
+             WHERE id = ?1",
+            params![id, t],
+        )?;
+        Ok(())
+    }
+
+    /// Bring a removed integration back under a (new) name and config; its
+    /// documentation comes back live with the next sync and apply.
+    pub fn reattach_integration(
+        &self,
+        id: i64,
+        name: &str,
+        config: &BTreeMap<String, String>,
+        secrets: &BTreeMap<String, SecretSource>,
+    ) -> Result<()> {
+        self.conn().execute(
+            "UPDATE integrations SET removed_at = NULL, name = ?2, config_json = ?3, secrets_json = ?4, updated_at = ?5,
+                    applied_run = NULL, applied_inputs = NULL
+             WHERE id = ?1",
+            params![
+                id,
+                name,
+                serde_json::to_string(config).unwrap_or_else(|_| "{}".into()),
+                secrets_json(secrets),
+                now()
+            ],
+        )?;
         Ok(())
     }
 }

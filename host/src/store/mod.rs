@@ -21,8 +21,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub use self::connectors::ConnectorRow;
-pub use self::docs::{AssetFilter, AssetRow, CardRow, CardTarget, CompanyLink, CompanyRow, LayoutRow, LinkState};
-pub use self::integrations::IntegrationRow;
+pub use self::docs::{
+    AssetFilter, AssetRow, CardRow, CardTarget, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
+};
+pub use self::integrations::{IntegrationRow, RemovalCounts};
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
 pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState};
 pub use self::schedules::{LockHolder, ScheduleRow};
@@ -122,6 +124,9 @@ impl Store {
         // record; keep them all prepared.
         store.conn.set_prepared_statement_cache_capacity(256);
         store.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted content (a removed integration's secrets) is overwritten,
+        // not left readable in free pages.
+        store.conn.pragma_update(None, "secure_delete", "ON")?;
         store.migrate()?;
         restrict_permissions(path);
         Ok(store)

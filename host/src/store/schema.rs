@@ -224,6 +224,36 @@ CREATE INDEX mirror_changed ON mirror (integration_id, stream, changed_run);
 -- cursor may mean something else, so its listing starts over.
 ALTER TABLE stream_state ADD COLUMN cursor_connector TEXT;
 "#,
+    // 4: ownership of company details, their history, operator archiving,
+    // integrations removed (kept, archived) rather than deleted.
+    r#"
+-- The integration whose PSA record drives the company's name, domain and
+-- phone; NULL: the operator owns them (added, imported, or taken over).
+ALTER TABLE companies ADD COLUMN source_integration_id INTEGER;
+UPDATE companies SET source_integration_id =
+    (SELECT i.id FROM integrations i WHERE 'integration:' || i.name = companies.created_by)
+ WHERE created_by LIKE 'integration:%';
+-- Archived by the operator: apply never restores it, and everything that
+-- lands on it arrives archived.
+ALTER TABLE companies ADD COLUMN operator_archived INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assets ADD COLUMN operator_archived INTEGER NOT NULL DEFAULT 0;
+-- Every change to a company's details: by which PSA (or the operator),
+-- old -> new, when.
+CREATE TABLE company_history (
+    id             INTEGER PRIMARY KEY,
+    company_id     INTEGER NOT NULL REFERENCES companies(id),
+    field          TEXT NOT NULL,
+    old_value      TEXT,
+    new_value      TEXT,
+    actor          TEXT NOT NULL,
+    integration_id INTEGER,
+    at             TEXT NOT NULL
+);
+CREATE INDEX company_history_by_company ON company_history (company_id, id);
+-- A removed integration keeps its mirror, cards, links and runs (its
+-- documentation archived) so re-adding the same PSA account re-attaches.
+ALTER TABLE integrations ADD COLUMN removed_at TEXT;
+"#,
 ];
 
 /// The schema version this Ferry writes.

@@ -6,6 +6,7 @@ use crate::cli::args::{AssetCommand, CompanyCommand, LayoutCommand};
 use crate::cli::output::opt;
 use crate::cli::{App, Failure, exit};
 use crate::companies;
+use crate::curation;
 use crate::store::{AssetFilter, CardRow, CardTarget, StoreError};
 
 pub fn layout(app: &mut App, command: LayoutCommand) -> Result<u8, Failure> {
@@ -56,8 +57,39 @@ pub fn layout(app: &mut App, command: LayoutCommand) -> Result<u8, Failure> {
                 app.out.line(format!("updated layout {}", layout.name));
             }
         }
+        LayoutCommand::Remove { name } => {
+            curation::remove_layout(&mut app.store, &name)?;
+            if app.out.json {
+                app.out.json(&serde_json::json!({"removed": name}));
+            } else {
+                app.out.line(format!("removed layout {name}"));
+            }
+        }
     }
     Ok(exit::OK)
+}
+
+/// Who keeps a company's details current, in words.
+fn details_owner(c: &crate::store::CompanyRow) -> String {
+    match (&c.source, c.source_integration_id) {
+        (Some(name), _) => format!("{name} (its PSA updates name, domain, phone)"),
+        (None, Some(id)) => format!("integration #{id}"),
+        (None, None) => "the operator (no PSA changes them)".into(),
+    }
+}
+
+fn print_history(app: &App, history: &[crate::store::CompanyChange]) {
+    if history.is_empty() {
+        app.out.line("no recorded changes");
+        return;
+    }
+    app.out.table(
+        &["when", "by", "field", "old", "new"],
+        history
+            .iter()
+            .map(|h| vec![h.at.clone(), h.actor.clone(), h.field.clone(), opt(&h.old), opt(&h.new)])
+            .collect(),
+    );
 }
 
 pub fn company(app: &mut App, command: CompanyCommand) -> Result<u8, Failure> {
@@ -104,6 +136,96 @@ pub fn company(app: &mut App, command: CompanyCommand) -> Result<u8, Failure> {
                 app.out.json(&serde_json::json!({"imported": n}));
             } else {
                 app.out.line(format!("imported {n} companies"));
+            }
+        }
+        CompanyCommand::Show { company } => {
+            let detail = curation::show(&app.store, &company)?;
+            if app.out.json {
+                app.out.json(&detail);
+                return Ok(exit::OK);
+            }
+            let c = &detail.company;
+            app.out.pairs(&[
+                ("company", format!("#{} {}", c.id, c.name)),
+                ("domain", opt(&c.domain)),
+                ("phone", opt(&c.phone)),
+                ("details from", details_owner(c)),
+                (
+                    "archived",
+                    match (&c.archived_at, c.operator_archived) {
+                        (Some(at), true) => format!("{at} (by the operator)"),
+                        (Some(at), false) => at.clone(),
+                        (None, _) => "no".into(),
+                    },
+                ),
+                ("created by", c.created_by.clone()),
+                ("live assets", detail.live_assets.to_string()),
+                (
+                    "PSA companies",
+                    if detail.links.is_empty() {
+                        "-".into()
+                    } else {
+                        detail
+                            .links
+                            .iter()
+                            .map(|l| format!("{} {}", l.integration, l.external_id))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                ),
+            ]);
+            print_history(app, &detail.history);
+        }
+        CompanyCommand::History { company } => {
+            let detail = curation::show(&app.store, &company)?;
+            if app.out.json {
+                app.out.json(&detail.history);
+            } else {
+                print_history(app, &detail.history);
+            }
+        }
+        CompanyCommand::Rename { company, name } => {
+            let before = app.store.read().find_company(&company)?;
+            let row = curation::rename(&mut app.store, &company, &name)?;
+            if app.out.json {
+                app.out.json(&row);
+            } else {
+                app.out.line(format!("renamed company #{} to {}", row.id, row.name));
+                if let Some(source) = &before.source {
+                    app.out.note(format!(
+                        "note: its details no longer follow {source}; `ferry company follow #{} {source}` turns that back on",
+                        row.id
+                    ));
+                }
+            }
+        }
+        CompanyCommand::Follow { company, integration, none: _ } => {
+            let row = curation::follow(&mut app.store, &company, integration.as_deref())?;
+            if app.out.json {
+                app.out.json(&row);
+            } else {
+                app.out.line(format!("company #{} {}: details from {}", row.id, row.name, details_owner(&row)));
+                app.out.line("next: `ferry apply NAME` (or the next sync) brings the PSA's values");
+            }
+        }
+        CompanyCommand::Archive { company, undo } => {
+            let row = curation::archive_company(&mut app.store, &company, !undo)?;
+            if app.out.json {
+                app.out.json(&row);
+            } else {
+                let what = if undo { "restored" } else { "archived" };
+                app.out.line(format!("{what} company #{} {}", row.id, row.name));
+            }
+        }
+        CompanyCommand::Merge { from, into } => {
+            let report = curation::merge(&mut app.store, &from, &into)?;
+            if app.out.json {
+                app.out.json(&report);
+            } else {
+                app.out.line(format!(
+                    "merged company #{} into #{}: {} assets moved; #{} is archived",
+                    report.from, report.into, report.assets_moved, report.from
+                ));
             }
         }
     }
@@ -189,6 +311,25 @@ pub fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
                 app.out.json(&serde_json::json!({"asset": id, "field": field.trim(), "value": value}));
             } else {
                 app.out.line(format!("asset #{id}: {} = {value}", field.trim()));
+            }
+        }
+        AssetCommand::Unset { id, field } => {
+            curation::unset_field(&mut app.store, id, &field)?;
+            if app.out.json {
+                app.out.json(&serde_json::json!({"asset": id, "deleted_field": field.trim()}));
+            } else {
+                app.out.line(format!("asset #{id}: deleted field {}", field.trim()));
+            }
+        }
+        AssetCommand::Archive { id, undo } => {
+            let changed = curation::archive_asset(&mut app.store, id, !undo)?;
+            let what = if undo { "restored" } else { "archived" };
+            if app.out.json {
+                app.out.json(&serde_json::json!({"asset": id, what: changed}));
+            } else if changed {
+                app.out.line(format!("{what} asset #{id}"));
+            } else {
+                app.out.line(format!("asset #{id} was already {what}"));
             }
         }
     }

@@ -214,13 +214,38 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
             }
             Ok(exit::OK)
         }
-        IntegrationCommand::Remove { name } => {
-            let row = app.store.read().integration(&name)?;
-            app.store.transaction(|tx| tx.delete_integration(row.id))?;
+        IntegrationCommand::Remove { name, yes } => {
+            let plan = integrations::remove(&mut app.store, &name, yes)?;
+            let c = &plan.counts;
             if app.out.json {
-                app.out.json(&serde_json::json!({"removed": name}));
+                app.out.json(&plan);
             } else {
-                app.out.line(format!("removed integration {name}; its documentation companies and assets stay"));
+                let verb = |now: &str, later: &str| if plan.removed { now.to_string() } else { later.to_string() };
+                app.out.line(format!(
+                    "{} integration {name}:",
+                    if plan.removed { "removed" } else { "removing would change" }
+                ));
+                app.out.line(format!(
+                    "  archived: {} PSA cards, {} assets and {} companies that only {name} brought",
+                    c.cards, c.assets_archived, c.companies_archived
+                ));
+                app.out.line(format!(
+                    "  {}: {} assets another integration also brings, {} operator fields, every company the operator owns",
+                    verb("stay live", "stays live"),
+                    c.assets_kept,
+                    c.operator_fields
+                ));
+                app.out.line(format!(
+                    "  kept for re-adding the same PSA account: {} match decisions, {} mirror records, options, {} runs of history",
+                    c.links, c.mirror, c.runs
+                ));
+                app.out.line(format!(
+                    "  deleted: its secrets, {} schedules, sync checkpoints, {} tickets (fetched again on re-add)",
+                    c.schedules, c.tickets
+                ));
+            }
+            if !plan.removed {
+                return Err(integrations::IntegrationError::NotConfirmed { name }.into());
             }
             Ok(exit::OK)
         }
