@@ -107,14 +107,18 @@ pub fn follow(store: &mut Store, key: &str, integration: Option<&str>) -> Result
     let source = match integration {
         Some(name) => {
             let row = store.read().integration(name)?;
-            if !store.read().links_to_company(company.id)?.iter().any(|(i, _)| *i == row.id) {
+            // With two PSA companies merged onto it, the first (by PSA id)
+            // drives it.
+            let Some((_, external_id)) =
+                store.read().links_to_company(company.id)?.into_iter().find(|(i, _)| *i == row.id)
+            else {
                 return Err(CurationError::NotLinked { integration: row.name, company: company.id });
-            }
-            Some(row.id)
+            };
+            Some((row.id, external_id))
         }
         None => None,
     };
-    store.transaction(|tx| tx.set_company_source(company.id, source))?;
+    store.transaction(|tx| tx.set_company_source(company.id, source.as_ref().map(|(i, e)| (*i, e.as_str()))))?;
     Ok(store.read().find_company(&format!("#{}", company.id))?)
 }
 

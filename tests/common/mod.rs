@@ -63,6 +63,14 @@ pub fn syncro_settings(sim: &Simulator) -> Vec<String> {
     .to_vec()
 }
 
+/// A Syncro simulator serving a hand-made data set.
+pub fn syncro_sim_data(data: SyncroData) -> Sim {
+    let rt = runtime();
+    let options = SyncroOptions { token: SYNCRO_TOKEN.into(), ..SyncroOptions::default() };
+    let sim = rt.block_on(ferry_sim::syncro::start(data, options)).expect("start syncro sim");
+    Sim { sim, _rt: rt }
+}
+
 pub fn cw_options() -> CwOptions {
     CwOptions {
         company_id: "testmsp".into(),

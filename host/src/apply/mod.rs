@@ -273,10 +273,13 @@ fn apply_companies(
         // the operator archived keeps everything of it archived.
         let archived = !company.active || (deleted && options.auto_archive) || doc_company.operator_archived;
         owners.insert(company.id.clone(), Owner { company_id, archived });
-        // Only the PSA the company came from (its source) updates its
-        // details, and not when the operator keeps them; a company the
-        // operator added or imported keeps its own.
-        let follows = doc_company.source_integration_id == Some(integration_id) && !options.keep_company_details;
+        // Only the PSA company the company came from (its source) updates
+        // its details, and not when the operator keeps them; a company the
+        // operator added or imported keeps its own, and a second PSA
+        // company merged onto it never drives it.
+        let follows = doc_company.source_integration_id == Some(integration_id)
+            && doc_company.source_external_id.as_deref() == Some(company.id.as_str())
+            && !options.keep_company_details;
         let fields = company_card(&company);
         let hash = hash_of(&(company_id, &company.name, &fields, archived, options.keep_company_details, follows));
         match tx.card_link(integration_id, StreamKind::Companies.as_str(), &company.id)? {
@@ -339,7 +342,7 @@ pub(crate) fn create_company(
         company.phone.as_deref(),
         &format!("integration:{integration_name}"),
     )?;
-    tx.set_company_source(id, Some(integration_id))?;
+    tx.set_company_source(id, Some((integration_id, &company.id)))?;
     Ok(id)
 }
 

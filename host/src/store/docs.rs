@@ -21,6 +21,8 @@ pub struct CompanyRow {
     /// The integration whose PSA drives name, domain and phone; `None`:
     /// the operator owns them.
     pub source_integration_id: Option<i64>,
+    /// The PSA company (of that integration) that drives them.
+    pub source_external_id: Option<String>,
     /// That integration's name.
     pub source: Option<String>,
     /// Archived by the operator (apply never restores it).
@@ -155,7 +157,8 @@ pub struct CompanyLink {
 }
 
 const COMPANY_COLUMNS: &str = "id, name, domain, phone, archived_at, created_by, created_at, updated_at,
-    source_integration_id, (SELECT name FROM integrations WHERE id = source_integration_id), operator_archived";
+    source_integration_id, (SELECT name FROM integrations WHERE id = source_integration_id), operator_archived,
+    source_external_id";
 
 fn company_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyRow> {
     Ok(CompanyRow {
@@ -170,6 +173,7 @@ fn company_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyRow> {
         source_integration_id: r.get(8)?,
         source: r.get(9)?,
         operator_archived: r.get(10)?,
+        source_external_id: r.get(11)?,
     })
 }
 
@@ -251,12 +255,14 @@ impl Tx<'_> {
         Ok(n > 0)
     }
 
-    /// Which integration drives the company's details (`None`: the
-    /// operator).
-    pub fn set_company_source(&self, id: i64, integration_id: Option<i64>) -> Result<()> {
+    /// Which PSA company (integration, PSA id) drives the company's details
+    /// (`None`: the operator).
+    pub fn set_company_source(&self, id: i64, source: Option<(i64, &str)>) -> Result<()> {
         self.conn()
-            .prepare_cached("UPDATE companies SET source_integration_id = ?2, updated_at = ?3 WHERE id = ?1")?
-            .execute(params![id, integration_id, now()])?;
+            .prepare_cached(
+                "UPDATE companies SET source_integration_id = ?2, source_external_id = ?3, updated_at = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, source.map(|s| s.0), source.map(|s| s.1), now()])?;
         Ok(())
     }
 

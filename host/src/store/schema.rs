@@ -230,9 +230,16 @@ ALTER TABLE stream_state ADD COLUMN cursor_connector TEXT;
 -- The integration whose PSA record drives the company's name, domain and
 -- phone; NULL: the operator owns them (added, imported, or taken over).
 ALTER TABLE companies ADD COLUMN source_integration_id INTEGER;
+-- ... and which of its PSA companies (one integration may hold two on one
+-- company after an explicit merge; only one drives the details).
+ALTER TABLE companies ADD COLUMN source_external_id TEXT;
 UPDATE companies SET source_integration_id =
     (SELECT i.id FROM integrations i WHERE 'integration:' || i.name = companies.created_by)
  WHERE created_by LIKE 'integration:%';
+UPDATE companies SET source_external_id =
+    (SELECT MIN(l.external_id) FROM company_links l WHERE l.integration_id = companies.source_integration_id
+        AND l.company_id = companies.id AND l.state IN ('created', 'matched'))
+ WHERE source_integration_id IS NOT NULL;
 -- Archived by the operator: apply never restores it, and everything that
 -- lands on it arrives archived.
 ALTER TABLE companies ADD COLUMN operator_archived INTEGER NOT NULL DEFAULT 0;
