@@ -49,6 +49,10 @@ pub struct Faults {
     pub vanish_after_first_page: Option<String>,
     /// The next N connections are reset without an answer.
     pub reset_connections: u32,
+    /// After N more API requests, every further request waits (unanswered)
+    /// until this is cleared: a test can then act while a client is
+    /// provably mid-listing (kill it, run something beside it).
+    pub hold_after: Option<u32>,
 }
 
 /// Counters behind the switches.

@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     pub(crate) resets: AtomicU32,
     /// Bumped by every mutation, so touched records get distinct content.
     pub(crate) revision: AtomicU32,
+    /// Requests waiting at the `hold_after` gate.
+    pub(crate) held: AtomicU32,
 }
 
 impl Shared {
@@ -74,6 +76,7 @@ impl Shared {
             started: Instant::now(),
             resets: AtomicU32::new(0),
             revision: AtomicU32::new(0),
+            held: AtomicU32::new(0),
         })
     }
 
@@ -183,6 +186,33 @@ impl Simulator {
         self.shared.faults()
     }
 
+    /// Let `n` more API requests through, then hold every further one
+    /// unanswered until [`Simulator::release`].
+    pub fn hold_after(&self, n: u32) {
+        let mut faults = self.faults();
+        faults.hold_after = Some(n);
+        self.set_faults(faults);
+    }
+
+    /// Requests waiting at the hold gate now.
+    pub fn held(&self) -> u32 {
+        self.shared.held.load(Ordering::SeqCst)
+    }
+
+    /// Open the hold gate: waiting requests are answered.
+    pub fn release(&self) {
+        let mut faults = self.faults();
+        faults.hold_after = None;
+        self.set_faults(faults);
+    }
+
+    /// Add a record of `kind` like `template_id` under a new id and name (a
+    /// record created in the PSA); returns the new id.
+    pub fn add_like(&self, kind: &str, template_id: &str, name: &str) -> Option<String> {
+        let id = requests::add_like(&self.shared, kind, template_id)?;
+        requests::rename(&self.shared, kind, &id, name).then_some(id)
+    }
+
     /// Change `count` records of `kind` visibly and bump their update time;
     /// returns their ids.
     pub fn touch(&self, kind: &str, count: usize) -> Vec<String> {
@@ -238,7 +268,7 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, request: Request, next: 
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().map(requests::redact_query);
-    let (verdict, delay, malformed, truncated) = {
+    let (verdict, delay, malformed, truncated, hold) = {
         let mut faults = match shared.faults.lock() {
             Ok(f) => f,
             Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -247,8 +277,23 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, request: Request, next: 
             Ok(mut s) => s.admit(&mut faults, Instant::now()),
             Err(_) => Verdict::Pass,
         };
-        (verdict, faults.delay_ms, faults.malformed_json, faults.truncated_json)
+        let hold = match &mut faults.hold_after {
+            Some(0) => true,
+            Some(n) => {
+                *n -= 1;
+                false
+            }
+            None => false,
+        };
+        (verdict, faults.delay_ms, faults.malformed_json, faults.truncated_json, hold)
     };
+    if hold {
+        shared.held.fetch_add(1, Ordering::SeqCst);
+        while shared.faults().hold_after.is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        shared.held.fetch_sub(1, Ordering::SeqCst);
+    }
     if delay > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }

@@ -121,6 +121,27 @@ pub(crate) fn rename(shared: &Shared, kind: &str, id: &str, name: &str) -> bool 
     }
 }
 
+/// Copy a record under the next free id; returns the new id.
+pub(crate) fn add_like(shared: &Shared, kind: &str, template_id: &str) -> Option<String> {
+    let table = table_name(shared.psa, kind);
+    let template_id = template_id.parse::<u64>().ok()?;
+    shared
+        .with_table_mut(table, |t| {
+            let template = t.get(template_id)?.clone();
+            let new_id = t.rows().iter().map(|r| r.id).max().unwrap_or(0) + 1;
+            let mut v: serde_json::Value = serde_json::from_str(&template.json).ok()?;
+            v["id"] = serde_json::json!(new_id);
+            t.insert(crate::Rec {
+                id: new_id,
+                parent: template.parent,
+                updated: template.updated,
+                json: v.to_string().into(),
+            });
+            Some(new_id.to_string())
+        })
+        .flatten()
+}
+
 pub(crate) fn remove(shared: &Shared, kind: &str, id: &str) -> bool {
     let table = table_name(shared.psa, kind);
     let Ok(id) = id.parse::<u64>() else { return false };

@@ -61,6 +61,16 @@ impl Table {
         }
     }
 
+    /// Add a record (its id must be new); rows stay ordered by id.
+    pub(crate) fn insert(&mut self, rec: Rec) {
+        if self.by_id.contains_key(&rec.id) {
+            return;
+        }
+        let at = self.rows.partition_point(|r| r.id < rec.id);
+        self.rows.insert(at, rec);
+        self.by_id = self.rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    }
+
     pub(crate) fn remove(&mut self, id: u64) -> bool {
         if self.by_id.remove(&id).is_none() {
             return false;

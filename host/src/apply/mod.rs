@@ -110,10 +110,25 @@ fn run(store: &mut Store, integration_id: i64, changes_only: bool) -> Result<App
         // What this apply leaves behind (it writes links and companies
         // itself) is what the next one compares with.
         tx.set_applied_state(integration_id, high_water, &content_hash(&tx.apply_inputs(integration_id)?))?;
+        hold_for_tests();
         Ok(report)
     })?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// Test hook: with `FERRY_TEST_HOLD_APPLY=FILE`, apply writes FILE when all
+/// its work is done but not committed, and waits while FILE exists. Crash
+/// tests kill the process there, provably inside apply.
+fn hold_for_tests() {
+    let Some(path) = std::env::var_os("FERRY_TEST_HOLD_APPLY") else { return };
+    let path = std::path::PathBuf::from(path);
+    if std::fs::write(&path, b"holding").is_err() {
+        return;
+    }
+    while path.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// Which mirror records an apply looks at.
@@ -487,8 +502,14 @@ fn apply_assets(
             .and_then(|id| tx.asset_placement(id).ok().flatten().map(|p| (id, p)))
         {
             Some((asset_id, (_, _, current_name))) => {
-                let name = if options.auto_update_names { title.as_str() } else { current_name.as_str() };
-                tx.update_asset(asset_id, company_id, layout_id, name)?;
+                // A device several PSAs bring is placed (company, layout,
+                // name) by the earliest-connected of them, so two PSAs never
+                // move it back and forth and the result does not depend on
+                // which synced first.
+                if !tx.asset_placed_by_earlier(asset_id, integration_id)? {
+                    let name = if options.auto_update_names { title.as_str() } else { current_name.as_str() };
+                    tx.update_asset(asset_id, company_id, layout_id, name)?;
+                }
                 counts.updated += 1;
                 asset_id
             }
@@ -499,6 +520,13 @@ fn apply_assets(
                 };
                 match merged {
                     Some(asset_id) => {
+                        if !archived && !tx.asset_placed_by_earlier(asset_id, integration_id)? {
+                            let name = match options.auto_update_names {
+                                true => title.clone(),
+                                false => tx.asset_placement(asset_id)?.map(|p| p.2).unwrap_or_else(|| title.clone()),
+                            };
+                            tx.update_asset(asset_id, company_id, layout_id, &name)?;
+                        }
                         counts.updated += 1;
                         asset_id
                     }

@@ -763,6 +763,16 @@ impl Tx<'_> {
         Ok(stmt.query_row(params![identity, company_id, not_integration], |r| r.get::<_, Option<i64>>(0))?)
     }
 
+    /// Whether a live card of an earlier-connected integration (lower id)
+    /// sits on the asset: that integration places it.
+    pub fn asset_placed_by_earlier(&self, asset_id: i64, integration_id: i64) -> Result<bool> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM cards WHERE doc_kind = 'asset' AND doc_id = ?1
+                              AND archived_at IS NULL AND integration_id < ?2)",
+        )?;
+        Ok(stmt.query_row(params![asset_id, integration_id], |r| r.get(0))?)
+    }
+
     /// Whether every card on a document is archived (none live).
     pub fn all_cards_archived(&self, target: CardTarget, doc_id: i64) -> Result<bool> {
         let mut stmt = self.conn().prepare_cached(
