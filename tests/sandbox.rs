@@ -164,6 +164,9 @@ fn oversized_pages_endless_and_repeating_cursors_and_lies_fail_cleanly() {
     s.probe("liar", &[("mode", "bad-record")]);
     let e = s.failing_sync("liar");
     assert!(e.contains("invalid page") && e.contains("RFC 3339"), "{e}");
+    s.probe("twice", &[("mode", "duplicate-in-page")]);
+    let e = s.failing_sync("twice");
+    assert!(e.contains("invalid page") && e.contains("stream `companies`: id `p0` appears twice in one page"), "{e}");
     s.probe("wrong", &[("mode", "wrong-stream")]);
     assert!(s.failing_sync("wrong").contains("returned contacts records when asked for companies"));
     s.probe("invalid", &[("mode", "ok")]);

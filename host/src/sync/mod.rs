@@ -528,6 +528,9 @@ async fn fetch_stream(
                 return Ok(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
             }
         }
+        if let Err(e) = records::unique_ids(stream, &page.records) {
+            return Ok(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
+        }
         *run_records += writes.len() as u64;
         if *run_records > limits.run_records {
             return Ok(StreamEnd::Fatal {
