@@ -142,6 +142,22 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Record what made this run "the same sync" (see `sync::dedup`).
+    pub fn set_run_fingerprint(&self, run_id: i64, fingerprint: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached("UPDATE runs SET fingerprint = ?2 WHERE id = ?1")?
+            .execute(params![run_id, fingerprint])?;
+        Ok(())
+    }
+
+    pub fn run_fingerprint(&self, run_id: i64) -> Result<Option<String>> {
+        let r = self
+            .conn()
+            .prepare_cached("SELECT fingerprint FROM runs WHERE id = ?1")?
+            .query_row([run_id], |r| r.get::<_, Option<String>>(0));
+        Ok(self.optional(r)?.flatten())
+    }
+
     /// Runs left `running` by processes that no longer exist become
     /// `interrupted` (their checkpoints stay, so the next run resumes).
     pub fn reap_dead_runs(&self, alive: impl Fn(i64) -> bool) -> Result<u64> {

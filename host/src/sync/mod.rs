@@ -10,6 +10,7 @@
 //! - a failed run (bad credentials, bad config, connector crash before any
 //!   stream completed) never touches the documentation tables.
 
+pub mod dedup;
 pub mod records;
 
 use std::collections::HashSet;
@@ -56,7 +57,7 @@ pub struct SyncRequest {
     pub streams: Vec<StreamKind>,
     /// Who asked: manual, schedule, daemon-start, demo.
     pub trigger: String,
-    /// Run even if the same sync finished moments ago.
+    /// Run even if the same sync succeeded moments ago.
     pub force: bool,
     /// Wait this long for another sync of the integration to finish.
     pub wait: Option<Duration>,
@@ -91,12 +92,7 @@ impl SyncRequest {
     }
 }
 
-/// A repeat of the same sync within this many seconds is answered with the
-/// earlier run (`FERRY_DEDUP_SECONDS`, default 120).
-pub fn dedup_window() -> Duration {
-    let secs = std::env::var("FERRY_DEDUP_SECONDS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(120);
-    Duration::from_secs(secs)
-}
+pub use dedup::dedup_window;
 
 /// Progress callbacks (a terminal progress bar, or nothing).
 pub trait Observer {
@@ -223,38 +219,15 @@ pub async fn run(
         return Err(SyncError::ResetNeedsTickets);
     }
     let scope = request.scope(&streams);
-    if !request.force
-        && let Some(earlier) = recent_same_run(store, &integration, request, &scope)?
-    {
+    let fingerprint = dedup::fingerprint(&integration, &connector.sha256, &scope);
+    if let Some(earlier) = dedup::earlier_run(&store.read(), &integration, request, &fingerprint)? {
         return Ok(SyncReport::from_run(earlier, request.mode));
     }
     lock(store, &integration, &scope, request.wait).await?;
-    let result = run_locked(store, runtime, request, observer, &integration, &info, &loaded, &streams).await;
+    let result =
+        run_locked(store, runtime, request, observer, &integration, &info, &loaded, &streams, &fingerprint).await;
     store.transaction(|tx| tx.unlock(integration.id))?;
     result
-}
-
-/// The same sync (integration, mode, streams) finished within the dedup
-/// window, if any.
-fn recent_same_run(
-    store: &Store,
-    integration: &IntegrationRow,
-    request: &SyncRequest,
-    scope: &str,
-) -> Result<Option<RunRow>, SyncError> {
-    let window = dedup_window();
-    if window.is_zero() {
-        return Ok(None);
-    }
-    let Some(last) = store.read().runs(Some(&integration.name), 1)?.into_iter().next() else { return Ok(None) };
-    let same = last.mode == request.mode.as_str()
-        && format!("{}:{}", last.mode, last.streams.join(",")) == scope
-        && last.status != RunStatus::Running;
-    let recent =
-        last.finished_at.as_deref().and_then(|f| chrono::DateTime::parse_from_rfc3339(f).ok()).is_some_and(|f| {
-            (chrono::Utc::now() - f.with_timezone(&chrono::Utc)).to_std().unwrap_or_default() < window
-        });
-    Ok((same && recent).then_some(last))
 }
 
 /// Take the integration's lock, waiting up to `wait` for a live holder.
@@ -286,6 +259,7 @@ async fn run_locked(
     info: &ConnectorInfo,
     loaded: &crate::runtime::LoadedConnector,
     streams: &[StreamKind],
+    fingerprint: &str,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     let session_config = integrations::session_config(integration, info)?;
@@ -295,6 +269,7 @@ async fn run_locked(
     let stream_names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
     let run_id = store.transaction(|tx| {
         let id = tx.start_run(integration.id, request.mode.as_str(), &stream_names, &request.trigger)?;
+        tx.set_run_fingerprint(id, fingerprint)?;
         tx.set_lock_run(integration.id, id)?;
         if request.reset {
             // Clear & resync: only this integration's tickets, then refetch.

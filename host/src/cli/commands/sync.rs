@@ -82,7 +82,7 @@ pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
 pub fn print_sync(out: &Out, report: &SyncReport) {
     if let Some(earlier) = report.deduplicated_from {
         out.note(format!(
-            "the same sync finished moments ago (run #{earlier}); showing its result (use --force to run again)"
+            "the same sync succeeded moments ago with the same configuration (run #{earlier}); showing its result (use --force to run again)"
         ));
     }
     if out.json {
