@@ -4,9 +4,13 @@
 //! Guarantees kept here:
 //! - one transaction per page, which also checkpoints the cursor, so a crash
 //!   loses at most the page in flight and the next run resumes the listing;
-//! - something counts as deleted only when a *complete full* listing of its
-//!   stream did not return it; failed, partial or incremental reads never
-//!   mark anything deleted;
+//! - something counts as deleted only when a *complete, uninterrupted full*
+//!   listing of its stream did not return it; failed, partial or
+//!   incremental reads never mark anything deleted, and neither does a full
+//!   listing stitched from interrupted runs (offset paging shifts under it
+//!   when the PSA changes between its segments, so "not returned" proves
+//!   nothing): it completes, says deletions wait, and the next full sync
+//!   lists from scratch;
 //! - a failed run (bad credentials, bad config, connector crash before any
 //!   stream completed) never touches the documentation tables.
 
@@ -523,6 +527,8 @@ async fn fetch_stream(
             }
         }
         let done = page.next.is_none();
+        // A listing that began in an earlier run was stitched from segments.
+        let stitched = listing.filter(|l| *l != run_id);
         state.cursor = page.next.clone();
         state.cursor_connector = Some(connector_sha.to_string());
         row.pages += 1;
@@ -535,8 +541,12 @@ async fn fetch_stream(
                 updated_row.updated += outcome.updated;
                 updated_row.unchanged += outcome.unchanged;
                 if done {
-                    if let Some(listing) = listing {
-                        updated_row.deleted = tx.mark_unseen_deleted(integration.id, name, listing, run_id)?;
+                    match (listing, stitched) {
+                        (Some(started), Some(_)) => updated_row.note = Some(deletions_deferred(started)),
+                        (Some(listing), None) => {
+                            updated_row.deleted = tx.mark_unseen_deleted(integration.id, name, listing, run_id)?;
+                        }
+                        (None, _) => {}
                     }
                     let mut finished = state.clone();
                     finished.watermark = state.listing_started_at.clone();
@@ -551,7 +561,7 @@ async fn fetch_stream(
                     tx.put_stream_state(integration.id, name, state)?;
                 }
                 tx.put_run_stream(run_id, &updated_row)?;
-                Ok((outcome, updated_row.deleted))
+                Ok((outcome, updated_row.deleted, updated_row.note))
             })
         };
         // While this page is written, the connector already asks the PSA for
@@ -572,12 +582,21 @@ async fn fetch_stream(
         row.updated += outcome.0.updated;
         row.unchanged += outcome.0.unchanged;
         row.deleted = outcome.1;
+        row.note = outcome.2;
         observer.page(stream, row.fetched, page.total);
         if done {
             return Ok(StreamEnd::Complete);
         }
         cursor = page.next;
     }
+}
+
+/// The note on a stream whose full listing, started by run `started`, was
+/// completed by a later run.
+fn deletions_deferred(started: i64) -> String {
+    format!(
+        "listing resumed from interrupted run #{started}: nothing marked deleted; deletions wait for the next uninterrupted full listing"
+    )
 }
 
 /// What one `read` call gives: a call failure, the connector's error, or a
