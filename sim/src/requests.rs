@@ -144,8 +144,7 @@ pub(crate) fn add(shared: &Shared, kind: &str, record: &serde_json::Value) -> bo
             if !record["_info"].is_object() {
                 record["_info"] = serde_json::json!({});
             }
-            record["_info"]["lastUpdated"] =
-                serde_json::json!(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            record["_info"]["lastUpdated"] = serde_json::json!(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             record.get("company").and_then(|c| c.get("id")).and_then(serde_json::Value::as_u64)
         }
     };

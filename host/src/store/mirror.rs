@@ -278,8 +278,9 @@ impl Tx<'_> {
         let n = self
             .conn()
             .execute("DELETE FROM mirror WHERE integration_id = ?1 AND stream = ?2", params![integration_id, stream])?;
-        // Removed records leave no trace to apply as changes: the next apply
-        // looks at everything.
+        // Removed rows leave nothing to carry a change sequence number, so
+        // an apply of changes could not see them: the next apply looks at
+        // everything.
         self.forget_applied_state(integration_id)?;
         Ok(n as u64)
     }
@@ -307,9 +308,7 @@ impl Sequence {
 
     fn finish(self, tx: &Tx<'_>) -> Result<()> {
         if self.last != self.start {
-            tx.conn()
-                .prepare_cached("UPDATE mirror_sequence SET value = ?1 WHERE id = 1")?
-                .execute([self.last])?;
+            tx.conn().prepare_cached("UPDATE mirror_sequence SET value = ?1 WHERE id = 1")?.execute([self.last])?;
         }
         Ok(())
     }

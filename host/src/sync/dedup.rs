@@ -86,7 +86,9 @@ mod tests {
             name: "acme".into(),
             connector_id: "syncro".into(),
             config: [("subdomain".to_string(), "acme".to_string())].into_iter().collect(),
-            secrets: [("api_key".to_string(), SecretSource::Literal("s3cret-token-value".into()))].into_iter().collect(),
+            secrets: [("api_key".to_string(), SecretSource::Literal("s3cret-token-value".into()))]
+                .into_iter()
+                .collect(),
             options: serde_json::json!({"auto_archive": false}),
             created_at: String::new(),
             updated_at: String::new(),
