@@ -528,7 +528,7 @@ async fn fetch_stream(
         }
         let done = page.next.is_none();
         // A listing that began in an earlier run was stitched from segments.
-        let stitched = listing.filter(|l| *l != run_id);
+        let stitched = listing.is_some_and(|l| l != run_id);
         state.cursor = page.next.clone();
         state.cursor_connector = Some(connector_sha.to_string());
         row.pages += 1;
@@ -541,12 +541,12 @@ async fn fetch_stream(
                 updated_row.updated += outcome.updated;
                 updated_row.unchanged += outcome.unchanged;
                 if done {
-                    match (listing, stitched) {
-                        (Some(started), Some(_)) => updated_row.note = Some(deletions_deferred(started)),
-                        (Some(listing), None) => {
+                    match listing {
+                        Some(started) if stitched => updated_row.note = Some(deletions_deferred(started)),
+                        Some(listing) => {
                             updated_row.deleted = tx.mark_unseen_deleted(integration.id, name, listing, run_id)?;
                         }
-                        (None, _) => {}
+                        None => {}
                     }
                     let mut finished = state.clone();
                     finished.watermark = state.listing_started_at.clone();
