@@ -151,12 +151,14 @@ fn plugin_check_names_what_is_wrong_with_broken_connectors() {
     let ferry = Ferry::new().with_env("FERRY_CPU_SECONDS", "2");
     let probe = artifact("ferry_test_probe");
     let base = format!("base_url={}", sim.base_url());
-    let cases: [(&str, &str, &str); 6] = [
+    let cases: [(&str, &str, &str); 7] = [
         ("panic", "check", "probe panics on purpose"),
         ("repeat-cursor", "read companies", "repeated"),
         ("bad-record", "read companies", "RFC 3339"),
         ("wrong-stream", "read companies", "returned contacts records when asked for companies"),
         ("duplicates", "read companies", "ids must be unique"),
+        // The same words sync fails the stream with (tests/sandbox.rs).
+        ("duplicate-in-page", "read companies", "stream `companies`: id `p0` appears twice in one page"),
         ("loop", "read companies", "CPU budget"),
     ];
     for (mode, failing, needle) in cases {

@@ -160,8 +160,13 @@ fn deleted_devices_are_archived_only_with_auto_archive_and_after_a_complete_list
     ferry.json(&["apply", "acme"]);
     assert!(live_named(&ferry, &name(&gone_later)), "not archived after an incomplete listing");
 
-    // The next complete sync archives it.
+    // The next sync completes that listing, resumed from the interrupted
+    // run: stitched together, it proves no deletion either.
     sim.set_faults(Faults::default());
+    let stitched = ferry.json(&["sync", "acme"]);
+    assert_eq!(stitched["streams"][3]["deleted"], 0, "{stitched:#}");
+    assert!(live_named(&ferry, &name(&gone_later)), "not archived after a stitched listing");
+    // The next complete, uninterrupted listing archives it.
     ferry.json(&["sync", "acme"]);
     assert!(!live_named(&ferry, &name(&gone_later)));
 }

@@ -416,3 +416,115 @@ fn bad_operator_input_is_one_line_and_a_hint_and_changes_nothing() {
         readonly.stderr
     );
 }
+
+/// External ids of the asset cards, archived or not.
+fn asset_cards(ferry: &Ferry, archived: bool) -> std::collections::BTreeSet<String> {
+    let conn = rusqlite::Connection::open(&ferry.db).expect("open db");
+    let sql = format!(
+        "SELECT external_id FROM cards WHERE stream = 'assets' AND archived_at IS {} NULL",
+        if archived { "NOT" } else { "" }
+    );
+    let mut stmt = conn.prepare(&sql).expect("prepare");
+    stmt.query_map([], |r| r.get::<_, String>(0)).expect("query").map(|r| r.expect("row")).collect()
+}
+
+fn stream<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["streams"]
+        .as_array()
+        .and_then(|s| s.iter().find(|x| x["stream"] == name))
+        .unwrap_or_else(|| panic!("no stream {name} in {report:#}"))
+}
+
+#[test]
+fn a_listing_stitched_from_interrupted_runs_archives_nothing_and_the_next_clean_one_does() {
+    const PER_PAGE: usize = 4;
+    let sim = syncro_sim_with(&small_world(), SyncroOptions { assets_per_page: PER_PAGE, ..SyncroOptions::default() });
+    let ferry = fast_retries();
+    ferry.add_syncro("acme", &sim);
+    ferry.run(&["rules", "acme", "option", "auto-archive"]).ok();
+    sim.clear_requests();
+    assert_eq!(ferry.json(&["sync", "acme"])["status"], "succeeded");
+    // Requests a full sync makes before its first assets page (the streams
+    // before assets do not change here, so every run makes as many).
+    let before_assets =
+        sim.requests().iter().position(|r| r.path.ends_with("/customer_assets")).expect("assets were listed") as u32;
+    let psa = sim.records("assets");
+    assert!(psa.len() >= 6 * PER_PAGE, "enough pages: {}", psa.len());
+    let inactive = asset_cards(&ferry, true);
+    let id = |v: &Value| v["id"].to_string();
+    // Live assets among the first two pages: those the first segment reads.
+    let early: Vec<String> = psa[..2 * PER_PAGE].iter().map(id).filter(|i| !inactive.contains(i)).collect();
+    assert!(early.len() >= 5, "{early:?}");
+    let template = psa.iter().find(|a| !inactive.contains(&id(a))).expect("an active asset").clone();
+    let new_asset = |n: u64, asset_id: u64| {
+        let mut a = template.clone();
+        a["id"] = serde_json::json!(asset_id);
+        a["name"] = serde_json::json!(format!("NEW-PC-{n}"));
+        a["asset_serial"] = serde_json::json!(format!("NEWSERIAL{n}"));
+        a
+    };
+    let base = ferry_sim::syncro::ASSET_ID_BASE;
+
+    // Segment 1: assets pages 1-2, then the token dies.
+    sim.set_faults(Faults { revoke_token_after: Some(before_assets + 2), ..Faults::default() });
+    assert_eq!(ferry.run(&["--json", "sync", "acme"]).code(3).json()["status"], "failed");
+    // The PSA changes under the listing: three read records go, one arrives
+    // before them and one at the end, so page 3 now starts two records later.
+    let mut removed: Vec<String> = early[..3].to_vec();
+    for r in &removed {
+        assert!(sim.remove("assets", r));
+    }
+    assert!(sim.add("assets", &new_asset(1, base - 1)));
+    assert!(sim.add("assets", &new_asset(2, base + 100_000)));
+
+    // Segment 2: one more page, then the token dies again; more changes.
+    sim.set_faults(Faults { revoke_token_after: Some(before_assets + 1), ..Faults::default() });
+    assert_eq!(ferry.run(&["--json", "sync", "acme"]).code(3).json()["status"], "failed");
+    removed.extend(early[3..5].iter().cloned());
+    for r in &early[3..5] {
+        assert!(sim.remove("assets", r));
+    }
+    assert!(sim.add("assets", &new_asset(3, base - 2)));
+
+    // Segment 3 completes the stitched listing: nothing is marked deleted,
+    // nothing archived, and the report says deletions wait.
+    sim.set_faults(Faults::default());
+    let stitched = ferry.json(&["sync", "acme"]);
+    assert_eq!(stitched["status"], "succeeded", "{stitched:#}");
+    let assets = stream(&stitched, "assets");
+    assert_eq!(assets["status"], "complete");
+    assert_eq!(assets["deleted"], 0, "{assets}");
+    assert!(
+        assets["note"].as_str().is_some_and(|n| n.contains("deletions wait for the next uninterrupted full listing")),
+        "{assets}"
+    );
+    assert_eq!(ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'assets' AND deleted_at IS NOT NULL"), 0);
+    assert_eq!(asset_cards(&ferry, true), inactive, "no asset archived by a stitched listing");
+    let run_id = stitched["run_id"].to_string();
+    let shown = ferry.json(&["runs", "show", &run_id]);
+    let shown_assets = shown["stream_results"]
+        .as_array()
+        .and_then(|s| s.iter().find(|x| x["stream"] == "assets"))
+        .expect("assets")
+        .clone();
+    assert_eq!(shown_assets["note"], assets["note"]);
+    let text = ferry.run(&["runs", "show", &run_id]).ok();
+    assert!(text.stdout.contains("deletions wait"), "{}", text.stdout);
+
+    // The next full sync lists from scratch, uninterrupted: the removed
+    // ones are archived, every live one (the new ones too) is live.
+    let clean = ferry.json(&["sync", "acme"]);
+    assert_eq!(clean["status"], "succeeded");
+    let assets = stream(&clean, "assets");
+    assert_eq!(assets["deleted"], removed.len(), "{assets}");
+    assert!(assets["note"].is_null(), "{assets}");
+    let mut archived = inactive.clone();
+    archived.extend(removed.iter().cloned());
+    assert_eq!(asset_cards(&ferry, true), archived);
+    let live_psa: std::collections::BTreeSet<String> = sim.records("assets").iter().map(id).collect();
+    let live_cards = asset_cards(&ferry, false);
+    assert_eq!(live_cards, live_psa.difference(&inactive).cloned().collect(), "every live PSA asset is live");
+    for n in [base - 1, base - 2, base + 100_000] {
+        assert!(live_cards.contains(&n.to_string()), "new asset {n} arrived");
+    }
+}

@@ -38,6 +38,8 @@ impl Setup {
             vec!["integration".into(), "add".into(), name.into(), "--plugin".into(), "probe".into()];
         args.push("--set".into());
         args.push(format!("base_url={}", self.sim.base_url()));
+        args.push("--set".into());
+        args.push(format!("account={name}"));
         for (k, v) in settings {
             args.push(if *k == "token" { "--secret".into() } else { "--set".into() });
             args.push(format!("{k}={v}"));
@@ -164,6 +166,9 @@ fn oversized_pages_endless_and_repeating_cursors_and_lies_fail_cleanly() {
     s.probe("liar", &[("mode", "bad-record")]);
     let e = s.failing_sync("liar");
     assert!(e.contains("invalid page") && e.contains("RFC 3339"), "{e}");
+    s.probe("twice", &[("mode", "duplicate-in-page")]);
+    let e = s.failing_sync("twice");
+    assert!(e.contains("invalid page") && e.contains("stream `companies`: id `p0` appears twice in one page"), "{e}");
     s.probe("wrong", &[("mode", "wrong-stream")]);
     assert!(s.failing_sync("wrong").contains("returned contacts records when asked for companies"));
     s.probe("invalid", &[("mode", "ok")]);

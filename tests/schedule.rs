@@ -161,6 +161,57 @@ fn a_repeat_within_two_minutes_returns_the_earlier_run() {
     assert_eq!(dedup.json(&["runs", "acme"]).as_array().map(Vec::len), Some(3));
 }
 
+/// The run a `--json sync` report repeats (null when it really ran).
+fn repeated(report: &Value) -> Value {
+    report["deduplicated_from"].clone()
+}
+
+#[test]
+fn only_a_success_with_the_same_config_is_repeated_and_reset_always_runs() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new().with_env("FERRY_DEDUP_SECONDS", "120");
+    let mut add = vec!["integration", "add", "acme", "--plugin", "syncro"];
+    let settings = syncro_settings(&sim);
+    let wrong = settings.iter().map(|s| if s.starts_with("api_key=") { "api_key=wrong-key-0000" } else { s.as_str() });
+    add.extend(wrong);
+    ferry.run(&add).ok();
+    ferry.unpaced("acme");
+
+    // A failure is never replayed: the same wrong key runs (and fails) again.
+    let first = ferry.run(&["--json", "sync", "acme"]).code(3).json();
+    let again = ferry.run(&["--json", "sync", "acme"]).code(3).json();
+    assert!(repeated(&again).is_null(), "a failed run is not repeated: {again:#}");
+    assert_ne!(again["run_id"], first["run_id"]);
+
+    // The key fixed: the sync runs and succeeds.
+    ferry.run(&["integration", "set", "acme", "--secret", &format!("api_key={SYNCRO_TOKEN}")]).ok();
+    let fixed = ferry.json(&["sync", "acme"]);
+    assert!(repeated(&fixed).is_null(), "{fixed:#}");
+    assert_eq!(fixed["status"], "succeeded");
+    // Now, and only now, a repeat is answered with that run.
+    let repeat = ferry.json(&["sync", "acme"]);
+    assert_eq!(repeated(&repeat), fixed["run_id"]);
+
+    // Another option, config value or key is another sync.
+    ferry.run(&["rules", "acme", "option", "auto-archive"]).ok();
+    let after_option = ferry.json(&["sync", "acme"]);
+    assert!(repeated(&after_option).is_null(), "an option changed: {after_option:#}");
+    assert_eq!(repeated(&ferry.json(&["sync", "acme"])), after_option["run_id"]);
+    ferry.run(&["integration", "set", "acme", "subdomain=sim2"]).ok();
+    assert!(repeated(&ferry.json(&["sync", "acme"])).is_null(), "a config value changed");
+
+    // `--reset` always runs, and clears: every ticket is fetched anew.
+    let tickets = ferry.json(&["sync", "acme", "--stream", "tickets"]);
+    assert!(repeated(&tickets).is_null());
+    let reset = ferry.json(&["sync", "acme", "--stream", "tickets", "--reset"]);
+    assert!(repeated(&reset).is_null(), "--reset is never answered with an earlier run: {reset:#}");
+    assert_eq!(reset["streams"][0]["created"], sim.records("tickets").len(), "{reset:#}");
+    // `--force` always runs.
+    assert!(repeated(&ferry.json(&["sync", "acme", "--stream", "tickets", "--reset", "--force"])).is_null());
+    let runs = ferry.json(&["runs", "acme", "--limit", "100"]);
+    assert_eq!(runs.as_array().map(Vec::len), Some(8), "{runs:#}");
+}
+
 #[test]
 fn incremental_syncro_tickets_ask_only_for_changes() {
     let sim = syncro_sim(&small_world());

@@ -354,6 +354,10 @@ async fn read_all(s: &mut crate::runtime::Session<'_>, stream: StreamKind) -> Re
         for (i, r) in page.records.iter().enumerate() {
             records::validate(i, r).map_err(|e| format!("page {pages}: {e}"))?;
             records::to_mirror(i, r).map_err(|e| format!("page {pages}: {e}"))?;
+        }
+        // The same check and message as sync's, before the across-pages one.
+        records::unique_ids(stream, &page.records).map_err(|e| format!("page {pages}: {e}"))?;
+        for r in &page.records {
             let id = r.external_id();
             if let Some(first) = unique.insert(id.clone(), pages) {
                 return Err(format!(

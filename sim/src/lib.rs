@@ -224,6 +224,13 @@ impl Simulator {
         requests::remove(&self.shared, kind, id)
     }
 
+    /// Add a record (a creation in the PSA) in the PSA's own JSON shape,
+    /// with a numeric `id` not yet taken. Listings are in id order, so a
+    /// low id shifts every later page by one. False when the id is taken.
+    pub fn add(&self, kind: &str, record: &serde_json::Value) -> bool {
+        requests::add(&self.shared, kind, record)
+    }
+
     /// Rename a record.
     pub fn rename(&self, kind: &str, id: &str, new_name: &str) -> bool {
         requests::rename(&self.shared, kind, id, new_name)

@@ -158,7 +158,7 @@ async fn serve_cw(args: &ServeArgs, port: u16) -> anyhow::Result<ferry_sim::Simu
 }
 
 async fn wait(sims: Vec<ferry_sim::Simulator>) {
-    println!("admin: GET/PUT /_sim/faults, GET /_sim/requests, POST /_sim/touch; Ctrl-C to stop");
+    println!("admin: GET/PUT /_sim/faults, GET /_sim/requests, POST /_sim/touch|remove|rename|add; Ctrl-C to stop");
     let _ = tokio::signal::ctrl_c().await;
     for s in sims {
         s.shutdown().await;

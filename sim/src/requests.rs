@@ -125,27 +125,53 @@ pub(crate) fn rename(shared: &Shared, kind: &str, id: &str, name: &str) -> bool 
 pub(crate) fn add_like(shared: &Shared, kind: &str, template_id: &str) -> Option<String> {
     let table = table_name(shared.psa, kind);
     let template_id = template_id.parse::<u64>().ok()?;
-    shared
-        .with_table_mut(table, |t| {
-            let template = t.get(template_id)?.clone();
+    let (new_id, mut record) = shared
+        .with_table(table, |t| {
+            let template = t.get(template_id)?;
             let new_id = t.rows().iter().map(|r| r.id).max().unwrap_or(0) + 1;
-            let mut v: serde_json::Value = serde_json::from_str(&template.json).ok()?;
-            v["id"] = serde_json::json!(new_id);
-            t.insert(crate::Rec {
-                id: new_id,
-                parent: template.parent,
-                updated: template.updated,
-                json: v.to_string().into(),
-            });
-            Some(new_id.to_string())
+            let record: serde_json::Value = serde_json::from_str(&template.json).ok()?;
+            Some((new_id, record))
         })
-        .flatten()
+        .flatten()?;
+    record["id"] = serde_json::json!(new_id);
+    add(shared, kind, &record).then(|| new_id.to_string())
 }
 
 pub(crate) fn remove(shared: &Shared, kind: &str, id: &str) -> bool {
     let table = table_name(shared.psa, kind);
     let Ok(id) = id.parse::<u64>() else { return false };
     shared.with_table_mut(table, |t| t.remove(id)).unwrap_or(false)
+}
+
+/// Add a record (a creation in the PSA), in the PSA's own shape with a
+/// numeric `id` not yet taken; it is listed in id order, so a low id shifts
+/// every later page. Its update time becomes now.
+pub(crate) fn add(shared: &Shared, kind: &str, record: &serde_json::Value) -> bool {
+    let table = table_name(shared.psa, kind);
+    let Some(id) = record.get("id").and_then(serde_json::Value::as_u64) else { return false };
+    let now = chrono::Utc::now();
+    let mut record = record.clone();
+    let parent = match shared.psa {
+        Psa::Syncro => {
+            record["updated_at"] = serde_json::json!(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            record.get("customer_id").and_then(serde_json::Value::as_u64)
+        }
+        Psa::Cw => {
+            if !record["_info"].is_object() {
+                record["_info"] = serde_json::json!({});
+            }
+            record["_info"]["lastUpdated"] = serde_json::json!(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            record.get("company").and_then(|c| c.get("id")).and_then(serde_json::Value::as_u64)
+        }
+    };
+    let rec = crate::Rec { id, parent, updated: now, json: std::sync::Arc::from(record.to_string()) };
+    shared.with_table_mut(table, |t| t.insert(rec)).unwrap_or(false)
+}
+
+#[derive(Deserialize)]
+struct AddBody {
+    kind: String,
+    record: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -200,6 +226,12 @@ pub(crate) fn admin_router(shared: Arc<Shared>) -> Router {
             "/remove",
             post(|State(s): State<Arc<Shared>>, Json(b): Json<RemoveBody>| async move {
                 Json(serde_json::json!({ "removed": remove(&s, &b.kind, &b.id) }))
+            }),
+        )
+        .route(
+            "/add",
+            post(|State(s): State<Arc<Shared>>, Json(b): Json<AddBody>| async move {
+                Json(serde_json::json!({ "added": add(&s, &b.kind, &b.record) }))
             }),
         )
         .route(

@@ -61,14 +61,15 @@ impl Table {
         }
     }
 
-    /// Add a record (its id must be new); rows stay ordered by id.
-    pub(crate) fn insert(&mut self, rec: Rec) {
+    /// Add a record in id order; false when its id is taken.
+    pub(crate) fn insert(&mut self, rec: Rec) -> bool {
         if self.by_id.contains_key(&rec.id) {
-            return;
+            return false;
         }
         let at = self.rows.partition_point(|r| r.id < rec.id);
         self.rows.insert(at, rec);
         self.by_id = self.rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+        true
     }
 
     pub(crate) fn remove(&mut self, id: u64) -> bool {
@@ -108,6 +109,12 @@ mod tests {
         assert_eq!(t.rows().iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2]);
         assert!(t.update(2, &json!({"id": 2, "x": 1}), now));
         assert_eq!(json_array(t.rows().iter()), r#"[{"id":1},{"id":2,"x":1}]"#);
+        let rec = |id: u64| Rec { id, parent: None, updated: now, json: Arc::from(format!("{{\"id\":{id}}}")) };
+        assert!(t.insert(rec(0)));
+        assert!(!t.insert(rec(2)), "ids are unique");
+        assert_eq!(t.rows().iter().map(|r| r.id).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(t.get(2).map(|r| r.id), Some(2));
+        assert!(t.remove(0));
         assert!(t.remove(1));
         assert!(t.get(1).is_none());
         assert_eq!(t.get(2).map(|r| r.id), Some(2));

@@ -86,7 +86,10 @@ fn run(store: &mut Store, integration_id: i64, changes_only: bool) -> Result<App
     let options = IntegrationOptions::from_json(&integration.options);
     let mut report = store.transaction(|tx| {
         let mut report = ApplyReport { integration: integration.name.clone(), ..Default::default() };
-        let high_water = tx.mirror_high_water(integration_id)?;
+        // The mirror sequence seen by this transaction: a sync still writing
+        // pages numbers its later changes above it, so the next apply of
+        // changes picks them up.
+        let seen_seq = tx.mirror_sequence()?;
         let since = match changes_only {
             true => {
                 let inputs = content_hash(&tx.apply_inputs(integration_id)?);
@@ -109,7 +112,7 @@ fn run(store: &mut Store, integration_id: i64, changes_only: bool) -> Result<App
         report.streams.insert(StreamKind::Tickets, counts);
         // What this apply leaves behind (it writes links and companies
         // itself) is what the next one compares with.
-        tx.set_applied_state(integration_id, high_water, &content_hash(&tx.apply_inputs(integration_id)?))?;
+        tx.set_applied_state(integration_id, seen_seq, &content_hash(&tx.apply_inputs(integration_id)?))?;
         hold_for_tests();
         Ok(report)
     })?;
@@ -134,7 +137,8 @@ fn hold_for_tests() {
 /// Which mirror records an apply looks at.
 enum Reach<'a> {
     Everything,
-    /// Records changed after run `since`, and all records of `companies`.
+    /// Records changed after mirror sequence number `since`, and all
+    /// records of `companies`.
     ChangedSince {
         since: i64,
         companies: &'a HashSet<String>,
@@ -205,7 +209,7 @@ fn apply_companies(
         let Record::Company(company) = parse(&row)? else {
             continue;
         };
-        if since.is_some_and(|since| row.changed_run > since) {
+        if since.is_some_and(|since| row.change_seq > since) {
             changed.insert(company.id.clone());
         }
         let deleted = row.deleted_at.is_some() || company.deleted;
@@ -693,6 +697,9 @@ fn record_card(record: &Record) -> Vec<Field> {
     }
     fields
 }
+
+#[cfg(test)]
+mod during_sync_tests;
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,9 @@
 //! Schedules: when each integration syncs by itself.
 //!
 //! An entry is a cron expression in a time zone with a mode (full or
-//! incremental). Five-field crontab expressions (`0 */3 * * *`) are accepted
-//! and read as the `cron` crate's six-field form with seconds 0. Fire times
+//! incremental). Only five-field crontab expressions (`0 */3 * * *`) are
+//! accepted, read as the `cron` crate's six-field form with seconds 0; six or
+//! seven fields (seconds, year) are refused rather than silently shifted. Fire times
 //! are computed in the entry's zone, so "02:00 Europe/Berlin" stays 02:00
 //! across daylight-saving changes. Pure code: the clock is passed in.
 
@@ -54,16 +55,18 @@ impl Entry {
     pub fn parse(cron_expr: &str, tz: &str, mode: Mode) -> Result<Entry, ScheduleError> {
         let cron_text = cron_expr.split_whitespace().collect::<Vec<_>>().join(" ");
         let fields = cron_text.split(' ').count();
-        let six = match fields {
-            5 => format!("0 {cron_text}"),
-            6 | 7 => cron_text.clone(),
-            n => {
-                return Err(ScheduleError::Cron {
-                    expr: cron_expr.to_string(),
-                    why: format!("it has {n} fields; crontab uses 5 (minute hour day month weekday)"),
-                });
-            }
-        };
+        // Only crontab's five fields: the `cron` crate would also take six
+        // or seven (seconds first, year last), so `0 2 * * * *` would mean
+        // "every hour at minute 2" to it while an operator meant 02:00.
+        if fields != 5 {
+            return Err(ScheduleError::Cron {
+                expr: cron_expr.to_string(),
+                why: format!(
+                    "it has {fields} fields; Ferry takes crontab's 5 (minute hour day month weekday), e.g. `0 2 * * *` for 02:00 daily"
+                ),
+            });
+        }
+        let six = format!("0 {cron_text}");
         let schedule = cron::Schedule::from_str(&six).map_err(|e| {
             // The crate's message repeats the expression with a caret line;
             // its last line is the reason.
@@ -208,6 +211,24 @@ mod tests {
         assert!(matches!(Entry::parse("every day", "UTC", Mode::Full), Err(ScheduleError::Cron { .. })));
         assert!(matches!(Entry::parse("61 * * * *", "UTC", Mode::Full), Err(ScheduleError::Cron { .. })));
         assert!(matches!(Entry::parse("0 2 * * *", "Mars/Olympus", Mode::Full), Err(ScheduleError::TimeZone(_))));
+    }
+
+    #[test]
+    fn only_five_fields_are_accepted() {
+        // Six fields would read as "second minute hour ...": hourly at :02.
+        for expr in ["0 2 * * * *", "0 0 2 * * * 2026", "* * * *", "0"] {
+            match Entry::parse(expr, "UTC", Mode::Full) {
+                Err(e @ ScheduleError::Cron { .. }) => {
+                    let text = e.to_string();
+                    assert!(text.contains("crontab's 5") && text.contains("`0 2 * * *`"), "{expr}: {text}");
+                    assert!(e.hint().contains("0 2 * * *"));
+                }
+                other => panic!("{expr} must be refused, got {other:?}"),
+            }
+        }
+        let e = Entry::parse("0 2 * * *", "UTC", Mode::Full).unwrap();
+        let next: Vec<String> = e.upcoming(at("2026-11-22T10:15:00Z"), 2).iter().map(|d| d.to_rfc3339()).collect();
+        assert_eq!(next, vec!["2026-11-23T02:00:00+00:00", "2026-11-24T02:00:00+00:00"]);
     }
 
     #[test]

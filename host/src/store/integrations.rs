@@ -166,29 +166,29 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Remove an integration and what only it owns (mirror, runs, cards,
-    /// links). Documentation companies and assets stay: they are the
-    /// operator's now.
-    /// What the last apply of this integration saw: the mirror's high water
-    /// (`changed_run`) and the fingerprint of its other inputs.
+    /// What the last apply of this integration saw: the mirror sequence
+    /// number it had seen up to (`applied_seq`) and the fingerprint of its
+    /// other inputs.
     pub fn applied_state(&self, id: i64) -> Result<Option<(i64, String)>> {
-        let (run, inputs): (Option<i64>, Option<String>) = self
+        let (seq, inputs): (Option<i64>, Option<String>) = self
             .conn()
-            .prepare_cached("SELECT applied_run, applied_inputs FROM integrations WHERE id = ?1")?
+            .prepare_cached("SELECT applied_seq, applied_inputs FROM integrations WHERE id = ?1")?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(run.zip(inputs))
+        Ok(seq.zip(inputs))
     }
 
-    pub fn set_applied_state(&self, id: i64, run: i64, inputs: &str) -> Result<()> {
+    pub fn set_applied_state(&self, id: i64, seq: i64, inputs: &str) -> Result<()> {
         self.conn()
-            .prepare_cached("UPDATE integrations SET applied_run = ?2, applied_inputs = ?3 WHERE id = ?1")?
-            .execute(rusqlite::params![id, run, inputs])?;
+            .prepare_cached("UPDATE integrations SET applied_seq = ?2, applied_inputs = ?3 WHERE id = ?1")?
+            .execute(rusqlite::params![id, seq, inputs])?;
         Ok(())
     }
 
     pub fn forget_applied_state(&self, id: i64) -> Result<()> {
         self.conn()
-            .prepare_cached("UPDATE integrations SET applied_run = NULL, applied_inputs = NULL WHERE id = ?1")?
+            .prepare_cached(
+                "UPDATE integrations SET applied_run = NULL, applied_seq = NULL, applied_inputs = NULL WHERE id = ?1",
+            )?
             .execute([id])?;
         Ok(())
     }
@@ -307,7 +307,7 @@ impl Tx<'_> {
         conn.execute("DELETE FROM stream_state WHERE integration_id = ?1", [id])?;
         conn.execute(
             "UPDATE integrations SET removed_at = ?2, updated_at = ?2, secrets_json = '{}',
-                    name = name || ' (removed #' || id || ')', applied_run = NULL, applied_inputs = NULL
+                    name = name || ' (removed #' || id || ')', applied_run = NULL, applied_seq = NULL, applied_inputs = NULL
              WHERE id = ?1",
             params![id, t],
         )?;
@@ -325,7 +325,7 @@ impl Tx<'_> {
     ) -> Result<()> {
         self.conn().execute(
             "UPDATE integrations SET removed_at = NULL, name = ?2, config_json = ?3, secrets_json = ?4, updated_at = ?5,
-                    applied_run = NULL, applied_inputs = NULL
+                    applied_run = NULL, applied_seq = NULL, applied_inputs = NULL
              WHERE id = ?1",
             params![
                 id,

@@ -2,6 +2,13 @@
 //! content hash. Change detection compares hashes, so an unchanged re-sync
 //! only moves bookkeeping columns. Deletion is decided per full listing: a
 //! record not seen by a *complete* listing is marked deleted, never removed.
+//!
+//! Every insert, content change and deletion mark takes the next number of
+//! one mirror-wide sequence (`mirror_sequence`), inside the transaction that
+//! writes it. Writers are serialised by SQLite's IMMEDIATE transactions, so
+//! sequence order is commit order: an apply that recorded sequence S has
+//! seen exactly the changes numbered up to S, whichever run wrote them and
+//! whether or not that run was still going.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -31,7 +38,8 @@ pub struct MirrorRow {
     pub company_ext_id: Option<String>,
     pub data: String,
     pub deleted_at: Option<String>,
-    pub changed_run: i64,
+    /// Position of the row's last change in the mirror sequence.
+    pub change_seq: i64,
 }
 
 fn mirror_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MirrorRow> {
@@ -40,7 +48,7 @@ fn mirror_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MirrorRow> {
         company_ext_id: row.get(1)?,
         data: row.get(2)?,
         deleted_at: row.get(3)?,
-        changed_run: row.get(4)?,
+        change_seq: row.get(4)?,
     })
 }
 
@@ -57,21 +65,23 @@ impl Tx<'_> {
         records: &[MirrorWrite],
     ) -> Result<PageOutcome> {
         let mut outcome = PageOutcome::default();
+        let mut seq = Sequence::start(self)?;
         let mut find = self.conn().prepare_cached(
             "SELECT id, hash, deleted_at IS NOT NULL FROM mirror
              WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
         )?;
         let mut insert = self.conn().prepare_cached(
             "INSERT INTO mirror (integration_id, stream, external_id, company_ext_id, hash, data, psa_updated_at,
-                                 first_seen_run, last_seen_run, changed_run, listing)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9)",
+                                 first_seen_run, last_seen_run, changed_run, listing, change_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8, ?9, ?10)",
         )?;
         let mut touch = self
             .conn()
             .prepare_cached("UPDATE mirror SET last_seen_run = ?2, listing = COALESCE(?3, listing) WHERE id = ?1")?;
         let mut change = self.conn().prepare_cached(
             "UPDATE mirror SET company_ext_id = ?2, hash = ?3, data = ?4, psa_updated_at = ?5,
-                    last_seen_run = ?6, changed_run = ?6, listing = COALESCE(?7, listing), deleted_at = NULL
+                    last_seen_run = ?6, changed_run = ?6, listing = COALESCE(?7, listing), deleted_at = NULL,
+                    change_seq = ?8
              WHERE id = ?1",
         )?;
         for r in records {
@@ -91,7 +101,8 @@ impl Tx<'_> {
                         r.data,
                         r.psa_updated_at,
                         run_id,
-                        listing
+                        listing,
+                        seq.next()
                     ])?;
                     outcome.created += 1;
                 }
@@ -100,33 +111,55 @@ impl Tx<'_> {
                     outcome.unchanged += 1;
                 }
                 Some((id, _, _)) => {
-                    change.execute(params![id, r.company_ext_id, r.hash, r.data, r.psa_updated_at, run_id, listing])?;
+                    change.execute(params![
+                        id,
+                        r.company_ext_id,
+                        r.hash,
+                        r.data,
+                        r.psa_updated_at,
+                        run_id,
+                        listing,
+                        seq.next()
+                    ])?;
                     outcome.updated += 1;
                 }
             }
         }
+        seq.finish(self)?;
         Ok(outcome)
     }
 
     /// After listing `listing` of a stream completed: mark what it did not
     /// see as deleted. Returns how many records were newly marked.
     ///
-    /// A deletion is a change: `changed_run` moves to `run`, so an apply of
-    /// changes only sees it.
+    /// A deletion is a change: it takes a sequence number, so an apply of
+    /// changes sees it.
     pub fn mark_unseen_deleted(&self, integration_id: i64, stream: &str, listing: i64, run: i64) -> Result<u64> {
-        let n = self
+        let unseen: Vec<i64> = self
             .conn()
             .prepare_cached(
-                "UPDATE mirror SET deleted_at = ?4, changed_run = ?5
+                "SELECT id FROM mirror
              WHERE integration_id = ?1 AND stream = ?2 AND deleted_at IS NULL
-               AND (listing IS NULL OR listing <> ?3)",
+               AND (listing IS NULL OR listing <> ?3)
+             ORDER BY id",
             )?
-            .execute(params![integration_id, stream, listing, now(), run])?;
-        Ok(n as u64)
+            .query_map(params![integration_id, stream, listing], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut seq = Sequence::start(self)?;
+        let mut mark = self
+            .conn()
+            .prepare_cached("UPDATE mirror SET deleted_at = ?2, changed_run = ?3, change_seq = ?4 WHERE id = ?1")?;
+        let at = now();
+        for id in &unseen {
+            mark.execute(params![id, at, run, seq.next()])?;
+        }
+        seq.finish(self)?;
+        Ok(unseen.len() as u64)
     }
 
-    /// The stream's records changed after run `since`, and every record of
-    /// the PSA companies in `companies` (whose owner may have changed).
+    /// The stream's records changed after sequence number `since`, and every
+    /// record of the PSA companies in `companies` (whose owner may have
+    /// changed).
     pub fn for_each_mirror_changed(
         &self,
         integration_id: i64,
@@ -137,8 +170,8 @@ impl Tx<'_> {
     ) -> Result<()> {
         let mut seen = std::collections::HashSet::new();
         let mut changed = self.conn().prepare_cached(
-            "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
-             WHERE integration_id = ?1 AND stream = ?2 AND changed_run > ?3 ORDER BY id",
+            "SELECT external_id, company_ext_id, data, deleted_at, change_seq FROM mirror
+             WHERE integration_id = ?1 AND stream = ?2 AND change_seq > ?3 ORDER BY id",
         )?;
         let mut rows = changed.query(params![integration_id, stream, since])?;
         while let Some(row) = rows.next()? {
@@ -147,7 +180,7 @@ impl Tx<'_> {
             f(r)?;
         }
         let mut of_company = self.conn().prepare_cached(
-            "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
+            "SELECT external_id, company_ext_id, data, deleted_at, change_seq FROM mirror
              WHERE integration_id = ?1 AND stream = ?2 AND company_ext_id = ?3 ORDER BY id",
         )?;
         let mut companies: Vec<&String> = companies.iter().collect();
@@ -164,12 +197,11 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The newest `changed_run` of the integration's mirror (0 when empty).
-    pub fn mirror_high_water(&self, integration_id: i64) -> Result<i64> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT COALESCE(MAX(changed_run), 0) FROM mirror WHERE integration_id = ?1")?
-            .query_row([integration_id], |r| r.get(0))?)
+    /// The last mirror sequence number handed out and committed, as this
+    /// transaction sees it: every change numbered up to it is visible here,
+    /// none after it is.
+    pub fn mirror_sequence(&self) -> Result<i64> {
+        Ok(self.conn().prepare_cached("SELECT value FROM mirror_sequence WHERE id = 1")?.query_row([], |r| r.get(0))?)
     }
 
     /// Visit the mirror rows of one stream in external-id order, without
@@ -181,7 +213,7 @@ impl Tx<'_> {
         mut f: impl FnMut(MirrorRow) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
+            "SELECT external_id, company_ext_id, data, deleted_at, change_seq FROM mirror
              WHERE integration_id = ?1 AND stream = ?2 ORDER BY id",
         )?;
         let mut rows = stmt.query(params![integration_id, stream])?;
@@ -195,7 +227,7 @@ impl Tx<'_> {
         let r = self
             .conn()
             .prepare_cached(
-                "SELECT external_id, company_ext_id, data, deleted_at, changed_run FROM mirror
+                "SELECT external_id, company_ext_id, data, deleted_at, change_seq FROM mirror
              WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
             )?
             .query_row(params![integration_id, stream, external_id], mirror_row);
@@ -246,9 +278,38 @@ impl Tx<'_> {
         let n = self
             .conn()
             .execute("DELETE FROM mirror WHERE integration_id = ?1 AND stream = ?2", params![integration_id, stream])?;
-        // Removed records leave no trace to apply as changes: the next apply
-        // looks at everything.
+        // Removed rows leave nothing to carry a change sequence number, so
+        // an apply of changes could not see them: the next apply looks at
+        // everything.
         self.forget_applied_state(integration_id)?;
         Ok(n as u64)
+    }
+}
+
+/// Sequence numbers handed out within one transaction: read the counter
+/// once, number each change, write the counter back once. The counter row
+/// is written in the same transaction as the changes it numbers, so no two
+/// transactions can hand out the same numbers.
+struct Sequence {
+    start: i64,
+    last: i64,
+}
+
+impl Sequence {
+    fn start(tx: &Tx<'_>) -> Result<Sequence> {
+        let last = tx.mirror_sequence()?;
+        Ok(Sequence { start: last, last })
+    }
+
+    fn next(&mut self) -> i64 {
+        self.last += 1;
+        self.last
+    }
+
+    fn finish(self, tx: &Tx<'_>) -> Result<()> {
+        if self.last != self.start {
+            tx.conn().prepare_cached("UPDATE mirror_sequence SET value = ?1 WHERE id = 1")?.execute([self.last])?;
+        }
+        Ok(())
     }
 }

@@ -57,6 +57,10 @@ pub struct RunStreamRow {
     /// Records apply did not bring in (unmatched company, skip options).
     pub skipped: u64,
     pub error: Option<String>,
+    /// What the operator should know besides the counts, e.g. that a
+    /// listing stitched from interrupted runs left deletions for the next
+    /// uninterrupted one.
+    pub note: Option<String>,
 }
 
 impl RunStreamRow {
@@ -73,6 +77,7 @@ impl RunStreamRow {
             archived: 0,
             skipped: 0,
             error: None,
+            note: None,
         }
     }
 }
@@ -96,7 +101,8 @@ pub struct RunRow {
 /// Checkpoint of one stream of one integration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamState {
-    /// Run id that started the full listing in progress, if any.
+    /// Run id that started the full listing in progress, if any. A listing
+    /// resumed by a later run is *stitched*: it proves no deletion.
     pub listing: Option<i64>,
     pub listing_mode: Option<String>,
     pub listing_since: Option<String>,
@@ -142,6 +148,22 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Record what made this run "the same sync" (see `sync::dedup`).
+    pub fn set_run_fingerprint(&self, run_id: i64, fingerprint: &str) -> Result<()> {
+        self.conn()
+            .prepare_cached("UPDATE runs SET fingerprint = ?2 WHERE id = ?1")?
+            .execute(params![run_id, fingerprint])?;
+        Ok(())
+    }
+
+    pub fn run_fingerprint(&self, run_id: i64) -> Result<Option<String>> {
+        let r = self
+            .conn()
+            .prepare_cached("SELECT fingerprint FROM runs WHERE id = ?1")?
+            .query_row([run_id], |r| r.get::<_, Option<String>>(0));
+        Ok(self.optional(r)?.flatten())
+    }
+
     /// Runs left `running` by processes that no longer exist become
     /// `interrupted` (their checkpoints stay, so the next run resumes).
     pub fn reap_dead_runs(&self, alive: impl Fn(i64) -> bool) -> Result<u64> {
@@ -170,12 +192,12 @@ impl Tx<'_> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO run_streams (run_id, stream, status, pages, fetched, created, updated, unchanged, deleted,
-                                      archived, skipped, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                      archived, skipped, error, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (run_id, stream) DO UPDATE SET status = excluded.status, pages = excluded.pages,
                fetched = excluded.fetched, created = excluded.created, updated = excluded.updated,
                unchanged = excluded.unchanged, deleted = excluded.deleted, archived = excluded.archived,
-               skipped = excluded.skipped, error = excluded.error",
+               skipped = excluded.skipped, error = excluded.error, note = excluded.note",
             )?
             .execute(params![
                 run_id,
@@ -189,7 +211,8 @@ impl Tx<'_> {
                 row.deleted as i64,
                 row.archived as i64,
                 row.skipped as i64,
-                row.error
+                row.error,
+                row.note
             ])?;
         Ok(())
     }
@@ -224,7 +247,7 @@ impl Tx<'_> {
 
     fn with_streams(&self, mut run: RunRow) -> Result<RunRow> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT stream, status, pages, fetched, created, updated, unchanged, deleted, archived, skipped, error
+            "SELECT stream, status, pages, fetched, created, updated, unchanged, deleted, archived, skipped, error, note
              FROM run_streams WHERE run_id = ?1 ORDER BY rowid",
         )?;
         run.stream_results = stmt
@@ -241,6 +264,7 @@ impl Tx<'_> {
                     archived: r.get::<_, i64>(8)? as u64,
                     skipped: r.get::<_, i64>(9)? as u64,
                     error: r.get(10)?,
+                    note: r.get(11)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -224,7 +224,29 @@ CREATE INDEX mirror_changed ON mirror (integration_id, stream, changed_run);
 -- cursor may mean something else, so its listing starts over.
 ALTER TABLE stream_state ADD COLUMN cursor_connector TEXT;
 "#,
-    // 4: ownership of company details, their history, operator archiving,
+    // 4: trust in sync: a mirror change sequence (apply reads changes by
+    // commit order, not by run), dedup fingerprints on runs, and a note on
+    // stream results (e.g. deletions deferred after a stitched listing).
+    r#"
+-- One counter for every mirror change; bumped inside each writing
+-- transaction, so its order is commit order.
+CREATE TABLE mirror_sequence (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT INTO mirror_sequence (id, value) VALUES (1, 0);
+ALTER TABLE mirror ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX mirror_change_seq ON mirror (integration_id, stream, change_seq);
+-- Rows carry seq 0 until they change; an apply that recorded no sequence
+-- yet projects everything once.
+ALTER TABLE integrations ADD COLUMN applied_seq INTEGER;
+DROP INDEX IF EXISTS mirror_changed;
+-- What made a run "the same sync" (hash of config, secret sources, options,
+-- connector build and scope; never a secret in clear).
+ALTER TABLE runs ADD COLUMN fingerprint TEXT;
+ALTER TABLE run_streams ADD COLUMN note TEXT;
+"#,
+    // 5: ownership of company details, their history, operator archiving,
     // integrations removed (kept, archived) rather than deleted.
     r#"
 -- The integration whose PSA record drives the company's name, domain and

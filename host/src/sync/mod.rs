@@ -4,12 +4,17 @@
 //! Guarantees kept here:
 //! - one transaction per page, which also checkpoints the cursor, so a crash
 //!   loses at most the page in flight and the next run resumes the listing;
-//! - something counts as deleted only when a *complete full* listing of its
-//!   stream did not return it; failed, partial or incremental reads never
-//!   mark anything deleted;
+//! - something counts as deleted only when a *complete, uninterrupted full*
+//!   listing of its stream did not return it; failed, partial or
+//!   incremental reads never mark anything deleted, and neither does a full
+//!   listing stitched from interrupted runs (offset paging shifts under it
+//!   when the PSA changes between its segments, so "not returned" proves
+//!   nothing): it completes, says deletions wait, and the next full sync
+//!   lists from scratch;
 //! - a failed run (bad credentials, bad config, connector crash before any
 //!   stream completed) never touches the documentation tables.
 
+pub mod dedup;
 pub mod records;
 
 use std::collections::HashSet;
@@ -56,7 +61,7 @@ pub struct SyncRequest {
     pub streams: Vec<StreamKind>,
     /// Who asked: manual, schedule, daemon-start, demo.
     pub trigger: String,
-    /// Run even if the same sync finished moments ago.
+    /// Run even if the same sync succeeded moments ago.
     pub force: bool,
     /// Wait this long for another sync of the integration to finish.
     pub wait: Option<Duration>,
@@ -91,12 +96,7 @@ impl SyncRequest {
     }
 }
 
-/// A repeat of the same sync within this many seconds is answered with the
-/// earlier run (`FERRY_DEDUP_SECONDS`, default 120).
-pub fn dedup_window() -> Duration {
-    let secs = std::env::var("FERRY_DEDUP_SECONDS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(120);
-    Duration::from_secs(secs)
-}
+pub use dedup::dedup_window;
 
 /// Progress callbacks (a terminal progress bar, or nothing).
 pub trait Observer {
@@ -223,38 +223,15 @@ pub async fn run(
         return Err(SyncError::ResetNeedsTickets);
     }
     let scope = request.scope(&streams);
-    if !request.force
-        && let Some(earlier) = recent_same_run(store, &integration, request, &scope)?
-    {
+    let fingerprint = dedup::fingerprint(&integration, &connector.sha256, &scope);
+    if let Some(earlier) = dedup::earlier_run(&store.read(), &integration, request, &fingerprint)? {
         return Ok(SyncReport::from_run(earlier, request.mode));
     }
     lock(store, &integration, &scope, request.wait).await?;
-    let result = run_locked(store, runtime, request, observer, &integration, &info, &loaded, &streams).await;
+    let result =
+        run_locked(store, runtime, request, observer, &integration, &info, &loaded, &streams, &fingerprint).await;
     store.transaction(|tx| tx.unlock(integration.id))?;
     result
-}
-
-/// The same sync (integration, mode, streams) finished within the dedup
-/// window, if any.
-fn recent_same_run(
-    store: &Store,
-    integration: &IntegrationRow,
-    request: &SyncRequest,
-    scope: &str,
-) -> Result<Option<RunRow>, SyncError> {
-    let window = dedup_window();
-    if window.is_zero() {
-        return Ok(None);
-    }
-    let Some(last) = store.read().runs(Some(&integration.name), 1)?.into_iter().next() else { return Ok(None) };
-    let same = last.mode == request.mode.as_str()
-        && format!("{}:{}", last.mode, last.streams.join(",")) == scope
-        && last.status != RunStatus::Running;
-    let recent =
-        last.finished_at.as_deref().and_then(|f| chrono::DateTime::parse_from_rfc3339(f).ok()).is_some_and(|f| {
-            (chrono::Utc::now() - f.with_timezone(&chrono::Utc)).to_std().unwrap_or_default() < window
-        });
-    Ok((same && recent).then_some(last))
 }
 
 /// Take the integration's lock, waiting up to `wait` for a live holder.
@@ -286,6 +263,7 @@ async fn run_locked(
     info: &ConnectorInfo,
     loaded: &crate::runtime::LoadedConnector,
     streams: &[StreamKind],
+    fingerprint: &str,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     let session_config = integrations::session_config(integration, info)?;
@@ -295,6 +273,7 @@ async fn run_locked(
     let stream_names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
     let run_id = store.transaction(|tx| {
         let id = tx.start_run(integration.id, request.mode.as_str(), &stream_names, &request.trigger)?;
+        tx.set_run_fingerprint(id, fingerprint)?;
         tx.set_lock_run(integration.id, id)?;
         if request.reset {
             // Clear & resync: only this integration's tickets, then refetch.
@@ -528,6 +507,9 @@ async fn fetch_stream(
                 return Ok(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
             }
         }
+        if let Err(e) = records::unique_ids(stream, &page.records) {
+            return Ok(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
+        }
         *run_records += writes.len() as u64;
         if *run_records > limits.run_records {
             return Ok(StreamEnd::Fatal {
@@ -545,6 +527,8 @@ async fn fetch_stream(
             }
         }
         let done = page.next.is_none();
+        // A listing that began in an earlier run was stitched from segments.
+        let stitched = listing.is_some_and(|l| l != run_id);
         state.cursor = page.next.clone();
         state.cursor_connector = Some(connector_sha.to_string());
         row.pages += 1;
@@ -557,8 +541,12 @@ async fn fetch_stream(
                 updated_row.updated += outcome.updated;
                 updated_row.unchanged += outcome.unchanged;
                 if done {
-                    if let Some(listing) = listing {
-                        updated_row.deleted = tx.mark_unseen_deleted(integration.id, name, listing, run_id)?;
+                    match listing {
+                        Some(started) if stitched => updated_row.note = Some(deletions_deferred(started)),
+                        Some(listing) => {
+                            updated_row.deleted = tx.mark_unseen_deleted(integration.id, name, listing, run_id)?;
+                        }
+                        None => {}
                     }
                     let mut finished = state.clone();
                     finished.watermark = state.listing_started_at.clone();
@@ -573,7 +561,7 @@ async fn fetch_stream(
                     tx.put_stream_state(integration.id, name, state)?;
                 }
                 tx.put_run_stream(run_id, &updated_row)?;
-                Ok((outcome, updated_row.deleted))
+                Ok((outcome, updated_row.deleted, updated_row.note))
             })
         };
         // While this page is written, the connector already asks the PSA for
@@ -594,12 +582,21 @@ async fn fetch_stream(
         row.updated += outcome.0.updated;
         row.unchanged += outcome.0.unchanged;
         row.deleted = outcome.1;
+        row.note = outcome.2;
         observer.page(stream, row.fetched, page.total);
         if done {
             return Ok(StreamEnd::Complete);
         }
         cursor = page.next;
     }
+}
+
+/// The note on a stream whose full listing, started by run `started`, was
+/// completed by a later run.
+fn deletions_deferred(started: i64) -> String {
+    format!(
+        "listing resumed from interrupted run #{started}: nothing marked deleted; deletions wait for the next uninterrupted full listing"
+    )
 }
 
 /// What one `read` call gives: a call failure, the connector's error, or a

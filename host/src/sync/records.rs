@@ -4,7 +4,9 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::model::Record;
+use std::collections::HashMap;
+
+use crate::model::{Record, StreamKind};
 use crate::store::MirrorWrite;
 
 /// Longest external id accepted.
@@ -93,6 +95,35 @@ pub fn validate(index: usize, record: &Record) -> Result<(), InvalidRecord> {
     Ok(())
 }
 
+/// Two records of one page that share an id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "stream `{stream}`: id `{id}` appears twice in one page (records {first} and {second}); ids must be unique in a stream"
+)]
+pub struct DuplicateId {
+    pub stream: StreamKind,
+    pub id: String,
+    pub first: usize,
+    pub second: usize,
+}
+
+/// Check that no id repeats within one page. One page is one answer of the
+/// PSA, so a repeat there is never paging drift (which can repeat a record
+/// across pages): the connector mapped two records to one id, and keeping
+/// either would silently lose the other. Sync fails the stream and
+/// `ferry plugin check` fails the read with this same message.
+pub fn unique_ids(stream: StreamKind, records: &[Record]) -> Result<(), DuplicateId> {
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        let id = record.external_id();
+        if let Some(first) = seen.get(&id) {
+            return Err(DuplicateId { stream, id: short(&id), first: *first, second: i });
+        }
+        seen.insert(id, i);
+    }
+    Ok(())
+}
+
 /// The mirror row for a valid record.
 pub fn to_mirror(index: usize, record: &Record) -> Result<MirrorWrite, InvalidRecord> {
     let data = serde_json::to_string(record).map_err(|e| InvalidRecord {
@@ -170,6 +201,17 @@ mod tests {
         let err = validate(3, &asset("9", Some("yesterday"))).unwrap_err();
         assert_eq!(err.index, 3);
         assert!(err.why.contains("RFC 3339"));
+    }
+
+    #[test]
+    fn repeated_ids_within_a_page_are_named() {
+        let page = vec![asset("1", None), asset("2", None), asset("1", None)];
+        let err = unique_ids(StreamKind::Assets, &page).unwrap_err();
+        assert_eq!(err, DuplicateId { stream: StreamKind::Assets, id: "1".into(), first: 0, second: 2 });
+        let text = err.to_string();
+        assert!(text.contains("`assets`") && text.contains("id `1`"), "{text}");
+        assert!(unique_ids(StreamKind::Assets, &page[..2]).is_ok());
+        assert!(unique_ids(StreamKind::Assets, &[]).is_ok());
     }
 
     #[test]

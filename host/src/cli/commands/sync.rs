@@ -82,7 +82,7 @@ pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
 pub fn print_sync(out: &Out, report: &SyncReport) {
     if let Some(earlier) = report.deduplicated_from {
         out.note(format!(
-            "the same sync finished moments ago (run #{earlier}); showing its result (use --force to run again)"
+            "the same sync succeeded moments ago with the same configuration (run #{earlier}); showing its result (use --force to run again)"
         ));
     }
     if out.json {
@@ -116,6 +116,7 @@ pub fn print_sync(out: &Out, report: &SyncReport) {
                 })
                 .collect(),
         );
+        print_notes(out, &report.streams);
         if let Some(apply) = &report.apply {
             print_apply_summary(out, apply);
         }
@@ -133,6 +134,16 @@ pub fn print_sync(out: &Out, report: &SyncReport) {
         }
         if let Some(h) = &report.hint {
             out.note(format!("hint: {h}"));
+        }
+    }
+}
+
+/// One line per stream note (e.g. deletions deferred after a stitched
+/// listing), below the table.
+fn print_notes(out: &Out, streams: &[RunStreamRow]) {
+    for s in streams {
+        if let Some(note) = &s.note {
+            out.line(format!("{}: {note}", s.stream));
         }
     }
 }
@@ -287,4 +298,5 @@ fn print_run(out: &Out, run: &RunRow) {
             })
             .collect(),
     );
+    print_notes(out, &run.stream_results);
 }

@@ -1,7 +1,7 @@
 //! A test-only connector whose behaviour is chosen by its `mode` config
 //! value: well-behaved, or one of the ways a third-party connector can go
 //! wrong (reach outside its allowlist, loop, exhaust memory, panic, page
-//! forever, lie about its records). Ferry's end-to-end tests load it like
+//! forever, lie about its records, repeat an id within a page). Ferry's end-to-end tests load it like
 //! any other connector and check that each misbehaviour ends in a clear
 //! error for that run only.
 
@@ -53,6 +53,9 @@ impl Source for Probe {
                 field("target", false),
                 field("count", false),
                 field("token", true),
+                // Tests run several probes against one server; each is its
+                // own "PSA account" to Ferry's account identity.
+                field("account", false),
             ],
             streams: vec![StreamInfo {
                 kind: StreamKind::Companies,
@@ -155,6 +158,12 @@ impl Source for Probe {
                 }
                 _ => Ok(Page { records: Records::Companies(companies(2, "d")), next: None, total: None }),
             },
+            // Two records with one id in a single page (the second differs).
+            "duplicate-in-page" => {
+                let mut list = companies(3, "p");
+                list[2].id = list[0].id.clone();
+                Ok(Page { records: Records::Companies(list), next: None, total: None })
+            }
             "repeat-cursor" => {
                 Ok(Page { records: Records::Companies(companies(1, "r")), next: Some("same".into()), total: None })
             }
