@@ -134,6 +134,10 @@ pub struct CompanyLink {
     pub company_id: Option<i64>,
     pub score: Option<f64>,
     pub reason: Option<String>,
+    /// The operator said `--merge`: this PSA company shares its
+    /// documentation company with another of the same integration on
+    /// purpose (see `companies::link_conflict`).
+    pub merged: bool,
 }
 
 const COMPANY_COLUMNS: &str = "id, name, domain, phone, archived_at, created_by, created_at, updated_at";
@@ -171,18 +175,49 @@ impl Tx<'_> {
         self.optional(r)
     }
 
-    /// A company by id (`#12` or `12`) or exact name (case-insensitive).
+    /// A company by id (`#12` or `12`) or by name (trimmed,
+    /// case-insensitive). A name two companies share is an error listing
+    /// them: picking one silently would put data on the wrong customer.
     pub fn find_company(&self, key: &str) -> Result<CompanyRow> {
-        if let Ok(id) = key.trim_start_matches('#').parse::<i64>()
+        if let Ok(id) = key.trim().trim_start_matches('#').parse::<i64>()
             && let Some(c) = self.company(id)?
         {
             return Ok(c);
         }
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT {COMPANY_COLUMNS} FROM companies WHERE name = ?1 COLLATE NOCASE ORDER BY archived_at IS NOT NULL, id"
-        ))?;
-        let found = stmt.query_map([key], company_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-        found.into_iter().next().ok_or_else(|| StoreError::NotFound { what: "company", name: key.to_string() })
+        let mut found = self.companies_named(key)?;
+        match found.len() {
+            0 => Err(StoreError::NotFound { what: "company", name: key.to_string() }),
+            1 => Ok(found.remove(0)),
+            _ => Err(StoreError::Ambiguous {
+                what: "company",
+                name: key.trim().to_string(),
+                candidates: found
+                    .iter()
+                    .map(|c| {
+                        let archived = if c.archived_at.is_some() { ", archived" } else { "" };
+                        format!("#{} {} ({}{archived})", c.id, c.name, c.domain.as_deref().unwrap_or("no domain"))
+                    })
+                    .collect(),
+            }),
+        }
+    }
+
+    /// Every company (archived too) whose name equals `name`, both trimmed
+    /// and compared case-insensitively (Unicode, so "MÜLLER" is "Müller"),
+    /// by id.
+    pub fn companies_named(&self, name: &str) -> Result<Vec<CompanyRow>> {
+        let key = name.trim().to_lowercase();
+        // SQLite's NOCASE folds ASCII only, so names are compared here.
+        let mut stmt = self.conn().prepare_cached(&format!("SELECT {COMPANY_COLUMNS} FROM companies ORDER BY id"))?;
+        let rows = stmt.query_map([], company_from_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let row = row?;
+            if row.name.trim().to_lowercase() == key {
+                out.push(row);
+            }
+        }
+        Ok(out)
     }
 
     pub fn insert_company(
@@ -577,7 +612,7 @@ impl Tx<'_> {
 
     pub fn company_link(&self, integration_id: i64, external_id: &str) -> Result<Option<CompanyLink>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT external_id, state, company_id, score, reason FROM company_links
+            "SELECT external_id, state, company_id, score, reason, merged FROM company_links
              WHERE integration_id = ?1 AND external_id = ?2",
         )?;
         Ok(stmt.query_row(params![integration_id, external_id], link_from_row).optional()?)
@@ -585,7 +620,7 @@ impl Tx<'_> {
 
     pub fn company_links(&self, integration_id: i64) -> Result<Vec<CompanyLink>> {
         let mut stmt = self.conn().prepare(
-            "SELECT external_id, state, company_id, score, reason FROM company_links WHERE integration_id = ?1",
+            "SELECT external_id, state, company_id, score, reason, merged FROM company_links WHERE integration_id = ?1",
         )?;
         let rows = stmt.query_map([integration_id], link_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
@@ -593,11 +628,11 @@ impl Tx<'_> {
 
     pub fn put_company_link(&self, integration_id: i64, link: &CompanyLink) -> Result<()> {
         let mut stmt = self.conn().prepare_cached(
-            "INSERT INTO company_links (integration_id, external_id, state, company_id, score, reason, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO company_links (integration_id, external_id, state, company_id, score, reason, updated_at, merged)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (integration_id, external_id) DO UPDATE SET state = excluded.state,
                company_id = excluded.company_id, score = excluded.score, reason = excluded.reason,
-               updated_at = excluded.updated_at",
+               updated_at = excluded.updated_at, merged = excluded.merged",
         )?;
         stmt.execute(params![
             integration_id,
@@ -606,9 +641,24 @@ impl Tx<'_> {
             link.company_id,
             link.score,
             link.reason,
-            now()
+            now(),
+            link.merged
         ])?;
         Ok(())
+    }
+
+    /// The links of one integration that bring data into `company_id`
+    /// (matched or created), by PSA id.
+    pub fn links_bringing_data_to(&self, integration_id: i64, company_id: i64) -> Result<Vec<CompanyLink>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT external_id, state, company_id, score, reason, merged FROM company_links
+             WHERE integration_id = ?1 AND company_id = ?2 AND state IN ('matched', 'created')
+             ORDER BY external_id",
+        )?;
+        let rows = stmt
+            .query_map(params![integration_id, company_id], link_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 }
 
@@ -620,5 +670,6 @@ fn link_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyLink> {
         company_id: r.get(2)?,
         score: r.get(3)?,
         reason: r.get(4)?,
+        merged: r.get(5)?,
     })
 }

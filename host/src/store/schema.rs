@@ -224,6 +224,12 @@ CREATE INDEX mirror_changed ON mirror (integration_id, stream, changed_run);
 -- cursor may mean something else, so its listing starts over.
 ALTER TABLE stream_state ADD COLUMN cursor_connector TEXT;
 "#,
+    // 4: the operator's explicit consent (`--merge`) that a second PSA
+    // company of one integration brings its data into a documentation
+    // company that already holds one.
+    r#"
+ALTER TABLE company_links ADD COLUMN merged INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this Ferry writes.
