@@ -662,4 +662,83 @@ mod tests {
         std::fs::write(&no_header, "company\nX\n").unwrap();
         assert!(matches!(import_companies(&mut store, &no_header), Err(DecisionError::Csv { .. })));
     }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("f.db")).unwrap();
+        (dir, store)
+    }
+
+    /// The report that came in: `"B,unterminated` took the next row into
+    /// one wrong company. Now every bad line is named and nothing lands.
+    #[test]
+    fn import_names_every_bad_line_and_writes_nothing() {
+        let (dir, mut store) = store();
+        let path = dir.path().join("bad.csv");
+        std::fs::write(
+            &path,
+            "name,domain,phone\nAlpha,alpha.example,\n,empty.example,\nBaker, Lee & Co,baker.example,555-0100\nAlpha,,\n\"B,unterminated\nCharlie,charlie.example,\n",
+        )
+        .unwrap();
+        let err = import_companies(&mut store, &path).unwrap_err();
+        let DecisionError::CsvRows { problems, .. } = &err else { panic!("{err:?}") };
+        let text = problems.join("\n");
+        assert_eq!(problems.len(), 4, "{text}");
+        assert!(problems[0].starts_with("line 3: the name is empty"), "{text}");
+        assert!(problems[1].starts_with("line 4: 4 fields"), "{text}");
+        assert!(problems[2].starts_with("line 5: `Alpha` is already on line 2"), "{text}");
+        assert!(problems[3].starts_with("line 6: a double quote"), "{text}");
+        assert!(err.to_string().contains("nothing was imported") && err.hint().is_some());
+        assert!(store.read().companies(true).unwrap().is_empty(), "all or nothing");
+    }
+
+    #[test]
+    fn importing_twice_adds_nothing_and_reports_differing_details() {
+        let (dir, mut store) = store();
+        let path = dir.path().join("c.csv");
+        std::fs::write(&path, "name,domain,phone\nOrtiz Dental Group,ortizdental.example,512-555-0142\nAcme Legal,,\n")
+            .unwrap();
+        let first = import_companies(&mut store, &path).unwrap();
+        assert_eq!((first.added, first.existing), (2, 0));
+        let again = import_companies(&mut store, &path).unwrap();
+        assert_eq!((again.added, again.existing), (0, 2));
+        assert!(again.differences.is_empty(), "{:?}", again.differences);
+        assert_eq!(store.read().companies(true).unwrap().len(), 2);
+
+        // Same names, other case and spacing, other details: reported, not applied.
+        std::fs::write(
+            &path,
+            "name,domain,phone\n  ortiz dental GROUP ,https://www.ortiz-new.example/,+1 (512) 555-0142\nAcme Legal,,555-0199\nNew One,,\n",
+        )
+        .unwrap();
+        let third = import_companies(&mut store, &path).unwrap();
+        assert_eq!((third.added, third.existing), (1, 2));
+        let fields: Vec<(u64, &str, &str)> =
+            third.differences.iter().map(|d| (d.line, d.field, d.in_file.as_str())).collect();
+        assert_eq!(fields, vec![(2, "domain", "ortiz-new.example"), (3, "phone", "555-0199")]);
+        let ortiz = store.read().find_company("Ortiz Dental Group").unwrap();
+        assert_eq!(ortiz.domain.as_deref(), Some("ortizdental.example"), "stored details are left alone");
+    }
+
+    #[test]
+    fn add_refuses_an_existing_name_and_lookups_refuse_ambiguity() {
+        let (_dir, mut store) = store();
+        let first = add_company(&mut store, "Acme Legal", Some("acme.example"), None, false).unwrap();
+        let err = add_company(&mut store, "  ACME legal ", None, None, false).unwrap_err();
+        assert!(
+            matches!(&err, DecisionError::CompanyExists { existing, .. } if existing[0].starts_with(&format!("#{first} ")))
+        );
+        assert!(err.hint().is_some_and(|h| h.contains("--allow-duplicate")));
+        assert_eq!(store.read().companies(true).unwrap().len(), 1);
+
+        assert_eq!(store.read().find_company(" acme LEGAL").unwrap().id, first);
+        let second = add_company(&mut store, "acme legal", None, None, true).unwrap();
+        let err = store.read().find_company("Acme Legal").unwrap_err();
+        let StoreError::Ambiguous { candidates, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(candidates.len(), 2);
+        assert!(candidates[0].starts_with(&format!("#{first} Acme Legal (acme.example")), "{candidates:?}");
+        assert!(candidates[1].starts_with(&format!("#{second} acme legal (no domain")), "{candidates:?}");
+        assert!(err.hint().is_some_and(|h| h.contains(&format!("#{first}"))), "{:?}", err.hint());
+        assert_eq!(store.read().find_company(&format!("#{second}")).unwrap().id, second);
+    }
 }
