@@ -52,10 +52,9 @@ fn a_second_psa_company_is_refused_a_company_already_holding_one_unless_merged()
     // A goes there first, by hand.
     ferry.json(&["match", "acme", "set", &a_ext, &target]);
     // Accepting B's suggestion, or setting it, would mix two customers.
-    for args in [
-        vec!["match", "acme", "accept", b_ext.as_str()],
-        vec!["match", "acme", "set", b_ext.as_str(), target.as_str()],
-    ] {
+    for args in
+        [vec!["match", "acme", "accept", b_ext.as_str()], vec!["match", "acme", "set", b_ext.as_str(), target.as_str()]]
+    {
         let refused = ferry.run(&args).code(1);
         for needle in [a_name.as_str(), &format!("PSA id {a_ext}"), "--merge", "unmatch", "create"] {
             assert!(refused.stderr.contains(needle), "{needle} missing from:\n{}", refused.stderr);
@@ -191,8 +190,11 @@ fn duplicate_names_are_refused_and_ambiguous_names_never_resolve_silently() {
 fn csv_import_is_all_or_nothing_names_every_bad_line_and_is_idempotent() {
     let ferry = Ferry::new();
     let csv = ferry.dir.path().join("companies.csv");
-    std::fs::write(&csv, "name,domain\nAlpha,alpha.example\n,nameless.example\n\"B,unterminated\nCharlie,charlie.example\n")
-        .expect("csv");
+    std::fs::write(
+        &csv,
+        "name,domain\nAlpha,alpha.example\n,nameless.example\n\"B,unterminated\nCharlie,charlie.example\n",
+    )
+    .expect("csv");
     let path = csv.to_str().expect("path");
     let bad = ferry.run(&["company", "import", path]).code(1);
     for needle in ["line 3: the name is empty", "line 4: a double quote", "nothing was imported"] {
