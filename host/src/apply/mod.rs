@@ -21,7 +21,13 @@ use crate::rules;
 use crate::store::{CardTarget, CompanyLink, LinkState, MirrorRow, Store, StoreError, Tx};
 use crate::sync::records::content_hash;
 
-/// What apply did to one kind of record.
+/// What apply did to one kind of record. For companies every PSA company
+/// lands in exactly one bucket, so they add up to the PSA's companies:
+/// `created` when its data first arrives into a company that exists
+/// because of it (apply's own creation, or the operator's `match create`),
+/// `updated` when its data first arrives into a company it was matched to,
+/// or changed; `archived` when this apply took its live card out; `skipped`
+/// when its data does not come in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub created: u64,
