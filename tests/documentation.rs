@@ -219,7 +219,7 @@ fn existing_companies_are_matched_suggested_and_decided() {
     let csv = ferry.dir.path().join("companies.csv");
     std::fs::write(&csv, format!("name,domain,phone\n\"{}, LLC\",,\nUnrelated Holdings,,\n", business[1]))
         .expect("csv");
-    assert_eq!(ferry.json(&["company", "import", csv.to_str().expect("path")])["imported"], 2);
+    assert_eq!(ferry.json(&["company", "import", csv.to_str().expect("path")])["added"], 2);
     let before = ferry.count("SELECT COUNT(*) FROM companies");
 
     ferry.add_syncro("acme", &sim);

@@ -71,6 +71,8 @@ fn daemon_runs_what_is_due_once_survives_failures_and_records_runs() {
     let sim = syncro_sim(&world);
     let ferry = Ferry::new();
     ferry.add_syncro("good", &sim);
+    // Another account (a second tenant) whose token was revoked.
+    let other = syncro_sim(&world);
     ferry
         .run(&[
             "integration",
@@ -81,7 +83,7 @@ fn daemon_runs_what_is_due_once_survives_failures_and_records_runs() {
             "--set",
             "subdomain=sim",
             "--set",
-            &format!("base_url={}", sim.api_url()),
+            &format!("base_url={}", other.api_url()),
             "--secret",
             "api_key=revoked-token",
         ])

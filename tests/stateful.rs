@@ -380,8 +380,8 @@ fn canonical(ferry: &Ferry) -> BTreeSet<String> {
     out
 }
 
-/// Build a fresh database from the same decisions: imports, settings, and
-/// the company links the sequence ended with.
+/// Build a fresh database from the same decisions: the same operator
+/// companies, settings and company links the sequence ended with.
 fn fresh_build(h: &Harness) -> Ferry {
     let fresh = Ferry::new();
     fresh.add_syncro("syncro", &h.syncro);
@@ -390,11 +390,6 @@ fn fresh_build(h: &Harness) -> Ferry {
         fresh.run(&["rules", name, "option", "auto-archive"]).ok();
         fresh.run(&["match", name, "policy", "review"]).ok();
     }
-    for (n, csv) in h.imports.iter().enumerate() {
-        let path = fresh.dir.path().join(format!("import-{n}.csv"));
-        std::fs::write(&path, csv).expect("csv");
-        fresh.run(&["company", "import", path.to_str().expect("path")]).ok();
-    }
     for command in &h.settings {
         if command.iter().any(|a| a == "Devices") {
             let _ = fresh.run(&["layout", "add", "Devices"]);
@@ -402,35 +397,71 @@ fn fresh_build(h: &Harness) -> Ferry {
         let args: Vec<&str> = command.iter().map(String::as_str).collect();
         fresh.run(&args).ok();
     }
+    // The operator's companies (added or imported), in the same order.
+    let mut ids: BTreeMap<i64, i64> = BTreeMap::new();
+    let conn = rusqlite::Connection::open(&h.ferry.db).expect("db");
+    let mut stmt = conn
+        .prepare("SELECT id, name, domain, phone FROM companies WHERE created_by NOT LIKE 'integration:%' ORDER BY id")
+        .expect("companies");
+    let operator: Vec<(i64, String, Option<String>, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    for (id, name, domain, phone) in operator {
+        let mut args = vec!["company".to_string(), "add".into(), name, "--allow-duplicate".into()];
+        if let Some(d) = domain {
+            args.extend(["--domain".into(), d]);
+        }
+        if let Some(p) = phone {
+            args.extend(["--phone".into(), p]);
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        ids.insert(id, fresh.json(&refs)["id"].as_i64().expect("new id"));
+    }
     for name in ["syncro", "cw"] {
         fresh.json(&["sync", name, "--full"]);
     }
-    // The same links: created companies are created again (from the PSA's
-    // current record), matched ones point at the company of the same name.
-    for name in ["syncro", "cw"] {
-        let links = h.ferry.json(&["match", name, "list"]);
-        for link in links.as_array().cloned().unwrap_or_default() {
+    // The same links: companies created from a PSA company are created again
+    // (from its current record); matches point at the same company.
+    let links: Vec<(&str, Vec<Value>)> = ["syncro", "cw"]
+        .into_iter()
+        .map(|name| (name, h.ferry.json(&["match", name, "list"]).as_array().cloned().unwrap_or_default()))
+        .collect();
+    for (name, list) in &links {
+        for link in list.iter().filter(|l| l["state"] == "created") {
             let ext = link["external_id"].as_str().unwrap_or_default();
-            match link["state"].as_str().unwrap_or_default() {
-                "created" => {
-                    fresh.run(&["match", name, "create", ext]).ok();
+            let Some(original) = link["company_id"].as_i64() else { continue };
+            if ids.contains_key(&original) {
+                continue;
+            }
+            if let Some(id) = fresh.json(&["match", name, "create", ext])["company_id"].as_i64() {
+                ids.insert(original, id);
+            }
+        }
+    }
+    for (name, list) in &links {
+        for link in list {
+            let ext = link["external_id"].as_str().unwrap_or_default();
+            let target = link["company_id"].as_i64().and_then(|c| ids.get(&c)).map(|id| format!("#{id}"));
+            match (link["state"].as_str().unwrap_or_default(), target) {
+                ("matched" | "created", Some(target)) => {
+                    let current = fresh.json(&["match", name, "list"]);
+                    let already = current.as_array().is_some_and(|l| {
+                        l.iter().any(|x| x["external_id"] == ext && format!("#{}", x["company_id"]) == target)
+                    });
+                    if !already {
+                        fresh.run(&["match", name, "set", ext, &target, "--merge"]).ok();
+                    }
                 }
-                "matched" => {
-                    let company = link["company"].as_str().unwrap_or_default();
-                    let found = fresh.json(&["company", "list", "--archived"]);
-                    let id = found
-                        .as_array()
-                        .and_then(|l| l.iter().find(|c| c["name"] == company))
-                        .map(|c| format!("#{}", c["id"]))
-                        .unwrap_or_else(|| company.to_string());
-                    fresh.run(&["match", name, "set", ext, &id, "--merge"]);
-                }
-                "ignored" => {
+                ("ignored", _) => {
                     fresh.run(&["match", name, "ignore", ext]).ok();
                 }
                 _ => {}
             }
         }
+    }
+    for name in ["syncro", "cw"] {
         fresh.json(&["apply", name]);
     }
     fresh

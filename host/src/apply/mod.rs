@@ -21,7 +21,13 @@ use crate::rules;
 use crate::store::{CardTarget, CompanyLink, LinkState, MirrorRow, Store, StoreError, Tx};
 use crate::sync::records::content_hash;
 
-/// What apply did to one kind of record.
+/// What apply did to one kind of record. For companies every PSA company
+/// lands in exactly one bucket, so they add up to the PSA's companies:
+/// `created` when its data first arrives into a company that exists
+/// because of it (apply's own creation, or the operator's `match create`),
+/// `updated` when its data first arrives into a company it was matched to,
+/// or changed; `archived` when this apply took its live card out; `skipped`
+/// when its data does not come in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub created: u64,
@@ -214,9 +220,8 @@ fn apply_companies(
         }
         let deleted = row.deleted_at.is_some() || company.deleted;
         if rules::skip_company(options, &company).is_some() {
-            counts.skipped += 1;
-            counts.archived +=
-                archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
+            let archived = archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
+            counts.count_kept_out(archived);
             continue;
         }
         let mut link = tx.company_link(integration_id, &company.id)?;
@@ -233,18 +238,19 @@ fn apply_companies(
                     company_id: Some(s.company_id),
                     score: Some(s.score),
                     reason: Some(s.reason),
+                    merged: false,
                 },
                 Decision::Create => {
                     let id = create_company(tx, &company, integration_id, integration_name)?;
                     idx.insert(id, CompanyFeatures::of(&company));
                     idx.claim(id);
-                    counts.created += 1;
                     CompanyLink {
                         external_id: company.id.clone(),
                         state: LinkState::Created,
                         company_id: Some(id),
                         score: None,
                         reason: None,
+                        merged: false,
                     }
                 }
                 Decision::Suggest(s) => CompanyLink {
@@ -253,6 +259,7 @@ fn apply_companies(
                     company_id: Some(s.company_id),
                     score: Some(s.score),
                     reason: Some(s.reason),
+                    merged: false,
                 },
                 Decision::NoCandidate => CompanyLink {
                     external_id: company.id.clone(),
@@ -260,8 +267,10 @@ fn apply_companies(
                     company_id: None,
                     score: None,
                     reason: None,
+                    merged: false,
                 },
             };
+            let new_link = one_psa_company_per_company(tx, (integration_id, integration_name), new_link, &company)?;
             if let (LinkState::Matched, Some(id)) = (new_link.state, new_link.company_id) {
                 idx.claim(id);
             }
@@ -281,9 +290,8 @@ fn apply_companies(
             if link.as_ref().is_some_and(|l| matches!(l.state, LinkState::Suggested | LinkState::Unmatched)) {
                 report.awaiting_match += 1;
             }
-            counts.skipped += 1;
-            counts.archived +=
-                archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
+            let archived = archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
+            counts.count_kept_out(archived);
             continue;
         };
         let company_id = doc_company.id;
@@ -306,13 +314,24 @@ fn apply_companies(
                 counts.unchanged += 1;
                 continue;
             }
-            Some(_) => counts.updated += 1,
-            None => {
-                // A company created above already counted as created.
-                if link.as_ref().is_some_and(|l| l.state == LinkState::Matched) {
-                    counts.updated += 1;
-                }
+            // Its live card goes out of the documentation now.
+            Some(_)
+                if archived
+                    && tx
+                        .card(integration_id, StreamKind::Companies.as_str(), &company.id)?
+                        .is_some_and(|c| c.archived_at.is_none()) =>
+            {
+                counts.archived += 1
             }
+            Some(_) => counts.updated += 1,
+            // Its data arrives for the first time. Created when the
+            // documentation company exists because of this PSA company
+            // (link `created`: made by apply's own decision just now, or by
+            // the operator's `match create` before this apply, which made
+            // only the bare company); updated when it joins a company that
+            // was there already (link `matched`).
+            None if link.as_ref().is_some_and(|l| l.state == LinkState::Created) => counts.created += 1,
+            None => counts.updated += 1,
         }
         if follows {
             tx.update_company_from_psa(
@@ -338,14 +357,56 @@ fn apply_companies(
         )?;
         touched_companies.push(company_id);
     }
+    // Documentation companies follow their cards; the PSA companies that
+    // moved them were counted above, one bucket each.
     for company_id in touched_companies {
         let all_archived = tx.all_cards_archived(CardTarget::Company, company_id)?;
-        if tx.set_company_archived(company_id, all_archived)? && all_archived {
-            counts.archived += 1;
-        }
+        tx.set_company_archived(company_id, all_archived)?;
     }
     report.streams.insert(StreamKind::Companies, counts);
     Ok((owners, changed))
+}
+
+impl Counts {
+    /// A PSA company whose data does not come in (skipped by a rule, not
+    /// linked, or its company gone): archived when this apply took its live
+    /// card out, else skipped.
+    fn count_kept_out(&mut self, archived_now: u64) {
+        if archived_now > 0 {
+            self.archived += 1;
+        } else {
+            self.skipped += 1;
+        }
+    }
+}
+
+/// Apply's automatic match obeys the same rule as the operator's commands
+/// ([`crate::companies::link_conflict`]). The index already claims every
+/// company this integration links, so this holds only if the store changed
+/// under the index; the match then becomes a suggestion for the operator.
+fn one_psa_company_per_company(
+    tx: &Tx<'_>,
+    integration: (i64, &str),
+    link: CompanyLink,
+    company: &Company,
+) -> Result<CompanyLink, StoreError> {
+    if link.state != LinkState::Matched {
+        return Ok(link);
+    }
+    Ok(match crate::companies::link_conflict(tx, integration, &link, &company.name)? {
+        None => link,
+        Some(c) => CompanyLink {
+            state: LinkState::Suggested,
+            reason: Some(format!(
+                "{}; but `{}` already holds PSA company {} ({})",
+                link.reason.as_deref().unwrap_or("similar"),
+                c.company,
+                c.other_name,
+                c.other_external_id
+            )),
+            ..link
+        },
+    })
 }
 
 /// A documentation company for a PSA company; that PSA is its source.

@@ -202,6 +202,10 @@ pub enum MatchAction {
     /// Accept the suggested match of a PSA company.
     Accept {
         ext: String,
+        /// Allow it into a company that already holds another PSA company
+        /// of this integration (they are one customer).
+        #[arg(long)]
+        merge: bool,
         #[arg(long)]
         apply: bool,
     },
@@ -209,6 +213,10 @@ pub enum MatchAction {
     Set {
         ext: String,
         company: String,
+        /// Allow it into a company that already holds another PSA company
+        /// of this integration (they are one customer).
+        #[arg(long)]
+        merge: bool,
         #[arg(long)]
         apply: bool,
     },
@@ -345,8 +353,12 @@ pub enum CompanyCommand {
         domain: Option<String>,
         #[arg(long)]
         phone: Option<String>,
+        /// Add it even though a company of that name exists.
+        #[arg(long)]
+        allow_duplicate: bool,
     },
     /// Import companies from a CSV file with a header: name[,domain][,phone].
+    /// All rows or none; names that exist already are skipped.
     Import { file: PathBuf },
     /// One company: details, who drives them, linked PSA companies, history of changes.
     Show { company: String },

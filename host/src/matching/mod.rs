@@ -15,7 +15,7 @@ mod normalize;
 
 use std::collections::{HashMap, HashSet};
 
-pub use normalize::{GENERIC_WORDS, normalize_domain, normalize_name, normalize_phone, tokens};
+pub use normalize::{DESCRIPTIVE_WORDS, GENERIC_WORDS, normalize_domain, normalize_name, normalize_phone, tokens};
 
 use crate::model::Company;
 use crate::options::{IntegrationOptions, NewCompanies};
@@ -31,6 +31,12 @@ const GENERIC_WEIGHT: f64 = 0.35;
 const MAX_BLOCK_DF: usize = 500;
 /// Candidates scored per query, at most.
 const MAX_CANDIDATES: usize = 2000;
+/// A word in at most this many documentation companies is rare: sharing it
+/// (when it is neither generic nor descriptive) makes a candidate worth
+/// showing even when the names are otherwise unlike ("McAllister
+/// Bookkeeping" / "McAllister Accounting"), so that a policy of `auto`
+/// asks the operator instead of creating a likely duplicate.
+const RARE_DF: usize = 3;
 
 /// What matching looks at.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -128,11 +134,21 @@ thread_local! {
 struct TokenStats {
     df: usize,
     generic: bool,
+    /// Neither generic nor descriptive, and long enough to name someone.
+    naming: bool,
 }
 
 impl TokenStats {
+    /// Stats of a word not in the index (only `generic` is read).
     fn of(token: &str) -> TokenStats {
-        TokenStats { df: 0, generic: GENERIC_WORDS.contains(&token) }
+        TokenStats { df: 0, generic: GENERIC_WORDS.contains(&token), naming: false }
+    }
+
+    /// Stats of a word entering the index, looked up once per word.
+    fn indexed(token: &str) -> TokenStats {
+        let generic = GENERIC_WORDS.contains(&token);
+        let naming = !generic && token.chars().count() >= 3 && !DESCRIPTIVE_WORDS.contains(&token);
+        TokenStats { df: 0, generic, naming }
     }
 }
 
@@ -145,9 +161,21 @@ struct Scored {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Basis {
-    SameName { literally: bool },
+    SameName {
+        literally: bool,
+    },
     SameNameExceptSpacing,
-    Similar { name: f64, same_domain: bool, same_phone: bool },
+    Similar {
+        name: f64,
+        same_domain: bool,
+        same_phone: bool,
+    },
+    /// Below [`SUGGEST_FLOOR`], but the names share a rare naming word
+    /// (index into the candidate's tokens): a possible twin, never a match.
+    SharedWord {
+        name: f64,
+        token: usize,
+    },
 }
 
 impl Index {
@@ -193,7 +221,7 @@ impl Index {
         };
         self.by_name.entry(features.compact.clone()).or_default().push(i);
         for t in unique(&features.tokens) {
-            self.tokens.entry(t.clone()).or_insert_with(|| TokenStats::of(t)).df += 1;
+            self.tokens.entry(t.clone()).or_insert_with(|| TokenStats::indexed(t)).df += 1;
         }
         for key in block_keys(&features) {
             self.by_key.entry(key).or_default().push(i);
@@ -273,7 +301,15 @@ impl Index {
             .filter(|&i| keep(self.companies[i].0))
             .filter_map(|i| {
                 let s = self.score_pair(query, &self.companies[i].1);
-                (s.value >= SUGGEST_FLOOR).then_some((s, i))
+                if s.value >= SUGGEST_FLOOR {
+                    return Some((s, i));
+                }
+                let token = self.shared_rare_word(query, &self.companies[i].1)?;
+                let name = match s.basis {
+                    Basis::Similar { name, .. } => name,
+                    _ => s.value,
+                };
+                Some((Scored { value: s.value, basis: Basis::SharedWord { name, token } }, i))
             })
             .collect();
         scored.sort_by(|(a, i), (b, j)| {
@@ -284,7 +320,7 @@ impl Index {
             .into_iter()
             .map(|(s, i)| {
                 let (id, f) = &self.companies[i];
-                Suggestion { company_id: *id, company: f.name.clone(), score: s.value, reason: reason(query, &s) }
+                Suggestion { company_id: *id, company: f.name.clone(), score: s.value, reason: reason(query, f, &s) }
             })
             .collect()
     }
@@ -292,7 +328,7 @@ impl Index {
     /// Score in [0, 1] and the reason, for one pair.
     pub fn score(&self, a: &CompanyFeatures, b: &CompanyFeatures) -> (f64, String) {
         let s = self.score_pair(a, b);
-        (s.value, reason(a, &s))
+        (s.value, reason(a, b, &s))
     }
 
     fn score_pair(&self, a: &CompanyFeatures, b: &CompanyFeatures) -> Scored {
@@ -318,6 +354,15 @@ impl Index {
             }
         }
         Scored { value: score.min(0.99), basis: Basis::Similar { name, same_domain, same_phone } }
+    }
+
+    /// The first word of `candidate` that is rare in the index, names
+    /// someone (see [`TokenStats`]) and is (nearly) a word of `query`.
+    fn shared_rare_word(&self, query: &CompanyFeatures, candidate: &CompanyFeatures) -> Option<usize> {
+        candidate.tokens.iter().take(16).position(|u| {
+            self.tokens.get(u).is_some_and(|st| st.naming && st.df <= RARE_DF)
+                && query.tokens.iter().take(16).any(|t| token_similarity(t, u) >= TOKEN_SIMILAR)
+        })
     }
 
     /// IDF-weighted soft token overlap (Dice over weights), with a little
@@ -359,7 +404,7 @@ impl Index {
     }
 }
 
-fn reason(query: &CompanyFeatures, s: &Scored) -> String {
+fn reason(query: &CompanyFeatures, candidate: &CompanyFeatures, s: &Scored) -> String {
     match s.basis {
         Basis::SameName { literally: true } => "same name".into(),
         Basis::SameName { literally: false } => "same name after normalising (case, punctuation, legal suffix)".into(),
@@ -374,6 +419,11 @@ fn reason(query: &CompanyFeatures, s: &Scored) -> String {
             }
             reasons.join(", ")
         }
+        Basis::SharedWord { name, token } => format!(
+            "possible twin: shares the rare word `{}` (similar name {:.0}%); decide by hand",
+            candidate.tokens.get(token).map(String::as_str).unwrap_or_default(),
+            name * 100.0
+        ),
     }
 }
 
@@ -428,8 +478,10 @@ pub fn decide(index: &Index, query: &CompanyFeatures, options: &IntegrationOptio
             Some(s) => Decision::Suggest(s),
             None => Decision::NoCandidate,
         },
+        // A possible twin (a shared rare word, see [`RARE_DF`]) scores below
+        // the floor: it is suggested, never matched, whatever the threshold.
         NewCompanies::Auto => match index.best(query) {
-            Some(s) if s.score >= options.match_threshold => Decision::Match(s),
+            Some(s) if s.score >= options.match_threshold.max(SUGGEST_FLOOR) => Decision::Match(s),
             Some(s) => Decision::Suggest(s),
             None => Decision::Create,
         },
@@ -439,6 +491,7 @@ pub fn decide(index: &Index, query: &CompanyFeatures, options: &IntegrationOptio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::DEFAULT_MATCH_THRESHOLD;
 
     fn idx(names: &[&str]) -> Index {
         Index::from_companies(
@@ -543,6 +596,70 @@ mod tests {
         assert!(index.best(&q("John Smith")).is_some());
         index.claim(1);
         assert!(index.best(&q("John Smith")).is_none());
+    }
+
+    /// The customers that policy `auto` created beside their existing
+    /// twins: abbreviations now normalise to the full word and match.
+    #[test]
+    fn abbreviated_twins_match_instead_of_being_created() {
+        let index =
+            idx(&["McAllister Accounting", "Riverside Accounting", "Northstar Construction Co.", "Acme Dental"]);
+        let o = IntegrationOptions::default();
+        for (query, want) in [
+            ("McAllister Acctg", 1),
+            ("McAllister Acctg.", 1),
+            ("Riverside Acctg", 2),
+            ("Northstar Constr.", 3),
+            ("Northstar Constr", 3),
+        ] {
+            match decide(&index, &q(query), &o) {
+                Decision::Match(s) => assert_eq!(s.company_id, want, "{query}: {s:?}"),
+                other => panic!("{query}: {other:?}"),
+            }
+        }
+        for (short, long) in [
+            ("Harbison Svcs", "Harbison Services"),
+            ("Okonkwo Intl", "Okonkwo International"),
+            ("Lindqvist Mgmt.", "Lindqvist Management"),
+            ("Tremaine Assoc.", "Tremaine Associates"),
+            ("Abernathy Bros", "Abernathy Brothers"),
+            ("Pemberton Dept.", "Pemberton Department"),
+            ("Castellan Dist.", "Castellan Distribution"),
+            ("Quillfeather Eng.", "Quillfeather Engineering"),
+            ("Brightwater Mfg", "Brightwater Manufacturing"),
+            ("Vantreight Tech.", "Vantreight Technologies"),
+        ] {
+            assert_eq!(normalize_name(short), normalize_name(long), "{short} / {long}");
+        }
+    }
+
+    #[test]
+    fn a_shared_rare_word_is_suggested_never_created_nor_matched() {
+        let index =
+            idx(&["McAllister Accounting", "Riverside Accounting", "Northstar Construction Co.", "Acme Dental"]);
+        let mut o = IntegrationOptions::default();
+        for (query, want) in [("McAllister Bookkeeping", 1), ("Northstar Builders", 3), ("Mcallistar Tax Prep", 1)] {
+            match decide(&index, &q(query), &o) {
+                Decision::Suggest(s) => {
+                    assert_eq!(s.company_id, want, "{query}: {s:?}");
+                    assert!(s.score < SUGGEST_FLOOR && s.reason.contains("rare word"), "{query}: {s:?}");
+                }
+                other => panic!("{query}: {other:?}"),
+            }
+        }
+        // Even an operator's low threshold does not turn a twin into a match.
+        o.match_threshold = 0.1;
+        assert!(matches!(decide(&index, &q("McAllister Bookkeeping"), &o), Decision::Suggest(_)));
+        // Sharing only a trade word ("dental") or a generic one is no twin.
+        o.match_threshold = DEFAULT_MATCH_THRESHOLD;
+        for query in ["Bright Dental", "Summit Accounting", "Completely New Co"] {
+            assert!(matches!(decide(&index, &q(query), &o), Decision::Create), "{query}");
+        }
+        // A word many companies share is not rare.
+        let mut many: Vec<&str> = vec!["Cedar Plumbing", "Cedar Dental", "Cedar Legal", "Cedar Realty"];
+        many.push("Other");
+        let index = idx(&many);
+        assert!(matches!(decide(&index, &q("Cedar Bakery"), &o), Decision::Create));
     }
 
     #[test]

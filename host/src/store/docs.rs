@@ -154,6 +154,10 @@ pub struct CompanyLink {
     pub company_id: Option<i64>,
     pub score: Option<f64>,
     pub reason: Option<String>,
+    /// The operator said `--merge`: this PSA company shares its
+    /// documentation company with another of the same integration on
+    /// purpose (see `companies::link_conflict`).
+    pub merged: bool,
 }
 
 const COMPANY_COLUMNS: &str = "id, name, domain, phone, archived_at, created_by, created_at, updated_at,
@@ -197,18 +201,49 @@ impl Tx<'_> {
         self.optional(r)
     }
 
-    /// A company by id (`#12` or `12`) or exact name (case-insensitive).
+    /// A company by id (`#12` or `12`) or by name (trimmed,
+    /// case-insensitive). A name two companies share is an error listing
+    /// them: picking one silently would put data on the wrong customer.
     pub fn find_company(&self, key: &str) -> Result<CompanyRow> {
-        if let Ok(id) = key.trim_start_matches('#').parse::<i64>()
+        if let Ok(id) = key.trim().trim_start_matches('#').parse::<i64>()
             && let Some(c) = self.company(id)?
         {
             return Ok(c);
         }
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT {COMPANY_COLUMNS} FROM companies WHERE name = ?1 COLLATE NOCASE ORDER BY archived_at IS NOT NULL, id"
-        ))?;
-        let found = stmt.query_map([key], company_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-        found.into_iter().next().ok_or_else(|| StoreError::NotFound { what: "company", name: key.to_string() })
+        let mut found = self.companies_named(key)?;
+        match found.len() {
+            0 => Err(StoreError::NotFound { what: "company", name: key.to_string() }),
+            1 => Ok(found.remove(0)),
+            _ => Err(StoreError::Ambiguous {
+                what: "company",
+                name: key.trim().to_string(),
+                candidates: found
+                    .iter()
+                    .map(|c| {
+                        let archived = if c.archived_at.is_some() { ", archived" } else { "" };
+                        format!("#{} {} ({}{archived})", c.id, c.name, c.domain.as_deref().unwrap_or("no domain"))
+                    })
+                    .collect(),
+            }),
+        }
+    }
+
+    /// Every company (archived too) whose name equals `name`, both trimmed
+    /// and compared case-insensitively (Unicode, so "MÜLLER" is "Müller"),
+    /// by id.
+    pub fn companies_named(&self, name: &str) -> Result<Vec<CompanyRow>> {
+        let key = name.trim().to_lowercase();
+        // SQLite's NOCASE folds ASCII only, so names are compared here.
+        let mut stmt = self.conn().prepare_cached(&format!("SELECT {COMPANY_COLUMNS} FROM companies ORDER BY id"))?;
+        let rows = stmt.query_map([], company_from_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let row = row?;
+            if row.name.trim().to_lowercase() == key {
+                out.push(row);
+            }
+        }
+        Ok(out)
     }
 
     pub fn insert_company(
@@ -414,6 +449,15 @@ impl Tx<'_> {
         self.conn().execute(
             "UPDATE company_links SET company_id = ?2, updated_at = ?3 WHERE company_id = ?1",
             params![from, into, t],
+        )?;
+        // Merging companies is the operator's explicit consent that one
+        // company holds several PSA companies of one integration.
+        self.conn().execute(
+            "UPDATE company_links SET merged = 1 WHERE company_id = ?1 AND state IN ('matched', 'created')
+               AND integration_id IN (SELECT integration_id FROM company_links WHERE company_id = ?1
+                                        AND state IN ('matched', 'created')
+                                      GROUP BY integration_id HAVING COUNT(*) > 1)",
+            params![into],
         )?;
         self.conn().execute("UPDATE tickets SET company_id = ?2 WHERE company_id = ?1", params![from, into])?;
         self.conn().execute("UPDATE company_history SET company_id = ?2 WHERE company_id = ?1", params![from, into])?;
@@ -832,7 +876,7 @@ impl Tx<'_> {
 
     pub fn company_link(&self, integration_id: i64, external_id: &str) -> Result<Option<CompanyLink>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT external_id, state, company_id, score, reason FROM company_links
+            "SELECT external_id, state, company_id, score, reason, merged FROM company_links
              WHERE integration_id = ?1 AND external_id = ?2",
         )?;
         Ok(stmt.query_row(params![integration_id, external_id], link_from_row).optional()?)
@@ -840,7 +884,7 @@ impl Tx<'_> {
 
     pub fn company_links(&self, integration_id: i64) -> Result<Vec<CompanyLink>> {
         let mut stmt = self.conn().prepare(
-            "SELECT external_id, state, company_id, score, reason FROM company_links WHERE integration_id = ?1",
+            "SELECT external_id, state, company_id, score, reason, merged FROM company_links WHERE integration_id = ?1",
         )?;
         let rows = stmt.query_map([integration_id], link_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
@@ -848,11 +892,11 @@ impl Tx<'_> {
 
     pub fn put_company_link(&self, integration_id: i64, link: &CompanyLink) -> Result<()> {
         let mut stmt = self.conn().prepare_cached(
-            "INSERT INTO company_links (integration_id, external_id, state, company_id, score, reason, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO company_links (integration_id, external_id, state, company_id, score, reason, updated_at, merged)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (integration_id, external_id) DO UPDATE SET state = excluded.state,
                company_id = excluded.company_id, score = excluded.score, reason = excluded.reason,
-               updated_at = excluded.updated_at",
+               updated_at = excluded.updated_at, merged = excluded.merged",
         )?;
         stmt.execute(params![
             integration_id,
@@ -861,9 +905,24 @@ impl Tx<'_> {
             link.company_id,
             link.score,
             link.reason,
-            now()
+            now(),
+            link.merged
         ])?;
         Ok(())
+    }
+
+    /// The links of one integration that bring data into `company_id`
+    /// (matched or created), by PSA id.
+    pub fn links_bringing_data_to(&self, integration_id: i64, company_id: i64) -> Result<Vec<CompanyLink>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT external_id, state, company_id, score, reason, merged FROM company_links
+             WHERE integration_id = ?1 AND company_id = ?2 AND state IN ('matched', 'created')
+             ORDER BY external_id",
+        )?;
+        let rows = stmt
+            .query_map(params![integration_id, company_id], link_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 }
 
@@ -875,5 +934,6 @@ fn link_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyLink> {
         company_id: r.get(2)?,
         score: r.get(3)?,
         reason: r.get(4)?,
+        merged: r.get(5)?,
     })
 }

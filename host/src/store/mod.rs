@@ -48,6 +48,8 @@ pub enum StoreError {
     NotFound { what: &'static str, name: String },
     #[error("{what} `{name}` already exists")]
     Exists { what: &'static str, name: String },
+    #[error("{what} name `{name}` is ambiguous: {}", candidates.join(", "))]
+    Ambiguous { what: &'static str, name: String, candidates: Vec<String> },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -76,6 +78,10 @@ impl StoreError {
             StoreError::Exists { what, .. } => {
                 Some(format!("choose another {what} name, or remove the existing one first"))
             }
+            StoreError::Ambiguous { what, candidates, .. } => Some(format!(
+                "name the {what} by its id instead, e.g. `{}`",
+                candidates.first().and_then(|c| c.split_whitespace().next()).unwrap_or("#1")
+            )),
             StoreError::Corrupt(_) => {
                 Some("restore the database from a backup, or report it with the failing command".into())
             }

@@ -283,6 +283,12 @@ CREATE INDEX company_history_by_company ON company_history (company_id, id);
 -- documentation archived) so re-adding the same PSA account re-attaches.
 ALTER TABLE integrations ADD COLUMN removed_at TEXT;
 "#,
+    // 6: the operator's explicit consent (`--merge`) that a second PSA
+    // company of one integration brings its data into a documentation
+    // company that already holds one.
+    r#"
+ALTER TABLE company_links ADD COLUMN merged INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this Ferry writes.

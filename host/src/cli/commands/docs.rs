@@ -116,11 +116,12 @@ pub fn company(app: &mut App, command: CompanyCommand) -> Result<u8, Failure> {
                 );
             }
         }
-        CompanyCommand::Add { name, domain, phone } => {
+        CompanyCommand::Add { name, domain, phone, allow_duplicate } => {
             if name.trim().is_empty() {
                 return Err(Failure::new("a company needs a name", None));
             }
-            let id = companies::add_company(&mut app.store, &name, domain.as_deref(), phone.as_deref())?;
+            let id =
+                companies::add_company(&mut app.store, &name, domain.as_deref(), phone.as_deref(), allow_duplicate)?;
             if app.out.json {
                 app.out.json(&app.store.read().company(id)?);
             } else {
@@ -128,14 +129,33 @@ pub fn company(app: &mut App, command: CompanyCommand) -> Result<u8, Failure> {
             }
         }
         CompanyCommand::Import { file } => {
-            let n = companies::import_companies(&mut app.store, &file).map_err(|e| {
-                let hint = e.hint();
-                Failure::new(e.to_string(), hint)
-            })?;
+            let report = companies::import_companies(&mut app.store, &file)?;
             if app.out.json {
-                app.out.json(&serde_json::json!({"imported": n}));
+                app.out.json(&report);
             } else {
-                app.out.line(format!("imported {n} companies"));
+                app.out.line(format!(
+                    "added {} companies, {} already existed (not added again)",
+                    report.added, report.existing
+                ));
+                if !report.differences.is_empty() {
+                    app.out.line("existing companies whose details differ in the file (left unchanged):");
+                    app.out.table(
+                        &["line", "company", "field", "stored", "in file"],
+                        report
+                            .differences
+                            .iter()
+                            .map(|d| {
+                                vec![
+                                    d.line.to_string(),
+                                    format!("{} (#{})", d.company, d.company_id),
+                                    d.field.to_string(),
+                                    opt(&d.stored),
+                                    d.in_file.clone(),
+                                ]
+                            })
+                            .collect(),
+                    );
+                }
             }
         }
         CompanyCommand::Show { company } => {

@@ -32,7 +32,7 @@ fn rows(list: &[LinkView]) -> Vec<Vec<String>> {
             vec![
                 v.external_id.clone(),
                 v.psa_name.clone(),
-                v.state.as_str().to_string(),
+                if v.merged { format!("{} (merged)", v.state.as_str()) } else { v.state.as_str().to_string() },
                 v.company
                     .clone()
                     .map(|c| format!("{c} (#{})", v.company_id.unwrap_or_default()))
@@ -59,9 +59,11 @@ pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
             }
             return Ok(exit::OK);
         }
-        MatchAction::Accept { ext, apply } => (companies::accept(&mut app.store, &integration, &ext)?, apply),
-        MatchAction::Set { ext, company, apply } => {
-            (companies::set(&mut app.store, &integration, &ext, &company)?, apply)
+        MatchAction::Accept { ext, merge, apply } => {
+            (companies::accept(&mut app.store, &integration, &ext, merge)?, apply)
+        }
+        MatchAction::Set { ext, company, merge, apply } => {
+            (companies::set(&mut app.store, &integration, &ext, &company, merge)?, apply)
         }
         MatchAction::Create { ext, apply } => (companies::create(&mut app.store, &integration, &ext)?, apply),
         MatchAction::Ignore { ext, apply } => (companies::ignore(&mut app.store, &integration, &ext)?, apply),
