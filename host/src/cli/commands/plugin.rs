@@ -126,7 +126,9 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                 ("rate limit", rate),
                 ("allowed hosts", info.allowed_hosts.join(", ")),
             ]);
-            app.out.line(format!("\n{}\n", info.description));
+            app.out.blank();
+            app.out.line(&info.description);
+            app.out.blank();
             app.out.table(
                 &["config key", "label", "required", "secret", "help"],
                 info.config
