@@ -57,6 +57,8 @@ pub struct RunStreamRow {
     /// Records apply did not bring in (unmatched company, skip options).
     pub skipped: u64,
     pub error: Option<String>,
+    /// Names and values cut to Ferry's limits on the way in.
+    pub truncated: u64,
 }
 
 impl RunStreamRow {
@@ -73,6 +75,7 @@ impl RunStreamRow {
             archived: 0,
             skipped: 0,
             error: None,
+            truncated: 0,
         }
     }
 }
@@ -170,12 +173,12 @@ impl Tx<'_> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO run_streams (run_id, stream, status, pages, fetched, created, updated, unchanged, deleted,
-                                      archived, skipped, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                      archived, skipped, error, truncated)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (run_id, stream) DO UPDATE SET status = excluded.status, pages = excluded.pages,
                fetched = excluded.fetched, created = excluded.created, updated = excluded.updated,
                unchanged = excluded.unchanged, deleted = excluded.deleted, archived = excluded.archived,
-               skipped = excluded.skipped, error = excluded.error",
+               skipped = excluded.skipped, error = excluded.error, truncated = excluded.truncated",
             )?
             .execute(params![
                 run_id,
@@ -189,7 +192,8 @@ impl Tx<'_> {
                 row.deleted as i64,
                 row.archived as i64,
                 row.skipped as i64,
-                row.error
+                row.error,
+                row.truncated as i64
             ])?;
         Ok(())
     }
@@ -224,7 +228,8 @@ impl Tx<'_> {
 
     fn with_streams(&self, mut run: RunRow) -> Result<RunRow> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT stream, status, pages, fetched, created, updated, unchanged, deleted, archived, skipped, error
+            "SELECT stream, status, pages, fetched, created, updated, unchanged, deleted, archived, skipped, error,
+                    truncated
              FROM run_streams WHERE run_id = ?1 ORDER BY rowid",
         )?;
         run.stream_results = stmt
@@ -241,6 +246,7 @@ impl Tx<'_> {
                     archived: r.get::<_, i64>(8)? as u64,
                     skipped: r.get::<_, i64>(9)? as u64,
                     error: r.get(10)?,
+                    truncated: r.get::<_, i64>(11)? as u64,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

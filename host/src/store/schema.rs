@@ -261,6 +261,11 @@ CREATE INDEX company_history_by_company ON company_history (company_id, id);
 -- documentation archived) so re-adding the same PSA account re-attaches.
 ALTER TABLE integrations ADD COLUMN removed_at TEXT;
 "#,
+    // 5: values a connector sent longer than Ferry keeps (names 1,000
+    // characters, other values 10,000), cut at the boundary, per stream.
+    r#"
+ALTER TABLE run_streams ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this Ferry writes.

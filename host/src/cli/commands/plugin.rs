@@ -184,16 +184,18 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                 for c in &report.checks {
                     let mark = match c.outcome {
                         crate::conformance::Outcome::Pass => "pass",
+                        crate::conformance::Outcome::Warn => "WARN",
                         crate::conformance::Outcome::Fail => "FAIL",
                         crate::conformance::Outcome::Skip => "skip",
                     };
                     app.out.line(format!("  {mark}  {:<30} {}", c.name, c.detail));
                 }
                 app.out.line(format!(
-                    "{} passed, {} failed, {} skipped",
+                    "{} passed, {} failed, {} skipped, {} warnings",
                     tally.get("passed").unwrap_or(&0),
                     tally.get("failed").unwrap_or(&0),
-                    tally.get("skipped").unwrap_or(&0)
+                    tally.get("skipped").unwrap_or(&0),
+                    tally.get("warnings").unwrap_or(&0)
                 ));
             }
             Ok(if report.passed() { exit::OK } else { exit::FAILED })
