@@ -9,7 +9,7 @@
 //! the host knows, not guessed from trap text.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
@@ -121,6 +121,30 @@ impl LogBudget {
     }
 }
 
+/// Whether the guest is inside a host call right now, readable from outside
+/// the store: when the wall deadline passes, the host reads it before it
+/// drops the call (dropping unwinds the host call and clears it).
+#[derive(Debug, Default)]
+pub struct Whereabouts {
+    /// Nanoseconds after the call started that the outermost host call
+    /// began, plus one; 0 while the guest runs its own code.
+    host_since: AtomicU64,
+    in_http: AtomicBool,
+}
+
+impl Whereabouts {
+    /// What the guest was doing, `call_started` being when its call began.
+    pub fn waiting(&self, call_started: Instant) -> Waiting {
+        let since = self.host_since.load(Ordering::SeqCst);
+        if since == 0 {
+            return Waiting::Computing;
+        }
+        let entered = Duration::from_nanos(since - 1);
+        let waited = call_started.elapsed().saturating_sub(entered);
+        if self.in_http.load(Ordering::SeqCst) { Waiting::Http(waited) } else { Waiting::Sleeping(waited) }
+    }
+}
+
 pub struct HostState {
     pub(super) wasi: WasiCtx,
     pub(super) table: ResourceTable,
@@ -138,8 +162,7 @@ pub struct HostState {
     /// allocate its result) and when the outermost one started.
     pub(super) host_depth: u32,
     pub(super) host_since: Option<Instant>,
-    /// The outermost host call under way is `http.send`.
-    pub(super) in_http: bool,
+    pub(super) whereabouts: Arc<Whereabouts>,
     pub(super) cpu_budget: Duration,
     pub(super) interrupted: Option<Interruption>,
     pub(super) log_budget: Arc<LogBudget>,
@@ -155,7 +178,10 @@ impl HostState {
         match hook {
             CallHook::CallingHost => {
                 if self.host_depth == 0 {
-                    self.host_since = Some(Instant::now());
+                    let now = Instant::now();
+                    self.host_since = Some(now);
+                    let offset = now.duration_since(self.call_started).as_nanos() as u64;
+                    self.whereabouts.host_since.store(offset + 1, Ordering::SeqCst);
                 }
                 self.host_depth += 1;
             }
@@ -165,18 +191,10 @@ impl HostState {
                     && let Some(since) = self.host_since.take()
                 {
                     self.host_time += since.elapsed();
+                    self.whereabouts.host_since.store(0, Ordering::SeqCst);
                 }
             }
             CallHook::CallingWasm | CallHook::ReturningFromWasm => {}
-        }
-    }
-
-    /// What the guest was doing when the host gave up waiting for it.
-    pub(super) fn waiting(&self) -> Waiting {
-        match self.host_since {
-            Some(since) if self.host_depth > 0 && self.in_http => Waiting::Http(since.elapsed()),
-            Some(since) if self.host_depth > 0 => Waiting::Sleeping(since.elapsed()),
-            _ => Waiting::Computing,
         }
     }
 }
@@ -197,9 +215,9 @@ impl HostState {
         body: Option<Vec<u8>>,
     ) -> Result<OutboundResponse, HttpFailure> {
         let outbound = OutboundRequest { method, url, headers, body };
-        self.in_http = true;
+        self.whereabouts.in_http.store(true, Ordering::SeqCst);
         let result = self.gate.send(outbound).await;
-        self.in_http = false;
+        self.whereabouts.in_http.store(false, Ordering::SeqCst);
         result.map_err(|failure| {
             let shown = crate::text::visible(&self.redactor.redact(&failure.to_string())).into_owned();
             tracing::debug!(connector = %self.label, error = %shown, "http failure");

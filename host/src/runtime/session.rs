@@ -19,6 +19,7 @@ use super::allowlist::Allowlist;
 use super::contract::{Call, CallFailure, Output};
 use super::host::{
     HostState, Interruption, LOG_BUDGET_BYTES, LOG_BUDGET_LINES, LimitHit, Limiter, LogBudget, STDERR_CAPACITY,
+    Whereabouts,
 };
 use super::http::{HttpGate, HttpStats};
 use super::{Pre, Runtime, RuntimeError, v0_1, v0_2};
@@ -218,6 +219,8 @@ impl<'r> Session<'r> {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let whereabouts = Arc::new(Whereabouts::default());
+        let call_started = Instant::now();
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
@@ -234,11 +237,11 @@ impl<'r> Session<'r> {
             redactor: self.redactor.clone(),
             label: self.label.clone(),
             stderr,
-            call_started: Instant::now(),
+            call_started,
             host_time: std::time::Duration::ZERO,
             host_depth: 0,
             host_since: None,
-            in_http: false,
+            whereabouts: whereabouts.clone(),
             cpu_budget: limits.cpu_per_call,
             interrupted: None,
             log_budget: self.log_budget.clone(),
@@ -277,14 +280,20 @@ impl<'r> Session<'r> {
                     CallFailure::Call(e) => classify_trap(&e, &store, &label, memory_mib, cpu, &self.redactor),
                 })
             };
-            tokio::time::timeout(timeout, run).await
+            tokio::pin!(run);
+            tokio::select! {
+                biased;
+                result = &mut run => result,
+                // Read where the guest stands while the call still exists;
+                // dropping it unwinds whatever host call it was in.
+                _ = tokio::time::sleep(timeout) => Err(RuntimeError::CallTimeout {
+                    connector: label.clone(),
+                    limit: timeout,
+                    waiting: whereabouts.waiting(call_started),
+                }),
+            }
         };
-        match finished {
-            Ok(result) => result,
-            // The call was dropped where it stood; the store still says
-            // whether that was inside a host call.
-            Err(_) => Err(RuntimeError::CallTimeout { connector: label, limit: timeout, waiting: store.data().waiting() }),
-        }
+        finished
     }
 }
 

@@ -141,10 +141,10 @@ pub fn print_sync(out: &Out, report: &SyncReport) {
 /// Say when values were cut to Ferry's limits on the way in.
 fn print_truncated(out: &Out, streams: &[RunStreamRow]) {
     let cut: Vec<String> =
-        streams.iter().filter(|s| s.truncated > 0).map(|s| format!("{} {}", s.truncated, s.stream)).collect();
+        streams.iter().filter(|s| s.truncated > 0).map(|s| format!("{} in {}", s.truncated, s.stream)).collect();
     if !cut.is_empty() {
         out.line(format!(
-            "truncated: {} values longer than Ferry keeps (names {} characters, other values {}); `--json` shows the kept text",
+            "truncated: {} (values longer than Ferry keeps: names {} characters, other values {})",
             cut.join(", "),
             crate::sync::records::MAX_NAME_CHARS,
             crate::sync::records::MAX_VALUE_CHARS
