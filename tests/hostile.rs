@@ -153,7 +153,11 @@ fn no_command_writes_a_raw_control_character_from_a_connector() {
     let id = ferry.json(&["runs", "oops"])[0]["id"].to_string();
     let show = ferry.run(&["runs", "show", &id]).ok();
     assert_clean("runs show", &show);
-    assert!(show.stdout.contains("Corp failed\\nERROR forged log line\\r\\0\\x08\\u{202e}with ********"), "{}", show.stdout);
+    assert!(
+        show.stdout.contains("Corp failed\\nERROR forged log line\\r\\0\\x08\\u{202e}with ********"),
+        "{}",
+        show.stdout
+    );
 
     // `integration test`: the check report's summary, facts and warnings.
     for args in [vec!["integration", "test", "evil"], vec!["--json", "integration", "test", "evil"]] {
@@ -220,7 +224,8 @@ fn hostile_psa_names_are_shown_escaped_by_every_listing() {
 #[test]
 fn the_secret_never_leaks_through_connector_text() {
     let ferry = ferry(&[]);
-    let modes = ["secret-id", "secret-time", "secret-cursor", "secret-stderr", "traceback", "secret-log", "escape-error"];
+    let modes =
+        ["secret-id", "secret-time", "secret-cursor", "secret-stderr", "traceback", "secret-log", "escape-error"];
     let mut seen = String::new();
     for mode in modes {
         hostile(&ferry, mode, mode, &[]);
@@ -321,9 +326,8 @@ fn sizes_are_capped_from_connector_to_screen() {
     assert!(show.stdout.len() < 20_000, "runs show printed {} bytes", show.stdout.len());
     let json_show = ferry.run(&["--json", "runs", "show", &run_id]).ok();
     assert!(json_show.stdout.len() < 20_000, "runs show --json printed {} bytes", json_show.stdout.len());
-    let stored = ferry.count(
-        "SELECT MAX(LENGTH(r.error)) + MAX(LENGTH(s.error)) FROM runs r JOIN run_streams s ON s.run_id = r.id",
-    );
+    let stored = ferry
+        .count("SELECT MAX(LENGTH(r.error)) + MAX(LENGTH(s.error)) FROM runs r JOIN run_streams s ON s.run_id = r.id");
     assert!(stored < 2 * 4_200, "stored {stored} bytes of error text");
 
     // One 900,000-character name among 20,000 companies: cut at the
@@ -347,8 +351,13 @@ fn sizes_are_capped_from_connector_to_screen() {
     assert!(matches.stdout.lines().map(str::len).max().unwrap_or(0) < 1_000);
 
     // A 20 MB description is refused at install, in a short error.
-    let bloated = ferry.run(&["plugin", "install", artifact("ferry_test_bloated").to_str().unwrap_or_default()]).code(1);
-    assert!(bloated.stderr.contains("description is 20971520 characters long; the limit is 4000"), "{}", bloated.stderr);
+    let bloated =
+        ferry.run(&["plugin", "install", artifact("ferry_test_bloated").to_str().unwrap_or_default()]).code(1);
+    assert!(
+        bloated.stderr.contains("description is 20971520 characters long; the limit is 4000"),
+        "{}",
+        bloated.stderr
+    );
     assert!(bloated.stderr.len() < 2_000, "{} bytes of error", bloated.stderr.len());
 
     // A connector that logs without end: the run's budget, then one line
@@ -357,7 +366,11 @@ fn sizes_are_capped_from_connector_to_screen() {
     let flood = ferry.run(&["sync", "flood"]).ok();
     let lines = flood.stderr.lines().count();
     assert!((5_000..5_100).contains(&lines), "{lines} lines of log");
-    assert!(flood.stderr.contains("4000 connector log lines were dropped"), "{}", &flood.stderr[flood.stderr.len().saturating_sub(500)..]);
+    assert!(
+        flood.stderr.contains("4000 connector log lines were dropped"),
+        "{}",
+        &flood.stderr[flood.stderr.len().saturating_sub(500)..]
+    );
 }
 
 #[test]

@@ -97,8 +97,7 @@ impl Unsafe {
 /// the report quotes from the connector has those secrets masked, then is
 /// capped.
 pub async fn run(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], secret_keys: &[String]) -> Report {
-    let redactor =
-        Redactor::new(config.iter().filter(|(k, _)| secret_keys.contains(k)).map(|(_, v)| v.clone()));
+    let redactor = Redactor::new(config.iter().filter(|(k, _)| secret_keys.contains(k)).map(|(_, v)| v.clone()));
     let mut report = checks(runtime, bytes, config, secret_keys).await;
     report.connector = report.connector.map(|c| redactor.gate(&c, 200));
     for c in &mut report.checks {

@@ -178,7 +178,11 @@ pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
         }
     }
     for st in &info.streams {
-        problems.extend(too_long(&format!("the description of stream {}", st.kind), &st.description, max::STREAM_DESCRIPTION));
+        problems.extend(too_long(
+            &format!("the description of stream {}", st.kind),
+            &st.description,
+            max::STREAM_DESCRIPTION,
+        ));
     }
     if info.allowed_hosts.len() > max::HOST_TEMPLATES {
         problems.push(format!(

@@ -266,34 +266,31 @@ impl<'r> Session<'r> {
         let timeout = limits.call_timeout;
         let memory_mib = limits.memory_bytes / (1024 * 1024);
         let cpu = limits.cpu_per_call;
-        let finished = {
-            let run = async {
-                let result = match &self.pre {
-                    Pre::V0_1(pre) => v0_1::call(pre, &mut store, call, &self.config).await,
-                    Pre::V0_2(pre) => v0_2::call(pre, &mut store, call, &self.config).await,
-                };
-                result.map_err(|failure| match failure {
-                    CallFailure::Instantiate(e) => RuntimeError::Instantiate {
-                        connector: label.clone(),
-                        message: self.redactor.gate(&super::root_cause(&e), ERROR_BYTES),
-                    },
-                    CallFailure::Call(e) => classify_trap(&e, &store, &label, memory_mib, cpu, &self.redactor),
-                })
+        let run = async {
+            let result = match &self.pre {
+                Pre::V0_1(pre) => v0_1::call(pre, &mut store, call, &self.config).await,
+                Pre::V0_2(pre) => v0_2::call(pre, &mut store, call, &self.config).await,
             };
-            tokio::pin!(run);
-            tokio::select! {
-                biased;
-                result = &mut run => result,
-                // Read where the guest stands while the call still exists;
-                // dropping it unwinds whatever host call it was in.
-                _ = tokio::time::sleep(timeout) => Err(RuntimeError::CallTimeout {
+            result.map_err(|failure| match failure {
+                CallFailure::Instantiate(e) => RuntimeError::Instantiate {
                     connector: label.clone(),
-                    limit: timeout,
-                    waiting: whereabouts.waiting(call_started),
-                }),
-            }
+                    message: self.redactor.gate(&super::root_cause(&e), ERROR_BYTES),
+                },
+                CallFailure::Call(e) => classify_trap(&e, &store, &label, memory_mib, cpu, &self.redactor),
+            })
         };
-        finished
+        tokio::pin!(run);
+        tokio::select! {
+            biased;
+            result = &mut run => result,
+            // Read where the guest stands while the call still exists;
+            // dropping it unwinds whatever host call it was in.
+            _ = tokio::time::sleep(timeout) => Err(RuntimeError::CallTimeout {
+                connector: label.clone(),
+                limit: timeout,
+                waiting: whereabouts.waiting(call_started),
+            }),
+        }
     }
 }
 

@@ -93,7 +93,11 @@ pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
                         v.tz.clone(),
                         v.mode.as_str().to_string(),
                         // Local time in the entry's zone, minutes: five fit one cell.
-                        v.next.iter().map(|t| t.get(..16).unwrap_or(t).replace('T', " ")).collect::<Vec<_>>().join(", "),
+                        v.next
+                            .iter()
+                            .map(|t| t.get(..16).unwrap_or(t).replace('T', " "))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         v.last_fired_at.clone().unwrap_or_else(|| "never".into()),
                     ]
                 })

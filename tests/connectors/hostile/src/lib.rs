@@ -167,7 +167,9 @@ impl Source for Hostile {
                 page(vec![co], None)
             }
             // A repeating cursor holding the secret, cut by the host's quote.
-            "secret-cursor" => page(vec![company("1".into(), "Corp".into())], Some(format!("{}{token}", "c".repeat(75)))),
+            "secret-cursor" => {
+                page(vec![company("1".into(), "Corp".into())], Some(format!("{}{token}", "c".repeat(75))))
+            }
             // The secret placed so that keeping stderr's last 300 characters
             // before redaction would keep all of it but its first character.
             "secret-stderr" => {
