@@ -73,7 +73,7 @@ fn ferry(env: &[(&str, &str)]) -> Ferry {
 
 /// Add a hostile integration in `mode` (each on its own port, so each is
 /// its own PSA account).
-fn hostile(ferry: &Ferry, name: &str, mode: &str, extra: &[(&str, &str)]) {
+fn hostile(ferry: &Ferry, name: &str, mode: &str, extra: &[(&str, &str)]) -> Run {
     let port = 20_000 + name.bytes().map(u16::from).sum::<u16>() % 20_000;
     let base = format!("base_url=http://127.0.0.1:{port}");
     let mode = format!("mode={mode}");
@@ -84,7 +84,7 @@ fn hostile(ferry: &Ferry, name: &str, mode: &str, extra: &[(&str, &str)]) {
     for s in &sets {
         args.extend(["--set", s]);
     }
-    ferry.run(&args).ok();
+    ferry.run(&args).ok()
 }
 
 /// Every command that lists or shows something, in text and JSON.
@@ -256,6 +256,13 @@ fn the_secret_never_leaks_through_connector_text() {
         let run = ferry.run(&["--json", "runs", "show", &id.to_string()]).ok();
         assert_no_secret("runs show", &run.all());
     }
+    // A validate-config notice quoting it, printed when the integration
+    // is added.
+    let noticed = hostile(&ferry, "noticed", "notice", &[]);
+    assert!(noticed.stderr.contains("note: normalised\\e[2J; the token was ********\\nforged"), "{}", noticed.stderr);
+    assert_no_secret("integration add (notice)", &noticed.all());
+    assert_clean("integration add (notice)", &noticed);
+
     // A check failure quoting the secret.
     hostile(&ferry, "refused", "check-error", &[]);
     let refused = ferry.run(&["integration", "test", "refused"]);

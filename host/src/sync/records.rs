@@ -40,8 +40,12 @@ fn check_time(field: &str, value: Option<&str>) -> Result<(), String> {
     }
 }
 
+/// A value quoted in an error: its first 60 characters, control
+/// characters shown as escapes (the error is stored and printed; an id
+/// rejected for control characters must not carry them along).
 fn short(s: &str) -> String {
-    s.chars().take(60).collect()
+    let head: String = s.chars().take(60).collect();
+    crate::text::visible(&head).into_owned()
 }
 
 fn card_len(r: &Record) -> usize {
@@ -332,7 +336,8 @@ mod tests {
     #[test]
     fn rejects_lies() {
         assert!(validate(0, &asset("", None)).is_err());
-        assert!(validate(0, &asset("a\u{0}b", None)).is_err());
+        let nul = validate(0, &asset("a\u{0}b\u{1b}[2J", None)).unwrap_err();
+        assert_eq!(nul.id, "a\\0b\\e[2J", "quoted escaped");
         assert!(validate(0, &asset(&"x".repeat(300), None)).is_err());
         let err = validate(3, &asset("9", Some("yesterday"))).unwrap_err();
         assert_eq!(err.index, 3);
