@@ -19,9 +19,10 @@ const BUNDLED: &[(&str, &str, &str)] =
     &[("syncro", "ferry-syncro", "ferry_syncro"), ("cw-manage", "ferry-cw-manage", "ferry_cw_manage")];
 
 /// Built with the bundled ones but not embedded: the connector template and
-/// a test-only component that misbehaves on purpose. Their directory
-/// reaches the tests as `FERRY_CONNECTOR_ARTIFACTS`.
-const TEST_ONLY: &[&str] = &["ferry-test-probe", "ferry-test-future", "ferry-template"];
+/// test-only components that misbehave on purpose. Their directory reaches
+/// the tests as `FERRY_CONNECTOR_ARTIFACTS`.
+const TEST_ONLY: &[&str] =
+    &["ferry-test-probe", "ferry-test-future", "ferry-test-hostile", "ferry-test-bloated", "ferry-template"];
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "connector";

@@ -204,15 +204,16 @@ fn clean_up_commands_archive_merge_and_remove_without_losing_anything() {
     let (live, _) = ferry.assets();
     let asset = live.iter().find(|a| a["layout"] != "People").expect("a device").clone();
     let id = asset["id"].to_string();
+    let asset_id = asset["id"].as_i64().expect("asset id");
 
     // An archived asset stays archived through syncs; --undo restores it.
     ferry.run(&["asset", "archive", &id]).ok();
     sim.touch("assets", 3);
     ferry.json(&["sync", "acme", "--full"]);
-    assert!(ferry.assets().1.iter().any(|a| a["id"].to_string() == id));
+    assert!(ferry.assets().1.iter().any(|a| a["id"].as_i64() == Some(asset_id)));
     ferry.run(&["asset", "archive", &id, "--undo"]).ok();
     ferry.json(&["apply", "acme"]);
-    assert!(ferry.assets().0.iter().any(|a| a["id"].to_string() == id));
+    assert!(ferry.assets().0.iter().any(|a| a["id"].as_i64() == Some(asset_id)));
 
     // Operator fields can be deleted.
     ferry.run(&["asset", "set", &id, "Rack", "R2"]).ok();
@@ -223,13 +224,14 @@ fn clean_up_commands_archive_merge_and_remove_without_losing_anything() {
 
     // An archived company keeps everything of it archived, through syncs.
     let company_id = asset["company_id"].to_string();
+    let company_num = asset["company_id"].as_i64().expect("company id");
     ferry.run(&["company", "archive", &company_id]).ok();
     ferry.json(&["sync", "acme", "--full"]);
     let (live, _) = ferry.assets();
-    assert!(!live.iter().any(|a| a["company_id"].to_string() == company_id));
+    assert!(!live.iter().any(|a| a["company_id"].as_i64() == Some(company_num)));
     ferry.run(&["company", "archive", &company_id, "--undo"]).ok();
     ferry.json(&["apply", "acme"]);
-    assert!(ferry.assets().0.iter().any(|a| a["company_id"].to_string() == company_id));
+    assert!(ferry.assets().0.iter().any(|a| a["company_id"].as_i64() == Some(company_num)));
 
     // Merge moves assets and links, archives the source.
     let list = ferry.json(&["company", "list"]);

@@ -12,7 +12,9 @@ use serde::Serialize;
 use crate::model::{ConnectorError, ConnectorInfo, Record, StreamKind};
 use crate::registry;
 use crate::runtime::{LoadedConnector, Runtime, RuntimeError, SessionConfig};
+use crate::secrets::Redactor;
 use crate::sync::records;
+use crate::text;
 
 /// Pages read per stream at most; a connector needing more to finish a
 /// test data set is treated as never ending.
@@ -22,6 +24,8 @@ const MAX_PAGES: usize = 2000;
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
+    /// Works, but something the author should fix (does not fail the run).
+    Warn,
     Fail,
     Skip,
 }
@@ -50,10 +54,61 @@ impl Report {
     }
 }
 
+/// Strings a connector returned that hold control or format characters
+/// (shown escaped; the first few are listed).
+#[derive(Default)]
+struct Unsafe {
+    count: usize,
+    examples: Vec<String>,
+}
+
+impl Unsafe {
+    fn look(&mut self, what: impl FnOnce() -> String, value: &str) {
+        if text::has_unsafe(value) {
+            self.count += 1;
+            if self.examples.len() < 5 {
+                self.examples.push(format!("{} `{}`", what(), text::visible_capped(value, 60)));
+            }
+        }
+    }
+
+    fn record(&mut self, r: &Record) {
+        let id = r.external_id();
+        self.look(|| format!("{} id", r.stream()), &id);
+        self.look(|| format!("{} {id} name", r.stream()), r.display_name());
+        let card = match r {
+            Record::Company(x) => &x.card,
+            Record::Contact(x) => &x.card,
+            Record::Asset(x) => &x.card,
+            Record::Site(x) => &x.card,
+            Record::Agreement(x) => &x.card,
+            Record::Ticket(x) => &x.card,
+            Record::Lookup(_) => return,
+        };
+        for f in card {
+            self.look(|| format!("{} {id} card label", r.stream()), &f.label);
+            self.look(|| format!("{} {id} card value `{}`", r.stream(), text::visible_capped(&f.label, 30)), &f.value);
+        }
+    }
+}
+
 /// Run every check on `bytes` with the operator-style `config` (secrets
-/// included, in clear, as the connector would receive them).
+/// included, in clear, as the connector would receive them). Everything
+/// the report quotes from the connector has those secrets masked, then is
+/// capped.
 pub async fn run(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], secret_keys: &[String]) -> Report {
+    let redactor = Redactor::new(config.iter().filter(|(k, _)| secret_keys.contains(k)).map(|(_, v)| v.clone()));
+    let mut report = checks(runtime, bytes, config, secret_keys).await;
+    report.connector = report.connector.map(|c| redactor.gate(&c, 200));
+    for c in &mut report.checks {
+        c.detail = redactor.gate(&c.detail, text::ERROR_BYTES);
+    }
+    report
+}
+
+async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], secret_keys: &[String]) -> Report {
     let mut report = Report { connector: None, contract: None, checks: Vec::new() };
+    let mut unsafe_text = Unsafe::default();
 
     // 1. It is a component of a contract version this host speaks.
     let loaded = match runtime.load(bytes) {
@@ -77,6 +132,12 @@ pub async fn run(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], s
         }
     };
     report.connector = Some(format!("{} {}", info.id, info.version));
+    unsafe_text.look(|| "info name".into(), &info.name);
+    unsafe_text.look(|| "info description".into(), &info.description);
+    for f in &info.config {
+        unsafe_text.look(|| format!("config `{}` label", f.key), &f.label);
+        unsafe_text.look(|| format!("config `{}` help", f.key), &f.help);
+    }
     let problems = registry::info_problems(&info);
     if problems.is_empty() {
         report.push(
@@ -156,6 +217,13 @@ pub async fn run(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], s
         Ok(mut s) => match s.check().await {
             Ok(Ok(r)) => {
                 reachable = true;
+                unsafe_text.look(|| "check summary".into(), &r.summary);
+                for f in &r.facts {
+                    unsafe_text.look(|| "check fact".into(), &format!("{}{}", f.label, f.value));
+                }
+                for w in &r.warnings {
+                    unsafe_text.look(|| "check warning".into(), w);
+                }
                 report.push("check", Outcome::Pass, r.summary);
             }
             Ok(Err(e)) => report.push("check", Outcome::Fail, format!("{e}")),
@@ -204,7 +272,7 @@ pub async fn run(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], s
                 continue;
             }
         };
-        match read_all(&mut s, stream).await {
+        match read_all(&mut s, stream, &mut unsafe_text).await {
             Ok(r) => {
                 if stream == StreamKind::Companies {
                     companies = Some(r.ids.iter().cloned().collect());
@@ -235,7 +303,24 @@ pub async fn run(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], s
         }
     }
 
-    // 7. Records refer to companies that exist.
+    // 7. Strings hold no control characters (Ferry shows them escaped,
+    // but a name with `\e[2J` in it is a bug in the connector or its PSA
+    // data worth knowing about).
+    if unsafe_text.count == 0 {
+        report.push("control characters", Outcome::Pass, "no control or format characters in names, ids or cards");
+    } else {
+        report.push(
+            "control characters",
+            Outcome::Warn,
+            format!(
+                "{} strings hold control or format characters (shown escaped): {}",
+                unsafe_text.count,
+                unsafe_text.examples.join(", ")
+            ),
+        );
+    }
+
+    // 8. Records refer to companies that exist.
     match companies {
         None => report.push("company references", Outcome::Skip, "no companies stream"),
         Some(known) => {
@@ -257,7 +342,7 @@ pub async fn run(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], s
         }
     }
 
-    // 8. A stream it does not offer is refused cleanly.
+    // 9. A stream it does not offer is refused cleanly.
     let offered: HashSet<StreamKind> = info.streams.iter().map(|s| s.kind).collect();
     match StreamKind::ALL.into_iter().find(|k| !offered.contains(k)) {
         None => report.push("unsupported stream", Outcome::Skip, "every stream is offered"),
@@ -324,7 +409,11 @@ struct StreamRead {
     elapsed_ms: u128,
 }
 
-async fn read_all(s: &mut crate::runtime::Session<'_>, stream: StreamKind) -> Result<StreamRead, String> {
+async fn read_all(
+    s: &mut crate::runtime::Session<'_>,
+    stream: StreamKind,
+    unsafe_text: &mut Unsafe,
+) -> Result<StreamRead, String> {
     let started = Instant::now();
     let mut cursor: Option<String> = None;
     let mut seen_cursors = HashSet::new();
@@ -336,7 +425,7 @@ async fn read_all(s: &mut crate::runtime::Session<'_>, stream: StreamKind) -> Re
         if pages >= MAX_PAGES {
             return Err(format!("still paging after {MAX_PAGES} pages: the cursor never ends"));
         }
-        let page = match s.read(stream, cursor.clone(), None).await {
+        let mut page = match s.read(stream, cursor.clone(), None).await {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => return Err(format!("page {}: {e}", pages + 1)),
             Err(e) => return Err(format!("page {}: {e}", pages + 1)),
@@ -348,8 +437,13 @@ async fn read_all(s: &mut crate::runtime::Session<'_>, stream: StreamKind) -> Re
         {
             return Err(format!(
                 "cursor `{}` repeated: paging would never end",
-                next.chars().take(60).collect::<String>()
+                s.redactor().redact(next).chars().take(60).collect::<String>()
             ));
+        }
+        for r in &mut page.records {
+            unsafe_text.record(r);
+            // As a sync would: secrets masked before any message quotes them.
+            records::bound(r, s.redactor());
         }
         for (i, r) in page.records.iter().enumerate() {
             records::validate(i, r).map_err(|e| format!("page {pages}: {e}"))?;
@@ -388,6 +482,7 @@ pub fn tally(report: &Report) -> BTreeMap<&'static str, usize> {
     for c in &report.checks {
         let k = match c.outcome {
             Outcome::Pass => "passed",
+            Outcome::Warn => "warnings",
             Outcome::Fail => "failed",
             Outcome::Skip => "skipped",
         };

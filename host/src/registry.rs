@@ -126,20 +126,90 @@ pub fn check_info(info: &ConnectorInfo) -> Result<(), String> {
     if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
 }
 
+/// Sizes `info()` may have (README "Limits"): what is shown to people
+/// stays readable, and a connector cannot make every `plugin list` or
+/// database row carry megabytes. Characters, not bytes.
+pub mod info_limits {
+    pub const NAME: usize = 100;
+    pub const VERSION: usize = 64;
+    pub const DESCRIPTION: usize = 4_000;
+    pub const LABEL: usize = 100;
+    pub const HELP: usize = 1_000;
+    pub const STREAM_DESCRIPTION: usize = 1_000;
+    pub const DEFAULT_VALUE: usize = 1_000;
+    pub const CONFIG_FIELDS: usize = 100;
+    pub const HOST_TEMPLATES: usize = 20;
+    pub const HOST_TEMPLATE: usize = 500;
+}
+
+/// "`what` is N characters; the limit is M", when it is too long.
+fn too_long(what: &str, value: &str, max: usize) -> Option<String> {
+    // Bytes bound characters from above: count only when it may matter.
+    let n = if value.len() > max { value.chars().count() } else { 0 };
+    (n > max).then(|| format!("{what} is {n} characters long; the limit is {max}"))
+}
+
+/// A value quoted in a problem: short, whatever the connector sent.
+fn quote(value: &str) -> String {
+    let mut s = value.to_string();
+    crate::text::truncate_chars(&mut s, 60);
+    s
+}
+
 pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
-    let mut problems = Vec::new();
+    use info_limits as max;
+    let mut problems: Vec<String> = [
+        too_long("name", &info.name, max::NAME),
+        too_long("version", &info.version, max::VERSION),
+        too_long("description", &info.description, max::DESCRIPTION),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if info.config.len() > max::CONFIG_FIELDS {
+        problems.push(format!("declares {} config fields; the limit is {}", info.config.len(), max::CONFIG_FIELDS));
+    }
+    for f in info.config.iter().take(max::CONFIG_FIELDS) {
+        let key = quote(&f.key);
+        problems.extend(too_long(&format!("the label of `{key}`"), &f.label, max::LABEL));
+        problems.extend(too_long(&format!("the help of `{key}`"), &f.help, max::HELP));
+        if let Some(d) = &f.default_value {
+            problems.extend(too_long(&format!("the default of `{key}`"), d, max::DEFAULT_VALUE));
+        }
+    }
+    for st in &info.streams {
+        problems.extend(too_long(
+            &format!("the description of stream {}", st.kind),
+            &st.description,
+            max::STREAM_DESCRIPTION,
+        ));
+    }
+    if info.allowed_hosts.len() > max::HOST_TEMPLATES {
+        problems.push(format!(
+            "declares {} host templates; the limit is {}",
+            info.allowed_hosts.len(),
+            max::HOST_TEMPLATES
+        ));
+    }
+    for t in &info.allowed_hosts {
+        problems.extend(too_long(&format!("host template `{}`", quote(t)), t, max::HOST_TEMPLATE));
+    }
+    if !problems.is_empty() {
+        // The rest quotes these values; refuse on size alone.
+        return problems;
+    }
     let id_ok = !info.id.is_empty()
         && info.id.len() <= 64
         && info.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !info.id.starts_with('-');
     if !id_ok {
-        problems.push(format!("id `{}` must be lowercase letters, digits and `-`", info.id));
+        problems.push(format!("id `{}` must be lowercase letters, digits and `-`", quote(&info.id)));
     }
     if info.name.trim().is_empty() {
         problems.push("name is empty".into());
     }
     if !is_semver(&info.version) {
-        problems.push(format!("version `{}` is not semver (e.g. 1.2.0)", info.version));
+        problems.push(format!("version `{}` is not semver (e.g. 1.2.0)", quote(&info.version)));
     }
     if info.streams.is_empty() {
         problems.push("offers no streams".into());
@@ -155,10 +225,10 @@ pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
         let key_ok =
             !f.key.is_empty() && f.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !key_ok {
-            problems.push(format!("config key `{}` must be snake_case", f.key));
+            problems.push(format!("config key `{}` must be snake_case", quote(&f.key)));
         }
         if !keys.insert(f.key.as_str()) {
-            problems.push(format!("config key `{}` is declared twice", f.key));
+            problems.push(format!("config key `{}` is declared twice", quote(&f.key)));
         }
     }
     if let Err(e) = Allowlist::validate_templates(&info.allowed_hosts) {
@@ -227,6 +297,25 @@ mod tests {
         assert!(p.contains("not semver"), "{p}");
         assert!(p.contains("listed twice"), "{p}");
         assert!(p.contains("wildcards"), "{p}");
+    }
+
+    #[test]
+    fn sizes_are_capped_and_problems_stay_short() {
+        let mut i = info();
+        i.description = "d".repeat(20 * 1024 * 1024);
+        i.name = "n".repeat(101);
+        i.config[0].help = "h".repeat(1_001);
+        i.id = "x".repeat(10_000);
+        let p = info_problems(&i).join("; ");
+        assert!(p.contains("description is 20971520 characters long; the limit is 4000"), "{p}");
+        assert!(p.contains("name is 101") && p.contains("the help of `site`"), "{p}");
+        assert!(p.len() < 1_000, "{}", p.len());
+        let mut ok = info();
+        ok.description = "é".repeat(4_000);
+        assert!(check_info(&ok).is_ok());
+        let mut id = info();
+        id.id = "X".repeat(10_000);
+        assert!(info_problems(&id).join("").len() < 200);
     }
 
     #[test]

@@ -119,12 +119,31 @@ impl Redactor {
 
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
+        self.redact_in_place(&mut out);
+        out
+    }
+
+    /// Scrub `text` where it is; says whether anything was masked. Costs a
+    /// search per secret and no allocation when nothing matches (records
+    /// go through this field by field).
+    pub fn redact_in_place(&self, text: &mut String) -> bool {
+        let mut changed = false;
         for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
+            if text.contains(secret.as_str()) {
+                *text = text.replace(secret.as_str(), MASK);
+                changed = true;
             }
         }
-        out
+        changed
+    }
+
+    /// The gate for connector- or PSA-derived text that is printed, logged
+    /// or stored: secrets masked first, *then* capped at `max_bytes` (a cut
+    /// before redaction could keep part of a secret the mask no longer
+    /// matches).
+    pub fn gate(&self, text: &str, max_bytes: usize) -> String {
+        let redacted = self.redact(text);
+        crate::text::cap_bytes(&redacted, max_bytes).into_owned()
     }
 }
 
@@ -165,5 +184,17 @@ mod tests {
         let out = r.redact(text);
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(out.contains("ab stays"));
+    }
+
+    #[test]
+    fn the_gate_redacts_before_it_cuts() {
+        let token = "tok-0123456789abcdef";
+        let r = Redactor::new([token.to_string()]);
+        // A cut at 300 bytes would keep all but the last character of the
+        // token, which then no longer matches: redaction must come first.
+        let text = format!("{}{token} and more{}", "x".repeat(300 - token.len() + 1), "y".repeat(50));
+        let out = r.gate(&text, 300);
+        assert!(!out.contains("tok-0123456789abcde"), "{out}");
+        assert!(out.contains("more bytes)"), "{out}");
     }
 }

@@ -1,23 +1,34 @@
 //! Per-call store state and the host side of the imports Ferry grants
 //! (`ferry:connector/http`, `ferry:connector/log`, WASI with an empty
 //! context).
+//!
+//! The state also records *why* the host stopped a call — the CPU budget
+//! (epoch callback), the memory or table limit (its own [`Limiter`]), and
+//! whether the guest was inside a host call (HTTP, a WASI sleep or poll)
+//! when the wall deadline passed — so a failed call is explained from what
+//! the host knows, not guessed from trap text.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
+use wasmtime::{CallHook, ResourceLimiter, StoreLimits};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::Waiting;
 use super::http::{HttpFailure, HttpGate, OutboundRequest, OutboundResponse};
 use crate::secrets::Redactor;
 
-/// Longest connector log line kept.
+/// Longest connector log line kept (bytes, after redaction).
 const MAX_LOG_LINE: usize = 4096;
-/// Log lines one call may emit before Ferry stops listening.
-const MAX_LOG_LINES_PER_CALL: u32 = 2000;
-/// Bytes of guest stderr kept (panic messages land there).
+/// Log lines one run (one session, all its calls) may emit; after that,
+/// lines are counted and dropped, and one line says how many.
+pub const LOG_BUDGET_LINES: u64 = 5_000;
+/// Bytes of log text one run may emit.
+pub const LOG_BUDGET_BYTES: u64 = 1024 * 1024;
+/// Bytes of guest stderr kept (panic messages and tracebacks land there).
 pub const STDERR_CAPACITY: usize = 64 * 1024;
 
 /// Why the epoch callback stopped a call.
@@ -26,26 +37,165 @@ pub enum Interruption {
     Cpu,
 }
 
+/// A limit the guest ran into, as the limiter saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitHit {
+    Memory { desired: usize },
+    Table { desired: usize },
+}
+
+/// wasmtime's [`StoreLimits`], plus a record of the growth it refused.
+pub struct Limiter {
+    inner: StoreLimits,
+    pub(super) hit: Option<LimitHit>,
+}
+
+impl Limiter {
+    pub(super) fn new(inner: StoreLimits) -> Self {
+        Limiter { inner, hit: None }
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let verdict = self.inner.memory_growing(current, desired, maximum);
+        if !matches!(verdict, Ok(true)) {
+            self.hit = Some(LimitHit::Memory { desired });
+        }
+        verdict
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.hit.get_or_insert(LimitHit::Memory { desired: 0 });
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let verdict = self.inner.table_growing(current, desired, maximum);
+        if !matches!(verdict, Ok(true)) {
+            self.hit = Some(LimitHit::Table { desired });
+        }
+        verdict
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.hit.get_or_insert(LimitHit::Table { desired: 0 });
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+/// The connector log budget of one run, shared by its calls.
+#[derive(Debug, Default)]
+pub struct LogBudget {
+    lines: AtomicU64,
+    bytes: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl LogBudget {
+    /// May a line of `len` bytes be logged? Counts it as dropped if not.
+    pub fn take(&self, len: usize) -> bool {
+        let lines = self.lines.fetch_add(1, Ordering::Relaxed) + 1;
+        let bytes = self.bytes.fetch_add(len as u64, Ordering::Relaxed) + len as u64;
+        if lines > LOG_BUDGET_LINES || bytes > LOG_BUDGET_BYTES {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// Whether the guest is inside a host call right now, readable from outside
+/// the store: when the wall deadline passes, the host reads it before it
+/// drops the call (dropping unwinds the host call and clears it).
+#[derive(Debug, Default)]
+pub struct Whereabouts {
+    /// Nanoseconds after the call started that the outermost host call
+    /// began, plus one; 0 while the guest runs its own code.
+    host_since: AtomicU64,
+    in_http: AtomicBool,
+}
+
+impl Whereabouts {
+    /// What the guest was doing, `call_started` being when its call began.
+    pub fn waiting(&self, call_started: Instant) -> Waiting {
+        let since = self.host_since.load(Ordering::SeqCst);
+        if since == 0 {
+            return Waiting::Computing;
+        }
+        let entered = Duration::from_nanos(since - 1);
+        let waited = call_started.elapsed().saturating_sub(entered);
+        if self.in_http.load(Ordering::SeqCst) { Waiting::Http(waited) } else { Waiting::Sleeping(waited) }
+    }
+}
+
 pub struct HostState {
     pub(super) wasi: WasiCtx,
     pub(super) table: ResourceTable,
-    pub(super) limits: StoreLimits,
+    pub(super) limiter: Limiter,
     pub(super) gate: Arc<HttpGate>,
     pub(super) redactor: Arc<Redactor>,
     pub(super) label: String,
     pub(super) stderr: MemoryOutputPipe,
-    /// When the current call started and how long it spent waiting on HTTP,
-    /// so the CPU budget counts only the guest's own work.
+    /// When the current call started and how long it spent in host calls
+    /// (HTTP, WASI sleeps and polls, logging), so the CPU budget counts
+    /// only the guest's own work.
     pub(super) call_started: Instant,
-    pub(super) io_time: Duration,
+    pub(super) host_time: Duration,
+    /// Host calls under way (a host call may re-enter the guest, e.g. to
+    /// allocate its result) and when the outermost one started.
+    pub(super) host_depth: u32,
+    pub(super) host_since: Option<Instant>,
+    pub(super) whereabouts: Arc<Whereabouts>,
     pub(super) cpu_budget: Duration,
     pub(super) interrupted: Option<Interruption>,
-    pub(super) log_lines: u32,
+    pub(super) log_budget: Arc<LogBudget>,
 }
 
 impl HostState {
     pub(super) fn guest_time(&self) -> Duration {
-        self.call_started.elapsed().saturating_sub(self.io_time)
+        self.call_started.elapsed().saturating_sub(self.host_time)
+    }
+
+    /// Track time spent outside the guest (wasmtime's call hook).
+    pub(super) fn transition(&mut self, hook: CallHook) {
+        match hook {
+            CallHook::CallingHost => {
+                if self.host_depth == 0 {
+                    let now = Instant::now();
+                    self.host_since = Some(now);
+                    let offset = now.duration_since(self.call_started).as_nanos() as u64;
+                    self.whereabouts.host_since.store(offset + 1, Ordering::SeqCst);
+                }
+                self.host_depth += 1;
+            }
+            CallHook::ReturningFromHost => {
+                self.host_depth = self.host_depth.saturating_sub(1);
+                if self.host_depth == 0
+                    && let Some(since) = self.host_since.take()
+                {
+                    self.host_time += since.elapsed();
+                    self.whereabouts.host_since.store(0, Ordering::SeqCst);
+                }
+            }
+            CallHook::CallingWasm | CallHook::ReturningFromWasm => {}
+        }
     }
 }
 
@@ -65,11 +215,12 @@ impl HostState {
         body: Option<Vec<u8>>,
     ) -> Result<OutboundResponse, HttpFailure> {
         let outbound = OutboundRequest { method, url, headers, body };
-        let started = Instant::now();
+        self.whereabouts.in_http.store(true, Ordering::SeqCst);
         let result = self.gate.send(outbound).await;
-        self.io_time += started.elapsed();
+        self.whereabouts.in_http.store(false, Ordering::SeqCst);
         result.map_err(|failure| {
-            tracing::debug!(connector = %self.label, error = %self.redactor.redact(&failure.to_string()), "http failure");
+            let shown = crate::text::visible(&self.redactor.redact(&failure.to_string())).into_owned();
+            tracing::debug!(connector = %self.label, error = %shown, "http failure");
             match failure {
                 HttpFailure::InvalidUrl(why) => HttpFailure::InvalidUrl(self.redactor.redact(&why)),
                 HttpFailure::Unreachable(why) => HttpFailure::Unreachable(self.redactor.redact(&why)),
@@ -79,24 +230,16 @@ impl HostState {
         })
     }
 
-    /// The host side of `log.emit`: scrubbed, bounded, into tracing.
+    /// The host side of `log.emit`: scrubbed, then cut, then shown safely
+    /// (a newline in a message cannot forge a log line), within the run's
+    /// budget.
     pub(super) fn log_emit(&mut self, level: tracing::Level, message: &str) {
-        self.log_lines += 1;
-        if self.log_lines > MAX_LOG_LINES_PER_CALL {
-            if self.log_lines == MAX_LOG_LINES_PER_CALL + 1 {
-                tracing::warn!(connector = %self.label, "connector logs too much; further lines of this call are dropped");
-            }
+        let redacted = self.redactor.redact(message);
+        let capped = crate::text::cap_bytes(&redacted, MAX_LOG_LINE);
+        if !self.log_budget.take(capped.len()) {
             return;
         }
-        let mut text = self.redactor.redact(message);
-        if text.len() > MAX_LOG_LINE {
-            let mut cut = MAX_LOG_LINE;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-            text.push('…');
-        }
+        let text = crate::text::visible(&capped);
         let connector = self.label.as_str();
         match level {
             tracing::Level::TRACE => tracing::trace!(target: "ferry::connector", connector, "{text}"),
@@ -105,5 +248,24 @@ impl HostState {
             tracing::Level::WARN => tracing::warn!(target: "ferry::connector", connector, "{text}"),
             _ => tracing::error!(target: "ferry::connector", connector, "{text}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_budget_is_per_run_and_counts_what_it_drops() {
+        let budget = LogBudget::default();
+        for _ in 0..LOG_BUDGET_LINES {
+            assert!(budget.take(10));
+        }
+        assert!(!budget.take(10));
+        assert!(!budget.take(10));
+        assert_eq!(budget.dropped(), 2);
+        let bytes = LogBudget::default();
+        assert!(bytes.take(LOG_BUDGET_BYTES as usize));
+        assert!(!bytes.take(1));
     }
 }

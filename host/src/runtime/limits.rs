@@ -8,7 +8,8 @@ use super::http::HttpPolicy;
 
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Guest compute per call, not counting time waiting on HTTP.
+    /// Guest compute per call, not counting time spent in host calls (HTTP,
+    /// WASI sleeps and polls).
     pub cpu_per_call: Duration,
     /// Wall clock per call, HTTP and retries included.
     pub call_timeout: Duration,

@@ -39,6 +39,9 @@ pub use self::session::{Session, SessionConfig};
 /// granularity, and a running guest yields to other tasks this often.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Guest frames kept in a trap's backtrace.
+const BACKTRACE_FRAMES: usize = 32;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error("not a Ferry connector: {0}")]
@@ -51,10 +54,16 @@ pub enum RuntimeError {
     Trap { connector: String, message: String },
     #[error("connector `{connector}` used more than its CPU budget of {limit:?} in one call (an endless loop?)")]
     CpuLimit { connector: String, limit: Duration },
-    #[error("connector `{connector}` did not finish a call within {limit:?}")]
-    CallTimeout { connector: String, limit: Duration },
+    #[error("connector `{connector}` did not finish a call within {limit:?}: {waiting}")]
+    CallTimeout { connector: String, limit: Duration, waiting: Waiting },
     #[error("connector `{connector}` exceeded its memory limit of {limit_mib} MiB")]
     MemoryLimit { connector: String, limit_mib: usize },
+    #[error("connector `{connector}` grew a table past the limit ({desired} elements)")]
+    TableLimit { connector: String, desired: usize },
+    #[error("connector `{connector}` exited (code {code}) instead of returning a result{stderr}")]
+    Exited { connector: String, code: i32, stderr: String },
+    #[error("connector `{connector}` ran out of stack (recursion too deep?){stderr}")]
+    StackOverflow { connector: String, stderr: String },
     #[error("connector `{connector}` returned {records} records in one page; the limit is {limit}")]
     PageTooLarge { connector: String, records: usize, limit: usize },
     #[error("connector `{connector}` returned {got} records when asked for {asked}")]
@@ -78,7 +87,13 @@ impl RuntimeError {
             RuntimeError::CpuLimit { .. } | RuntimeError::CallTimeout { .. } => {
                 "report it to the connector's author; limits can be raised with FERRY_CPU_SECONDS / FERRY_CALL_TIMEOUT_SECONDS".into()
             }
-            RuntimeError::MemoryLimit { .. } => {
+            RuntimeError::Exited { .. } => {
+                "a connector must return its result or a connector-error, never exit: report it to the connector's author".into()
+            }
+            RuntimeError::StackOverflow { .. } => {
+                "report it to the connector's author: it recurses too deep for this data".into()
+            }
+            RuntimeError::MemoryLimit { .. } | RuntimeError::TableLimit { .. } => {
                 "report it to the connector's author; the limit can be raised with FERRY_MEMORY_MB".into()
             }
             RuntimeError::PageTooLarge { .. } => {
@@ -88,6 +103,29 @@ impl RuntimeError {
                 "fix the integration's config with `ferry integration set NAME KEY=VALUE`".into()
             }
             _ => "report it to the connector's author, with `RUST_LOG=debug` output".into(),
+        }
+    }
+}
+
+/// What a connector was doing when its call's wall-clock deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// Running its own code.
+    Computing,
+    /// Inside `http.send` for this long.
+    Http(Duration),
+    /// Inside another host call — a WASI sleep or poll — for this long.
+    Sleeping(Duration),
+}
+
+impl std::fmt::Display for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Waiting::Computing => f.write_str("it was computing"),
+            Waiting::Http(d) => write!(f, "it had been waiting {:.1} s for an HTTP response", d.as_secs_f64()),
+            Waiting::Sleeping(d) => {
+                write!(f, "it had been sleeping or waiting in a WASI call for {:.1} s (not computing)", d.as_secs_f64())
+            }
         }
     }
 }
@@ -148,6 +186,8 @@ impl Runtime {
         config.epoch_interruption(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
         config.max_wasm_stack(2 * 1024 * 1024);
+        // Enough frames to tell deep recursion from an ordinary fault.
+        config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(BACKTRACE_FRAMES));
         let engine = Engine::new(&config).map_err(|e| RuntimeError::Engine(e.to_string()))?;
 
         let mut linker = Linker::<HostState>::new(&engine);

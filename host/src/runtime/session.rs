@@ -11,17 +11,26 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use super::allowlist::Allowlist;
 use super::contract::{Call, CallFailure, Output};
-use super::host::{HostState, Interruption, STDERR_CAPACITY};
+use super::host::{
+    HostState, Interruption, LOG_BUDGET_BYTES, LOG_BUDGET_LINES, LimitHit, Limiter, LogBudget, STDERR_CAPACITY,
+    Whereabouts,
+};
 use super::http::{HttpGate, HttpStats};
 use super::{Pre, Runtime, RuntimeError, v0_1, v0_2};
 use crate::model::{self, RateLimit, StreamKind};
 use crate::secrets::Redactor;
+use crate::text::{self, ERROR_BYTES};
+
+/// Most facts, warnings or notices kept from one connector answer.
+const MAX_LIST: usize = 100;
+/// Longest fact label kept (bytes).
+const MAX_LABEL: usize = 200;
 
 /// What a session is allowed and given.
 #[derive(Debug, Clone, Default)]
@@ -51,6 +60,21 @@ pub struct Session<'r> {
     redactor: Arc<Redactor>,
     config: Vec<(String, String)>,
     label: String,
+    /// Connector log lines of this session (one sync run) share a budget.
+    log_budget: Arc<LogBudget>,
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        let dropped = self.log_budget.dropped();
+        if dropped > 0 {
+            tracing::warn!(
+                connector = %self.label,
+                "{dropped} connector log lines were dropped: over this run's budget of {LOG_BUDGET_LINES} lines or {} KiB",
+                LOG_BUDGET_BYTES / 1024
+            );
+        }
+    }
 }
 
 type CallResult<T> = Result<T, RuntimeError>;
@@ -68,6 +92,7 @@ impl<'r> Session<'r> {
             redactor: Arc::new(Redactor::new(config.secrets)),
             config: config.config,
             label: config.label,
+            log_budget: Arc::new(LogBudget::default()),
         })
     }
 
@@ -95,14 +120,20 @@ impl<'r> Session<'r> {
         config: Vec<(String, String)>,
     ) -> CallResult<Result<model::ValidatedConfig, model::ConnectorError>> {
         match self.call(Call::Validate(config)).await? {
-            Output::Validate(r) => Ok(r.map_err(|e| self.scrub(e))),
+            Output::Validate(r) => Ok(r
+                .map(|mut v| {
+                    v.notices.truncate(MAX_LIST);
+                    v.notices = v.notices.iter().map(|n| self.redactor.gate(n, ERROR_BYTES)).collect();
+                    v
+                })
+                .map_err(|e| self.scrub(e))),
             _ => unreachable!("call kind and output kind always match"),
         }
     }
 
     pub async fn check(&mut self) -> CallResult<Result<model::CheckReport, model::ConnectorError>> {
         match self.call(Call::Check).await? {
-            Output::Check(r) => Ok(r.map_err(|e| self.scrub(e))),
+            Output::Check(r) => Ok(r.map(|report| self.scrub_report(report)).map_err(|e| self.scrub(e))),
             _ => unreachable!("call kind and output kind always match"),
         }
     }
@@ -141,17 +172,36 @@ impl<'r> Session<'r> {
         }
     }
 
-    /// Scrub secrets from the connector's own error text.
+    /// A check report as it may be printed and stored: secrets masked,
+    /// then every text capped, and at most [`MAX_LIST`] facts/warnings.
+    fn scrub_report(&self, mut report: model::CheckReport) -> model::CheckReport {
+        let gate = |s: &str, max: usize| self.redactor.gate(s, max);
+        report.facts.truncate(MAX_LIST);
+        report.warnings.truncate(MAX_LIST);
+        model::CheckReport {
+            summary: gate(&report.summary, ERROR_BYTES),
+            facts: report
+                .facts
+                .iter()
+                .map(|f| model::Field { label: gate(&f.label, MAX_LABEL), value: gate(&f.value, ERROR_BYTES) })
+                .collect(),
+            warnings: report.warnings.iter().map(|w| gate(w, ERROR_BYTES)).collect(),
+        }
+    }
+
+    /// Scrub secrets from the connector's own error text, then cap it.
     fn scrub(&self, e: model::ConnectorError) -> model::ConnectorError {
         use model::ConnectorError as E;
-        let r = |s: String| self.redactor.redact(&s);
+        let r = |s: String| self.redactor.gate(&s, ERROR_BYTES);
         match e {
             E::Unauthorized { detail } => E::Unauthorized { detail: r(detail) },
-            E::Forbidden { resource, permission, detail } => E::Forbidden { resource, permission, detail: r(detail) },
+            E::Forbidden { resource, permission, detail } => {
+                E::Forbidden { resource: r(resource), permission: permission.map(r), detail: r(detail) }
+            }
             E::NotFound { detail } => E::NotFound { detail: r(detail) },
             E::Unreachable { detail } => E::Unreachable { detail: r(detail) },
             E::Timeout { detail } => E::Timeout { detail: r(detail) },
-            E::InvalidConfig { field, reason } => E::InvalidConfig { field, reason: r(reason) },
+            E::InvalidConfig { field, reason } => E::InvalidConfig { field: r(field), reason: r(reason) },
             E::BadResponse { detail } => E::BadResponse { detail: r(detail) },
             E::Other { detail } => E::Other { detail: r(detail) },
             other => other,
@@ -169,28 +219,39 @@ impl<'r> Session<'r> {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let whereabouts = Arc::new(Whereabouts::default());
+        let call_started = Instant::now();
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .instances(16)
-                .tables(64)
-                .memories(4)
-                .trap_on_grow_failure(true)
-                .build(),
+            limiter: Limiter::new(
+                StoreLimitsBuilder::new()
+                    .memory_size(limits.memory_bytes)
+                    .instances(16)
+                    .tables(64)
+                    .memories(4)
+                    .trap_on_grow_failure(true)
+                    .build(),
+            ),
             gate: self.gate.clone(),
             redactor: self.redactor.clone(),
             label: self.label.clone(),
             stderr,
-            call_started: Instant::now(),
-            io_time: std::time::Duration::ZERO,
+            call_started,
+            host_time: std::time::Duration::ZERO,
+            host_depth: 0,
+            host_since: None,
+            whereabouts: whereabouts.clone(),
             cpu_budget: limits.cpu_per_call,
             interrupted: None,
-            log_lines: 0,
+            log_budget: self.log_budget.clone(),
         };
         let mut store = Store::new(&self.runtime.engine, state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| &mut s.limiter);
+        store.call_hook(|mut ctx, hook| {
+            ctx.data_mut().transition(hook);
+            Ok(())
+        });
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
             let state = ctx.data_mut();
@@ -213,19 +274,31 @@ impl<'r> Session<'r> {
             result.map_err(|failure| match failure {
                 CallFailure::Instantiate(e) => RuntimeError::Instantiate {
                     connector: label.clone(),
-                    message: self.redactor.redact(&super::root_cause(&e)),
+                    message: self.redactor.gate(&super::root_cause(&e), ERROR_BYTES),
                 },
                 CallFailure::Call(e) => classify_trap(&e, &store, &label, memory_mib, cpu, &self.redactor),
             })
         };
-        match tokio::time::timeout(timeout, run).await {
-            Ok(result) => result,
-            Err(_) => Err(RuntimeError::CallTimeout { connector: label, limit: timeout }),
+        tokio::pin!(run);
+        tokio::select! {
+            biased;
+            result = &mut run => result,
+            // Read where the guest stands while the call still exists;
+            // dropping it unwinds whatever host call it was in.
+            _ = tokio::time::sleep(timeout) => Err(RuntimeError::CallTimeout {
+                connector: label.clone(),
+                limit: timeout,
+                waiting: whereabouts.waiting(call_started),
+            }),
         }
     }
 }
 
-/// Turn a failed guest call into the error an operator can act on.
+/// Turn a failed guest call into the error an operator can act on, from
+/// what the host recorded (its CPU interruption, its limiter, the guest's
+/// exit status, the trap code and backtrace), not from the trap's text. The
+/// guest's stderr (a panic message, a Python traceback) is kept, redacted
+/// first and then capped.
 fn classify_trap(
     e: &wasmtime::Error,
     store: &Store<HostState>,
@@ -235,18 +308,36 @@ fn classify_trap(
     redactor: &Redactor,
 ) -> RuntimeError {
     let state = store.data();
+    let connector = label.to_string();
     if state.interrupted == Some(Interruption::Cpu) {
-        return RuntimeError::CpuLimit { connector: label.to_string(), limit: cpu };
+        return RuntimeError::CpuLimit { connector, limit: cpu };
     }
-    let chain = super::root_cause(e);
-    if chain.contains("forcing trap when growing memory") || chain.contains("memory allocation") {
-        return RuntimeError::MemoryLimit { connector: label.to_string(), limit_mib: memory_mib };
+    match state.limiter.hit {
+        Some(LimitHit::Memory { .. }) => return RuntimeError::MemoryLimit { connector, limit_mib: memory_mib },
+        Some(LimitHit::Table { desired }) => return RuntimeError::TableLimit { connector, desired },
+        None => {}
     }
-    let stderr = String::from_utf8_lossy(&state.stderr.contents()).to_string();
-    if stderr.contains("memory allocation of") {
-        return RuntimeError::MemoryLimit { connector: label.to_string(), limit_mib: memory_mib };
+    let stderr = redactor.redact(&String::from_utf8_lossy(&state.stderr.contents()));
+    let stderr = stderr.trim();
+    // What stderr adds to a message, within the error cap.
+    let tail = |prefix: &str| {
+        if stderr.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}{}", text::cap_bytes_tail(stderr, ERROR_BYTES - 512))
+        }
+    };
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return RuntimeError::Exited { connector, code: exit.0, stderr: tail("; stderr: ") };
     }
-    let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string()).unwrap_or_else(|| first_line(&chain));
+    let trap = e.downcast_ref::<Trap>().copied();
+    if trap == Some(Trap::StackOverflow) || (trap == Some(Trap::MemoryOutOfBounds) && recursing(e)) {
+        return RuntimeError::StackOverflow { connector, stderr: tail("; stderr: ") };
+    }
+    let what = match trap {
+        Some(t) => t.to_string(),
+        None => first_line(&e.root_cause().to_string()),
+    };
     // Rust prints "thread '…' panicked at FILE:LINE:COL:" then the message.
     let lines: Vec<&str> = stderr.lines().collect();
     let panic = lines.iter().rposition(|l| l.contains("panicked")).map(|i| {
@@ -257,20 +348,29 @@ fn classify_trap(
         }
     });
     let message = match panic {
-        Some(p) => format!("{trap}; {p}"),
-        None if !stderr.trim().is_empty() => {
-            format!("{trap}; stderr: {}", last_chars(stderr.trim(), 300))
-        }
-        None => trap,
+        Some(p) => format!("{what}; {p}"),
+        None => format!("{what}{}", tail("; stderr: ")),
     };
-    RuntimeError::Trap { connector: label.to_string(), message: redactor.redact(&message) }
+    RuntimeError::Trap { connector, message: text::cap_bytes(&message, ERROR_BYTES).into_owned() }
+}
+
+/// Does the trap's backtrace show one function calling itself over and
+/// over? A Rust guest that recurses too deep overruns its shadow stack in
+/// linear memory, which faults as an out-of-bounds access rather than as
+/// wasm's own stack overflow.
+fn recursing(e: &wasmtime::Error) -> bool {
+    let Some(backtrace) = e.downcast_ref::<wasmtime::WasmBacktrace>() else { return false };
+    let frames = backtrace.frames();
+    if frames.len() < 16 {
+        return false;
+    }
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for f in frames {
+        *counts.entry(f.func_index()).or_default() += 1;
+    }
+    counts.values().max().is_some_and(|n| *n * 2 >= frames.len())
 }
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).to_string()
-}
-
-fn last_chars(s: &str, n: usize) -> String {
-    let count = s.chars().count();
-    s.chars().skip(count.saturating_sub(n)).collect()
 }

@@ -61,6 +61,8 @@ pub struct RunStreamRow {
     /// listing stitched from interrupted runs left deletions for the next
     /// uninterrupted one.
     pub note: Option<String>,
+    /// Names and values cut to Ferry's limits on the way in.
+    pub truncated: u64,
 }
 
 impl RunStreamRow {
@@ -78,6 +80,7 @@ impl RunStreamRow {
             skipped: 0,
             error: None,
             note: None,
+            truncated: 0,
         }
     }
 }
@@ -192,12 +195,13 @@ impl Tx<'_> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO run_streams (run_id, stream, status, pages, fetched, created, updated, unchanged, deleted,
-                                      archived, skipped, error, note)
+                                      archived, skipped, error, note, truncated)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (run_id, stream) DO UPDATE SET status = excluded.status, pages = excluded.pages,
                fetched = excluded.fetched, created = excluded.created, updated = excluded.updated,
                unchanged = excluded.unchanged, deleted = excluded.deleted, archived = excluded.archived,
-               skipped = excluded.skipped, error = excluded.error, note = excluded.note",
+               skipped = excluded.skipped, error = excluded.error, note = excluded.note,
+               truncated = excluded.truncated",
             )?
             .execute(params![
                 run_id,
@@ -212,7 +216,8 @@ impl Tx<'_> {
                 row.archived as i64,
                 row.skipped as i64,
                 row.error,
-                row.note
+                row.note,
+                row.truncated as i64
             ])?;
         Ok(())
     }
@@ -247,7 +252,8 @@ impl Tx<'_> {
 
     fn with_streams(&self, mut run: RunRow) -> Result<RunRow> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT stream, status, pages, fetched, created, updated, unchanged, deleted, archived, skipped, error, note
+            "SELECT stream, status, pages, fetched, created, updated, unchanged, deleted, archived, skipped, error, note,
+                    truncated
              FROM run_streams WHERE run_id = ?1 ORDER BY rowid",
         )?;
         run.stream_results = stmt
@@ -265,6 +271,7 @@ impl Tx<'_> {
                     skipped: r.get::<_, i64>(9)? as u64,
                     error: r.get(10)?,
                     note: r.get(11)?,
+                    truncated: r.get::<_, i64>(12)? as u64,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

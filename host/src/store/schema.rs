@@ -289,6 +289,11 @@ ALTER TABLE integrations ADD COLUMN removed_at TEXT;
     r#"
 ALTER TABLE company_links ADD COLUMN merged INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 7: values a connector sent longer than Ferry keeps (names 1,000
+    // characters, other values 10,000), cut at the boundary, per stream.
+    r#"
+ALTER TABLE run_streams ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The schema version this Ferry writes.

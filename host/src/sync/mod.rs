@@ -32,6 +32,7 @@ use crate::runtime::http::HttpStats;
 use crate::runtime::{Runtime, RuntimeError, Session};
 use crate::secrets::SecretError;
 use crate::store::{IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, Store, StoreError, StreamState, now};
+use crate::text::ERROR_BYTES;
 
 /// Incremental reads ask for a little more than strictly changed since the
 /// last run, so clock skew between Ferry and the PSA loses nothing.
@@ -268,6 +269,10 @@ async fn run_locked(
     let started = Instant::now();
     let session_config = integrations::session_config(integration, info)?;
     let mut session = runtime.session(loaded, session_config)?;
+    // Every error text of this run passes the redaction gate (secrets
+    // masked, then capped) before it is stored or printed.
+    let redactor = session.redactor().clone();
+    let gate = |text: &str| redactor.gate(text, ERROR_BYTES);
 
     store.transaction(|tx| tx.reap_dead_runs(process_alive))?;
     let stream_names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
@@ -314,9 +319,10 @@ async fn run_locked(
             StreamEnd::Complete => row.status = "complete".into(),
             StreamEnd::Failed { message } => {
                 row.status = "failed".into();
-                row.error = Some(message);
+                row.error = Some(gate(&message));
             }
             StreamEnd::Fatal { message, hint } => {
+                let message = gate(&message);
                 row.status = "failed".into();
                 row.error = Some(message.clone());
                 fatal = Some((message, hint));
@@ -378,7 +384,7 @@ async fn run_locked(
             } else {
                 "no stream completed; fix the cause and run the sync again (each stream resumes from its checkpoint)"
             };
-            (Some(failed.join("; ")), Some(hint.into()))
+            (Some(gate(&failed.join("; "))), Some(hint.into()))
         }
         _ => (None, None),
     };
@@ -499,6 +505,10 @@ async fn fetch_stream(
             Ok(Err(e)) => return Ok(classify(e)),
             Ok(Ok(page)) => page,
         };
+        let mut page = page;
+        for record in &mut page.records {
+            row.truncated += records::bound(record, session.redactor());
+        }
         let mut writes = Vec::with_capacity(page.records.len());
         for (i, record) in page.records.iter().enumerate() {
             if let Err(e) =
@@ -522,7 +532,10 @@ async fn fetch_stream(
         {
             {
                 return Ok(StreamEnd::Failed {
-                    message: format!("the connector repeated a cursor (`{}`): paging would never end", short(next)),
+                    message: format!(
+                        "the connector repeated a cursor (`{}`): paging would never end",
+                        short(&session.redactor().redact(next))
+                    ),
                 });
             }
         }

@@ -1,13 +1,22 @@
-//! From a connector's records to mirror rows: validation (a connector that
-//! lies gets a clear error, not a corrupt mirror), canonical JSON and its
-//! content hash.
+//! From a connector's records to mirror rows: bounds (secrets masked,
+//! over-long text cut), validation (a connector that lies gets a clear
+//! error, not a corrupt mirror), canonical JSON and its content hash.
 
 use sha2::{Digest, Sha256};
 
 use std::collections::HashMap;
 
-use crate::model::{Record, StreamKind};
+use crate::model::{Address, Field, Record, StreamKind};
+use crate::secrets::Redactor;
 use crate::store::MirrorWrite;
+
+/// Longest name kept, in characters: record names, ticket subjects, types,
+/// statuses, card labels. Longer ones are cut (ending in `…`) and counted
+/// in the run report (`truncated`).
+pub const MAX_NAME_CHARS: usize = 1_000;
+/// Longest other value kept, in characters: card values, addresses,
+/// e-mails, serial numbers, … Cut and counted like names.
+pub const MAX_VALUE_CHARS: usize = 10_000;
 
 /// Longest external id accepted.
 const MAX_ID_LEN: usize = 256;
@@ -33,8 +42,12 @@ fn check_time(field: &str, value: Option<&str>) -> Result<(), String> {
     }
 }
 
+/// A value quoted in an error: its first 60 characters, control
+/// characters shown as escapes (the error is stored and printed; an id
+/// rejected for control characters must not carry them along).
 fn short(s: &str) -> String {
-    s.chars().take(60).collect()
+    let head: String = s.chars().take(60).collect();
+    crate::text::visible(&head).into_owned()
 }
 
 fn card_len(r: &Record) -> usize {
@@ -124,6 +137,164 @@ pub fn unique_ids(stream: StreamKind, records: &[Record]) -> Result<(), Duplicat
     Ok(())
 }
 
+/// Bring one record within bounds, before anything else reads it: every
+/// string has the integration's secrets masked (ids, timestamps and raw
+/// JSON included, so no error quoting them can leak one), then names and
+/// values longer than [`MAX_NAME_CHARS`] / [`MAX_VALUE_CHARS`] are cut.
+/// Ids and timestamps are not cut: validation refuses bad ones whole.
+/// Returns how many values were cut.
+pub fn bound(record: &mut Record, redactor: &Redactor) -> u64 {
+    let mut b = Bounds { redactor, cut: 0 };
+    match record {
+        Record::Company(c) => {
+            b.exact(&mut c.id);
+            b.name(&mut c.name);
+            b.opt_name(&mut c.status);
+            c.types.iter_mut().for_each(|t| b.name(t));
+            b.opt_value(&mut c.website);
+            b.opt_value(&mut c.email);
+            b.opt_value(&mut c.phone);
+            b.address(&mut c.address);
+            b.opt_exact(&mut c.updated_at);
+            b.card(&mut c.card);
+            b.opt_exact(&mut c.raw);
+        }
+        Record::Contact(c) => {
+            b.exact(&mut c.id);
+            b.opt_exact(&mut c.company_id);
+            b.name(&mut c.name);
+            b.opt_name(&mut c.first_name);
+            b.opt_name(&mut c.last_name);
+            b.opt_name(&mut c.title);
+            b.opt_value(&mut c.email);
+            b.opt_value(&mut c.phone);
+            b.opt_value(&mut c.mobile);
+            b.opt_exact(&mut c.updated_at);
+            b.card(&mut c.card);
+            b.opt_exact(&mut c.raw);
+        }
+        Record::Asset(a) => {
+            b.exact(&mut a.id);
+            b.opt_exact(&mut a.company_id);
+            b.name(&mut a.name);
+            b.name(&mut a.type_name);
+            b.opt_name(&mut a.status);
+            for v in [
+                &mut a.serial_number,
+                &mut a.mac_address,
+                &mut a.ip_address,
+                &mut a.manufacturer,
+                &mut a.model,
+                &mut a.operating_system,
+                &mut a.tag,
+            ] {
+                b.opt_value(v);
+            }
+            b.opt_exact(&mut a.updated_at);
+            b.card(&mut a.card);
+            b.opt_exact(&mut a.raw);
+        }
+        Record::Site(x) => {
+            b.exact(&mut x.id);
+            b.opt_exact(&mut x.company_id);
+            b.name(&mut x.name);
+            b.address(&mut x.address);
+            b.opt_value(&mut x.phone);
+            b.opt_exact(&mut x.updated_at);
+            b.card(&mut x.card);
+            b.opt_exact(&mut x.raw);
+        }
+        Record::Agreement(a) => {
+            b.exact(&mut a.id);
+            b.opt_exact(&mut a.company_id);
+            b.name(&mut a.name);
+            b.opt_name(&mut a.type_name);
+            b.opt_name(&mut a.status);
+            b.opt_exact(&mut a.start_date);
+            b.opt_exact(&mut a.end_date);
+            b.opt_exact(&mut a.updated_at);
+            b.card(&mut a.card);
+            b.opt_exact(&mut a.raw);
+        }
+        Record::Ticket(t) => {
+            b.exact(&mut t.id);
+            b.opt_exact(&mut t.company_id);
+            b.opt_exact(&mut t.contact_id);
+            b.exact(&mut t.number);
+            b.name(&mut t.subject);
+            b.name(&mut t.status);
+            b.opt_name(&mut t.priority);
+            b.opt_name(&mut t.type_name);
+            b.opt_name(&mut t.board);
+            b.opt_exact(&mut t.created_at);
+            b.opt_exact(&mut t.updated_at);
+            b.opt_exact(&mut t.resolved_at);
+            b.card(&mut t.card);
+            b.opt_exact(&mut t.raw);
+        }
+        Record::Lookup(l) => {
+            b.exact(&mut l.id);
+            b.name(&mut l.name);
+        }
+    }
+    b.cut
+}
+
+struct Bounds<'a> {
+    redactor: &'a Redactor,
+    cut: u64,
+}
+
+impl Bounds<'_> {
+    fn exact(&mut self, s: &mut String) {
+        self.redactor.redact_in_place(s);
+    }
+
+    fn opt_exact(&mut self, s: &mut Option<String>) {
+        if let Some(s) = s {
+            self.exact(s);
+        }
+    }
+
+    fn limit(&mut self, s: &mut String, max: usize) {
+        self.redactor.redact_in_place(s);
+        if crate::text::truncate_chars(s, max) {
+            self.cut += 1;
+        }
+    }
+
+    fn name(&mut self, s: &mut String) {
+        self.limit(s, MAX_NAME_CHARS);
+    }
+
+    fn opt_name(&mut self, s: &mut Option<String>) {
+        if let Some(s) = s {
+            self.name(s);
+        }
+    }
+
+    fn opt_value(&mut self, s: &mut Option<String>) {
+        if let Some(s) = s {
+            self.limit(s, MAX_VALUE_CHARS);
+        }
+    }
+
+    fn address(&mut self, a: &mut Option<Address>) {
+        if let Some(a) = a {
+            for v in [&mut a.line1, &mut a.line2, &mut a.city, &mut a.state, &mut a.postal_code, &mut a.country] {
+                self.opt_value(v);
+            }
+        }
+    }
+
+    fn card(&mut self, fields: &mut [Field]) {
+        for f in fields {
+            self.name(&mut f.label);
+            self.limit(&mut f.value, MAX_VALUE_CHARS);
+        }
+    }
+}
+
 /// The mirror row for a valid record.
 pub fn to_mirror(index: usize, record: &Record) -> Result<MirrorWrite, InvalidRecord> {
     let data = serde_json::to_string(record).map_err(|e| InvalidRecord {
@@ -196,7 +367,8 @@ mod tests {
     #[test]
     fn rejects_lies() {
         assert!(validate(0, &asset("", None)).is_err());
-        assert!(validate(0, &asset("a\u{0}b", None)).is_err());
+        let nul = validate(0, &asset("a\u{0}b\u{1b}[2J", None)).unwrap_err();
+        assert_eq!(nul.id, "a\\0b\\e[2J", "quoted escaped");
         assert!(validate(0, &asset(&"x".repeat(300), None)).is_err());
         let err = validate(3, &asset("9", Some("yesterday"))).unwrap_err();
         assert_eq!(err.index, 3);
@@ -212,6 +384,35 @@ mod tests {
         assert!(text.contains("`assets`") && text.contains("id `1`"), "{text}");
         assert!(unique_ids(StreamKind::Assets, &page[..2]).is_ok());
         assert!(unique_ids(StreamKind::Assets, &[]).is_ok());
+    }
+
+    #[test]
+    fn bounds_mask_secrets_then_cut_and_count() {
+        let secret = "s3cr3t-token-value";
+        let r = Redactor::new([secret.to_string()]);
+        let Record::Asset(mut a) = asset(&format!("id-{secret}"), Some(&format!("{secret}-not-a-time"))) else {
+            unreachable!()
+        };
+        a.name = "n".repeat(MAX_NAME_CHARS + 5);
+        a.serial_number = Some(format!("{}{secret}", "v".repeat(MAX_VALUE_CHARS - 3)));
+        a.card = vec![Field { label: "Note".into(), value: format!("see {secret}") }];
+        a.raw = Some(format!("{{\"key\":\"{secret}\"}}"));
+        let mut record = Record::Asset(a);
+        assert_eq!(bound(&mut record, &r), 2);
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(!json.contains("s3cr3t"), "{json}");
+        let Record::Asset(a) = &record else { unreachable!() };
+        assert_eq!(a.name.chars().count(), MAX_NAME_CHARS);
+        assert!(a.name.ends_with('…'));
+        assert_eq!(a.serial_number.as_ref().map(|s| s.chars().count()), Some(MAX_VALUE_CHARS));
+        // The error quoting a bad timestamp quotes the masked one.
+        let err = validate(0, &record).unwrap_err().to_string();
+        assert!(err.contains("********") && !err.contains("s3cr3t"), "{err}");
+        // Nothing to do: nothing cut, nothing changed.
+        let mut fine = asset("7", None);
+        let before = fine.clone();
+        assert_eq!(bound(&mut fine, &r), 0);
+        assert_eq!(fine, before);
     }
 
     #[test]

@@ -303,8 +303,9 @@ pub fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
                 ("archived", detail.asset.archived_at.clone().unwrap_or_else(|| "no".into())),
             ]);
             for card in &detail.cards {
+                app.out.blank();
                 app.out.line(format!(
-                    "\ncard from {} ({} {}){}:",
+                    "card from {} ({} {}){}:",
                     card.integration,
                     card.stream,
                     card.external_id,
@@ -315,7 +316,8 @@ pub fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
                 }
             }
             if !detail.fields.is_empty() {
-                app.out.line("\nfields (yours):");
+                app.out.blank();
+                app.out.line("fields (yours):");
                 for f in &detail.fields {
                     app.out.line(format!("  {}: {}", f.label, f.value));
                 }

@@ -126,7 +126,9 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                 ("rate limit", rate),
                 ("allowed hosts", info.allowed_hosts.join(", ")),
             ]);
-            app.out.line(format!("\n{}\n", info.description));
+            app.out.blank();
+            app.out.line(&info.description);
+            app.out.blank();
             app.out.table(
                 &["config key", "label", "required", "secret", "help"],
                 info.config
@@ -182,16 +184,18 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                 for c in &report.checks {
                     let mark = match c.outcome {
                         crate::conformance::Outcome::Pass => "pass",
+                        crate::conformance::Outcome::Warn => "WARN",
                         crate::conformance::Outcome::Fail => "FAIL",
                         crate::conformance::Outcome::Skip => "skip",
                     };
                     app.out.line(format!("  {mark}  {:<30} {}", c.name, c.detail));
                 }
                 app.out.line(format!(
-                    "{} passed, {} failed, {} skipped",
+                    "{} passed, {} failed, {} skipped, {} warnings",
                     tally.get("passed").unwrap_or(&0),
                     tally.get("failed").unwrap_or(&0),
-                    tally.get("skipped").unwrap_or(&0)
+                    tally.get("skipped").unwrap_or(&0),
+                    tally.get("warnings").unwrap_or(&0)
                 ));
             }
             Ok(if report.passed() { exit::OK } else { exit::FAILED })

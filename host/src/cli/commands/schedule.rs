@@ -92,7 +92,12 @@ pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
                         v.cron.clone(),
                         v.tz.clone(),
                         v.mode.as_str().to_string(),
-                        v.next.join("\n"),
+                        // Local time in the entry's zone, minutes: five fit one cell.
+                        v.next
+                            .iter()
+                            .map(|t| t.get(..16).unwrap_or(t).replace('T', " "))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         v.last_fired_at.clone().unwrap_or_else(|| "never".into()),
                     ]
                 })

@@ -124,6 +124,7 @@ pub fn print_sync(out: &Out, report: &SyncReport) {
             "requests: {} ({} retried, {} answered 429)",
             report.http.requests, report.http.retries, report.http.rate_limited
         ));
+        print_truncated(out, &report.streams);
     }
     // Errors go to stderr in both modes, so scripts see them.
     if let Some(e) = &report.error {
@@ -145,6 +146,20 @@ fn print_notes(out: &Out, streams: &[RunStreamRow]) {
         if let Some(note) = &s.note {
             out.line(format!("{}: {note}", s.stream));
         }
+    }
+}
+
+/// Say when values were cut to Ferry's limits on the way in.
+fn print_truncated(out: &Out, streams: &[RunStreamRow]) {
+    let cut: Vec<String> =
+        streams.iter().filter(|s| s.truncated > 0).map(|s| format!("{} in {}", s.truncated, s.stream)).collect();
+    if !cut.is_empty() {
+        out.line(format!(
+            "truncated: {} (values longer than Ferry keeps: names {} characters, other values {})",
+            cut.join(", "),
+            crate::sync::records::MAX_NAME_CHARS,
+            crate::sync::records::MAX_VALUE_CHARS
+        ));
     }
 }
 
@@ -299,4 +314,5 @@ fn print_run(out: &Out, run: &RunRow) {
             .collect(),
     );
     print_notes(out, &run.stream_results);
+    print_truncated(out, &run.stream_results);
 }
