@@ -196,7 +196,7 @@ impl Tx<'_> {
             .prepare_cached(
                 "INSERT INTO run_streams (run_id, stream, status, pages, fetched, created, updated, unchanged, deleted,
                                       archived, skipped, error, note, truncated)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT (run_id, stream) DO UPDATE SET status = excluded.status, pages = excluded.pages,
                fetched = excluded.fetched, created = excluded.created, updated = excluded.updated,
                unchanged = excluded.unchanged, deleted = excluded.deleted, archived = excluded.archived,
