@@ -253,3 +253,27 @@ fn clean_up_commands_archive_merge_and_remove_without_losing_anything() {
     ferry.run(&["layout", "remove", "Spare"]).ok();
     assert!(!ferry.json(&["layout", "list"]).as_array().expect("layouts").iter().any(|l| l["name"] == "Spare"));
 }
+
+#[test]
+fn repeating_a_decision_changes_nothing_and_never_duplicates() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.add_syncro("acme", &sim);
+    ferry.json(&["sync", "acme"]);
+    let links = ferry.json(&["match", "acme", "list", "--state", "created"]);
+    let link = links.as_array().and_then(|l| l.first()).cloned().expect("a created link");
+    let ext = link["external_id"].as_str().expect("ext").to_string();
+    let companies = ferry.json(&["company", "list"]).as_array().map(Vec::len);
+    // Accepting, setting to the same company, or creating again keeps the
+    // link "created" (the company's source) and adds no company.
+    ferry.json(&["match", "acme", "accept", &ext]);
+    ferry.json(&["match", "acme", "set", &ext, &format!("#{}", link["company_id"])]);
+    ferry.json(&["match", "acme", "create", &ext]);
+    let after = ferry.json(&["match", "acme", "list"]);
+    let same = after.as_array().and_then(|l| l.iter().find(|x| x["external_id"] == ext.as_str())).expect("link");
+    assert_eq!(same["state"], "created", "{same:#}");
+    assert_eq!(same["company_id"], link["company_id"]);
+    assert_eq!(ferry.json(&["company", "list"]).as_array().map(Vec::len), companies);
+    let shown = ferry.json(&["company", "show", &link["company_id"].to_string()]);
+    assert_eq!(shown["source"], "acme");
+}

@@ -509,6 +509,13 @@ fn check(h: &mut Harness, seed: u64) {
     }
 
     let fresh = fresh_build(h);
+    if std::env::var_os("FERRY_STATEFUL_DEBUG").is_some() {
+        for name in ["syncro", "cw"] {
+            eprintln!("{name} links: {:#}", h.ferry.json(&["match", name, "list"]));
+        }
+        eprintln!("companies: {:#}", h.ferry.json(&["company", "list", "--archived"]));
+        eprintln!("fresh companies: {:#}", fresh.json(&["company", "list", "--archived"]));
+    }
     let (ours, theirs) = (canonical(&h.ferry), canonical(&fresh));
     let only_ours: Vec<&String> = ours.difference(&theirs).collect();
     let only_fresh: Vec<&String> = theirs.difference(&ours).collect();

@@ -262,6 +262,15 @@ pub fn accept(
     let Some(link) = link.filter(|l| l.company_id.is_some() && l.state != LinkState::Ignored) else {
         return Err(DecisionError::NothingToAccept { name: psa.name });
     };
+    // Accepting what is already decided changes nothing: a company created
+    // from this PSA company stays "created" (its source), and a recorded
+    // merge stays recorded.
+    if matches!(link.state, LinkState::Matched | LinkState::Created) {
+        if merge && !link.merged {
+            write_link(store, integration, &psa, CompanyLink { merged: true, ..link })?;
+        }
+        return view(store, integration, &psa.id);
+    }
     write_link(store, integration, &psa, CompanyLink { state: LinkState::Matched, merged: merge, ..link })?;
     view(store, integration, &psa.id)
 }
@@ -275,6 +284,15 @@ pub fn set(
 ) -> Result<LinkView, DecisionError> {
     let psa = find_psa(store, integration, key)?;
     let target = store.read().find_company(company)?;
+    // Setting the link it already has changes nothing (a created link
+    // keeps its provenance).
+    if let Some(current) = store.read().company_link(integration.id, &psa.id)?
+        && current.company_id == Some(target.id)
+        && matches!(current.state, LinkState::Matched | LinkState::Created)
+        && (current.merged || !merge)
+    {
+        return view(store, integration, &psa.id);
+    }
     let link = CompanyLink {
         external_id: psa.id.clone(),
         state: LinkState::Matched,
@@ -289,6 +307,15 @@ pub fn set(
 
 pub fn create(store: &mut Store, integration: &IntegrationRow, key: &str) -> Result<LinkView, DecisionError> {
     let psa = find_psa(store, integration, key)?;
+    // A company created for it already exists: creating again would leave
+    // a duplicate behind.
+    let current = store.read().company_link(integration.id, &psa.id)?;
+    if let Some(link) = current.filter(|l| l.state == LinkState::Created)
+        && let Some(id) = link.company_id
+        && store.read().company(id)?.is_some()
+    {
+        return view(store, integration, &psa.id);
+    }
     create_for(store, integration, &psa)?;
     view(store, integration, &psa.id)
 }
