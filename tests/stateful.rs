@@ -28,7 +28,12 @@ use common::*;
 use serde_json::Value;
 
 /// Seeds that found a defect once; each runs on every test run.
-const REGRESSION_SEEDS: &[u64] = &[];
+const REGRESSION_SEEDS: &[u64] = &[
+    2,  // accept turned a created link into a match (lost provenance)
+    6,  // a merged device did not follow its card to another company
+    10, // two records of one PSA merged into one asset, depending on sync order
+    16, // a device kept the layout of a PSA whose card was archived
+];
 
 /// splitmix64: a tiny deterministic generator, so a seed replays exactly.
 struct Rng(u64);
@@ -440,6 +445,30 @@ fn fresh_build(h: &Harness) -> Ferry {
             }
         }
     }
+    // A company created from a PSA company since deleted in the PSA lives
+    // on as a company (another PSA may hold it): the same company, by hand.
+    for (_, list) in &links {
+        for link in list {
+            let Some(original) = link["company_id"].as_i64() else { continue };
+            if ids.contains_key(&original) {
+                continue;
+            }
+            let (name, domain, phone): (String, Option<String>, Option<String>) = conn
+                .query_row("SELECT name, domain, phone FROM companies WHERE id = ?1", [original], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .expect("linked company");
+            let mut args = vec!["company".to_string(), "add".into(), name, "--allow-duplicate".into()];
+            if let Some(d) = domain {
+                args.extend(["--domain".into(), d]);
+            }
+            if let Some(p) = phone {
+                args.extend(["--phone".into(), p]);
+            }
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            ids.insert(original, fresh.json(&refs)["id"].as_i64().expect("new id"));
+        }
+    }
     for (name, list) in &links {
         for link in list {
             let ext = link["external_id"].as_str().unwrap_or_default();
@@ -531,7 +560,8 @@ fn any_sequence_of_commands_syncs_kills_and_psa_changes_ends_in_the_right_docume
     let cases = env_number("FERRY_STATEFUL_CASES", 4);
     let steps = env_number("FERRY_STATEFUL_STEPS", 12);
     let first = env_number("FERRY_STATEFUL_SEED", 1);
-    let seeds: Vec<u64> = REGRESSION_SEEDS.iter().copied().chain(first..first + cases).collect();
+    let mut seeds: Vec<u64> = REGRESSION_SEEDS.to_vec();
+    seeds.extend((first..first + cases).filter(|s| !REGRESSION_SEEDS.contains(s)));
     for seed in seeds {
         let mut h = Harness::new(seed);
         h.attempt(&["sync", "syncro"]);

@@ -488,6 +488,9 @@ fn archive_card(
         None,
         true,
     )?;
+    if target == CardTarget::Asset {
+        tx.unsettle_others_on(card.doc_id, integration_id)?;
+    }
     if tx.all_cards_archived(target, card.doc_id)? {
         match target {
             CardTarget::Company => tx.set_company_archived(card.doc_id, true)?,
@@ -561,20 +564,36 @@ fn apply_assets(
             continue;
         }
         let mut fresh_asset = false;
-        let asset_id = match existing
-            .as_ref()
-            .map(|(id, _)| *id)
-            .and_then(|id| tx.asset_placement(id).ok().flatten().map(|p| (id, p)))
-        {
-            Some((asset_id, (_, _, current_name))) => {
-                // A device several PSAs bring is placed (company, layout,
-                // name) by the earliest-connected of them, so two PSAs never
-                // move it back and forth and the result does not depend on
-                // which synced first.
-                if !tx.asset_placed_by_earlier(asset_id, integration_id)? {
-                    let name = if options.auto_update_names { title.as_str() } else { current_name.as_str() };
-                    tx.update_asset(asset_id, company_id, layout_id, name)?;
+        let current = match existing.as_ref() {
+            Some((id, _)) => tx.asset_placement(*id)?.map(|p| (*id, p)),
+            None => None,
+        };
+        // A device several PSAs bring (live cards of other integrations on
+        // it) never changes company: a card whose company or device identity
+        // no longer fits it leaves for an asset of its own company. Within
+        // the company it is placed (layout, name) by the earliest-connected
+        // of its integrations, so two PSAs never move it back and forth and
+        // the result does not depend on which synced first.
+        let left_asset = current.as_ref().map(|(id, _)| *id);
+        let kept = match current {
+            Some((asset_id, (asset_company, _, current_name))) => {
+                let shared = tx.asset_shared_with_others(asset_id, integration_id)?;
+                let fits =
+                    asset_company == company_id && tx.card_identity(integration_id, stream.as_str(), &ext)? == identity;
+                if !shared || fits {
+                    if !shared || !tx.asset_placed_by_earlier(asset_id, integration_id)? {
+                        let name = if options.auto_update_names { title.as_str() } else { current_name.as_str() };
+                        tx.update_asset(asset_id, company_id, layout_id, name)?;
+                    }
+                    Some(asset_id)
+                } else {
+                    None
                 }
+            }
+            None => None,
+        };
+        let asset_id = match kept {
+            Some(asset_id) => {
                 counts.updated += 1;
                 asset_id
             }
@@ -594,6 +613,15 @@ fn apply_assets(
                         }
                         counts.updated += 1;
                         asset_id
+                    }
+                    None if left_asset.is_some() => {
+                        // Leaving a shared asset: the device gets its own.
+                        if let Some(left) = left_asset {
+                            tx.unsettle_others_on(left, integration_id)?;
+                        }
+                        counts.updated += 1;
+                        fresh_asset = true;
+                        tx.insert_asset(company_id, layout_id, &title)?
                     }
                     None => {
                         counts.created += 1;
@@ -615,6 +643,9 @@ fn apply_assets(
             identity.as_deref(),
             archived,
         )?;
+        if archived {
+            tx.unsettle_others_on(asset_id, integration_id)?;
+        }
         // A just-created asset has this one card: live unless it is archived.
         if fresh_asset && !archived {
             continue;

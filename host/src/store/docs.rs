@@ -798,11 +798,15 @@ impl Tx<'_> {
     }
 
     /// An asset of `company_id` carrying another integration's card for the
-    /// same device identity.
+    /// same device identity, and no live card of this integration: one asset
+    /// holds at most one live record of each PSA, so two records of one PSA
+    /// never merge (whichever PSA synced first).
     pub fn asset_by_identity(&self, company_id: i64, identity: &str, not_integration: i64) -> Result<Option<i64>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT MIN(k.doc_id) FROM cards k INDEXED BY cards_identity JOIN assets a ON a.id = k.doc_id
-             WHERE k.identity = ?1 AND k.doc_kind = 'asset' AND a.company_id = ?2 AND k.integration_id <> ?3",
+             WHERE k.identity = ?1 AND k.doc_kind = 'asset' AND a.company_id = ?2 AND k.integration_id <> ?3
+               AND NOT EXISTS (SELECT 1 FROM cards o WHERE o.doc_kind = 'asset' AND o.doc_id = k.doc_id
+                               AND o.integration_id = ?3 AND o.archived_at IS NULL)",
         )?;
         Ok(stmt.query_row(params![identity, company_id, not_integration], |r| r.get::<_, Option<i64>>(0))?)
     }
@@ -815,6 +819,45 @@ impl Tx<'_> {
                               AND archived_at IS NULL AND integration_id < ?2)",
         )?;
         Ok(stmt.query_row(params![asset_id, integration_id], |r| r.get(0))?)
+    }
+
+    /// This integration's card left an asset or was archived there: the
+    /// other integrations' live cards on it are projected again at their
+    /// next apply (their hash reset, their applied state forgotten), so the
+    /// earliest of them that is still live places the asset — the same
+    /// result as if this card had never been there.
+    pub fn unsettle_others_on(&self, asset_id: i64, integration_id: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE integrations SET applied_seq = NULL, applied_inputs = NULL
+                 WHERE id IN (SELECT integration_id FROM cards WHERE doc_kind = 'asset' AND doc_id = ?1
+                                AND integration_id <> ?2 AND archived_at IS NULL)",
+            )?
+            .execute(params![asset_id, integration_id])?;
+        self.conn()
+            .prepare_cached(
+                "UPDATE cards SET hash = 'replace' WHERE doc_kind = 'asset' AND doc_id = ?1
+                   AND integration_id <> ?2 AND archived_at IS NULL",
+            )?
+            .execute(params![asset_id, integration_id])?;
+        Ok(())
+    }
+
+    /// Whether another integration has a live card on the asset.
+    pub fn asset_shared_with_others(&self, asset_id: i64, integration_id: i64) -> Result<bool> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM cards WHERE doc_kind = 'asset' AND doc_id = ?1
+                              AND archived_at IS NULL AND integration_id <> ?2)",
+        )?;
+        Ok(stmt.query_row(params![asset_id, integration_id], |r| r.get(0))?)
+    }
+
+    /// The device identity a card was placed by.
+    pub fn card_identity(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<String>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT identity FROM cards WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3",
+        )?;
+        Ok(stmt.query_row(params![integration_id, stream, external_id], |r| r.get(0)).optional()?.flatten())
     }
 
     /// Whether every card on a document is archived (none live).

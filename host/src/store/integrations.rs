@@ -282,6 +282,21 @@ impl Tx<'_> {
     pub fn remove_integration(&self, id: i64) -> Result<()> {
         let t = now();
         let conn = self.conn();
+        // Devices this integration shared with others are placed by those
+        // from now on: their cards are projected again at their next apply.
+        conn.execute(
+            "UPDATE integrations SET applied_seq = NULL, applied_inputs = NULL WHERE id IN (
+                 SELECT k.integration_id FROM cards k WHERE k.doc_kind = 'asset' AND k.integration_id <> ?1
+                    AND k.archived_at IS NULL AND k.doc_id IN (SELECT doc_id FROM cards WHERE integration_id = ?1
+                                                                 AND doc_kind = 'asset' AND archived_at IS NULL))",
+            [id],
+        )?;
+        conn.execute(
+            "UPDATE cards SET hash = 'replace' WHERE doc_kind = 'asset' AND integration_id <> ?1 AND archived_at IS NULL
+               AND doc_id IN (SELECT doc_id FROM cards WHERE integration_id = ?1 AND doc_kind = 'asset'
+                                AND archived_at IS NULL)",
+            [id],
+        )?;
         // The hash is reset as for any archived card, so a later apply
         // (after re-adding) rewrites and restores each card.
         conn.execute(
