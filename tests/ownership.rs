@@ -277,3 +277,29 @@ fn repeating_a_decision_changes_nothing_and_never_duplicates() {
     let shown = ferry.json(&["company", "show", &link["company_id"].to_string()]);
     assert_eq!(shown["source"], "acme");
 }
+
+#[test]
+fn names_stay_unambiguous_and_merges_never_land_in_an_archive() {
+    let ferry = Ferry::new();
+    ferry.run(&["company", "add", "Acme Legal"]).ok();
+    ferry.run(&["company", "add", "Birch Dental"]).ok();
+    // Renaming onto another company's name is refused like adding it.
+    let taken = ferry.run(&["company", "rename", "Birch Dental", "ACME legal"]).code(1);
+    assert!(taken.stderr.contains("exists already"), "{}", taken.stderr);
+    ferry.run(&["company", "rename", "Birch Dental", "ACME legal", "--allow-duplicate"]).ok();
+    // Names that read as ids are refused everywhere.
+    ferry.run(&["company", "add", "#7"]).code(1);
+    ferry.run(&["company", "rename", "Acme Legal", "12"]).code(1);
+    let csv = ferry.dir.path().join("ids.csv");
+    std::fs::write(&csv, "name\n#3\n").expect("csv");
+    ferry.run(&["company", "import", csv.to_str().expect("path")]).code(1);
+    let header = ferry.dir.path().join("header.csv");
+    std::fs::write(&header, "name,name\nA,B\n").expect("csv");
+    let twice = ferry.run(&["company", "import", header.to_str().expect("path")]).code(1);
+    assert!(twice.stderr.contains("twice"), "{}", twice.stderr);
+    // Merging into an archived company is refused.
+    ferry.run(&["company", "add", "Cedar Tax"]).ok();
+    ferry.run(&["company", "archive", "Cedar Tax"]).ok();
+    let archived = ferry.run(&["company", "merge", "#1", "Cedar Tax"]).code(1);
+    assert!(archived.stderr.contains("archived"), "{}", archived.stderr);
+}

@@ -194,6 +194,16 @@ fn only_a_success_with_the_same_config_is_repeated_and_reset_always_runs() {
     let repeat = ferry.json(&["sync", "acme"]);
     assert_eq!(repeated(&repeat), fixed["run_id"]);
 
+    // Removed and added again: the documentation comes back with the next
+    // sync, which is never answered with the run from before the removal.
+    ferry.run(&["integration", "remove", "acme", "--yes"]).ok();
+    let mut readd = vec!["integration", "add", "acme", "--plugin", "syncro"];
+    readd.extend(settings.iter().map(String::as_str));
+    ferry.run(&readd).ok();
+    let back = ferry.json(&["sync", "acme"]);
+    assert!(repeated(&back).is_null(), "re-added: {back:#}");
+    assert!(ferry.json(&["asset", "list"]).as_array().is_some_and(|a| !a.is_empty()), "documentation is back");
+
     // Another option, config value or key is another sync.
     ferry.run(&["rules", "acme", "option", "auto-archive"]).ok();
     let after_option = ferry.json(&["sync", "acme"]);
@@ -211,7 +221,7 @@ fn only_a_success_with_the_same_config_is_repeated_and_reset_always_runs() {
     // `--force` always runs.
     assert!(repeated(&ferry.json(&["sync", "acme", "--stream", "tickets", "--reset", "--force"])).is_null());
     let runs = ferry.json(&["runs", "acme", "--limit", "100"]);
-    assert_eq!(runs.as_array().map(Vec::len), Some(8), "{runs:#}");
+    assert_eq!(runs.as_array().map(Vec::len), Some(9), "{runs:#}");
 }
 
 #[test]

@@ -41,12 +41,15 @@ pub enum DecisionError {
     SharedCompany(Box<LinkConflict>),
     #[error("a company named `{name}` already exists: {}", existing.join(", "))]
     CompanyExists { name: String, existing: Vec<String> },
+    #[error("`{0}` looks like a company id (`#12` or `12`), so lookups would take it for one")]
+    IdLikeName(String),
 }
 
 impl DecisionError {
     pub fn hint(&self) -> Option<String> {
         match self {
             DecisionError::Store(e) => e.hint(),
+            DecisionError::IdLikeName(_) => Some("add a word, e.g. `Company 12`".into()),
             DecisionError::UnknownPsaCompany { integration, .. } => {
                 Some(format!("give its PSA id or exact name; `ferry match {integration} list` shows them"))
             }
@@ -481,6 +484,9 @@ pub fn add_company(
     phone: Option<&str>,
     allow_duplicate: bool,
 ) -> Result<i64, DecisionError> {
+    if crate::curation::looks_like_id(name) {
+        return Err(DecisionError::IdLikeName(name.trim().to_string()));
+    }
     let domain = domain.and_then(crate::matching::normalize_domain).or_else(|| domain.map(str::to_string));
     let outcome = store.transaction(|tx| {
         let existing = tx.companies_named(name)?;
@@ -609,6 +615,11 @@ fn read_import(path: &Path) -> Result<Vec<ImportRow>, ImportProblem> {
         .map_err(|e| ImportProblem::File(e.to_string()))?;
     let headers = reader.headers().map_err(|e| ImportProblem::File(e.to_string()))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    for (i, h) in headers.iter().enumerate() {
+        if headers.iter().skip(i + 1).any(|o| o.eq_ignore_ascii_case(h)) && !h.is_empty() {
+            return Err(ImportProblem::File(format!("the header names column `{h}` twice")));
+        }
+    }
     let name_col = col("name").ok_or_else(|| ImportProblem::File("no `name` column in the header".into()))?;
     let (domain_col, phone_col) = (col("domain"), col("phone"));
     let mut rows = Vec::new();
@@ -644,6 +655,10 @@ fn read_import(path: &Path) -> Result<Vec<ImportRow>, ImportProblem> {
         let name = record.get(name_col).unwrap_or("").trim().to_string();
         if name.is_empty() {
             problems.push(format!("line {line}: the name is empty"));
+            continue;
+        }
+        if crate::curation::looks_like_id(&name) {
+            problems.push(format!("line {line}: `{name}` looks like a company id; add a word"));
             continue;
         }
         if let Some(first) = first_line.get(&name.to_lowercase()) {

@@ -19,6 +19,12 @@ pub enum CurationError {
     EmptyName,
     #[error("cannot merge company #{0} into itself")]
     SelfMerge(i64),
+    #[error("company #{0} is archived; merging into it would archive everything moved")]
+    MergeIntoArchived(i64),
+    #[error("a company named `{name}` exists already ({existing})")]
+    NameTaken { name: String, existing: String },
+    #[error("`{0}` looks like a company id (`#12` or `12`), so lookups would take it for one")]
+    IdLikeName(String),
     #[error("layout `{name}` still holds {assets} assets")]
     LayoutInUse { name: String, assets: u64 },
     #[error("layout `{name}` is used by the sort rules of {integrations}")]
@@ -35,6 +41,13 @@ impl CurationError {
             CurationError::Store(e) => e.hint(),
             CurationError::EmptyName => Some("ferry company rename COMPANY \"New name\"".into()),
             CurationError::SelfMerge(_) => Some("name two different companies: ferry company merge FROM INTO".into()),
+            CurationError::MergeIntoArchived(id) => Some(format!(
+                "restore it first with `ferry company archive #{id} --undo`, or merge into a live company"
+            )),
+            CurationError::NameTaken { .. } => {
+                Some("choose another name, or add --allow-duplicate if two companies really share it".into())
+            }
+            CurationError::IdLikeName(_) => Some("add a word, e.g. `Company 12`".into()),
             CurationError::LayoutInUse { name, .. } => Some(format!(
                 "assets are never deleted; stop using it with `ferry layout set {name} --active false` instead"
             )),
@@ -47,6 +60,12 @@ impl CurationError {
             )),
         }
     }
+}
+
+/// A name lookups would read as an id (`#12`, `12`).
+pub fn looks_like_id(name: &str) -> bool {
+    let digits = name.trim().trim_start_matches('#');
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A company with everything the operator needs to judge it.
@@ -87,12 +106,23 @@ pub fn show(store: &Store, key: &str) -> Result<CompanyDetail, CurationError> {
 
 /// Rename a company. The operator now owns its details: it stops following
 /// its PSA (turn that back on with [`follow`]).
-pub fn rename(store: &mut Store, key: &str, name: &str) -> Result<CompanyRow, CurationError> {
+pub fn rename(store: &mut Store, key: &str, name: &str, allow_duplicate: bool) -> Result<CompanyRow, CurationError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(CurationError::EmptyName);
     }
+    if looks_like_id(name) {
+        return Err(CurationError::IdLikeName(name.to_string()));
+    }
     let company = store.read().find_company(key)?;
+    let others: Vec<CompanyRow> =
+        store.read().companies_named(name)?.into_iter().filter(|c| c.id != company.id).collect();
+    if !others.is_empty() && !allow_duplicate {
+        return Err(CurationError::NameTaken {
+            name: name.to_string(),
+            existing: others.iter().map(|c| format!("#{} {}", c.id, c.name)).collect::<Vec<_>>().join(", "),
+        });
+    }
     store.transaction(|tx| {
         tx.set_company_detail_by_operator(company.id, "name", Some(name))?;
         tx.set_company_source(company.id, None)
@@ -143,6 +173,9 @@ pub fn merge(store: &mut Store, from: &str, into: &str) -> Result<MergeReport, C
     let b = store.read().find_company(into)?;
     if a.id == b.id {
         return Err(CurationError::SelfMerge(a.id));
+    }
+    if b.archived_at.is_some() {
+        return Err(CurationError::MergeIntoArchived(b.id));
     }
     let assets_moved = store.transaction(|tx| tx.merge_companies(a.id, b.id))?;
     Ok(MergeReport { from: a.id, into: b.id, assets_moved })

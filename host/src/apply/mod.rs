@@ -92,6 +92,11 @@ fn run(store: &mut Store, integration_id: i64, changes_only: bool) -> Result<App
     let options = IntegrationOptions::from_json(&integration.options);
     let mut report = store.transaction(|tx| {
         let mut report = ApplyReport { integration: integration.name.clone(), ..Default::default() };
+        // Removed while a sync of it was running: its documentation stays
+        // archived; nothing of it is projected again until it is re-added.
+        if tx.integration_removed(integration_id)? {
+            return Ok(report);
+        }
         // The mirror sequence seen by this transaction: a sync still writing
         // pages numbers its later changes above it, so the next apply of
         // changes picks them up.

@@ -365,7 +365,13 @@ pub enum CompanyCommand {
     /// Every recorded change to a company's details (which PSA or the operator, old -> new, when).
     History { company: String },
     /// Rename a company; you own its details from then on (it stops following its PSA).
-    Rename { company: String, name: String },
+    Rename {
+        company: String,
+        name: String,
+        /// Allow a name another company already has.
+        #[arg(long)]
+        allow_duplicate: bool,
+    },
     /// Which PSA keeps the company's name, domain and phone current: an integration, or --none.
     Follow {
         company: String,

@@ -51,6 +51,55 @@ pub struct Entry {
     schedule: cron::Schedule,
 }
 
+const DAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/// crontab's weekday field (numbers 0-7 with 0 and 7 Sunday, names, ranges,
+/// lists, steps) as a list of day names, or `*` for every day.
+fn crontab_weekdays(field: &str) -> Result<String, String> {
+    let day = |s: &str| -> Result<usize, String> {
+        if let Ok(n) = s.parse::<usize>() {
+            return if n <= 7 { Ok(n % 7) } else { Err(format!("weekday `{s}` is not 0-7 (0 and 7 are Sunday)")) };
+        }
+        DAY_NAMES
+            .iter()
+            .position(|d| d.eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("weekday `{s}` is neither 0-7 nor a day name (SUN, MON, …)"))
+    };
+    let mut days = [false; 7];
+    for item in field.split(',') {
+        let (base, step) = match item.split_once('/') {
+            Some((b, s)) => {
+                let step: usize =
+                    s.parse().ok().filter(|s| *s > 0).ok_or_else(|| format!("step `{s}` is not a positive number"))?;
+                (b, step)
+            }
+            None => (item, 1),
+        };
+        // Numbers keep crontab's span 0-7 for steps (`*/2`: Sun, Tue, Thu, Sat).
+        let (from, to) = match base {
+            "*" => (0, 6),
+            b => match b.split_once('-') {
+                Some((a, z)) => {
+                    let (a, z) = (day(a)?, if z == "7" { 7 } else { day(z)? });
+                    if a > z {
+                        return Err(format!("weekday range `{b}` goes backwards"));
+                    }
+                    (a, z)
+                }
+                None if item.contains('/') => (day(b)?, 6),
+                None => (day(b)?, day(b)?),
+            },
+        };
+        for d in (from..=to).step_by(step) {
+            days[d % 7] = true;
+        }
+    }
+    if days.iter().all(|d| *d) {
+        return Ok("*".into());
+    }
+    Ok(DAY_NAMES.iter().zip(days).filter(|(_, on)| *on).map(|(n, _)| *n).collect::<Vec<_>>().join(","))
+}
+
 impl Entry {
     pub fn parse(cron_expr: &str, tz: &str, mode: Mode) -> Result<Entry, ScheduleError> {
         let cron_text = cron_expr.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -66,7 +115,12 @@ impl Entry {
                 ),
             });
         }
-        let six = format!("0 {cron_text}");
+        // crontab's weekday numbers (0 or 7 = Sunday, 1 = Monday) are not
+        // the crate's (1 = Sunday): give it the days by name.
+        let mut parts: Vec<String> = cron_text.split(' ').map(str::to_string).collect();
+        parts[4] =
+            crontab_weekdays(&parts[4]).map_err(|why| ScheduleError::Cron { expr: cron_expr.to_string(), why })?;
+        let six = format!("0 {}", parts.join(" "));
         let schedule = cron::Schedule::from_str(&six).map_err(|e| {
             // The crate's message repeats the expression with a caret line;
             // its last line is the reason.
@@ -211,6 +265,27 @@ mod tests {
         assert!(matches!(Entry::parse("every day", "UTC", Mode::Full), Err(ScheduleError::Cron { .. })));
         assert!(matches!(Entry::parse("61 * * * *", "UTC", Mode::Full), Err(ScheduleError::Cron { .. })));
         assert!(matches!(Entry::parse("0 2 * * *", "Mars/Olympus", Mode::Full), Err(ScheduleError::TimeZone(_))));
+    }
+
+    #[test]
+    fn weekdays_count_as_crontab_does() {
+        assert_eq!(crontab_weekdays("1-5").unwrap(), "MON,TUE,WED,THU,FRI");
+        assert_eq!(crontab_weekdays("0").unwrap(), "SUN");
+        assert_eq!(crontab_weekdays("7").unwrap(), "SUN");
+        assert_eq!(crontab_weekdays("5-7").unwrap(), "SUN,FRI,SAT");
+        assert_eq!(crontab_weekdays("*/2").unwrap(), "SUN,TUE,THU,SAT");
+        assert_eq!(crontab_weekdays("mon-fri").unwrap(), "MON,TUE,WED,THU,FRI");
+        assert_eq!(crontab_weekdays("*").unwrap(), "*");
+        assert!(crontab_weekdays("8").is_err());
+        assert!(crontab_weekdays("5-1").is_err());
+        // 2026-11-30 is a Monday: "1" fires on Mondays, "1-5" never on a weekend.
+        let monday = Entry::parse("0 12 * * 1", "UTC", Mode::Full).unwrap();
+        let start = at("2026-11-28T00:00:00Z");
+        assert_eq!(monday.next_after(start).map(|t| chrono::Datelike::weekday(&t)), Some(chrono::Weekday::Mon));
+        let workdays = Entry::parse("0 12 * * 1-5", "UTC", Mode::Full).unwrap();
+        for t in workdays.fire_times(start).take(10) {
+            assert!(!matches!(chrono::Datelike::weekday(&t), chrono::Weekday::Sat | chrono::Weekday::Sun), "{t}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::{Result, StoreError, Tx, now};
 use crate::secrets::SecretSource;
@@ -227,6 +227,17 @@ impl Tx<'_> {
         )?;
         out.push_str(&format!("{companies:?}"));
         Ok(out)
+    }
+
+    /// Whether the integration was removed (its documentation is archived
+    /// and nothing may project it again until it is re-added).
+    pub fn integration_removed(&self, id: i64) -> Result<bool> {
+        let removed: Option<Option<String>> = self
+            .conn()
+            .prepare_cached("SELECT removed_at FROM integrations WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok(removed.flatten().is_some())
     }
 
     /// Removed integrations of a connector (candidates for re-attaching).

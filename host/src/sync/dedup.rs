@@ -68,11 +68,16 @@ pub fn earlier_run(
     if tx.run_fingerprint(last.id)?.as_deref() != Some(fingerprint) {
         return Ok(None);
     }
-    let recent =
-        last.finished_at.as_deref().and_then(|f| chrono::DateTime::parse_from_rfc3339(f).ok()).is_some_and(|f| {
-            (chrono::Utc::now() - f.with_timezone(&chrono::Utc)).to_std().unwrap_or_default() < window
-        });
-    Ok(recent.then_some(last))
+    let finished = last.finished_at.as_deref().and_then(|f| chrono::DateTime::parse_from_rfc3339(f).ok());
+    let recent = finished
+        .is_some_and(|f| (chrono::Utc::now() - f.with_timezone(&chrono::Utc)).to_std().unwrap_or_default() < window);
+    // Anything done to the integration since (config, options, removal and
+    // re-adding) makes the earlier run a different sync.
+    let changed_since = match (finished, chrono::DateTime::parse_from_rfc3339(&integration.updated_at).ok()) {
+        (Some(f), Some(u)) => u >= f,
+        _ => true,
+    };
+    Ok((recent && !changed_since).then_some(last))
 }
 
 #[cfg(test)]

@@ -204,9 +204,9 @@ pub fn company(app: &mut App, command: CompanyCommand) -> Result<u8, Failure> {
                 print_history(app, &detail.history);
             }
         }
-        CompanyCommand::Rename { company, name } => {
+        CompanyCommand::Rename { company, name, allow_duplicate } => {
             let before = app.store.read().find_company(&company)?;
-            let row = curation::rename(&mut app.store, &company, &name)?;
+            let row = curation::rename(&mut app.store, &company, &name, allow_duplicate)?;
             if app.out.json {
                 app.out.json(&row);
             } else {
