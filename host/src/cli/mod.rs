@@ -88,6 +88,36 @@ impl App {
         registry::ensure_bundled(&mut store, &runtime).await?;
         Ok(App { store, runtime, out })
     }
+
+    /// For commands that only read: the database opened read-only, so they
+    /// work on a read-only file or folder and cannot write by mistake. A
+    /// database that does not exist yet, or misses a bundled connector this
+    /// binary carries, is opened for writing instead when it can be written
+    /// (the bundled install is the only write a read command may need);
+    /// otherwise the read goes on with what is installed.
+    pub async fn open_read_only(db: &std::path::Path, out: Out) -> Result<App, Failure> {
+        if !db.exists() {
+            return App::open(db, out).await;
+        }
+        let limits = Limits::from_env()?;
+        let store = match Store::open_read_only(db) {
+            Ok(store) => store,
+            // Older tables: upgrading them is a write; try it.
+            Err(crate::store::StoreError::NeedsUpgrade { .. }) => return App::open(db, out).await,
+            Err(e) => return Err(e.into()),
+        };
+        if !registry::bundled_current(&store)? && writable(db) {
+            drop(store);
+            return App::open(db, out).await;
+        }
+        let runtime = Runtime::new(cache_dir(), limits)?;
+        Ok(App { store, runtime, out })
+    }
+}
+
+/// Can this process write the file (without changing it)?
+fn writable(path: &std::path::Path) -> bool {
+    std::fs::OpenOptions::new().write(true).open(path).is_ok()
 }
 
 /// Where the database lives when neither --db nor FERRY_DB says.

@@ -20,6 +20,9 @@ pub struct Limits {
     pub run_records: u64,
     /// Pages one stream may take in one run (a cursor that never ends).
     pub stream_pages: u64,
+    /// Wall clock one sync run may take; past it the run stops after the
+    /// page in flight, checkpointed, and the next run resumes.
+    pub run_max: Duration,
     pub http: HttpPolicy,
 }
 
@@ -32,6 +35,7 @@ impl Default for Limits {
             page_records: 50_000,
             run_records: 10_000_000,
             stream_pages: 100_000,
+            run_max: Duration::from_secs(4 * 60 * 60),
             http: HttpPolicy::default(),
         }
     }
@@ -53,6 +57,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("FERRY_PAGE_MAX_RECORDS", "records per page (default 50000)"),
     ("FERRY_RUN_MAX_RECORDS", "records per sync run (default 10000000)"),
     ("FERRY_STREAM_MAX_PAGES", "pages per stream per run (default 100000)"),
+    ("FERRY_RUN_MAX_SECONDS", "wall-clock seconds per sync run; then it stops resumably (default 14400)"),
     ("FERRY_HTTP_TIMEOUT_SECONDS", "seconds per HTTP request (default 30)"),
     ("FERRY_RESPONSE_MAX_MB", "HTTP response body cap in MiB (default 32)"),
     ("FERRY_HTTP_MAX_RETRIES", "retries of 429/5xx/transport failures (default 5)"),
@@ -99,6 +104,9 @@ impl Limits {
         }
         if let Some(n) = num("FERRY_STREAM_MAX_PAGES")? {
             l.stream_pages = n;
+        }
+        if let Some(n) = num("FERRY_RUN_MAX_SECONDS")? {
+            l.run_max = Duration::from_secs(n);
         }
         if let Some(n) = num("FERRY_HTTP_TIMEOUT_SECONDS")? {
             l.http.timeout = Duration::from_secs(n);

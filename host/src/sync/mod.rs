@@ -15,6 +15,7 @@
 //!   stream completed) never touches the documentation tables.
 
 pub mod dedup;
+pub mod lock;
 pub mod records;
 
 use std::collections::HashSet;
@@ -161,8 +162,19 @@ pub enum SyncError {
     Runtime(#[from] RuntimeError),
     #[error("connector `{connector}` does not offer stream `{stream}` (it offers: {offered})")]
     UnknownStream { connector: String, stream: String, offered: String },
-    #[error("{integration} is already syncing (run #{run}, process {pid}, since {since})", run = holder.run_id.map(|r| r.to_string()).unwrap_or_else(|| "?".into()), pid = holder.pid, since = holder.acquired_at)]
-    Busy { integration: String, holder: LockHolder },
+    #[error("{integration} is already syncing{}", busy_detail(holder.as_ref()))]
+    Busy { integration: String, holder: Option<LockHolder> },
+    #[error(transparent)]
+    LockFile(#[from] lock::LockFileError),
+    /// The database failed under a run that had started (disk full, made
+    /// read-only): the run is recorded failed with this cause when the
+    /// database still takes that one write.
+    #[error("run #{run_id} failed: {source}")]
+    RunStore {
+        run_id: i64,
+        #[source]
+        source: StoreError,
+    },
     #[error("--reset clears tickets only; give it with --stream tickets")]
     ResetNeedsTickets,
 }
@@ -179,6 +191,10 @@ impl SyncError {
             SyncError::Runtime(e) => Some(e.hint()),
             SyncError::UnknownStream { .. } => Some("leave out --stream or pick one the connector offers".into()),
             SyncError::Busy { .. } => Some("wait for it, or add --wait SECONDS to queue behind it".into()),
+            SyncError::LockFile(_) => {
+                Some("the folder holding the database must be writable for syncs (lock files live beside it)".into())
+            }
+            SyncError::RunStore { source, .. } => source.hint(),
             SyncError::ResetNeedsTickets => Some("ferry sync NAME --stream tickets --reset".into()),
         }
     }
@@ -192,20 +208,29 @@ enum StreamEnd {
     Failed { message: String },
     /// The whole run must stop (credentials, config, unreachable PSA).
     Fatal { message: String, hint: String },
-    /// Stopped on request after the page in flight; the checkpoint stays.
-    Interrupted,
+    /// Stopped on request or at the run's time limit, after the page in
+    /// flight; the checkpoint stays.
+    Interrupted(Stop),
 }
 
-/// Is process `pid` still alive? (Runs of dead processes get reaped.)
-pub fn process_alive(pid: i64) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        std::path::Path::new(&format!("/proc/{pid}")).exists()
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = pid;
-        true
+/// Why a stream stopped before its end, on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// SIGINT/SIGTERM (the daemon) or another caller's cancel flag.
+    Requested,
+    /// The run reached `FERRY_RUN_MAX_SECONDS`.
+    RunLimit,
+}
+
+fn busy_detail(holder: Option<&LockHolder>) -> String {
+    match holder {
+        Some(h) => format!(
+            " (run #{}, process {}, since {})",
+            h.run_id.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
+            h.pid,
+            h.acquired_at
+        ),
+        None => String::new(),
     }
 }
 
@@ -227,29 +252,36 @@ pub async fn run(
     if let Some(earlier) = dedup::earlier_run(&store.read(), &integration, request, &fingerprint)? {
         return Ok(SyncReport::from_run(earlier, request.mode));
     }
-    lock(store, &integration, &scope, request.wait).await?;
+    // Held until this function returns; the kernel releases it if the
+    // process dies first.
+    let _lock = lock(store, &integration, request.wait).await?;
+    store.transaction(|tx| tx.record_lock(integration.id, &scope))?;
     let result =
         run_locked(store, runtime, request, observer, &integration, &info, &loaded, &streams, &fingerprint).await;
-    store.transaction(|tx| tx.unlock(integration.id))?;
+    // A row left behind (a full disk refusing even this) is harmless: it
+    // only names a holder, the OS lock decides.
+    if let Err(e) = store.transaction(|tx| tx.unlock(integration.id)) {
+        tracing::warn!(integration = %integration.name, error = %e, "could not clear the lock record");
+    }
     result
 }
 
-/// Take the integration's lock, waiting up to `wait` for a live holder.
+/// Take the integration's OS lock, waiting up to `wait` for its holder.
 async fn lock(
-    store: &mut Store,
+    store: &Store,
     integration: &IntegrationRow,
-    scope: &str,
     wait: Option<Duration>,
-) -> Result<(), SyncError> {
+) -> Result<lock::IntegrationLock, SyncError> {
     let deadline = Instant::now() + wait.unwrap_or_default();
     loop {
-        match store.transaction(|tx| tx.try_lock(integration.id, scope, process_alive))? {
-            Ok(()) => return Ok(()),
-            Err(holder) if Instant::now() >= deadline => {
-                return Err(SyncError::Busy { integration: integration.name.clone(), holder });
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        if let Some(held) = lock::try_acquire(store.path(), integration.id)? {
+            return Ok(held);
         }
+        if Instant::now() >= deadline {
+            let holder = store.read().lock_holder(integration.id)?;
+            return Err(SyncError::Busy { integration: integration.name.clone(), holder });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -269,7 +301,7 @@ async fn run_locked(
     let session_config = integrations::session_config(integration, info)?;
     let mut session = runtime.session(loaded, session_config)?;
 
-    store.transaction(|tx| tx.reap_dead_runs(process_alive))?;
+    store.transaction(|tx| tx.reap_stale_runs(integration.id))?;
     let stream_names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
     let run_id = store.transaction(|tx| {
         let id = tx.start_run(integration.id, request.mode.as_str(), &stream_names, &request.trigger)?;
@@ -283,14 +315,57 @@ async fn run_locked(
         }
         Ok(id)
     })?;
+    let deadline = started + runtime.limits().run_max;
+    let result = run_started(
+        store,
+        runtime,
+        request,
+        observer,
+        integration,
+        info,
+        streams,
+        &mut session,
+        run_id,
+        started,
+        deadline,
+    )
+    .await;
+    match result {
+        // The database failed under the run: record the real cause on the
+        // run when the database still takes that one small write.
+        Err(SyncError::Store(source)) => {
+            let cause = source.to_string();
+            if let Err(e) = store.transaction(|tx| tx.fail_run(run_id, &cause)) {
+                tracing::warn!(run = run_id, error = %e, "could not record the run's failure");
+            }
+            Err(SyncError::RunStore { run_id, source })
+        }
+        other => other,
+    }
+}
 
+/// A run from its first stream to its record: fetch, apply, finish.
+#[allow(clippy::too_many_arguments)]
+async fn run_started(
+    store: &mut Store,
+    runtime: &Runtime,
+    request: &SyncRequest,
+    observer: &dyn Observer,
+    integration: &IntegrationRow,
+    info: &ConnectorInfo,
+    streams: &[StreamKind],
+    session: &mut Session<'_>,
+    run_id: i64,
+    started: Instant,
+    deadline: Instant,
+) -> Result<SyncReport, SyncError> {
     let mut rows: Vec<RunStreamRow> = Vec::new();
     let mut fatal: Option<(String, String)> = None;
     let mut run_records: u64 = 0;
-    let mut interrupted = false;
+    let mut interrupted: Option<Stop> = None;
     for stream in streams {
         let mut row = RunStreamRow::new(stream.as_str());
-        if fatal.is_some() || interrupted {
+        if fatal.is_some() || interrupted.is_some() {
             row.status = "skipped".into();
             store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
             rows.push(row);
@@ -299,11 +374,12 @@ async fn run_locked(
         let end = fetch_stream(
             store,
             runtime,
-            &mut session,
+            session,
             integration,
             info,
             *stream,
             request,
+            deadline,
             run_id,
             &mut row,
             &mut run_records,
@@ -321,9 +397,9 @@ async fn run_locked(
                 row.error = Some(message.clone());
                 fatal = Some((message, hint));
             }
-            StreamEnd::Interrupted => {
+            StreamEnd::Interrupted(why) => {
                 row.status = "interrupted".into();
-                interrupted = true;
+                interrupted = Some(why);
             }
         }
         store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
@@ -333,7 +409,7 @@ async fn run_locked(
 
     let completed = rows.iter().filter(|r| r.status == "complete").count();
     let failed = rows.iter().filter(|r| r.status == "failed").count();
-    let status = if interrupted {
+    let status = if interrupted.is_some() {
         RunStatus::Interrupted
     } else if fatal.is_some() || completed == 0 && failed > 0 {
         RunStatus::Failed
@@ -363,6 +439,17 @@ async fn run_locked(
 
     let (error, hint) = match (&fatal, status) {
         (Some((m, h)), _) => (Some(m.clone()), Some(h.clone())),
+        (None, RunStatus::Interrupted) if interrupted == Some(Stop::RunLimit) => (
+            Some(format!(
+                "stopped after {} s, the longest a run may take (FERRY_RUN_MAX_SECONDS); the next sync resumes where \
+                 this one stopped",
+                runtime.limits().run_max.as_secs()
+            )),
+            Some(
+                "run the sync again to go on; if the PSA is that slow or that large, raise FERRY_RUN_MAX_SECONDS"
+                    .into(),
+            ),
+        ),
         (None, RunStatus::Interrupted) => (
             Some("stopped on request; the next sync resumes where this one stopped".into()),
             Some("run the sync again".into()),
@@ -427,6 +514,7 @@ async fn fetch_stream(
     info: &ConnectorInfo,
     stream: StreamKind,
     request: &SyncRequest,
+    deadline: Instant,
     run_id: i64,
     row: &mut RunStreamRow,
     run_records: &mut u64,
@@ -477,7 +565,10 @@ async fn fetch_stream(
             Some(read) => read,
             None => {
                 if request.cancelled() {
-                    return Ok(StreamEnd::Interrupted);
+                    return Ok(StreamEnd::Interrupted(Stop::Requested));
+                }
+                if Instant::now() >= deadline {
+                    return Ok(StreamEnd::Interrupted(Stop::RunLimit));
                 }
                 if row.pages >= limits.stream_pages {
                     return Ok(StreamEnd::Failed {
@@ -568,7 +659,8 @@ async fn fetch_stream(
         // the next one: the PSA's response time and the write overlap. Pages
         // are still written one after another, each with its checkpoint, so
         // a crash loses at most the page in flight, as before.
-        let prefetch = !done && !request.cancelled() && row.pages < limits.stream_pages;
+        let prefetch =
+            !done && !request.cancelled() && Instant::now() < deadline && row.pages < limits.stream_pages;
         let outcome = if prefetch {
             let (next, written) = tokio::join!(session.read(stream, page.next.clone(), since.clone()), async {
                 write(store, row, &state)

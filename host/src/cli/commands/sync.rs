@@ -67,9 +67,13 @@ pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
     };
     let observer = Bars { out: &app.out, bar: RefCell::new(None) };
     let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await.map_err(|e| {
-        let busy = matches!(e, sync::SyncError::Busy { .. });
-        let f = Failure::from(e);
-        if busy { f.with_code(exit::BUSY) } else { f }
+        let code = match e {
+            sync::SyncError::Busy { .. } => exit::BUSY,
+            // The run had started: it failed, it did not stop before changing anything.
+            sync::SyncError::RunStore { .. } => exit::FAILED,
+            _ => exit::ERROR,
+        };
+        Failure::from(e).with_code(code)
     })?;
     print_sync(&app.out, &report);
     Ok(match report.status {
