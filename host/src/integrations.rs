@@ -74,7 +74,7 @@ impl IntegrationError {
             IntegrationError::SecretViaSet { .. } | IntegrationError::NotSecret { .. } => {
                 Some("`ferry plugin inspect ID` shows which keys are secrets".into())
             }
-            IntegrationError::Secret(_) => Some("write --secret KEY=env:VARIABLE_NAME".into()),
+            IntegrationError::Secret(e) => Some(e.hint()),
             IntegrationError::SameAccount { existing, .. } => Some(format!(
                 "use `{existing}` (`ferry integration set {existing} ...` changes its credentials), or remove it first"
             )),
@@ -330,6 +330,12 @@ async fn normalise(
         if let (SecretSource::Env(var), Err(_)) = (source, source.resolve(key)) {
             notices.push(format!("{key}: environment variable {var} is not set now; it must be when ferry syncs"));
             lenient.insert(key.clone(), SecretSource::Literal(format!("unset-{var}")));
+        }
+        // A sealed secret this Ferry cannot open (key file missing) does not
+        // block changing the other values; it must be entered again.
+        if let SecretSource::Unreadable { why, .. } = source {
+            notices.push(format!("{key}: the stored secret cannot be read ({why}); enter it again with --secret {key}=..."));
+            lenient.insert(key.clone(), SecretSource::Literal(format!("unreadable-{key}")));
         }
     }
     let resolved = resolve(info, &config, &lenient)?;

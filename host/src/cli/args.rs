@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Ferry: sync PSA data (Syncro, ConnectWise Manage, ...) into your IT documentation",
     long_about = None,
-    after_help = "Exit codes: 0 success, 1 error (nothing changed), 2 usage, 3 sync or test failed, 4 sync partial.\nLimits: see `ferry limits`."
+    after_help = "Exit codes: 0 success, 1 error (nothing changed), 2 usage, 3 sync or test failed (also: the database failed under a sync), 4 sync partial, 5 another sync of the integration is running.\nLimits: see `ferry limits`."
 )]
 pub struct Cli {
     /// Database file (created if missing).

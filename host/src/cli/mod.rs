@@ -69,7 +69,7 @@ failure_from! {
     crate::sync::SyncError => |e: &crate::sync::SyncError| e.hint(),
     crate::runtime::RuntimeError => |e: &crate::runtime::RuntimeError| Some(e.hint()),
     crate::runtime::limits::LimitError => |_: &crate::runtime::limits::LimitError| Some("see `ferry limits` for the accepted values".to_string()),
-    crate::secrets::SecretError => |_: &crate::secrets::SecretError| Some("export the variable, or store the value with `ferry integration set`".to_string()),
+    crate::secrets::SecretError => |e: &crate::secrets::SecretError| Some(e.hint()),
     std::io::Error => |_: &std::io::Error| None,
 }
 
@@ -106,7 +106,10 @@ impl App {
             Err(crate::store::StoreError::NeedsUpgrade { .. }) => return App::open(db, out).await,
             Err(e) => return Err(e.into()),
         };
-        if !registry::bundled_current(&store)? && writable(db) {
+        // A bundled connector to install, or secrets from before they were
+        // sealed: the one write a read command may do, when it can.
+        let stale = !registry::bundled_current(&store)? || store.read().has_plain_secrets()?;
+        if stale && writable(db) {
             drop(store);
             return App::open(db, out).await;
         }

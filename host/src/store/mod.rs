@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+use crate::vault::Vault;
+
 pub use self::connectors::ConnectorRow;
 pub use self::docs::{
     AssetFilter, AssetRow, CardRow, CardTarget, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
@@ -56,6 +58,8 @@ pub enum StoreError {
     ReadOnly { path: String, message: String },
     #[error("the database at {path} cannot grow: the disk is full ({message})")]
     Full { path: String, message: String },
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
     #[error("the database at {path} needs an upgrade of its tables (schema {found} → {supported}), which needs write access")]
     NeedsUpgrade { path: String, found: i64, supported: i64 },
 }
@@ -96,6 +100,7 @@ impl StoreError {
                  the command again; a sync resumes from its last checkpoint"
                     .into(),
             ),
+            StoreError::Vault(e) => Some(e.hint()),
             StoreError::NeedsUpgrade { path, .. } => Some(format!(
                 "run any command that writes (e.g. `ferry integration list` as the owner of {path}) once with write access"
             )),
@@ -109,6 +114,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Seals and opens literal secrets with the key kept outside the file.
+    vault: Vault,
 }
 
 /// Timestamps are stored as RFC 3339 UTC with milliseconds.
@@ -126,6 +133,13 @@ impl Store {
         let existed = path.exists();
         if !existed {
             create_private_file(path)?;
+        } else if std::fs::OpenOptions::new().write(true).open(path).is_err() {
+            // SQLite would quietly open it read-only and fail at the first
+            // write (or at its WAL index) with a vaguer message.
+            return Err(StoreError::ReadOnly {
+                path: path.display().to_string(),
+                message: "this user may not write the file".into(),
+            });
         }
         let conn = Connection::open_with_flags(
             path,
@@ -133,10 +147,15 @@ impl Store {
         )
         .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })?;
         conn.busy_timeout(Duration::from_secs(30))?;
-        let mut store = Store { conn, path: path.to_path_buf() };
+        let mut store = Store { conn, path: path.to_path_buf(), vault: Vault::for_db(path) };
         // Reading a WAL database may already need a write (its -shm index,
         // in a read-only folder): every step says so, with the path.
         store.prepare().map_err(|e| store.explain(e))?;
+        // Databases from before secrets were sealed: seal them now. A key
+        // file that cannot be created is no reason to refuse the command.
+        if let Err(e) = store.seal_plain_secrets() {
+            tracing::warn!(error = %e, "literal secrets stay unsealed for now");
+        }
         store.test_hooks()?;
         Ok(store)
     }
@@ -165,7 +184,7 @@ impl Store {
                 conn
             }
         };
-        let store = Store { conn, path: path.to_path_buf() };
+        let store = Store { conn, path: path.to_path_buf(), vault: Vault::for_db(path) };
         store.check_version()?;
         let found: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if found < schema::current_version() {
@@ -260,14 +279,26 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| explain(e.into()))?;
-        let out = f(&Tx { conn: &tx }).map_err(explain)?;
+        let out = f(&Tx { conn: &tx, vault: &self.vault }).map_err(explain)?;
         tx.commit().map_err(|e| explain(e.into()))?;
         Ok(out)
     }
 
     /// Read-only access outside a transaction.
     pub fn read(&self) -> Tx<'_> {
-        Tx { conn: &self.conn }
+        Tx { conn: &self.conn, vault: &self.vault }
+    }
+
+    /// Seal literal secrets still stored in clear (databases written before
+    /// secrets were sealed), then truncate the WAL so no copy of the clear
+    /// pages stays in it. Returns how many integrations changed.
+    fn seal_plain_secrets(&mut self) -> Result<u64> {
+        if !self.read().has_plain_secrets()? {
+            return Ok(0);
+        }
+        let n = self.transaction(|tx| tx.seal_plain_secrets())?;
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(n)
     }
 
     /// `PRAGMA integrity_check` result ("ok" when healthy).
@@ -280,11 +311,16 @@ impl Store {
 /// hang off it so they compose into one transaction.
 pub struct Tx<'c> {
     conn: &'c Connection,
+    vault: &'c Vault,
 }
 
 impl Tx<'_> {
     pub(crate) fn conn(&self) -> &Connection {
         self.conn
+    }
+
+    fn vault(&self) -> &Vault {
+        self.vault
     }
 
     fn optional<T>(&self, r: rusqlite::Result<T>) -> Result<Option<T>> {

@@ -187,7 +187,7 @@ impl SyncError {
             SyncError::Secret(SecretError::EnvMissing { var, .. }) => {
                 Some(format!("export {var}=... before running ferry"))
             }
-            SyncError::Secret(_) => None,
+            SyncError::Secret(e) => Some(e.hint()),
             SyncError::Runtime(e) => Some(e.hint()),
             SyncError::UnknownStream { .. } => Some("leave out --stream or pick one the connector offers".into()),
             SyncError::Busy { .. } => Some("wait for it, or add --wait SECONDS to queue behind it".into()),

@@ -160,7 +160,9 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
             let (connector, loaded) = registry::load(&app.store, &app.runtime, &row.connector_id)?;
             let config = integrations::session_config(&row, &connector.info)?;
             let mut session = app.runtime.session(&loaded, config)?;
-            let result = session.check().await?;
+            // A connector that crashes or breaks a limit failed the test
+            // (exit 3, like any failed check), it is not bad input.
+            let result = session.check().await.map_err(|e| Failure::from(e).with_code(exit::FAILED))?;
             match result {
                 Ok(report) => {
                     if app.out.json {
