@@ -269,3 +269,201 @@ fn secrets_at_rest_are_sealed_with_a_key_outside_the_database() {
     assert!(!on_disk(&old.db, SYNCRO_TOKEN), "sealed on the first writable open");
     assert_eq!(old.json(&["sync", "acme"])["status"], "succeeded");
 }
+
+/// Ferry with the probe installed.
+fn with_probe(ferry: Ferry) -> Ferry {
+    ferry.run(&["plugin", "install", artifact("ferry_test_probe").to_str().unwrap_or_default()]).ok();
+    ferry
+}
+
+fn add_probe(ferry: &Ferry, name: &str, base_url: &str, settings: &[(&str, &str)], extra: &[&str]) -> Run {
+    let mut args: Vec<String> = ["integration", "add", name, "--plugin", "probe"].map(str::to_string).to_vec();
+    args.extend(["--set".to_string(), format!("base_url={base_url}"), "--set".into(), format!("account={name}")]);
+    for (k, v) in settings {
+        args.push("--set".into());
+        args.push(format!("{k}={v}"));
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ferry.run(&refs)
+}
+
+/// Item 6: every value `validate-config` changes is shown (key: old → new);
+/// a change that moves the hosts an integration may reach is refused unless
+/// `--accept-normalised`; one that keeps them (a tidied URL, Syncro's
+/// `acme.syncromsp.com` → `acme`) is only reported.
+#[test]
+fn config_the_connector_rewrites_is_shown_and_moved_hosts_are_refused() {
+    let sim = syncro_sim(&small_world());
+    let ferry = with_probe(Ferry::new());
+    let base = sim.base_url();
+
+    let refused = add_probe(&ferry, "moved", &base, &[("mode", "move-host")], &[]).code(1);
+    assert!(refused.stderr.contains("base_url") && refused.stderr.contains("http://127.0.0.3:7"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--accept-normalised"), "{}", refused.stderr);
+    assert!(ferry.json(&["integration", "list"]).as_array().is_some_and(|l| l.is_empty()), "nothing added");
+    let accepted = add_probe(&ferry, "moved", &base, &[("mode", "move-host")], &["--accept-normalised"]).ok();
+    assert!(
+        accepted.stderr.contains(&format!("base_url: `{base}` → `http://127.0.0.3:7`")),
+        "the change is shown even when accepted: {}",
+        accepted.stderr
+    );
+
+    let tidy = add_probe(&ferry, "tidy", &base, &[("mode", "tidy-host")], &[]).ok();
+    assert!(tidy.stderr.contains(&format!("base_url: `{base}` → `{base}/`")), "{}", tidy.stderr);
+    let set = ferry.run(&["integration", "set", "tidy", "account=Tidy-Two"]).ok();
+    assert!(set.stderr.contains("account: `Tidy-Two` → `tidy-two`"), "{}", set.stderr);
+
+    let syncro = ferry
+        .run(&[
+            "integration",
+            "add",
+            "acme",
+            "--plugin",
+            "syncro",
+            "--set",
+            "subdomain=acme.syncromsp.com",
+            "--secret",
+            &format!("api_key={SYNCRO_TOKEN}"),
+        ])
+        .ok();
+    assert!(syncro.stderr.contains("subdomain: `acme.syncromsp.com` → `acme`"), "{}", syncro.stderr);
+}
+
+/// Item 8: a connector that pages slowly for ever delays nobody: the daemon
+/// runs integrations concurrently, so the other integration's run is
+/// recorded while the slow one is still running; SIGTERM stops both.
+#[test]
+fn one_slow_connector_does_not_block_the_daemon() {
+    let slow_psa = syncro_sim(&small_world());
+    slow_psa.set_faults(Faults { delay_ms: 300, ..Faults::default() });
+    let sim = syncro_sim(&small_world());
+    let ferry = with_probe(Ferry::new());
+    add_probe(&ferry, "slow", &slow_psa.base_url(), &[("mode", "slow-endless")], &[]).ok();
+    ferry.add_syncro("fast", &sim);
+    let later = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
+    let daemon = Ferry { env: vec![("FERRY_NOW".into(), later)], ..ferry };
+    let mut child = daemon.command(&["daemon"]).spawn().expect("spawn daemon");
+    let status = |name: &str| -> Option<String> {
+        let runs = daemon.json(&["runs", name]);
+        runs.as_array()?.first()?["status"].as_str().map(str::to_string)
+    };
+    wait_until("the fast integration's run to finish", Duration::from_secs(120), || {
+        status("fast").is_some_and(|s| s != "running")
+    });
+    assert_eq!(status("fast").as_deref(), Some("succeeded"));
+    assert_eq!(status("slow").as_deref(), Some("running"), "the slow one is still going: it did not hold the other up");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    assert!(child.wait().expect("daemon exits").success());
+    assert_eq!(status("slow").as_deref(), Some("interrupted"));
+}
+
+/// Item 8: a run has a wall-clock limit; it stops resumably (checkpoint
+/// kept, recorded interrupted with that reason) and the next run goes on
+/// from there.
+#[test]
+fn a_run_stops_at_its_time_limit_and_the_next_resumes() {
+    let slow_psa = syncro_sim(&small_world());
+    slow_psa.set_faults(Faults { delay_ms: 100, ..Faults::default() });
+    let ferry = with_probe(Ferry::new()).with_env("FERRY_RUN_MAX_SECONDS", "1");
+    add_probe(&ferry, "slow", &slow_psa.base_url(), &[("mode", "slow-endless")], &[]).ok();
+    let first = ferry.run(&["--json", "sync", "slow"]).code(3).json();
+    assert_eq!(first["status"], "interrupted", "{first:#}");
+    assert!(first["error"].as_str().is_some_and(|e| e.contains("FERRY_RUN_MAX_SECONDS")), "{first:#}");
+    let pages = first["streams"][0]["pages"].as_u64().unwrap_or(0);
+    assert!(pages > 0, "{first:#}");
+    let second = ferry.run(&["--json", "sync", "slow"]).code(3).json();
+    assert_eq!(second["streams"][0]["unchanged"], 0, "resumed after the checkpoint, nothing read twice: {second:#}");
+    assert!(second["streams"][0]["created"].as_u64().unwrap_or(0) > 0);
+    let limits = ferry.run(&["limits"]).ok();
+    assert!(limits.stdout.contains("FERRY_RUN_MAX_SECONDS") && limits.stdout.contains("FERRY_DAEMON_CONCURRENCY"));
+}
+
+fn stream<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["streams"].as_array().and_then(|s| s.iter().find(|x| x["stream"] == name)).expect("stream")
+}
+
+/// Item 11: a record that fails validation is skipped and kept aside with
+/// its reason; the rest of its page syncs; the run is partial and `runs
+/// show` lists it. Negative ids are valid ids. Only a page mostly invalid
+/// fails the stream.
+#[test]
+fn bad_records_are_kept_aside_and_the_rest_syncs() {
+    let sim = syncro_sim(&small_world());
+    let ferry = with_probe(Ferry::new());
+    add_probe(&ferry, "some", &sim.base_url(), &[("mode", "some-bad-records"), ("count", "10")], &[]).ok();
+    let run = ferry.run(&["--json", "sync", "some"]).code(4);
+    let report = run.json();
+    assert_eq!(report["status"], "partial");
+    let companies = stream(&report, "companies");
+    assert_eq!(companies["status"], "complete", "{report:#}");
+    assert_eq!(companies["created"], 8, "the negative id and seven good ones: {report:#}");
+    assert_eq!(companies["invalid"], 2);
+    assert!(report["error"].as_str().is_some_and(|e| e.contains("2 records skipped as invalid")), "{report:#}");
+    let hint = report["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains(&format!("ferry runs show {}", report["run_id"])), "{hint}");
+    assert_eq!(ferry.count("SELECT COUNT(*) FROM mirror WHERE external_id = '-7'"), 1, "a negative id is an id");
+
+    let shown = ferry.json(&["runs", "show", &report["run_id"].to_string()]);
+    let skipped = shown["skipped_records"].as_array().expect("skipped records");
+    assert_eq!(skipped.len(), 2, "{shown:#}");
+    assert!(skipped.iter().any(|r| r["external_id"] == "q1"
+        && r["field"] == "updated-at"
+        && r["reason"].as_str().is_some_and(|w| w.contains("next week"))));
+    assert!(skipped.iter().any(|r| r["external_id"] == "q2" && r["field"] == "name"));
+    assert!(skipped.iter().all(|r| r["snippet"].as_str().is_some_and(|s| s.chars().count() <= 201)));
+    let text = ferry.run(&["runs", "show", &report["run_id"].to_string()]).ok();
+    assert!(text.stdout.contains("2 records skipped as invalid") && text.stdout.contains("next week"), "{}", text.stdout);
+
+    // A record skipped in a full listing is not taken for deleted.
+    let again = ferry.run(&["--json", "sync", "some"]).code(4).json();
+    assert_eq!(stream(&again, "companies")["deleted"], 0, "{again:#}");
+
+    // Most of a page bad: the stream fails, nothing of it is stored.
+    add_probe(&ferry, "mostly", &sim.base_url(), &[("mode", "some-bad-records"), ("count", "4")], &[]).ok();
+    let mostly = ferry.run(&["--json", "sync", "mostly"]).json();
+    let companies = stream(&mostly, "companies");
+    assert_eq!(companies["status"], "complete", "2 of 4 is not most: {mostly:#}");
+    add_probe(&ferry, "liar", &sim.base_url(), &[("mode", "some-bad-records"), ("count", "3")], &[]).ok();
+    let liar = ferry.run(&["--json", "sync", "liar"]).code(3).json();
+    assert!(liar["error"].as_str().is_some_and(|e| e.contains("invalid page") && e.contains("2 of 3 records")), "{liar:#}");
+}
+
+/// Item 11 against CW: a negative company id (valid in CW's spec) syncs; a
+/// ticket whose `dateResolved` is not a time is kept aside, the other
+/// tickets sync; a 404 on one lookup list fails only that list.
+#[test]
+fn cw_records_the_spec_allows_and_one_missing_lookup_list_cost_only_themselves() {
+    let sim = cw_sim(&small_world());
+    let company = sim.records("companies")[0]["id"].to_string();
+    assert!(sim.patch("companies", &company, &serde_json::json!({"id": -5})));
+    let ticket = sim.records("tickets")[0]["id"].to_string();
+    assert!(sim.patch("tickets", &ticket, &serde_json::json!({"dateResolved": "when it's done"})));
+    sim.set_faults(Faults { not_found_paths: vec!["/company/configurations/types".into()], ..Faults::default() });
+    let ferry = Ferry::new();
+    ferry.add_cw("cw", &sim);
+    let report = ferry.run(&["--json", "sync", "cw"]).code(4).json();
+    for s in ["companies", "contacts", "sites", "assets", "agreements", "tickets"] {
+        assert_eq!(stream(&report, s)["status"], "complete", "{s}: {report:#}");
+    }
+    assert_eq!(ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'companies' AND external_id = '-5'"), 1);
+    let tickets = stream(&report, "tickets");
+    assert_eq!(tickets["invalid"], 1, "{tickets}");
+    assert_eq!(tickets["created"].as_u64(), Some(sim.records("tickets").len() as u64 - 1));
+    let lookups = stream(&report, "lookups");
+    assert_eq!(lookups["status"], "failed");
+    assert!(lookups["error"].as_str().is_some_and(|e| e.contains("configuration types")), "{lookups}");
+    assert!(ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'lookups' AND external_id LIKE 'ticket-status:%'") > 0);
+    assert!(ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'lookups' AND external_id LIKE 'company-type:%'") > 0);
+    let shown = ferry.json(&["runs", "show", &report["run_id"].to_string()]);
+    let skipped = &shown["skipped_records"][0];
+    assert_eq!(skipped["external_id"], ticket);
+    assert_eq!(skipped["field"], "resolved-at");
+
+    // The list back: the next sync reads it (the failed list is retried).
+    sim.set_faults(Faults::default());
+    let next = ferry.run(&["--json", "sync", "cw"]).json();
+    assert_eq!(stream(&next, "lookups")["status"], "complete", "{next:#}");
+    assert!(ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'lookups' AND external_id LIKE 'asset-type:%'") > 0);
+}

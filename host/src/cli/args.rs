@@ -121,6 +121,9 @@ pub enum IntegrationCommand {
         /// A secret, KEY=VALUE or KEY=env:VAR to read it from the environment at use.
         #[arg(long = "secret", value_name = "KEY=VALUE|KEY=env:VAR")]
         secret: Vec<String>,
+        /// Accept the connector's normalised values even where they move the hosts it may reach.
+        #[arg(long)]
+        accept_normalised: bool,
     },
     /// All integrations.
     List,
@@ -136,6 +139,9 @@ pub enum IntegrationCommand {
         assignments: Vec<String>,
         #[arg(long = "secret", value_name = "KEY=VALUE|KEY=env:VAR")]
         secret: Vec<String>,
+        /// Accept the connector's normalised values even where they move the hosts it may reach.
+        #[arg(long)]
+        accept_normalised: bool,
     },
     /// Remove an integration: says what is archived, kept and deleted; acts only with --yes.
     /// Its documentation is archived (never deleted); re-adding the same PSA account re-attaches it.

@@ -15,6 +15,7 @@ mod mirror;
 mod runs;
 mod schedules;
 pub mod schema;
+mod skipped;
 mod tickets;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ pub use self::integrations::{IntegrationRow, RemovalCounts};
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
 pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState};
 pub use self::schedules::{LockHolder, ScheduleRow};
+pub use self::skipped::SkippedRecord;
 pub use self::tickets::{TicketFilter, TicketRow, TicketWrite};
 
 #[derive(Debug, thiserror::Error)]

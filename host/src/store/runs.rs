@@ -56,6 +56,10 @@ pub struct RunStreamRow {
     pub archived: u64,
     /// Records apply did not bring in (unmatched company, skip options).
     pub skipped: u64,
+    /// Records the sync skipped as invalid (kept aside, see
+    /// `skipped_records`); the rest of their page was synced.
+    #[serde(default)]
+    pub invalid: u64,
     pub error: Option<String>,
     /// What the operator should know besides the counts, e.g. that a
     /// listing stitched from interrupted runs left deletions for the next
@@ -76,6 +80,7 @@ impl RunStreamRow {
             deleted: 0,
             archived: 0,
             skipped: 0,
+            invalid: 0,
             error: None,
             note: None,
         }
@@ -278,11 +283,17 @@ impl Tx<'_> {
                     deleted: r.get::<_, i64>(7)? as u64,
                     archived: r.get::<_, i64>(8)? as u64,
                     skipped: r.get::<_, i64>(9)? as u64,
+                    invalid: 0,
                     error: r.get(10)?,
                     note: r.get(11)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (stream, n) in self.skipped_counts(run.id)? {
+            if let Some(row) = run.stream_results.iter_mut().find(|r| r.stream == stream) {
+                row.invalid = n;
+            }
+        }
         Ok(run)
     }
 

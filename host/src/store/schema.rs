@@ -283,6 +283,21 @@ CREATE INDEX company_history_by_company ON company_history (company_id, id);
 -- documentation archived) so re-adding the same PSA account re-attaches.
 ALTER TABLE integrations ADD COLUMN removed_at TEXT;
 "#,
+    // 6: records a sync skipped as invalid, kept aside with the reason.
+    r#"
+CREATE TABLE skipped_records (
+    id             INTEGER PRIMARY KEY,
+    run_id         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    integration_id INTEGER NOT NULL,
+    stream         TEXT NOT NULL,
+    external_id    TEXT NOT NULL,
+    field          TEXT,
+    reason         TEXT NOT NULL,
+    snippet        TEXT NOT NULL,
+    at             TEXT NOT NULL
+);
+CREATE INDEX skipped_records_by_run ON skipped_records (run_id, id);
+"#,
 ];
 
 /// The schema version this Ferry writes.

@@ -32,7 +32,9 @@ use crate::registry::{self, RegistryError};
 use crate::runtime::http::HttpStats;
 use crate::runtime::{Runtime, RuntimeError, Session};
 use crate::secrets::SecretError;
-use crate::store::{IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, Store, StoreError, StreamState, now};
+use crate::store::{
+    IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, SkippedRecord, Store, StoreError, StreamState, now,
+};
 
 /// Incremental reads ask for a little more than strictly changed since the
 /// last run, so clock skew between Ferry and the PSA loses nothing.
@@ -409,11 +411,12 @@ async fn run_started(
 
     let completed = rows.iter().filter(|r| r.status == "complete").count();
     let failed = rows.iter().filter(|r| r.status == "failed").count();
+    let invalid: u64 = rows.iter().map(|r| r.invalid).sum();
     let status = if interrupted.is_some() {
         RunStatus::Interrupted
     } else if fatal.is_some() || completed == 0 && failed > 0 {
         RunStatus::Failed
-    } else if failed > 0 {
+    } else if failed > 0 || invalid > 0 {
         RunStatus::Partial
     } else {
         RunStatus::Succeeded
@@ -455,17 +458,29 @@ async fn run_started(
             Some("run the sync again".into()),
         ),
         (None, RunStatus::Failed | RunStatus::Partial) => {
-            let failed: Vec<String> = rows
+            let mut failed: Vec<String> = rows
                 .iter()
                 .filter(|r| r.status == "failed")
                 .map(|r| format!("{}: {}", r.stream, r.error.clone().unwrap_or_default()))
                 .collect();
-            let hint = if status == RunStatus::Partial {
-                "the other streams were synced; fix the cause and run the sync again"
+            if invalid > 0 {
+                failed.push(skipped_summary(&rows, invalid));
+            }
+            let mut hint = if status == RunStatus::Partial && failed.len() > usize::from(invalid > 0) {
+                "the other streams were synced; fix the cause and run the sync again".to_string()
+            } else if status == RunStatus::Partial {
+                "everything else was synced".to_string()
             } else {
                 "no stream completed; fix the cause and run the sync again (each stream resumes from its checkpoint)"
+                    .to_string()
             };
-            (Some(failed.join("; ")), Some(hint.into()))
+            if invalid > 0 {
+                hint.push_str(&format!(
+                    "; `ferry runs show {run_id}` lists the skipped records with the reason (fix them in the PSA, or \
+                     report it to the connector's author)"
+                ));
+            }
+            (Some(failed.join("; ")), Some(hint))
         }
         _ => (None, None),
     };
@@ -590,14 +605,37 @@ async fn fetch_stream(
             Ok(Err(e)) => return Ok(classify(e)),
             Ok(Ok(page)) => page,
         };
+        // One invalid record costs that record only: it is kept aside with
+        // its reason and the rest of the page syncs. A page mostly invalid
+        // means a broken connector or PSA, and fails the stream.
         let mut writes = Vec::with_capacity(page.records.len());
+        let mut skipped: Vec<SkippedRecord> = Vec::new();
+        let mut first_invalid = None;
         for (i, record) in page.records.iter().enumerate() {
-            if let Err(e) =
-                records::validate(i, record).and_then(|_| records::to_mirror(i, record)).map(|w| writes.push(w))
-            {
-                return Ok(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
+            match records::validate(i, record).and_then(|_| records::to_mirror(i, record)) {
+                Ok(w) => writes.push(w),
+                Err(e) => {
+                    skipped.push(skipped_record(name, record, &e, session.redactor()));
+                    first_invalid.get_or_insert(e);
+                }
             }
         }
+        if records::mostly_invalid(skipped.len(), page.records.len())
+            && let Some(e) = first_invalid
+        {
+            return Ok(StreamEnd::Failed {
+                message: session.redactor().redact(&format!(
+                    "the connector returned an invalid page: {} of {} records are invalid, the first: {e}",
+                    skipped.len(),
+                    page.records.len()
+                )),
+            });
+        }
+        // Skipped records still exist in the PSA: they must not count as
+        // deleted when this listing ends (ids that are themselves the fault
+        // name nothing stored).
+        let still_there: Vec<String> =
+            skipped.iter().filter(|r| r.field.as_deref() != Some("id")).map(|r| r.external_id.clone()).collect();
         if let Err(e) = records::unique_ids(stream, &page.records) {
             return Ok(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
         }
@@ -627,7 +665,12 @@ async fn fetch_stream(
         let write = |store: &mut Store, row: &RunStreamRow, state: &StreamState| {
             store.transaction(|tx| {
                 let outcome = tx.write_page(integration.id, name, run_id, listing, &writes)?;
+                if !skipped.is_empty() {
+                    tx.put_skipped_records(run_id, integration.id, &skipped)?;
+                    tx.keep_seen(integration.id, name, run_id, listing, &still_there)?;
+                }
                 let mut updated_row = row.clone();
+                updated_row.invalid += skipped.len() as u64;
                 updated_row.created += outcome.created;
                 updated_row.updated += outcome.updated;
                 updated_row.unchanged += outcome.unchanged;
@@ -670,6 +713,7 @@ async fn fetch_stream(
         } else {
             write(store, row, &state)?
         };
+        row.invalid += skipped.len() as u64;
         row.created += outcome.0.created;
         row.updated += outcome.0.updated;
         row.unchanged += outcome.0.unchanged;
@@ -680,6 +724,31 @@ async fn fetch_stream(
             return Ok(StreamEnd::Complete);
         }
         cursor = page.next;
+    }
+}
+
+/// "N records skipped as invalid (stream: n, ...)".
+fn skipped_summary(rows: &[RunStreamRow], invalid: u64) -> String {
+    let per: Vec<String> =
+        rows.iter().filter(|r| r.invalid > 0).map(|r| format!("{}: {}", r.stream, r.invalid)).collect();
+    let noun = if invalid == 1 { "record" } else { "records" };
+    format!("{invalid} {noun} skipped as invalid ({})", per.join(", "))
+}
+
+/// A record kept aside: which, why, and a redacted snippet of it.
+fn skipped_record(
+    stream: &str,
+    record: &crate::model::Record,
+    e: &records::InvalidRecord,
+    redactor: &crate::secrets::Redactor,
+) -> SkippedRecord {
+    let id: String = record.external_id().chars().take(256).collect();
+    SkippedRecord {
+        stream: stream.to_string(),
+        external_id: redactor.redact(&id),
+        field: e.field.map(str::to_string),
+        reason: redactor.redact(&e.why),
+        snippet: records::snippet(record, redactor),
     }
 }
 

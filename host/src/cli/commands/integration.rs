@@ -42,11 +42,12 @@ fn assignments(list: &[String]) -> Result<Vec<(String, String)>, Failure> {
 
 pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failure> {
     match command {
-        IntegrationCommand::Add { name, plugin, set, secret } => {
+        IntegrationCommand::Add { name, plugin, set, secret, accept_normalised } => {
             let values = assignments(&set)?;
             let secrets = assignments(&secret)?;
             let (row, saved) =
-                integrations::add(&mut app.store, &app.runtime, &name, &plugin, &values, &secrets).await?;
+                integrations::add(&mut app.store, &app.runtime, &name, &plugin, &values, &secrets, accept_normalised)
+                    .await?;
             for notice in &saved.notices {
                 app.out.note(format!("note: {notice}"));
             }
@@ -199,13 +200,14 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
                 }
             }
         }
-        IntegrationCommand::Set { name, assignments: list, secret } => {
+        IntegrationCommand::Set { name, assignments: list, secret, accept_normalised } => {
             let values = assignments(&list)?;
             let secrets = assignments(&secret)?;
             if values.is_empty() && secrets.is_empty() {
                 return Err(Failure::new("nothing to set", Some("give KEY=VALUE or --secret KEY=env:VAR".into())));
             }
-            let (row, saved) = integrations::set(&mut app.store, &app.runtime, &name, &values, &secrets).await?;
+            let (row, saved) =
+                integrations::set(&mut app.store, &app.runtime, &name, &values, &secrets, accept_normalised).await?;
             for notice in &saved.notices {
                 app.out.note(format!("note: {notice}"));
             }

@@ -9,7 +9,7 @@ use crate::cli::args::{ApplyArgs, RunsArgs, SyncArgs};
 use crate::cli::output::{Out, duration, show_total};
 use crate::cli::{App, Failure, exit};
 use crate::model::StreamKind;
-use crate::store::{RunRow, RunStatus, RunStreamRow};
+use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord};
 use crate::sync::{self, Mode, Observer, SyncReport, SyncRequest};
 
 /// Progress on a terminal: one spinner per stream.
@@ -209,7 +209,15 @@ pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
     if args.name.as_deref() == Some("show") {
         let id = args.id.ok_or_else(|| Failure::new("which run?", Some("ferry runs show ID".to_string())))?;
         let run = app.store.read().run(id)?;
+        let skipped = app.store.read().skipped_records(id)?;
+        if app.out.json {
+            let mut value = serde_json::to_value(&run).unwrap_or_default();
+            value["skipped_records"] = serde_json::to_value(&skipped).unwrap_or_default();
+            app.out.json(&value);
+            return Ok(exit::OK);
+        }
         print_run(&app.out, &run);
+        print_skipped(&app.out, &skipped);
         return Ok(exit::OK);
     }
     if let Some(name) = &args.name {
@@ -239,6 +247,29 @@ pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
             .collect(),
     );
     Ok(exit::OK)
+}
+
+/// The records a run skipped as invalid, with the reason.
+fn print_skipped(out: &Out, skipped: &[SkippedRecord]) {
+    if skipped.is_empty() {
+        return;
+    }
+    out.line(format!("{} records skipped as invalid:", skipped.len()));
+    out.table(
+        &["stream", "PSA id", "field", "reason", "record"],
+        skipped
+            .iter()
+            .map(|r| {
+                vec![
+                    r.stream.clone(),
+                    r.external_id.clone(),
+                    r.field.clone().unwrap_or_else(|| "-".into()),
+                    r.reason.clone(),
+                    r.snippet.clone(),
+                ]
+            })
+            .collect(),
+    );
 }
 
 fn took(r: &RunRow) -> String {
