@@ -439,7 +439,19 @@ fn hosts_moved(
                 map.insert(f.key.clone(), v.clone());
             }
         }
-        Allowlist::expand(&info.allowed_hosts, &map).map(|a| a.origins().to_vec()).unwrap_or_default()
+        // Template by template: one value that does not fit one template
+        // (a URL where a host label goes) must not hide the others.
+        let mut origins: Vec<crate::runtime::allowlist::Origin> = Vec::new();
+        for template in &info.allowed_hosts {
+            if let Ok(a) = Allowlist::expand(std::slice::from_ref(template), &map) {
+                for o in a.origins() {
+                    if !origins.contains(o) {
+                        origins.push(o.clone());
+                    }
+                }
+            }
+        }
+        origins
     };
     let mut named = expand(given);
     named.extend(touched.iter().filter_map(|(_, old, _)| old.as_deref().and_then(crate::runtime::allowlist::Origin::named_by)));

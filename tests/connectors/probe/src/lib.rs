@@ -209,9 +209,11 @@ impl Source for Probe {
                 list[2].name = String::new();
                 Ok(Page { records: Records::Companies(list), next: None, total: None })
             }
+            // Mostly lies: two of three records have unreadable timestamps.
             "bad-record" => {
-                let mut list = companies(2, "b");
+                let mut list = companies(3, "b");
                 list[1].updated_at = Some("last tuesday".into());
+                list[2].updated_at = Some("the day before".into());
                 Ok(Page { records: Records::Companies(list), next: None, total: None })
             }
             "wrong-stream" => Ok(Page { records: Records::Assets(vec![]), next: None, total: None }.with_contacts()),
