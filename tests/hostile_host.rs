@@ -162,9 +162,7 @@ fn a_killed_holder_releases_the_lock_and_a_stale_record_does_not_block() {
 
     sim.set_faults(Faults { delay_ms: 200, ..Faults::default() });
     let mut holder = ferry.command(&["sync", "acme"]).spawn().expect("spawn");
-    wait_until("the sync to hold the lock", Duration::from_secs(60), || {
-        ferry.count("SELECT COUNT(*) FROM locks") == 1
-    });
+    wait_until("the sync to hold the lock", Duration::from_secs(60), || ferry.count("SELECT COUNT(*) FROM locks") == 1);
     let busy = ferry.run(&["sync", "acme"]).code(5);
     assert!(busy.stderr.contains("already syncing") && busy.stderr.contains("--wait"), "{}", busy.stderr);
     holder.kill().expect("SIGKILL");
@@ -414,7 +412,11 @@ fn bad_records_are_kept_aside_and_the_rest_syncs() {
     assert!(skipped.iter().any(|r| r["external_id"] == "q2" && r["field"] == "name"));
     assert!(skipped.iter().all(|r| r["snippet"].as_str().is_some_and(|s| s.chars().count() <= 201)));
     let text = ferry.run(&["runs", "show", &report["run_id"].to_string()]).ok();
-    assert!(text.stdout.contains("2 records skipped as invalid") && text.stdout.contains("next week"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("2 records skipped as invalid") && text.stdout.contains("next week"),
+        "{}",
+        text.stdout
+    );
 
     // A record skipped in a full listing is not taken for deleted.
     let again = ferry.run(&["--json", "sync", "some"]).code(4).json();
@@ -427,7 +429,10 @@ fn bad_records_are_kept_aside_and_the_rest_syncs() {
     assert_eq!(companies["status"], "complete", "2 of 4 is not most: {mostly:#}");
     add_probe(&ferry, "liar", &sim.base_url(), &[("mode", "some-bad-records"), ("count", "3")], &[]).ok();
     let liar = ferry.run(&["--json", "sync", "liar"]).code(3).json();
-    assert!(liar["error"].as_str().is_some_and(|e| e.contains("invalid page") && e.contains("2 of 3 records")), "{liar:#}");
+    assert!(
+        liar["error"].as_str().is_some_and(|e| e.contains("invalid page") && e.contains("2 of 3 records")),
+        "{liar:#}"
+    );
 }
 
 /// Item 11 against CW: a negative company id (valid in CW's spec) syncs; a
@@ -454,8 +459,12 @@ fn cw_records_the_spec_allows_and_one_missing_lookup_list_cost_only_themselves()
     let lookups = stream(&report, "lookups");
     assert_eq!(lookups["status"], "failed");
     assert!(lookups["error"].as_str().is_some_and(|e| e.contains("configuration types")), "{lookups}");
-    assert!(ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'lookups' AND external_id LIKE 'ticket-status:%'") > 0);
-    assert!(ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'lookups' AND external_id LIKE 'company-type:%'") > 0);
+    assert!(
+        ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'lookups' AND external_id LIKE 'ticket-status:%'") > 0
+    );
+    assert!(
+        ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'lookups' AND external_id LIKE 'company-type:%'") > 0
+    );
     let shown = ferry.json(&["runs", "show", &report["run_id"].to_string()]);
     let skipped = &shown["skipped_records"][0];
     assert_eq!(skipped["external_id"], ticket);
@@ -465,5 +474,7 @@ fn cw_records_the_spec_allows_and_one_missing_lookup_list_cost_only_themselves()
     sim.set_faults(Faults::default());
     let next = ferry.run(&["--json", "sync", "cw"]).json();
     assert_eq!(stream(&next, "lookups")["status"], "complete", "{next:#}");
-    assert!(ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'lookups' AND external_id LIKE 'asset-type:%'") > 0);
+    assert!(
+        ferry.count("SELECT COUNT(*) FROM mirror WHERE stream = 'lookups' AND external_id LIKE 'asset-type:%'") > 0
+    );
 }

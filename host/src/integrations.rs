@@ -351,7 +351,9 @@ async fn normalise(
         // A sealed secret this Ferry cannot open (key file missing) does not
         // block changing the other values; it must be entered again.
         if let SecretSource::Unreadable { why, .. } = source {
-            notices.push(format!("{key}: the stored secret cannot be read ({why}); enter it again with --secret {key}=..."));
+            notices.push(format!(
+                "{key}: the stored secret cannot be read ({why}); enter it again with --secret {key}=..."
+            ));
             lenient.insert(key.clone(), SecretSource::Literal(format!("unreadable-{key}")));
         }
     }
@@ -373,9 +375,7 @@ async fn normalise(
     for (key, old, new) in &changes {
         notices.push(format!("{key}: {} → {} (normalised by the connector)", shown(old), shown(new)));
     }
-    if !accept_normalised
-        && let Some(moved) = hosts_moved(info, &config, &new_config, &changes)
-    {
+    if !accept_normalised && let Some(moved) = hosts_moved(info, &config, &new_config, &changes) {
         return Err(moved);
     }
     let map: HashMap<String, String> = resolve(info, &new_config, &lenient)?.pairs.into_iter().collect();
@@ -454,7 +454,9 @@ fn hosts_moved(
         origins
     };
     let mut named = expand(given);
-    named.extend(touched.iter().filter_map(|(_, old, _)| old.as_deref().and_then(crate::runtime::allowlist::Origin::named_by)));
+    named.extend(
+        touched.iter().filter_map(|(_, old, _)| old.as_deref().and_then(crate::runtime::allowlist::Origin::named_by)),
+    );
     let after = expand(normalised);
     if after.iter().all(|o| named.contains(o)) {
         return None;
@@ -467,7 +469,11 @@ fn hosts_moved(
         }
     };
     Some(IntegrationError::HostsMoved {
-        changes: touched.iter().map(|(k, o, n)| format!("{k}: {} → {}", shown(o), shown(n))).collect::<Vec<_>>().join(", "),
+        changes: touched
+            .iter()
+            .map(|(k, o, n)| format!("{k}: {} → {}", shown(o), shown(n)))
+            .collect::<Vec<_>>()
+            .join(", "),
         before: list(&expand(given)),
         after: list(&after),
     })

@@ -25,7 +25,10 @@ pub enum SecretSource {
     /// A literal sealed in the database that this Ferry cannot open (key
     /// file missing or another key, see `vault`): kept as stored, so saving
     /// the integration keeps it, and failing with `why` when used.
-    Unreadable { stored: String, why: String },
+    Unreadable {
+        stored: String,
+        why: String,
+    },
 }
 
 impl fmt::Debug for SecretSource {

@@ -29,7 +29,9 @@ pub enum VaultError {
     MissingKey { path: String },
     #[error("the secret key in {source_name} is not usable: {why}")]
     BadKey { source_name: String, why: String },
-    #[error("the stored secret `{name}` does not open with the key from {source_name} (another key, or a database restored without its key file)")]
+    #[error(
+        "the stored secret `{name}` does not open with the key from {source_name} (another key, or a database restored without its key file)"
+    )]
     WrongKey { name: String, source_name: String },
     #[error("cannot {action} the secret key file {path}: {source}")]
     Io {
@@ -114,9 +116,8 @@ impl Vault {
         let mut nonce = [0u8; NONCE_LEN];
         nonce.copy_from_slice(nonce_bytes);
         let cipher = XChaCha20Poly1305::new(&key.into());
-        let plain = cipher
-            .decrypt(&XNonce::from(nonce), Payload { msg: sealed, aad: name.as_bytes() })
-            .map_err(|_| wrong())?;
+        let plain =
+            cipher.decrypt(&XNonce::from(nonce), Payload { msg: sealed, aad: name.as_bytes() }).map_err(|_| wrong())?;
         String::from_utf8(plain).map_err(|_| wrong())
     }
 
@@ -166,8 +167,11 @@ impl Vault {
             }
             // Another process created it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let text = std::fs::read_to_string(&self.key_path)
-                    .map_err(|source| VaultError::Io { action: "read", path: self.key_path.display().to_string(), source })?;
+                let text = std::fs::read_to_string(&self.key_path).map_err(|source| VaultError::Io {
+                    action: "read",
+                    path: self.key_path.display().to_string(),
+                    source,
+                })?;
                 decode_key(&text, &self.key_path.display().to_string())
             }
             Err(e) => Err(io(e)),

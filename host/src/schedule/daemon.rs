@@ -168,11 +168,7 @@ pub async fn run(
         if options.once && running.is_empty() && !left_waiting {
             break;
         }
-        let sleep = if options.once {
-            MAX_SLEEP
-        } else {
-            next_wake(store, now())?.unwrap_or(MAX_SLEEP).min(MAX_SLEEP)
-        };
+        let sleep = if options.once { MAX_SLEEP } else { next_wake(store, now())?.unwrap_or(MAX_SLEEP).min(MAX_SLEEP) };
         let stop = cancel.clone();
         tokio::select! {
             Some(done) = running.next(), if !running.is_empty() => finish(store, &cancel, &mut busy, &mut summary, done)?,

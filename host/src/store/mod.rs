@@ -62,7 +62,9 @@ pub enum StoreError {
     Full { path: String, message: String },
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultError),
-    #[error("the database at {path} needs an upgrade of its tables (schema {found} → {supported}), which needs write access")]
+    #[error(
+        "the database at {path} needs an upgrade of its tables (schema {found} → {supported}), which needs write access"
+    )]
     NeedsUpgrade { path: String, found: i64, supported: i64 },
 }
 
@@ -170,9 +172,11 @@ impl Store {
     /// and removed it) the file is opened `immutable`, which is exact as
     /// nothing can write there either.
     pub fn open_read_only(path: &Path) -> Result<Store> {
-        let open_err = |e: rusqlite::Error| StoreError::Open { path: path.display().to_string(), message: e.to_string() };
+        let open_err =
+            |e: rusqlite::Error| StoreError::Open { path: path.display().to_string(), message: e.to_string() };
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let probe = |conn: &Connection| conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0));
+        let probe =
+            |conn: &Connection| conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0));
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(30))?;
         let conn = match probe(&conn) {
@@ -450,7 +454,8 @@ pub(crate) mod tests {
         store.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(())).unwrap();
         let err = store
             .transaction(|tx| {
-                tx.conn().execute_batch("CREATE TABLE filler (x BLOB); INSERT INTO filler VALUES (zeroblob(100000));")?;
+                tx.conn()
+                    .execute_batch("CREATE TABLE filler (x BLOB); INSERT INTO filler VALUES (zeroblob(100000));")?;
                 Ok(())
             })
             .unwrap_err();

@@ -189,9 +189,9 @@ impl Tx<'_> {
     /// the lock no other run of the integration can be going on, so any
     /// left `running` belongs to a process that stopped.
     pub fn reap_stale_runs(&self, integration_id: i64) -> Result<u64> {
-        let mut stmt =
-            self.conn().prepare("SELECT id FROM runs WHERE status = 'running' AND integration_id = ?1")?;
-        let running = stmt.query_map([integration_id], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn().prepare("SELECT id FROM runs WHERE status = 'running' AND integration_id = ?1")?;
+        let running =
+            stmt.query_map([integration_id], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
         for id in &running {
             self.conn()
                 .prepare_cached(

@@ -29,7 +29,16 @@ impl Tx<'_> {
         )?;
         let at = now();
         for r in records {
-            insert.execute(params![run_id, integration_id, r.stream, r.external_id, r.field, r.reason, r.snippet, at])?;
+            insert.execute(params![
+                run_id,
+                integration_id,
+                r.stream,
+                r.external_id,
+                r.field,
+                r.reason,
+                r.snippet,
+                at
+            ])?;
         }
         Ok(())
     }

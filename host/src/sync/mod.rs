@@ -702,8 +702,7 @@ async fn fetch_stream(
         // the next one: the PSA's response time and the write overlap. Pages
         // are still written one after another, each with its checkpoint, so
         // a crash loses at most the page in flight, as before.
-        let prefetch =
-            !done && !request.cancelled() && Instant::now() < deadline && row.pages < limits.stream_pages;
+        let prefetch = !done && !request.cancelled() && Instant::now() < deadline && row.pages < limits.stream_pages;
         let outcome = if prefetch {
             let (next, written) = tokio::join!(session.read(stream, page.next.clone(), since.clone()), async {
                 write(store, row, &state)

@@ -195,11 +195,7 @@ impl Api {
 
     pub fn configurations(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&CONFIGURATIONS, cursor, since)?;
-        Ok(Page {
-            records: Records::Assets(Self::decode(items, map::configuration)),
-            next,
-            total: None,
-        })
+        Ok(Page { records: Records::Assets(Self::decode(items, map::configuration)), next, total: None })
     }
 
     pub fn agreements(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
@@ -478,7 +474,9 @@ mod tests {
             assert!(LookupCursor::parse(Some(bad)).is_err(), "{bad}");
         }
         let e = only_these_failed(ConnectorError::NotFound("HTTP 404".into()), "configuration types");
-        assert!(matches!(&e, ConnectorError::NotFound(m) if m.contains("configuration types") && m.contains("other lookup lists were read")));
+        assert!(
+            matches!(&e, ConnectorError::NotFound(m) if m.contains("configuration types") && m.contains("other lookup lists were read"))
+        );
     }
 
     #[test]
