@@ -102,8 +102,13 @@ impl App {
         let limits = Limits::from_env()?;
         let store = match Store::open_read_only(db) {
             Ok(store) => store,
-            // Older tables: upgrading them is a write; try it.
-            Err(crate::store::StoreError::NeedsUpgrade { .. }) => return App::open(db, out).await,
+            // Older tables: upgrading them is a write; try it. So is
+            // recovering the WAL a killed writer left behind.
+            Err(crate::store::StoreError::NeedsUpgrade { .. } | crate::store::StoreError::Open { .. })
+                if writable(db) =>
+            {
+                return App::open(db, out).await;
+            }
             Err(e) => return Err(e.into()),
         };
         // A bundled connector to install, or secrets from before they were

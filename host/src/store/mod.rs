@@ -183,6 +183,20 @@ impl Store {
             Ok(_) => conn,
             Err(first) => {
                 drop(conn);
+                // `immutable` ignores the WAL: exact only when the WAL holds
+                // nothing and the trouble was creating the -shm index. A WAL
+                // that needs recovery (a writer was killed) is not read
+                // around: the caller opens for writing, or reports it.
+                let mut wal = path.as_os_str().to_owned();
+                wal.push("-wal");
+                let wal_empty = std::fs::metadata(PathBuf::from(wal)).map(|m| m.len() == 0).unwrap_or(true);
+                let index_trouble = matches!(
+                    first.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+                );
+                if !index_trouble || !wal_empty {
+                    return Err(open_err(first));
+                }
                 let uri = format!("file:{}?immutable=1", uri_path(path));
                 let conn = Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_URI)
                     .map_err(|_| open_err(first))?;
