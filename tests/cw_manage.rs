@@ -153,27 +153,41 @@ fn site_given_as_login_url_is_normalised() {
     let sim = cw_sim(&small_world());
     let ferry = Ferry::new();
     let o = cw_options();
-    let add = ferry
-        .run(&[
-            "integration",
-            "add",
-            "cw",
-            "--plugin",
-            "cw-manage",
-            "--set",
-            "site=https://na.myconnectwise.net/",
-            "--set",
-            &format!("base_url={}", sim.base_url()),
-            "--set",
-            &format!("company_id={}", o.company_id),
-            "--set",
-            &format!("public_key={}", o.public_key),
-            "--set",
-            &format!("client_id={}", o.client_id),
-            "--secret",
-            &format!("private_key={}", o.private_key),
-        ])
-        .ok();
+    let base_url = format!("base_url={}", sim.base_url());
+    let company = format!("company_id={}", o.company_id);
+    let public = format!("public_key={}", o.public_key);
+    let client = format!("client_id={}", o.client_id);
+    let private = format!("private_key={}", o.private_key);
+    let mut args = vec![
+        "integration",
+        "add",
+        "cw",
+        "--plugin",
+        "cw-manage",
+        "--set",
+        "site=https://na.myconnectwise.net/",
+        "--set",
+        &base_url,
+        "--set",
+        &company,
+        "--set",
+        &public,
+        "--set",
+        &client,
+        "--secret",
+        &private,
+    ];
+    // The login host becomes the API host: the hosts the integration may
+    // reach change, so Ferry asks for the operator's word first.
+    let refused = ferry.run(&args).code(1);
+    assert!(
+        refused.stderr.contains("site: `https://na.myconnectwise.net/` → `api-na.myconnectwise.net`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--accept-normalised"), "{}", refused.stderr);
+    args.push("--accept-normalised");
+    let add = ferry.run(&args).ok();
     assert!(add.stderr.contains("api-na.myconnectwise.net"), "{}", add.stderr);
 }
 

@@ -303,3 +303,28 @@ fn names_stay_unambiguous_and_merges_never_land_in_an_archive() {
     let archived = ferry.run(&["company", "merge", "#1", "Cedar Tax"]).code(1);
     assert!(archived.stderr.contains("archived"), "{}", archived.stderr);
 }
+
+#[test]
+fn an_integration_is_not_removed_under_a_running_sync() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.add_syncro("acme", &sim);
+    ferry.json(&["sync", "acme"]);
+    // A sync provably mid-listing: the simulator holds its next request.
+    sim.hold_after(2);
+    let mut sync = ferry.command(&["sync", "acme", "--full"]).spawn().expect("spawn sync");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while sim.held() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(sim.held() > 0, "the sync reached the held request");
+    let refused = ferry.run(&["integration", "remove", "acme", "--yes"]).code(5);
+    assert!(refused.stderr.contains("syncing"), "{}", refused.stderr);
+    sim.release();
+    assert!(sync.wait().expect("sync exits").success());
+    // Once it finished, the removal goes through, and stays: nothing of
+    // the integration is live afterwards.
+    ferry.run(&["integration", "remove", "acme", "--yes"]).ok();
+    let (live, _) = ferry.assets();
+    assert!(live.is_empty(), "{live:#?}");
+}

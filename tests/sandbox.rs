@@ -92,7 +92,7 @@ fn a_panic_is_a_clean_error_with_its_message() {
     let error = s.failing_sync("panic");
     assert!(error.contains("crashed") && error.contains("probe panics on purpose"), "{error}");
     let test = s.ferry.run(&["integration", "test", "panic"]);
-    assert_eq!(test.code, 1, "{}", test.stderr);
+    assert_eq!(test.code, 3, "a crash fails the test (README: 3): {}", test.stderr);
     assert!(test.stderr.contains("crashed"), "{}", test.stderr);
     s.still_fine();
 }

@@ -81,7 +81,9 @@ fn daemon_runs_what_is_due_once_survives_failures_and_records_runs() {
             "--plugin",
             "syncro",
             "--set",
-            "subdomain=sim",
+            // Another account than `good`'s (a second integration of the
+            // same account is refused).
+            "subdomain=sim-bad",
             "--set",
             &format!("base_url={}", other.api_url()),
             "--secret",

@@ -48,6 +48,16 @@ pub enum IntegrationError {
     SameAccount { existing: String, connector: String, account: String },
     #[error("removing integration `{name}` needs confirmation")]
     NotConfirmed { name: String },
+    #[error(
+        "integration `{name}` is syncing right now; removing it under a running sync could bring its documentation back"
+    )]
+    Syncing { name: String },
+    #[error(transparent)]
+    LockFile(#[from] crate::sync::lock::LockFileError),
+    #[error(
+        "the connector changed {changes}, which moves the hosts it may reach from {before} to {after}; Ferry does not accept that silently"
+    )]
+    HostsMoved { changes: String, before: String, after: String },
 }
 
 impl IntegrationError {
@@ -74,10 +84,19 @@ impl IntegrationError {
             IntegrationError::SecretViaSet { .. } | IntegrationError::NotSecret { .. } => {
                 Some("`ferry plugin inspect ID` shows which keys are secrets".into())
             }
-            IntegrationError::Secret(_) => Some("write --secret KEY=env:VARIABLE_NAME".into()),
+            IntegrationError::Secret(e) => Some(e.hint()),
             IntegrationError::SameAccount { existing, .. } => Some(format!(
                 "use `{existing}` (`ferry integration set {existing} ...` changes its credentials), or remove it first"
             )),
+            IntegrationError::HostsMoved { .. } => Some(
+                "check the value you gave; if the connector's version is what you want, run the command again with \
+                 --accept-normalised"
+                    .into(),
+            ),
+            IntegrationError::Syncing { name } => Some(format!(
+                "wait for the sync to finish (`ferry runs {name}`), or stop the daemon, then remove it again"
+            )),
+            IntegrationError::LockFile(_) => Some("check the folder beside the database is writable".into()),
             IntegrationError::NotConfirmed { name } => {
                 Some(format!("read what goes and what stays above, then run `ferry integration remove {name} --yes`"))
             }
@@ -164,6 +183,11 @@ pub fn remove(store: &mut Store, name: &str, confirmed: bool) -> Result<RemovalP
     let row = store.read().integration(name)?;
     let counts = store.read().removal_counts(row.id)?;
     if confirmed {
+        // Held while removing: no sync of it runs now, and none can start
+        // until the removal is committed.
+        let Some(_lock) = crate::sync::lock::try_acquire(store.path(), row.id)? else {
+            return Err(IntegrationError::Syncing { name: row.name });
+        };
         store.transaction(|tx| tx.remove_integration(row.id))?;
     }
     Ok(RemovalPlan { integration: row.name, counts, removed: confirmed })
@@ -176,6 +200,7 @@ pub async fn add(
     connector_id: &str,
     values: &[(String, String)],
     secrets: &[(String, String)],
+    accept_normalised: bool,
 ) -> Result<(IntegrationRow, Saved), IntegrationError> {
     if !valid_name(name) {
         return Err(IntegrationError::BadName(name.to_string()));
@@ -185,7 +210,8 @@ pub async fn add(
     }
     let (row, _) = registry::load(store, runtime, connector_id)?;
     let (config, secret_map) = assign(&row.info, BTreeMap::new(), BTreeMap::new(), values, secrets)?;
-    let (config, secret_map, mut saved) = normalise(runtime, store, &row.info, config, secret_map).await?;
+    let (config, secret_map, mut saved) =
+        normalise(runtime, store, &row.info, config, secret_map, accept_normalised).await?;
     let account = account_identity(&row.info, &config);
     if let Some(existing) = store
         .read()
@@ -237,12 +263,14 @@ pub async fn set(
     name: &str,
     values: &[(String, String)],
     secrets: &[(String, String)],
+    accept_normalised: bool,
 ) -> Result<(IntegrationRow, Saved), IntegrationError> {
     let current = store.read().integration(name)?;
     let (connector, _) = registry::load(store, runtime, &current.connector_id)?;
     let (config, secret_map) =
         assign(&connector.info, current.config.clone(), current.secrets.clone(), values, secrets)?;
-    let (config, secret_map, saved) = normalise(runtime, store, &connector.info, config, secret_map).await?;
+    let (config, secret_map, saved) =
+        normalise(runtime, store, &connector.info, config, secret_map, accept_normalised).await?;
     let account = account_identity(&connector.info, &config);
     if let Some(existing) = store.read().integrations()?.into_iter().find(|i| {
         i.id != current.id
@@ -313,13 +341,17 @@ fn assign(
 }
 
 /// Let the connector normalise the values, then check the result expands
-/// into a usable allowlist.
+/// into a usable allowlist. Every value the connector changed is reported
+/// as a notice (key: old → new); a change that moves the hosts the
+/// integration may reach is refused unless `accept_normalised` (see
+/// [`hosts_moved`]).
 async fn normalise(
     runtime: &Runtime,
     store: &Store,
     info: &ConnectorInfo,
     config: BTreeMap<String, String>,
     secrets: BTreeMap<String, SecretSource>,
+    accept_normalised: bool,
 ) -> Result<(BTreeMap<String, String>, BTreeMap<String, SecretSource>, Saved), IntegrationError> {
     let (_, loaded) = registry::load(store, runtime, &info.id)?;
     // An `env:` secret need not be set yet (it is read at sync time); the
@@ -330,6 +362,14 @@ async fn normalise(
         if let (SecretSource::Env(var), Err(_)) = (source, source.resolve(key)) {
             notices.push(format!("{key}: environment variable {var} is not set now; it must be when ferry syncs"));
             lenient.insert(key.clone(), SecretSource::Literal(format!("unset-{var}")));
+        }
+        // A sealed secret this Ferry cannot open (key file missing) does not
+        // block changing the other values; it must be entered again.
+        if let SecretSource::Unreadable { why, .. } = source {
+            notices.push(format!(
+                "{key}: the stored secret cannot be read ({why}); enter it again with --secret {key}=..."
+            ));
+            lenient.insert(key.clone(), SecretSource::Literal(format!("unreadable-{key}")));
         }
     }
     let resolved = resolve(info, &config, &lenient)?;
@@ -346,6 +386,13 @@ async fn normalise(
             new_config.insert(key, value);
         }
     }
+    let changes = changed_values(info, &config, &new_config);
+    for (key, old, new) in &changes {
+        notices.push(format!("{key}: {} → {} (normalised by the connector)", shown(old), shown(new)));
+    }
+    if !accept_normalised && let Some(moved) = hosts_moved(info, &config, &new_config, &changes) {
+        return Err(moved);
+    }
     let map: HashMap<String, String> = resolve(info, &new_config, &lenient)?.pairs.into_iter().collect();
     let allowlist = Allowlist::expand(&info.allowed_hosts, &map).map_err(|e| IntegrationError::Hosts(e.to_string()))?;
     if allowlist.origins().is_empty() && !info.allowed_hosts.is_empty() {
@@ -353,6 +400,98 @@ async fn normalise(
     }
     notices.extend(validated.notices);
     Ok((new_config, secrets, Saved { notices, reattached: None }))
+}
+
+/// A value as shown in a notice.
+fn shown(value: &Option<String>) -> String {
+    match value {
+        Some(v) => format!("`{v}`"),
+        None => "(not set)".into(),
+    }
+}
+
+/// Non-secret values the connector's `validate-config` changed, added or
+/// dropped: (key, what the operator gave, what the connector returned).
+fn changed_values(
+    info: &ConnectorInfo,
+    given: &BTreeMap<String, String>,
+    normalised: &BTreeMap<String, String>,
+) -> Vec<(String, Option<String>, Option<String>)> {
+    info.config
+        .iter()
+        .filter(|f| !f.secret)
+        .filter_map(|f| {
+            let before = given.get(&f.key).cloned();
+            let after = normalised.get(&f.key).cloned();
+            (before != after).then(|| (f.key.clone(), before, after))
+        })
+        .collect()
+}
+
+/// A change to a key used in a host template is accepted only when the
+/// normalised config reaches no host the operator did not name: every
+/// origin the templates expand to after normalising must be one the
+/// operator's own values gave — expanded through the templates, or named by
+/// a changed value itself (`acme.syncromsp.com` → `acme` keeps
+/// `https://acme.syncromsp.com`; `http://127.0.0.1:18181` →
+/// `http://127.0.0.3:7` moves it).
+fn hosts_moved(
+    info: &ConnectorInfo,
+    given: &BTreeMap<String, String>,
+    normalised: &BTreeMap<String, String>,
+    changes: &[(String, Option<String>, Option<String>)],
+) -> Option<IntegrationError> {
+    let template_keys = Allowlist::template_keys(&info.allowed_hosts);
+    let touched: Vec<&(String, Option<String>, Option<String>)> =
+        changes.iter().filter(|(k, _, _)| template_keys.contains(k)).collect();
+    if touched.is_empty() {
+        return None;
+    }
+    let expand = |config: &BTreeMap<String, String>| -> Vec<crate::runtime::allowlist::Origin> {
+        let mut map: HashMap<String, String> = HashMap::new();
+        for f in info.config.iter().filter(|f| !f.secret) {
+            if let Some(v) = config.get(&f.key).or(f.default_value.as_ref()) {
+                map.insert(f.key.clone(), v.clone());
+            }
+        }
+        // Template by template: one value that does not fit one template
+        // (a URL where a host label goes) must not hide the others.
+        let mut origins: Vec<crate::runtime::allowlist::Origin> = Vec::new();
+        for template in &info.allowed_hosts {
+            if let Ok(a) = Allowlist::expand(std::slice::from_ref(template), &map) {
+                for o in a.origins() {
+                    if !origins.contains(o) {
+                        origins.push(o.clone());
+                    }
+                }
+            }
+        }
+        origins
+    };
+    let mut named = expand(given);
+    named.extend(
+        touched.iter().filter_map(|(_, old, _)| old.as_deref().and_then(crate::runtime::allowlist::Origin::named_by)),
+    );
+    let after = expand(normalised);
+    if after.iter().all(|o| named.contains(o)) {
+        return None;
+    }
+    let list = |origins: &[crate::runtime::allowlist::Origin]| {
+        if origins.is_empty() {
+            "(none)".to_string()
+        } else {
+            origins.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ")
+        }
+    };
+    Some(IntegrationError::HostsMoved {
+        changes: touched
+            .iter()
+            .map(|(k, o, n)| format!("{k}: {} → {}", shown(o), shown(n)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        before: list(&expand(given)),
+        after: list(&after),
+    })
 }
 
 /// An integration's config as a connector receives it.

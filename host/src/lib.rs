@@ -21,3 +21,4 @@ pub mod secrets;
 pub mod store;
 pub mod sync;
 pub mod text;
+pub mod vault;

@@ -98,6 +98,18 @@ pub async fn ensure_bundled(store: &mut Store, runtime: &Runtime) -> Result<(), 
     Ok(())
 }
 
+/// Is every bundled connector installed at the build this binary carries
+/// (or overridden by the operator's own build)? Read-only.
+pub fn bundled_current(store: &Store) -> Result<bool, StoreError> {
+    for (id, bytes) in BUNDLED {
+        match store.read().connector(id)? {
+            Some(row) if row.origin == "installed" || row.sha256 == sha256_hex(bytes) => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
 /// Load an installed connector for use.
 pub fn load(store: &Store, runtime: &Runtime, id: &str) -> Result<(ConnectorRow, LoadedConnector), RegistryError> {
     let tx = store.read();

@@ -22,6 +22,13 @@ const MIN_REDACT_LEN: usize = 4;
 pub enum SecretSource {
     Literal(String),
     Env(String),
+    /// A literal sealed in the database that this Ferry cannot open (key
+    /// file missing or another key, see `vault`): kept as stored, so saving
+    /// the integration keeps it, and failing with `why` when used.
+    Unreadable {
+        stored: String,
+        why: String,
+    },
 }
 
 impl fmt::Debug for SecretSource {
@@ -29,6 +36,7 @@ impl fmt::Debug for SecretSource {
         match self {
             SecretSource::Literal(_) => write!(f, "Literal({MASK})"),
             SecretSource::Env(var) => write!(f, "Env({var})"),
+            SecretSource::Unreadable { .. } => write!(f, "Unreadable({MASK})"),
         }
     }
 }
@@ -39,6 +47,22 @@ pub enum SecretError {
     EnvMissing { key: String, var: String },
     #[error("`env:` needs a variable name, e.g. `env:SYNCRO_TOKEN`")]
     EmptyEnvName,
+    #[error("the secret `{key}` cannot be read: {why}")]
+    Unreadable { key: String, why: String },
+}
+
+impl SecretError {
+    /// The operator's next step.
+    pub fn hint(&self) -> String {
+        match self {
+            SecretError::EnvMissing { var, .. } => format!("export {var}=... in the environment that runs ferry"),
+            SecretError::EmptyEnvName => "write --secret KEY=env:VARIABLE_NAME".into(),
+            SecretError::Unreadable { key, .. } => format!(
+                "put the key file that belongs to this database back beside it (or set FERRY_SECRET_KEY), or enter \
+                 the secret again: `ferry integration set NAME --secret {key}=VALUE`"
+            ),
+        }
+    }
 }
 
 impl SecretSource {
@@ -52,11 +76,13 @@ impl SecretSource {
         }
     }
 
-    /// The form stored in the database.
+    /// The plain stored form (the store seals literals before they reach
+    /// the database, see `vault`).
     pub fn to_stored(&self) -> String {
         match self {
             SecretSource::Literal(v) => format!("literal:{v}"),
             SecretSource::Env(var) => format!("env:{var}"),
+            SecretSource::Unreadable { stored, .. } => stored.clone(),
         }
     }
 
@@ -77,6 +103,9 @@ impl SecretSource {
                 .ok()
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| SecretError::EnvMissing { key: key.to_string(), var: var.clone() }),
+            SecretSource::Unreadable { why, .. } => {
+                Err(SecretError::Unreadable { key: key.to_string(), why: why.clone() })
+            }
         }
     }
 
@@ -85,6 +114,7 @@ impl SecretSource {
         match self {
             SecretSource::Literal(_) => MASK.to_string(),
             SecretSource::Env(var) => format!("env:{var}"),
+            SecretSource::Unreadable { .. } => format!("{MASK} (cannot be read: re-enter it)"),
         }
     }
 }

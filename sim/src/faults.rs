@@ -53,6 +53,9 @@ pub struct Faults {
     /// until this is cleared: a test can then act while a client is
     /// provably mid-listing (kill it, run something beside it).
     pub hold_after: Option<u32>,
+    /// API paths that answer 404, matched at the end of the request path
+    /// (e.g. `/company/configurations/types`): one list missing on a tenant.
+    pub not_found_paths: Vec<String>,
 }
 
 /// Counters behind the switches.

@@ -236,6 +236,15 @@ impl Simulator {
         requests::rename(&self.shared, kind, id, new_name)
     }
 
+    /// Change fields of a stored record in place, leaving its place in
+    /// listings (its numeric key) as it was: `patch` holds the top-level
+    /// fields to set, in the PSA's own shape. Lets a test serve records the
+    /// API allows but Ferry finds odd (a negative `id`, a `dateResolved`
+    /// that is not a time). False when there is no such record.
+    pub fn patch(&self, kind: &str, id: &str, patch: &serde_json::Value) -> bool {
+        requests::patch(&self.shared, kind, id, patch)
+    }
+
     /// Records of a kind, as the PSA would return them (for assertions).
     pub fn records(&self, kind: &str) -> Vec<serde_json::Value> {
         let table = requests::table_name(self.shared.psa, kind);
@@ -275,6 +284,7 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, request: Request, next: 
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().map(requests::redact_query);
+    let not_found = shared.faults().not_found_paths.iter().any(|p| path.ends_with(p.as_str()));
     let (verdict, delay, malformed, truncated, hold) = {
         let mut faults = match shared.faults.lock() {
             Ok(f) => f,
@@ -305,6 +315,7 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, request: Request, next: 
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
     let response = match verdict {
+        Verdict::Pass if not_found => error_response(shared.psa, StatusCode::NOT_FOUND, "Not found"),
         Verdict::RateLimited { retry_after } => {
             let mut r = error_response(shared.psa, StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded");
             if let Some(s) = retry_after

@@ -121,6 +121,24 @@ pub(crate) fn rename(shared: &Shared, kind: &str, id: &str, name: &str) -> bool 
     }
 }
 
+/// Set top-level fields of a stored record (see `Simulator::patch`).
+pub(crate) fn patch(shared: &Shared, kind: &str, id: &str, patch: &serde_json::Value) -> bool {
+    let table = table_name(shared.psa, kind);
+    let Ok(id) = id.parse::<u64>() else { return false };
+    let Some(fields) = patch.as_object() else { return false };
+    shared
+        .with_table_mut(table, |t| {
+            let Some(row) = t.get(id) else { return false };
+            let updated = row.updated;
+            let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&row.json) else { return false };
+            for (k, value) in fields {
+                v[k] = value.clone();
+            }
+            t.update(id, &v, updated)
+        })
+        .unwrap_or(false)
+}
+
 /// Copy a record under the next free id; returns the new id.
 pub(crate) fn add_like(shared: &Shared, kind: &str, template_id: &str) -> Option<String> {
     let table = table_name(shared.psa, kind);

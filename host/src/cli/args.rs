@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Ferry: sync PSA data (Syncro, ConnectWise Manage, ...) into your IT documentation",
     long_about = None,
-    after_help = "Exit codes: 0 success, 1 error (nothing changed), 2 usage, 3 sync or test failed, 4 sync partial.\nLimits: see `ferry limits`."
+    after_help = "Exit codes: 0 success, 1 error (nothing changed), 2 usage, 3 sync or test failed (also: the database failed under a sync), 4 sync partial, 5 another sync of the integration is running.\nLimits: see `ferry limits`."
 )]
 pub struct Cli {
     /// Database file (created if missing).
@@ -121,6 +121,9 @@ pub enum IntegrationCommand {
         /// A secret, KEY=VALUE or KEY=env:VAR to read it from the environment at use.
         #[arg(long = "secret", value_name = "KEY=VALUE|KEY=env:VAR")]
         secret: Vec<String>,
+        /// Accept the connector's normalised values even where they move the hosts it may reach.
+        #[arg(long)]
+        accept_normalised: bool,
     },
     /// All integrations.
     List,
@@ -136,6 +139,9 @@ pub enum IntegrationCommand {
         assignments: Vec<String>,
         #[arg(long = "secret", value_name = "KEY=VALUE|KEY=env:VAR")]
         secret: Vec<String>,
+        /// Accept the connector's normalised values even where they move the hosts it may reach.
+        #[arg(long)]
+        accept_normalised: bool,
     },
     /// Remove an integration: says what is archived, kept and deleted; acts only with --yes.
     /// Its documentation is archived (never deleted); re-adding the same PSA account re-attaches it.

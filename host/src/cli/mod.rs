@@ -69,7 +69,7 @@ failure_from! {
     crate::sync::SyncError => |e: &crate::sync::SyncError| e.hint(),
     crate::runtime::RuntimeError => |e: &crate::runtime::RuntimeError| Some(e.hint()),
     crate::runtime::limits::LimitError => |_: &crate::runtime::limits::LimitError| Some("see `ferry limits` for the accepted values".to_string()),
-    crate::secrets::SecretError => |_: &crate::secrets::SecretError| Some("export the variable, or store the value with `ferry integration set`".to_string()),
+    crate::secrets::SecretError => |e: &crate::secrets::SecretError| Some(e.hint()),
     std::io::Error => |_: &std::io::Error| None,
 }
 
@@ -88,6 +88,44 @@ impl App {
         registry::ensure_bundled(&mut store, &runtime).await?;
         Ok(App { store, runtime, out })
     }
+
+    /// For commands that only read: the database opened read-only, so they
+    /// work on a read-only file or folder and cannot write by mistake. A
+    /// database that does not exist yet, or misses a bundled connector this
+    /// binary carries, is opened for writing instead when it can be written
+    /// (the bundled install is the only write a read command may need);
+    /// otherwise the read goes on with what is installed.
+    pub async fn open_read_only(db: &std::path::Path, out: Out) -> Result<App, Failure> {
+        if !db.exists() {
+            return App::open(db, out).await;
+        }
+        let limits = Limits::from_env()?;
+        let store = match Store::open_read_only(db) {
+            Ok(store) => store,
+            // Older tables: upgrading them is a write; try it. So is
+            // recovering the WAL a killed writer left behind.
+            Err(crate::store::StoreError::NeedsUpgrade { .. } | crate::store::StoreError::Open { .. })
+                if writable(db) =>
+            {
+                return App::open(db, out).await;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // A bundled connector to install, or secrets from before they were
+        // sealed: the one write a read command may do, when it can.
+        let stale = !registry::bundled_current(&store)? || store.read().has_plain_secrets()?;
+        if stale && writable(db) {
+            drop(store);
+            return App::open(db, out).await;
+        }
+        let runtime = Runtime::new(cache_dir(), limits)?;
+        Ok(App { store, runtime, out })
+    }
+}
+
+/// Can this process write the file (without changing it)?
+fn writable(path: &std::path::Path) -> bool {
+    std::fs::OpenOptions::new().write(true).open(path).is_ok()
 }
 
 /// Where the database lives when neither --db nor FERRY_DB says.

@@ -33,6 +33,22 @@ impl Origin {
         let port = url.port_or_known_default()?;
         Some(Origin { scheme: url.scheme().to_string(), host, port })
     }
+
+    /// The origin a config value names by itself, when it reads as one: an
+    /// http(s) URL, or a bare host name (taken as https). What an operator
+    /// who typed `acme.syncromsp.com` or `https://acme.syncromsp.com/` means.
+    pub fn named_by(value: &str) -> Option<Origin> {
+        let v = value.trim();
+        let url = match Url::parse(v) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+            _ if !v.is_empty() && v.split('.').all(is_dns_label) => Url::parse(&format!("https://{v}")).ok()?,
+            _ => return None,
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return None;
+        }
+        Origin::of(&url)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,6 +89,14 @@ impl Allowlist {
             }
         }
         Ok(Allowlist { origins })
+    }
+
+    /// The config keys the templates use (`{base_url}`, `{subdomain}`...).
+    pub fn template_keys(templates: &[String]) -> Vec<String> {
+        let mut keys: Vec<String> = templates.iter().filter_map(|t| placeholders(t).ok()).flatten().collect();
+        keys.sort();
+        keys.dedup();
+        keys
     }
 
     /// Check templates are well formed, without any config (install time).

@@ -21,6 +21,11 @@ pub struct Limits {
     pub run_records: u64,
     /// Pages one stream may take in one run (a cursor that never ends).
     pub stream_pages: u64,
+    /// Wall clock one sync run may take; past it the run stops after the
+    /// page in flight, checkpointed, and the next run resumes.
+    pub run_max: Duration,
+    /// Syncs `ferry daemon` runs at once (each integration at most one).
+    pub daemon_concurrency: usize,
     pub http: HttpPolicy,
 }
 
@@ -33,6 +38,8 @@ impl Default for Limits {
             page_records: 50_000,
             run_records: 10_000_000,
             stream_pages: 100_000,
+            run_max: Duration::from_secs(4 * 60 * 60),
+            daemon_concurrency: 4,
             http: HttpPolicy::default(),
         }
     }
@@ -54,6 +61,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("FERRY_PAGE_MAX_RECORDS", "records per page (default 50000)"),
     ("FERRY_RUN_MAX_RECORDS", "records per sync run (default 10000000)"),
     ("FERRY_STREAM_MAX_PAGES", "pages per stream per run (default 100000)"),
+    ("FERRY_RUN_MAX_SECONDS", "wall-clock seconds per sync run; then it stops resumably (default 14400)"),
+    ("FERRY_DAEMON_CONCURRENCY", "syncs the daemon runs at once, one per integration (default 4)"),
     ("FERRY_HTTP_TIMEOUT_SECONDS", "seconds per HTTP request (default 30)"),
     ("FERRY_RESPONSE_MAX_MB", "HTTP response body cap in MiB (default 32)"),
     ("FERRY_HTTP_MAX_RETRIES", "retries of 429/5xx/transport failures (default 5)"),
@@ -100,6 +109,12 @@ impl Limits {
         }
         if let Some(n) = num("FERRY_STREAM_MAX_PAGES")? {
             l.stream_pages = n;
+        }
+        if let Some(n) = num("FERRY_RUN_MAX_SECONDS")? {
+            l.run_max = Duration::from_secs(n);
+        }
+        if let Some(n) = num("FERRY_DAEMON_CONCURRENCY")? {
+            l.daemon_concurrency = n.min(256) as usize;
         }
         if let Some(n) = num("FERRY_HTTP_TIMEOUT_SECONDS")? {
             l.http.timeout = Duration::from_secs(n);

@@ -3,12 +3,21 @@
 //! Each pass re-reads the schedules from the database (so changes apply
 //! without a restart), runs what is due — a fire time missed while the
 //! daemon was down runs once, not once per missed slot — records every run
-//! (failures included) and carries on. A stop request ends the sync in
-//! flight after its current page, checkpointed, so the next run resumes.
+//! (failures included) and carries on. Integrations sync concurrently, up to
+//! `FERRY_DAEMON_CONCURRENCY` at once and one run per integration, each on
+//! its own database connection, so a slow or stuck connector delays nobody
+//! else (and each run ends at `FERRY_RUN_MAX_SECONDS`). A stop request ends
+//! every sync in flight after its current page, checkpointed, so the next
+//! run resumes.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use futures_util::stream::FuturesUnordered;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -89,6 +98,14 @@ fn one_per_integration(mut due: Vec<(ScheduleRow, Entry, DateTime<Utc>)>) -> Vec
     due
 }
 
+/// One sync the daemon started: its integration, the schedule entries it
+/// answers (marked fired when it ends), and its report.
+struct Finished {
+    integration_id: i64,
+    entries: Vec<(i64, String)>,
+    fired: Fired,
+}
+
 pub async fn run(
     store: &mut Store,
     runtime: &Runtime,
@@ -98,29 +115,44 @@ pub async fn run(
 ) -> Result<DaemonSummary, StoreError> {
     let mut summary = DaemonSummary::default();
     let started = now();
-    let mut first_pass = true;
+    let concurrency = runtime.limits().daemon_concurrency.max(1);
+    let db = store.path().to_path_buf();
+    // Syncs in flight, each on its own database connection, polled
+    // together: one slow or stuck connector holds its own slot only.
+    let mut running: FuturesUnordered<LocalBoxFuture<'_, Finished>> = FuturesUnordered::new();
+    let mut busy: HashSet<i64> = HashSet::new();
     loop {
         if cancel.load(Ordering::Relaxed) {
             break;
         }
         let at = now();
         let rows = store.read().schedules(None)?;
-        let all_due = due(&rows, at, &mut summary);
-        // Every entry that fired is marked, including those folded into
-        // another run of the same integration.
-        let fired_ids: Vec<(i64, String)> =
-            all_due.iter().map(|(r, _, t)| (r.id, t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))).collect();
-        for (row, entry, due_at) in one_per_integration(all_due) {
-            if cancel.load(Ordering::Relaxed) {
+        // An integration already syncing is not started again; its entries
+        // stay due and are looked at when that run ends.
+        let all_due: Vec<_> =
+            due(&rows, at, &mut summary).into_iter().filter(|(r, _, _)| !busy.contains(&r.integration_id)).collect();
+        let mut left_waiting = false;
+        for (row, entry, due_at) in one_per_integration(all_due.clone()) {
+            if running.len() >= concurrency {
+                left_waiting = true;
                 break;
             }
-            let trigger = if first_pass && due_at < started { "daemon-start" } else { "schedule" };
+            // Every entry of this integration that fired is marked when the
+            // run ends, including those folded into this run.
+            let entries: Vec<(i64, String)> = all_due
+                .iter()
+                .filter(|(r, _, _)| r.integration_id == row.integration_id)
+                .map(|(r, _, t)| (r.id, t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+                .collect();
+            // A fire time from before the daemon started was missed while it
+            // was down.
+            let trigger = if due_at < started { "daemon-start" } else { "schedule" };
             let mut request = SyncRequest::new(&row.integration, entry.mode, trigger);
             request.cancel = Some(cancel.clone());
             // The schedule decides; a manual sync moments ago is no reason to skip.
             request.force = true;
             tracing::info!(integration = %row.integration, mode = entry.mode.as_str(), trigger, "scheduled sync");
-            let mut fired = Fired {
+            let fired = Fired {
                 integration: row.integration.clone(),
                 schedule_id: row.id,
                 mode: entry.mode,
@@ -130,43 +162,80 @@ pub async fn run(
                 status: None,
                 error: None,
             };
-            match sync::run(store, runtime, &request, observer).await {
-                Ok(report) => {
-                    fired.run_id = Some(report.run_id);
-                    fired.status = Some(report.status);
-                    fired.error = report.error.clone();
-                    if report.status != RunStatus::Succeeded {
-                        tracing::warn!(integration = %row.integration, status = report.status.as_str(), error = ?report.error, "scheduled sync did not succeed");
-                    }
-                }
-                // A connector or config failure must not stop the daemon.
-                Err(e) => {
-                    tracing::error!(integration = %row.integration, error = %e, "scheduled sync could not start");
-                    fired.error = Some(e.to_string());
-                }
-            }
-            summary.fired.push(fired);
+            busy.insert(row.integration_id);
+            running.push(Box::pin(run_one(db.clone(), runtime, request, observer, row.integration_id, entries, fired)));
         }
-        if !cancel.load(Ordering::Relaxed) {
-            store.transaction(|tx| {
-                for (id, t) in &fired_ids {
-                    tx.mark_schedule_fired(*id, t)?;
-                }
-                Ok(())
-            })?;
-        }
-        first_pass = false;
-        if options.once || cancel.load(Ordering::Relaxed) {
+        if options.once && running.is_empty() && !left_waiting {
             break;
         }
-        let sleep = next_wake(store, now())?.unwrap_or(MAX_SLEEP).min(MAX_SLEEP);
+        let sleep = if options.once { MAX_SLEEP } else { next_wake(store, now())?.unwrap_or(MAX_SLEEP).min(MAX_SLEEP) };
         let stop = cancel.clone();
         tokio::select! {
-            _ = tokio::time::sleep(sleep) => {}
+            Some(done) = running.next(), if !running.is_empty() => finish(store, &cancel, &mut busy, &mut summary, done)?,
+            _ = tokio::time::sleep(sleep), if !options.once => {}
             _ = wait_for(stop) => {}
         }
     }
+    // Stopping: every sync in flight ends after its page in flight.
+    while let Some(done) = running.next().await {
+        finish(store, &cancel, &mut busy, &mut summary, done)?;
+    }
     Ok(summary)
+}
+
+/// One scheduled sync on its own connection to the database.
+async fn run_one(
+    db: std::path::PathBuf,
+    runtime: &Runtime,
+    request: SyncRequest,
+    observer: &dyn Observer,
+    integration_id: i64,
+    entries: Vec<(i64, String)>,
+    mut fired: Fired,
+) -> Finished {
+    let integration = request.integration.clone();
+    let result = match Store::open(&db) {
+        Ok(mut store) => sync::run(&mut store, runtime, &request, observer).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match result {
+        Ok(report) => {
+            fired.run_id = Some(report.run_id);
+            fired.status = Some(report.status);
+            fired.error = report.error.clone();
+            if report.status != RunStatus::Succeeded {
+                tracing::warn!(integration = %integration, status = report.status.as_str(), error = ?report.error, "scheduled sync did not succeed");
+            }
+        }
+        // A connector or config failure must not stop the daemon.
+        Err(e) => {
+            tracing::error!(integration = %integration, error = %e, "scheduled sync could not start");
+            fired.error = Some(e);
+        }
+    }
+    Finished { integration_id, entries, fired }
+}
+
+/// Record a finished sync; its entries are marked fired unless the daemon
+/// is stopping (then they fire again at the next start).
+fn finish(
+    store: &mut Store,
+    cancel: &AtomicBool,
+    busy: &mut HashSet<i64>,
+    summary: &mut DaemonSummary,
+    done: Finished,
+) -> Result<(), StoreError> {
+    busy.remove(&done.integration_id);
+    if !cancel.load(Ordering::Relaxed) {
+        store.transaction(|tx| {
+            for (id, t) in &done.entries {
+                tx.mark_schedule_fired(*id, t)?;
+            }
+            Ok(())
+        })?;
+    }
+    summary.fired.push(done.fired);
+    Ok(())
 }
 
 /// Time until the earliest next fire time.

@@ -6,6 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Result, StoreError, Tx, now};
 use crate::secrets::SecretSource;
+use crate::vault::Vault;
 
 #[derive(Debug, Clone)]
 pub struct IntegrationRow {
@@ -67,19 +68,43 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(IntegrationRow, String, 
     ))
 }
 
-fn finish((mut row, config, secrets, options): (IntegrationRow, String, String, String)) -> Result<IntegrationRow> {
+fn finish(
+    vault: &Vault,
+    (mut row, config, secrets, options): (IntegrationRow, String, String, String),
+) -> Result<IntegrationRow> {
     let corrupt =
         |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("integration {} {what}: {e}", row.name));
     row.config = serde_json::from_str(&config).map_err(|e| corrupt("config", e))?;
     let stored: BTreeMap<String, String> = serde_json::from_str(&secrets).map_err(|e| corrupt("secrets", e))?;
-    row.secrets = stored.iter().map(|(k, v)| (k.clone(), SecretSource::from_stored(v))).collect();
+    row.secrets = stored.iter().map(|(k, v)| (k.clone(), unseal(vault, k, v))).collect();
     row.options = serde_json::from_str(&options).map_err(|e| corrupt("options", e))?;
     Ok(row)
 }
 
-fn secrets_json(secrets: &BTreeMap<String, SecretSource>) -> String {
-    let stored: BTreeMap<&String, String> = secrets.iter().map(|(k, v)| (k, v.to_stored())).collect();
-    serde_json::to_string(&stored).unwrap_or_else(|_| "{}".into())
+/// A stored secret as a source: sealed literals opened with the vault; one
+/// that does not open stays [`SecretSource::Unreadable`] (it fails when
+/// used, and survives a save of the integration's other values).
+fn unseal(vault: &Vault, key: &str, stored: &str) -> SecretSource {
+    if !Vault::is_sealed(stored) {
+        return SecretSource::from_stored(stored);
+    }
+    match vault.open(key, stored) {
+        Ok(plain) => SecretSource::Literal(plain),
+        Err(e) => SecretSource::Unreadable { stored: stored.to_string(), why: e.to_string() },
+    }
+}
+
+/// Secrets as stored: literals sealed, references as they are.
+fn secrets_json(vault: &Vault, secrets: &BTreeMap<String, SecretSource>) -> Result<String> {
+    let mut stored: BTreeMap<&String, String> = BTreeMap::new();
+    for (k, v) in secrets {
+        let text = match v {
+            SecretSource::Literal(plain) => vault.seal(k, plain)?,
+            other => other.to_stored(),
+        };
+        stored.insert(k, text);
+    }
+    Ok(serde_json::to_string(&stored).unwrap_or_else(|_| "{}".into()))
 }
 
 impl Tx<'_> {
@@ -88,7 +113,7 @@ impl Tx<'_> {
             .conn()
             .prepare(&format!("SELECT {COLUMNS} FROM integrations WHERE removed_at IS NULL ORDER BY name"))?;
         let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter().map(finish).collect()
+        rows.into_iter().map(|r| finish(self.vault(), r)).collect()
     }
 
     pub fn integration(&self, name: &str) -> Result<IntegrationRow> {
@@ -98,7 +123,7 @@ impl Tx<'_> {
             from_row,
         );
         match self.optional(r)? {
-            Some(row) => finish(row),
+            Some(row) => finish(self.vault(), row),
             None => Err(StoreError::NotFound { what: "integration", name: name.to_string() }),
         }
     }
@@ -106,7 +131,7 @@ impl Tx<'_> {
     pub fn integration_by_id(&self, id: i64) -> Result<IntegrationRow> {
         let r = self.conn().query_row(&format!("SELECT {COLUMNS} FROM integrations WHERE id = ?1"), [id], from_row);
         match self.optional(r)? {
-            Some(row) => finish(row),
+            Some(row) => finish(self.vault(), row),
             None => Err(StoreError::NotFound { what: "integration", name: format!("#{id}") }),
         }
     }
@@ -132,7 +157,7 @@ impl Tx<'_> {
                 name,
                 connector_id,
                 serde_json::to_string(config).unwrap_or_else(|_| "{}".into()),
-                secrets_json(secrets),
+                secrets_json(self.vault(), secrets)?,
                 options.to_string(),
                 t
             ],
@@ -153,7 +178,7 @@ impl Tx<'_> {
             .execute(params![
                 id,
                 serde_json::to_string(config).unwrap_or_else(|_| "{}".into()),
-                secrets_json(secrets),
+                secrets_json(self.vault(), secrets)?,
                 now()
             ])?;
         Ok(())
@@ -240,13 +265,48 @@ impl Tx<'_> {
         Ok(removed.flatten().is_some())
     }
 
+    /// Are literal secrets still stored in clear (a database from before
+    /// secrets were sealed)?
+    pub fn has_plain_secrets(&self) -> Result<bool> {
+        let mut stmt = self.conn().prepare("SELECT secrets_json FROM integrations")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows.iter().any(|json| {
+            serde_json::from_str::<BTreeMap<String, String>>(json)
+                .is_ok_and(|m| m.values().any(|v| !Vault::is_sealed(v) && !v.starts_with("env:")))
+        }))
+    }
+
+    /// Seal every literal secret stored in clear; returns the integrations
+    /// changed.
+    pub fn seal_plain_secrets(&self) -> Result<u64> {
+        let mut stmt = self.conn().prepare("SELECT id, secrets_json FROM integrations")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut n = 0;
+        for (id, json) in rows {
+            let Ok(map) = serde_json::from_str::<BTreeMap<String, String>>(&json) else { continue };
+            if map.values().all(|v| Vault::is_sealed(v) || v.starts_with("env:")) {
+                continue;
+            }
+            let sources: BTreeMap<String, SecretSource> =
+                map.iter().map(|(k, v)| (k.clone(), unseal(self.vault(), k, v))).collect();
+            self.conn().execute(
+                "UPDATE integrations SET secrets_json = ?2 WHERE id = ?1",
+                params![id, secrets_json(self.vault(), &sources)?],
+            )?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Removed integrations of a connector (candidates for re-attaching).
     pub fn removed_integrations(&self, connector_id: &str) -> Result<Vec<IntegrationRow>> {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT {COLUMNS} FROM integrations WHERE removed_at IS NOT NULL AND connector_id = ?1 ORDER BY id DESC"
         ))?;
         let rows = stmt.query_map([connector_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter().map(finish).collect()
+        rows.into_iter().map(|r| finish(self.vault(), r)).collect()
     }
 
     /// What removing an integration would do (see [`Tx::remove_integration`]).
@@ -357,7 +417,7 @@ impl Tx<'_> {
                 id,
                 name,
                 serde_json::to_string(config).unwrap_or_else(|_| "{}".into()),
-                secrets_json(secrets),
+                secrets_json(self.vault(), secrets)?,
                 now()
             ],
         )?;

@@ -3,8 +3,10 @@
 //! One file holds everything (connectors, integrations and their secrets,
 //! the PSA mirror, run history, the documentation store), in WAL mode so a
 //! daemon and CLI commands can share it, created with mode 0600 because it
-//! holds credentials. Queries live in one submodule per table group; callers
-//! get plain structs.
+//! holds credentials. The mode of an existing file is never changed: an
+//! operator who made it read-only meant it, and commands that only read
+//! open it read-only ([`Store::open_read_only`]). Queries live in one
+//! submodule per table group; callers get plain structs.
 
 mod connectors;
 mod docs;
@@ -13,12 +15,15 @@ mod mirror;
 mod runs;
 mod schedules;
 pub mod schema;
+mod skipped;
 mod tickets;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use crate::vault::Vault;
 
 pub use self::connectors::ConnectorRow;
 pub use self::docs::{
@@ -28,6 +33,7 @@ pub use self::integrations::{IntegrationRow, RemovalCounts};
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
 pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState};
 pub use self::schedules::{LockHolder, ScheduleRow};
+pub use self::skipped::SkippedRecord;
 pub use self::tickets::{TicketFilter, TicketRow, TicketWrite};
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +58,16 @@ pub enum StoreError {
     Ambiguous { what: &'static str, name: String, candidates: Vec<String> },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the database at {path} is read-only: {message}")]
+    ReadOnly { path: String, message: String },
+    #[error("the database at {path} cannot grow: the disk is full ({message})")]
+    Full { path: String, message: String },
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
+    #[error(
+        "the database at {path} needs an upgrade of its tables (schema {found} → {supported}), which needs write access"
+    )]
+    NeedsUpgrade { path: String, found: i64, supported: i64 },
 }
 
 impl StoreError {
@@ -85,6 +101,19 @@ impl StoreError {
             StoreError::Corrupt(_) => {
                 Some("restore the database from a backup, or report it with the failing command".into())
             }
+            StoreError::ReadOnly { path, .. } => Some(format!(
+                "Ferry never changes a database's permissions: make {path} and its folder writable for this user \
+                 (e.g. `chmod u+w {path}`), or run Ferry as the file's owner; commands that only read work as they are"
+            )),
+            StoreError::Full { .. } => Some(
+                "free space on the disk holding the database (or move it and point --db / FERRY_DB there), then run \
+                 the command again; a sync resumes from its last checkpoint"
+                    .into(),
+            ),
+            StoreError::Vault(e) => Some(e.hint()),
+            StoreError::NeedsUpgrade { path, .. } => Some(format!(
+                "run any command that writes (e.g. `ferry integration list` as the owner of {path}) once with write access"
+            )),
             _ => None,
         }
     }
@@ -95,6 +124,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Seals and opens literal secrets with the key kept outside the file.
+    vault: Vault,
 }
 
 /// Timestamps are stored as RFC 3339 UTC with milliseconds.
@@ -112,6 +143,13 @@ impl Store {
         let existed = path.exists();
         if !existed {
             create_private_file(path)?;
+        } else if std::fs::OpenOptions::new().write(true).open(path).is_err() {
+            // SQLite would quietly open it read-only and fail at the first
+            // write (or at its WAL index) with a vaguer message.
+            return Err(StoreError::ReadOnly {
+                path: path.display().to_string(),
+                message: "this user may not write the file".into(),
+            });
         }
         let conn = Connection::open_with_flags(
             path,
@@ -119,27 +157,121 @@ impl Store {
         )
         .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })?;
         conn.busy_timeout(Duration::from_secs(30))?;
-        let mut store = Store { conn, path: path.to_path_buf() };
-        store.check_version()?;
-        store
-            .conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })?;
-        store.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // Apply and page writes run a few dozen distinct statements per
-        // record; keep them all prepared.
-        store.conn.set_prepared_statement_cache_capacity(256);
-        store.conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Deleted content (a removed integration's secrets) is overwritten,
-        // not left readable in free pages.
-        store.conn.pragma_update(None, "secure_delete", "ON")?;
-        store.migrate()?;
-        restrict_permissions(path);
+        let mut store = Store { conn, path: path.to_path_buf(), vault: Vault::for_db(path) };
+        // Reading a WAL database may already need a write (its -shm index,
+        // in a read-only folder): every step says so, with the path.
+        store.prepare().map_err(|e| store.explain(e))?;
+        // Databases from before secrets were sealed: seal them now. A key
+        // file that cannot be created is no reason to refuse the command.
+        if let Err(e) = store.seal_plain_secrets() {
+            tracing::warn!(error = %e, "literal secrets stay unsealed for now");
+        }
+        store.test_hooks()?;
         Ok(store)
+    }
+
+    /// Open an existing database for reading only (SQLITE_OPEN_READ_ONLY):
+    /// what `list`, `show`, `runs` and the other read commands use, so they
+    /// work on a read-only file or in a read-only folder and can never
+    /// write. Reading a WAL database needs its `-shm` index; where that
+    /// cannot be created (a read-only folder after the last writer closed
+    /// and removed it) the file is opened `immutable`, which is exact as
+    /// nothing can write there either.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let open_err =
+            |e: rusqlite::Error| StoreError::Open { path: path.display().to_string(), message: e.to_string() };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let probe =
+            |conn: &Connection| conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0));
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        let conn = match probe(&conn) {
+            Ok(_) => conn,
+            Err(first) => {
+                drop(conn);
+                // `immutable` ignores the WAL: exact only when the WAL holds
+                // nothing and the trouble was creating the -shm index. A WAL
+                // that needs recovery (a writer was killed) is not read
+                // around: the caller opens for writing, or reports it.
+                let mut wal = path.as_os_str().to_owned();
+                wal.push("-wal");
+                let wal_empty = std::fs::metadata(PathBuf::from(wal)).map(|m| m.len() == 0).unwrap_or(true);
+                let index_trouble = matches!(
+                    first.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+                );
+                if !index_trouble || !wal_empty {
+                    return Err(open_err(first));
+                }
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                let conn = Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .map_err(|_| open_err(first))?;
+                probe(&conn).map_err(open_err)?;
+                conn
+            }
+        };
+        let store = Store { conn, path: path.to_path_buf(), vault: Vault::for_db(path) };
+        store.check_version()?;
+        let found: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found < schema::current_version() {
+            return Err(StoreError::NeedsUpgrade {
+                path: path.display().to_string(),
+                found,
+                supported: schema::current_version(),
+            });
+        }
+        Ok(store)
+    }
+
+    /// Name what a failed write means for the operator: a read-only file or
+    /// folder, or a full disk (SQLite's own text says neither clearly).
+    pub fn explain(&self, e: StoreError) -> StoreError {
+        Store::explain_at(&self.path, e)
+    }
+
+    fn explain_at(path: &Path, e: StoreError) -> StoreError {
+        let path = path.display().to_string();
+        match e {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, msg)) => {
+                let message = msg.unwrap_or_else(|| f.to_string());
+                match f.code {
+                    rusqlite::ErrorCode::ReadOnly => StoreError::ReadOnly { path, message },
+                    rusqlite::ErrorCode::DiskFull => StoreError::Full { path, message },
+                    _ => StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, Some(message))),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Test-only knobs, read from the environment: `FERRY_TEST_MAX_PAGE_COUNT`
+    /// caps the database's size in pages so a test can make writes fail as
+    /// on a full disk (SQLITE_FULL) without filling one.
+    fn test_hooks(&self) -> Result<()> {
+        if let Some(n) = std::env::var("FERRY_TEST_MAX_PAGE_COUNT").ok().and_then(|v| v.trim().parse::<i64>().ok()) {
+            self.conn.query_row(&format!("PRAGMA max_page_count = {n}"), [], |_| Ok(()))?;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Settings and migrations of a connection opened for writing.
+    fn prepare(&mut self) -> Result<()> {
+        self.check_version()?;
+        self.conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Apply and page writes run a few dozen distinct statements per
+        // record; keep them all prepared.
+        self.conn.set_prepared_statement_cache_capacity(256);
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted content (a removed integration's secrets) is overwritten,
+        // not left readable in free pages.
+        self.conn.pragma_update(None, "secure_delete", "ON")?;
+        self.migrate()
     }
 
     fn check_version(&self) -> Result<()> {
@@ -167,15 +299,32 @@ impl Store {
 
     /// Run `f` in one transaction: all of it lands, or none.
     pub fn transaction<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let out = f(&Tx { conn: &tx })?;
-        tx.commit()?;
+        let path = self.path.clone();
+        let explain = |e: StoreError| Store::explain_at(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| explain(e.into()))?;
+        let out = f(&Tx { conn: &tx, vault: &self.vault }).map_err(explain)?;
+        tx.commit().map_err(|e| explain(e.into()))?;
         Ok(out)
     }
 
     /// Read-only access outside a transaction.
     pub fn read(&self) -> Tx<'_> {
-        Tx { conn: &self.conn }
+        Tx { conn: &self.conn, vault: &self.vault }
+    }
+
+    /// Seal literal secrets still stored in clear (databases written before
+    /// secrets were sealed), then truncate the WAL so no copy of the clear
+    /// pages stays in it. Returns how many integrations changed.
+    fn seal_plain_secrets(&mut self) -> Result<u64> {
+        if !self.read().has_plain_secrets()? {
+            return Ok(0);
+        }
+        let n = self.transaction(|tx| tx.seal_plain_secrets())?;
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(n)
     }
 
     /// `PRAGMA integrity_check` result ("ok" when healthy).
@@ -188,6 +337,7 @@ impl Store {
 /// hang off it so they compose into one transaction.
 pub struct Tx<'c> {
     conn: &'c Connection,
+    vault: &'c Vault,
 }
 
 impl Tx<'_> {
@@ -195,8 +345,20 @@ impl Tx<'_> {
         self.conn
     }
 
+    fn vault(&self) -> &Vault {
+        self.vault
+    }
+
     fn optional<T>(&self, r: rusqlite::Result<T>) -> Result<Option<T>> {
         Ok(r.optional()?)
+    }
+
+    /// A small write for tests of how writes fail.
+    #[cfg(test)]
+    fn record_lock_probe(&self) -> Result<()> {
+        self.conn.execute("CREATE TABLE IF NOT EXISTS probe_writes (x INTEGER)", [])?;
+        self.conn.execute("INSERT INTO probe_writes VALUES (1)", [])?;
+        Ok(())
     }
 }
 
@@ -218,25 +380,18 @@ fn create_private_file(_path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Keep the database and its WAL/SHM files private to the user.
-#[cfg(unix)]
-fn restrict_permissions(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let mut paths = vec![path.to_path_buf()];
-    for suffix in ["-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        paths.push(PathBuf::from(p));
-    }
-    for p in paths {
-        if p.exists() {
-            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+/// `path` as the path part of an SQLite `file:` URI (`?`, `#` and `%`
+/// would otherwise end or escape it).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '?' | '#' | '%' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
         }
     }
+    out
 }
-
-#[cfg(not(unix))]
-fn restrict_permissions(_path: &Path) {}
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -277,6 +432,55 @@ pub(crate) mod tests {
             Ok(_) => panic!("a newer database must be refused"),
         }
         assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_mode_of_an_existing_database_is_never_changed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        drop(Store::open(&path).unwrap());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let mut store = Store::open(&path).unwrap();
+        store.transaction(|tx| tx.record_lock_probe()).unwrap();
+        drop(store);
+        drop(Store::open_read_only(&path).unwrap());
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+    }
+
+    #[test]
+    fn a_read_only_open_reads_and_refuses_writes_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        drop(Store::open(&path).unwrap());
+        let mut store = Store::open_read_only(&path).unwrap();
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        let err = store.transaction(|tx| tx.record_lock_probe()).unwrap_err();
+        match &err {
+            StoreError::ReadOnly { path: p, .. } => assert!(p.ends_with("f.db")),
+            other => panic!("expected ReadOnly, got {other}"),
+        }
+        assert!(err.to_string().starts_with("the database at ") && err.to_string().contains("is read-only"));
+        assert!(err.hint().is_some_and(|h| h.contains("never changes")));
+    }
+
+    #[test]
+    fn a_full_database_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let mut store = Store::open(&path).unwrap();
+        let pages: i64 = store.conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        store.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(())).unwrap();
+        let err = store
+            .transaction(|tx| {
+                tx.conn()
+                    .execute_batch("CREATE TABLE filler (x BLOB); INSERT INTO filler VALUES (zeroblob(100000));")?;
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Full { .. }), "{err}");
+        assert!(err.hint().is_some_and(|h| h.contains("free space")));
     }
 
     #[test]

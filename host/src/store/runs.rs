@@ -56,6 +56,10 @@ pub struct RunStreamRow {
     pub archived: u64,
     /// Records apply did not bring in (unmatched company, skip options).
     pub skipped: u64,
+    /// Records the sync skipped as invalid (kept aside, see
+    /// `skipped_records`); the rest of their page was synced.
+    #[serde(default)]
+    pub invalid: u64,
     pub error: Option<String>,
     /// What the operator should know besides the counts, e.g. that a
     /// listing stitched from interrupted runs left deletions for the next
@@ -78,6 +82,7 @@ impl RunStreamRow {
             deleted: 0,
             archived: 0,
             skipped: 0,
+            invalid: 0,
             error: None,
             note: None,
             truncated: 0,
@@ -151,6 +156,20 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Finish a run that stopped on an error of Ferry's own (its database
+    /// failing under it), with that cause, and its open streams with it.
+    pub fn fail_run(&self, run_id: i64, error: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE runs SET status = 'failed', finished_at = ?2, error = ?3 WHERE id = ?1",
+            params![run_id, now(), error],
+        )?;
+        self.conn().execute(
+            "UPDATE run_streams SET status = 'failed', error = COALESCE(error, ?2) WHERE run_id = ?1 AND status = 'running'",
+            params![run_id, error],
+        )?;
+        Ok(())
+    }
+
     /// Record what made this run "the same sync" (see `sync::dedup`).
     pub fn set_run_fingerprint(&self, run_id: i64, fingerprint: &str) -> Result<()> {
         self.conn()
@@ -167,28 +186,29 @@ impl Tx<'_> {
         Ok(self.optional(r)?.flatten())
     }
 
-    /// Runs left `running` by processes that no longer exist become
-    /// `interrupted` (their checkpoints stay, so the next run resumes).
-    pub fn reap_dead_runs(&self, alive: impl Fn(i64) -> bool) -> Result<u64> {
-        let mut stmt = self.conn().prepare("SELECT id, pid FROM runs WHERE status = 'running'")?;
-        let running = stmt
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut n = 0;
-        for (id, pid) in running {
-            if !pid.is_some_and(&alive) {
-                self.conn().prepare_cached("UPDATE runs SET status = 'interrupted', finished_at = ?2,
-                       error = COALESCE(error, 'the Ferry process running it stopped before it finished') WHERE id = ?1")?.execute(params![id, now()],
-                )?;
-                self.conn()
-                    .prepare_cached(
-                        "UPDATE run_streams SET status = 'interrupted' WHERE run_id = ?1 AND status = 'running'",
-                    )?
-                    .execute([id])?;
-                n += 1;
-            }
+    /// Runs of an integration left `running` become `interrupted` (their
+    /// checkpoints stay, so the next run resumes). Called by the holder of
+    /// the integration's sync lock before it starts a run: while it holds
+    /// the lock no other run of the integration can be going on, so any
+    /// left `running` belongs to a process that stopped.
+    pub fn reap_stale_runs(&self, integration_id: i64) -> Result<u64> {
+        let mut stmt = self.conn().prepare("SELECT id FROM runs WHERE status = 'running' AND integration_id = ?1")?;
+        let running =
+            stmt.query_map([integration_id], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        for id in &running {
+            self.conn()
+                .prepare_cached(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ?2,
+                       error = COALESCE(error, 'the Ferry process running it stopped before it finished') WHERE id = ?1",
+                )?
+                .execute(params![id, now()])?;
+            self.conn()
+                .prepare_cached(
+                    "UPDATE run_streams SET status = 'interrupted' WHERE run_id = ?1 AND status = 'running'",
+                )?
+                .execute([id])?;
         }
-        Ok(n)
+        Ok(running.len() as u64)
     }
 
     pub fn put_run_stream(&self, run_id: i64, row: &RunStreamRow) -> Result<()> {
@@ -269,12 +289,18 @@ impl Tx<'_> {
                     deleted: r.get::<_, i64>(7)? as u64,
                     archived: r.get::<_, i64>(8)? as u64,
                     skipped: r.get::<_, i64>(9)? as u64,
+                    invalid: 0,
                     error: r.get(10)?,
                     note: r.get(11)?,
                     truncated: r.get::<_, i64>(12)? as u64,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (stream, n) in self.skipped_counts(run.id)? {
+            if let Some(row) = run.stream_results.iter_mut().find(|r| r.stream == stream) {
+                row.invalid = n;
+            }
+        }
         Ok(run)
     }
 

@@ -75,36 +75,29 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Take the integration's sync lock for this process, unless a live
-    /// process holds it (a dead holder's lock is taken over).
-    pub fn try_lock(
-        &self,
-        integration_id: i64,
-        scope: &str,
-        alive: impl Fn(i64) -> bool,
-    ) -> Result<std::result::Result<(), LockHolder>> {
-        let holder = self
+    /// Record that this process holds the integration's sync lock (the OS
+    /// lock in `sync::lock` decides; this row only says who, for messages).
+    pub fn record_lock(&self, integration_id: i64, scope: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO locks (integration_id, run_id, pid, scope, acquired_at) VALUES (?1, NULL, ?2, ?3, ?4)
+             ON CONFLICT (integration_id) DO UPDATE SET run_id = NULL, pid = excluded.pid, scope = excluded.scope,
+               acquired_at = excluded.acquired_at",
+            params![integration_id, i64::from(std::process::id()), scope, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Who last recorded holding the integration's lock (may be stale: a
+    /// holder that died leaves its row until the next holder replaces it).
+    pub fn lock_holder(&self, integration_id: i64) -> Result<Option<LockHolder>> {
+        Ok(self
             .conn()
             .query_row(
                 "SELECT run_id, pid, scope, acquired_at FROM locks WHERE integration_id = ?1",
                 [integration_id],
                 |r| Ok(LockHolder { run_id: r.get(0)?, pid: r.get(1)?, scope: r.get(2)?, acquired_at: r.get(3)? }),
             )
-            .optional()?;
-        let me = i64::from(std::process::id());
-        if let Some(h) = holder
-            && h.pid != me
-            && alive(h.pid)
-        {
-            return Ok(Err(h));
-        }
-        self.conn().execute(
-            "INSERT INTO locks (integration_id, run_id, pid, scope, acquired_at) VALUES (?1, NULL, ?2, ?3, ?4)
-             ON CONFLICT (integration_id) DO UPDATE SET run_id = NULL, pid = excluded.pid, scope = excluded.scope,
-               acquired_at = excluded.acquired_at",
-            params![integration_id, me, scope, now()],
-        )?;
-        Ok(Ok(()))
+            .optional()?)
     }
 
     pub fn set_lock_run(&self, integration_id: i64, run_id: i64) -> Result<()> {
@@ -113,11 +106,9 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Forget the record of the lock (called by its holder on release).
     pub fn unlock(&self, integration_id: i64) -> Result<()> {
-        self.conn().execute(
-            "DELETE FROM locks WHERE integration_id = ?1 AND pid = ?2",
-            params![integration_id, i64::from(std::process::id())],
-        )?;
+        self.conn().execute("DELETE FROM locks WHERE integration_id = ?1", [integration_id])?;
         Ok(())
     }
 }

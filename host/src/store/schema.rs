@@ -294,6 +294,21 @@ ALTER TABLE company_links ADD COLUMN merged INTEGER NOT NULL DEFAULT 0;
     r#"
 ALTER TABLE run_streams ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 8: records a sync skipped as invalid, kept aside with the reason.
+    r#"
+CREATE TABLE skipped_records (
+    id             INTEGER PRIMARY KEY,
+    run_id         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    integration_id INTEGER NOT NULL,
+    stream         TEXT NOT NULL,
+    external_id    TEXT NOT NULL,
+    field          TEXT,
+    reason         TEXT NOT NULL,
+    snippet        TEXT NOT NULL,
+    at             TEXT NOT NULL
+);
+CREATE INDEX skipped_records_by_run ON skipped_records (run_id, id);
+"#,
 ];
 
 /// The schema version this Ferry writes.

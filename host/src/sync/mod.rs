@@ -15,6 +15,7 @@
 //!   stream completed) never touches the documentation tables.
 
 pub mod dedup;
+pub mod lock;
 pub mod records;
 
 use std::collections::HashSet;
@@ -31,7 +32,9 @@ use crate::registry::{self, RegistryError};
 use crate::runtime::http::HttpStats;
 use crate::runtime::{Runtime, RuntimeError, Session};
 use crate::secrets::SecretError;
-use crate::store::{IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, Store, StoreError, StreamState, now};
+use crate::store::{
+    IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, SkippedRecord, Store, StoreError, StreamState, now,
+};
 use crate::text::ERROR_BYTES;
 
 /// Incremental reads ask for a little more than strictly changed since the
@@ -162,8 +165,19 @@ pub enum SyncError {
     Runtime(#[from] RuntimeError),
     #[error("connector `{connector}` does not offer stream `{stream}` (it offers: {offered})")]
     UnknownStream { connector: String, stream: String, offered: String },
-    #[error("{integration} is already syncing (run #{run}, process {pid}, since {since})", run = holder.run_id.map(|r| r.to_string()).unwrap_or_else(|| "?".into()), pid = holder.pid, since = holder.acquired_at)]
-    Busy { integration: String, holder: LockHolder },
+    #[error("{integration} is already syncing{}", busy_detail(holder.as_ref()))]
+    Busy { integration: String, holder: Option<LockHolder> },
+    #[error(transparent)]
+    LockFile(#[from] lock::LockFileError),
+    /// The database failed under a run that had started (disk full, made
+    /// read-only): the run is recorded failed with this cause when the
+    /// database still takes that one write.
+    #[error("run #{run_id} failed: {source}")]
+    RunStore {
+        run_id: i64,
+        #[source]
+        source: StoreError,
+    },
     #[error("--reset clears tickets only; give it with --stream tickets")]
     ResetNeedsTickets,
 }
@@ -176,10 +190,14 @@ impl SyncError {
             SyncError::Secret(SecretError::EnvMissing { var, .. }) => {
                 Some(format!("export {var}=... before running ferry"))
             }
-            SyncError::Secret(_) => None,
+            SyncError::Secret(e) => Some(e.hint()),
             SyncError::Runtime(e) => Some(e.hint()),
             SyncError::UnknownStream { .. } => Some("leave out --stream or pick one the connector offers".into()),
             SyncError::Busy { .. } => Some("wait for it, or add --wait SECONDS to queue behind it".into()),
+            SyncError::LockFile(_) => {
+                Some("the folder holding the database must be writable for syncs (lock files live beside it)".into())
+            }
+            SyncError::RunStore { source, .. } => source.hint(),
             SyncError::ResetNeedsTickets => Some("ferry sync NAME --stream tickets --reset".into()),
         }
     }
@@ -193,20 +211,29 @@ enum StreamEnd {
     Failed { message: String },
     /// The whole run must stop (credentials, config, unreachable PSA).
     Fatal { message: String, hint: String },
-    /// Stopped on request after the page in flight; the checkpoint stays.
-    Interrupted,
+    /// Stopped on request or at the run's time limit, after the page in
+    /// flight; the checkpoint stays.
+    Interrupted(Stop),
 }
 
-/// Is process `pid` still alive? (Runs of dead processes get reaped.)
-pub fn process_alive(pid: i64) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        std::path::Path::new(&format!("/proc/{pid}")).exists()
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = pid;
-        true
+/// Why a stream stopped before its end, on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// SIGINT/SIGTERM (the daemon) or another caller's cancel flag.
+    Requested,
+    /// The run reached `FERRY_RUN_MAX_SECONDS`.
+    RunLimit,
+}
+
+fn busy_detail(holder: Option<&LockHolder>) -> String {
+    match holder {
+        Some(h) => format!(
+            " (run #{}, process {}, since {})",
+            h.run_id.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
+            h.pid,
+            h.acquired_at
+        ),
+        None => String::new(),
     }
 }
 
@@ -228,29 +255,41 @@ pub async fn run(
     if let Some(earlier) = dedup::earlier_run(&store.read(), &integration, request, &fingerprint)? {
         return Ok(SyncReport::from_run(earlier, request.mode));
     }
-    lock(store, &integration, &scope, request.wait).await?;
+    // Held until this function returns; the kernel releases it if the
+    // process dies first.
+    let _lock = lock(store, &integration, request.wait).await?;
+    // Removed while this sync waited for the lock (or was queued by the
+    // daemon): it no longer exists for syncing.
+    if store.read().integration_removed(integration.id)? {
+        return Err(StoreError::NotFound { what: "integration", name: integration.name.clone() }.into());
+    }
+    store.transaction(|tx| tx.record_lock(integration.id, &scope))?;
     let result =
         run_locked(store, runtime, request, observer, &integration, &info, &loaded, &streams, &fingerprint).await;
-    store.transaction(|tx| tx.unlock(integration.id))?;
+    // A row left behind (a full disk refusing even this) is harmless: it
+    // only names a holder, the OS lock decides.
+    if let Err(e) = store.transaction(|tx| tx.unlock(integration.id)) {
+        tracing::warn!(integration = %integration.name, error = %e, "could not clear the lock record");
+    }
     result
 }
 
-/// Take the integration's lock, waiting up to `wait` for a live holder.
+/// Take the integration's OS lock, waiting up to `wait` for its holder.
 async fn lock(
-    store: &mut Store,
+    store: &Store,
     integration: &IntegrationRow,
-    scope: &str,
     wait: Option<Duration>,
-) -> Result<(), SyncError> {
+) -> Result<lock::IntegrationLock, SyncError> {
     let deadline = Instant::now() + wait.unwrap_or_default();
     loop {
-        match store.transaction(|tx| tx.try_lock(integration.id, scope, process_alive))? {
-            Ok(()) => return Ok(()),
-            Err(holder) if Instant::now() >= deadline => {
-                return Err(SyncError::Busy { integration: integration.name.clone(), holder });
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        if let Some(held) = lock::try_acquire(store.path(), integration.id)? {
+            return Ok(held);
         }
+        if Instant::now() >= deadline {
+            let holder = store.read().lock_holder(integration.id)?;
+            return Err(SyncError::Busy { integration: integration.name.clone(), holder });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -269,12 +308,8 @@ async fn run_locked(
     let started = Instant::now();
     let session_config = integrations::session_config(integration, info)?;
     let mut session = runtime.session(loaded, session_config)?;
-    // Every error text of this run passes the redaction gate (secrets
-    // masked, then capped) before it is stored or printed.
-    let redactor = session.redactor().clone();
-    let gate = |text: &str| redactor.gate(text, ERROR_BYTES);
 
-    store.transaction(|tx| tx.reap_dead_runs(process_alive))?;
+    store.transaction(|tx| tx.reap_stale_runs(integration.id))?;
     let stream_names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
     let run_id = store.transaction(|tx| {
         let id = tx.start_run(integration.id, request.mode.as_str(), &stream_names, &request.trigger)?;
@@ -288,14 +323,61 @@ async fn run_locked(
         }
         Ok(id)
     })?;
+    let deadline = started + runtime.limits().run_max;
+    let result = run_started(
+        store,
+        runtime,
+        request,
+        observer,
+        integration,
+        info,
+        streams,
+        &mut session,
+        run_id,
+        started,
+        deadline,
+    )
+    .await;
+    match result {
+        // The database failed under the run: record the real cause on the
+        // run when the database still takes that one small write.
+        Err(SyncError::Store(source)) => {
+            let cause = source.to_string();
+            if let Err(e) = store.transaction(|tx| tx.fail_run(run_id, &cause)) {
+                tracing::warn!(run = run_id, error = %e, "could not record the run's failure");
+            }
+            Err(SyncError::RunStore { run_id, source })
+        }
+        other => other,
+    }
+}
 
+/// A run from its first stream to its record: fetch, apply, finish.
+#[allow(clippy::too_many_arguments)]
+async fn run_started(
+    store: &mut Store,
+    runtime: &Runtime,
+    request: &SyncRequest,
+    observer: &dyn Observer,
+    integration: &IntegrationRow,
+    info: &ConnectorInfo,
+    streams: &[StreamKind],
+    session: &mut Session<'_>,
+    run_id: i64,
+    started: Instant,
+    deadline: Instant,
+) -> Result<SyncReport, SyncError> {
+    // Every error text of this run passes the redaction gate (secrets
+    // masked, then capped) before it is stored or printed.
+    let redactor = session.redactor().clone();
+    let gate = |text: &str| redactor.gate(text, ERROR_BYTES);
     let mut rows: Vec<RunStreamRow> = Vec::new();
     let mut fatal: Option<(String, String)> = None;
     let mut run_records: u64 = 0;
-    let mut interrupted = false;
+    let mut interrupted: Option<Stop> = None;
     for stream in streams {
         let mut row = RunStreamRow::new(stream.as_str());
-        if fatal.is_some() || interrupted {
+        if fatal.is_some() || interrupted.is_some() {
             row.status = "skipped".into();
             store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
             rows.push(row);
@@ -304,11 +386,12 @@ async fn run_locked(
         let end = fetch_stream(
             store,
             runtime,
-            &mut session,
+            session,
             integration,
             info,
             *stream,
             request,
+            deadline,
             run_id,
             &mut row,
             &mut run_records,
@@ -327,9 +410,9 @@ async fn run_locked(
                 row.error = Some(message.clone());
                 fatal = Some((message, hint));
             }
-            StreamEnd::Interrupted => {
+            StreamEnd::Interrupted(why) => {
                 row.status = "interrupted".into();
-                interrupted = true;
+                interrupted = Some(why);
             }
         }
         store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
@@ -339,11 +422,12 @@ async fn run_locked(
 
     let completed = rows.iter().filter(|r| r.status == "complete").count();
     let failed = rows.iter().filter(|r| r.status == "failed").count();
-    let status = if interrupted {
+    let invalid: u64 = rows.iter().map(|r| r.invalid).sum();
+    let status = if interrupted.is_some() {
         RunStatus::Interrupted
     } else if fatal.is_some() || completed == 0 && failed > 0 {
         RunStatus::Failed
-    } else if failed > 0 {
+    } else if failed > 0 || invalid > 0 {
         RunStatus::Partial
     } else {
         RunStatus::Succeeded
@@ -369,22 +453,45 @@ async fn run_locked(
 
     let (error, hint) = match (&fatal, status) {
         (Some((m, h)), _) => (Some(m.clone()), Some(h.clone())),
+        (None, RunStatus::Interrupted) if interrupted == Some(Stop::RunLimit) => (
+            Some(format!(
+                "stopped after {} s, the longest a run may take (FERRY_RUN_MAX_SECONDS); the next sync resumes where \
+                 this one stopped",
+                runtime.limits().run_max.as_secs()
+            )),
+            Some(
+                "run the sync again to go on; if the PSA is that slow or that large, raise FERRY_RUN_MAX_SECONDS"
+                    .into(),
+            ),
+        ),
         (None, RunStatus::Interrupted) => (
             Some("stopped on request; the next sync resumes where this one stopped".into()),
             Some("run the sync again".into()),
         ),
         (None, RunStatus::Failed | RunStatus::Partial) => {
-            let failed: Vec<String> = rows
+            let mut failed: Vec<String> = rows
                 .iter()
                 .filter(|r| r.status == "failed")
                 .map(|r| format!("{}: {}", r.stream, r.error.clone().unwrap_or_default()))
                 .collect();
-            let hint = if status == RunStatus::Partial {
-                "the other streams were synced; fix the cause and run the sync again"
+            if invalid > 0 {
+                failed.push(skipped_summary(&rows, invalid));
+            }
+            let mut hint = if status == RunStatus::Partial && failed.len() > usize::from(invalid > 0) {
+                "the other streams were synced; fix the cause and run the sync again".to_string()
+            } else if status == RunStatus::Partial {
+                "everything else was synced".to_string()
             } else {
                 "no stream completed; fix the cause and run the sync again (each stream resumes from its checkpoint)"
+                    .to_string()
             };
-            (Some(gate(&failed.join("; "))), Some(hint.into()))
+            if invalid > 0 {
+                hint.push_str(&format!(
+                    "; `ferry runs show {run_id}` lists the skipped records with the reason (fix them in the PSA, or \
+                     report it to the connector's author)"
+                ));
+            }
+            (Some(gate(&failed.join("; "))), Some(hint))
         }
         _ => (None, None),
     };
@@ -433,6 +540,7 @@ async fn fetch_stream(
     info: &ConnectorInfo,
     stream: StreamKind,
     request: &SyncRequest,
+    deadline: Instant,
     run_id: i64,
     row: &mut RunStreamRow,
     run_records: &mut u64,
@@ -483,7 +591,10 @@ async fn fetch_stream(
             Some(read) => read,
             None => {
                 if request.cancelled() {
-                    return Ok(StreamEnd::Interrupted);
+                    return Ok(StreamEnd::Interrupted(Stop::Requested));
+                }
+                if Instant::now() >= deadline {
+                    return Ok(StreamEnd::Interrupted(Stop::RunLimit));
                 }
                 if row.pages >= limits.stream_pages {
                     return Ok(StreamEnd::Failed {
@@ -509,14 +620,37 @@ async fn fetch_stream(
         for record in &mut page.records {
             row.truncated += records::bound(record, session.redactor());
         }
+        // One invalid record costs that record only: it is kept aside with
+        // its reason and the rest of the page syncs. A page mostly invalid
+        // means a broken connector or PSA, and fails the stream.
         let mut writes = Vec::with_capacity(page.records.len());
+        let mut skipped: Vec<SkippedRecord> = Vec::new();
+        let mut first_invalid = None;
         for (i, record) in page.records.iter().enumerate() {
-            if let Err(e) =
-                records::validate(i, record).and_then(|_| records::to_mirror(i, record)).map(|w| writes.push(w))
-            {
-                return Ok(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
+            match records::validate(i, record).and_then(|_| records::to_mirror(i, record)) {
+                Ok(w) => writes.push(w),
+                Err(e) => {
+                    skipped.push(skipped_record(name, record, &e, session.redactor()));
+                    first_invalid.get_or_insert(e);
+                }
             }
         }
+        if records::mostly_invalid(skipped.len(), page.records.len())
+            && let Some(e) = first_invalid
+        {
+            return Ok(StreamEnd::Failed {
+                message: session.redactor().redact(&format!(
+                    "the connector returned an invalid page: {} of {} records are invalid, the first: {e}",
+                    skipped.len(),
+                    page.records.len()
+                )),
+            });
+        }
+        // Skipped records still exist in the PSA: they must not count as
+        // deleted when this listing ends (ids that are themselves the fault
+        // name nothing stored).
+        let still_there: Vec<String> =
+            skipped.iter().filter(|r| r.field.as_deref() != Some("id")).map(|r| r.external_id.clone()).collect();
         if let Err(e) = records::unique_ids(stream, &page.records) {
             return Ok(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
         }
@@ -549,7 +683,12 @@ async fn fetch_stream(
         let write = |store: &mut Store, row: &RunStreamRow, state: &StreamState| {
             store.transaction(|tx| {
                 let outcome = tx.write_page(integration.id, name, run_id, listing, &writes)?;
+                if !skipped.is_empty() {
+                    tx.put_skipped_records(run_id, integration.id, &skipped)?;
+                    tx.keep_seen(integration.id, name, run_id, listing, &still_there)?;
+                }
                 let mut updated_row = row.clone();
+                updated_row.invalid += skipped.len() as u64;
                 updated_row.created += outcome.created;
                 updated_row.updated += outcome.updated;
                 updated_row.unchanged += outcome.unchanged;
@@ -581,7 +720,7 @@ async fn fetch_stream(
         // the next one: the PSA's response time and the write overlap. Pages
         // are still written one after another, each with its checkpoint, so
         // a crash loses at most the page in flight, as before.
-        let prefetch = !done && !request.cancelled() && row.pages < limits.stream_pages;
+        let prefetch = !done && !request.cancelled() && Instant::now() < deadline && row.pages < limits.stream_pages;
         let outcome = if prefetch {
             let (next, written) = tokio::join!(session.read(stream, page.next.clone(), since.clone()), async {
                 write(store, row, &state)
@@ -591,6 +730,7 @@ async fn fetch_stream(
         } else {
             write(store, row, &state)?
         };
+        row.invalid += skipped.len() as u64;
         row.created += outcome.0.created;
         row.updated += outcome.0.updated;
         row.unchanged += outcome.0.unchanged;
@@ -601,6 +741,31 @@ async fn fetch_stream(
             return Ok(StreamEnd::Complete);
         }
         cursor = page.next;
+    }
+}
+
+/// "N records skipped as invalid (stream: n, ...)".
+fn skipped_summary(rows: &[RunStreamRow], invalid: u64) -> String {
+    let per: Vec<String> =
+        rows.iter().filter(|r| r.invalid > 0).map(|r| format!("{}: {}", r.stream, r.invalid)).collect();
+    let noun = if invalid == 1 { "record" } else { "records" };
+    format!("{invalid} {noun} skipped as invalid ({})", per.join(", "))
+}
+
+/// A record kept aside: which, why, and a redacted snippet of it.
+fn skipped_record(
+    stream: &str,
+    record: &crate::model::Record,
+    e: &records::InvalidRecord,
+    redactor: &crate::secrets::Redactor,
+) -> SkippedRecord {
+    let id: String = record.external_id().chars().take(256).collect();
+    SkippedRecord {
+        stream: stream.to_string(),
+        external_id: redactor.redact(&id),
+        field: e.field.map(str::to_string),
+        reason: redactor.redact(&e.why),
+        snippet: records::snippet(record, redactor),
     }
 }
 

@@ -30,16 +30,42 @@ const MAX_CARD_FIELDS: usize = 500;
 pub struct InvalidRecord {
     pub index: usize,
     pub id: String,
+    /// The field at fault (`id`, `name`, `updated-at`, ...), when one is.
+    pub field: Option<&'static str>,
     pub why: String,
 }
 
-fn check_time(field: &str, value: Option<&str>) -> Result<(), String> {
+fn check_time(field: &'static str, value: Option<&str>) -> Result<(), (Option<&'static str>, String)> {
     match value {
         Some(v) if chrono::DateTime::parse_from_rfc3339(v).is_err() => {
-            Err(format!("`{field}` = `{}` is not an RFC 3339 timestamp", short(v)))
+            Err((Some(field), format!("`{field}` = `{}` is not an RFC 3339 timestamp", short(v))))
         }
         _ => Ok(()),
     }
+}
+
+/// Longest snippet of a skipped record kept with it.
+pub const SNIPPET_CHARS: usize = 200;
+
+/// A record as kept aside when skipped: its JSON, secrets scrubbed first,
+/// then cut to [`SNIPPET_CHARS`] (cutting first could leave part of a
+/// secret that redaction no longer recognises).
+pub fn snippet(record: &Record, redactor: &crate::secrets::Redactor) -> String {
+    let json = serde_json::to_string(record).unwrap_or_default();
+    let clean = redactor.redact(&json);
+    if clean.chars().count() <= SNIPPET_CHARS {
+        return clean;
+    }
+    let mut out: String = clean.chars().take(SNIPPET_CHARS).collect();
+    out.push('…');
+    out
+}
+
+/// Does a page with `invalid` of `total` records fail as a whole? Only when
+/// most of it is bad: then the connector (or the PSA) is broken, not one
+/// record, and skipping would hide it.
+pub fn mostly_invalid(invalid: usize, total: usize) -> bool {
+    invalid * 2 > total
 }
 
 /// A value quoted in an error: its first 60 characters, control
@@ -65,30 +91,31 @@ fn card_len(r: &Record) -> usize {
 /// Check one record's invariants.
 pub fn validate(index: usize, record: &Record) -> Result<(), InvalidRecord> {
     let id = record.external_id();
-    let fail = |why: String| InvalidRecord { index, id: short(&id), why };
+    let fail = |(field, why): (Option<&'static str>, String)| InvalidRecord { index, id: short(&id), field, why };
+    let on = |field: &'static str, why: &str| (Some(field), why.to_string());
     let raw_id = match record {
         Record::Lookup(l) => l.id.as_str(),
         _ => id.as_str(),
     };
     if raw_id.trim().is_empty() {
-        return Err(fail("the id is empty".into()));
+        return Err(fail(on("id", "the id is empty")));
     }
     if raw_id.len() > MAX_ID_LEN {
-        return Err(fail(format!("the id is longer than {MAX_ID_LEN} bytes")));
+        return Err(fail(on("id", &format!("the id is longer than {MAX_ID_LEN} bytes"))));
     }
     if raw_id.chars().any(char::is_control) {
-        return Err(fail("the id contains control characters".into()));
+        return Err(fail(on("id", "the id contains control characters")));
     }
     if record.display_name().trim().is_empty() && !matches!(record, Record::Ticket(_)) {
-        return Err(fail("the name is empty".into()));
+        return Err(fail(on("name", "the name is empty")));
     }
     if card_len(record) > MAX_CARD_FIELDS {
-        return Err(fail(format!("the card has more than {MAX_CARD_FIELDS} fields")));
+        return Err(fail(on("card", &format!("the card has more than {MAX_CARD_FIELDS} fields"))));
     }
     if let Some(company) = record.company_id()
         && company.trim().is_empty()
     {
-        return Err(fail("the company id is an empty string (use none)".into()));
+        return Err(fail(on("company-id", "the company id is an empty string (use none)")));
     }
     check_time("updated-at", record.updated_at()).map_err(fail)?;
     match record {
@@ -100,7 +127,7 @@ pub fn validate(index: usize, record: &Record) -> Result<(), InvalidRecord> {
             check_time("created-at", t.created_at.as_deref()).map_err(fail)?;
             check_time("resolved-at", t.resolved_at.as_deref()).map_err(fail)?;
             if t.number.trim().is_empty() {
-                return Err(fail("the ticket number is empty".into()));
+                return Err(fail(on("number", "the ticket number is empty")));
             }
         }
         _ => {}
@@ -300,12 +327,14 @@ pub fn to_mirror(index: usize, record: &Record) -> Result<MirrorWrite, InvalidRe
     let data = serde_json::to_string(record).map_err(|e| InvalidRecord {
         index,
         id: short(&record.external_id()),
+        field: None,
         why: format!("cannot be serialised: {e}"),
     })?;
     if data.len() > MAX_RECORD_BYTES {
         return Err(InvalidRecord {
             index,
             id: short(&record.external_id()),
+            field: None,
             why: format!("it is {} bytes; the limit is {MAX_RECORD_BYTES}", data.len()),
         });
     }
@@ -372,7 +401,32 @@ mod tests {
         assert!(validate(0, &asset(&"x".repeat(300), None)).is_err());
         let err = validate(3, &asset("9", Some("yesterday"))).unwrap_err();
         assert_eq!(err.index, 3);
+        assert_eq!(err.field, Some("updated-at"));
         assert!(err.why.contains("RFC 3339"));
+        assert_eq!(validate(0, &asset("", None)).unwrap_err().field, Some("id"));
+        // Ids are opaque text: a negative number is a valid id.
+        assert!(validate(0, &asset("-17", None)).is_ok());
+    }
+
+    #[test]
+    fn a_page_fails_only_when_most_of_it_is_invalid() {
+        assert!(!mostly_invalid(1, 2));
+        assert!(!mostly_invalid(1, 1000));
+        assert!(mostly_invalid(2, 3));
+        assert!(mostly_invalid(1, 1));
+        assert!(!mostly_invalid(0, 0));
+    }
+
+    #[test]
+    fn snippets_are_redacted_then_cut() {
+        let secret = "tok-abcdef-123456".to_string();
+        let mut r = asset("1", None);
+        if let Record::Asset(a) = &mut r {
+            a.name = format!("{}{secret}", "x".repeat(190));
+        }
+        let s = snippet(&r, &crate::secrets::Redactor::new([secret.clone()]));
+        assert!(!s.contains("tok-abc"), "{s}");
+        assert!(s.chars().count() <= SNIPPET_CHARS + 1 && s.ends_with('…'), "{s}");
     }
 
     #[test]

@@ -166,16 +166,11 @@ impl Api {
         Ok((items, next))
     }
 
-    fn decode<T>(
-        endpoint: &Endpoint,
-        items: Vec<Value>,
-        convert: impl Fn(&Value) -> Result<T, String>,
-    ) -> Result<Vec<T>, ConnectorError> {
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| convert(v).map_err(|e| bad_response(format!("{} item {i}: {e}", endpoint.resource))))
-            .collect()
+    /// Map a page's items. Mapping never fails a page: a record CW sends
+    /// with a field Ferry cannot use (no id, no name) is mapped as it is and
+    /// Ferry's validation skips that one record with the reason.
+    fn decode<T>(items: Vec<Value>, convert: impl Fn(&Value) -> T) -> Vec<T> {
+        items.iter().map(convert).collect()
     }
 
     pub fn companies(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
@@ -189,32 +184,28 @@ impl Api {
             .filter(|s| s.get("inactiveFlag").and_then(Value::as_bool) == Some(true))
             .filter_map(|s| s.get("id").and_then(Value::as_u64))
             .collect();
-        let records = Self::decode(&COMPANIES, items, |v| map::company(v, &inactive))?;
+        let records = Self::decode(items, |v| map::company(v, &inactive));
         Ok(Page { records: Records::Companies(records), next, total: None })
     }
 
     pub fn contacts(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&CONTACTS, cursor, since)?;
-        Ok(Page { records: Records::Contacts(Self::decode(&CONTACTS, items, map::contact)?), next, total: None })
+        Ok(Page { records: Records::Contacts(Self::decode(items, map::contact)), next, total: None })
     }
 
     pub fn configurations(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&CONFIGURATIONS, cursor, since)?;
-        Ok(Page {
-            records: Records::Assets(Self::decode(&CONFIGURATIONS, items, map::configuration)?),
-            next,
-            total: None,
-        })
+        Ok(Page { records: Records::Assets(Self::decode(items, map::configuration)), next, total: None })
     }
 
     pub fn agreements(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&AGREEMENTS, cursor, since)?;
-        Ok(Page { records: Records::Agreements(Self::decode(&AGREEMENTS, items, map::agreement)?), next, total: None })
+        Ok(Page { records: Records::Agreements(Self::decode(items, map::agreement)), next, total: None })
     }
 
     pub fn tickets(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&TICKETS, cursor, since)?;
-        Ok(Page { records: Records::Tickets(Self::decode(&TICKETS, items, map::ticket)?), next, total: None })
+        Ok(Page { records: Records::Tickets(Self::decode(items, map::ticket)), next, total: None })
     }
 
     /// Sites live under each company; there is no global list. A page is
@@ -247,10 +238,7 @@ impl Api {
                         other => other?,
                     };
                 let items: Vec<Value> = resp.json(&format!("sites of company {id}"))?;
-                for (i, v) in items.iter().enumerate() {
-                    records
-                        .push(map::site(v, *id).map_err(|e| bad_response(format!("site {i} of company {id}: {e}")))?);
-                }
+                records.extend(items.iter().map(|v| map::site(v, *id)));
                 match page.next_from_link(resp.header("link")) {
                     Some(next) if !items.is_empty() => page = PageNumber::from_cursor(Some(&next))?,
                     _ => break,
@@ -266,14 +254,58 @@ impl Api {
     }
 
     /// Reference lists, one per page; ticket statuses of every board last.
+    ///
+    /// One list failing (a 404 on a tenant without it, a missing permission,
+    /// an unreadable body) fails that list only: the others are read, and
+    /// the failed ones are tried once more at the end; if they still fail,
+    /// that last page is the stream's error, naming them. The stream then
+    /// fails (so nothing of it counts as deleted) with every other list
+    /// stored, and a resumed listing starts at that retry.
     pub fn lookups(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
-        let step: usize = match cursor {
-            None => 0,
-            Some(c) => c
-                .strip_prefix("lookup:")
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| bad_response(format!("cursor `{c}` is not a lookups cursor")))?,
+        let lookups = |records: Vec<Lookup>, next: Option<String>| {
+            Ok(Page { records: Records::Lookups(records), next, total: None })
         };
+        match LookupCursor::parse(cursor)? {
+            LookupCursor::List { step, mut failed } => {
+                let records = match self.lookup_list(step) {
+                    Ok(records) => records,
+                    Err(e) if fails_one_list(&e) => {
+                        ferry_sdk::log::warn(&format!("{}: {e}; the other lookup lists go on", lookup_name(step)));
+                        failed.push(step);
+                        Vec::new()
+                    }
+                    Err(e) => return Err(e),
+                };
+                let next = if step < LOOKUPS.len() {
+                    Some(LookupCursor::List { step: step + 1, failed }.render())
+                } else if failed.is_empty() {
+                    None
+                } else {
+                    Some(LookupCursor::Retry { failed }.render())
+                };
+                lookups(records, next)
+            }
+            LookupCursor::Retry { failed } => {
+                let mut records = Vec::new();
+                let mut still: Vec<(usize, ConnectorError)> = Vec::new();
+                for step in failed {
+                    match self.lookup_list(step) {
+                        Ok(r) => records.extend(r),
+                        Err(e) => still.push((step, e)),
+                    }
+                }
+                let names: Vec<&str> = still.iter().map(|(step, _)| lookup_name(*step)).collect();
+                match still.into_iter().next() {
+                    None => lookups(records, None),
+                    Some((_, e)) => Err(only_these_failed(e, &names.join(", "))),
+                }
+            }
+        }
+    }
+
+    /// One reference list (`step` < LOOKUPS.len()) or, last, the ticket
+    /// statuses of every board.
+    fn lookup_list(&self, step: usize) -> Result<Vec<Lookup>, ConnectorError> {
         if let Some((path, what, kind)) = LOOKUPS.get(step) {
             let module = if path.starts_with("/finance") {
                 AGREEMENTS.module
@@ -284,15 +316,7 @@ impl Api {
             };
             let resp = self.get(path, &[("pageSize", PAGE_SIZE)], what, module)?;
             let items: Vec<Value> = resp.json(what)?;
-            let records = items.iter().filter_map(|v| map::lookup(v, *kind)).collect();
-            return Ok(Page {
-                records: Records::Lookups(records),
-                next: Some(format!("lookup:{}", step + 1)),
-                total: None,
-            });
-        }
-        if step != LOOKUPS.len() {
-            return Err(bad_response(format!("lookups cursor {step} is past the end")));
+            return Ok(items.iter().filter_map(|v| map::lookup(v, *kind)).collect());
         }
         let boards = self.get("/service/boards", &[("pageSize", PAGE_SIZE)], "service boards", TICKETS.module)?;
         let boards: Vec<Value> = boards.json("service boards")?;
@@ -308,7 +332,71 @@ impl Api {
             let statuses: Vec<Value> = resp.json("board statuses")?;
             records.extend(statuses.iter().filter_map(map::ticket_status));
         }
-        Ok(Page { records: Records::Lookups(records), next: None, total: None })
+        Ok(records)
+    }
+}
+
+/// Where the lookups stream is: the next list and the lists failed so far,
+/// or the final retry of those.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LookupCursor {
+    List { step: usize, failed: Vec<usize> },
+    Retry { failed: Vec<usize> },
+}
+
+impl LookupCursor {
+    fn parse(cursor: Option<&str>) -> Result<LookupCursor, ConnectorError> {
+        let Some(c) = cursor else { return Ok(LookupCursor::List { step: 0, failed: Vec::new() }) };
+        let bad = || bad_response(format!("cursor `{c}` is not a lookups cursor"));
+        let list = |text: &str| -> Result<Vec<usize>, ConnectorError> {
+            text.split(',').filter(|s| !s.is_empty()).map(|n| n.parse().map_err(|_| bad())).collect()
+        };
+        let rest = c.strip_prefix("lookup:").ok_or_else(bad)?;
+        let parsed = if let Some(failed) = rest.strip_prefix("retry:") {
+            LookupCursor::Retry { failed: list(failed)? }
+        } else {
+            let (step, failed) = rest.split_once(":failed=").unwrap_or((rest, ""));
+            LookupCursor::List { step: step.parse().map_err(|_| bad())?, failed: list(failed)? }
+        };
+        let in_range = match &parsed {
+            LookupCursor::List { step, failed } => *step <= LOOKUPS.len() && failed.iter().all(|f| f < step),
+            LookupCursor::Retry { failed } => !failed.is_empty() && failed.iter().all(|f| *f <= LOOKUPS.len()),
+        };
+        if in_range { Ok(parsed) } else { Err(bad_response(format!("lookups cursor `{c}` is past the end"))) }
+    }
+
+    fn render(&self) -> String {
+        let join = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+        match self {
+            LookupCursor::List { step, failed } if failed.is_empty() => format!("lookup:{step}"),
+            LookupCursor::List { step, failed } => format!("lookup:{step}:failed={}", join(failed)),
+            LookupCursor::Retry { failed } => format!("lookup:retry:{}", join(failed)),
+        }
+    }
+}
+
+fn lookup_name(step: usize) -> &'static str {
+    LOOKUPS.get(step).map(|(_, what, _)| *what).unwrap_or("ticket statuses")
+}
+
+/// Errors that concern one reference list only; anything else (bad keys,
+/// an unreachable or throttling PSA) stops the stream as before.
+fn fails_one_list(e: &ConnectorError) -> bool {
+    matches!(e, ConnectorError::NotFound(_) | ConnectorError::Forbidden(_) | ConnectorError::BadResponse(_))
+}
+
+/// The stream's error when some lists still fail: their names, the cause,
+/// and that the other lists were read.
+fn only_these_failed(e: ConnectorError, names: &str) -> ConnectorError {
+    let note = |m: &str| format!("lookup list(s) {names} could not be read ({m}); the other lookup lists were read");
+    match e {
+        ConnectorError::NotFound(m) => ConnectorError::NotFound(note(&m)),
+        ConnectorError::Forbidden(mut p) => {
+            p.detail = note(&p.detail);
+            ConnectorError::Forbidden(p)
+        }
+        ConnectorError::BadResponse(m) => bad_response(note(&m)),
+        other => other,
     }
 }
 
@@ -369,6 +457,25 @@ mod tests {
         assert_eq!(
             and(AGREEMENTS.base_condition, Some("lastUpdated > [x]")).unwrap(),
             "agreementStatus = \"Active\" and lastUpdated > [x]"
+        );
+    }
+
+    #[test]
+    fn lookup_cursors_round_trip_and_refuse_garbage() {
+        for c in [
+            LookupCursor::List { step: 0, failed: vec![] },
+            LookupCursor::List { step: 4, failed: vec![2] },
+            LookupCursor::Retry { failed: vec![2, 5] },
+        ] {
+            assert_eq!(LookupCursor::parse(Some(&c.render())).unwrap(), c);
+        }
+        assert_eq!(LookupCursor::parse(None).unwrap(), LookupCursor::List { step: 0, failed: vec![] });
+        for bad in ["lookup:x", "page:2", "lookup:99", "lookup:2:failed=3", "lookup:retry:", "lookup:retry:77"] {
+            assert!(LookupCursor::parse(Some(bad)).is_err(), "{bad}");
+        }
+        let e = only_these_failed(ConnectorError::NotFound("HTTP 404".into()), "configuration types");
+        assert!(
+            matches!(&e, ConnectorError::NotFound(m) if m.contains("configuration types") && m.contains("other lookup lists were read"))
         );
     }
 

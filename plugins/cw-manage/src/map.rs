@@ -31,8 +31,12 @@ fn info(v: &Value, key: &str) -> Option<String> {
     v.get("_info").and_then(|i| s(i, key)).map(str::to_string)
 }
 
-fn id(v: &Value) -> Result<String, String> {
-    v.get("id").and_then(Value::as_u64).map(|n| n.to_string()).ok_or_else(|| "has no numeric id".to_string())
+/// CW ids are int32, negative ones included (the API allows them). A record
+/// without a usable id gets an empty one rather than failing its page: Ferry
+/// skips that one record as invalid ("the id is empty") and keeps it aside
+/// with its other fields, and the rest of the page syncs.
+fn id(v: &Value) -> String {
+    v.get("id").and_then(json_scalar_text).unwrap_or_default()
 }
 
 fn address(v: &Value, state_key: &str) -> Option<Address> {
@@ -54,9 +58,10 @@ fn address(v: &Value, state_key: &str) -> Option<Address> {
 }
 
 /// `inactive_statuses`: ids of company statuses with `inactiveFlag`.
-pub fn company(v: &Value, inactive_statuses: &[u64]) -> Result<Company, String> {
-    let id = id(v)?;
-    let name = text(v, "name").ok_or_else(|| format!("company {id} has no name"))?;
+pub fn company(v: &Value, inactive_statuses: &[u64]) -> Company {
+    let id = id(v);
+    // CW requires a name; an empty one is Ferry's to skip (as invalid).
+    let name = text(v, "name").unwrap_or_default();
     let deleted = flag(v, "deletedFlag").unwrap_or(false);
     let status_id = v.get("status").and_then(|r| r.get("id")).and_then(Value::as_u64);
     let inactive = status_id.is_some_and(|sid| inactive_statuses.contains(&sid));
@@ -75,7 +80,7 @@ pub fn company(v: &Value, inactive_statuses: &[u64]) -> Result<Company, String> 
         .add("Date acquired", s(v, "dateAcquired"))
         .add("Deleted", deleted.then_some("Yes"))
         .build();
-    Ok(Company {
+    Company {
         id,
         name,
         active: !deleted && !inactive,
@@ -89,7 +94,7 @@ pub fn company(v: &Value, inactive_statuses: &[u64]) -> Result<Company, String> 
         updated_at: info(v, "lastUpdated"),
         card,
         raw: None,
-    })
+    }
 }
 
 /// Email, phone and mobile from `communicationItems`, default items first.
@@ -106,8 +111,8 @@ fn communications(v: &Value) -> (Option<String>, Option<String>, Option<String>)
     (email, phone, mobile)
 }
 
-pub fn contact(v: &Value) -> Result<Contact, String> {
-    let id = id(v)?;
+pub fn contact(v: &Value) -> Contact {
+    let id = id(v);
     let first = text(v, "firstName");
     let last = text(v, "lastName");
     let name = [first.as_deref(), last.as_deref()].iter().flatten().copied().collect::<Vec<_>>().join(" ");
@@ -128,7 +133,7 @@ pub fn contact(v: &Value) -> Result<Contact, String> {
             ),
         )
         .build();
-    Ok(Contact {
+    Contact {
         company_id: ref_id(v, "company"),
         first_name: first,
         last_name: last,
@@ -142,13 +147,13 @@ pub fn contact(v: &Value) -> Result<Contact, String> {
         raw: None,
         id,
         name,
-    })
+    }
 }
 
-pub fn configuration(v: &Value) -> Result<Asset, String> {
-    let id = id(v)?;
+pub fn configuration(v: &Value) -> Asset {
+    let id = id(v);
     let name = text(v, "name").unwrap_or_else(|| format!("Configuration {id}"));
-    let type_name = ref_name(v, "type").ok_or_else(|| format!("configuration {id} has no type"))?;
+    let type_name = ref_name(v, "type").unwrap_or_else(|| "Unknown".into());
     let os = match (s(v, "osType"), s(v, "osInfo")) {
         (Some(t), Some(i)) => Some(format!("{t} ({i})")),
         (Some(t), None) => Some(t.to_string()),
@@ -179,7 +184,7 @@ pub fn configuration(v: &Value) -> Result<Asset, String> {
             }
         }
     }
-    Ok(Asset {
+    Asset {
         id,
         company_id: ref_id(v, "company"),
         name,
@@ -196,11 +201,11 @@ pub fn configuration(v: &Value) -> Result<Asset, String> {
         updated_at: info(v, "lastUpdated"),
         card: card.build(),
         raw: None,
-    })
+    }
 }
 
-pub fn agreement(v: &Value) -> Result<Agreement, String> {
-    let id = id(v)?;
+pub fn agreement(v: &Value) -> Agreement {
+    let id = id(v);
     let status = text(v, "agreementStatus");
     let cancelled = flag(v, "cancelledFlag").unwrap_or(false);
     let card = CardBuilder::new()
@@ -213,7 +218,7 @@ pub fn agreement(v: &Value) -> Result<Agreement, String> {
         .add_bool("No ending date", flag(v, "noEndingDateFlag"))
         .add("Customer PO", s(v, "customerPO"))
         .build();
-    Ok(Agreement {
+    Agreement {
         company_id: ref_id(v, "company"),
         name: text(v, "name").unwrap_or_else(|| format!("Agreement {id}")),
         type_name: ref_name(v, "type"),
@@ -225,17 +230,17 @@ pub fn agreement(v: &Value) -> Result<Agreement, String> {
         card,
         raw: None,
         id,
-    })
+    }
 }
 
-pub fn site(v: &Value, company_id: u64) -> Result<Site, String> {
-    let id = id(v)?;
+pub fn site(v: &Value, company_id: u64) -> Site {
+    let id = id(v);
     let card = CardBuilder::new()
         .add("Fax", s(v, "faxNumber"))
         .add_bool("Default billing", flag(v, "defaultBillingFlag"))
         .add_bool("Default shipping", flag(v, "defaultShippingFlag"))
         .build();
-    Ok(Site {
+    Site {
         company_id: ref_id(v, "company").or(Some(company_id.to_string())),
         name: text(v, "name").unwrap_or_else(|| format!("Site {id}")),
         address: address(v, "stateReference"),
@@ -246,11 +251,11 @@ pub fn site(v: &Value, company_id: u64) -> Result<Site, String> {
         card,
         raw: None,
         id,
-    })
+    }
 }
 
-pub fn ticket(v: &Value) -> Result<Ticket, String> {
-    let id = id(v)?;
+pub fn ticket(v: &Value) -> Ticket {
+    let id = id(v);
     let status = ref_name(v, "status").unwrap_or_else(|| "Unknown".into());
     let card = CardBuilder::new()
         .add("Sub-type", ref_name(v, "subType").as_deref())
@@ -263,7 +268,7 @@ pub fn ticket(v: &Value) -> Result<Ticket, String> {
         .add("Contact email", s(v, "contactEmailAddress"))
         .add("Agreement", ref_name(v, "agreement").as_deref())
         .build();
-    Ok(Ticket {
+    Ticket {
         company_id: ref_id(v, "company"),
         contact_id: ref_id(v, "contact"),
         number: id.clone(),
@@ -279,7 +284,7 @@ pub fn ticket(v: &Value) -> Result<Ticket, String> {
         card,
         raw: None,
         id,
-    })
+    }
 }
 
 /// An entry of a reference list (`description` is the name of
@@ -317,7 +322,7 @@ mod tests {
             "country": {"id": 1, "identifier": "US", "name": "United States"},
             "phoneNumber": "5125550142", "website": "www.ortizdental.example", "deletedFlag": false,
             "_info": {"lastUpdated": "2025-09-30T14:09:53Z"}});
-        let c = company(&v, &[2]).unwrap();
+        let c = company(&v, &[2]);
         assert_eq!(c.id, "250");
         assert!(!c.active && !c.deleted);
         assert_eq!(c.types, vec!["Client".to_string()]);
@@ -326,9 +331,12 @@ mod tests {
         let mut d = v.clone();
         d["deletedFlag"] = json!(true);
         d["status"] = json!({"id": 1, "name": "Active"});
-        let c = company(&d, &[2]).unwrap();
+        let c = company(&d, &[2]);
         assert!(c.deleted && !c.active);
-        assert!(company(&json!({"id": 1}), &[]).is_err());
+        assert_eq!(company(&json!({"id": 1}), &[]).name, "", "no name: Ferry skips it as invalid, not the page");
+        // Negative ids are valid int32 ids in CW.
+        assert_eq!(company(&json!({"id": -42, "name": "Neg"}), &[]).id, "-42");
+        assert_eq!(company(&json!({"name": "No id"}), &[]).id, "", "no id: Ferry skips it as invalid");
     }
 
     #[test]
@@ -339,7 +347,7 @@ mod tests {
                 {"type": {"id": 4, "name": "Mobile"}, "value": "5125550199", "communicationType": "Phone"},
                 {"type": {"id": 2, "name": "Direct"}, "value": "5125550143", "defaultFlag": true, "communicationType": "Phone"},
                 {"type": {"id": 1, "name": "Email"}, "value": "maria@x.example", "defaultFlag": true, "communicationType": "Email"}]});
-        let c = contact(&v).unwrap();
+        let c = contact(&v);
         assert_eq!(c.name, "Maria Chen");
         assert_eq!(c.company_id.as_deref(), Some("250"));
         assert_eq!(c.email.as_deref(), Some("maria@x.example"));
@@ -357,7 +365,7 @@ mod tests {
             "manufacturer": {"id": 3, "name": "HP"}, "activeFlag": false,
             "questions": [{"question": "Backup Agent Installed?", "answer": "Yes"}, {"question": "Seats", "answer": 3}],
             "_info": {"lastUpdated": "2025-10-02T03:20:11Z"}});
-        let a = configuration(&v).unwrap();
+        let a = configuration(&v);
         assert_eq!(a.type_name, "Managed Workstation");
         assert_eq!(a.serial_number.as_deref(), Some("5CG1234XYZ"));
         assert_eq!(a.operating_system.as_deref(), Some("Windows 11 Pro (10.0.22631)"));
@@ -365,29 +373,26 @@ mod tests {
         assert!(!a.active);
         assert!(a.card.iter().any(|f| f.label == "Backup Agent Installed?" && f.value == "Yes"));
         assert!(a.card.iter().any(|f| f.label == "Seats" && f.value == "3"));
-        assert!(configuration(&json!({"id": 1, "name": "x"})).is_err(), "type is required");
+        assert_eq!(configuration(&json!({"id": 1, "name": "x"})).type_name, "Unknown");
     }
 
     #[test]
     fn agreement_site_ticket_lookups() {
         let a = agreement(&json!({"id": 31, "name": "MS", "type": {"id": 5, "name": "Managed Services"},
-            "company": {"id": 250}, "agreementStatus": "Active", "startDate": "2024-01-01T00:00:00Z"}))
-        .unwrap();
+            "company": {"id": 250}, "agreementStatus": "Active", "startDate": "2024-01-01T00:00:00Z"}));
         assert!(a.active);
         assert_eq!(a.type_name.as_deref(), Some("Managed Services"));
         let s = site(
             &json!({"id": 1000, "name": "Main", "stateReference": {"identifier": "TX", "name": "Texas"},
             "city": "Austin", "primaryAddressFlag": true}),
             250,
-        )
-        .unwrap();
+        );
         assert_eq!(s.company_id.as_deref(), Some("250"));
         assert_eq!(s.address.unwrap().state.as_deref(), Some("TX"));
         let t =
             ticket(&json!({"id": 200001, "summary": "Printer", "status": {"id": 16, "name": "Resolved", "Sort": 30},
             "board": {"id": 1, "name": "Help Desk"}, "company": {"id": 250}, "closedFlag": true,
-            "_info": {"lastUpdated": "2025-10-01T15:40:12Z", "dateEntered": "2025-10-01T13:05:00Z"}}))
-            .unwrap();
+            "_info": {"lastUpdated": "2025-10-01T15:40:12Z", "dateEntered": "2025-10-01T13:05:00Z"}}));
         assert!(t.closed);
         assert_eq!(t.board.as_deref(), Some("Help Desk"));
         assert_eq!(t.created_at.as_deref(), Some("2025-10-01T13:05:00Z"));

@@ -78,7 +78,8 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
     ];
     for DemoIntegration { name, plugin, values, secrets } in &plan {
         if app.store.read().integration(name).is_err() {
-            let (_, saved) = integrations::add(&mut app.store, &app.runtime, name, plugin, values, secrets).await?;
+            let (_, saved) =
+                integrations::add(&mut app.store, &app.runtime, name, plugin, values, secrets, false).await?;
             for n in saved.notices {
                 out.line(format!("note: {n}"));
             }

@@ -42,11 +42,12 @@ fn assignments(list: &[String]) -> Result<Vec<(String, String)>, Failure> {
 
 pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failure> {
     match command {
-        IntegrationCommand::Add { name, plugin, set, secret } => {
+        IntegrationCommand::Add { name, plugin, set, secret, accept_normalised } => {
             let values = assignments(&set)?;
             let secrets = assignments(&secret)?;
             let (row, saved) =
-                integrations::add(&mut app.store, &app.runtime, &name, &plugin, &values, &secrets).await?;
+                integrations::add(&mut app.store, &app.runtime, &name, &plugin, &values, &secrets, accept_normalised)
+                    .await?;
             for notice in &saved.notices {
                 app.out.note(format!("note: {notice}"));
             }
@@ -160,7 +161,9 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
             let (connector, loaded) = registry::load(&app.store, &app.runtime, &row.connector_id)?;
             let config = integrations::session_config(&row, &connector.info)?;
             let mut session = app.runtime.session(&loaded, config)?;
-            let result = session.check().await?;
+            // A connector that crashes or breaks a limit failed the test
+            // (exit 3, like any failed check), it is not bad input.
+            let result = session.check().await.map_err(|e| Failure::from(e).with_code(exit::FAILED))?;
             match result {
                 Ok(report) => {
                     if app.out.json {
@@ -197,13 +200,14 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
                 }
             }
         }
-        IntegrationCommand::Set { name, assignments: list, secret } => {
+        IntegrationCommand::Set { name, assignments: list, secret, accept_normalised } => {
             let values = assignments(&list)?;
             let secrets = assignments(&secret)?;
             if values.is_empty() && secrets.is_empty() {
                 return Err(Failure::new("nothing to set", Some("give KEY=VALUE or --secret KEY=env:VAR".into())));
             }
-            let (row, saved) = integrations::set(&mut app.store, &app.runtime, &name, &values, &secrets).await?;
+            let (row, saved) =
+                integrations::set(&mut app.store, &app.runtime, &name, &values, &secrets, accept_normalised).await?;
             for notice in &saved.notices {
                 app.out.note(format!("note: {notice}"));
             }
@@ -215,7 +219,12 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
             Ok(exit::OK)
         }
         IntegrationCommand::Remove { name, yes } => {
-            let plan = integrations::remove(&mut app.store, &name, yes)?;
+            let plan = match integrations::remove(&mut app.store, &name, yes) {
+                Err(e @ integrations::IntegrationError::Syncing { .. }) => {
+                    return Err(crate::cli::Failure::from(e).with_code(exit::BUSY));
+                }
+                other => other?,
+            };
             let c = &plan.counts;
             if app.out.json {
                 app.out.json(&plan);

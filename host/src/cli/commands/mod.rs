@@ -34,7 +34,8 @@ pub async fn run(cli: Cli, out: Out) -> Result<u8, Failure> {
             Ok(exit::OK)
         }
         command => {
-            let mut app = App::open(&db, out).await?;
+            let mut app =
+                if reads_only(&command) { App::open_read_only(&db, out).await? } else { App::open(&db, out).await? };
             match command {
                 Command::Plugin(c) => plugin::run(&mut app, c).await,
                 Command::Integration(c) => integration::run(&mut app, c).await,
@@ -53,6 +54,33 @@ pub async fn run(cli: Cli, out: Out) -> Result<u8, Failure> {
                 Command::Demo(_) | Command::Limits => Ok(exit::OK),
             }
         }
+    }
+}
+
+/// Commands that only read the database: they open it read-only
+/// (`App::open_read_only`), so they work on a read-only file or folder.
+fn reads_only(command: &Command) -> bool {
+    use super::args::{
+        AssetCommand, CompanyCommand, IntegrationCommand, LayoutCommand, MatchAction, PluginCommand, RulesAction,
+        ScheduleAction, TicketCommand, TicketsAction,
+    };
+    match command {
+        Command::Plugin(c) => matches!(c, PluginCommand::List | PluginCommand::Inspect { .. }),
+        Command::Integration(c) => {
+            matches!(c, IntegrationCommand::List | IntegrationCommand::Show { .. } | IntegrationCommand::Test { .. })
+        }
+        Command::Runs(_) => true,
+        Command::Match(a) => matches!(a.action, None | Some(MatchAction::List { .. })),
+        Command::Rules(a) => matches!(a.action, None | Some(RulesAction::Show | RulesAction::Types)),
+        Command::Layout(c) => matches!(c, LayoutCommand::List),
+        Command::Company(c) => {
+            matches!(c, CompanyCommand::List { .. } | CompanyCommand::Show { .. } | CompanyCommand::History { .. })
+        }
+        Command::Asset(c) => matches!(c, AssetCommand::List { .. } | AssetCommand::Show { .. }),
+        Command::Schedule(a) => matches!(a.action, None | Some(ScheduleAction::Show)),
+        Command::Tickets(a) => matches!(a.action, None | Some(TicketsAction::Show | TicketsAction::Statuses)),
+        Command::Ticket(c) => matches!(c, TicketCommand::List { .. }),
+        _ => false,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::cli::args::{ApplyArgs, RunsArgs, SyncArgs};
 use crate::cli::output::{Out, duration, show_total};
 use crate::cli::{App, Failure, exit};
 use crate::model::StreamKind;
-use crate::store::{RunRow, RunStatus, RunStreamRow};
+use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord};
 use crate::sync::{self, Mode, Observer, SyncReport, SyncRequest};
 
 /// Progress on a terminal: one spinner per stream.
@@ -67,9 +67,13 @@ pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
     };
     let observer = Bars { out: &app.out, bar: RefCell::new(None) };
     let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await.map_err(|e| {
-        let busy = matches!(e, sync::SyncError::Busy { .. });
-        let f = Failure::from(e);
-        if busy { f.with_code(exit::BUSY) } else { f }
+        let code = match e {
+            sync::SyncError::Busy { .. } => exit::BUSY,
+            // The run had started: it failed, it did not stop before changing anything.
+            sync::SyncError::RunStore { .. } => exit::FAILED,
+            _ => exit::ERROR,
+        };
+        Failure::from(e).with_code(code)
     })?;
     print_sync(&app.out, &report);
     Ok(match report.status {
@@ -220,7 +224,15 @@ pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
     if args.name.as_deref() == Some("show") {
         let id = args.id.ok_or_else(|| Failure::new("which run?", Some("ferry runs show ID".to_string())))?;
         let run = app.store.read().run(id)?;
+        let skipped = app.store.read().skipped_records(id)?;
+        if app.out.json {
+            let mut value = serde_json::to_value(&run).unwrap_or_default();
+            value["skipped_records"] = serde_json::to_value(&skipped).unwrap_or_default();
+            app.out.json(&value);
+            return Ok(exit::OK);
+        }
         print_run(&app.out, &run);
+        print_skipped(&app.out, &skipped);
         return Ok(exit::OK);
     }
     if let Some(name) = &args.name {
@@ -250,6 +262,29 @@ pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
             .collect(),
     );
     Ok(exit::OK)
+}
+
+/// The records a run skipped as invalid, with the reason.
+fn print_skipped(out: &Out, skipped: &[SkippedRecord]) {
+    if skipped.is_empty() {
+        return;
+    }
+    out.line(format!("{} records skipped as invalid:", skipped.len()));
+    out.table(
+        &["stream", "PSA id", "field", "reason", "record"],
+        skipped
+            .iter()
+            .map(|r| {
+                vec![
+                    r.stream.clone(),
+                    r.external_id.clone(),
+                    r.field.clone().unwrap_or_else(|| "-".into()),
+                    r.reason.clone(),
+                    r.snippet.clone(),
+                ]
+            })
+            .collect(),
+    );
 }
 
 fn took(r: &RunRow) -> String {

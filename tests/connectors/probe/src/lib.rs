@@ -1,7 +1,8 @@
 //! A test-only connector whose behaviour is chosen by its `mode` config
 //! value: well-behaved, or one of the ways a third-party connector can go
 //! wrong (reach outside its allowlist, loop, exhaust memory, panic, page
-//! forever, lie about its records, repeat an id within a page). Ferry's end-to-end tests load it like
+//! forever, lie about its records, repeat an id within a page, answer
+//! slowly for ever). Ferry's end-to-end tests load it like
 //! any other connector and check that each misbehaviour ends in a clear
 //! error for that run only.
 
@@ -72,7 +73,19 @@ impl Source for Probe {
         if c.get("mode") == Some("invalid") {
             return Err(invalid_config("mode", "is `invalid` on purpose"));
         }
-        Ok(ValidatedConfig { config: c.into_pairs(), notices: vec![] })
+        let mut pairs = c.clone().into_pairs();
+        for (k, v) in pairs.iter_mut() {
+            match (c.get("mode"), k.as_str()) {
+                // Rewrites the base URL to another host: the allowlist moves.
+                (Some("move-host"), "base_url") => *v = "http://127.0.0.3:7".into(),
+                // Tidies the base URL without changing its origin.
+                (Some("tidy-host"), "base_url") => *v = format!("{}/", v.trim_end_matches('/')),
+                // Changes a value no host template uses.
+                (_, "account") => *v = v.trim().to_lowercase(),
+                _ => {}
+            }
+        }
+        Ok(ValidatedConfig { config: pairs, notices: vec![] })
     }
 
     fn check(config: RawConfig) -> Result<CheckReport, ConnectorError> {
@@ -175,9 +188,32 @@ impl Source for Probe {
                     total: None,
                 })
             }
+            // Within every limit and never ending: each page waits on the
+            // PSA (a slow simulator) and names the next.
+            "slow-endless" => {
+                let base = c.require("base_url")?;
+                Client::new(base).get("/", &[])?;
+                let n: u64 = cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
+                Ok(Page {
+                    records: Records::Companies(companies(1, &format!("s{n}-"))),
+                    next: Some((n + 1).to_string()),
+                    total: None,
+                })
+            }
+            // Mostly valid: one record in `count` has a negative id (valid),
+            // one an unreadable timestamp, one an empty name.
+            "some-bad-records" => {
+                let mut list = companies(count.max(3), "q");
+                list[0].id = "-7".into();
+                list[1].updated_at = Some("next week".into());
+                list[2].name = String::new();
+                Ok(Page { records: Records::Companies(list), next: None, total: None })
+            }
+            // Mostly lies: two of three records have unreadable timestamps.
             "bad-record" => {
-                let mut list = companies(2, "b");
+                let mut list = companies(3, "b");
                 list[1].updated_at = Some("last tuesday".into());
+                list[2].updated_at = Some("the day before".into());
                 Ok(Page { records: Records::Companies(list), next: None, total: None })
             }
             "wrong-stream" => Ok(Page { records: Records::Assets(vec![]), next: None, total: None }.with_contacts()),
