@@ -97,7 +97,11 @@ fn daemon_runs_what_is_due_once_survives_failures_and_records_runs() {
     assert_eq!(quiet["fired"].as_array().map(Vec::len), Some(0));
 
     // Seven hours later: two slots were missed; each integration runs once.
-    let later = (chrono::Utc::now() + chrono::Duration::hours(7)).to_rfc3339();
+    // One hour after a 3-hourly slot, at least six hours from now: the two
+    // minutes added below never reach the next slot, whatever time it is.
+    let ahead = chrono::Utc::now() + chrono::Duration::hours(8);
+    let slot = ahead.timestamp() - ahead.timestamp().rem_euclid(3 * 3600);
+    let later = chrono::DateTime::from_timestamp(slot + 3600, 0).expect("time").to_rfc3339();
     let ferry = Ferry { env: vec![("FERRY_NOW".into(), later.clone())], ..ferry };
     let summary = ferry.json(&["daemon", "--once"]);
     let fired = summary["fired"].as_array().expect("fired");
@@ -117,11 +121,11 @@ fn daemon_runs_what_is_due_once_survives_failures_and_records_runs() {
     // A schedule changed in the database is picked up by the next pass.
     ferry.json(&["schedule", "good", "add", "* * * * *"]);
     let minute_later =
-        (chrono::DateTime::parse_from_rfc3339(&later).expect("time") + chrono::Duration::minutes(2)).to_rfc3339();
+        (chrono::DateTime::parse_from_rfc3339(&later).expect("time") + chrono::Duration::seconds(150)).to_rfc3339();
     let ferry = Ferry { env: vec![("FERRY_NOW".into(), minute_later)], ..ferry };
     let next = ferry.json(&["daemon", "--once"]);
     let fired = next["fired"].as_array().expect("fired");
-    assert_eq!(fired.len(), 1);
+    assert_eq!(fired.len(), 1, "{next:#}");
     assert_eq!(fired[0]["integration"], "good");
     // `--once` finds everything at its start, so it reports a missed slot.
     assert_eq!(fired[0]["trigger"], "daemon-start");
