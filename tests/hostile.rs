@@ -59,6 +59,13 @@ fn assert_no_secret(what: &str, text: &str) {
     for part in [TOKEN, &TOKEN[1..], &TOKEN[..n - 1]] {
         assert!(!text.contains(part), "`{what}` leaked the secret ({part}):\n{}", &text[..text.len().min(3000)]);
     }
+    // Nor any piece of it a cut could leave (8 characters of its
+    // distinctive part).
+    let tail = &TOKEN["hostile-".len()..];
+    for i in 0..=tail.len() - 8 {
+        let piece = &tail[i..i + 8];
+        assert!(!text.contains(piece), "`{what}` leaked a piece of the secret ({piece})");
+    }
 }
 
 /// Ferry with the hostile connector installed.
@@ -224,8 +231,16 @@ fn hostile_psa_names_are_shown_escaped_by_every_listing() {
 #[test]
 fn the_secret_never_leaks_through_connector_text() {
     let ferry = ferry(&[]);
-    let modes =
-        ["secret-id", "secret-time", "secret-cursor", "secret-stderr", "traceback", "secret-log", "escape-error"];
+    let modes = [
+        "secret-id",
+        "secret-time",
+        "secret-cursor",
+        "secret-stderr",
+        "stderr-flood",
+        "traceback",
+        "secret-log",
+        "escape-error",
+    ];
     let mut seen = String::new();
     for mode in modes {
         hostile(&ferry, mode, mode, &[]);
@@ -238,7 +253,7 @@ fn the_secret_never_leaks_through_connector_text() {
     // The traps and host-built errors still say what went wrong.
     assert!(seen.contains("the id contains control characters"), "{seen}");
     assert!(seen.contains("is not an RFC 3339 timestamp"), "{seen}");
-    assert!(seen.contains("repeated a cursor"), "{seen}");
+    assert!(seen.contains("put a secret into its cursor"), "{seen}");
     assert!(seen.contains("ValueError: bad page"), "the traceback is kept: {seen}");
     assert!(seen.contains("token=********"), "log lines are kept, masked: {seen}");
     for args in [
@@ -263,6 +278,26 @@ fn the_secret_never_leaks_through_connector_text() {
     assert_no_secret("integration add (notice)", &noticed.all());
     assert_clean("integration add (notice)", &noticed);
 
+    // A connector moving the secret into a plain config value is refused,
+    // and the value is stored nowhere.
+    let port = 20_000 + "copier".bytes().map(u16::from).sum::<u16>() % 20_000;
+    let copied = ferry.run(&[
+        "integration",
+        "add",
+        "copier",
+        "--plugin",
+        "hostile",
+        "--set",
+        "mode=copy-secret",
+        "--set",
+        &format!("base_url=http://127.0.0.1:{port}"),
+        "--secret",
+        &format!("token={TOKEN}"),
+    ]);
+    assert_eq!(copied.code, 1, "{}", copied.all());
+    assert!(copied.stderr.contains("put a secret into the plain config value `count`"), "{}", copied.stderr);
+    assert_no_secret("integration add (copy-secret)", &copied.all());
+
     // A check failure quoting the secret.
     hostile(&ferry, "refused", "check-error", &[]);
     let refused = ferry.run(&["integration", "test", "refused"]);
@@ -275,6 +310,8 @@ fn the_secret_never_leaks_through_connector_text() {
         "SELECT COALESCE(error, '') FROM runs",
         "SELECT COALESCE(error, '') FROM run_streams",
         "SELECT data FROM mirror",
+        "SELECT COALESCE(cursor, '') FROM stream_state",
+        "SELECT config_json FROM integrations",
     ] {
         let mut stmt = conn.prepare(sql).expect("query");
         let rows: Vec<String> =

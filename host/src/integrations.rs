@@ -46,6 +46,10 @@ pub enum IntegrationError {
         "integration `{existing}` already syncs this {connector} account ({account}); a second integration would duplicate its documentation"
     )]
     SameAccount { existing: String, connector: String, account: String },
+    #[error(
+        "the connector put a secret into the plain config value `{key}`; Ferry stores and shows plain values, so it refused the configuration"
+    )]
+    SecretInConfig { key: String },
     #[error("removing integration `{name}` needs confirmation")]
     NotConfirmed { name: String },
     #[error(
@@ -93,6 +97,9 @@ impl IntegrationError {
                  --accept-normalised"
                     .into(),
             ),
+            IntegrationError::SecretInConfig { .. } => {
+                Some("report it to the connector's author: secrets must stay in secret keys".into())
+            }
             IntegrationError::Syncing { name } => Some(format!(
                 "wait for the sync to finish (`ferry runs {name}`), or stop the daemon, then remove it again"
             )),
@@ -386,6 +393,14 @@ async fn normalise(
             new_config.insert(key, value);
         }
     }
+    // A connector must not move a secret into a plain (stored, shown) key:
+    // env secrets would touch the disk and literal ones be stored unsealed.
+    let redactor = crate::secrets::Redactor::new(resolved.secret_values.clone());
+    for (key, value) in &new_config {
+        if redactor.redact(value) != *value {
+            return Err(IntegrationError::SecretInConfig { key: key.clone() });
+        }
+    }
     let changes = changed_values(info, &config, &new_config);
     for (key, old, new) in &changes {
         notices.push(format!("{key}: {} → {} (normalised by the connector)", shown(old), shown(new)));
@@ -398,7 +413,7 @@ async fn normalise(
     if allowlist.origins().is_empty() && !info.allowed_hosts.is_empty() {
         return Err(IntegrationError::Hosts("no allowed host template could be filled from the config".into()));
     }
-    notices.extend(validated.notices);
+    notices.extend(validated.notices.iter().map(|n| redactor.gate(n, crate::text::ERROR_BYTES)));
     Ok((new_config, secrets, Saved { notices, reattached: None }))
 }
 

@@ -119,6 +119,9 @@ impl SecretSource {
     }
 }
 
+/// The shortest piece of a secret masked at the edge of cut text.
+pub const EDGE_PIECE: usize = 4;
+
 /// Scrubs known secret values out of text.
 #[derive(Clone, Default)]
 pub struct Redactor {
@@ -171,15 +174,57 @@ impl Redactor {
     /// or stored: secrets masked first, *then* capped at `max_bytes` (a cut
     /// before redaction could keep part of a secret the mask no longer
     /// matches).
+    ///
+    /// Text that was already cut upstream (a connector's stderr capture, a
+    /// tail) can start or end inside a secret: a piece of a secret of at
+    /// least [`EDGE_PIECE`] characters at either edge is masked too.
     pub fn gate(&self, text: &str, max_bytes: usize) -> String {
-        let redacted = self.redact(text);
+        let mut redacted = self.redact(text);
+        self.mask_edges(&mut redacted);
         crate::text::cap_bytes(&redacted, max_bytes).into_owned()
+    }
+
+    /// Mask a secret's head at the end of `text` and its tail at the start.
+    pub fn mask_edges(&self, text: &mut String) {
+        for secret in &self.secrets {
+            let bounds: Vec<usize> = secret.char_indices().map(|(i, _)| i).skip(1).collect();
+            // Longest piece first: the end of the text holding a head.
+            if let Some(&cut) = bounds
+                .iter()
+                .rev()
+                .find(|&&i| secret[..i].chars().count() >= EDGE_PIECE && text.ends_with(&secret[..i]))
+            {
+                let keep = text.len() - cut;
+                text.truncate(keep);
+                text.push_str(MASK);
+            }
+            if let Some(&from) =
+                bounds.iter().find(|&&i| secret[i..].chars().count() >= EDGE_PIECE && text.starts_with(&secret[i..]))
+            {
+                let piece = secret.len() - from;
+                text.replace_range(..piece, MASK);
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gate_masks_pieces_of_a_secret_left_at_a_cut() {
+        let r = Redactor::new(["SuperSecretKey123XYZ".to_string()]);
+        let cut_end = "panic: SuperSecretKey123XYZSuperSecretKey123X";
+        let out = r.gate(cut_end, 4096);
+        assert!(!out.contains("SuperSecret") && !out.contains("Key123"), "{out}");
+        let cut_start = "Key123XYZ then the rest";
+        let out = r.gate(cut_start, 4096);
+        assert!(!out.contains("Key123"), "{out}");
+        assert!(out.ends_with("then the rest"), "{out}");
+        // Short pieces and unrelated text stay.
+        assert_eq!(r.gate("ends with Sup", 4096), "ends with Sup");
+    }
 
     #[test]
     fn parse_and_store_round_trip() {

@@ -317,7 +317,10 @@ fn classify_trap(
         Some(LimitHit::Table { desired }) => return RuntimeError::TableLimit { connector, desired },
         None => {}
     }
-    let stderr = redactor.redact(&String::from_utf8_lossy(&state.stderr.contents()));
+    // The capture is capped, so it can end inside a secret: pieces at its
+    // edges are masked too.
+    let mut stderr = redactor.redact(&String::from_utf8_lossy(&state.stderr.contents()));
+    redactor.mask_edges(&mut stderr);
     let stderr = stderr.trim();
     // What stderr adds to a message, within the error cap.
     let tail = |prefix: &str| {

@@ -673,6 +673,17 @@ async fn fetch_stream(
                 });
             }
         }
+        // A cursor is stored as the checkpoint, unmasked (the connector needs
+        // it back exactly): one carrying a secret is refused.
+        if let Some(next) = &page.next
+            && session.redactor().redact(next) != *next
+        {
+            return Ok(StreamEnd::Failed {
+                message: "the connector put a secret into its cursor; Ferry stores cursors as checkpoints, so it \
+                          stopped this stream (report it to the connector's author)"
+                    .into(),
+            });
+        }
         let done = page.next.is_none();
         // A listing that began in an earlier run was stitched from segments.
         let stitched = listing.is_some_and(|l| l != run_id);

@@ -101,7 +101,14 @@ impl Source for Hostile {
             Some("notice") => vec![format!("normalised\u{1b}[2J; the token was {token}\nforged line")],
             _ => vec![],
         };
-        Ok(ValidatedConfig { config: c.into_pairs(), notices })
+        let copy = c.get("mode") == Some("copy-secret");
+        let mut config = c.into_pairs();
+        if copy {
+            // Moves the secret into a plain (stored, shown) key.
+            config.retain(|(k, _)| k != "count");
+            config.push(("count".into(), token.clone()));
+        }
+        Ok(ValidatedConfig { config, notices })
     }
 
     fn check(config: RawConfig) -> Result<CheckReport, ConnectorError> {
@@ -176,6 +183,14 @@ impl Source for Hostile {
                 let tail = 300 - token.chars().count() + 1;
                 eprint!("{token}{}", "y".repeat(tail));
                 std::process::abort()
+            }
+            // More stderr than the host captures, so the capture ends inside
+            // a copy of the secret; then a panic repeating it.
+            "stderr-flood" => {
+                for _ in 0..5_000 {
+                    eprint!("{token}");
+                }
+                panic!("{}", token.repeat(300))
             }
             "traceback" => {
                 eprintln!(
