@@ -385,6 +385,19 @@ fn canonical(ferry: &Ferry) -> BTreeSet<String> {
     out
 }
 
+/// The same company by hand in the fresh database; its new id.
+fn add_company(fresh: &Ferry, name: String, domain: Option<String>, phone: Option<String>) -> i64 {
+    let mut args = vec!["company".to_string(), "add".into(), name, "--allow-duplicate".into()];
+    if let Some(d) = domain {
+        args.extend(["--domain".into(), d]);
+    }
+    if let Some(p) = phone {
+        args.extend(["--phone".into(), p]);
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    fresh.json(&refs)["id"].as_i64().expect("new id")
+}
+
 /// Build a fresh database from the same decisions: the same operator
 /// companies, settings and company links the sequence ended with.
 fn fresh_build(h: &Harness) -> Ferry {
@@ -414,15 +427,7 @@ fn fresh_build(h: &Harness) -> Ferry {
         .collect::<Result<_, _>>()
         .expect("rows");
     for (id, name, domain, phone) in operator {
-        let mut args = vec!["company".to_string(), "add".into(), name, "--allow-duplicate".into()];
-        if let Some(d) = domain {
-            args.extend(["--domain".into(), d]);
-        }
-        if let Some(p) = phone {
-            args.extend(["--phone".into(), p]);
-        }
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        ids.insert(id, fresh.json(&refs)["id"].as_i64().expect("new id"));
+        ids.insert(id, add_company(&fresh, name, domain, phone));
     }
     for name in ["syncro", "cw"] {
         fresh.json(&["sync", name, "--full"]);
@@ -458,15 +463,7 @@ fn fresh_build(h: &Harness) -> Ferry {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
                 .expect("linked company");
-            let mut args = vec!["company".to_string(), "add".into(), name, "--allow-duplicate".into()];
-            if let Some(d) = domain {
-                args.extend(["--domain".into(), d]);
-            }
-            if let Some(p) = phone {
-                args.extend(["--phone".into(), p]);
-            }
-            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            ids.insert(original, fresh.json(&refs)["id"].as_i64().expect("new id"));
+            ids.insert(original, add_company(&fresh, name, domain, phone));
         }
     }
     for (name, list) in &links {
