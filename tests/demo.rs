@@ -34,6 +34,9 @@ fn the_demo_syncs_both_simulated_psas_into_one_documentation() {
         "{}",
         run.stdout
     );
+    // PSA companies left as suggestions are named, with the way to decide.
+    let waiting = ferry.count("SELECT COUNT(*) FROM company_links WHERE state IN ('suggested', 'unmatched')");
+    assert_eq!(run.stdout.contains("wait for your decision"), waiting > 0, "{waiting} waiting\n{}", run.stdout);
 }
 
 #[test]

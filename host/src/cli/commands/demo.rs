@@ -76,6 +76,9 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
             secrets: vec![("private_key".into(), cw_options.private_key.clone())],
         },
     ];
+    // PSA companies left for the operator (a likely twin exists), by
+    // integration: their data waits for the decision.
+    let mut awaiting: Vec<(String, u64)> = Vec::new();
     for DemoIntegration { name, plugin, values, secrets } in &plan {
         if app.store.read().integration(name).is_err() {
             let (_, saved) =
@@ -99,6 +102,9 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
         let report = sync::run(&mut app.store, &app.runtime, &request, &Quiet).await?;
         print_sync(&out, &report);
         failed |= report.status != crate::store::RunStatus::Succeeded;
+        if let Some(waiting) = report.apply.as_ref().map(|a| a.awaiting_match).filter(|n| *n > 0) {
+            awaiting.push((name.to_string(), waiting));
+        }
     }
 
     let tx = app.store.read();
@@ -113,6 +119,7 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
             "contacts": contacts,
             "assets": devices,
             "assets_with_cards_from_two_psas": merged,
+            "awaiting_match": awaiting.iter().map(|(n, c)| serde_json::json!({"integration": n, "companies": c})).collect::<Vec<_>>(),
             "elapsed_ms": started.elapsed().as_millis() as u64,
             "database": db_path,
         }));
@@ -124,6 +131,12 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
         ));
         if merged > 0 {
             out.line(format!("{merged} assets are the same device in both PSAs and carry a card from each"));
+        }
+        for (name, count) in &awaiting {
+            out.line(format!(
+                "{count} PSA companies of {name} wait for your decision (a likely twin exists): \
+                 `ferry match {name} list --state suggested`"
+            ));
         }
         if keeps_database || args.keep_running {
             out.line(format!("look around: ferry --db {} asset list", db_path.display()));
