@@ -209,10 +209,7 @@ pub fn remove_layout(store: &mut Store, name: &str) -> Result<(), CurationError>
     let mut users = Vec::new();
     for integration in store.read().integrations()? {
         let o = crate::options::IntegrationOptions::from_json(&integration.options);
-        let named = o.rules.iter().map(|r| &r.layout).chain(
-            [&o.primary_layout, &o.contacts_layout, &o.sites_layout, &o.agreements_layout].into_iter().flatten(),
-        );
-        if named.into_iter().any(|l| l.eq_ignore_ascii_case(&layout.name)) {
+        if o.layouts_named().any(|l| l.eq_ignore_ascii_case(&layout.name)) {
             users.push(integration.name);
         }
     }

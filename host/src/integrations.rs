@@ -176,6 +176,29 @@ pub fn account_identity(info: &ConnectorInfo, config: &BTreeMap<String, String>)
     format!("{} {}", info.id, parts.join(" "))
 }
 
+/// Refuse a config whose PSA account another live integration (other than
+/// `except`) already syncs: a second one would duplicate its documentation.
+fn refuse_same_account(
+    store: &Store,
+    info: &ConnectorInfo,
+    config: &BTreeMap<String, String>,
+    except: Option<i64>,
+) -> Result<(), IntegrationError> {
+    let account = account_identity(info, config);
+    let existing =
+        store.read().integrations()?.into_iter().find(|i| {
+            Some(i.id) != except && i.connector_id == info.id && account_identity(info, &i.config) == account
+        });
+    match existing {
+        Some(existing) => Err(IntegrationError::SameAccount {
+            existing: existing.name,
+            connector: info.name.clone(),
+            account: account.split_once(' ').map(|(_, a)| a.to_string()).unwrap_or_default(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// What `integration remove` does, for the operator to confirm.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RemovalPlan {
@@ -219,19 +242,8 @@ pub async fn add(
     let (config, secret_map) = assign(&row.info, BTreeMap::new(), BTreeMap::new(), values, secrets)?;
     let (config, secret_map, mut saved) =
         normalise(runtime, store, &row.info, config, secret_map, accept_normalised).await?;
+    refuse_same_account(store, &row.info, &config, None)?;
     let account = account_identity(&row.info, &config);
-    if let Some(existing) = store
-        .read()
-        .integrations()?
-        .into_iter()
-        .find(|i| i.connector_id == connector_id && account_identity(&row.info, &i.config) == account)
-    {
-        return Err(IntegrationError::SameAccount {
-            existing: existing.name,
-            connector: row.info.name.clone(),
-            account: account.split_once(' ').map(|(_, a)| a.to_string()).unwrap_or_default(),
-        });
-    }
     // The same PSA account was connected before: take its documentation,
     // match decisions and options back instead of duplicating them.
     let removed = store
@@ -278,18 +290,7 @@ pub async fn set(
         assign(&connector.info, current.config.clone(), current.secrets.clone(), values, secrets)?;
     let (config, secret_map, saved) =
         normalise(runtime, store, &connector.info, config, secret_map, accept_normalised).await?;
-    let account = account_identity(&connector.info, &config);
-    if let Some(existing) = store.read().integrations()?.into_iter().find(|i| {
-        i.id != current.id
-            && i.connector_id == current.connector_id
-            && account_identity(&connector.info, &i.config) == account
-    }) {
-        return Err(IntegrationError::SameAccount {
-            existing: existing.name,
-            connector: connector.info.name.clone(),
-            account: account.split_once(' ').map(|(_, a)| a.to_string()).unwrap_or_default(),
-        });
-    }
+    refuse_same_account(store, &connector.info, &config, Some(current.id))?;
     store.transaction(|tx| tx.update_integration_config(current.id, &config, &secret_map))?;
     Ok((store.read().integration_by_id(current.id)?, saved))
 }

@@ -156,6 +156,16 @@ impl Default for IntegrationOptions {
 }
 
 impl IntegrationOptions {
+    /// Every layout these options name: by-type rules first, then the
+    /// primary, contacts, sites and agreements locations.
+    pub fn layouts_named(&self) -> impl Iterator<Item = &String> {
+        self.rules.iter().map(|r| &r.layout).chain(
+            [&self.primary_layout, &self.contacts_layout, &self.sites_layout, &self.agreements_layout]
+                .into_iter()
+                .flatten(),
+        )
+    }
+
     /// Options from the stored JSON; unknown or malformed parts fall back to
     /// defaults rather than breaking a sync.
     pub fn from_json(value: &serde_json::Value) -> Self {

@@ -528,11 +528,7 @@ fn apply_assets(
             counts.archived += archive_card(tx, integration_id, stream, &ext, CardTarget::Asset)?;
             continue;
         };
-        for layout in options.rules.iter().map(|r| &r.layout).chain(
-            [&options.primary_layout, &options.contacts_layout, &options.sites_layout, &options.agreements_layout]
-                .into_iter()
-                .flatten(),
-        ) {
+        for layout in options.layouts_named() {
             if !active_layouts.contains_key(layout) {
                 active_layouts.insert(layout.clone(), tx.active_layout_id(layout)?.is_some());
             }
