@@ -1,5 +1,6 @@
 //! The command line, as clap parses it. Names here are the product's CLI
-//! contract (design.md §6): keep them stable.
+//! contract (scripts and cron call them; README documents them): keep them
+//! stable.
 
 use std::path::PathBuf;
 

@@ -5,7 +5,7 @@
 //! keyed per endpoint (`customers`, `contacts`, `assets`, `tickets`).
 //! Only tickets can be filtered by update time (`since_updated_at`); the other
 //! streams are read whole and Ferry detects changes by content hash.
-//! Facts and sources: `shared/api/API-FACTS.md` §1.
+//! Facts and sources: `docs/psa-apis.md` §1.
 
 mod api;
 mod config;
