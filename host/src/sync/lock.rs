@@ -9,8 +9,33 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use fs4::{FileExt, TryLockError};
+
+use super::SyncError;
+use crate::store::{IntegrationRow, Store};
+
+/// Take the integration's OS lock for a sync, waiting up to `wait` for its
+/// holder; past that, [`SyncError::Busy`] names the holder the `locks` table
+/// records.
+pub(super) async fn acquire(
+    store: &Store,
+    integration: &IntegrationRow,
+    wait: Option<Duration>,
+) -> Result<IntegrationLock, SyncError> {
+    let deadline = Instant::now() + wait.unwrap_or_default();
+    loop {
+        if let Some(held) = try_acquire(store.path(), integration.id)? {
+            return Ok(held);
+        }
+        if Instant::now() >= deadline {
+            let holder = store.read().lock_holder(integration.id)?;
+            return Err(SyncError::Busy { integration: integration.name.clone(), holder });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
 
 /// The folder holding the lock files of the database at `db`.
 pub fn lock_dir(db: &Path) -> PathBuf {
