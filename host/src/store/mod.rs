@@ -27,7 +27,7 @@ use crate::vault::Vault;
 
 pub use self::connectors::ConnectorRow;
 pub use self::docs::{
-    AssetFilter, AssetRow, CardRow, CardTarget, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
+    AssetFilter, AssetRow, CardRow, CardTarget, CardWrite, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
 };
 pub use self::integrations::{IntegrationRow, RemovalCounts};
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
