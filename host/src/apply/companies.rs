@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::cards::{archive_card, company_card};
 use super::{ApplyReport, Counts, Owner, hash_of, parse};
+use crate::companies::{create_company, domain_of, link_conflict, match_index};
 use crate::matching::{self, CompanyFeatures, Decision};
 use crate::model::{Company, Record, StreamKind};
 use crate::options::IntegrationOptions;
@@ -51,7 +52,7 @@ pub(super) fn apply_companies(
         if link.is_none() && !deleted {
             let idx = match &mut index {
                 Some(idx) => idx,
-                None => index.insert(matching::Index::build(tx, integration_id)?),
+                None => index.insert(match_index(tx, integration_id)?),
             };
             let decision = matching::decide(idx, &CompanyFeatures::of(&company), options);
             let new_link = match decision {
@@ -218,7 +219,7 @@ fn one_psa_company_per_company(
     if link.state != LinkState::Matched {
         return Ok(link);
     }
-    Ok(match crate::companies::link_conflict(tx, integration, &link, &company.name)? {
+    Ok(match link_conflict(tx, integration, &link, &company.name)? {
         None => link,
         Some(c) => CompanyLink {
             state: LinkState::Suggested,
@@ -231,29 +232,5 @@ fn one_psa_company_per_company(
             )),
             ..link
         },
-    })
-}
-
-/// A documentation company for a PSA company; that PSA is its source.
-pub(crate) fn create_company(
-    tx: &Tx<'_>,
-    company: &Company,
-    integration_id: i64,
-    integration_name: &str,
-) -> Result<i64, StoreError> {
-    let id = tx.insert_company(
-        &company.name,
-        domain_of(company).as_deref(),
-        company.phone.as_deref(),
-        &format!("integration:{integration_name}"),
-    )?;
-    tx.set_company_source(id, Some((integration_id, &company.id)))?;
-    Ok(id)
-}
-
-/// The company's web domain: its website's host, else its email's domain.
-pub fn domain_of(company: &Company) -> Option<String> {
-    company.website.as_deref().and_then(matching::normalize_domain).or_else(|| {
-        company.email.as_deref().and_then(|e| e.rsplit_once('@')).and_then(|(_, d)| matching::normalize_domain(d))
     })
 }

@@ -21,13 +21,11 @@ use serde::Serialize;
 
 use self::assets::apply_assets;
 use self::companies::apply_companies;
-pub(crate) use self::companies::create_company;
-pub use self::companies::domain_of;
 use self::tickets::apply_tickets;
+use crate::hashing::content_hash;
 use crate::model::{Record, StreamKind};
 use crate::options::IntegrationOptions;
 use crate::store::{MirrorRow, Store, StoreError, Tx};
-use crate::sync::records::content_hash;
 
 /// What apply did to one kind of record. For companies every PSA company
 /// lands in exactly one bucket, so they add up to the PSA's companies:
@@ -201,9 +199,6 @@ struct Owner {
     /// The company arrives archived; so does everything of it.
     archived: bool,
 }
-
-#[cfg(test)]
-mod during_sync_tests;
 
 #[cfg(test)]
 mod tests {

@@ -15,9 +15,12 @@
 //!   stream completed) never touches the documentation tables.
 
 pub mod dedup;
-pub mod lock;
+mod lock;
 pub mod records;
 mod stream;
+
+#[cfg(test)]
+mod apply_during_sync_tests;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -159,7 +162,7 @@ pub enum SyncError {
     #[error("{integration} is already syncing{}", busy_detail(holder.as_ref()))]
     Busy { integration: String, holder: Option<LockHolder> },
     #[error(transparent)]
-    LockFile(#[from] lock::LockFileError),
+    LockFile(#[from] crate::lock::LockFileError),
     /// The database failed under a run that had started (disk full, made
     /// read-only): the run is recorded failed with this cause when the
     /// database still takes that one write.

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{ApplyScope, apply, apply_changes};
+use super::records;
+use crate::apply::{ApplyScope, apply, apply_changes};
 use crate::model::{Asset, Company, ConnectorInfo, Record, StreamKind};
 use crate::store::tests::temp_store;
 use crate::store::{ConnectorRow, Store};
-use crate::sync::records;
 
 fn company(id: &str) -> Record {
     Record::Company(Company {
