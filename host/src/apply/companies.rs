@@ -8,7 +8,7 @@ use super::cards::{archive_card, company_card};
 use super::{ApplyReport, Counts, Owner, hash_of, parse};
 use crate::companies::{create_company, domain_of, link_conflict, match_index};
 use crate::matching::{self, CompanyFeatures, Decision};
-use crate::model::{Company, Record, StreamKind};
+use crate::model::{Company, Field, Record, StreamKind};
 use crate::options::IntegrationOptions;
 use crate::rules;
 use crate::store::{CardTarget, CardWrite, CompanyLink, LinkState, StoreError, Tx};
@@ -132,7 +132,15 @@ pub(super) fn apply_companies(
             && doc_company.source_external_id.as_deref() == Some(company.id.as_str())
             && !options.keep_company_details;
         let fields = company_card(&company);
-        let hash = hash_of(&(company_id, &company.name, &fields, archived, options.keep_company_details, follows));
+        let hash = CompanyDecision {
+            company_id,
+            name: &company.name,
+            fields: &fields,
+            archived,
+            keep_details: options.keep_company_details,
+            follows,
+        }
+        .hash();
         match tx.card_link(integration_id, StreamKind::Companies.as_str(), &company.id)? {
             Some((doc, h)) if doc == company_id && h == hash => {
                 counts.unchanged += 1;
@@ -233,4 +241,24 @@ fn one_psa_company_per_company(
             ..link
         },
     })
+}
+
+/// What apply decides for a PSA company: its card's hash covers all of it.
+pub(super) struct CompanyDecision<'a> {
+    pub company_id: i64,
+    pub name: &'a str,
+    pub fields: &'a [Field],
+    pub archived: bool,
+    /// The operator keeps the company's details (`keep_company_details`).
+    pub keep_details: bool,
+    /// This PSA company drives the company's details.
+    pub follows: bool,
+}
+
+impl CompanyDecision<'_> {
+    /// Over the JSON array of the fields in this order (stored hashes
+    /// depend on it; pinned in `apply::tests`).
+    pub fn hash(&self) -> String {
+        hash_of(&(self.company_id, self.name, self.fields, self.archived, self.keep_details, self.follows))
+    }
 }

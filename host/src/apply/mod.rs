@@ -205,12 +205,51 @@ mod tests {
     use super::*;
     use crate::model::Field;
 
+    // Hashes stored by earlier versions were taken over `json!([...])` of
+    // each decision; every stored card and ticket compares against them, so
+    // a change here re-writes the whole documentation once. Each decision
+    // is pinned twice: against that array form and against its value.
+
     #[test]
-    fn decision_hashes_match_the_json_array_form() {
-        // Hashes stored by earlier versions were taken over `json!([...])`.
+    fn asset_decision_hash_is_pinned() {
         let fields = vec![Field { label: "Serial".into(), value: "SN-1".into() }];
         let identity = Some("serial:sn-1".to_string());
         let old = content_hash(&serde_json::json!([7, 3, "Laptop \"A\"", &fields, false, &identity, true]).to_string());
-        assert_eq!(hash_of(&(7i64, 3i64, "Laptop \"A\"", &fields, false, &identity, true)), old);
+        let decided = assets::AssetDecision {
+            company_id: 7,
+            layout_id: 3,
+            title: "Laptop \"A\"",
+            fields: &fields,
+            archived: false,
+            identity: identity.as_deref(),
+            auto_update_names: true,
+        };
+        assert_eq!(decided.hash(), old);
+        assert_eq!(decided.hash(), "a762d047c5832c6e7daf2d902735970d");
+    }
+
+    #[test]
+    fn company_decision_hash_is_pinned() {
+        let fields = vec![Field { label: "Website".into(), value: "acme.example".into() }];
+        let old = content_hash(&serde_json::json!([12, "Acme & Co", &fields, true, false, true]).to_string());
+        let decided = companies::CompanyDecision {
+            company_id: 12,
+            name: "Acme & Co",
+            fields: &fields,
+            archived: true,
+            keep_details: false,
+            follows: true,
+        };
+        assert_eq!(decided.hash(), old);
+        assert_eq!(decided.hash(), "4cbfb12f47f979c0f6a5c2b36971e6be");
+    }
+
+    #[test]
+    fn ticket_decision_hash_is_pinned() {
+        let data = r#"{"kind":"ticket","id":"T-1","subject":"Printer"}"#;
+        let old = content_hash(&serde_json::json!([12, "open", false, data]).to_string());
+        let decided = tickets::TicketDecision { company_id: 12, stage: "open", closed: false, data };
+        assert_eq!(decided.hash(), old);
+        assert_eq!(decided.hash(), "830da39ffece80d92581cf60342300bc");
     }
 }

@@ -38,7 +38,7 @@ pub(super) fn apply_tickets(
         if let Some(c) = &ticket.contact_id {
             fields.insert(0, Field { label: "PSA contact id".into(), value: c.clone() });
         }
-        let hash = hash_of(&(company_id, stage.as_str(), closed, &row.data));
+        let hash = TicketDecision { company_id, stage: stage.as_str(), closed, data: &row.data }.hash();
         match tx.ticket_hash(integration_id, &ticket.id)? {
             Some(h) if h == hash => {
                 counts.unchanged += 1;
@@ -69,4 +69,22 @@ pub(super) fn apply_tickets(
         )?;
     }
     Ok(counts)
+}
+
+/// What apply decides for a ticket: its hash covers all of it (the mirror
+/// record whole, as tickets carry many fields).
+pub(super) struct TicketDecision<'a> {
+    pub company_id: i64,
+    pub stage: &'a str,
+    pub closed: bool,
+    /// The mirror record's canonical JSON.
+    pub data: &'a str,
+}
+
+impl TicketDecision<'_> {
+    /// Over the JSON array of the fields in this order (stored hashes
+    /// depend on it; pinned in `apply::tests`).
+    pub fn hash(&self) -> String {
+        hash_of(&(self.company_id, self.stage, self.closed, self.data))
+    }
 }
