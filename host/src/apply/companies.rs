@@ -50,54 +50,7 @@ pub(super) fn apply_companies(
         }
         let mut link = tx.company_link(integration_id, &company.id)?;
         if link.is_none() && !deleted {
-            let idx = match &mut index {
-                Some(idx) => idx,
-                None => index.insert(match_index(tx, integration_id)?),
-            };
-            let decision = matching::decide(idx, &CompanyFeatures::of(&company), options);
-            let new_link = match decision {
-                Decision::Match(s) => CompanyLink {
-                    external_id: company.id.clone(),
-                    state: LinkState::Matched,
-                    company_id: Some(s.company_id),
-                    score: Some(s.score),
-                    reason: Some(s.reason),
-                    merged: false,
-                },
-                Decision::Create => {
-                    let id = create_company(tx, &company, integration_id, integration_name)?;
-                    idx.insert(id, CompanyFeatures::of(&company));
-                    idx.claim(id);
-                    CompanyLink {
-                        external_id: company.id.clone(),
-                        state: LinkState::Created,
-                        company_id: Some(id),
-                        score: None,
-                        reason: None,
-                        merged: false,
-                    }
-                }
-                Decision::Suggest(s) => CompanyLink {
-                    external_id: company.id.clone(),
-                    state: LinkState::Suggested,
-                    company_id: Some(s.company_id),
-                    score: Some(s.score),
-                    reason: Some(s.reason),
-                    merged: false,
-                },
-                Decision::NoCandidate => CompanyLink {
-                    external_id: company.id.clone(),
-                    state: LinkState::Unmatched,
-                    company_id: None,
-                    score: None,
-                    reason: None,
-                    merged: false,
-                },
-            };
-            let new_link = one_psa_company_per_company(tx, (integration_id, integration_name), new_link, &company)?;
-            if let (LinkState::Matched, Some(id)) = (new_link.state, new_link.company_id) {
-                idx.claim(id);
-            }
+            let new_link = decide_link(tx, (integration_id, integration_name), options, &mut index, &company)?;
             tx.put_company_link(integration_id, &new_link)?;
             changed.insert(company.id.clone());
             link = Some(new_link);
@@ -199,6 +152,68 @@ pub(super) fn apply_companies(
     }
     report.streams.insert(StreamKind::Companies, counts);
     Ok((owners, changed))
+}
+
+/// A link for a PSA company that has none: matching decides per the
+/// integration's policy (creating the company when it says so), under the
+/// one-PSA-company-per-company rule. The index is loaded on first need
+/// (`companies::match_index`) and kept in step with what this apply links.
+fn decide_link(
+    tx: &Tx<'_>,
+    (integration_id, integration_name): (i64, &str),
+    options: &IntegrationOptions,
+    index: &mut Option<matching::Index>,
+    company: &Company,
+) -> Result<CompanyLink, StoreError> {
+    let idx = match index {
+        Some(idx) => idx,
+        None => index.insert(match_index(tx, integration_id)?),
+    };
+    let decision = matching::decide(idx, &CompanyFeatures::of(company), options);
+    let new_link = match decision {
+        Decision::Match(s) => CompanyLink {
+            external_id: company.id.clone(),
+            state: LinkState::Matched,
+            company_id: Some(s.company_id),
+            score: Some(s.score),
+            reason: Some(s.reason),
+            merged: false,
+        },
+        Decision::Create => {
+            let id = create_company(tx, company, integration_id, integration_name)?;
+            idx.insert(id, CompanyFeatures::of(company));
+            idx.claim(id);
+            CompanyLink {
+                external_id: company.id.clone(),
+                state: LinkState::Created,
+                company_id: Some(id),
+                score: None,
+                reason: None,
+                merged: false,
+            }
+        }
+        Decision::Suggest(s) => CompanyLink {
+            external_id: company.id.clone(),
+            state: LinkState::Suggested,
+            company_id: Some(s.company_id),
+            score: Some(s.score),
+            reason: Some(s.reason),
+            merged: false,
+        },
+        Decision::NoCandidate => CompanyLink {
+            external_id: company.id.clone(),
+            state: LinkState::Unmatched,
+            company_id: None,
+            score: None,
+            reason: None,
+            merged: false,
+        },
+    };
+    let new_link = one_psa_company_per_company(tx, (integration_id, integration_name), new_link, company)?;
+    if let (LinkState::Matched, Some(id)) = (new_link.state, new_link.company_id) {
+        idx.claim(id);
+    }
+    Ok(new_link)
 }
 
 impl Counts {
