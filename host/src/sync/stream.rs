@@ -4,11 +4,13 @@
 //! with its checkpoint (commit page).
 //!
 //! A [`StreamRun`] holds everything about its stream (checkpoint, cursor,
-//! counts) and nothing about the others, and fetching a page is a step apart
-//! from committing the one before: the driver in `sync::run` overlaps the
-//! two (read-ahead), and a later one can drive several `StreamRun`s at once
-//! or read further ahead, as long as each stream's pages are committed in
-//! order.
+//! counts) and nothing about the others. Reading and committing are apart:
+//! `check` moves the read position on, while each [`CheckedPage`] carries
+//! the checkpoint and counts that its own commit writes, so pages may be
+//! read several ahead of the last commit. The driver (`sync::read_stream`)
+//! reads one page ahead; a later one can read further or drive several
+//! `StreamRun`s at once, as long as each stream's pages are committed in
+//! the order they were checked.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -82,15 +84,21 @@ pub(super) struct CheckedPage {
     skipped: Vec<SkippedRecord>,
     /// Ids of skipped records that still exist in the PSA.
     still_there: Vec<String>,
+    /// The cursor after this page: the checkpoint its commit writes.
+    next: Option<String>,
+    /// Names and values cut to Ferry's limits on this page.
+    truncated: u64,
     /// The listing ends with this page.
     pub done: bool,
     /// The connector's count of the stream's records, when the PSA tells.
     pub total: Option<u64>,
 }
 
-/// What a commit wrote: the stream's counts including this page.
+/// What a commit wrote: the stream's counts and checkpoint including this
+/// page.
 pub(super) struct Committed {
     row: RunStreamRow,
+    state: StreamState,
 }
 
 /// One stream's listing in one run.
@@ -103,12 +111,18 @@ pub(super) struct StreamRun {
     listing: Option<i64>,
     since: Option<String>,
     resumed: bool,
-    /// The checkpoint, with `cursor` the next page to read.
+    /// The checkpoint as of the last commit.
     state: StreamState,
     /// sha256 of the connector build reading (and checkpointing) now.
     connector_sha: String,
+    /// The cursor of the next page to read (ahead of the checkpoint while
+    /// checked pages wait for their commit).
+    read_cursor: Option<String>,
+    /// Pages read and checked in this run.
+    pages_read: u64,
     seen_cursors: HashSet<String>,
-    /// The stream's counts so far (status and error are the run's to set).
+    /// The stream's counts as of the last commit (status and error are the
+    /// run's to set).
     pub row: RunStreamRow,
 }
 
@@ -154,6 +168,7 @@ impl StreamRun {
             state.cursor = None;
             store.transaction(|tx| tx.put_stream_state(integration.id, name, &state))?;
         }
+        let state_cursor = state.cursor.clone();
         Ok(StreamRun {
             integration_id: integration.id,
             run_id,
@@ -163,6 +178,8 @@ impl StreamRun {
             resumed,
             state,
             connector_sha,
+            read_cursor: if resumed { state_cursor } else { None },
+            pages_read: 0,
             seen_cursors: HashSet::new(),
             row: RunStreamRow::new(name),
         })
@@ -186,15 +203,15 @@ impl StreamRun {
         if Instant::now() >= bounds.deadline {
             return Err(StreamEnd::Interrupted(Stop::RunLimit));
         }
-        if self.row.pages >= bounds.stream_pages {
+        if self.pages_read >= bounds.stream_pages {
             return Err(StreamEnd::Failed {
                 message: format!(
                     "the connector kept paging: {} pages without reaching the end (limit FERRY_STREAM_MAX_PAGES)",
-                    self.row.pages
+                    self.pages_read
                 ),
             });
         }
-        Ok(PageRequest { stream: self.stream, cursor: self.state.cursor.clone(), since: self.since.clone() })
+        Ok(PageRequest { stream: self.stream, cursor: self.read_cursor.clone(), since: self.since.clone() })
     }
 
     /// Take in what the read of the page at the current cursor gave: bound
@@ -209,7 +226,6 @@ impl StreamRun {
         bounds: &Bounds<'_>,
         run_records: &mut u64,
     ) -> Result<CheckedPage, StreamEnd> {
-        let name = self.stream.as_str();
         let mut page = match read {
             // A crash or limit breach fails this stream; the next stream
             // gets a fresh instance.
@@ -217,9 +233,29 @@ impl StreamRun {
             Ok(Err(e)) => return Err(classify(e)),
             Ok(Ok(page)) => page,
         };
+        let mut truncated = 0;
         for record in &mut page.records {
-            self.row.truncated += records::bound(record, redactor);
+            truncated += records::bound(record, redactor);
         }
+        match self.check_bounded(page, redactor, bounds, run_records) {
+            Ok(checked) => Ok(CheckedPage { truncated, ..checked }),
+            Err(end) => {
+                // The stream ends here: what was cut still counts.
+                self.row.truncated += truncated;
+                Err(end)
+            }
+        }
+    }
+
+    /// [`StreamRun::check`] of a page whose records are bounded.
+    fn check_bounded(
+        &mut self,
+        page: Page,
+        redactor: &Redactor,
+        bounds: &Bounds<'_>,
+        run_records: &mut u64,
+    ) -> Result<CheckedPage, StreamEnd> {
+        let name = self.stream.as_str();
         // One invalid record costs that record only: it is kept aside with
         // its reason and the rest of the page syncs. A page mostly invalid
         // means a broken connector or PSA, and fails the stream.
@@ -262,7 +298,7 @@ impl StreamRun {
             });
         }
         if let Some(next) = &page.next
-            && (Some(next) == self.state.cursor.as_ref() || !self.seen_cursors.insert(next.clone()))
+            && (Some(next) == self.read_cursor.as_ref() || !self.seen_cursors.insert(next.clone()))
         {
             return Err(StreamEnd::Failed {
                 message: format!(
@@ -282,11 +318,17 @@ impl StreamRun {
                     .into(),
             });
         }
-        self.state.cursor = page.next.clone();
-        self.state.cursor_connector = Some(self.connector_sha.clone());
-        self.row.pages += 1;
-        self.row.fetched += writes.len() as u64;
-        Ok(CheckedPage { writes, skipped, still_there, done: page.next.is_none(), total: page.total })
+        self.read_cursor = page.next.clone();
+        self.pages_read += 1;
+        Ok(CheckedPage {
+            writes,
+            skipped,
+            still_there,
+            done: page.next.is_none(),
+            next: page.next,
+            truncated: 0,
+            total: page.total,
+        })
     }
 
     /// Write a checked page in one transaction: its records into the
@@ -300,14 +342,19 @@ impl StreamRun {
         let (id, name, run_id, listing) = (self.integration_id, self.stream.as_str(), self.run_id, self.listing);
         // A listing that began in an earlier run was stitched from segments.
         let stitched = listing.is_some_and(|l| l != run_id);
-        let state = &self.state;
-        store.transaction(|tx| {
+        let mut state = self.state.clone();
+        state.cursor = page.next.clone();
+        state.cursor_connector = Some(self.connector_sha.clone());
+        let mut row = self.row.clone();
+        row.pages += 1;
+        row.fetched += page.writes.len() as u64;
+        row.truncated += page.truncated;
+        store.transaction(move |tx| {
             let outcome: PageOutcome = tx.write_page(id, name, run_id, listing, &page.writes)?;
             if !page.skipped.is_empty() {
                 tx.put_skipped_records(run_id, id, &page.skipped)?;
                 tx.keep_seen(id, name, run_id, listing, &page.still_there)?;
             }
-            let mut row = self.row.clone();
             row.invalid += page.skipped.len() as u64;
             row.created += outcome.created;
             row.updated += outcome.updated;
@@ -330,16 +377,17 @@ impl StreamRun {
                 finished.cursor = None;
                 tx.put_stream_state(id, name, &finished)?;
             } else {
-                tx.put_stream_state(id, name, state)?;
+                tx.put_stream_state(id, name, &state)?;
             }
             tx.put_run_stream(run_id, &row)?;
-            Ok(Committed { row })
+            Ok(Committed { row, state })
         })
     }
 
-    /// Take a commit's counts in.
+    /// Take a commit's counts and checkpoint in.
     pub fn committed(&mut self, committed: Committed) {
         self.row = committed.row;
+        self.state = committed.state;
     }
 }
 
@@ -390,6 +438,54 @@ fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ConnectorInfo;
+    use crate::store::tests::temp_store;
+    use crate::sync::apply_during_sync_tests::{company, integration};
+
+    fn page(ids: &[&str], next: Option<&str>) -> ReadResult {
+        Ok(Ok(Page { records: ids.iter().map(|id| company(id)).collect(), next: next.map(String::from), total: None }))
+    }
+
+    #[test]
+    fn pages_read_ahead_commit_their_own_checkpoints_in_order() {
+        let (_dir, mut store) = temp_store();
+        let id = integration(&mut store);
+        let row = store.read().integration("acme").expect("integration");
+        let info: ConnectorInfo = store.read().connector("test").expect("read").expect("connector").info;
+        let run = store.transaction(|tx| tx.start_run(id, "full", &["companies".into()], "test")).expect("run");
+        let mut listing =
+            StreamRun::plan(&mut store, &row, &info, Mode::Full, run, StreamKind::Companies).expect("plan");
+        let bounds = Bounds {
+            cancel: None,
+            deadline: Instant::now() + Duration::from_secs(3600),
+            stream_pages: 10,
+            run_records: 100,
+        };
+        let redactor = Redactor::new(Vec::new());
+        let mut records = 0;
+        // Three pages read and checked before any commit: the read position
+        // moves on, the checkpoint does not.
+        let mut checked = Vec::new();
+        for (ids, next) in [(["a", "b"], Some("p2")), (["c", "d"], Some("p3")), (["e", "f"], None)] {
+            let request = listing.next_page(&bounds).ok().expect("may read");
+            assert_eq!(request.cursor.as_deref(), checked.last().and_then(|p: &CheckedPage| p.next.as_deref()));
+            checked.push(listing.check(page(&ids, next), &redactor, &bounds, &mut records).ok().expect("valid"));
+        }
+        assert_eq!(store.read().stream_state(id, "companies").expect("state").cursor, None);
+        // Each commit writes the checkpoint and counts of its own page.
+        for (n, page) in checked.iter().enumerate() {
+            let committed = listing.commit(&mut store, page).expect("commit");
+            listing.committed(committed);
+            let state = store.read().stream_state(id, "companies").expect("state");
+            let want = ["p2", "p3"].get(n).map(|c| c.to_string());
+            assert_eq!(state.cursor, want, "checkpoint after page {}", n + 1);
+            assert_eq!(listing.row.pages, n as u64 + 1);
+            assert_eq!(listing.row.fetched, 2 * (n as u64 + 1));
+        }
+        let state = store.read().stream_state(id, "companies").expect("state");
+        assert!(state.listing.is_none() && state.watermark.is_some(), "the listing completed: {state:?}");
+        assert_eq!(listing.row.created, 6);
+    }
 
     #[test]
     fn overlap_moves_back_a_minute() {
