@@ -16,6 +16,10 @@ use crate::runtime::{Runtime, RuntimeError, SessionConfig};
 use crate::secrets::{SecretError, SecretSource};
 use crate::store::{IntegrationRow, Store, StoreError};
 
+/// New integrations re-sync fully every 3 hours (`schedule` reads these).
+pub const DEFAULT_CRON: &str = "0 */3 * * *";
+pub const DEFAULT_TZ: &str = "UTC";
+
 #[derive(Debug, thiserror::Error)]
 pub enum IntegrationError {
     #[error(transparent)]
@@ -57,7 +61,7 @@ pub enum IntegrationError {
     )]
     Syncing { name: String },
     #[error(transparent)]
-    LockFile(#[from] crate::sync::lock::LockFileError),
+    LockFile(#[from] crate::lock::LockFileError),
     #[error(
         "the connector changed {changes}, which moves the hosts it may reach from {before} to {after}; Ferry does not accept that silently"
     )]
@@ -215,7 +219,7 @@ pub fn remove(store: &mut Store, name: &str, confirmed: bool) -> Result<RemovalP
     if confirmed {
         // Held while removing: no sync of it runs now, and none can start
         // until the removal is committed.
-        let Some(_lock) = crate::sync::lock::try_acquire(store.path(), row.id)? else {
+        let Some(_lock) = crate::lock::try_acquire(store.path(), row.id)? else {
             return Err(IntegrationError::Syncing { name: row.name });
         };
         store.transaction(|tx| tx.remove_integration(row.id))?;
@@ -261,7 +265,7 @@ pub async fn add(
             None => tx.insert_integration(name, connector_id, &config, &secret_map, &options)?,
         };
         // A new integration keeps itself current: full sync every 3 hours.
-        tx.insert_schedule(id, crate::schedule::DEFAULT_CRON, crate::schedule::DEFAULT_TZ, "full")?;
+        tx.insert_schedule(id, DEFAULT_CRON, DEFAULT_TZ, "full")?;
         Ok(id)
     })?;
     if let Some(old) = &removed {

@@ -9,7 +9,11 @@ pub mod cli;
 pub mod companies;
 pub mod conformance;
 pub mod curation;
+pub mod hashing;
 pub mod integrations;
+#[cfg(test)]
+mod invariants;
+pub mod lock;
 pub mod matching;
 pub mod model;
 pub mod options;

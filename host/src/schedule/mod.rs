@@ -17,9 +17,10 @@ use serde::Serialize;
 
 use crate::sync::Mode;
 
-/// New integrations re-sync fully every 3 hours.
-pub const DEFAULT_CRON: &str = "0 */3 * * *";
-pub const DEFAULT_TZ: &str = "UTC";
+/// The schedule `integration add` gives a new integration (it lives with
+/// `integrations`, which writes it, so that module needs nothing of this
+/// one).
+pub use crate::integrations::{DEFAULT_CRON, DEFAULT_TZ};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {

@@ -93,6 +93,22 @@ impl CardTarget {
     }
 }
 
+/// A card as apply writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct CardWrite<'a> {
+    pub stream: &'a str,
+    pub external_id: &'a str,
+    pub target: CardTarget,
+    pub doc_id: i64,
+    pub title: &'a str,
+    pub fields: &'a [Field],
+    /// What apply decided for the record (see `apply::hash_of`).
+    pub hash: &'a str,
+    /// Device or person identity, for merging across integrations.
+    pub identity: Option<&'a str>,
+    pub archived: bool,
+}
+
 /// A PSA record's card and where it landed.
 #[derive(Debug, Clone, Serialize)]
 pub struct CardRow {
@@ -754,20 +770,10 @@ impl Tx<'_> {
         Ok(stmt.query_row(params![integration_id, stream, external_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn put_card(
-        &self,
-        integration_id: i64,
-        stream: &str,
-        external_id: &str,
-        target: CardTarget,
-        doc_id: i64,
-        title: &str,
-        fields: &[Field],
-        hash: &str,
-        identity: Option<&str>,
-        archived: bool,
-    ) -> Result<()> {
+    /// Insert or update one card; an archived card keeps the time it was
+    /// first archived.
+    pub fn put_card(&self, integration_id: i64, card: &CardWrite<'_>) -> Result<()> {
+        let CardWrite { stream, external_id, target, doc_id, title, fields, hash, identity, archived } = *card;
         let fields = serde_json::to_string(fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let t = now();
         let archived_at = archived.then(|| t.clone());

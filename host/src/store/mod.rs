@@ -27,7 +27,7 @@ use crate::vault::Vault;
 
 pub use self::connectors::ConnectorRow;
 pub use self::docs::{
-    AssetFilter, AssetRow, CardRow, CardTarget, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
+    AssetFilter, AssetRow, CardRow, CardTarget, CardWrite, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
 };
 pub use self::integrations::{IntegrationRow, RemovalCounts};
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
@@ -485,9 +485,36 @@ pub(crate) mod tests {
 
     #[test]
     fn reopen_is_idempotent() {
+        // The whole schema (every table, index and trigger as SQLite keeps
+        // its text) and the migration count, as one string.
+        fn schema_of(path: &Path) -> String {
+            let c = Connection::open(path).unwrap();
+            let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            let mut stmt = c
+                .prepare("SELECT type, name, tbl_name, COALESCE(sql, '') FROM sqlite_master ORDER BY type, name")
+                .unwrap();
+            let rows: Vec<String> = stmt
+                .query_map([], |r| {
+                    Ok(format!(
+                        "{}|{}|{}|{}",
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?
+                    ))
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            format!("user_version {version}\n{}", rows.join("\n"))
+        }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.db");
         drop(Store::open(&path).unwrap());
+        let first = schema_of(&path);
+        assert!(first.starts_with(&format!("user_version {}\n", schema::current_version())), "{first}");
+        assert!(first.contains("|cards|cards|CREATE TABLE cards"), "the schema is read: {first}");
         drop(Store::open(&path).unwrap());
+        assert_eq!(schema_of(&path), first, "a second open changes nothing in the schema");
     }
 }

@@ -76,7 +76,7 @@ impl Tx<'_> {
     }
 
     /// Record that this process holds the integration's sync lock (the OS
-    /// lock in `sync::lock` decides; this row only says who, for messages).
+    /// lock in `crate::lock` decides; this row only says who, for messages).
     pub fn record_lock(&self, integration_id: i64, scope: &str) -> Result<()> {
         self.conn().execute(
             "INSERT INTO locks (integration_id, run_id, pid, scope, acquired_at) VALUES (?1, NULL, ?2, ?3, ?4)

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use super::{ApplyScope, apply, apply_changes};
+use super::records;
+use crate::apply::{ApplyScope, apply, apply_changes};
 use crate::model::{Asset, Company, ConnectorInfo, Record, StreamKind};
 use crate::store::tests::temp_store;
 use crate::store::{ConnectorRow, Store};
-use crate::sync::records;
 
-fn company(id: &str) -> Record {
+pub(super) fn company(id: &str) -> Record {
     Record::Company(Company {
         id: id.into(),
         name: format!("Company {id}"),
@@ -50,7 +50,7 @@ fn asset(id: &str, company: &str) -> Record {
 }
 
 /// A store with one integration (of a connector that is only a row).
-fn integration(store: &mut Store) -> i64 {
+pub(super) fn integration(store: &mut Store) -> i64 {
     store
         .transaction(|tx| {
             let info = ConnectorInfo {
