@@ -16,13 +16,13 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use super::allowlist::Allowlist;
-use super::contract::{Call, CallFailure, Output};
 use super::host::{
     HostState, Interruption, LOG_BUDGET_BYTES, LOG_BUDGET_LINES, LimitHit, Limiter, LogBudget, STDERR_CAPACITY,
     Whereabouts,
 };
 use super::http::{HttpGate, HttpStats};
-use super::{Pre, Runtime, RuntimeError, v0_1, v0_2};
+use super::wit::{self, Connector, ConnectorPre};
+use super::{Runtime, RuntimeError};
 use crate::model::{self, RateLimit, StreamKind};
 use crate::secrets::Redactor;
 use crate::text::{self, ERROR_BYTES};
@@ -55,7 +55,7 @@ impl SessionConfig {
 
 pub struct Session<'r> {
     runtime: &'r Runtime,
-    pre: Pre,
+    pre: ConnectorPre,
     gate: Arc<HttpGate>,
     redactor: Arc<Redactor>,
     config: Vec<(String, String)>,
@@ -80,7 +80,7 @@ impl Drop for Session<'_> {
 type CallResult<T> = Result<T, RuntimeError>;
 
 impl<'r> Session<'r> {
-    pub(super) fn new(runtime: &'r Runtime, pre: Pre, config: SessionConfig) -> Result<Self, RuntimeError> {
+    pub(super) fn new(runtime: &'r Runtime, pre: ConnectorPre, config: SessionConfig) -> Result<Self, RuntimeError> {
         let map: HashMap<String, String> = config.config.iter().cloned().collect();
         let allowlist = Allowlist::expand(&config.allowed_hosts, &map)
             .map_err(|source| RuntimeError::Allowlist { connector: config.label.clone(), source })?;
@@ -109,33 +109,32 @@ impl<'r> Session<'r> {
     }
 
     pub async fn info(&mut self) -> CallResult<model::ConnectorInfo> {
-        match self.call(Call::Info).await? {
-            Output::Info(i) => Ok(i),
-            _ => unreachable!("call kind and output kind always match"),
-        }
+        let info = self.call(async |c: &Connector, store: &mut Store<HostState>| c.call_info(store).await).await?;
+        Ok(info.into())
     }
 
     pub async fn validate_config(
         &mut self,
         config: Vec<(String, String)>,
     ) -> CallResult<Result<model::ValidatedConfig, model::ConnectorError>> {
-        match self.call(Call::Validate(config)).await? {
-            Output::Validate(r) => Ok(r
-                .map(|mut v| {
-                    v.notices.truncate(MAX_LIST);
-                    v.notices = v.notices.iter().map(|n| self.redactor.gate(n, ERROR_BYTES)).collect();
-                    v
-                })
-                .map_err(|e| self.scrub(e))),
-            _ => unreachable!("call kind and output kind always match"),
-        }
+        let answer = self
+            .call(async |c: &Connector, store: &mut Store<HostState>| c.call_validate_config(store, &config).await)
+            .await?;
+        Ok(answer
+            .map(|v| {
+                let mut v = model::ValidatedConfig::from(v);
+                v.notices.truncate(MAX_LIST);
+                v.notices = v.notices.iter().map(|n| self.redactor.gate(n, ERROR_BYTES)).collect();
+                v
+            })
+            .map_err(|e| self.scrub(e.into())))
     }
 
     pub async fn check(&mut self) -> CallResult<Result<model::CheckReport, model::ConnectorError>> {
-        match self.call(Call::Check).await? {
-            Output::Check(r) => Ok(r.map(|report| self.scrub_report(report)).map_err(|e| self.scrub(e))),
-            _ => unreachable!("call kind and output kind always match"),
-        }
+        let config = &self.config;
+        let answer =
+            self.call(async |c: &Connector, store: &mut Store<HostState>| c.call_check(store, config).await).await?;
+        Ok(answer.map(|report| self.scrub_report(report.into())).map_err(|e| self.scrub(e.into())))
     }
 
     pub async fn read(
@@ -144,13 +143,16 @@ impl<'r> Session<'r> {
         cursor: Option<String>,
         since: Option<String>,
     ) -> CallResult<Result<model::Page, model::ConnectorError>> {
-        let page = match self.call(Call::Read { stream, cursor, since }).await? {
-            Output::Read(r) => r,
-            _ => unreachable!("call kind and output kind always match"),
-        };
-        match page {
-            Err(e) => Ok(Err(self.scrub(e))),
-            Ok((kind, page)) => {
+        let config = &self.config;
+        let answer = self
+            .call(async |c: &Connector, store: &mut Store<HostState>| {
+                c.call_read(store, config, stream.into(), cursor.as_deref(), since.as_ref()).await
+            })
+            .await?;
+        match answer {
+            Err(e) => Ok(Err(self.scrub(e.into()))),
+            Ok(page) => {
+                let (kind, page) = wit::latest::page_into_model(page);
                 // An empty page of another case is harmless.
                 if kind != stream && !page.records.is_empty() {
                     return Err(RuntimeError::WrongStream {
@@ -208,8 +210,13 @@ impl<'r> Session<'r> {
         }
     }
 
-    /// Run one guest call in a fresh store under the call limits.
-    async fn call(&mut self, call: Call) -> CallResult<Output> {
+    /// Run one guest call — `export`, given a fresh instance and its store —
+    /// under the call limits. The answer is in the newest contract's types,
+    /// whatever version the component implements.
+    async fn call<T>(
+        &self,
+        export: impl AsyncFnOnce(&Connector, &mut Store<HostState>) -> wasmtime::Result<T>,
+    ) -> CallResult<T> {
         let limits = &self.runtime.limits;
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         // No preopens, no env, no args; sockets may not resolve or connect.
@@ -267,17 +274,13 @@ impl<'r> Session<'r> {
         let memory_mib = limits.memory_bytes / (1024 * 1024);
         let cpu = limits.cpu_per_call;
         let run = async {
-            let result = match &self.pre {
-                Pre::V0_1(pre) => v0_1::call(pre, &mut store, call, &self.config).await,
-                Pre::V0_2(pre) => v0_2::call(pre, &mut store, call, &self.config).await,
-            };
-            result.map_err(|failure| match failure {
-                CallFailure::Instantiate(e) => RuntimeError::Instantiate {
-                    connector: label.clone(),
-                    message: self.redactor.gate(&super::root_cause(&e), ERROR_BYTES),
-                },
-                CallFailure::Call(e) => classify_trap(&e, &store, &label, memory_mib, cpu, &self.redactor),
-            })
+            let instance = self.pre.instantiate(&mut store).await.map_err(|e| RuntimeError::Instantiate {
+                connector: label.clone(),
+                message: self.redactor.gate(&super::root_cause(&e), ERROR_BYTES),
+            })?;
+            export(&instance, &mut store)
+                .await
+                .map_err(|e| classify_trap(&e, &store, &label, memory_mib, cpu, &self.redactor))
         };
         tokio::pin!(run);
         tokio::select! {
