@@ -280,7 +280,7 @@ impl<'r> Session<'r> {
             })?;
             export(&instance, &mut store)
                 .await
-                .map_err(|e| classify_trap(&e, &store, &label, memory_mib, cpu, &self.redactor))
+                .map_err(|e| classify_trap(&e, &CallFacts::of(store.data()), &label, memory_mib, cpu, &self.redactor))
         };
         tokio::pin!(run);
         tokio::select! {
@@ -297,6 +297,27 @@ impl<'r> Session<'r> {
     }
 }
 
+/// What the host itself recorded during a call that failed: the only
+/// inputs, besides the trap code and backtrace, that decide what the
+/// failure was. Text (wasmtime's message, the guest's stderr) is only shown.
+struct CallFacts {
+    /// Set by the epoch callback when the CPU budget ran out.
+    interrupted: Option<Interruption>,
+    /// Set by the host's [`Limiter`] when it refused a memory or table growth.
+    limit_hit: Option<LimitHit>,
+    stderr: Vec<u8>,
+}
+
+impl CallFacts {
+    fn of(state: &HostState) -> Self {
+        CallFacts {
+            interrupted: state.interrupted,
+            limit_hit: state.limiter.hit,
+            stderr: state.stderr.contents().to_vec(),
+        }
+    }
+}
+
 /// Turn a failed guest call into the error an operator can act on, from
 /// what the host recorded (its CPU interruption, its limiter, the guest's
 /// exit status, the trap code and backtrace), not from the trap's text. The
@@ -304,25 +325,24 @@ impl<'r> Session<'r> {
 /// first and then capped.
 fn classify_trap(
     e: &wasmtime::Error,
-    store: &Store<HostState>,
+    state: &CallFacts,
     label: &str,
     memory_mib: usize,
     cpu: std::time::Duration,
     redactor: &Redactor,
 ) -> RuntimeError {
-    let state = store.data();
     let connector = label.to_string();
     if state.interrupted == Some(Interruption::Cpu) {
         return RuntimeError::CpuLimit { connector, limit: cpu };
     }
-    match state.limiter.hit {
+    match state.limit_hit {
         Some(LimitHit::Memory { .. }) => return RuntimeError::MemoryLimit { connector, limit_mib: memory_mib },
         Some(LimitHit::Table { desired }) => return RuntimeError::TableLimit { connector, desired },
         None => {}
     }
     // The capture is capped, so it can end inside a secret: pieces at its
     // edges are masked too.
-    let mut stderr = redactor.redact(&String::from_utf8_lossy(&state.stderr.contents()));
+    let mut stderr = redactor.redact(&String::from_utf8_lossy(&state.stderr));
     redactor.mask_edges(&mut stderr);
     let stderr = stderr.trim();
     // What stderr adds to a message, within the error cap.
@@ -379,4 +399,54 @@ fn recursing(e: &wasmtime::Error) -> bool {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(e: wasmtime::Error, facts: CallFacts) -> RuntimeError {
+        classify_trap(&e, &facts, "probe", 64, std::time::Duration::from_secs(5), &Redactor::new(vec!["s3cret".into()]))
+    }
+
+    fn facts(interrupted: Option<Interruption>, limit_hit: Option<LimitHit>, stderr: &str) -> CallFacts {
+        CallFacts { interrupted, limit_hit, stderr: stderr.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn the_memory_limit_is_read_from_the_limiter_not_from_text() {
+        // The limiter refused a growth: whatever the trap and stderr say.
+        let e = wasmtime::Error::new(Trap::UnreachableCodeReached);
+        let hit = Some(LimitHit::Memory { desired: 1 << 30 });
+        assert!(matches!(classify(e, facts(None, hit, "")), RuntimeError::MemoryLimit { limit_mib: 64, .. }));
+        // The guest claims an allocation failed, but the host refused
+        // nothing: a plain trap, with the guest's words shown.
+        let e = wasmtime::Error::new(Trap::UnreachableCodeReached);
+        let stderr = "memory allocation of 1073741824 bytes failed\n";
+        match classify(e, facts(None, None, stderr)) {
+            RuntimeError::Trap { message, .. } => assert!(message.contains("memory allocation of"), "{message}"),
+            other => panic!("expected a trap, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_cpu_limit_is_read_from_the_epoch_callback_not_from_the_trap_code() {
+        let e = wasmtime::Error::new(Trap::Interrupt);
+        assert!(matches!(classify(e, facts(None, None, "")), RuntimeError::Trap { .. }));
+        let e = wasmtime::Error::msg("anything at all");
+        let hit = Some(LimitHit::Memory { desired: 1 });
+        assert!(matches!(classify(e, facts(Some(Interruption::Cpu), hit, "")), RuntimeError::CpuLimit { .. }));
+        let e = wasmtime::Error::new(Trap::TableOutOfBounds);
+        let hit = Some(LimitHit::Table { desired: 99 });
+        assert!(matches!(classify(e, facts(None, hit, "")), RuntimeError::TableLimit { desired: 99, .. }));
+    }
+
+    #[test]
+    fn stderr_shown_with_a_trap_is_redacted() {
+        let e = wasmtime::Error::new(Trap::UnreachableCodeReached);
+        match classify(e, facts(None, None, "token s3cret refused")) {
+            RuntimeError::Trap { message, .. } => assert!(!message.contains("s3cret"), "{message}"),
+            other => panic!("expected a trap, got {other:?}"),
+        }
+    }
 }
