@@ -289,6 +289,7 @@ mod tests {
             streams: vec![StreamInfo { kind: StreamKind::Companies, incremental: false, description: String::new() }],
             allowed_hosts: vec!["https://{site}".into()],
             rate_limit: None,
+            extra_streams: vec![],
         }
     }
 

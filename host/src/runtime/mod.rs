@@ -15,6 +15,7 @@ pub mod http;
 pub mod inspect;
 pub mod limits;
 mod session;
+pub mod state;
 pub(crate) mod wit;
 
 use std::path::PathBuf;
@@ -31,7 +32,7 @@ pub use self::cache::CacheOutcome;
 pub use self::host::HostState;
 use self::inspect::NotAConnector;
 pub use self::limits::Limits;
-pub use self::session::{Session, SessionConfig};
+pub use self::session::{Session, SessionConfig, SessionState};
 
 /// How often the epoch ticks; CPU budgets and deadlines are checked at this
 /// granularity, and a running guest yields to other tasks this often.

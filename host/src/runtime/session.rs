@@ -21,6 +21,8 @@ use super::host::{
     Whereabouts,
 };
 use super::http::{HttpGate, HttpStats};
+use super::state::{ConnectorState, StateBackend, StateMap};
+use super::wit::latest::ModelPage;
 use super::wit::{self, Connector, ConnectorPre};
 use super::{Runtime, RuntimeError};
 use crate::model::{self, RateLimit, StreamKind};
@@ -44,6 +46,23 @@ pub struct SessionConfig {
     /// Host templates from the connector's `info()`; expanded over `config`.
     pub allowed_hosts: Vec<String>,
     pub rate_limit: Option<RateLimit>,
+    /// The connector's `state` store as kept for the integration, and where
+    /// changes go; by default empty and kept in memory for this session only.
+    pub state: SessionState,
+}
+
+/// A session's starting state and where it is kept.
+#[derive(Clone, Default)]
+pub struct SessionState {
+    pub initial: StateMap,
+    pub backend: Option<Arc<dyn StateBackend>>,
+}
+
+impl std::fmt::Debug for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values are secrets: say only how many there are.
+        write!(f, "SessionState({} entries, kept: {})", self.initial.len(), self.backend.is_some())
+    }
 }
 
 impl SessionConfig {
@@ -62,6 +81,7 @@ pub struct Session<'r> {
     label: String,
     /// Connector log lines of this session (one sync run) share a budget.
     log_budget: Arc<LogBudget>,
+    state: Arc<ConnectorState>,
 }
 
 impl Drop for Session<'_> {
@@ -85,14 +105,19 @@ impl<'r> Session<'r> {
         let allowlist = Allowlist::expand(&config.allowed_hosts, &map)
             .map_err(|source| RuntimeError::Allowlist { connector: config.label.clone(), source })?;
         let gate = HttpGate::new(runtime.client.clone(), allowlist, config.rate_limit, runtime.limits.http.clone());
+        let state = ConnectorState::new(&config.label, config.state.initial, config.state.backend);
+        let redactor = Redactor::new(config.secrets);
+        // What the connector keeps in state is a secret too (its tokens).
+        redactor.learn(state.values());
         Ok(Session {
             runtime,
             pre,
             gate: Arc::new(gate),
-            redactor: Arc::new(Redactor::new(config.secrets)),
+            redactor: Arc::new(redactor),
             config: config.config,
             label: config.label,
             log_budget: Arc::new(LogBudget::default()),
+            state: Arc::new(state),
         })
     }
 
@@ -132,45 +157,115 @@ impl<'r> Session<'r> {
 
     pub async fn check(&mut self) -> CallResult<Result<model::CheckReport, model::ConnectorError>> {
         let config = &self.config;
-        let answer =
-            self.call(async |c: &Connector, store: &mut Store<HostState>| c.call_check(store, config).await).await?;
+        let answer = self
+            .call_renewing(async |c: &Connector, store: &mut Store<HostState>| c.call_check(store, config).await)
+            .await?;
         Ok(answer.map(|report| self.scrub_report(report.into())).map_err(|e| self.scrub(e.into())))
     }
 
+    /// Read one page of one of the seven kinds.
     pub async fn read(
         &mut self,
         stream: StreamKind,
         cursor: Option<String>,
         since: Option<String>,
     ) -> CallResult<Result<model::Page, model::ConnectorError>> {
-        let config = &self.config;
-        let answer = self
-            .call(async |c: &Connector, store: &mut Store<HostState>| {
-                c.call_read(store, config, stream.into(), cursor.as_deref(), since.as_ref()).await
-            })
-            .await?;
-        match answer {
-            Err(e) => Ok(Err(self.scrub(e.into()))),
-            Ok(page) => {
-                let (kind, page) = wit::latest::page_into_model(page);
+        let asked = wit::latest::StreamRef::Kind(stream.into());
+        let page = match self.read_page(asked, cursor, since).await? {
+            Err(e) => return Ok(Err(e)),
+            Ok(page) => page,
+        };
+        match page {
+            ModelPage::Kind(kind, page) => {
                 // An empty page of another case is harmless.
                 if kind != stream && !page.records.is_empty() {
-                    return Err(RuntimeError::WrongStream {
-                        connector: self.label.clone(),
-                        asked: stream.to_string(),
-                        got: kind.to_string(),
-                    });
+                    return Err(self.wrong_stream(stream.as_str(), kind.as_str()));
                 }
-                let limit = self.runtime.limits.page_records;
-                if page.records.len() > limit {
-                    return Err(RuntimeError::PageTooLarge {
-                        connector: self.label.clone(),
-                        records: page.records.len(),
-                        limit,
-                    });
-                }
+                self.check_size(page.records.len())?;
                 Ok(Ok(page))
             }
+            ModelPage::Items(items) if items.items.is_empty() => {
+                Ok(Ok(model::Page { records: Vec::new(), next: items.next, total: items.total }))
+            }
+            ModelPage::Items(_) => Err(self.wrong_stream(stream.as_str(), "items")),
+        }
+    }
+
+    /// Read one page of an extra stream (contract 0.3+), by its name.
+    pub async fn read_extra(
+        &mut self,
+        stream: &str,
+        cursor: Option<String>,
+        since: Option<String>,
+    ) -> CallResult<Result<model::ItemPage, model::ConnectorError>> {
+        let asked = wit::latest::StreamRef::Extra(stream.to_string());
+        let page = match self.read_page(asked, cursor, since).await? {
+            Err(e) => return Ok(Err(e)),
+            Ok(page) => page,
+        };
+        match page {
+            ModelPage::Items(items) => {
+                self.check_size(items.items.len())?;
+                Ok(Ok(items))
+            }
+            ModelPage::Kind(_, page) if page.records.is_empty() => {
+                Ok(Ok(model::ItemPage { items: Vec::new(), next: page.next, total: page.total }))
+            }
+            ModelPage::Kind(kind, _) => Err(self.wrong_stream(stream, kind.as_str())),
+        }
+    }
+
+    async fn read_page(
+        &mut self,
+        stream: wit::latest::StreamRef,
+        cursor: Option<String>,
+        since: Option<String>,
+    ) -> CallResult<Result<ModelPage, model::ConnectorError>> {
+        let config = &self.config;
+        let answer = self
+            .call_renewing(async |c: &Connector, store: &mut Store<HostState>| {
+                c.call_read(store, config, stream.clone(), cursor.as_deref(), since.as_ref()).await
+            })
+            .await?;
+        Ok(answer.map(wit::latest::page_into_model).map_err(|e| self.scrub(e.into())))
+    }
+
+    fn wrong_stream(&self, asked: &str, got: &str) -> RuntimeError {
+        RuntimeError::WrongStream { connector: self.label.clone(), asked: asked.to_string(), got: got.to_string() }
+    }
+
+    fn check_size(&self, records: usize) -> CallResult<()> {
+        let limit = self.runtime.limits.page_records;
+        if records > limit {
+            return Err(RuntimeError::PageTooLarge { connector: self.label.clone(), records, limit });
+        }
+        Ok(())
+    }
+
+    /// A call that may end in `token-expired` (contract 0.3): the
+    /// connector's state is cleared and the call made once more; a second
+    /// `token-expired` is a refusal of the credentials (`unauthorized`).
+    async fn call_renewing<T>(
+        &self,
+        export: impl AsyncFn(&Connector, &mut Store<HostState>) -> wasmtime::Result<Result<T, wit::latest::ConnectorError>>,
+    ) -> CallResult<Result<T, wit::latest::ConnectorError>> {
+        use wit::latest::ConnectorError as E;
+        match self.call(&export).await? {
+            Err(E::TokenExpired(detail)) => {
+                tracing::info!(
+                    connector = %self.label,
+                    "the connector's token expired ({}); its state is cleared and the call retried once",
+                    self.redactor.gate(&detail, ERROR_BYTES)
+                );
+                self.state.clear();
+                Ok(match self.call(&export).await? {
+                    Err(E::TokenExpired(detail)) => Err(E::Unauthorized(format!(
+                        "a fresh token was refused as expired too, so the credentials no longer work: {detail}"
+                    ))),
+                    other => other,
+                })
+            }
+            other => Ok(other),
         }
     }
 
@@ -252,6 +347,7 @@ impl<'r> Session<'r> {
             cpu_budget: limits.cpu_per_call,
             interrupted: None,
             log_budget: self.log_budget.clone(),
+            state: self.state.clone(),
         };
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limiter);

@@ -306,7 +306,8 @@ async fn run_locked(
     fingerprint: &str,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
-    let session_config = integrations::session_config(integration, info)?;
+    let mut session_config = integrations::session_config(integration, info)?;
+    crate::connector_state::attach(store, integration.id, &mut session_config)?;
     let mut session = runtime.session(loaded, session_config)?;
 
     store.transaction(|tx| tx.reap_stale_runs(integration.id))?;

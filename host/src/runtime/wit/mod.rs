@@ -20,6 +20,7 @@
 
 pub(crate) mod since_v0_1_0;
 pub(crate) mod since_v0_2_0;
+pub(crate) mod since_v0_3_0;
 
 use wasmtime::Store;
 use wasmtime::component::Linker;
@@ -27,16 +28,17 @@ use wasmtime::component::Linker;
 use super::host::HostState;
 
 /// The newest contract: its types are what every version converts into.
-pub(crate) use since_v0_2_0 as latest;
+pub(crate) use since_v0_3_0 as latest;
 
 /// Contract versions this host loads, newest first.
-pub(crate) const VERSIONS: &[&str] = &[since_v0_2_0::VERSION, since_v0_1_0::VERSION];
+pub(crate) const VERSIONS: &[&str] = &[since_v0_3_0::VERSION, since_v0_2_0::VERSION, since_v0_1_0::VERSION];
 
 /// Add every version's imports to the linker: their import names differ by
 /// version, so they live side by side.
 pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     since_v0_1_0::link(linker)?;
     since_v0_2_0::link(linker)?;
+    since_v0_3_0::link(linker)?;
     Ok(())
 }
 
@@ -46,6 +48,7 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 pub(crate) enum ConnectorPre {
     V0_1(since_v0_1_0::ConnectorPre<HostState>),
     V0_2(since_v0_2_0::ConnectorPre<HostState>),
+    V0_3(since_v0_3_0::ConnectorPre<HostState>),
 }
 
 impl ConnectorPre {
@@ -57,7 +60,8 @@ impl ConnectorPre {
     ) -> wasmtime::Result<ConnectorPre> {
         Ok(match version {
             since_v0_1_0::VERSION => ConnectorPre::V0_1(since_v0_1_0::ConnectorPre::new(pre)?),
-            _ => ConnectorPre::V0_2(since_v0_2_0::ConnectorPre::new(pre)?),
+            since_v0_2_0::VERSION => ConnectorPre::V0_2(since_v0_2_0::ConnectorPre::new(pre)?),
+            _ => ConnectorPre::V0_3(since_v0_3_0::ConnectorPre::new(pre)?),
         })
     }
 
@@ -65,6 +69,7 @@ impl ConnectorPre {
         Ok(match self {
             ConnectorPre::V0_1(pre) => Connector::V0_1(pre.instantiate_async(store).await?),
             ConnectorPre::V0_2(pre) => Connector::V0_2(pre.instantiate_async(store).await?),
+            ConnectorPre::V0_3(pre) => Connector::V0_3(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -73,6 +78,7 @@ impl ConnectorPre {
 pub(crate) enum Connector {
     V0_1(since_v0_1_0::Connector),
     V0_2(since_v0_2_0::Connector),
+    V0_3(since_v0_3_0::Connector),
 }
 
 /// A guest's answer, or the trap that ended it.
@@ -82,8 +88,12 @@ type Fallible<T> = Answer<Result<T, latest::ConnectorError>>;
 impl Connector {
     pub(crate) async fn call_info(&self, store: &mut Store<HostState>) -> Answer<latest::ConnectorInfo> {
         Ok(match self {
-            Connector::V0_1(c) => latest::ConnectorInfo::from(c.ferry_connector_source().call_info(store).await?),
-            Connector::V0_2(c) => c.ferry_connector_source().call_info(store).await?,
+            Connector::V0_1(c) => {
+                let v0_2 = since_v0_2_0::ConnectorInfo::from(c.ferry_connector_source().call_info(store).await?);
+                v0_2.into()
+            }
+            Connector::V0_2(c) => c.ferry_connector_source().call_info(store).await?.into(),
+            Connector::V0_3(c) => c.ferry_connector_source().call_info(store).await?,
         })
     }
 
@@ -95,8 +105,12 @@ impl Connector {
         // The generated calls take a `&Vec`.
         let config = config.to_vec();
         Ok(match self {
-            Connector::V0_1(c) => forward(c.ferry_connector_source().call_validate_config(store, &config).await?),
-            Connector::V0_2(c) => c.ferry_connector_source().call_validate_config(store, &config).await?,
+            Connector::V0_1(c) => {
+                let v0_1 = c.ferry_connector_source().call_validate_config(store, &config).await?;
+                forward(forward::<_, _, since_v0_2_0::ValidatedConfig, since_v0_2_0::ConnectorError>(v0_1))
+            }
+            Connector::V0_2(c) => forward(c.ferry_connector_source().call_validate_config(store, &config).await?),
+            Connector::V0_3(c) => c.ferry_connector_source().call_validate_config(store, &config).await?,
         })
     }
 
@@ -105,31 +119,48 @@ impl Connector {
         store: &mut Store<HostState>,
         config: &[(String, String)],
     ) -> Fallible<latest::CheckReport> {
-        // The generated calls take a `&Vec`.
         let config = config.to_vec();
         Ok(match self {
-            Connector::V0_1(c) => forward(c.ferry_connector_source().call_check(store, &config).await?),
-            Connector::V0_2(c) => c.ferry_connector_source().call_check(store, &config).await?,
+            Connector::V0_1(c) => {
+                let v0_1 = c.ferry_connector_source().call_check(store, &config).await?;
+                forward(forward::<_, _, since_v0_2_0::CheckReport, since_v0_2_0::ConnectorError>(v0_1))
+            }
+            Connector::V0_2(c) => forward(c.ferry_connector_source().call_check(store, &config).await?),
+            Connector::V0_3(c) => c.ferry_connector_source().call_check(store, &config).await?,
         })
     }
 
+    /// Read one page. Before 0.3.0 there were no extra streams: asking an
+    /// older connector for one gets `unsupported-stream` from the host.
     pub(crate) async fn call_read(
         &self,
         store: &mut Store<HostState>,
         config: &[(String, String)],
-        stream: latest::StreamKind,
+        stream: latest::StreamRef,
         cursor: Option<&str>,
         since: Option<&String>,
     ) -> Fallible<latest::Page> {
-        // The generated calls take a `&Vec`.
         let config = config.to_vec();
-        Ok(match self {
-            Connector::V0_1(c) => {
-                forward(c.ferry_connector_source().call_read(store, &config, stream.into(), cursor, since).await?)
+        match self {
+            Connector::V0_3(c) => c.ferry_connector_source().call_read(store, &config, &stream, cursor, since).await,
+            Connector::V0_2(c) => {
+                let latest::StreamRef::Kind(kind) = stream else { return Ok(Err(no_extra_streams(stream))) };
+                let v0_2 = c.ferry_connector_source().call_read(store, &config, kind.into(), cursor, since).await?;
+                Ok(forward(v0_2))
             }
-            Connector::V0_2(c) => c.ferry_connector_source().call_read(store, &config, stream, cursor, since).await?,
-        })
+            Connector::V0_1(c) => {
+                let latest::StreamRef::Kind(kind) = stream else { return Ok(Err(no_extra_streams(stream))) };
+                let kind = since_v0_2_0::ferry::connector::types::StreamKind::from(kind).into();
+                let v0_1 = c.ferry_connector_source().call_read(store, &config, kind, cursor, since).await?;
+                Ok(forward(forward::<_, _, since_v0_2_0::Page, since_v0_2_0::ConnectorError>(v0_1)))
+            }
+        }
     }
+}
+
+/// What an older connector would have answered for an extra stream.
+fn no_extra_streams(stream: latest::StreamRef) -> latest::ConnectorError {
+    latest::ConnectorError::UnsupportedStream(stream)
 }
 
 /// An older version's fallible answer, one version forward.

@@ -1,346 +1,143 @@
-//! Contract `ferry:connector@0.2.0` (`wit/connector.wit`), the newest: adds
-//! `page.total` for progress. Its types are the ones every older version
-//! converts into, and the only ones converted into Ferry's [`model`]; the
-//! host imports (`http`, `log`) are implemented here once for all versions.
+//! Contract `ferry:connector@0.2.0` (frozen in `wit/v0.2.0/`): added
+//! `page.total`. Its answers convert forward into 0.3.0's types (the next
+//! newer version): 0.3.0 added extra streams, `token-expired` and the
+//! `state` import, none of which a 0.2.0 connector uses. `http` and `log`
+//! did not change, so they reuse the newest bindings and host code, linked
+//! here under their 0.2.0 names.
 
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::model;
+use super::{forward_enum, forward_record, since_v0_3_0 as next};
 use crate::runtime::host::HostState;
-use crate::runtime::http::HttpFailure;
 
 wasmtime::component::bindgen!({
     world: "connector",
-    path: "../wit",
+    path: "../wit/v0.2.0",
     imports: { default: async | trappable },
     exports: { default: async },
+    with: {
+        "ferry:connector/http": crate::runtime::wit::latest::ferry::connector::http,
+        "ferry:connector/log": crate::runtime::wit::latest::ferry::connector::log,
+    },
 });
 
-pub(crate) use self::ferry::connector::types::{
-    CheckReport, ConnectorError, ConnectorInfo, Page, StreamKind, ValidatedConfig,
-};
-use self::ferry::connector::{http, log, types as wit};
+use self::ferry::connector::types as this;
+pub(crate) use self::ferry::connector::types::{CheckReport, ConnectorError, ConnectorInfo, Page, ValidatedConfig};
+use next::ferry::connector::types as newer;
 
 /// The contract version, as components name it.
 pub(crate) const VERSION: &str = "0.2.0";
 
-/// Add this version's imports to the linker.
+/// Add this version's imports to the linker: its own (empty) `types`, and
+/// the newest `http` and `log` under this version's names. (The generated
+/// world-level `add_to_linker` would register the reused interfaces under
+/// the newest names.)
 pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    Connector::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+    use crate::runtime::wit::latest::ferry::connector::{http, log};
+    ferry::connector::types::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    http::add_to_linker_instance::<HostState, HasSelf<HostState>>(
+        &mut linker.instance(&format!("ferry:connector/http@{VERSION}"))?,
+        |s| s,
+    )?;
+    log::add_to_linker_instance::<HostState, HasSelf<HostState>>(
+        &mut linker.instance(&format!("ferry:connector/log@{VERSION}"))?,
+        |s| s,
+    )?;
+    Ok(())
 }
 
-impl wit::Host for HostState {}
+impl this::Host for HostState {}
 
-impl http::Host for HostState {
-    async fn send(&mut self, req: http::Request) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
-        use http::{HttpError, Method};
-        let method = match req.method {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Put => reqwest::Method::PUT,
-            Method::Patch => reqwest::Method::PATCH,
-            Method::Delete => reqwest::Method::DELETE,
-            Method::Head => reqwest::Method::HEAD,
-        };
-        Ok(match self.http_send(method, req.url, req.headers, req.body).await {
-            Ok(r) => Ok(http::Response { status: r.status, headers: r.headers, body: r.body }),
-            Err(failure) => Err(match failure {
-                HttpFailure::NotAllowed(why) => HttpError::NotAllowed(why),
-                HttpFailure::InvalidUrl(why) => HttpError::InvalidUrl(why),
-                HttpFailure::Timeout(_) => HttpError::Timeout,
-                HttpFailure::Unreachable(why) => HttpError::Unreachable(why),
-                HttpFailure::TooLarge(cap) => HttpError::TooLarge(cap),
-                HttpFailure::BudgetExhausted(_) => HttpError::BudgetExhausted,
-                HttpFailure::Other(why) => HttpError::Other(why),
-            }),
-        })
-    }
-}
+// Arguments the host passes down.
+forward_enum!(StreamKind, newer => this { Companies, Contacts, Assets, Sites, Agreements, Tickets, Lookups });
 
-impl log::Host for HostState {
-    async fn emit(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        let level = match level {
-            log::Level::Trace => tracing::Level::TRACE,
-            log::Level::Debug => tracing::Level::DEBUG,
-            log::Level::Info => tracing::Level::INFO,
-            log::Level::Warn => tracing::Level::WARN,
-            log::Level::Error => tracing::Level::ERROR,
-        };
-        self.log_emit(level, &message);
-        Ok(())
-    }
-}
+// Answers, forward into 0.3.0.
+forward_enum!(StreamKind, this => newer { Companies, Contacts, Assets, Sites, Agreements, Tickets, Lookups });
+forward_enum!(LookupKind, this => newer { CompanyType, CompanyStatus, AssetType, AssetStatus, AgreementType, TicketStatus });
+forward_record!(ConfigField, this => newer { key, label, help, required, secret, default_value });
+forward_record!(StreamInfo, this => newer { kind, incremental, description });
+forward_record!(RateLimit, this => newer { requests, per_seconds });
+forward_record!(Field, this => newer { label, value });
+forward_record!(Address, this => newer { line1, line2, city, state, postal_code, country });
+forward_record!(Company, this => newer {
+    id, name, active, deleted, status, types, website, email, phone, address, updated_at, card, raw
+});
+forward_record!(Contact, this => newer {
+    id, company_id, name, first_name, last_name, title, email, phone, mobile, active, updated_at, card, raw
+});
+forward_record!(Asset, this => newer {
+    id, company_id, name, type_name, status, active, serial_number, mac_address, ip_address, manufacturer,
+    model, operating_system, tag, updated_at, card, raw
+});
+forward_record!(Site, this => newer { id, company_id, name, address, phone, primary, active, updated_at, card, raw });
+forward_record!(Agreement, this => newer {
+    id, company_id, name, type_name, status, active, start_date, end_date, updated_at, card, raw
+});
+forward_record!(Ticket, this => newer {
+    id, company_id, contact_id, number, subject, status, priority, type_name, board, closed, created_at,
+    updated_at, resolved_at, card, raw
+});
+forward_record!(Lookup, this => newer { kind, id, name, active, closed });
+forward_record!(Page, this => newer { records, next, total });
+forward_record!(CheckReport, this => newer { summary, facts, warnings });
+forward_record!(ValidatedConfig, this => newer { config, notices });
+forward_record!(PermissionDenied, this => newer { resource, permission, detail });
+forward_record!(ConfigProblem, this => newer { field, reason });
 
-impl From<model::StreamKind> for wit::StreamKind {
-    fn from(kind: model::StreamKind) -> Self {
-        match kind {
-            model::StreamKind::Companies => wit::StreamKind::Companies,
-            model::StreamKind::Contacts => wit::StreamKind::Contacts,
-            model::StreamKind::Assets => wit::StreamKind::Assets,
-            model::StreamKind::Sites => wit::StreamKind::Sites,
-            model::StreamKind::Agreements => wit::StreamKind::Agreements,
-            model::StreamKind::Tickets => wit::StreamKind::Tickets,
-            model::StreamKind::Lookups => wit::StreamKind::Lookups,
-        }
-    }
-}
-
-impl From<wit::StreamKind> for model::StreamKind {
-    fn from(kind: wit::StreamKind) -> Self {
-        match kind {
-            wit::StreamKind::Companies => model::StreamKind::Companies,
-            wit::StreamKind::Contacts => model::StreamKind::Contacts,
-            wit::StreamKind::Assets => model::StreamKind::Assets,
-            wit::StreamKind::Sites => model::StreamKind::Sites,
-            wit::StreamKind::Agreements => model::StreamKind::Agreements,
-            wit::StreamKind::Tickets => model::StreamKind::Tickets,
-            wit::StreamKind::Lookups => model::StreamKind::Lookups,
-        }
-    }
-}
-
-impl From<wit::ConnectorInfo> for model::ConnectorInfo {
-    fn from(i: wit::ConnectorInfo) -> Self {
-        model::ConnectorInfo {
+impl From<this::ConnectorInfo> for newer::ConnectorInfo {
+    fn from(i: this::ConnectorInfo) -> Self {
+        use crate::runtime::wit::Forward as _;
+        newer::ConnectorInfo {
             id: i.id,
             name: i.name,
             version: i.version,
             description: i.description,
-            config: i
-                .config
-                .into_iter()
-                .map(|f| model::ConfigField {
-                    key: f.key,
-                    label: f.label,
-                    help: f.help,
-                    required: f.required,
-                    secret: f.secret,
-                    default_value: f.default_value,
-                })
-                .collect(),
-            streams: i
-                .streams
-                .into_iter()
-                .map(|s| model::StreamInfo {
-                    kind: s.kind.into(),
-                    incremental: s.incremental,
-                    description: s.description,
-                })
-                .collect(),
+            config: i.config.forward(),
+            streams: i.streams.forward(),
+            // Extra streams arrived in 0.3.0.
+            extra_streams: Vec::new(),
             allowed_hosts: i.allowed_hosts,
-            rate_limit: i.rate_limit.map(|r| model::RateLimit { requests: r.requests, per_seconds: r.per_seconds }),
+            rate_limit: i.rate_limit.forward(),
         }
     }
 }
 
-impl From<wit::ConnectorError> for model::ConnectorError {
-    fn from(e: wit::ConnectorError) -> Self {
-        use model::ConnectorError as M;
+impl From<this::Records> for newer::Records {
+    fn from(r: this::Records) -> Self {
+        use crate::runtime::wit::Forward as _;
+        match r {
+            this::Records::Companies(l) => newer::Records::Companies(l.forward()),
+            this::Records::Contacts(l) => newer::Records::Contacts(l.forward()),
+            this::Records::Assets(l) => newer::Records::Assets(l.forward()),
+            this::Records::Sites(l) => newer::Records::Sites(l.forward()),
+            this::Records::Agreements(l) => newer::Records::Agreements(l.forward()),
+            this::Records::Tickets(l) => newer::Records::Tickets(l.forward()),
+            this::Records::Lookups(l) => newer::Records::Lookups(l.forward()),
+        }
+    }
+}
+
+impl crate::runtime::wit::Forward<newer::Records> for this::Records {
+    fn forward(self) -> newer::Records {
+        self.into()
+    }
+}
+
+impl From<this::ConnectorError> for newer::ConnectorError {
+    fn from(e: this::ConnectorError) -> Self {
+        use newer::ConnectorError as N;
+        use this::ConnectorError as T;
         match e {
-            wit::ConnectorError::Unauthorized(detail) => M::Unauthorized { detail },
-            wit::ConnectorError::Forbidden(p) => {
-                M::Forbidden { resource: p.resource, permission: p.permission, detail: p.detail }
-            }
-            wit::ConnectorError::NotFound(detail) => M::NotFound { detail },
-            wit::ConnectorError::RateLimited(retry_after) => M::RateLimited { retry_after },
-            wit::ConnectorError::Unreachable(detail) => M::Unreachable { detail },
-            wit::ConnectorError::Timeout(detail) => M::Timeout { detail },
-            wit::ConnectorError::InvalidConfig(p) => M::InvalidConfig { field: p.field, reason: p.reason },
-            wit::ConnectorError::BadResponse(detail) => M::BadResponse { detail },
-            wit::ConnectorError::UnsupportedStream(s) => M::UnsupportedStream { stream: s.into() },
-            wit::ConnectorError::Other(detail) => M::Other { detail },
+            T::Unauthorized(d) => N::Unauthorized(d),
+            T::Forbidden(p) => N::Forbidden(p.into()),
+            T::NotFound(d) => N::NotFound(d),
+            T::RateLimited(s) => N::RateLimited(s),
+            T::Unreachable(d) => N::Unreachable(d),
+            T::Timeout(d) => N::Timeout(d),
+            T::InvalidConfig(p) => N::InvalidConfig(p.into()),
+            T::BadResponse(d) => N::BadResponse(d),
+            T::UnsupportedStream(s) => N::UnsupportedStream(newer::StreamRef::Kind(s.into())),
+            T::Other(d) => N::Other(d),
         }
     }
-}
-
-impl From<wit::CheckReport> for model::CheckReport {
-    fn from(r: wit::CheckReport) -> Self {
-        model::CheckReport { summary: r.summary, facts: fields(r.facts), warnings: r.warnings }
-    }
-}
-
-impl From<wit::ValidatedConfig> for model::ValidatedConfig {
-    fn from(v: wit::ValidatedConfig) -> Self {
-        model::ValidatedConfig { config: v.config, notices: v.notices }
-    }
-}
-
-fn fields(list: Vec<wit::Field>) -> Vec<model::Field> {
-    list.into_iter().map(|f| model::Field { label: f.label, value: f.value }).collect()
-}
-
-fn address(a: Option<wit::Address>) -> Option<model::Address> {
-    a.map(|a| model::Address {
-        line1: a.line1,
-        line2: a.line2,
-        city: a.city,
-        state: a.state,
-        postal_code: a.postal_code,
-        country: a.country,
-    })
-}
-
-fn lookup_kind(k: wit::LookupKind) -> model::LookupKind {
-    match k {
-        wit::LookupKind::CompanyType => model::LookupKind::CompanyType,
-        wit::LookupKind::CompanyStatus => model::LookupKind::CompanyStatus,
-        wit::LookupKind::AssetType => model::LookupKind::AssetType,
-        wit::LookupKind::AssetStatus => model::LookupKind::AssetStatus,
-        wit::LookupKind::AgreementType => model::LookupKind::AgreementType,
-        wit::LookupKind::TicketStatus => model::LookupKind::TicketStatus,
-    }
-}
-
-/// The records of a page and the stream they claim to belong to.
-pub(crate) fn page_into_model(p: wit::Page) -> (model::StreamKind, model::Page) {
-    use model::Record as R;
-    let (kind, records): (model::StreamKind, Vec<R>) = match p.records {
-        wit::Records::Companies(list) => (
-            model::StreamKind::Companies,
-            list.into_iter()
-                .map(|c| {
-                    R::Company(model::Company {
-                        id: c.id,
-                        name: c.name,
-                        active: c.active,
-                        deleted: c.deleted,
-                        status: c.status,
-                        types: c.types,
-                        website: c.website,
-                        email: c.email,
-                        phone: c.phone,
-                        address: address(c.address),
-                        updated_at: c.updated_at,
-                        card: fields(c.card),
-                        raw: c.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Contacts(list) => (
-            model::StreamKind::Contacts,
-            list.into_iter()
-                .map(|c| {
-                    R::Contact(model::Contact {
-                        id: c.id,
-                        company_id: c.company_id,
-                        name: c.name,
-                        first_name: c.first_name,
-                        last_name: c.last_name,
-                        title: c.title,
-                        email: c.email,
-                        phone: c.phone,
-                        mobile: c.mobile,
-                        active: c.active,
-                        updated_at: c.updated_at,
-                        card: fields(c.card),
-                        raw: c.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Assets(list) => (
-            model::StreamKind::Assets,
-            list.into_iter()
-                .map(|a| {
-                    R::Asset(model::Asset {
-                        id: a.id,
-                        company_id: a.company_id,
-                        name: a.name,
-                        type_name: a.type_name,
-                        status: a.status,
-                        active: a.active,
-                        serial_number: a.serial_number,
-                        mac_address: a.mac_address,
-                        ip_address: a.ip_address,
-                        manufacturer: a.manufacturer,
-                        model: a.model,
-                        operating_system: a.operating_system,
-                        tag: a.tag,
-                        updated_at: a.updated_at,
-                        card: fields(a.card),
-                        raw: a.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Sites(list) => (
-            model::StreamKind::Sites,
-            list.into_iter()
-                .map(|s| {
-                    R::Site(model::Site {
-                        id: s.id,
-                        company_id: s.company_id,
-                        name: s.name,
-                        address: address(s.address),
-                        phone: s.phone,
-                        primary: s.primary,
-                        active: s.active,
-                        updated_at: s.updated_at,
-                        card: fields(s.card),
-                        raw: s.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Agreements(list) => (
-            model::StreamKind::Agreements,
-            list.into_iter()
-                .map(|a| {
-                    R::Agreement(model::Agreement {
-                        id: a.id,
-                        company_id: a.company_id,
-                        name: a.name,
-                        type_name: a.type_name,
-                        status: a.status,
-                        active: a.active,
-                        start_date: a.start_date,
-                        end_date: a.end_date,
-                        updated_at: a.updated_at,
-                        card: fields(a.card),
-                        raw: a.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Tickets(list) => (
-            model::StreamKind::Tickets,
-            list.into_iter()
-                .map(|t| {
-                    R::Ticket(model::Ticket {
-                        id: t.id,
-                        company_id: t.company_id,
-                        contact_id: t.contact_id,
-                        number: t.number,
-                        subject: t.subject,
-                        status: t.status,
-                        priority: t.priority,
-                        type_name: t.type_name,
-                        board: t.board,
-                        closed: t.closed,
-                        created_at: t.created_at,
-                        updated_at: t.updated_at,
-                        resolved_at: t.resolved_at,
-                        card: fields(t.card),
-                        raw: t.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Lookups(list) => (
-            model::StreamKind::Lookups,
-            list.into_iter()
-                .map(|l| {
-                    R::Lookup(model::Lookup {
-                        kind: lookup_kind(l.kind),
-                        id: l.id,
-                        name: l.name,
-                        active: l.active,
-                        closed: l.closed,
-                    })
-                })
-                .collect(),
-        ),
-    };
-    (kind, model::Page { records, next: p.next, total: p.total })
 }
