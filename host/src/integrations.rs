@@ -558,6 +558,7 @@ pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Sess
         secrets: resolved.secret_values,
         allowed_hosts: info.allowed_hosts.clone(),
         rate_limit: crate::options::IntegrationOptions::from_json(&row.options).rate_limit(info.rate_limit),
+        state: Default::default(),
     })
 }
 
@@ -603,6 +604,7 @@ mod tests {
             streams: vec![StreamInfo { kind: StreamKind::Companies, incremental: false, description: String::new() }],
             allowed_hosts: vec![],
             rate_limit: None,
+            extra_streams: vec![],
         }
     }
 

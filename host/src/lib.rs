@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cli;
 pub mod companies;
 pub mod conformance;
+pub mod connector_state;
 pub mod curation;
 pub mod hashing;
 pub mod integrations;

@@ -80,6 +80,15 @@ pub struct RateLimit {
     pub per_seconds: u32,
 }
 
+/// A stream beyond the seven kinds, declared by a 0.3+ connector; its
+/// records are [`Item`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraStreamInfo {
+    pub name: String,
+    pub description: String,
+    pub incremental: bool,
+}
+
 /// What `info()` says about a connector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectorInfo {
@@ -91,6 +100,9 @@ pub struct ConnectorInfo {
     pub streams: Vec<StreamInfo>,
     pub allowed_hosts: Vec<String>,
     pub rate_limit: Option<RateLimit>,
+    /// Streams beyond the seven kinds (contract 0.3+; empty before).
+    #[serde(default)]
+    pub extra_streams: Vec<ExtraStreamInfo>,
 }
 
 impl ConnectorInfo {
@@ -258,6 +270,27 @@ pub struct Lookup {
     pub closed: bool,
 }
 
+/// A record of an extra stream: a generic card, placed like an asset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub company_id: Option<String>,
+    pub name: String,
+    pub type_name: String,
+    pub active: bool,
+    pub updated_at: Option<String>,
+    pub card: Vec<Field>,
+    pub raw: Option<String>,
+}
+
+/// One page of an extra stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPage {
+    pub items: Vec<Item>,
+    pub next: Option<String>,
+    pub total: Option<u64>,
+}
+
 /// One record of any stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "record", rename_all = "kebab-case")]
@@ -378,8 +411,9 @@ pub enum ConnectorError {
     InvalidConfig { field: String, reason: String },
     #[error("the PSA answered something unexpected: {detail}")]
     BadResponse { detail: String },
+    /// `stream` is a kind's name or an extra stream's name.
     #[error("the connector does not offer the {stream} stream")]
-    UnsupportedStream { stream: StreamKind },
+    UnsupportedStream { stream: String },
     #[error("{detail}")]
     Other { detail: String },
 }

@@ -47,6 +47,7 @@ fn placeholder_info() -> ConnectorInfo {
         streams: vec![],
         allowed_hosts: vec![],
         rate_limit: None,
+        extra_streams: vec![],
     }
 }
 

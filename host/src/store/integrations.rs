@@ -181,6 +181,8 @@ impl Tx<'_> {
                 secrets_json(self.vault(), secrets)?,
                 now()
             ])?;
+        // What the connector kept (a token) belongs to the old credentials.
+        self.clear_connector_state(id)?;
         Ok(())
     }
 
@@ -391,6 +393,7 @@ impl Tx<'_> {
         conn.execute("DELETE FROM schedules WHERE integration_id = ?1", [id])?;
         conn.execute("DELETE FROM locks WHERE integration_id = ?1", [id])?;
         conn.execute("DELETE FROM stream_state WHERE integration_id = ?1", [id])?;
+        conn.execute("DELETE FROM connector_state WHERE integration_id = ?1", [id])?;
         conn.execute(
             "UPDATE integrations SET removed_at = ?2, updated_at = ?2, secrets_json = '{}',
                     name = name || ' (removed #' || id || ')', applied_run = NULL, applied_seq = NULL, applied_inputs = NULL
@@ -421,6 +424,7 @@ impl Tx<'_> {
                 now()
             ],
         )?;
+        self.clear_connector_state(id)?;
         Ok(())
     }
 }

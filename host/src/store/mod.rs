@@ -16,6 +16,7 @@ mod runs;
 mod schedules;
 pub mod schema;
 mod skipped;
+mod state;
 mod tickets;
 
 use std::path::{Path, PathBuf};

@@ -309,6 +309,15 @@ CREATE TABLE skipped_records (
 );
 CREATE INDEX skipped_records_by_run ON skipped_records (run_id, id);
 "#,
+    // 9: the connector `state` store (contract 0.3), one sealed JSON
+    // document per integration.
+    r#"
+CREATE TABLE connector_state (
+    integration_id INTEGER PRIMARY KEY REFERENCES integrations(id),
+    sealed         TEXT NOT NULL,
+    updated_at     TEXT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this Ferry writes.

@@ -62,6 +62,7 @@ pub(super) fn integration(store: &mut Store) -> i64 {
                 streams: vec![],
                 allowed_hosts: vec![],
                 rate_limit: None,
+                extra_streams: vec![],
             };
             let row = ConnectorRow {
                 id: "test".into(),

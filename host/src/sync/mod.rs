@@ -279,7 +279,8 @@ struct Started {
 async fn run_locked(store: &mut Store, runtime: &Runtime, plan: &RunPlan<'_>) -> Result<SyncReport, SyncError> {
     let (request, integration) = (plan.request, plan.integration);
     let started = Instant::now();
-    let session_config = integrations::session_config(integration, plan.info)?;
+    let mut session_config = integrations::session_config(integration, plan.info)?;
+    crate::connector_state::attach(store, integration.id, &mut session_config)?;
     let mut session = runtime.session(plan.loaded, session_config)?;
 
     store.transaction(|tx| tx.reap_stale_runs(integration.id))?;

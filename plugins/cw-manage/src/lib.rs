@@ -48,6 +48,7 @@ impl Source for CwManage {
             ],
             allowed_hosts: vec!["https://{site}".into(), "{base_url}".into()],
             rate_limit: Some(RATE_LIMIT),
+            extra_streams: vec![],
         }
     }
 
@@ -61,10 +62,12 @@ impl Source for CwManage {
 
     fn read(
         raw: RawConfig,
-        stream: StreamKind,
+        stream: StreamRef,
         cursor: Option<String>,
         since: Option<String>,
     ) -> Result<Page, ConnectorError> {
+        // Extra streams (contract 0.3): this connector declares none.
+        let StreamRef::Kind(stream) = stream else { return Err(ConnectorError::UnsupportedStream(stream)) };
         let api = api::Api::new(&config::Settings::from_raw(raw)?);
         let since = since.as_deref().map(api::since_condition).transpose()?;
         match stream {

@@ -37,6 +37,7 @@ impl Source for Syncro {
             ],
             allowed_hosts: vec!["https://{subdomain}.syncromsp.com".into(), "{base_url}".into()],
             rate_limit: Some(RATE_LIMIT),
+            extra_streams: vec![],
         }
     }
 
@@ -51,10 +52,12 @@ impl Source for Syncro {
 
     fn read(
         raw: RawConfig,
-        stream: StreamKind,
+        stream: StreamRef,
         cursor: Option<String>,
         since: Option<String>,
     ) -> Result<Page, ConnectorError> {
+        // Extra streams (contract 0.3): this connector declares none.
+        let StreamRef::Kind(stream) = stream else { return Err(ConnectorError::UnsupportedStream(stream)) };
         let settings = config::Settings::from_raw(raw)?;
         let api = api::Api::new(&settings);
         let page = || PageNumber::from_cursor(cursor.as_deref());
@@ -64,7 +67,7 @@ impl Source for Syncro {
             StreamKind::Assets => api.assets(page()?),
             StreamKind::Tickets => api.tickets(page()?, since.as_deref()),
             StreamKind::Lookups => api.lookups(cursor.as_deref()),
-            other => Err(ConnectorError::UnsupportedStream(other)),
+            other => Err(ConnectorError::UnsupportedStream(StreamRef::Kind(other))),
         }
     }
 }

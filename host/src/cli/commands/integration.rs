@@ -159,7 +159,8 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
         IntegrationCommand::Test { name } => {
             let row = app.store.read().integration(&name)?;
             let (connector, loaded) = registry::load(&app.store, &app.runtime, &row.connector_id)?;
-            let config = integrations::session_config(&row, &connector.info)?;
+            let mut config = integrations::session_config(&row, &connector.info)?;
+            crate::connector_state::attach(&app.store, row.id, &mut config)?;
             let mut session = app.runtime.session(&loaded, config)?;
             // A connector that crashes or breaks a limit failed the test
             // (exit 3, like any failed check), it is not bad input.
