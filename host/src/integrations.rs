@@ -261,7 +261,7 @@ pub async fn add(
             None => tx.insert_integration(name, connector_id, &config, &secret_map, &options)?,
         };
         // A new integration keeps itself current: full sync every 3 hours.
-        tx.insert_schedule(id, crate::schedule::DEFAULT_CRON, crate::schedule::DEFAULT_TZ, "full")?;
+        tx.insert_schedule(id, crate::schedule::DEFAULT_CRON, crate::schedule::DEFAULT_TZ, crate::sync::Mode::Full)?;
         Ok(id)
     })?;
     if let Some(old) = &removed {

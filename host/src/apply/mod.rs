@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::matching::{self, CompanyFeatures, Decision};
 use crate::model::{Company, Field, Record, StreamKind};
 use crate::options::IntegrationOptions;
-use crate::rules;
+use crate::rules::{self, IdentityField};
 use crate::store::{CardTarget, CompanyLink, LinkState, MirrorRow, Store, StoreError, Tx};
 use crate::sync::records::content_hash;
 
@@ -516,7 +516,7 @@ fn apply_assets(
     reach: &Reach<'_>,
 ) -> Result<Counts, StoreError> {
     let mut counts = Counts::default();
-    let mut layouts: HashMap<String, (i64, String)> = HashMap::new();
+    let mut layouts: HashMap<String, (i64, IdentityField)> = HashMap::new();
     let mut active_layouts: HashMap<String, bool> = HashMap::new();
     for row in reach.rows(tx, integration_id, stream)? {
         let record = parse(&row)?;
@@ -543,14 +543,14 @@ fn apply_assets(
             None => {
                 let id = tx.ensure_layout(&layout_name, default_identity(stream))?;
                 let identity = tx.layout_identity(id)?;
-                layouts.insert(layout_name.clone(), (id, identity.clone()));
+                layouts.insert(layout_name.clone(), (id, identity));
                 (id, identity)
             }
         };
         let deleted = row.deleted_at.is_some();
         let archived = owner_archived || (deleted && options.auto_archive) || rules::is_inactive(&record);
         let identity = match &record {
-            Record::Asset(a) => rules::device_identity(&identity_field, a),
+            Record::Asset(a) => rules::device_identity(identity_field, a),
             Record::Contact(c) => rules::person_identity(c),
             _ => None,
         };
@@ -705,7 +705,7 @@ fn apply_tickets(
                 number: &ticket.number,
                 subject: &ticket.subject,
                 status: &ticket.status,
-                stage: stage.as_str(),
+                stage,
                 closed,
                 priority: ticket.priority.as_deref(),
                 type_name: ticket.type_name.as_deref(),
@@ -721,10 +721,10 @@ fn apply_tickets(
     Ok(counts)
 }
 
-fn default_identity(stream: StreamKind) -> &'static str {
+fn default_identity(stream: StreamKind) -> IdentityField {
     match stream {
-        StreamKind::Assets => "serial",
-        _ => "name",
+        StreamKind::Assets => IdentityField::Serial,
+        _ => IdentityField::Name,
     }
 }
 

@@ -5,6 +5,24 @@ use rusqlite::params;
 use super::{Result, StoreError, Tx, now};
 use crate::model::ConnectorInfo;
 
+/// Where an installed connector came from; stored in `connectors.origin`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::Display, strum::IntoStaticStr, strum::EnumIter,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum ConnectorOrigin {
+    /// Shipped in the binary; replaced when the binary carries another build.
+    Bundled,
+    /// From a file the operator installed; never replaced by a bundled one.
+    Installed,
+}
+
+impl ConnectorOrigin {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ConnectorRow {
     pub id: String,
@@ -12,8 +30,7 @@ pub struct ConnectorRow {
     pub version: String,
     pub contract: String,
     pub sha256: String,
-    /// `bundled` (shipped in the binary) or `installed` (from a file).
-    pub origin: String,
+    pub origin: ConnectorOrigin,
     pub info: ConnectorInfo,
     pub installed_at: String,
 }

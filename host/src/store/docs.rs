@@ -5,8 +5,10 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use super::codec::Json;
 use super::{Result, StoreError, Tx, now};
-use crate::model::Field;
+use crate::model::{Field, StreamKind};
+use crate::rules::IdentityField;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CompanyRow {
@@ -46,7 +48,7 @@ pub struct LayoutRow {
     pub name: String,
     pub active: bool,
     /// Which field identifies one device across integrations: serial, mac, name.
-    pub identity: String,
+    pub identity: IdentityField,
     pub assets: u64,
 }
 
@@ -73,24 +75,24 @@ pub struct AssetFilter {
     pub integration: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What a card lands on; stored in `cards.doc_kind`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum CardTarget {
     Company,
     Asset,
-}
-
-impl CardTarget {
-    fn as_str(self) -> &'static str {
-        match self {
-            CardTarget::Company => "company",
-            CardTarget::Asset => "asset",
-        }
-    }
-
-    fn parse(s: &str) -> CardTarget {
-        if s == "company" { CardTarget::Company } else { CardTarget::Asset }
-    }
 }
 
 /// A PSA record's card and where it landed.
@@ -99,7 +101,7 @@ pub struct CardRow {
     pub id: i64,
     pub integration_id: i64,
     pub integration: String,
-    pub stream: String,
+    pub stream: StreamKind,
     pub external_id: String,
     pub target: CardTarget,
     pub doc_id: i64,
@@ -109,8 +111,22 @@ pub struct CardRow {
     pub archived_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How a PSA company relates to a documentation company; stored in
+/// `company_links.state`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum LinkState {
     Suggested,
     Matched,
@@ -121,24 +137,7 @@ pub enum LinkState {
 
 impl LinkState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            LinkState::Suggested => "suggested",
-            LinkState::Matched => "matched",
-            LinkState::Created => "created",
-            LinkState::Ignored => "ignored",
-            LinkState::Unmatched => "unmatched",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<LinkState> {
-        Some(match s {
-            "suggested" => LinkState::Suggested,
-            "matched" => LinkState::Matched,
-            "created" => LinkState::Created,
-            "ignored" => LinkState::Ignored,
-            "unmatched" => LinkState::Unmatched,
-            _ => return None,
-        })
+        self.into()
     }
 
     /// Whether data of a PSA company in this state reaches the documentation.
@@ -516,7 +515,7 @@ impl Tx<'_> {
         Ok(self.layouts()?.into_iter().find(|l| l.name.eq_ignore_ascii_case(name)))
     }
 
-    pub fn insert_layout(&self, name: &str, identity: &str) -> Result<i64> {
+    pub fn insert_layout(&self, name: &str, identity: IdentityField) -> Result<i64> {
         if self.layout_by_name(name)?.is_some() {
             return Err(StoreError::Exists { what: "layout", name: name.to_string() });
         }
@@ -526,7 +525,7 @@ impl Tx<'_> {
         Ok(self.conn().last_insert_rowid())
     }
 
-    pub fn update_layout(&self, id: i64, identity: Option<&str>, active: Option<bool>) -> Result<()> {
+    pub fn update_layout(&self, id: i64, identity: Option<IdentityField>, active: Option<bool>) -> Result<()> {
         self.conn()
             .prepare_cached(
                 "UPDATE layouts SET identity = COALESCE(?2, identity), active = COALESCE(?3, active) WHERE id = ?1",
@@ -550,7 +549,7 @@ impl Tx<'_> {
     }
 
     /// The id of layout `name`, creating it when missing.
-    pub fn ensure_layout(&self, name: &str, identity: &str) -> Result<i64> {
+    pub fn ensure_layout(&self, name: &str, identity: IdentityField) -> Result<i64> {
         let found: Option<i64> = self
             .conn()
             .query_row("SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE", [name], |r| r.get(0))
@@ -715,7 +714,7 @@ impl Tx<'_> {
     }
 
     pub fn cards_of(&self, target: CardTarget, doc_id: i64) -> Result<Vec<CardRow>> {
-        self.cards_where("k.doc_kind = ?1 AND k.doc_id = ?2", params![target.as_str(), doc_id])
+        self.cards_where("k.doc_kind = ?1 AND k.doc_id = ?2", params![target, doc_id])
     }
 
     fn cards_where(&self, condition: &str, args: impl rusqlite::Params) -> Result<Vec<CardRow>> {
@@ -726,18 +725,16 @@ impl Tx<'_> {
         ))?;
         let rows = stmt
             .query_map(args, |r| {
-                let kind: String = r.get(5)?;
-                let fields: String = r.get(8)?;
                 Ok(CardRow {
                     id: r.get(0)?,
                     integration_id: r.get(1)?,
                     integration: r.get(2)?,
                     stream: r.get(3)?,
                     external_id: r.get(4)?,
-                    target: CardTarget::parse(&kind),
+                    target: r.get(5)?,
                     doc_id: r.get(6)?,
                     title: r.get(7)?,
-                    fields: serde_json::from_str(&fields).unwrap_or_default(),
+                    fields: r.get::<_, Json<Vec<Field>>>(8)?.0,
                     hash: r.get(9)?,
                     archived_at: r.get(10)?,
                 })
@@ -785,7 +782,7 @@ impl Tx<'_> {
             integration_id,
             stream,
             external_id,
-            target.as_str(),
+            target,
             doc_id,
             title,
             fields,
@@ -865,15 +862,14 @@ impl Tx<'_> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT COUNT(*), COALESCE(SUM(archived_at IS NULL), 0) FROM cards WHERE doc_kind = ?1 AND doc_id = ?2",
         )?;
-        let (total, live): (i64, i64) =
-            stmt.query_row(params![target.as_str(), doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (total, live): (i64, i64) = stmt.query_row(params![target, doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(total > 0 && live == 0)
     }
 
     /// The layout's identity field (serial, mac or name).
-    pub fn layout_identity(&self, layout_id: i64) -> Result<String> {
+    pub fn layout_identity(&self, layout_id: i64) -> Result<IdentityField> {
         let mut stmt = self.conn().prepare_cached("SELECT identity FROM layouts WHERE id = ?1")?;
-        Ok(stmt.query_row([layout_id], |r| r.get(0)).optional()?.unwrap_or_else(|| "serial".to_string()))
+        Ok(stmt.query_row([layout_id], |r| r.get(0)).optional()?.unwrap_or(IdentityField::Serial))
     }
 
     /// The layout's id by name, when it exists and is active.
@@ -911,7 +907,7 @@ impl Tx<'_> {
         let n: i64 = self
             .conn()
             .prepare_cached("SELECT COUNT(*) FROM cards WHERE doc_kind = ?1 AND doc_id = ?2 AND archived_at IS NULL")?
-            .query_row(params![target.as_str(), doc_id], |r| r.get(0))?;
+            .query_row(params![target, doc_id], |r| r.get(0))?;
         Ok(n as u64)
     }
 
@@ -970,10 +966,9 @@ impl Tx<'_> {
 }
 
 fn link_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyLink> {
-    let state: String = r.get(1)?;
     Ok(CompanyLink {
         external_id: r.get(0)?,
-        state: LinkState::parse(&state).unwrap_or(LinkState::Unmatched),
+        state: r.get(1)?,
         company_id: r.get(2)?,
         score: r.get(3)?,
         reason: r.get(4)?,

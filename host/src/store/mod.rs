@@ -8,6 +8,7 @@
 //! open it read-only ([`Store::open_read_only`]). Queries live in one
 //! submodule per table group; callers get plain structs.
 
+pub mod codec;
 mod connectors;
 mod docs;
 mod integrations;
@@ -25,13 +26,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::vault::Vault;
 
-pub use self::connectors::ConnectorRow;
+pub use self::connectors::{ConnectorOrigin, ConnectorRow};
 pub use self::docs::{
     AssetFilter, AssetRow, CardRow, CardTarget, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
 };
 pub use self::integrations::{IntegrationRow, RemovalCounts};
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
-pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState};
+pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState, StreamStatus};
 pub use self::schedules::{LockHolder, ScheduleRow};
 pub use self::skipped::SkippedRecord;
 pub use self::tickets::{TicketFilter, TicketRow, TicketWrite};
@@ -39,7 +40,7 @@ pub use self::tickets::{TicketFilter, TicketRow, TicketWrite};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
     #[error("the database at {path} was written by a newer Ferry (schema {found}, this Ferry knows up to {supported})")]
     NewerSchema { path: String, found: i64, supported: i64 },
     #[error("cannot create the database directory {path}: {source}")]
@@ -115,6 +116,17 @@ impl StoreError {
                 "run any command that writes (e.g. `ferry integration list` as the owner of {path}) once with write access"
             )),
             _ => None,
+        }
+    }
+}
+
+/// Every SQLite error becomes `Sqlite`, except a stored value that does
+/// not decode (`codec`): that is `Corrupt`, wherever it is read.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match codec::corrupt_value(&e) {
+            Some(value) => StoreError::Corrupt(value.to_string()),
+            None => StoreError::Sqlite(e),
         }
     }
 }

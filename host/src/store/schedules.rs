@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, StoreError, Tx, now};
+use crate::sync::Mode;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScheduleRow {
@@ -12,7 +13,7 @@ pub struct ScheduleRow {
     pub integration: String,
     pub cron: String,
     pub tz: String,
-    pub mode: String,
+    pub mode: Mode,
     pub last_fired_at: Option<String>,
     pub created_at: String,
 }
@@ -50,7 +51,7 @@ impl Tx<'_> {
         Ok(rows)
     }
 
-    pub fn insert_schedule(&self, integration_id: i64, cron: &str, tz: &str, mode: &str) -> Result<i64> {
+    pub fn insert_schedule(&self, integration_id: i64, cron: &str, tz: &str, mode: Mode) -> Result<i64> {
         self.conn().execute(
             "INSERT INTO schedules (integration_id, cron, tz, mode, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![integration_id, cron, tz, mode, now()],

@@ -62,7 +62,7 @@ pub fn earlier_run(
         return Ok(None);
     }
     let Some(last) = tx.runs(Some(&integration.name), 1)?.into_iter().next() else { return Ok(None) };
-    if last.status != RunStatus::Succeeded || last.mode != request.mode.as_str() {
+    if last.status != RunStatus::Succeeded || last.mode != request.mode {
         return Ok(None);
     }
     if tx.run_fingerprint(last.id)?.as_deref() != Some(fingerprint) {

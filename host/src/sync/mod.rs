@@ -33,7 +33,8 @@ use crate::runtime::http::HttpStats;
 use crate::runtime::{Runtime, RuntimeError, Session};
 use crate::secrets::SecretError;
 use crate::store::{
-    IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, SkippedRecord, Store, StoreError, StreamState, now,
+    IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, SkippedRecord, Store, StoreError, StreamState,
+    StreamStatus, now,
 };
 use crate::text::ERROR_BYTES;
 
@@ -41,8 +42,22 @@ use crate::text::ERROR_BYTES;
 /// last run, so clock skew between Ferry and the PSA loses nothing.
 const WATERMARK_OVERLAP: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How a run reads its streams; stored on runs, schedules and checkpoints
+/// as `full` / `incremental`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Mode {
     Full,
     Incremental,
@@ -50,10 +65,7 @@ pub enum Mode {
 
 impl Mode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Full => "full",
-            Mode::Incremental => "incremental",
-        }
+        self.into()
     }
 }
 
@@ -310,9 +322,8 @@ async fn run_locked(
     let mut session = runtime.session(loaded, session_config)?;
 
     store.transaction(|tx| tx.reap_stale_runs(integration.id))?;
-    let stream_names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
     let run_id = store.transaction(|tx| {
-        let id = tx.start_run(integration.id, request.mode.as_str(), &stream_names, &request.trigger)?;
+        let id = tx.start_run(integration.id, request.mode, streams, &request.trigger)?;
         tx.set_run_fingerprint(id, fingerprint)?;
         tx.set_lock_run(integration.id, id)?;
         if request.reset {
@@ -376,9 +387,9 @@ async fn run_started(
     let mut run_records: u64 = 0;
     let mut interrupted: Option<Stop> = None;
     for stream in streams {
-        let mut row = RunStreamRow::new(stream.as_str());
+        let mut row = RunStreamRow::new(*stream);
         if fatal.is_some() || interrupted.is_some() {
-            row.status = "skipped".into();
+            row.status = StreamStatus::Skipped;
             store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
             rows.push(row);
             continue;
@@ -399,19 +410,19 @@ async fn run_started(
         )
         .await?;
         match end {
-            StreamEnd::Complete => row.status = "complete".into(),
+            StreamEnd::Complete => row.status = StreamStatus::Complete,
             StreamEnd::Failed { message } => {
-                row.status = "failed".into();
+                row.status = StreamStatus::Failed;
                 row.error = Some(gate(&message));
             }
             StreamEnd::Fatal { message, hint } => {
                 let message = gate(&message);
-                row.status = "failed".into();
+                row.status = StreamStatus::Failed;
                 row.error = Some(message.clone());
                 fatal = Some((message, hint));
             }
             StreamEnd::Interrupted(why) => {
-                row.status = "interrupted".into();
+                row.status = StreamStatus::Interrupted;
                 interrupted = Some(why);
             }
         }
@@ -420,8 +431,8 @@ async fn run_started(
         rows.push(row);
     }
 
-    let completed = rows.iter().filter(|r| r.status == "complete").count();
-    let failed = rows.iter().filter(|r| r.status == "failed").count();
+    let completed = rows.iter().filter(|r| r.status == StreamStatus::Complete).count();
+    let failed = rows.iter().filter(|r| r.status == StreamStatus::Failed).count();
     let invalid: u64 = rows.iter().map(|r| r.invalid).sum();
     let status = if interrupted.is_some() {
         RunStatus::Interrupted
@@ -440,9 +451,7 @@ async fn run_started(
         observer.applying();
         let report = apply::apply_changes(store, integration.id)?;
         for row in &mut rows {
-            if let Some(kind) = StreamKind::parse(&row.stream)
-                && let Some(c) = report.stream(kind)
-            {
+            if let Some(c) = report.stream(row.stream) {
                 row.archived = c.archived;
                 row.skipped = c.skipped;
                 store.transaction(|tx| tx.put_run_stream(run_id, row))?;
@@ -471,7 +480,7 @@ async fn run_started(
         (None, RunStatus::Failed | RunStatus::Partial) => {
             let mut failed: Vec<String> = rows
                 .iter()
-                .filter(|r| r.status == "failed")
+                .filter(|r| r.status == StreamStatus::Failed)
                 .map(|r| format!("{}: {}", r.stream, r.error.clone().unwrap_or_default()))
                 .collect();
             if invalid > 0 {
@@ -562,8 +571,8 @@ async fn fetch_stream(
         // A checkpoint written by another build of the connector (upgraded
         // or reinstalled since) is not resumed: its cursor may mean
         // something else to this build, or be refused for ever.
-        Mode::Full => match (state.listing, state.listing_mode.as_deref()) {
-            (Some(listing), Some("full"))
+        Mode::Full => match (state.listing, state.listing_mode) {
+            (Some(listing), Some(Mode::Full))
                 if state.cursor.is_some() && state.cursor_connector.as_deref() == Some(connector_sha) =>
             {
                 (Some(listing), None, true)
@@ -574,7 +583,7 @@ async fn fetch_stream(
     let mut cursor = if resumed { state.cursor.clone() } else { None };
     if !resumed {
         state.listing = listing;
-        state.listing_mode = Some(if listing.is_some() { "full" } else { "incremental" }.into());
+        state.listing_mode = Some(if listing.is_some() { Mode::Full } else { Mode::Incremental });
         state.listing_since = since.clone();
         state.listing_started_at = Some(now());
         state.cursor = None;
@@ -630,7 +639,7 @@ async fn fetch_stream(
             match records::validate(i, record).and_then(|_| records::to_mirror(i, record)) {
                 Ok(w) => writes.push(w),
                 Err(e) => {
-                    skipped.push(skipped_record(name, record, &e, session.redactor()));
+                    skipped.push(skipped_record(stream, record, &e, session.redactor()));
                     first_invalid.get_or_insert(e);
                 }
             }
@@ -765,14 +774,14 @@ fn skipped_summary(rows: &[RunStreamRow], invalid: u64) -> String {
 
 /// A record kept aside: which, why, and a redacted snippet of it.
 fn skipped_record(
-    stream: &str,
+    stream: StreamKind,
     record: &crate::model::Record,
     e: &records::InvalidRecord,
     redactor: &crate::secrets::Redactor,
 ) -> SkippedRecord {
     let id: String = record.external_id().chars().take(256).collect();
     SkippedRecord {
-        stream: stream.to_string(),
+        stream,
         external_id: redactor.redact(&id),
         field: e.field.map(str::to_string),
         reason: redactor.redact(&e.why),
