@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::matching::{CompanyFeatures, Index, SUGGEST_FLOOR};
 use crate::model::{Company, Record, StreamKind};
 use crate::options::IntegrationOptions;
-use crate::store::{CompanyLink, CompanyRow, IntegrationRow, LinkState, Store, StoreError, Tx};
+use crate::store::{CompanyLink, CompanyRow, IntegrationRow, LinkState, Reader, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {
@@ -124,7 +124,7 @@ pub struct LinkConflict {
 ///
 /// Returns the conflict, or `None` when `link` may be written.
 pub fn link_conflict(
-    tx: &Tx<'_>,
+    tx: &Reader<'_>,
     integration: (i64, &str),
     link: &CompanyLink,
     psa_name: &str,

@@ -69,7 +69,7 @@ impl IntegrationError {
         match self {
             IntegrationError::Store(e) => e.hint(),
             IntegrationError::Registry(e) => e.hint(),
-            IntegrationError::Runtime(e) => Some(e.hint()),
+            IntegrationError::Runtime(e) => e.hint(),
             IntegrationError::Secret(SecretError::EnvMissing { var, .. }) => {
                 Some(format!("export {var}=... in the environment that runs ferry"))
             }

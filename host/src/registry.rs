@@ -39,7 +39,7 @@ pub enum RegistryError {
 impl RegistryError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            RegistryError::Runtime(e) => Some(e.hint()),
+            RegistryError::Runtime(e) => e.hint(),
             RegistryError::Store(e) => e.hint(),
             RegistryError::BadInfo(_) => {
                 Some("fix the connector and build it again; `ferry plugin check FILE` lists every problem".into())

@@ -539,7 +539,7 @@ fn apply_assets(
             continue;
         };
         let (layout_id, identity_field) = match layouts.get(&layout_name) {
-            Some(l) => l.clone(),
+            Some(l) => *l,
             None => {
                 let id = tx.ensure_layout(&layout_name, default_identity(stream))?;
                 let identity = tx.layout_identity(id)?;

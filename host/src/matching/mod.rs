@@ -19,7 +19,7 @@ pub use normalize::{DESCRIPTIVE_WORDS, GENERIC_WORDS, normalize_domain, normaliz
 
 use crate::model::Company;
 use crate::options::{IntegrationOptions, NewCompanies};
-use crate::store::{CompanyRow, StoreError, Tx};
+use crate::store::{CompanyRow, Reader, StoreError};
 
 /// Below this score a candidate is not worth showing.
 pub const SUGGEST_FLOOR: f64 = 0.6;
@@ -181,7 +181,7 @@ enum Basis {
 impl Index {
     /// Every documentation company; those already linked by
     /// `integration_id` are claimed.
-    pub fn build(tx: &Tx<'_>, integration_id: i64) -> Result<Index, StoreError> {
+    pub fn build(tx: &Reader<'_>, integration_id: i64) -> Result<Index, StoreError> {
         let companies = tx.companies(true)?.iter().map(|c| (c.id, CompanyFeatures::of_row(c))).collect();
         let mut index = Index::from_companies(companies);
         for link in tx.company_links(integration_id)? {

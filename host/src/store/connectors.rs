@@ -2,7 +2,7 @@
 
 use rusqlite::params;
 
-use super::{Result, StoreError, Tx, now};
+use super::{Reader, Result, StoreError, Tx, now};
 use crate::model::ConnectorInfo;
 
 /// Where an installed connector came from; stored in `connectors.origin`.
@@ -73,7 +73,7 @@ fn finish((mut row, json): (ConnectorRow, String)) -> Result<ConnectorRow> {
     Ok(row)
 }
 
-impl Tx<'_> {
+impl Reader<'_> {
     pub fn connectors(&self) -> Result<Vec<ConnectorRow>> {
         let mut stmt = self.conn().prepare(&format!("SELECT {COLUMNS} FROM connectors ORDER BY id"))?;
         let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -89,7 +89,9 @@ impl Tx<'_> {
         let r = self.conn().query_row("SELECT component FROM connectors WHERE id = ?1", [id], |r| r.get(0));
         self.optional(r)
     }
+}
 
+impl Tx<'_> {
     /// Insert or replace a connector (same id = upgrade in place).
     pub fn put_connector(&self, row: &ConnectorRow, component: &[u8]) -> Result<()> {
         let info = serde_json::to_string(&row.info).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -103,14 +105,18 @@ impl Tx<'_> {
         )?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Integrations that use connector `id`.
     pub fn integrations_using(&self, id: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn().prepare("SELECT name FROM integrations WHERE connector_id = ?1 ORDER BY name")?;
         let names = stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(names)
     }
+}
 
+impl Tx<'_> {
     pub fn delete_connector(&self, id: &str) -> Result<bool> {
         Ok(self.conn().execute("DELETE FROM connectors WHERE id = ?1", [id])? > 0)
     }

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::codec::Json;
-use super::{Result, StoreError, Tx, now};
+use super::{Reader, Result, StoreError, Tx, now};
 use crate::model::{Field, StreamKind};
 use crate::rules::IdentityField;
 
@@ -180,7 +180,7 @@ fn company_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyRow> {
     })
 }
 
-impl Tx<'_> {
+impl Reader<'_> {
     // ---- companies ----
 
     pub fn companies(&self, include_archived: bool) -> Result<Vec<CompanyRow>> {
@@ -244,7 +244,9 @@ impl Tx<'_> {
         }
         Ok(out)
     }
+}
 
+impl Tx<'_> {
     pub fn insert_company(
         &self,
         name: &str,
@@ -386,7 +388,9 @@ impl Tx<'_> {
             .execute(params![id, c.field, c.old, c.new, c.actor, integration_id, c.at])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Recorded changes to a company's details, oldest first.
     pub fn company_history(&self, id: i64) -> Result<Vec<CompanyChange>> {
         let mut stmt = self.conn().prepare(
@@ -399,7 +403,9 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     /// The operator archives (`true`) or restores a company. A restored
     /// company is live until an apply finds all its cards archived.
     pub fn set_company_operator_archived(&self, id: i64, archived: bool) -> Result<()> {
@@ -476,7 +482,9 @@ impl Tx<'_> {
         self.record_company_change(from, None, &change)?;
         Ok(moved as u64)
     }
+}
 
+impl Reader<'_> {
     /// The integrations whose company links point at a company, with the
     /// PSA ids: (integration id, external id).
     pub fn links_to_company(&self, company_id: i64) -> Result<Vec<(i64, String)>> {
@@ -514,7 +522,9 @@ impl Tx<'_> {
     pub fn layout_by_name(&self, name: &str) -> Result<Option<LayoutRow>> {
         Ok(self.layouts()?.into_iter().find(|l| l.name.eq_ignore_ascii_case(name)))
     }
+}
 
+impl Tx<'_> {
     pub fn insert_layout(&self, name: &str, identity: IdentityField) -> Result<i64> {
         if self.layout_by_name(name)?.is_some() {
             return Err(StoreError::Exists { what: "layout", name: name.to_string() });
@@ -533,7 +543,9 @@ impl Tx<'_> {
             .execute(params![id, identity, active])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Assets in a layout, archived ones included.
     pub fn layout_asset_count(&self, id: i64) -> Result<u64> {
         let n: i64 = self
@@ -542,7 +554,9 @@ impl Tx<'_> {
             .query_row([id], |r| r.get(0))?;
         Ok(n as u64)
     }
+}
 
+impl Tx<'_> {
     pub fn delete_layout(&self, id: i64) -> Result<()> {
         self.conn().prepare_cached("DELETE FROM layouts WHERE id = ?1")?.execute([id])?;
         Ok(())
@@ -601,7 +615,9 @@ impl Tx<'_> {
         };
         Ok(n > 0)
     }
+}
 
+impl Reader<'_> {
     pub fn asset(&self, id: i64) -> Result<AssetRow> {
         self.assets_where("a.id = ?1", params![id])?
             .into_iter()
@@ -672,7 +688,9 @@ impl Tx<'_> {
             .prepare_cached("SELECT COUNT(*) FROM assets WHERE archived_at IS NULL")?
             .query_row([], |r| r.get::<_, i64>(0))? as u64)
     }
+}
 
+impl Tx<'_> {
     // ---- operator fields ----
 
     pub fn set_asset_field(&self, asset_id: i64, field: &str, value: &str) -> Result<()> {
@@ -693,7 +711,9 @@ impl Tx<'_> {
             .execute(params![asset_id, field])?;
         Ok(n > 0)
     }
+}
 
+impl Reader<'_> {
     pub fn asset_fields(&self, asset_id: i64) -> Result<Vec<Field>> {
         let mut stmt =
             self.conn().prepare("SELECT field, value FROM asset_fields WHERE asset_id = ?1 ORDER BY field")?;
@@ -750,7 +770,9 @@ impl Tx<'_> {
         )?;
         Ok(stmt.query_row(params![integration_id, stream, external_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
     }
+}
 
+impl Tx<'_> {
     #[allow(clippy::too_many_arguments)]
     pub fn put_card(
         &self,
@@ -793,7 +815,9 @@ impl Tx<'_> {
         ])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// An asset of `company_id` carrying another integration's card for the
     /// same device identity, and no live card of this integration: one asset
     /// holds at most one live record of each PSA, so two records of one PSA
@@ -817,7 +841,9 @@ impl Tx<'_> {
         )?;
         Ok(stmt.query_row(params![asset_id, integration_id], |r| r.get(0))?)
     }
+}
 
+impl Tx<'_> {
     /// This integration's card left an asset or was archived there: the
     /// other integrations' live cards on it are projected again at their
     /// next apply (their hash reset, their applied state forgotten), so the
@@ -839,7 +865,9 @@ impl Tx<'_> {
             .execute(params![asset_id, integration_id])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Whether another integration has a live card on the asset.
     pub fn asset_shared_with_others(&self, asset_id: i64, integration_id: i64) -> Result<bool> {
         let mut stmt = self.conn().prepare_cached(
@@ -894,14 +922,18 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     pub fn delete_card(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<()> {
         self.conn()
             .prepare_cached("DELETE FROM cards WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3")?
             .execute(params![integration_id, stream, external_id])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Live cards still pointing at an asset (from any integration).
     pub fn live_cards_on(&self, target: CardTarget, doc_id: i64) -> Result<u64> {
         let n: i64 = self
@@ -928,7 +960,9 @@ impl Tx<'_> {
         let rows = stmt.query_map([integration_id], link_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     pub fn put_company_link(&self, integration_id: i64, link: &CompanyLink) -> Result<()> {
         let mut stmt = self.conn().prepare_cached(
             "INSERT INTO company_links (integration_id, external_id, state, company_id, score, reason, updated_at, merged)
@@ -949,7 +983,9 @@ impl Tx<'_> {
         ])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// The links of one integration that bring data into `company_id`
     /// (matched or created), by PSA id.
     pub fn links_bringing_data_to(&self, integration_id: i64, company_id: i64) -> Result<Vec<CompanyLink>> {

@@ -12,7 +12,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Tx, now};
+use super::{Reader, Result, Tx, now};
 
 /// One record to write.
 #[derive(Debug, Clone)]
@@ -156,7 +156,9 @@ impl Tx<'_> {
         seq.finish(self)?;
         Ok(unseen.len() as u64)
     }
+}
 
+impl Reader<'_> {
     /// The stream's records changed after sequence number `since`, and every
     /// record of the PSA companies in `companies` (whose owner may have
     /// changed).
@@ -272,7 +274,9 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     /// Forget a stream's records (e.g. tickets "clear & resync").
     pub fn clear_mirror_stream(&self, integration_id: i64, stream: &str) -> Result<u64> {
         let n = self

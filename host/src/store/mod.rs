@@ -80,7 +80,12 @@ impl StoreError {
             StoreError::CreateDir { .. } | StoreError::Open { .. } => {
                 Some("check the path given with --db / FERRY_DB exists and is writable".into())
             }
-            StoreError::Sqlite(e) if e.to_string().contains("locked") || e.to_string().contains("busy") => {
+            StoreError::Sqlite(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) =>
+            {
                 Some("another Ferry process holds the database; wait for it and try again".into())
             }
             StoreError::NotFound { what, .. } => Some(match *what {
@@ -317,14 +322,15 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| explain(e.into()))?;
-        let out = f(&Tx { conn: &tx, vault: &self.vault }).map_err(explain)?;
+        let out = f(&Tx { read: Reader { conn: &tx, vault: &self.vault } }).map_err(explain)?;
         tx.commit().map_err(|e| explain(e.into()))?;
         Ok(out)
     }
 
-    /// Read-only access outside a transaction.
-    pub fn read(&self) -> Tx<'_> {
-        Tx { conn: &self.conn, vault: &self.vault }
+    /// Read-only access outside a transaction: reads only (writes go
+    /// through [`Store::transaction`]).
+    pub fn read(&self) -> Reader<'_> {
+        Reader { conn: &self.conn, vault: &self.vault }
     }
 
     /// Seal literal secrets still stored in clear (databases written before
@@ -345,14 +351,44 @@ impl Store {
     }
 }
 
-/// A view of the database inside (or outside) a transaction; all queries
-/// hang off it so they compose into one transaction.
-pub struct Tx<'c> {
+/// Read access to the database: every query that only reads hangs off it.
+/// [`Store::read`] hands out only this, so a write outside a transaction
+/// does not compile:
+///
+/// ```compile_fail
+/// fn sneak(store: &ferry::store::Store) {
+///     let _ = store.read().unlock(1);
+/// }
+/// ```
+///
+/// while reads do, and so does the write in a transaction:
+///
+/// ```no_run
+/// fn fine(store: &mut ferry::store::Store) -> ferry::store::Result<()> {
+///     store.read().integrations()?;
+///     store.transaction(|tx| tx.unlock(1))
+/// }
+/// ```
+pub struct Reader<'c> {
     conn: &'c Connection,
     vault: &'c Vault,
 }
 
-impl Tx<'_> {
+/// A transaction: the writes hang off it, and it derefs to [`Reader`] so
+/// reads and writes compose into one transaction.
+pub struct Tx<'c> {
+    read: Reader<'c>,
+}
+
+impl<'c> std::ops::Deref for Tx<'c> {
+    type Target = Reader<'c>;
+
+    fn deref(&self) -> &Reader<'c> {
+        &self.read
+    }
+}
+
+impl Reader<'_> {
     pub(crate) fn conn(&self) -> &Connection {
         self.conn
     }
@@ -364,12 +400,14 @@ impl Tx<'_> {
     fn optional<T>(&self, r: rusqlite::Result<T>) -> Result<Option<T>> {
         Ok(r.optional()?)
     }
+}
 
+impl Tx<'_> {
     /// A small write for tests of how writes fail.
     #[cfg(test)]
     fn record_lock_probe(&self) -> Result<()> {
-        self.conn.execute("CREATE TABLE IF NOT EXISTS probe_writes (x INTEGER)", [])?;
-        self.conn.execute("INSERT INTO probe_writes VALUES (1)", [])?;
+        self.conn().execute("CREATE TABLE IF NOT EXISTS probe_writes (x INTEGER)", [])?;
+        self.conn().execute("INSERT INTO probe_writes VALUES (1)", [])?;
         Ok(())
     }
 }
@@ -493,6 +531,24 @@ pub(crate) mod tests {
             .unwrap_err();
         assert!(matches!(err, StoreError::Full { .. }), "{err}");
         assert!(err.hint().is_some_and(|h| h.contains("free space")));
+    }
+
+    /// The "another process holds it" hint comes from SQLite's code for a
+    /// busy or locked database, not from words in an error's text.
+    #[test]
+    fn the_busy_hint_follows_the_sqlite_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let mut store = Store::open(&path).unwrap();
+        store.conn.busy_timeout(Duration::ZERO).unwrap();
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE; CREATE TABLE held (x INTEGER);").unwrap();
+        let err = store.transaction(|tx| tx.record_lock_probe()).unwrap_err();
+        assert!(err.hint().is_some_and(|h| h.contains("another Ferry process")), "{err}: {:?}", err.hint());
+        holder.execute_batch("ROLLBACK").unwrap();
+
+        let worded = StoreError::from(rusqlite::Error::InvalidColumnName("locked_by busy".into()));
+        assert_eq!(worded.hint(), None, "{worded}");
     }
 
     #[test]

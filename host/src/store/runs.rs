@@ -5,7 +5,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::codec::Json;
-use super::{Result, StoreError, Tx, now};
+use super::{Reader, Result, StoreError, Tx, now};
 use crate::model::StreamKind;
 use crate::sync::Mode;
 
@@ -203,7 +203,9 @@ impl Tx<'_> {
             .execute(params![run_id, fingerprint])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     pub fn run_fingerprint(&self, run_id: i64) -> Result<Option<String>> {
         let r = self
             .conn()
@@ -211,7 +213,9 @@ impl Tx<'_> {
             .query_row([run_id], |r| r.get::<_, Option<String>>(0));
         Ok(self.optional(r)?.flatten())
     }
+}
 
+impl Tx<'_> {
     /// Runs of an integration left `running` become `interrupted` (their
     /// checkpoints stay, so the next run resumes). Called by the holder of
     /// the integration's sync lock before it starts a run: while it holds
@@ -267,7 +271,9 @@ impl Tx<'_> {
             ])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     pub fn runs(&self, integration: Option<&str>, limit: usize) -> Result<Vec<RunRow>> {
         let mut stmt = self.conn().prepare(
             "SELECT r.id, i.name, r.mode, r.streams_json, r.trigger, r.status, r.started_at, r.finished_at,
@@ -352,7 +358,9 @@ impl Tx<'_> {
             });
         Ok(self.optional(r)?.unwrap_or_default())
     }
+}
 
+impl Tx<'_> {
     pub fn put_stream_state(&self, integration_id: i64, stream: &str, s: &StreamState) -> Result<()> {
         self.conn().prepare_cached("INSERT INTO stream_state (integration_id, stream, listing, listing_mode, listing_since, listing_started_at,
                                        cursor, watermark, last_complete_at, cursor_connector)

@@ -5,7 +5,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Result, Tx, now};
+use super::{Reader, Result, Tx, now};
 use crate::model::StreamKind;
 
 /// One record kept aside.
@@ -43,7 +43,9 @@ impl Tx<'_> {
         }
         Ok(())
     }
+}
 
+impl Reader<'_> {
     pub fn skipped_records(&self, run_id: i64) -> Result<Vec<SkippedRecord>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT stream, external_id, field, reason, snippet FROM skipped_records WHERE run_id = ?1 ORDER BY id",
@@ -72,7 +74,9 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     /// A record skipped in a full listing still exists in the PSA: mark it
     /// seen in that listing (its stored data unchanged), so the end of the
     /// listing does not count it deleted.

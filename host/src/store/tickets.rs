@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::codec::Json;
-use super::{Result, Tx, now};
+use super::{Reader, Result, Tx, now};
 use crate::model::Field;
 use crate::options::Stage;
 
@@ -58,13 +58,15 @@ pub struct TicketFilter {
     pub open_only: bool,
 }
 
-impl Tx<'_> {
+impl Reader<'_> {
     pub fn ticket_hash(&self, integration_id: i64, external_id: &str) -> Result<Option<String>> {
         let mut stmt =
             self.conn().prepare_cached("SELECT hash FROM tickets WHERE integration_id = ?1 AND external_id = ?2")?;
         Ok(stmt.query_row(params![integration_id, external_id], |r| r.get(0)).optional()?)
     }
+}
 
+impl Tx<'_> {
     pub fn put_ticket(&self, integration_id: i64, t: &TicketWrite<'_>) -> Result<()> {
         let fields = serde_json::to_string(t.fields).unwrap_or_else(|_| "[]".into());
         let mut stmt = self.conn().prepare_cached(
@@ -113,7 +115,9 @@ impl Tx<'_> {
         Ok(self.conn().prepare_cached("DELETE FROM tickets WHERE integration_id = ?1")?.execute([integration_id])?
             as u64)
     }
+}
 
+impl Reader<'_> {
     pub fn tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketRow>> {
         let mut stmt = self.conn().prepare(
             "SELECT t.id, i.name, t.external_id, t.company_id, c.name, t.number, t.subject, t.status, t.stage, t.closed,
@@ -168,7 +172,9 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     /// Reset an integration's stream checkpoints (e.g. before a resync).
     pub fn reset_stream_state(&self, integration_id: i64, stream: &str) -> Result<()> {
         self.conn()

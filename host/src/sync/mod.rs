@@ -203,7 +203,7 @@ impl SyncError {
                 Some(format!("export {var}=... before running ferry"))
             }
             SyncError::Secret(e) => Some(e.hint()),
-            SyncError::Runtime(e) => Some(e.hint()),
+            SyncError::Runtime(e) => e.hint(),
             SyncError::UnknownStream { .. } => Some("leave out --stream or pick one the connector offers".into()),
             SyncError::Busy { .. } => Some("wait for it, or add --wait SECONDS to queue behind it".into()),
             SyncError::LockFile(_) => {
