@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::{Entry, now};
 use crate::runtime::Runtime;
-use crate::store::{RunStatus, ScheduleRow, Store, StoreError};
+use crate::store::{RunStatus, ScheduleRow, Store, StoreError, Trigger};
 use crate::sync::{self, Mode, Observer, SyncRequest};
 
 /// Longest sleep between passes, so edited schedules are picked up soon.
@@ -42,7 +42,7 @@ pub struct Fired {
     pub integration: String,
     pub schedule_id: i64,
     pub mode: Mode,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub due_at: String,
     pub run_id: Option<i64>,
     pub status: Option<RunStatus>,
@@ -145,17 +145,17 @@ pub async fn run(
                 .collect();
             // A fire time from before the daemon started was missed while it
             // was down.
-            let trigger = if due_at < started { "daemon-start" } else { "schedule" };
+            let trigger = if due_at < started { Trigger::DaemonStart } else { Trigger::Schedule };
             let mut request = SyncRequest::new(&row.integration, entry.mode, trigger);
             request.cancel = Some(cancel.clone());
             // The schedule decides; a manual sync moments ago is no reason to skip.
             request.force = true;
-            tracing::info!(integration = %row.integration, mode = entry.mode.as_str(), trigger, "scheduled sync");
+            tracing::info!(integration = %row.integration, mode = entry.mode.as_str(), %trigger, "scheduled sync");
             let fired = Fired {
                 integration: row.integration.clone(),
                 schedule_id: row.id,
                 mode: entry.mode,
-                trigger: trigger.to_string(),
+                trigger,
                 due_at: due_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 run_id: None,
                 status: None,

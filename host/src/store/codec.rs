@@ -9,7 +9,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{CardTarget, ConnectorOrigin, LinkState, RunStatus, StreamStatus};
+use super::{CardTarget, ConnectorOrigin, LinkState, RunStatus, StreamStatus, Trigger};
 use crate::model::StreamKind;
 use crate::options::Stage;
 use crate::rules::IdentityField;
@@ -68,6 +68,7 @@ spelled! {
     Stage => "ticket stage",
     IdentityField => "layout identity field",
     ConnectorOrigin => "connector origin",
+    Trigger => "run trigger",
 }
 
 /// A JSON column: serialised on the way in, parsed strictly on the way out
@@ -189,6 +190,15 @@ mod tests {
             &[(IdentityField::Serial, "serial"), (IdentityField::Mac, "mac"), (IdentityField::Name, "name")],
         );
         round_trips(&conn, &[(ConnectorOrigin::Bundled, "bundled"), (ConnectorOrigin::Installed, "installed")]);
+        round_trips(
+            &conn,
+            &[
+                (Trigger::Manual, "manual"),
+                (Trigger::Schedule, "schedule"),
+                (Trigger::DaemonStart, "daemon-start"),
+                (Trigger::Demo, "demo"),
+            ],
+        );
     }
 
     fn corrupt<T: FromSql + std::fmt::Debug>(conn: &Connection, text: &str) -> String {
@@ -213,6 +223,7 @@ mod tests {
         assert!(corrupt::<Stage>(&conn, "Closed").contains("ticket stage"));
         assert!(corrupt::<IdentityField>(&conn, "imei").contains("identity"));
         assert!(corrupt::<ConnectorOrigin>(&conn, "downloaded").contains("origin"));
+        assert!(corrupt::<Trigger>(&conn, "cron").contains("run trigger"));
         assert!(corrupt::<Json<Vec<crate::model::Field>>>(&conn, "[{").contains("JSON"));
         assert!(corrupt::<Json<Vec<StreamKind>>>(&conn, r#"["gadgets"]"#).contains("JSON"));
         // Long text is cut in the message.

@@ -13,6 +13,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Reader, Result, Tx, now};
+use crate::model::StreamKind;
 
 /// One record to write.
 #[derive(Debug, Clone)]
@@ -237,13 +238,13 @@ impl Reader<'_> {
     }
 
     /// Live (not deleted) records per stream.
-    pub fn mirror_counts(&self, integration_id: i64) -> Result<Vec<(String, u64)>> {
+    pub fn mirror_counts(&self, integration_id: i64) -> Result<Vec<(StreamKind, u64)>> {
         let mut stmt = self.conn().prepare(
             "SELECT stream, COUNT(*) FROM mirror WHERE integration_id = ?1 AND deleted_at IS NULL
              GROUP BY stream ORDER BY stream",
         )?;
         let rows = stmt
-            .query_map([integration_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .query_map([integration_id], |r| Ok((r.get::<_, StreamKind>(0)?, r.get::<_, i64>(1)? as u64)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

@@ -32,7 +32,7 @@ pub use self::docs::{
 };
 pub use self::integrations::{IntegrationRow, RemovalCounts};
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
-pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState, StreamStatus};
+pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState, StreamStatus, Trigger};
 pub use self::schedules::{LockHolder, ScheduleRow};
 pub use self::skipped::SkippedRecord;
 pub use self::tickets::{TicketFilter, TicketRow, TicketWrite};

@@ -74,6 +74,32 @@ impl StreamStatus {
     }
 }
 
+/// Who started a run; stored in `runs.trigger` (`daemon-start`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Trigger {
+    /// `ferry sync`.
+    Manual,
+    /// A schedule entry fired while the daemon ran.
+    Schedule,
+    /// A fire time missed while the daemon was down, run when it started.
+    DaemonStart,
+    /// `ferry demo`.
+    Demo,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunStreamRow {
     pub stream: StreamKind,
@@ -129,7 +155,7 @@ pub struct RunRow {
     pub integration: String,
     pub mode: Mode,
     pub streams: Vec<StreamKind>,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub status: RunStatus,
     pub started_at: String,
     pub finished_at: Option<String>,
@@ -159,7 +185,7 @@ pub struct StreamState {
 }
 
 impl Tx<'_> {
-    pub fn start_run(&self, integration_id: i64, mode: Mode, streams: &[StreamKind], trigger: &str) -> Result<i64> {
+    pub fn start_run(&self, integration_id: i64, mode: Mode, streams: &[StreamKind], trigger: Trigger) -> Result<i64> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO runs (integration_id, mode, streams_json, trigger, status, started_at, pid)

@@ -34,7 +34,7 @@ use crate::runtime::{Runtime, RuntimeError, Session};
 use crate::secrets::SecretError;
 use crate::store::{
     IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, SkippedRecord, Store, StoreError, StreamState,
-    StreamStatus, now,
+    StreamStatus, Trigger, now,
 };
 use crate::text::ERROR_BYTES;
 
@@ -75,8 +75,8 @@ pub struct SyncRequest {
     pub mode: Mode,
     /// Empty: every stream the connector offers.
     pub streams: Vec<StreamKind>,
-    /// Who asked: manual, schedule, daemon-start, demo.
-    pub trigger: String,
+    /// Who asked.
+    pub trigger: Trigger,
     /// Run even if the same sync succeeded moments ago.
     pub force: bool,
     /// Wait this long for another sync of the integration to finish.
@@ -88,12 +88,12 @@ pub struct SyncRequest {
 }
 
 impl SyncRequest {
-    pub fn new(integration: &str, mode: Mode, trigger: &str) -> Self {
+    pub fn new(integration: &str, mode: Mode, trigger: Trigger) -> Self {
         SyncRequest {
             integration: integration.to_string(),
             mode,
             streams: Vec::new(),
-            trigger: trigger.to_string(),
+            trigger,
             force: false,
             wait: None,
             reset: false,
@@ -323,7 +323,7 @@ async fn run_locked(
 
     store.transaction(|tx| tx.reap_stale_runs(integration.id))?;
     let run_id = store.transaction(|tx| {
-        let id = tx.start_run(integration.id, request.mode, streams, &request.trigger)?;
+        let id = tx.start_run(integration.id, request.mode, streams, request.trigger)?;
         tx.set_run_fingerprint(id, fingerprint)?;
         tx.set_lock_run(integration.id, id)?;
         if request.reset {

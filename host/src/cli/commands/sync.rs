@@ -9,7 +9,7 @@ use crate::cli::args::{ApplyArgs, RunsArgs, RunsCommand, SyncArgs};
 use crate::cli::output::{Out, duration, show_total};
 use crate::cli::{App, Failure, exit};
 use crate::model::StreamKind;
-use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord};
+use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord, Trigger};
 use crate::sync::{self, Mode, Observer, SyncReport, SyncRequest};
 
 /// Progress on a terminal: one spinner per stream.
@@ -50,7 +50,7 @@ pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
         force: args.force,
         wait: args.wait.map(std::time::Duration::from_secs),
         reset: args.reset,
-        ..SyncRequest::new(&args.name, mode, "manual")
+        ..SyncRequest::new(&args.name, mode, Trigger::Manual)
     };
     let observer = Bars { out: &app.out, bar: RefCell::new(None) };
     let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await.map_err(|e| {
@@ -244,7 +244,7 @@ pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
                     r.id.to_string(),
                     r.integration.clone(),
                     r.mode.to_string(),
-                    r.trigger.clone(),
+                    r.trigger.to_string(),
                     r.status.as_str().to_string(),
                     r.started_at.clone(),
                     took(r),
@@ -298,7 +298,7 @@ fn print_run(out: &Out, run: &RunRow) {
         ("integration", run.integration.clone()),
         ("mode", run.mode.to_string()),
         ("streams", run.streams.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
-        ("trigger", run.trigger.clone()),
+        ("trigger", run.trigger.to_string()),
         ("status", run.status.as_str().to_string()),
         ("started", run.started_at.clone()),
         ("finished", run.finished_at.clone().unwrap_or_else(|| "-".into())),
