@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::matching::{CompanyFeatures, Index, SUGGEST_FLOOR};
 use crate::model::{Company, Record, StreamKind};
 use crate::options::IntegrationOptions;
-use crate::store::{CompanyLink, CompanyRow, IntegrationRow, LinkState, Store, StoreError, Tx};
+use crate::store::{CompanyLink, CompanyRow, IntegrationRow, LinkState, Reader, Store, StoreError, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {
@@ -124,7 +124,7 @@ pub struct LinkConflict {
 ///
 /// Returns the conflict, or `None` when `link` may be written.
 pub fn link_conflict(
-    tx: &Tx<'_>,
+    tx: &Reader<'_>,
     integration: (i64, &str),
     link: &CompanyLink,
     psa_name: &str,
@@ -196,7 +196,7 @@ fn write_link(
 /// The matching index over every documentation company, with those already
 /// linked by `integration_id` (in a state that brings data) claimed: loaded
 /// here, so `matching` stays pure.
-pub(crate) fn match_index(tx: &Tx<'_>, integration_id: i64) -> Result<Index, StoreError> {
+pub(crate) fn match_index(tx: &Reader<'_>, integration_id: i64) -> Result<Index, StoreError> {
     let companies = tx
         .companies(true)?
         .iter()

@@ -73,7 +73,7 @@ impl IntegrationError {
         match self {
             IntegrationError::Store(e) => e.hint(),
             IntegrationError::Registry(e) => e.hint(),
-            IntegrationError::Runtime(e) => Some(e.hint()),
+            IntegrationError::Runtime(e) => e.hint(),
             IntegrationError::Secret(SecretError::EnvMissing { var, .. }) => {
                 Some(format!("export {var}=... in the environment that runs ferry"))
             }
@@ -265,7 +265,7 @@ pub async fn add(
             None => tx.insert_integration(name, connector_id, &config, &secret_map, &options)?,
         };
         // A new integration keeps itself current: full sync every 3 hours.
-        tx.insert_schedule(id, DEFAULT_CRON, DEFAULT_TZ, "full")?;
+        tx.insert_schedule(id, DEFAULT_CRON, DEFAULT_TZ, crate::model::Mode::Full)?;
         Ok(id)
     })?;
     if let Some(old) = &removed {

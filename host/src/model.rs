@@ -8,9 +8,26 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A stream of records a connector can offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A stream of records a connector can offer. Its spelling (`companies`)
+/// is the one stored in the mirror, run and checkpoint rows and printed.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum StreamKind {
     Lookups,
     Companies,
@@ -34,26 +51,9 @@ impl StreamKind {
         StreamKind::Tickets,
     ];
 
+    /// The stored and printed spelling (strum's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            StreamKind::Lookups => "lookups",
-            StreamKind::Companies => "companies",
-            StreamKind::Sites => "sites",
-            StreamKind::Contacts => "contacts",
-            StreamKind::Assets => "assets",
-            StreamKind::Agreements => "agreements",
-            StreamKind::Tickets => "tickets",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<StreamKind> {
-        StreamKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for StreamKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -237,8 +237,9 @@ pub struct Ticket {
     pub raw: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::Display, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum LookupKind {
     CompanyType,
     CompanyStatus,
@@ -246,19 +247,6 @@ pub enum LookupKind {
     AssetStatus,
     AgreementType,
     TicketStatus,
-}
-
-impl LookupKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LookupKind::CompanyType => "company-type",
-            LookupKind::CompanyStatus => "company-status",
-            LookupKind::AssetType => "asset-type",
-            LookupKind::AssetStatus => "asset-status",
-            LookupKind::AgreementType => "agreement-type",
-            LookupKind::TicketStatus => "ticket-status",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,7 +314,7 @@ impl Record {
             Record::Site(r) => r.id.clone(),
             Record::Agreement(r) => r.id.clone(),
             Record::Ticket(r) => r.id.clone(),
-            Record::Lookup(r) => format!("{}:{}", r.kind.as_str(), r.id),
+            Record::Lookup(r) => format!("{}:{}", r.kind, r.id),
         }
     }
 
@@ -456,5 +444,33 @@ impl ConnectorError {
                 | ConnectorError::InvalidConfig { .. }
                 | ConnectorError::Unreachable { .. }
         )
+    }
+}
+
+/// How a run reads its streams; stored on runs, schedules and checkpoints
+/// as `full` / `incremental`. Here, below `sync` and `store`, because both
+/// speak it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Mode {
+    Full,
+    Incremental,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use crate::model::ConnectorInfo;
 use crate::runtime::allowlist::Allowlist;
 use crate::runtime::{LoadedConnector, Runtime, RuntimeError, sha256_hex};
-use crate::store::{ConnectorRow, Store, StoreError};
+use crate::store::{ConnectorOrigin, ConnectorRow, Store, StoreError};
 
 mod bundled {
     include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
@@ -39,7 +39,7 @@ pub enum RegistryError {
 impl RegistryError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            RegistryError::Runtime(e) => Some(e.hint()),
+            RegistryError::Runtime(e) => e.hint(),
             RegistryError::Store(e) => e.hint(),
             RegistryError::BadInfo(_) => {
                 Some("fix the connector and build it again; `ferry plugin check FILE` lists every problem".into())
@@ -63,7 +63,7 @@ pub async fn install(
     store: &mut Store,
     runtime: &Runtime,
     bytes: &[u8],
-    origin: &str,
+    origin: ConnectorOrigin,
 ) -> Result<ConnectorRow, RegistryError> {
     let loaded = runtime.load(bytes)?;
     let info = runtime.describe(&loaded).await?;
@@ -74,7 +74,7 @@ pub async fn install(
         version: info.version.clone(),
         contract: loaded.contract.to_string(),
         sha256: loaded.sha256.clone(),
-        origin: origin.to_string(),
+        origin,
         info,
         installed_at: String::new(),
     };
@@ -89,9 +89,9 @@ pub async fn ensure_bundled(store: &mut Store, runtime: &Runtime) -> Result<(), 
         let existing = store.read().connector(id)?;
         let wanted = sha256_hex(bytes);
         match existing {
-            Some(row) if row.origin == "installed" || row.sha256 == wanted => continue,
+            Some(row) if row.origin == ConnectorOrigin::Installed || row.sha256 == wanted => continue,
             _ => {
-                install(store, runtime, bytes, "bundled").await?;
+                install(store, runtime, bytes, ConnectorOrigin::Bundled).await?;
             }
         }
     }
@@ -103,7 +103,7 @@ pub async fn ensure_bundled(store: &mut Store, runtime: &Runtime) -> Result<(), 
 pub fn bundled_current(store: &Store) -> Result<bool, StoreError> {
     for (id, bytes) in BUNDLED {
         match store.read().connector(id)? {
-            Some(row) if row.origin == "installed" || row.sha256 == sha256_hex(bytes) => {}
+            Some(row) if row.origin == ConnectorOrigin::Installed || row.sha256 == sha256_hex(bytes) => {}
             _ => return Ok(false),
         }
     }
@@ -121,7 +121,7 @@ pub fn load(store: &Store, runtime: &Runtime, id: &str) -> Result<(ConnectorRow,
 
 pub fn remove(store: &mut Store, id: &str) -> Result<(), RegistryError> {
     let row = store.read().connector(id)?.ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
-    if row.origin == "bundled" && BUNDLED.iter().any(|(b, _)| *b == id) {
+    if row.origin == ConnectorOrigin::Bundled && BUNDLED.iter().any(|(b, _)| *b == id) {
         return Err(RegistryError::Bundled(id.to_string()));
     }
     let users = store.read().integrations_using(id)?;
@@ -194,7 +194,7 @@ fn extra_stream_problems(info: &ConnectorInfo) -> Vec<String> {
                 "extra stream `{name}`: a name is lowercase `[a-z][a-z0-9-]*`, at most {} characters",
                 max::EXTRA_STREAM_NAME
             ));
-        } else if crate::model::StreamKind::parse(&st.name).is_some() {
+        } else if st.name.parse::<crate::model::StreamKind>().is_ok() {
             problems.push(format!("extra stream `{name}` has the name of a stream kind; declare it in `streams`"));
         } else if !seen.insert(st.name.as_str()) {
             problems.push(format!("extra stream `{name}` is declared twice"));

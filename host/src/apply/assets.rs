@@ -8,7 +8,7 @@ use super::cards::{archive_card, record_card};
 use super::{Counts, Owner, Reach, hash_of, parse};
 use crate::model::{Field, Record, StreamKind};
 use crate::options::IntegrationOptions;
-use crate::rules;
+use crate::rules::{self, IdentityField};
 use crate::store::{CardTarget, CardWrite, StoreError, Tx};
 
 /// Contacts, sites, agreements and assets: one asset per device (merged
@@ -22,7 +22,7 @@ pub(super) fn apply_assets(
     reach: &Reach<'_>,
 ) -> Result<Counts, StoreError> {
     let mut counts = Counts::default();
-    let mut layouts: HashMap<String, (i64, String)> = HashMap::new();
+    let mut layouts: HashMap<String, (i64, IdentityField)> = HashMap::new();
     let mut active_layouts: HashMap<String, bool> = HashMap::new();
     for row in reach.rows(tx, integration_id, stream)? {
         let record = parse(&row)?;
@@ -45,18 +45,18 @@ pub(super) fn apply_assets(
             continue;
         };
         let (layout_id, identity_field) = match layouts.get(&layout_name) {
-            Some(l) => l.clone(),
+            Some(l) => *l,
             None => {
                 let id = tx.ensure_layout(&layout_name, default_identity(stream))?;
                 let identity = tx.layout_identity(id)?;
-                layouts.insert(layout_name.clone(), (id, identity.clone()));
+                layouts.insert(layout_name.clone(), (id, identity));
                 (id, identity)
             }
         };
         let deleted = row.deleted_at.is_some();
         let archived = owner_archived || (deleted && options.auto_archive) || rules::is_inactive(&record);
         let identity = match &record {
-            Record::Asset(a) => rules::device_identity(&identity_field, a),
+            Record::Asset(a) => rules::device_identity(identity_field, a),
             Record::Contact(c) => rules::person_identity(c),
             _ => None,
         };
@@ -176,10 +176,10 @@ pub(super) fn apply_assets(
     Ok(counts)
 }
 
-fn default_identity(stream: StreamKind) -> &'static str {
+fn default_identity(stream: StreamKind) -> IdentityField {
     match stream {
-        StreamKind::Assets => "serial",
-        _ => "name",
+        StreamKind::Assets => IdentityField::Serial,
+        _ => IdentityField::Name,
     }
 }
 

@@ -55,7 +55,7 @@ pub(super) fn apply_tickets(
                 number: &ticket.number,
                 subject: &ticket.subject,
                 status: &ticket.status,
-                stage: stage.as_str(),
+                stage,
                 closed,
                 priority: ticket.priority.as_deref(),
                 type_name: ticket.type_name.as_deref(),

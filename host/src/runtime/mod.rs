@@ -76,9 +76,10 @@ pub enum RuntimeError {
 }
 
 impl RuntimeError {
-    /// The operator's next step.
-    pub fn hint(&self) -> String {
-        match self {
+    /// The operator's next step (every runtime error has one; `Option` like
+    /// the other error types, so callers pass it on as it is).
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
             RuntimeError::NotAConnector(_) => {
                 "install a `.wasm` component built for ferry:connector (see docs/writing-a-connector.md)".into()
             }
@@ -102,7 +103,7 @@ impl RuntimeError {
                 "fix the integration's config with `ferry integration set NAME KEY=VALUE`".into()
             }
             _ => "report it to the connector's author, with `RUST_LOG=debug` output".into(),
-        }
+        })
     }
 }
 

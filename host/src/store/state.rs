@@ -5,7 +5,7 @@
 
 use rusqlite::params;
 
-use super::{Result, Tx, now};
+use super::{Reader, Result, Tx, now};
 
 /// The vault's name for an integration's state (bound into the seal, so a
 /// sealed state cannot be moved to another integration).
@@ -13,7 +13,7 @@ fn seal_name(integration_id: i64) -> String {
     format!("connector-state:{integration_id}")
 }
 
-impl Tx<'_> {
+impl Reader<'_> {
     /// The integration's state as plain JSON, if any is kept.
     pub fn connector_state(&self, integration_id: i64) -> Result<Option<String>> {
         let r = self.conn().query_row(
@@ -26,7 +26,9 @@ impl Tx<'_> {
             Some(sealed) => Ok(Some(self.vault().open(&seal_name(integration_id), &sealed)?)),
         }
     }
+}
 
+impl Tx<'_> {
     /// Keep `json` as the integration's state (sealed); an empty document
     /// removes the row.
     pub fn save_connector_state(&self, integration_id: i64, json: Option<&str>) -> Result<()> {

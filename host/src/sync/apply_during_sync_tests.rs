@@ -70,7 +70,7 @@ pub(super) fn integration(store: &mut Store) -> i64 {
                 version: "0.1.0".into(),
                 contract: "0.2.0".into(),
                 sha256: "0".into(),
-                origin: "installed".into(),
+                origin: crate::store::ConnectorOrigin::Installed,
                 info,
                 installed_at: String::new(),
             };

@@ -36,24 +36,12 @@ use crate::registry::{self, RegistryError};
 use crate::runtime::http::HttpStats;
 use crate::runtime::{LoadedConnector, Runtime, RuntimeError, Session};
 use crate::secrets::SecretError;
-use crate::store::{IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, Store, StoreError, StreamState};
+use crate::store::{
+    IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, Store, StoreError, StreamState, StreamStatus, Trigger,
+};
 use crate::text::ERROR_BYTES;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Full,
-    Incremental,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Full => "full",
-            Mode::Incremental => "incremental",
-        }
-    }
-}
+pub use crate::model::Mode;
 
 #[derive(Debug, Clone)]
 pub struct SyncRequest {
@@ -61,8 +49,8 @@ pub struct SyncRequest {
     pub mode: Mode,
     /// Empty: every stream the connector offers.
     pub streams: Vec<StreamKind>,
-    /// Who asked: manual, schedule, daemon-start, demo.
-    pub trigger: String,
+    /// Who asked.
+    pub trigger: Trigger,
     /// Run even if the same sync succeeded moments ago.
     pub force: bool,
     /// Wait this long for another sync of the integration to finish.
@@ -74,12 +62,12 @@ pub struct SyncRequest {
 }
 
 impl SyncRequest {
-    pub fn new(integration: &str, mode: Mode, trigger: &str) -> Self {
+    pub fn new(integration: &str, mode: Mode, trigger: Trigger) -> Self {
         SyncRequest {
             integration: integration.to_string(),
             mode,
             streams: Vec::new(),
-            trigger: trigger.to_string(),
+            trigger,
             force: false,
             wait: None,
             reset: false,
@@ -185,7 +173,7 @@ impl SyncError {
                 Some(format!("export {var}=... before running ferry"))
             }
             SyncError::Secret(e) => Some(e.hint()),
-            SyncError::Runtime(e) => Some(e.hint()),
+            SyncError::Runtime(e) => e.hint(),
             SyncError::UnknownStream { .. } => Some("leave out --stream or pick one the connector offers".into()),
             SyncError::Busy { .. } => Some("wait for it, or add --wait SECONDS to queue behind it".into()),
             SyncError::LockFile(_) => {
@@ -284,9 +272,8 @@ async fn run_locked(store: &mut Store, runtime: &Runtime, plan: &RunPlan<'_>) ->
     let mut session = runtime.session(plan.loaded, session_config)?;
 
     store.transaction(|tx| tx.reap_stale_runs(integration.id))?;
-    let stream_names: Vec<String> = plan.streams.iter().map(|s| s.to_string()).collect();
     let run_id = store.transaction(|tx| {
-        let id = tx.start_run(integration.id, request.mode.as_str(), &stream_names, &request.trigger)?;
+        let id = tx.start_run(integration.id, request.mode, plan.streams, request.trigger)?;
         tx.set_run_fingerprint(id, plan.fingerprint)?;
         tx.set_lock_run(integration.id, id)?;
         if request.reset {
@@ -340,8 +327,8 @@ async fn run_started(
     let mut interrupted: Option<Stop> = None;
     for stream in plan.streams {
         if fatal.is_some() || interrupted.is_some() {
-            let mut row = RunStreamRow::new(stream.as_str());
-            row.status = "skipped".into();
+            let mut row = RunStreamRow::new(*stream);
+            row.status = StreamStatus::Skipped;
             store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
             rows.push(row);
             continue;
@@ -351,19 +338,19 @@ async fn run_started(
         let end = read_stream(store, session, &mut listing, &bounds, &mut run_records, observer).await?;
         let mut row = listing.row;
         match end {
-            StreamEnd::Complete => row.status = "complete".into(),
+            StreamEnd::Complete => row.status = StreamStatus::Complete,
             StreamEnd::Failed { message } => {
-                row.status = "failed".into();
+                row.status = StreamStatus::Failed;
                 row.error = Some(gate(&message));
             }
             StreamEnd::Fatal { message, hint } => {
                 let message = gate(&message);
-                row.status = "failed".into();
+                row.status = StreamStatus::Failed;
                 row.error = Some(message.clone());
                 fatal = Some((message, hint));
             }
             StreamEnd::Interrupted(why) => {
-                row.status = "interrupted".into();
+                row.status = StreamStatus::Interrupted;
                 interrupted = Some(why);
             }
         }
@@ -372,8 +359,8 @@ async fn run_started(
         rows.push(row);
     }
 
-    let completed = rows.iter().filter(|r| r.status == "complete").count();
-    let failed = rows.iter().filter(|r| r.status == "failed").count();
+    let completed = rows.iter().filter(|r| r.status == StreamStatus::Complete).count();
+    let failed = rows.iter().filter(|r| r.status == StreamStatus::Failed).count();
     let invalid: u64 = rows.iter().map(|r| r.invalid).sum();
     let status = if interrupted.is_some() {
         RunStatus::Interrupted
@@ -392,9 +379,7 @@ async fn run_started(
         observer.applying();
         let report = apply::apply_changes(store, integration.id)?;
         for row in &mut rows {
-            if let Some(kind) = StreamKind::parse(&row.stream)
-                && let Some(c) = report.stream(kind)
-            {
+            if let Some(c) = report.stream(row.stream) {
                 row.archived = c.archived;
                 row.skipped = c.skipped;
                 store.transaction(|tx| tx.put_run_stream(run_id, row))?;
@@ -423,7 +408,7 @@ async fn run_started(
         (None, RunStatus::Failed | RunStatus::Partial) => {
             let mut failed: Vec<String> = rows
                 .iter()
-                .filter(|r| r.status == "failed")
+                .filter(|r| r.status == StreamStatus::Failed)
                 .map(|r| format!("{}: {}", r.stream, r.error.clone().unwrap_or_default()))
                 .collect();
             if invalid > 0 {

@@ -151,8 +151,8 @@ impl StreamRun {
             // A checkpoint written by another build of the connector (upgraded
             // or reinstalled since) is not resumed: its cursor may mean
             // something else to this build, or be refused for ever.
-            Mode::Full => match (state.listing, state.listing_mode.as_deref()) {
-                (Some(listing), Some("full"))
+            Mode::Full => match (state.listing, state.listing_mode) {
+                (Some(listing), Some(Mode::Full))
                     if state.cursor.is_some() && state.cursor_connector.as_deref() == Some(connector_sha.as_str()) =>
                 {
                     (Some(listing), None, true)
@@ -162,7 +162,7 @@ impl StreamRun {
         };
         if !resumed {
             state.listing = listing;
-            state.listing_mode = Some(if listing.is_some() { "full" } else { "incremental" }.into());
+            state.listing_mode = Some(if listing.is_some() { Mode::Full } else { Mode::Incremental });
             state.listing_since = since.clone();
             state.listing_started_at = Some(now());
             state.cursor = None;
@@ -181,7 +181,7 @@ impl StreamRun {
             read_cursor: if resumed { state_cursor } else { None },
             pages_read: 0,
             seen_cursors: HashSet::new(),
-            row: RunStreamRow::new(name),
+            row: RunStreamRow::new(stream),
         })
     }
 
@@ -255,7 +255,6 @@ impl StreamRun {
         bounds: &Bounds<'_>,
         run_records: &mut u64,
     ) -> Result<CheckedPage, StreamEnd> {
-        let name = self.stream.as_str();
         // One invalid record costs that record only: it is kept aside with
         // its reason and the rest of the page syncs. A page mostly invalid
         // means a broken connector or PSA, and fails the stream.
@@ -266,7 +265,7 @@ impl StreamRun {
             match records::validate(i, record).and_then(|_| records::to_mirror(i, record)) {
                 Ok(w) => writes.push(w),
                 Err(e) => {
-                    skipped.push(skipped_record(name, record, &e, redactor));
+                    skipped.push(skipped_record(self.stream, record, &e, redactor));
                     first_invalid.get_or_insert(e);
                 }
             }
@@ -392,10 +391,15 @@ impl StreamRun {
 }
 
 /// A record kept aside: which, why, and a redacted snippet of it.
-fn skipped_record(stream: &str, record: &Record, e: &records::InvalidRecord, redactor: &Redactor) -> SkippedRecord {
+fn skipped_record(
+    stream: StreamKind,
+    record: &Record,
+    e: &records::InvalidRecord,
+    redactor: &Redactor,
+) -> SkippedRecord {
     let id: String = record.external_id().chars().take(256).collect();
     SkippedRecord {
-        stream: stream.to_string(),
+        stream,
         external_id: redactor.redact(&id),
         field: e.field.map(str::to_string),
         reason: redactor.redact(&e.why),
@@ -452,7 +456,9 @@ mod tests {
         let id = integration(&mut store);
         let row = store.read().integration("acme").expect("integration");
         let info: ConnectorInfo = store.read().connector("test").expect("read").expect("connector").info;
-        let run = store.transaction(|tx| tx.start_run(id, "full", &["companies".into()], "test")).expect("run");
+        let run = store
+            .transaction(|tx| tx.start_run(id, Mode::Full, &[StreamKind::Companies], crate::store::Trigger::Manual))
+            .expect("run");
         let mut listing =
             StreamRun::plan(&mut store, &row, &info, Mode::Full, run, StreamKind::Companies).expect("plan");
         let bounds = Bounds {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::cli::args::IntegrationCommand;
 use crate::cli::{App, Failure, exit};
 use crate::integrations::{self, parse_assignment};
-use crate::model::CheckReport;
+use crate::model::{CheckReport, StreamKind};
 use crate::registry;
 
 #[derive(Serialize)]
@@ -15,7 +15,7 @@ struct Shown {
     config: Vec<ConfigValue>,
     created_at: String,
     updated_at: String,
-    mirror: Vec<(String, u64)>,
+    mirror: Vec<(StreamKind, u64)>,
     last_run: Option<crate::store::RunRow>,
 }
 
@@ -142,7 +142,7 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
             if !shown.mirror.is_empty() {
                 app.out.table(
                     &["stream", "records in mirror"],
-                    shown.mirror.iter().map(|(s, n)| vec![s.clone(), n.to_string()]).collect(),
+                    shown.mirror.iter().map(|(s, n)| vec![s.to_string(), n.to_string()]).collect(),
                 );
             }
             if let Some(last) = &shown.last_run {
