@@ -336,7 +336,8 @@ pub enum RulesAction {
         #[arg(long)]
         apply: bool,
     },
-    /// Turn an additional option on or off: auto-update-names, auto-archive, keep-company-details.
+    /// Turn an additional option on or off: auto-update-names, auto-archive, keep-company-details;
+    /// or set requests-per-minute=N, concurrency=N (streams read at once).
     Option {
         what: String,
         #[arg(long)]

@@ -138,8 +138,10 @@ impl<'r> Session<'r> {
         }
     }
 
+    /// Takes `&self`: a sync reads several streams at once through one
+    /// session, so they share its rate limiter and request budget.
     pub async fn read(
-        &mut self,
+        &self,
         stream: StreamKind,
         cursor: Option<String>,
         since: Option<String>,
@@ -208,8 +210,10 @@ impl<'r> Session<'r> {
         }
     }
 
-    /// Run one guest call in a fresh store under the call limits.
-    async fn call(&mut self, call: Call) -> CallResult<Output> {
+    /// Run one guest call in a fresh store under the call limits. Calls
+    /// share nothing but the session's gate, redactor and log budget, so
+    /// several may run at once.
+    async fn call(&self, call: Call) -> CallResult<Output> {
         let limits = &self.runtime.limits;
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         // No preopens, no env, no args; sockets may not resolve or connect.
