@@ -22,6 +22,13 @@ use serde_json::Value;
 /// well under a second when the code is right).
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// A Ferry whose held requests never time out while a test looks: a
+/// timed-out request would be retried and held a second time, and a held
+/// request must stand for one read in flight.
+fn patient() -> Ferry {
+    Ferry::new().with_env("FERRY_HTTP_TIMEOUT_SECONDS", "600")
+}
+
 fn set_concurrency(ferry: &Ferry, name: &str, n: u32) {
     ferry.run(&["rules", name, "option", &format!("concurrency={n}")]).ok();
 }
@@ -106,7 +113,7 @@ fn four_streams_at_once_build_the_same_mirror_and_documentation_as_one_at_a_time
     assert_eq!(sequential["status"], "succeeded", "{sequential:#}");
     let lookups = lookups_requests(&sim, "/company/companies");
 
-    let four = Ferry::new();
+    let four = patient();
     four.add_cw("cw", &sim);
     set_concurrency(&four, "cw", 4);
     // Every request after lookups waits: the streams started hold one
@@ -144,7 +151,7 @@ fn a_sync_killed_with_four_streams_in_flight_resumes_each_exactly() {
     // The default concurrency (4) reads Syncro's four streams at once. Eight
     // requests after lookups go through, then every one waits: the kill
     // lands with each stream mid-listing, one read in flight each.
-    let ferry = Ferry::new();
+    let ferry = patient();
     ferry.add_syncro("acme", &sim);
     sim.hold_after(lookups + 8);
     let mut child = ferry.command(&["sync", "acme"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
@@ -226,7 +233,7 @@ fn a_run_stopping_error_halts_the_streams_in_flight_and_the_next_run_resumes_the
     // (the token was revoked: the run must stop) and every later one waits
     // unanswered. The streams beside the refused one have a read in flight
     // that would never end: the sync ends only if it halts them.
-    let ferry = Ferry::new();
+    let ferry = patient();
     ferry.add_syncro("acme", &sim);
     sim.set_faults(Faults {
         revoke_token_after: Some(lookups + 4),
