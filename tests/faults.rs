@@ -436,6 +436,9 @@ fn a_listing_stitched_from_interrupted_runs_archives_nothing_and_the_next_clean_
     let ferry = fast_retries();
     ferry.add_syncro("acme", &sim);
     ferry.run(&["rules", "acme", "option", "auto-archive"]).ok();
+    // Segments end after a count of requests: one stream at a time makes
+    // that count land at a known assets page.
+    ferry.run(&["rules", "acme", "option", "concurrency=1"]).ok();
     sim.clear_requests();
     assert_eq!(ferry.json(&["sync", "acme"])["status"], "succeeded");
     // Requests a full sync makes before its first assets page (the streams
