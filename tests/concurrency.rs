@@ -262,3 +262,40 @@ fn a_run_stopping_error_halts_the_streams_in_flight_and_the_next_run_resumes_the
     assert_same(&ferry.mirror(), &reference.mirror(), "mirrors");
     assert_same(&ferry.documentation(), &reference.documentation(), "documentation");
 }
+
+#[test]
+fn the_daemon_reads_several_integrations_each_several_streams_at_once() {
+    let (world, options) = syncro_paged();
+    let sims = [syncro_sim_with(&world, options.clone()), syncro_sim_with(&world, options)];
+    let lookups = {
+        let probe = Ferry::new();
+        probe.add_syncro("probe", &sims[0]);
+        set_concurrency(&probe, "probe", 1);
+        sims[0].clear_requests();
+        probe.json(&["sync", "probe"]);
+        lookups_requests(&sims[0], "/customers")
+    };
+    let ferry = patient();
+    for (name, sim) in ["north", "south"].iter().zip(&sims) {
+        ferry.add_syncro(name, sim);
+        sim.hold_after(lookups);
+    }
+    // Both integrations' schedules are due four hours from now.
+    let later = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
+    let daemon = ferry.with_env("FERRY_NOW", &later);
+    let child = daemon.command(&["daemon", "--once"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    // Two syncs (FERRY_DAEMON_CONCURRENCY 4) of four streams each: eight
+    // reads in flight in one process.
+    let reached = wait_for(LIMIT, || sims.iter().all(|s| s.held() >= 4));
+    let held: Vec<u32> = sims.iter().map(|s| s.held()).collect();
+    for sim in &sims {
+        sim.release();
+    }
+    let out = child.wait_with_output().expect("daemon exits");
+    assert!(reached, "each integration read four streams at once (requests held: {held:?})");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for name in ["north", "south"] {
+        let runs = daemon.json(&["runs", name]);
+        assert_eq!(runs[0]["status"], "succeeded", "{runs:#}");
+    }
+}
