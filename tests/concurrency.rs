@@ -66,8 +66,10 @@ fn cw_world() -> World {
 /// requests the tests let through before holding the rest, so no stream
 /// can complete there.
 fn syncro_paged() -> (World, SyncroOptions) {
-    let world =
-        World::generate(9, &Scale { companies: 30, contacts_per_company: 4, assets_per_company: 6, tickets_per_company: 2 });
+    let world = World::generate(
+        9,
+        &Scale { companies: 30, contacts_per_company: 4, assets_per_company: 6, tickets_per_company: 2 },
+    );
     let options = SyncroOptions {
         customers_per_page: 3,
         contacts_per_page: 5,
@@ -154,7 +156,8 @@ fn a_sync_killed_with_four_streams_in_flight_resumes_each_exactly() {
     let ferry = patient();
     ferry.add_syncro("acme", &sim);
     sim.hold_after(lookups + 8);
-    let mut child = ferry.command(&["sync", "acme"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    let mut child =
+        ferry.command(&["sync", "acme"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
     let in_flight = wait_for(LIMIT, || sim.held() >= 4);
     let checkpoints = || ferry.count("SELECT COUNT(*) FROM stream_state WHERE cursor IS NOT NULL");
     // A stream whose second request went out has committed its first page.
@@ -283,7 +286,8 @@ fn the_daemon_reads_several_integrations_each_several_streams_at_once() {
     // Both integrations' schedules are due four hours from now.
     let later = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
     let daemon = ferry.with_env("FERRY_NOW", &later);
-    let child = daemon.command(&["daemon", "--once"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let child =
+        daemon.command(&["daemon", "--once"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
     // Two syncs (FERRY_DAEMON_CONCURRENCY 4) of four streams each: eight
     // reads in flight in one process.
     let reached = wait_for(LIMIT, || sims.iter().all(|s| s.held() >= 4));

@@ -26,8 +26,6 @@
 //!   flight (they share the bounds) and starts no other.
 
 use std::cell::{Cell, RefCell};
-use std::io::Write as _;
-use std::path::PathBuf;
 
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
@@ -39,10 +37,6 @@ use super::{Observer, RunPlan, SyncError};
 use crate::model::StreamKind;
 use crate::runtime::Session;
 use crate::store::{RunStreamRow, Store, StoreError};
-
-/// Test hook: a file to which every `read` call appends `start STREAM` and
-/// `end STREAM`, so tests can see which reads overlapped without timing.
-const READ_LOG_VAR: &str = "FERRY_TEST_READ_LOG";
 
 /// How one stream's part in the fetch ended.
 pub(super) struct Ended {
@@ -63,6 +57,10 @@ fn phase(stream: StreamKind) -> u8 {
         _ => 1,
     }
 }
+
+/// A stream's reading ended: its place in the run's order, its listing
+/// (counts as of the last commit) and why it ended; or the database failed.
+type StreamDone = Result<(usize, StreamRun, StreamEnd), SyncError>;
 
 /// Raised by a run-stopping error: streams in flight stop at once.
 #[derive(Default)]
@@ -103,7 +101,6 @@ pub(super) struct Fetch<'a, 'r> {
     /// Records fetched by the run, all streams together.
     run_records: Cell<u64>,
     halt: Halt,
-    read_log: Option<PathBuf>,
 }
 
 impl<'a, 'r> Fetch<'a, 'r> {
@@ -122,7 +119,6 @@ impl<'a, 'r> Fetch<'a, 'r> {
             bounds,
             run_records: Cell::new(0),
             halt: Halt::default(),
-            read_log: std::env::var_os(READ_LOG_VAR).map(PathBuf::from),
         }
     }
 
@@ -140,8 +136,7 @@ impl<'a, 'r> Fetch<'a, 'r> {
         mut ended: impl FnMut(&mut Store, Ended) -> Result<(), SyncError>,
     ) -> Result<(), SyncError> {
         let streams = self.plan.streams;
-        let mut running: FuturesUnordered<LocalBoxFuture<'_, Result<(usize, StreamRun, StreamEnd), SyncError>>> =
-            FuturesUnordered::new();
+        let mut running: FuturesUnordered<LocalBoxFuture<'_, StreamDone>> = FuturesUnordered::new();
         let mut next = 0;
         // The phase of the streams running (meaningful while any is).
         let mut running_phase = 0;
@@ -183,8 +178,7 @@ impl<'a, 'r> Fetch<'a, 'r> {
     fn start(&self, stream: StreamKind) -> Result<StreamRun, StoreError> {
         let plan = self.plan;
         let mut store = self.store.borrow_mut();
-        let listing =
-            StreamRun::plan(&mut store, plan.integration, plan.info, plan.request.mode, self.run_id, stream)?;
+        let listing = StreamRun::plan(&mut store, plan.integration, plan.info, plan.request.mode, self.run_id, stream)?;
         store.transaction(|tx| tx.put_run_stream(self.run_id, &listing.row))?;
         drop(store);
         self.observer().stream_started(stream, listing.resumed());
@@ -196,11 +190,7 @@ impl<'a, 'r> Fetch<'a, 'r> {
     /// the next one: the PSA's response time and the write overlap. Pages
     /// are still committed one after another, each with its checkpoint, so
     /// a crash loses at most the page in flight.
-    async fn read_stream(
-        &self,
-        index: usize,
-        mut listing: StreamRun,
-    ) -> Result<(usize, StreamRun, StreamEnd), SyncError> {
+    async fn read_stream(&self, index: usize, mut listing: StreamRun) -> StreamDone {
         // The next page, when it was read while the previous one was committed.
         let mut prefetched: Option<ReadResult> = None;
         loop {
@@ -225,8 +215,7 @@ impl<'a, 'r> Fetch<'a, 'r> {
             let mut halted = false;
             let committed = match ahead {
                 Some(next) => {
-                    let (read, committed) =
-                        tokio::join!(self.read(next), async { self.commit(&listing, &page) });
+                    let (read, committed) = tokio::join!(self.read(next), async { self.commit(&listing, &page) });
                     match read {
                         Some(read) => prefetched = Some(read),
                         None => halted = true,
@@ -258,30 +247,14 @@ impl<'a, 'r> Fetch<'a, 'r> {
     /// One `read` call; `None` when a run-stopping error elsewhere halted
     /// it (the call is dropped, as a timed-out one is).
     async fn read(&self, next: PageRequest) -> Option<ReadResult> {
-        let stream = next.stream;
-        self.log_read("start", stream);
-        let read = tokio::select! {
+        tokio::select! {
             biased;
             () = self.halt.wait() => None,
             read = self.session.read(next.stream, next.cursor, next.since) => Some(read),
-        };
-        self.log_read("end", stream);
-        read
+        }
     }
 
     fn commit(&self, listing: &StreamRun, page: &super::stream::CheckedPage) -> Result<Committed, StoreError> {
         listing.commit(&mut self.store.borrow_mut(), page)
-    }
-
-    fn log_read(&self, what: &str, stream: StreamKind) {
-        let Some(path) = &self.read_log else { return };
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .and_then(|mut f| writeln!(f, "{what} {stream}"));
-        if let Err(e) = written {
-            tracing::warn!(path = %path.display(), error = %e, "could not write the read log");
-        }
     }
 }

@@ -376,7 +376,6 @@ async fn run_started(
             Ok(())
         })
         .await?;
-    drop(fetch);
     let mut rows: Vec<RunStreamRow> = rows.into_iter().flatten().collect();
 
     let completed = rows.iter().filter(|r| r.status == "complete").count();
