@@ -348,7 +348,7 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
         None => report.push("unsupported stream", Outcome::Skip, "every stream is offered"),
         Some(kind) => match session(runtime, &loaded, &info, &given, &secrets) {
             Err(e) => report.push("unsupported stream", Outcome::Fail, e.to_string()),
-            Ok(mut s) => match s.read(kind, None, None).await {
+            Ok(s) => match s.read(kind, None, None).await {
                 Ok(Err(ConnectorError::UnsupportedStream { .. })) => {
                     report.push("unsupported stream", Outcome::Pass, format!("{kind}: unsupported-stream"))
                 }

@@ -359,7 +359,8 @@ pub enum RulesAction {
         #[command(flatten)]
         apply: ApplyNow,
     },
-    /// Turn an additional option on or off: auto-update-names, auto-archive, keep-company-details.
+    /// Turn an additional option on or off: auto-update-names, auto-archive, keep-company-details;
+    /// or set requests-per-minute=N, concurrency=N (streams read at once).
     Option {
         what: String,
         #[arg(long)]

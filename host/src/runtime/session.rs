@@ -163,9 +163,11 @@ impl<'r> Session<'r> {
         Ok(answer.map(|report| self.scrub_report(report.into())).map_err(|e| self.scrub(e.into())))
     }
 
-    /// Read one page of one of the seven kinds.
+    /// Read one page of one of the seven kinds. Takes `&self`: a sync reads
+    /// several streams at once through one session, so they share its rate
+    /// limiter and request budget.
     pub async fn read(
-        &mut self,
+        &self,
         stream: StreamKind,
         cursor: Option<String>,
         since: Option<String>,
@@ -193,7 +195,7 @@ impl<'r> Session<'r> {
 
     /// Read one page of an extra stream (contract 0.3+), by its name.
     pub async fn read_extra(
-        &mut self,
+        &self,
         stream: &str,
         cursor: Option<String>,
         since: Option<String>,
@@ -216,7 +218,7 @@ impl<'r> Session<'r> {
     }
 
     async fn read_page(
-        &mut self,
+        &self,
         stream: wit::latest::StreamRef,
         cursor: Option<String>,
         since: Option<String>,

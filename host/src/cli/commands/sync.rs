@@ -1,8 +1,9 @@
 //! `ferry sync`, `ferry apply`, `ferry runs`.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
-use indicatif::ProgressBar;
+use indicatif::{MultiProgress, ProgressBar};
 
 use crate::apply::{self, ApplyReport};
 use crate::cli::args::{ApplyArgs, RunsArgs, RunsCommand, SyncArgs};
@@ -12,33 +13,44 @@ use crate::model::StreamKind;
 use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord, Trigger};
 use crate::sync::{self, Mode, Observer, SyncReport, SyncRequest};
 
-/// Progress on a terminal: one spinner per stream.
+/// Progress on a terminal: one line per stream being read (several move
+/// at once when the integration reads streams concurrently).
 struct Bars<'a> {
     out: &'a Out,
-    bar: RefCell<Option<ProgressBar>>,
+    group: MultiProgress,
+    bars: RefCell<HashMap<StreamKind, ProgressBar>>,
+}
+
+impl<'a> Bars<'a> {
+    fn new(out: &'a Out) -> Self {
+        Bars { out, group: out.progress_group(), bars: RefCell::new(HashMap::new()) }
+    }
 }
 
 impl Observer for Bars<'_> {
     fn stream_started(&self, stream: StreamKind, resumed: bool) {
         let label = if resumed { format!("{stream} (resuming)") } else { stream.to_string() };
-        *self.bar.borrow_mut() = Some(self.out.progress(&label));
+        let bar = self.group.add(self.out.progress(&label));
+        self.bars.borrow_mut().insert(stream, bar);
     }
-    fn page(&self, _stream: StreamKind, fetched: u64, total: Option<u64>) {
-        if let Some(b) = self.bar.borrow().as_ref() {
+    fn page(&self, stream: StreamKind, fetched: u64, total: Option<u64>) {
+        if let Some(b) = self.bars.borrow().get(&stream) {
             if let Some(total) = total.filter(|t| *t >= fetched) {
                 show_total(b, total);
             }
             b.set_position(fetched);
         }
     }
-    fn stream_finished(&self, _row: &RunStreamRow) {
-        if let Some(b) = self.bar.borrow_mut().take() {
+    fn stream_finished(&self, row: &RunStreamRow) {
+        if let Some(b) = self.bars.borrow_mut().remove(&row.stream) {
             b.finish_and_clear();
+            self.group.remove(&b);
         }
     }
     fn applying(&self) {
-        if let Some(b) = self.bar.borrow_mut().take() {
+        for (_, b) in self.bars.borrow_mut().drain() {
             b.finish_and_clear();
+            self.group.remove(&b);
         }
     }
 }
@@ -52,7 +64,7 @@ pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
         reset: args.reset,
         ..SyncRequest::new(&args.name, mode, Trigger::Manual)
     };
-    let observer = Bars { out: &app.out, bar: RefCell::new(None) };
+    let observer = Bars::new(&app.out);
     let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await.map_err(|e| {
         let code = match e {
             sync::SyncError::Busy { .. } => exit::BUSY,
