@@ -15,6 +15,7 @@ mod host;
 pub mod http;
 pub mod inspect;
 pub mod limits;
+pub mod pacer;
 mod session;
 pub mod v0_1;
 pub mod v0_2;
