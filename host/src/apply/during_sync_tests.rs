@@ -10,7 +10,7 @@ use crate::store::tests::temp_store;
 use crate::store::{ConnectorRow, Store};
 use crate::sync::records;
 
-fn company(id: &str) -> Record {
+pub(super) fn company(id: &str) -> Record {
     Record::Company(Company {
         id: id.into(),
         name: format!("Company {id}"),
@@ -28,7 +28,7 @@ fn company(id: &str) -> Record {
     })
 }
 
-fn asset(id: &str, company: &str) -> Record {
+pub(super) fn asset(id: &str, company: &str) -> Record {
     Record::Asset(Asset {
         id: id.into(),
         company_id: Some(company.into()),
@@ -50,7 +50,7 @@ fn asset(id: &str, company: &str) -> Record {
 }
 
 /// A store with one integration (of a connector that is only a row).
-fn integration(store: &mut Store) -> i64 {
+pub(super) fn integration(store: &mut Store) -> i64 {
     store
         .transaction(|tx| {
             let info = ConnectorInfo {
@@ -80,7 +80,7 @@ fn integration(store: &mut Store) -> i64 {
 }
 
 /// One page of `stream` written by run `run` in listing `run`, as sync does.
-fn page(store: &mut Store, integration: i64, stream: StreamKind, run: i64, records: &[Record]) {
+pub(super) fn page(store: &mut Store, integration: i64, stream: StreamKind, run: i64, records: &[Record]) {
     let writes: Vec<_> = records.iter().enumerate().map(|(i, r)| records::to_mirror(i, r).expect("valid")).collect();
     store.transaction(|tx| tx.write_page(integration, stream.as_str(), run, Some(run), &writes)).expect("page");
 }

@@ -309,6 +309,11 @@ CREATE TABLE skipped_records (
 );
 CREATE INDEX skipped_records_by_run ON skipped_records (run_id, id);
 "#,
+    // 9: a stream's mirror rows in row order, so apply reads them in
+    // bounded chunks (memory independent of the mirror's size).
+    r#"
+CREATE INDEX mirror_stream_rows ON mirror (integration_id, stream, id);
+"#,
 ];
 
 /// The schema version this Ferry writes.
