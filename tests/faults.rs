@@ -154,12 +154,14 @@ fn the_rate_limiter_keeps_syncro_under_its_limit() {
     let sim =
         syncro_sim_with(&world, SyncroOptions { contacts_per_page: 3, assets_per_page: 3, ..SyncroOptions::default() });
     // Syncro's 180/min scaled to 10 per 3 s so the test stays short; the
-    // integration's budget says the same (200/min).
+    // integration's budget says the same (200/min, counted over 3 s). Ferry
+    // sends what fits the window at once, so it must count the window as
+    // the PSA does.
     sim.set_faults(Faults {
         rate_limit: Some(RateLimit { requests: 10, window_secs: 3, retry_after: false }),
         ..Faults::default()
     });
-    let ferry = Ferry::new();
+    let ferry = Ferry::new().with_env("FERRY_RATE_WINDOW_SECONDS", "3");
     ferry.add_syncro("acme", &sim);
     ferry.run(&["rules", "acme", "option", "requests-per-minute=200"]).ok();
     let report = ferry.json(&["sync", "acme"]);

@@ -25,6 +25,7 @@ pub(super) fn apply_assets(
     let mut layouts: HashMap<String, (i64, IdentityField)> = HashMap::new();
     let mut active_layouts: HashMap<String, bool> = HashMap::new();
     for row in reach.rows(tx, integration_id, stream)? {
+        let row = row?;
         let record = parse(&row)?;
         let ext = record.external_id();
         let owner = record.company_id().and_then(|c| owners.get(c)).copied();

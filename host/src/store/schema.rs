@@ -318,6 +318,11 @@ CREATE TABLE connector_state (
     updated_at     TEXT NOT NULL
 );
 "#,
+    // 10: a stream's mirror rows in row order, so apply reads them in
+    // bounded chunks (memory independent of the mirror's size).
+    r#"
+CREATE INDEX mirror_stream_rows ON mirror (integration_id, stream, id);
+"#,
 ];
 
 /// The schema version this Ferry writes.

@@ -22,6 +22,8 @@ mod stream;
 
 #[cfg(test)]
 mod apply_during_sync_tests;
+#[cfg(test)]
+mod apply_chunk_tests;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

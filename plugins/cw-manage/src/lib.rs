@@ -40,7 +40,11 @@ impl Source for CwManage {
                     "company types and statuses, configuration types and statuses, agreement types, ticket statuses",
                 ),
                 s(StreamKind::Companies, true, "companies, deleted ones included (marked deleted)"),
-                s(StreamKind::Sites, false, "sites of every company (one request per company)"),
+                s(
+                    StreamKind::Sites,
+                    true,
+                    "sites of every company (one request per company; incremental: of companies changed since)",
+                ),
                 s(StreamKind::Contacts, true, "contacts, email and phones from communication items"),
                 s(StreamKind::Assets, true, "configurations, with their questions and answers"),
                 s(StreamKind::Agreements, true, "active agreements"),
@@ -76,7 +80,7 @@ impl Source for CwManage {
             StreamKind::Assets => api.configurations(cursor.as_deref(), since.as_deref()),
             StreamKind::Agreements => api.agreements(cursor.as_deref(), since.as_deref()),
             StreamKind::Tickets => api.tickets(cursor.as_deref(), since.as_deref()),
-            StreamKind::Sites => api.sites(cursor.as_deref()),
+            StreamKind::Sites => api.sites(cursor.as_deref(), since.as_deref()),
             StreamKind::Lookups => api.lookups(cursor.as_deref()),
         }
     }
