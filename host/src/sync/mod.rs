@@ -21,9 +21,9 @@ pub mod records;
 mod stream;
 
 #[cfg(test)]
-mod apply_during_sync_tests;
-#[cfg(test)]
 mod apply_chunk_tests;
+#[cfg(test)]
+mod apply_during_sync_tests;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
