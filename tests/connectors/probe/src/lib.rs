@@ -249,4 +249,4 @@ impl WithContacts for Page {
     }
 }
 
-ferry_sdk::export_connector!(Probe);
+ferry_sdk::export_source!(Probe);

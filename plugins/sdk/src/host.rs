@@ -1,0 +1,48 @@
+//! The one place where the SDK reaches the host's imports.
+//!
+//! Compiled for WebAssembly, these call the `ferry:connector` imports. Compiled
+//! natively (a connector's `cargo test`), the generated imports would abort
+//! the whole test binary (`unreachable!()`), so they go to the fakes in
+//! [`crate::testing`] instead: HTTP to the installed [`crate::testing::FakeHttp`],
+//! logs into a per-thread buffer, the clock to a per-thread offset.
+
+use crate::bindings::ferry::connector::http::{HttpError, Request, Response};
+use crate::bindings::ferry::connector::log::Level;
+
+/// Send one request through the host (or the test fake).
+pub(crate) fn send(request: &Request) -> Result<Response, HttpError> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::ferry::connector::http::send(request)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        crate::testing::fake_send(request)
+    }
+}
+
+/// Emit one log line through the host (or the test buffer).
+pub(crate) fn log(level: Level, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::ferry::connector::log::emit(level, message);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        crate::testing::fake_log(level, message);
+    }
+}
+
+/// Seconds since the Unix epoch: the guest's WASI clock in a component, the
+/// system clock plus the test offset natively.
+pub(crate) fn now_secs() -> u64 {
+    let real = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    #[cfg(target_arch = "wasm32")]
+    {
+        real
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        real.saturating_add(crate::testing::clock_offset())
+    }
+}
