@@ -95,9 +95,12 @@ pub enum PluginCommand {
     },
     /// Remove an installed connector.
     Remove { id: String },
-    /// Conformance check of a connector file against a live (test) API.
+    /// Write an installed or bundled connector's component to a file.
+    Export { id: String, file: PathBuf },
+    /// Conformance check of a connector against a live (test) API.
     Check {
-        file: std::path::PathBuf,
+        /// A .wasm file, or an installed or bundled connector id.
+        target: String,
         /// Config values for the run, KEY=VALUE (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
@@ -436,6 +439,9 @@ pub struct RunsArgs {
     pub id: Option<i64>,
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// With `runs show ID`: list the run's outbound requests.
+    #[arg(long)]
+    pub requests: bool,
 }
 
 #[derive(Debug, Args)]

@@ -99,6 +99,23 @@ pub struct HttpStats {
     pub bytes_received: u64,
 }
 
+/// One request as sent (each retry is its own), for `-v` and
+/// `ferry runs show ID --requests`. The URL has secrets removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub method: String,
+    pub url: String,
+    /// The status, or none when no response came (see `error`).
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub millis: u64,
+    pub bytes: u64,
+}
+
+/// Requests of one run kept for `runs show --requests`: the first ones,
+/// which show how the run went; the rest are only counted.
+pub const KEPT_REQUESTS: usize = 2000;
+
 /// Outbound HTTP for one integration.
 pub struct HttpGate {
     client: reqwest::Client,
@@ -106,6 +123,9 @@ pub struct HttpGate {
     limiter: Option<DefaultDirectRateLimiter>,
     policy: HttpPolicy,
     stats: Mutex<HttpStats>,
+    /// Scrubs secret values from logged URLs.
+    redactor: Option<std::sync::Arc<crate::secrets::Redactor>>,
+    log: Mutex<Vec<RequestRecord>>,
 }
 
 /// Retries of transport failures (DNS, connect, timeout).
@@ -116,7 +136,45 @@ const DROPPED_HEADERS: [&str; 6] = ["host", "content-length", "transfer-encoding
 impl HttpGate {
     pub fn new(client: reqwest::Client, allowlist: Allowlist, rate: Option<RateLimit>, policy: HttpPolicy) -> Self {
         let limiter = rate.and_then(|r| quota(r, policy.rate_headroom)).map(DefaultDirectRateLimiter::direct);
-        HttpGate { client, allowlist, limiter, policy, stats: Mutex::new(HttpStats::default()) }
+        HttpGate {
+            client,
+            allowlist,
+            limiter,
+            policy,
+            stats: Mutex::new(HttpStats::default()),
+            redactor: None,
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Scrub these secrets from the URLs the request log shows.
+    pub fn with_redactor(mut self, redactor: std::sync::Arc<crate::secrets::Redactor>) -> Self {
+        self.redactor = Some(redactor);
+        self
+    }
+
+    /// The requests kept so far (at most [`KEPT_REQUESTS`]).
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Log one request at info (`-v`) and keep it for the run.
+    fn note(&self, req: &OutboundRequest, result: &Result<OutboundResponse, HttpFailure>, millis: u64) {
+        let mut url = strip_query_secrets(&req.url);
+        if let Some(r) = &self.redactor {
+            url = r.gate(&url, 2048);
+        }
+        let (status, error, bytes) = match result {
+            Ok(r) => (Some(r.status), None, r.body.len() as u64),
+            Err(e) => (None, Some(e.to_string()), 0),
+        };
+        let outcome = status.map(|s| s.to_string()).unwrap_or_else(|| error.clone().unwrap_or_default());
+        tracing::info!("HTTP {} {url} → {outcome} in {millis} ms, {bytes} bytes", req.method);
+        if let Ok(mut log) = self.log.lock()
+            && log.len() < KEPT_REQUESTS
+        {
+            log.push(RequestRecord { method: req.method.to_string(), url, status, error, millis, bytes });
+        }
     }
 
     /// A reqwest client as every gate wants it: no redirects, no proxies
@@ -166,7 +224,9 @@ impl HttpGate {
                 limiter.until_ready().await;
             }
             self.bump(|s| s.requests += 1);
+            let started = std::time::Instant::now();
             let result = self.send_once(&req, url.clone()).await;
+            self.note(&req, &result, started.elapsed().as_millis() as u64);
             let retry_in = match &result {
                 Ok(resp) if resp.status == 429 => {
                     self.bump(|s| s.rate_limited += 1);
@@ -268,6 +328,36 @@ fn quota(rate: RateLimit, headroom: f64) -> Option<Quota> {
     Quota::with_period(period).map(|q| q.allow_burst(NonZeroU32::MIN))
 }
 
+/// Query parameter names whose values are credentials (`api_key`,
+/// `access_token`, `client_secret`, `sig`…), matched as parts of the name.
+const SECRET_PARAMS: [&str; 9] = ["key", "token", "secret", "password", "passwd", "signature", "sig", "auth", "code"];
+
+/// `url` with the values of credential-looking query parameters replaced by
+/// `***`, so a request log never shows a key passed in the query string.
+pub fn strip_query_secrets(url: &str) -> String {
+    let Some((base, rest)) = url.split_once('?') else { return url.to_string() };
+    let (query, fragment) = match rest.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (rest, None),
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let lower = name.to_ascii_lowercase();
+            let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+            let secret = words.iter().any(|w| SECRET_PARAMS.iter().any(|s| w == s || w.ends_with(s)));
+            if secret && !value.is_empty() { format!("{name}=***") } else { pair.to_string() }
+        })
+        .collect();
+    let mut out = format!("{base}?{}", parts.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(resp: &OutboundResponse) -> Option<Duration> {
     let value = resp.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.trim())?;
@@ -311,6 +401,16 @@ mod tests {
         assert_eq!(retry_after(&resp(&[])), None);
         assert_eq!(retry_after(&resp(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")])), Some(Duration::ZERO));
         assert_eq!(retry_after(&resp(&[("retry-after", "soon")])), None);
+    }
+
+    #[test]
+    fn query_secrets_are_masked() {
+        assert_eq!(
+            strip_query_secrets("https://h/x?api_key=abc&page=2&access_token=t&apiKey=k&x=1#f"),
+            "https://h/x?api_key=***&page=2&access_token=***&apiKey=***&x=1#f"
+        );
+        assert_eq!(strip_query_secrets("https://h/x?pageinate=true&page_no=1"), "https://h/x?pageinate=true&page_no=1");
+        assert_eq!(strip_query_secrets("https://h/x"), "https://h/x");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod mirror;
 mod runs;
 mod schedules;
 pub mod schema;
+mod requests;
 mod skipped;
 mod tickets;
 
@@ -33,6 +34,7 @@ pub use self::integrations::{IntegrationRow, RemovalCounts};
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
 pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState};
 pub use self::schedules::{LockHolder, ScheduleRow};
+pub use self::requests::RunRequest;
 pub use self::skipped::SkippedRecord;
 pub use self::tickets::{TicketFilter, TicketRow, TicketWrite};
 

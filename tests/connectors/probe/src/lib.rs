@@ -101,6 +101,11 @@ impl Source for Probe {
                 })
             }
             Some("panic") => panic!("probe panics on purpose"),
+            // Wrong credentials answered as something other than
+            // `unauthorized`: `plugin check` must fail that.
+            Some("wrong-token-not-found") if c.get("token") != Some("abcd") => {
+                Err(ConnectorError::NotFound("no such tenant".into()))
+            }
             _ => {
                 let base = c.require("base_url")?;
                 let r = Client::new(base).get("/", &[])?;
