@@ -5,6 +5,7 @@
 #
 #   plugins/examples/build.sh            # both
 #   plugins/examples/build.sh python     # one
+#   plugins/examples/build.sh test       # their unit tests (python3, node)
 #
 # Tools are installed into target/examples (a venv, node_modules) on first
 # use and reused after; nothing is installed system-wide.
@@ -33,21 +34,29 @@ build_js() {
     # ComponentizeJS reads the WIT from inside its working directory.
     rm -rf "$work/wit"
     cp -r "$root/wit" "$work/wit"
-    cp "$src/app.js" "$src/package.json" "$src/package-lock.json" "$work/"
+    cp "$src/component.js" "$src/app.js" "$src/ferry_helpers.js" "$src/package.json" "$src/package-lock.json" "$work/"
     if ! cmp -s "$src/package-lock.json" "$work/.installed-lock" 2>/dev/null; then
         # `npm install` (not `ci`): the lock pins versions, and npm 11 wants
         # every platform's optional binaries listed before `ci` accepts it.
         (cd "$work" && npm install --no-audit --no-fund --loglevel=error)
         cp "$src/package-lock.json" "$work/.installed-lock"
     fi
-    (cd "$work" && npx --no-install componentize-js app.js --wit wit --world-name connector \
+    # component.js is the entry: it hands the host's imports to the helpers.
+    (cd "$work" && npx --no-install componentize-js component.js --wit wit --world-name connector \
         --disable http fetch-event -o "$out/syncro-js.wasm.tmp")
     mv "$out/syncro-js.wasm.tmp" "$out/syncro-js.wasm"
 }
 
+# Unit tests of the examples outside the component (no componentize needed).
+test_examples() {
+    (cd "$root/plugins/examples/python-syncro" && python3 -m unittest --quiet)
+    (cd "$root/plugins/examples/js-syncro" && node --test)
+}
+
 case "$which" in
+    test) test_examples ;;
     python) build_python ;;
     js) build_js ;;
     all) build_python; build_js ;;
-    *) echo "usage: $0 [python|js|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [python|js|all|test]" >&2; exit 2 ;;
 esac
