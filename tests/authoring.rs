@@ -270,7 +270,8 @@ fn the_javascript_connector_syncs_and_passes_check() {
 fn the_example_connectors_unit_test_without_componentize() {
     let required = std::env::var_os("FERRY_REQUIRE_EXAMPLES").is_some();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples");
-    for (tool, args, dir) in [("python3", ["-m", "unittest"], "python-syncro"), ("node", ["--test", "."], "js-syncro")] {
+    for (tool, args, dir) in [("python3", ["-m", "unittest"], "python-syncro"), ("node", ["--test", "."], "js-syncro")]
+    {
         let out = match Command::new(tool).args(args).current_dir(root.join(dir)).output() {
             Ok(out) => out,
             Err(e) => {

@@ -24,7 +24,10 @@ fn every_request_is_logged_at_v_and_kept_per_run_without_secrets() {
     let shown = ferry.json(&["runs", "show", &id.to_string(), "--requests"]);
     let requests = shown["requests"].as_array().expect("requests listed");
     assert_eq!(requests.len() as u64, report["http"]["requests"].as_u64().expect("count"), "one row per request");
-    let customers = &requests.iter().find(|r| r["url"].as_str().is_some_and(|u| u.contains("/customers?"))).expect("a customers request");
+    let customers = &requests
+        .iter()
+        .find(|r| r["url"].as_str().is_some_and(|u| u.contains("/customers?")))
+        .expect("a customers request");
     assert_eq!(customers["method"], "GET");
     assert_eq!(customers["status"], 200);
     assert!(customers["bytes"].as_u64().is_some_and(|b| b > 0) && customers["millis"].is_u64());
@@ -43,7 +46,8 @@ fn inspect_shows_defaults_and_show_lists_the_allowed_origins() {
 
     ferry.add_syncro("s", &sim);
     let shown = ferry.json(&["integration", "show", "s"]);
-    let origins: Vec<&str> = shown["allowed_origins"].as_array().expect("origins").iter().filter_map(|o| o.as_str()).collect();
+    let origins: Vec<&str> =
+        shown["allowed_origins"].as_array().expect("origins").iter().filter_map(|o| o.as_str()).collect();
     assert_eq!(origins, ["https://sim.syncromsp.com:443", sim.base_url().as_str()]);
     let text = ferry.run(&["integration", "show", "s"]).ok();
     assert!(text.stdout.contains("https://sim.syncromsp.com"), "{}", text.stdout);
@@ -62,7 +66,11 @@ fn plugin_check_and_export_take_a_bundled_id() {
     let file = ferry.dir.path().join("syncro.wasm");
     ferry.run(&["plugin", "export", "syncro", file.to_str().unwrap_or_default()]).ok();
     let bytes = std::fs::read(&file).expect("exported");
-    assert_eq!(bytes, std::fs::read(artifact("ferry_syncro")).expect("artifact"), "the bundled component, byte for byte");
+    assert_eq!(
+        bytes,
+        std::fs::read(artifact("ferry_syncro")).expect("artifact"),
+        "the bundled component, byte for byte"
+    );
     assert_eq!(ferry.json(&["plugin", "inspect", file.to_str().unwrap_or_default()])["id"], "syncro");
 
     let missing = ferry.run(&["plugin", "export", "no-such", file.to_str().unwrap_or_default()]);

@@ -12,10 +12,10 @@ mod connectors;
 mod docs;
 mod integrations;
 mod mirror;
+mod requests;
 mod runs;
 mod schedules;
 pub mod schema;
-mod requests;
 mod skipped;
 mod tickets;
 
@@ -32,9 +32,9 @@ pub use self::docs::{
 };
 pub use self::integrations::{IntegrationRow, RemovalCounts};
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
+pub use self::requests::RunRequest;
 pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState};
 pub use self::schedules::{LockHolder, ScheduleRow};
-pub use self::requests::RunRequest;
 pub use self::skipped::SkippedRecord;
 pub use self::tickets::{TicketFilter, TicketRow, TicketWrite};
 
