@@ -227,7 +227,7 @@ fn foreign_language_connector(which: usize, id: &str) {
     let ferry = Ferry::new();
     let installed = ferry.json(&["plugin", "install", file.to_str().unwrap_or_default()]);
     assert_eq!(installed["id"], id);
-    assert_eq!(installed["contract"], "0.2.0");
+    assert_eq!(installed["contract"], "0.3.0");
     passes(check(&ferry, &file, &syncro_settings(&sim).iter().map(String::as_str).collect::<Vec<_>>()));
     ferry
         .run(&[

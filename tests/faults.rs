@@ -227,18 +227,33 @@ fn sigkill_mid_page_and_mid_apply_leaves_a_consistent_database_that_converges() 
     assert_eq!(runs[1]["status"], "interrupted", "the killed run is recorded as interrupted: {runs:#}");
     assert_eq!(state(&ferry), want);
 
-    // Mid-apply: kill as soon as every stream is fetched.
+    // Mid-apply: the test hook holds apply when all its work is done but not
+    // committed (it writes the marker, then waits), so the kill provably
+    // lands inside apply's transaction.
     let ferry = Ferry::new();
     ferry.add_syncro("acme", &sim);
-    let mut child = ferry.command(&["sync", "acme"]).stdout(std::process::Stdio::null()).spawn().expect("spawn");
-    let in_apply = wait_for(Duration::from_secs(120), || {
-        ferry.count("SELECT COUNT(*) FROM run_streams WHERE status = 'complete'") == 5
-    });
+    let marker = ferry.dir.path().join("apply-holding");
+    let mut child = ferry
+        .command(&["sync", "acme"])
+        .env("FERRY_TEST_HOLD_APPLY", &marker)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let in_apply = wait_for(Duration::from_secs(120), || marker.exists());
     kill(&mut child);
-    assert!(in_apply);
+    assert!(in_apply, "the sync never reached apply");
+    std::fs::remove_file(&marker).expect("the marker is there");
     assert_eq!(integrity(&ferry), "ok");
-    let applied = ferry.count("SELECT COUNT(*) FROM assets");
-    assert!(applied == 0 || applied == assets_total, "apply is all or nothing, found {applied} of {assets_total}");
+    assert_eq!(
+        ferry.count("SELECT COUNT(*) FROM run_streams WHERE status = 'complete'"),
+        5,
+        "every stream was fetched and committed before apply"
+    );
+    for table in ["companies", "assets", "cards", "company_links"] {
+        assert_eq!(ferry.count(&format!("SELECT COUNT(*) FROM {table}")), 0, "nothing of the killed apply in {table}");
+    }
+    let applied = ferry.json(&["apply", "acme"]);
+    assert_eq!(ferry.count("SELECT COUNT(*) FROM assets"), assets_total, "the next apply completes: {applied:#}");
     assert_eq!(ferry.json(&["sync", "acme"])["status"], "succeeded");
     assert_eq!(state(&ferry), want);
 }
@@ -374,7 +389,6 @@ fn bad_operator_input_is_one_line_and_a_hint_and_changes_nothing() {
         (vec!["rules", "acme", "primary", "No Such Layout"], 1, "no layout"),
         (vec!["asset", "list", "--layout", "No Such Layout"], 1, "not found"),
         (vec!["schedule", "acme", "add", "61 * * * *"], 1, "cron"),
-        (vec!["sync", "acme", "--stream", "invoices"], 1, "unknown stream"),
         (vec!["plugin", "remove", "syncro"], 1, "ships with Ferry"),
         (vec!["match", "acme", "set", "nobody", "nothing"], 1, "no PSA company"),
     ];
@@ -388,6 +402,18 @@ fn bad_operator_input_is_one_line_and_a_hint_and_changes_nothing() {
         );
         assert!(lines.iter().any(|l| l.starts_with("hint: ")), "{args:?} has a hint: {}", r.stderr);
         assert!(lines.len() <= 2, "{args:?}: one line of cause, one of hint: {}", r.stderr);
+    }
+    // A value outside a fixed set is refused by the argument parser (usage,
+    // exit 2), which lists the values there are.
+    for (args, listed) in [
+        (vec!["sync", "acme", "--stream", "invoices"], "companies"),
+        (vec!["match", "acme", "policy", "sometimes"], "review"),
+        (vec!["tickets", "acme", "stage", "Closed", "Done"], "Resolved"),
+        (vec!["schedule", "acme", "preset", "weekly"], "nightly"),
+        (vec!["layout", "add", "Phones", "--identity", "imei"], "mac"),
+    ] {
+        let r = ferry.run(&args).code(2);
+        assert!(r.stderr.contains("invalid value") && r.stderr.contains(listed), "{args:?}: {}", r.stderr);
     }
     // JSON errors are JSON on stderr.
     let j = ferry.run(&["--json", "sync", "nope"]).code(1);

@@ -79,6 +79,47 @@ fn add_test_sync_and_list() {
     assert_eq!(runs[0]["trigger"], "manual");
 }
 
+/// `runs` is a subcommand group: an integration may be called `show` (or
+/// `list`) and its runs stay reachable, while `ferry runs show ID` keeps
+/// showing one run.
+#[test]
+fn an_integration_named_show_keeps_runs_show_id_working() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    // Added by hand: `add_syncro` lifts the rate limit with `ferry rules NAME
+    // option ...`, and `rules show` is that group's own subcommand. One
+    // stream keeps the paced sync short.
+    let settings = syncro_settings(&sim);
+    let mut add = vec!["integration", "add", "show", "--plugin", "syncro"];
+    add.extend(settings.iter().map(String::as_str));
+    ferry.run(&add).ok();
+    let other = syncro_sim(&small_world());
+    ferry.add_syncro("acme", &other);
+    let show_run = ferry.json(&["sync", "show", "--stream", "companies"])["run_id"].clone();
+    let acme_run = ferry.json(&["sync", "acme", "--stream", "companies"])["run_id"].clone();
+
+    let listed = ferry.json(&["runs", "list", "show"]);
+    let listed = listed.as_array().expect("runs");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["id"], show_run);
+    assert_eq!(listed[0]["integration"], "show");
+    assert_eq!(ferry.json(&["runs", "list", "show", "--limit", "5"]).as_array().map(Vec::len), Some(1));
+
+    let one = ferry.json(&["runs", "show", &acme_run.to_string()]);
+    assert_eq!(one["id"], acme_run);
+    assert_eq!(one["integration"], "acme");
+    let text = ferry.run(&["runs", "show", &show_run.to_string()]).ok();
+    assert!(text.stdout.contains("show") && text.stdout.contains("companies"), "{}", text.stdout);
+
+    // The documented forms: all runs, one integration's, with a limit.
+    assert_eq!(ferry.json(&["runs"]).as_array().map(Vec::len), Some(2));
+    assert_eq!(ferry.json(&["runs", "acme", "--limit", "5"])[0]["id"], acme_run);
+    assert_eq!(ferry.json(&["runs", "list"]).as_array().map(Vec::len), Some(2));
+    // `runs show` wants the run's id, and says so.
+    let r = ferry.run(&["runs", "show"]).code(2);
+    assert!(r.stderr.contains("<ID>"), "{}", r.stderr);
+}
+
 #[test]
 fn second_sync_reports_everything_unchanged_and_writes_nothing() {
     let sim = syncro_sim(&small_world());
@@ -250,7 +291,7 @@ fn the_built_component_installs_and_syncs_the_same_data() {
     assert_eq!(out["id"], "syncro");
     assert_eq!(out["origin"], "installed");
     let inspect = installed.json(&["plugin", "inspect", "syncro"]);
-    assert_eq!(inspect["contract"], "0.2.0");
+    assert_eq!(inspect["contract"], "0.3.0");
     assert_eq!(inspect["info"]["allowed_hosts"][0], "https://{subdomain}.syncromsp.com");
     installed.add_syncro("acme", &sim);
     installed.json(&["sync", "acme"]);

@@ -408,6 +408,8 @@ fn session<'r>(
             allowed_hosts: info.allowed_hosts.clone(),
             // The author's test server is theirs: no pacing.
             rate_limit: None,
+            // A state store for this check only.
+            state: Default::default(),
         },
     )
 }

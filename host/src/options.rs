@@ -6,8 +6,22 @@
 use serde::{Deserialize, Serialize};
 
 /// What apply does with a PSA company nobody has decided on yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum NewCompanies {
     /// Match confident suggestions, create companies that have no plausible
     /// match, hold the uncertain ones as suggestions for the operator.
@@ -17,17 +31,6 @@ pub enum NewCompanies {
     Create,
     /// Only suggest; nothing comes in until the operator decides.
     Review,
-}
-
-impl NewCompanies {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "auto" => Some(Self::Auto),
-            "create" => Some(Self::Create),
-            "review" => Some(Self::Review),
-            _ => None,
-        }
-    }
 }
 
 /// "When the PSA type is T, the asset goes to layout L." Checked before the
@@ -57,8 +60,24 @@ pub struct Skip {
     pub asset_types: Vec<String>,
 }
 
-/// Where a ticket stands, whatever the PSA calls its statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Where a ticket stands, whatever the PSA calls its statuses. Stored and
+/// printed as spelled here (`Working`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 pub enum Stage {
     New,
     Triaged,
@@ -68,20 +87,9 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] = [Stage::New, Stage::Triaged, Stage::Working, Stage::Waiting, Stage::Resolved];
-
+    /// The stored and printed spelling (strum's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::New => "New",
-            Stage::Triaged => "Triaged",
-            Stage::Working => "Working",
-            Stage::Waiting => "Waiting",
-            Stage::Resolved => "Resolved",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Stage> {
-        Stage::ALL.into_iter().find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
+        self.into()
     }
 }
 

@@ -2,7 +2,7 @@
 //! Ferry's end-to-end tests, `ferry demo` and benchmarks.
 //!
 //! Each simulator serves the real API's paths, auth, paging and JSON shapes
-//! (per `shared/api/API-FACTS.md`) on 127.0.0.1, from a generated
+//! (per `docs/psa-apis.md`) on 127.0.0.1, from a generated
 //! [`world::World`] or a JSON data set in the PSA's native shapes. Records
 //! are kept pre-serialised so a page is concatenation, which keeps the
 //! simulators far faster than any real PSA even at 100,000 records. Fault

@@ -1,4 +1,4 @@
-//! The Syncro REST API v1 simulator (`/api/v1`), per API-FACTS §1: bearer,
+//! The Syncro REST API v1 simulator (`/api/v1`), per docs/psa-apis.md §1: bearer,
 //! raw or `?api_key=` token auth; list envelopes keyed per endpoint with
 //! endpoint-specific `meta`; numbered pages of endpoint-specific size;
 //! disabled customers hidden unless `include_disabled=true`; tickets
@@ -66,7 +66,7 @@ pub struct SyncroData {
     pub asset_types: Vec<Value>,
 }
 
-/// Syncro's ticket statuses (API-FACTS §1.6), in the world's status order.
+/// Syncro's ticket statuses (docs/psa-apis.md §1.7), in the world's status order.
 pub const TICKET_STATUSES: [&str; 8] = [
     "New",
     "In Progress",

@@ -12,7 +12,8 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Tx, now};
+use super::{Reader, Result, Tx, now};
+use crate::model::StreamKind;
 
 /// One record to write.
 #[derive(Debug, Clone)]
@@ -156,7 +157,9 @@ impl Tx<'_> {
         seq.finish(self)?;
         Ok(unseen.len() as u64)
     }
+}
 
+impl Reader<'_> {
     /// The stream's records changed after sequence number `since`, and every
     /// record of the PSA companies in `companies` (whose owner may have
     /// changed).
@@ -235,13 +238,13 @@ impl Tx<'_> {
     }
 
     /// Live (not deleted) records per stream.
-    pub fn mirror_counts(&self, integration_id: i64) -> Result<Vec<(String, u64)>> {
+    pub fn mirror_counts(&self, integration_id: i64) -> Result<Vec<(StreamKind, u64)>> {
         let mut stmt = self.conn().prepare(
             "SELECT stream, COUNT(*) FROM mirror WHERE integration_id = ?1 AND deleted_at IS NULL
              GROUP BY stream ORDER BY stream",
         )?;
         let rows = stmt
-            .query_map([integration_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .query_map([integration_id], |r| Ok((r.get::<_, StreamKind>(0)?, r.get::<_, i64>(1)? as u64)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -272,7 +275,9 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     /// Forget a stream's records (e.g. tickets "clear & resync").
     pub fn clear_mirror_stream(&self, integration_id: i64, stream: &str) -> Result<u64> {
         let n = self

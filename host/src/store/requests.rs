@@ -5,7 +5,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Result, Tx};
+use super::{Reader, Result, Tx};
 
 /// One request as sent (each retry is its own).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,7 +29,9 @@ impl Tx<'_> {
         }
         Ok(())
     }
+}
 
+impl Reader<'_> {
     pub fn run_requests(&self, run_id: i64) -> Result<Vec<RunRequest>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT method, url, status, error, millis, bytes FROM run_requests WHERE run_id = ?1 ORDER BY id",

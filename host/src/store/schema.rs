@@ -309,7 +309,16 @@ CREATE TABLE skipped_records (
 );
 CREATE INDEX skipped_records_by_run ON skipped_records (run_id, id);
 "#,
-    // 9: the outbound requests of a run (method, URL with secrets removed,
+    // 9: the connector `state` store (contract 0.3), one sealed JSON
+    // document per integration.
+    r#"
+CREATE TABLE connector_state (
+    integration_id INTEGER PRIMARY KEY REFERENCES integrations(id),
+    sealed         TEXT NOT NULL,
+    updated_at     TEXT NOT NULL
+);
+"#,
+    // 10: the outbound requests of a run (method, URL with secrets removed,
     // status, time, bytes), the first 2,000, for `ferry runs show ID --requests`.
     r#"
 CREATE TABLE run_requests (

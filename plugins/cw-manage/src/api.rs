@@ -401,7 +401,7 @@ fn only_these_failed(e: ConnectorError, names: &str) -> ConnectorError {
 }
 
 /// CW's statuses → connector-error. Clients must key off the status, not
-/// the body, which CW does not document (API-FACTS §2.3).
+/// the body, which CW does not document (docs/psa-apis.md §2.3).
 pub fn classify(resp: &Response, resource: &str, module: &str) -> ConnectorError {
     let message = cw_message(&resp.body);
     match resp.status {

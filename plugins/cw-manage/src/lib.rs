@@ -4,7 +4,7 @@
 //! Basic auth over `companyId+publicKey:privateKey` plus the `clientId`
 //! header, bare JSON arrays paged with `page`/`pageSize` (1,000, the
 //! maximum) and `Link` headers, `conditions` for incremental reads
-//! (`lastUpdated > [since]`). Facts and sources: `shared/api/API-FACTS.md` §2.
+//! (`lastUpdated > [since]`). Facts and sources: `docs/psa-apis.md` §2.
 //! Paging, JSON and error mapping come from `ferry-sdk`; this crate holds
 //! only what is CW's own.
 
@@ -15,7 +15,7 @@ mod map;
 use ferry_sdk::prelude::*;
 
 /// CW publishes no fixed quota; it warns that integrations above ~1,000
-/// requests a minute will be throttled (API-FACTS §2.4). Ferry stays well
+/// requests a minute will be throttled (docs/psa-apis.md §2.4). Ferry stays well
 /// below that and honours 429 Retry-After when CW throttles earlier.
 const RATE_LIMIT: RateLimit = RateLimit { requests: 600, per_seconds: 60 };
 
@@ -50,6 +50,7 @@ impl Connector for CwManage {
             ],
             allowed_hosts: vec!["https://{site}".into(), "{base_url}".into()],
             rate_limit: Some(RATE_LIMIT),
+            extra_streams: vec![],
         }
     }
 
@@ -69,7 +70,9 @@ impl Connector for CwManage {
         let api = api::Api::new(settings);
         let since = read.since.as_deref().map(api::since_condition).transpose()?;
         let (cursor, since) = (read.cursor.as_deref(), since.as_deref());
-        match read.stream {
+        // Extra streams (contract 0.3): this connector declares none.
+        let Some(stream) = read.kind() else { return Err(read.unsupported()) };
+        match stream {
             StreamKind::Companies => api.companies(cursor, since),
             StreamKind::Contacts => api.contacts(cursor, since),
             StreamKind::Assets => api.configurations(cursor, since),

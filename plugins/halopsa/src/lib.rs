@@ -173,6 +173,7 @@ impl Connector for HaloPsa {
                 stream(StreamKind::Contacts, "HaloPSA end users"),
                 stream(StreamKind::Assets, "HaloPSA assets"),
             ],
+            extra_streams: vec![],
             allowed_hosts: vec!["{auth_url}".into(), "{resource_url}".into()],
             rate_limit: Some(RATE_LIMIT),
         }
@@ -195,7 +196,8 @@ impl Connector for HaloPsa {
 
     fn read(settings: &Settings, read: Read) -> Result<Page, ConnectorError> {
         let page = read.page()?;
-        let (endpoint, wrap): (&Endpoint, fn(Vec<Value>) -> Records) = match read.stream {
+        let Some(stream) = read.kind() else { return Err(read.unsupported()) };
+        let (endpoint, wrap): (&Endpoint, fn(Vec<Value>) -> Records) = match stream {
             StreamKind::Companies => (&CLIENTS, |v| Records::Companies(v.iter().map(map::company).collect())),
             StreamKind::Contacts => (&USERS, |v| Records::Contacts(v.iter().map(map::contact).collect())),
             StreamKind::Assets => (&ASSETS, |v| Records::Assets(v.iter().map(map::asset).collect())),

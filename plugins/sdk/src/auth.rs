@@ -2,11 +2,14 @@
 //! a client id and secret, keep it in [`crate::state`] until shortly before
 //! it expires, and send requests with it.
 //!
-//! On contract 0.2 the cache lives for one call (see [`crate::state`]), so a
-//! sync fetches one token per `read`; on 0.3 the same code keeps one token
-//! per token lifetime. An expired token is refreshed once within the call
-//! ([`ClientCredentials::send`]); a token refused right after it was issued
-//! is the operator's problem and comes back as the 401 it is.
+//! The token lives in the integration's `state` (contract 0.3) with the
+//! lifetime the token endpoint gave, so a whole sync — and the next ones,
+//! while it lasts — uses one token. When the PSA refuses a cached token
+//! (revoked or expired early), [`ClientCredentials::send`] returns
+//! `token-expired`: Ferry clears the state and calls once more, which
+//! fetches a new token; no retry loop in the connector. A token refused
+//! right after it was issued is the operator's problem and comes back as
+//! the 401 it is (mapped to `unauthorized` by the caller).
 
 use serde::Deserialize;
 
@@ -60,10 +63,11 @@ impl ClientCredentials {
         self
     }
 
-    /// The state key of this client's token. It names the endpoint and the
-    /// client id, never the secret.
+    /// The state key of this client's token: a hash of the endpoint and the
+    /// client id (never the secret), since state keys allow only
+    /// `[A-Za-z0-9._:-]` and a URL does not fit.
     fn key(&self) -> String {
-        format!("oauth-cc:{}:{}", self.token_url, self.client_id)
+        format!("oauth-cc:{:016x}", fnv1a(&[self.token_url.as_bytes(), b"\n", self.client_id.as_bytes()]))
     }
 
     /// A valid access token: the cached one, or a new one.
@@ -110,29 +114,45 @@ impl ClientCredentials {
         }
         let lifetime = answer.expires_in.unwrap_or(DEFAULT_LIFETIME);
         let keep = lifetime.saturating_sub(EARLY_SECONDS).min(u64::from(u32::MAX));
-        if keep > 0 {
-            crate::state::set(&self.key(), &answer.access_token, Some(keep as u32));
+        // A token that cannot be kept still serves this call; the next call
+        // fetches another.
+        if keep > 0
+            && let Err(e) = crate::state::set(&self.key(), &answer.access_token, Some(keep as u32))
+        {
+            crate::log::warn(&format!("the access token could not be kept in state: {e:?}"));
         }
         crate::log::debug(&format!("new access token from {} (valid {lifetime} s)", self.token_url));
         Ok(answer.access_token)
     }
 
     /// Send `build(token)` with a valid token. When the PSA answers 401 to a
-    /// token that came from the cache (it expired or was revoked since), the
-    /// token is fetched again and the request sent once more; any other
-    /// answer is returned as it is. (Contract 0.3's `token-expired` error
-    /// lets the host do this instead.)
+    /// token that came from state (it expired early or was revoked), the
+    /// token is forgotten and the call ends in `token-expired`: Ferry clears
+    /// the state and calls once more, and that call fetches a new token. A
+    /// 401 to a token fetched just now, and any other answer, is returned as
+    /// it is.
     pub fn send(&self, build: impl Fn(&str) -> Request) -> Result<Response, ConnectorError> {
         let (token, fresh) = self.token_fresh()?;
         let response = build(&token).send()?;
         if response.status != 401 || fresh {
             return Ok(response);
         }
-        crate::log::debug("the PSA refused the cached access token; fetching a new one");
         self.forget();
-        let token = self.fetch()?;
-        build(&token).send()
+        Err(ConnectorError::TokenExpired(format!(
+            "the PSA refused the cached access token from {} (HTTP 401)",
+            self.token_url
+        )))
     }
+}
+
+/// 64-bit FNV-1a over `parts`: a short, stable, dependency-free name.
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in parts.iter().flat_map(|p| p.iter()) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// What a failed token request means: wrong client id/secret is
@@ -190,7 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_cached_token_is_refreshed_once() {
+    fn a_refused_cached_token_is_token_expired_and_the_retry_fetches_anew() {
         let http = FakeHttp::new()
             .on(Method::Post, "/auth/token", Reply::json(200, TOKEN))
             .on(Method::Get, "/x", Reply::status(200, "ok"))
@@ -198,10 +218,43 @@ mod tests {
             .on(Method::Get, "/x", Reply::status(200, "ok"));
         let _i = http.install();
         let auth = credentials();
-        assert_eq!(auth.send(|t| Request::get("https://api.example/x").bearer(t)).unwrap().status, 200);
-        assert_eq!(auth.send(|t| Request::get("https://api.example/x").bearer(t)).unwrap().status, 200);
+        let get = |t: &str| Request::get("https://api.example/x").bearer(t);
+        assert_eq!(auth.send(get).unwrap().status, 200);
+        // Second call: the cached token is refused; no loop of its own.
+        assert!(matches!(auth.send(get), Err(ConnectorError::TokenExpired(_))));
+        assert_eq!(http.count(Method::Post, "/auth/token"), 1);
+        // The host clears state and retries the call once.
+        crate::testing::clear_state();
+        assert_eq!(auth.send(get).unwrap().status, 200);
         assert_eq!(http.count(Method::Post, "/auth/token"), 2);
         assert_eq!(http.count(Method::Get, "/x"), 3);
+    }
+
+    #[test]
+    fn a_fresh_token_refused_is_the_401_it_is() {
+        let http = FakeHttp::new().on(Method::Post, "/auth/token", Reply::json(200, TOKEN)).on(
+            Method::Get,
+            "/x",
+            Reply::status(401, "no"),
+        );
+        let _i = http.install();
+        let r = credentials().send(|t| Request::get("https://api.example/x").bearer(t)).unwrap();
+        assert_eq!(r.status, 401);
+    }
+
+    #[test]
+    fn the_token_is_kept_under_a_valid_key_with_its_lifetime() {
+        let http = FakeHttp::new().on(Method::Post, "/auth/token", Reply::json(200, TOKEN));
+        let _i = http.install();
+        credentials().token().unwrap();
+        let kept = crate::testing::state();
+        assert_eq!(kept.len(), 1);
+        assert!(crate::state::valid_key(&kept[0].0), "{}", kept[0].0);
+        assert_eq!(kept[0].1, "t1");
+        advance_clock(3600 - EARLY_SECONDS - 1);
+        assert_eq!(crate::testing::state().len(), 1);
+        advance_clock(1);
+        assert!(crate::testing::state().is_empty(), "gone with its TTL");
     }
 
     #[test]

@@ -9,18 +9,20 @@ use serde::de::DeserializeOwned;
 
 use crate::bindings::exports::ferry::connector::source::Guest;
 use crate::bindings::ferry::connector::types::{
-    CheckReport, ConnectorError, ConnectorInfo, Page, StreamKind, ValidatedConfig,
+    CheckReport, ConnectorError, ConnectorInfo, Page, StreamKind, StreamRef, ValidatedConfig,
 };
 use crate::config::{Config, RawConfig};
 use crate::paging::PageNumber;
 
 /// One `read` call: which stream, where in it, and since when.
 ///
-/// A struct rather than arguments so that later contracts can add to it
-/// (0.3 names extra streams) without changing every connector's signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A struct rather than arguments so that a contract can add to it without
+/// changing every connector's signature (0.3 turned the stream into a
+/// [`StreamRef`]: one of the seven kinds, or an extra stream the connector
+/// declared in `ConnectorInfo::extra_streams`, by name).
+#[derive(Debug, Clone)]
 pub struct Read {
-    pub stream: StreamKind,
+    pub stream: StreamRef,
     /// `None` for the first page, then the previous page's `next`.
     pub cursor: Option<String>,
     /// Only records updated at or after this RFC 3339 time, when the stream
@@ -29,8 +31,24 @@ pub struct Read {
 }
 
 impl Read {
-    pub fn new(stream: StreamKind) -> Read {
-        Read { stream, cursor: None, since: None }
+    pub fn new(stream: impl Into<StreamRef>) -> Read {
+        Read { stream: stream.into(), cursor: None, since: None }
+    }
+
+    /// The kind, when one of the seven kinds is asked for.
+    pub fn kind(&self) -> Option<StreamKind> {
+        match &self.stream {
+            StreamRef::Kind(kind) => Some(*kind),
+            StreamRef::Extra(_) => None,
+        }
+    }
+
+    /// The name, when an extra stream is asked for.
+    pub fn extra(&self) -> Option<&str> {
+        match &self.stream {
+            StreamRef::Kind(_) => None,
+            StreamRef::Extra(name) => Some(name),
+        }
     }
 
     /// The page a `page:N` cursor points at (page 1 without a cursor).
@@ -40,7 +58,13 @@ impl Read {
 
     /// The error for a stream this connector does not offer.
     pub fn unsupported(&self) -> ConnectorError {
-        ConnectorError::UnsupportedStream(self.stream)
+        ConnectorError::UnsupportedStream(self.stream.clone())
+    }
+}
+
+impl From<StreamKind> for StreamRef {
+    fn from(kind: StreamKind) -> StreamRef {
+        StreamRef::Kind(kind)
     }
 }
 
@@ -73,7 +97,10 @@ pub trait Connector {
     /// Test the connection: credentials, permissions, a count.
     fn check(settings: &Self::Settings) -> Result<CheckReport, ConnectorError>;
 
-    /// Read one page of one stream.
+    /// Read one page of one stream: one of the kinds `info` lists in
+    /// `streams` (records of that kind), or one of its `extra_streams` by
+    /// name (`Records::Items`). Match on [`Read::kind`] / [`Read::extra`];
+    /// anything else is [`Read::unsupported`].
     fn read(settings: &Self::Settings, read: Read) -> Result<Page, ConnectorError>;
 }
 
@@ -94,14 +121,15 @@ pub fn check<T: Connector>(config: RawConfig) -> Result<CheckReport, ConnectorEr
 }
 
 /// `read` of `T` as the host calls it: settings first, then `read`.
+/// Native tests may pass a `StreamKind` or a `StreamRef`.
 pub fn read<T: Connector>(
     config: RawConfig,
-    stream: StreamKind,
+    stream: impl Into<StreamRef>,
     cursor: Option<String>,
     since: Option<String>,
 ) -> Result<Page, ConnectorError> {
     let settings = T::settings(&Config::new(config))?;
-    T::read(&settings, Read { stream, cursor, since })
+    T::read(&settings, Read { stream: stream.into(), cursor, since })
 }
 
 /// The generated `source` export for a [`Connector`]; used by
@@ -124,7 +152,7 @@ impl<T: Connector> Guest for Export<T> {
 
     fn read(
         config: RawConfig,
-        stream: StreamKind,
+        stream: StreamRef,
         cursor: Option<String>,
         since: Option<String>,
     ) -> Result<Page, ConnectorError> {

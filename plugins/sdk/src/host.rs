@@ -4,10 +4,12 @@
 //! natively (a connector's `cargo test`), the generated imports would abort
 //! the whole test binary (`unreachable!()`), so they go to the fakes in
 //! [`crate::testing`] instead: HTTP to the installed [`crate::testing::FakeHttp`],
-//! logs into a per-thread buffer, the clock to a per-thread offset.
+//! logs into a per-thread buffer, `state` into a per-thread map, the clock
+//! to a per-thread offset.
 
 use crate::bindings::ferry::connector::http::{HttpError, Request, Response};
 use crate::bindings::ferry::connector::log::Level;
+use crate::bindings::ferry::connector::state::StateError;
 
 /// Send one request through the host (or the test fake).
 pub(crate) fn send(request: &Request) -> Result<Response, HttpError> {
@@ -44,5 +46,41 @@ pub(crate) fn now_secs() -> u64 {
     #[cfg(not(target_arch = "wasm32"))]
     {
         real.saturating_add(crate::testing::clock_offset())
+    }
+}
+
+/// `state.get` of the host (or the test fake).
+pub(crate) fn state_get(key: &str) -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::ferry::connector::state::get(key)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        crate::testing::fake_state_get(key)
+    }
+}
+
+/// `state.set` of the host (or the test fake).
+pub(crate) fn state_set(key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), StateError> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::ferry::connector::state::set(key, value, ttl_seconds)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        crate::testing::fake_state_set(key, value, ttl_seconds)
+    }
+}
+
+/// `state.delete` of the host (or the test fake).
+pub(crate) fn state_delete(key: &str) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::ferry::connector::state::delete(key);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        crate::testing::fake_state_delete(key);
     }
 }

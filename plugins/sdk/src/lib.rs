@@ -5,9 +5,11 @@
 //! every connector needs so that a connector crate holds only PSA-specific
 //! code: the [`Connector`] trait with typed settings, configuration access,
 //! an HTTP client over the host's `http` import (JSON, form and query
-//! encoding), OAuth client credentials with a token cache, paging helpers,
-//! the mapping of HTTP statuses onto `connector-error`, and — natively — a
-//! [`testing::FakeHttp`] so connector logic unit-tests with `cargo test`.
+//! encoding), the integration's [`state`] store (contract 0.3: kept across
+//! calls and runs), OAuth client credentials with the token kept there,
+//! paging helpers, the mapping of HTTP statuses onto `connector-error`, and
+//! — natively — a [`testing::FakeHttp`] and host fakes so connector logic
+//! unit-tests with `cargo test`.
 //!
 //! ```ignore
 //! use ferry_sdk::prelude::*;
@@ -66,8 +68,8 @@ pub mod prelude {
     pub use crate::bindings::ferry::connector::types::Asset;
     pub use crate::bindings::ferry::connector::types::{
         Address, Agreement, CheckReport, Company, ConfigField, ConfigProblem, ConnectorError, ConnectorInfo, Contact,
-        Field, Lookup, LookupKind, Page, PermissionDenied, RateLimit, Records, Site, StreamInfo, StreamKind, Ticket,
-        ValidatedConfig,
+        ExtraStreamInfo, Field, Item, Lookup, LookupKind, Page, PermissionDenied, RateLimit, Records, Site, StreamInfo,
+        StreamKind, StreamRef, Ticket, ValidatedConfig,
     };
     pub use crate::config::{BaseUrl, Config, RawConfig};
     pub use crate::connector::{Connector, Read};

@@ -1,5 +1,7 @@
 //! Native unit tests of connector logic: a scripted [`FakeHttp`] in place of
-//! the host's `http` import, captured [`logs`], and a movable clock.
+//! the host's `http` import, captured [`logs`], a `state` store that keeps
+//! values across calls as the host does (cleared with [`clear_state`]), and
+//! a movable clock.
 //!
 //! Only compiled natively (never into a component). Everything is per
 //! thread, and the test harness runs each test on its own thread, so tests
@@ -17,11 +19,12 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 use crate::bindings::ferry::connector::http::{HttpError, Method, Request, Response};
 use crate::bindings::ferry::connector::log::Level;
+use crate::bindings::ferry::connector::state::StateError;
 use crate::http::method_name;
 
 /// How many log lines a thread keeps (the oldest are dropped).
@@ -31,6 +34,8 @@ thread_local! {
     static INSTALLED: RefCell<Option<FakeHttp>> = const { RefCell::new(None) };
     static LOGS: RefCell<Vec<(Level, String)>> = const { RefCell::new(Vec::new()) };
     static CLOCK: Cell<u64> = const { Cell::new(0) };
+    /// key → (value, expires at in seconds since the epoch).
+    static STATE: RefCell<BTreeMap<String, (String, Option<u64>)>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// What the fake answers to one request.
@@ -223,10 +228,68 @@ pub fn advance_clock(seconds: u64) {
     CLOCK.with(|c| c.set(c.get().saturating_add(seconds)));
 }
 
-/// Forget this thread's connector state, as a new call's fresh instance
-/// would on contract 0.2 (see [`crate::state`]).
-pub fn new_call() {
-    crate::state::clear();
+/// Mark the start of another call. Since contract 0.3 a call's fresh
+/// instance still sees the integration's `state`, so this forgets nothing;
+/// it is here so a test reads as the host's sequence of calls.
+pub fn new_call() {}
+
+/// Forget this thread's connector state, as the host does before retrying
+/// a call that returned `token-expired`, or when the integration's config
+/// or secrets change.
+pub fn clear_state() {
+    STATE.with(|s| s.borrow_mut().clear());
+}
+
+/// This thread's connector state (keys and values, expired ones left out),
+/// for assertions.
+pub fn state() -> Vec<(String, String)> {
+    let now = crate::host::now_secs();
+    STATE.with(|s| {
+        s.borrow()
+            .iter()
+            .filter(|(_, (_, expires))| expires.is_none_or(|e| e > now))
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect()
+    })
+}
+
+pub(crate) fn fake_state_get(key: &str) -> Option<String> {
+    let now = crate::host::now_secs();
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        match s.get(key) {
+            Some((_, Some(expires))) if *expires <= now => {
+                s.remove(key);
+                None
+            }
+            Some((value, _)) => Some(value.clone()),
+            None => None,
+        }
+    })
+}
+
+/// As the host: keys checked, keys and values together capped at
+/// [`crate::state::MAX_BYTES`] (nothing stored on refusal), TTL 0 is gone
+/// at once.
+pub(crate) fn fake_state_set(key: &str, value: &str, ttl_seconds: Option<u32>) -> Result<(), StateError> {
+    if !crate::state::valid_key(key) {
+        return Err(StateError::InvalidKey(key.to_string()));
+    }
+    let now = crate::host::now_secs();
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let others: usize = s.iter().filter(|(k, _)| k.as_str() != key).map(|(k, (v, _))| k.len() + v.len()).sum();
+        if others + key.len() + value.len() > crate::state::MAX_BYTES {
+            return Err(StateError::TooLarge(crate::state::MAX_BYTES as u32));
+        }
+        let expires = ttl_seconds.map(|t| now.saturating_add(u64::from(t)));
+        s.insert(key.to_string(), (value.to_string(), expires));
+        Ok(())
+    })
+}
+
+pub(crate) fn fake_state_delete(key: &str) {
+    STATE.with(|s| s.borrow_mut().remove(key));
 }
 
 pub(crate) fn clock_offset() -> u64 {

@@ -5,7 +5,7 @@
 //! keyed per endpoint (`customers`, `contacts`, `assets`, `tickets`).
 //! Only tickets can be filtered by update time (`since_updated_at`); the other
 //! streams are read whole and Ferry detects changes by content hash.
-//! Facts and sources: `shared/api/API-FACTS.md` §1.
+//! Facts and sources: `docs/psa-apis.md` §1.
 
 mod api;
 mod config;
@@ -39,6 +39,7 @@ impl Connector for Syncro {
             ],
             allowed_hosts: vec!["https://{subdomain}.syncromsp.com".into(), "{base_url}".into()],
             rate_limit: Some(RATE_LIMIT),
+            extra_streams: vec![],
         }
     }
 
@@ -56,7 +57,9 @@ impl Connector for Syncro {
 
     fn read(settings: &config::Settings, read: Read) -> Result<Page, ConnectorError> {
         let api = api::Api::new(settings);
-        match read.stream {
+        // Extra streams (contract 0.3): this connector declares none.
+        let Some(stream) = read.kind() else { return Err(read.unsupported()) };
+        match stream {
             StreamKind::Companies => api.companies(read.page()?),
             StreamKind::Contacts => api.contacts(read.page()?),
             StreamKind::Assets => api.assets(read.page()?),
@@ -128,7 +131,7 @@ mod tests {
         }
         assert!(matches!(
             connector::read::<Syncro>(config(), StreamKind::Sites, None, None),
-            Err(ConnectorError::UnsupportedStream(StreamKind::Sites))
+            Err(ConnectorError::UnsupportedStream(StreamRef::Kind(StreamKind::Sites)))
         ));
     }
 

@@ -102,6 +102,7 @@ impl Connector for ExamplePsa {
             ],
             allowed_hosts: vec!["{base_url}".into()],
             rate_limit: None,
+            extra_streams: vec![],
         }
     }
 
@@ -120,7 +121,9 @@ impl Connector for ExamplePsa {
     fn read(settings: &Settings, read: Read) -> Result<Page, ConnectorError> {
         let client = client(settings);
         let cursor = read.cursor.as_deref();
-        match read.stream {
+        // Extra streams (contract 0.3): this connector declares none.
+        let Some(stream) = read.kind() else { return Err(read.unsupported()) };
+        match stream {
             StreamKind::Companies => {
                 let (items, next) = list::<ApiCompany>(&client, "/api/companies", cursor)?;
                 let records = items

@@ -1,5 +1,5 @@
 //! The ConnectWise Manage REST API simulator (`/v4_6_release/apis/3.0`),
-//! per API-FACTS §2: Basic auth over `companyId+publicKey:privateKey` plus a
+//! per docs/psa-apis.md §2: Basic auth over `companyId+publicKey:privateKey` plus a
 //! required `clientId` header; bare JSON arrays; `page`/`pageSize` (default
 //! 25, at most 1,000) with RFC 5988 `Link` headers built from the request's
 //! host; `conditions` and `orderBy`; `_info` on records and `{id, name}`

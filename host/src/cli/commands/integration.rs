@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::cli::args::IntegrationCommand;
 use crate::cli::{App, Failure, exit};
 use crate::integrations::{self, parse_assignment};
-use crate::model::CheckReport;
+use crate::model::{CheckReport, StreamKind};
 use crate::registry;
 
 #[derive(Serialize)]
@@ -15,7 +15,7 @@ struct Shown {
     config: Vec<ConfigValue>,
     created_at: String,
     updated_at: String,
-    mirror: Vec<(String, u64)>,
+    mirror: Vec<(StreamKind, u64)>,
     last_run: Option<crate::store::RunRow>,
     /// The origins the connector may call (its host templates expanded).
     allowed_origins: Vec<String>,
@@ -147,7 +147,7 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
             if !shown.mirror.is_empty() {
                 app.out.table(
                     &["stream", "records in mirror"],
-                    shown.mirror.iter().map(|(s, n)| vec![s.clone(), n.to_string()]).collect(),
+                    shown.mirror.iter().map(|(s, n)| vec![s.to_string(), n.to_string()]).collect(),
                 );
             }
             if let Some(last) = &shown.last_run {
@@ -164,7 +164,8 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
         IntegrationCommand::Test { name } => {
             let row = app.store.read().integration(&name)?;
             let (connector, loaded) = registry::load(&app.store, &app.runtime, &row.connector_id)?;
-            let config = integrations::session_config(&row, &connector.info)?;
+            let mut config = integrations::session_config(&row, &connector.info)?;
+            crate::connector_state::attach(&app.store, row.id, &mut config)?;
             let mut session = app.runtime.session(&loaded, config)?;
             // A connector that crashes or breaks a limit failed the test
             // (exit 3, like any failed check), it is not bad input.

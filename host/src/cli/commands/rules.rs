@@ -109,12 +109,12 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
         RulesAction::Primary { layout, apply } => {
             options.primary_layout = Some(active_layout(app, &layout)?);
             app.out.line(format!("primary sync location: {layout}"));
-            save(app, &integration, &options, apply)?;
+            save(app, &integration, &options, apply.now)?;
         }
         RulesAction::Contacts { layout, apply } => {
             options.contacts_layout = Some(active_layout(app, &layout)?);
             app.out.line(format!("contacts layout: {layout}"));
-            save(app, &integration, &options, apply)?;
+            save(app, &integration, &options, apply.now)?;
         }
         RulesAction::Add { when_type, layout, apply } => {
             if when_type.trim().is_empty() {
@@ -127,7 +127,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
             options.rules.retain(|r| !r.when_type.eq_ignore_ascii_case(when_type.trim()));
             options.rules.push(TypeRule { when_type: when_type.trim().to_string(), layout: layout.clone() });
             app.out.line(format!("when type is {} → {layout}", when_type.trim()));
-            save(app, &integration, &options, apply)?;
+            save(app, &integration, &options, apply.now)?;
         }
         RulesAction::Remove { n, apply } => {
             if n == 0 || n > options.rules.len() {
@@ -138,7 +138,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
             }
             let removed = options.rules.remove(n - 1);
             app.out.line(format!("removed rule {n} (when type is {} → {})", removed.when_type, removed.layout));
-            save(app, &integration, &options, apply)?;
+            save(app, &integration, &options, apply.now)?;
         }
         RulesAction::Skip { what, off, apply } => {
             let on = !off;
@@ -162,7 +162,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 },
             }
             app.out.line(format!("skip {what}: {}", on_off(on)));
-            save(app, &integration, &options, apply)?;
+            save(app, &integration, &options, apply.now)?;
         }
         RulesAction::Option { what, off, apply } => {
             let on = !off;
@@ -198,7 +198,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 }
             }
             app.out.line(format!("{what}: {}", on_off(on)));
-            save(app, &integration, &options, apply)?;
+            save(app, &integration, &options, apply.now)?;
         }
     }
     if app.out.json {

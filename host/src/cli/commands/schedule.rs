@@ -16,10 +16,6 @@ impl From<ScheduleError> for Failure {
     }
 }
 
-fn mode_of(s: &str) -> Mode {
-    if s == "incremental" { Mode::Incremental } else { Mode::Full }
-}
-
 pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     match args.action.unwrap_or(ScheduleAction::Show) {
@@ -27,8 +23,7 @@ pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
         ScheduleAction::Add { cron, tz, incremental } => {
             let mode = if incremental { Mode::Incremental } else { Mode::Full };
             let entry = Entry::parse(&cron, &tz, mode)?;
-            app.store
-                .transaction(|tx| tx.insert_schedule(integration.id, &entry.cron, entry.tz.name(), mode.as_str()))?;
+            app.store.transaction(|tx| tx.insert_schedule(integration.id, &entry.cron, entry.tz.name(), mode))?;
             app.out.note(format!("added: {} {} ({})", entry.cron, entry.tz.name(), mode.as_str()));
         }
         ScheduleAction::Remove { n } => {
@@ -43,15 +38,11 @@ pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
             app.out.note(format!("removed entry {n}: {} {} ({})", row.cron, row.tz, row.mode));
         }
         ScheduleAction::Preset { preset, tz } => {
-            let entries = if preset == "nightly" {
-                schedule::nightly(&tz)?
-            } else {
-                vec![Entry::parse(schedule::DEFAULT_CRON, &tz, Mode::Full)?]
-            };
+            let entries = preset.entries(&tz)?;
             app.store.transaction(|tx| {
                 tx.delete_schedules(integration.id)?;
                 for e in &entries {
-                    tx.insert_schedule(integration.id, &e.cron, e.tz.name(), e.mode.as_str())?;
+                    tx.insert_schedule(integration.id, &e.cron, e.tz.name(), e.mode)?;
                 }
                 Ok(())
             })?;
@@ -63,7 +54,7 @@ pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
     let rows = app.store.read().schedules(Some(integration.id))?;
     let mut views = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        let next = match Entry::parse(&r.cron, &r.tz, mode_of(&r.mode)) {
+        let next = match Entry::parse(&r.cron, &r.tz, r.mode) {
             Ok(e) => e.upcoming(at, 5).iter().map(|t| t.to_rfc3339()).collect(),
             Err(e) => vec![format!("invalid: {e}")],
         };
@@ -72,7 +63,7 @@ pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
             position: i + 1,
             cron: r.cron.clone(),
             tz: r.tz.clone(),
-            mode: mode_of(&r.mode),
+            mode: r.mode,
             next,
             last_fired_at: r.last_fired_at.clone(),
         });

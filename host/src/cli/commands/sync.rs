@@ -5,11 +5,11 @@ use std::cell::RefCell;
 use indicatif::ProgressBar;
 
 use crate::apply::{self, ApplyReport};
-use crate::cli::args::{ApplyArgs, RunsArgs, SyncArgs};
+use crate::cli::args::{ApplyArgs, RunsArgs, RunsCommand, SyncArgs};
 use crate::cli::output::{Out, duration, show_total};
 use crate::cli::{App, Failure, exit};
 use crate::model::StreamKind;
-use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord};
+use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord, Trigger};
 use crate::sync::{self, Mode, Observer, SyncReport, SyncRequest};
 
 /// Progress on a terminal: one spinner per stream.
@@ -43,27 +43,14 @@ impl Observer for Bars<'_> {
     }
 }
 
-pub fn parse_streams(list: &[String]) -> Result<Vec<StreamKind>, Failure> {
-    list.iter()
-        .map(|s| {
-            StreamKind::parse(s.trim()).ok_or_else(|| {
-                Failure::new(
-                    format!("unknown stream `{s}`"),
-                    Some("streams are: companies, contacts, assets, sites, agreements, tickets, lookups".into()),
-                )
-            })
-        })
-        .collect()
-}
-
 pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
     let mode = if args.incremental { Mode::Incremental } else { Mode::Full };
     let request = SyncRequest {
-        streams: parse_streams(&args.streams)?,
+        streams: args.streams,
         force: args.force,
         wait: args.wait.map(std::time::Duration::from_secs),
         reset: args.reset,
-        ..SyncRequest::new(&args.name, mode, "manual")
+        ..SyncRequest::new(&args.name, mode, Trigger::Manual)
     };
     let observer = Bars { out: &app.out, bar: RefCell::new(None) };
     let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await.map_err(|e| {
@@ -107,8 +94,8 @@ pub fn print_sync(out: &Out, report: &SyncReport) {
                 .iter()
                 .map(|s| {
                     vec![
-                        s.stream.clone(),
-                        s.status.clone(),
+                        s.stream.to_string(),
+                        s.status.to_string(),
                         s.fetched.to_string(),
                         s.created.to_string(),
                         s.updated.to_string(),
@@ -220,32 +207,39 @@ pub fn print_apply(out: &Out, report: &ApplyReport) {
     }
 }
 
-pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
-    if args.name.as_deref() == Some("show") {
-        let id = args.id.ok_or_else(|| Failure::new("which run?", Some("ferry runs show ID".to_string())))?;
-        let run = app.store.read().run(id)?;
-        let skipped = app.store.read().skipped_records(id)?;
-        let requests = if args.requests { Some(app.store.read().run_requests(id)?) } else { None };
-        if app.out.json {
-            let mut value = serde_json::to_value(&run).unwrap_or_default();
-            value["skipped_records"] = serde_json::to_value(&skipped).unwrap_or_default();
-            if let Some(requests) = &requests {
-                value["requests"] = serde_json::to_value(requests).unwrap_or_default();
-            }
-            app.out.json(&value);
-            return Ok(exit::OK);
-        }
-        print_run(&app.out, &run);
-        print_skipped(&app.out, &skipped);
+/// `ferry runs show ID [--requests]`: one run with the records it skipped
+/// and, on request, its outbound requests.
+fn show_run(app: &mut App, id: i64, with_requests: bool) -> Result<u8, Failure> {
+    let run = app.store.read().run(id)?;
+    let skipped = app.store.read().skipped_records(id)?;
+    let requests = if with_requests { Some(app.store.read().run_requests(id)?) } else { None };
+    if app.out.json {
+        let mut value = serde_json::to_value(&run).unwrap_or_default();
+        value["skipped_records"] = serde_json::to_value(&skipped).unwrap_or_default();
         if let Some(requests) = &requests {
-            print_requests(&app.out, &run, requests);
+            value["requests"] = serde_json::to_value(requests).unwrap_or_default();
         }
+        app.out.json(&value);
         return Ok(exit::OK);
     }
-    if let Some(name) = &args.name {
+    print_run(&app.out, &run);
+    print_skipped(&app.out, &skipped);
+    if let Some(requests) = &requests {
+        print_requests(&app.out, &run, requests);
+    }
+    Ok(exit::OK)
+}
+
+pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
+    let list = match args.command {
+        Some(RunsCommand::Show { id, requests }) => return show_run(app, id, requests),
+        Some(RunsCommand::List(list)) => list,
+        None => args.list,
+    };
+    if let Some(name) = &list.name {
         app.store.read().integration(name)?;
     }
-    let runs = app.store.read().runs(args.name.as_deref(), args.limit)?;
+    let runs = app.store.read().runs(list.name.as_deref(), list.limit)?;
     if app.out.json {
         app.out.json(&runs);
         return Ok(exit::OK);
@@ -257,8 +251,8 @@ pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
                 vec![
                     r.id.to_string(),
                     r.integration.clone(),
-                    r.mode.clone(),
-                    r.trigger.clone(),
+                    r.mode.to_string(),
+                    r.trigger.to_string(),
                     r.status.as_str().to_string(),
                     r.started_at.clone(),
                     took(r),
@@ -307,7 +301,7 @@ fn print_skipped(out: &Out, skipped: &[SkippedRecord]) {
             .iter()
             .map(|r| {
                 vec![
-                    r.stream.clone(),
+                    r.stream.to_string(),
                     r.external_id.clone(),
                     r.field.clone().unwrap_or_else(|| "-".into()),
                     r.reason.clone(),
@@ -334,9 +328,9 @@ fn print_run(out: &Out, run: &RunRow) {
     out.pairs(&[
         ("run", run.id.to_string()),
         ("integration", run.integration.clone()),
-        ("mode", run.mode.clone()),
-        ("streams", run.streams.join(", ")),
-        ("trigger", run.trigger.clone()),
+        ("mode", run.mode.to_string()),
+        ("streams", run.streams.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+        ("trigger", run.trigger.to_string()),
         ("status", run.status.as_str().to_string()),
         ("started", run.started_at.clone()),
         ("finished", run.finished_at.clone().unwrap_or_else(|| "-".into())),
@@ -364,8 +358,8 @@ fn print_run(out: &Out, run: &RunRow) {
             .iter()
             .map(|s| {
                 vec![
-                    s.stream.clone(),
-                    s.status.clone(),
+                    s.stream.to_string(),
+                    s.status.to_string(),
                     s.pages.to_string(),
                     s.fetched.to_string(),
                     s.created.to_string(),

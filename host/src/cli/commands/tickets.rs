@@ -4,7 +4,7 @@ use crate::apply;
 use crate::cli::args::{TicketCommand, TicketsAction, TicketsArgs};
 use crate::cli::commands::sync::print_apply;
 use crate::cli::{App, Failure, exit};
-use crate::options::{IntegrationOptions, Stage};
+use crate::options::IntegrationOptions;
 use crate::rules;
 use crate::store::TicketFilter;
 
@@ -74,23 +74,17 @@ pub fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
         }
         TicketsAction::Exclude { statuses, off, apply } => {
             toggle(&mut options.tickets.exclude_statuses, &statuses, !off);
-            apply
+            apply.now
         }
         TicketsAction::Closed { statuses, off, apply } => {
             toggle(&mut options.tickets.closed_statuses, &statuses, !off);
-            apply
+            apply.now
         }
         TicketsAction::ClientComment { status, off, apply } => {
             options.tickets.client_comment_status = if off { None } else { status.map(|s| s.trim().to_string()) };
-            apply
+            apply.now
         }
         TicketsAction::Stage { stage, statuses, apply } => {
-            let stage = Stage::parse(&stage).ok_or_else(|| {
-                Failure::new(
-                    format!("unknown stage `{stage}`"),
-                    Some("stages are New, Triaged, Working, Waiting, Resolved".into()),
-                )
-            })?;
             // A status belongs to one stage.
             for list in options.tickets.stages.values_mut() {
                 list.retain(|s| !statuses.iter().any(|x| x.eq_ignore_ascii_case(s)));
@@ -98,7 +92,7 @@ pub fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
             let list = options.tickets.stages.entry(stage).or_default();
             list.extend(statuses.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
             options.tickets.stages.retain(|_, l| !l.is_empty());
-            apply
+            apply.now
         }
     };
     app.store.transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
@@ -120,20 +114,6 @@ pub fn list(app: &mut App, command: TicketCommand) -> Result<u8, Failure> {
         Some(c) => Some(app.store.read().find_company(&c)?.id),
         None => None,
     };
-    let stage = match stage {
-        Some(s) => Some(
-            Stage::parse(&s)
-                .ok_or_else(|| {
-                    Failure::new(
-                        format!("unknown stage `{s}`"),
-                        Some("stages are New, Triaged, Working, Waiting, Resolved".into()),
-                    )
-                })?
-                .as_str()
-                .to_string(),
-        ),
-        None => None,
-    };
     if let Some(name) = &integration {
         app.store.read().integration(name)?;
     }
@@ -150,7 +130,7 @@ pub fn list(app: &mut App, command: TicketCommand) -> Result<u8, Failure> {
                         t.company.clone(),
                         t.subject.clone(),
                         t.status.clone(),
-                        t.stage.clone(),
+                        t.stage.to_string(),
                         if t.closed { "yes".into() } else { String::new() },
                         t.updated_at.clone().unwrap_or_default(),
                     ]
