@@ -10,6 +10,11 @@
 //! - `GET {resource}/api/Client|Users|Asset|Site?pageinate=true&page_no=N&page_size=M`
 //!   answers `{"record_count": N, "clients": [...]}` (`users`, `assets`,
 //!   `sites`); without `pageinate` every record.
+//! - `GET {resource}/api/ClientContract` (same paging) answers
+//!   `{"record_count": N, "contracts": [...]}` with `id`, `ref`, `client_id`,
+//!   `client_name`, `contract_type`, `start_date`, `end_date`, `active`. The
+//!   path and the `contracts` key follow public Halo API clients; the field
+//!   names are a plausible guess (docs/psa-apis.md §4).
 //!
 //! Both servers log requests ([`HaloSim::requests`]); [`HaloSim::token_requests`]
 //! counts token requests, the number a token cache is judged by.
@@ -62,6 +67,7 @@ pub struct HaloData {
     pub users: Vec<Value>,
     pub assets: Vec<Value>,
     pub sites: Vec<Value>,
+    pub contracts: Vec<Value>,
 }
 
 impl HaloData {
@@ -105,6 +111,16 @@ impl HaloData {
                         "inactive": s.inactive, "isinvoicesite": s.primary,
                         "delivery_address": {"line1": s.address.line1, "line2": s.address.city,
                             "line3": s.address.state, "postcode": s.address.zip}})
+                })
+                .collect(),
+            contracts: world
+                .agreements
+                .iter()
+                .map(|a| {
+                    json!({"id": a.index + 1, "ref": a.name, "client_id": a.org + 1, "client_name": client(a.org),
+                        "contract_type": a.kind, "start_date": a.start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                        "end_date": a.end.map(|e| e.format("%Y-%m-%dT%H:%M:%S").to_string()),
+                        "active": a.status == "Active"})
                 })
                 .collect(),
         }
@@ -280,6 +296,7 @@ fn answer(
         "Users" => ("users", &state.data.users),
         "Asset" => ("assets", &state.data.assets),
         "Site" => ("sites", &state.data.sites),
+        "ClientContract" => ("contracts", &state.data.contracts),
         _ => return (StatusCode::NOT_FOUND, error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")),
     };
     let paged = params.get("pageinate").is_some_and(|v| v == "true");
@@ -307,5 +324,6 @@ mod tests {
         assert_eq!(data.clients.len(), world.organisations.len());
         assert_eq!(data.assets.len(), world.devices.len());
         assert!(data.users.iter().all(|u| u["client_id"].as_u64().is_some()));
+        assert_eq!(data.contracts.len(), world.agreements.len());
     }
 }

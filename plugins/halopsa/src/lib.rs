@@ -8,10 +8,17 @@
 //! host templates, so an integration's allowlist holds exactly those two
 //! origins.
 //!
-//! The token comes from `ferry_sdk::auth::ClientCredentials`, cached in
-//! `ferry_sdk::state`: for one call on contract 0.2, across calls once the
-//! SDK moves that store to contract 0.3's `state` import (nothing here
-//! changes then).
+//! The token comes from `ferry_sdk::auth::ClientCredentials`, kept in the
+//! integration's `state` (contract 0.3) for its lifetime: one token request
+//! per token lifetime across calls and runs, not one per page. A cached
+//! token Halo refuses ends the call in `token-expired`; Ferry clears the
+//! state and calls once more, which fetches a new one.
+//!
+//! Besides the four kinds it reads client contracts
+//! (`GET {resource}/api/ClientContract`, key `contracts`) as the extra
+//! stream `contracts` (contract 0.3's open-ended streams), each an `item`.
+//! The path follows public Halo API clients; the contract fields are a
+//! guess (docs/psa-apis.md §4), mapped leniently.
 
 mod map;
 
@@ -73,6 +80,10 @@ const CLIENTS: Endpoint = Endpoint { path: "/Client", key: "clients", resource: 
 const USERS: Endpoint = Endpoint { path: "/Users", key: "users", resource: "users" };
 const ASSETS: Endpoint = Endpoint { path: "/Asset", key: "assets", resource: "assets" };
 const SITES: Endpoint = Endpoint { path: "/Site", key: "sites", resource: "sites" };
+const CONTRACTS: Endpoint = Endpoint { path: "/ClientContract", key: "contracts", resource: "contracts" };
+
+/// The extra stream of client contracts (its declared name).
+const CONTRACTS_STREAM: &str = "contracts";
 
 /// One page of an endpoint: its items, the next cursor and the total.
 struct ListPage {
@@ -173,7 +184,11 @@ impl Connector for HaloPsa {
                 stream(StreamKind::Contacts, "HaloPSA end users"),
                 stream(StreamKind::Assets, "HaloPSA assets"),
             ],
-            extra_streams: vec![],
+            extra_streams: vec![ExtraStreamInfo {
+                name: CONTRACTS_STREAM.into(),
+                description: "HaloPSA client contracts".into(),
+                incremental: false,
+            }],
             allowed_hosts: vec!["{auth_url}".into(), "{resource_url}".into()],
             rate_limit: Some(RATE_LIMIT),
         }
@@ -196,13 +211,16 @@ impl Connector for HaloPsa {
 
     fn read(settings: &Settings, read: Read) -> Result<Page, ConnectorError> {
         let page = read.page()?;
-        let Some(stream) = read.kind() else { return Err(read.unsupported()) };
-        let (endpoint, wrap): (&Endpoint, fn(Vec<Value>) -> Records) = match stream {
-            StreamKind::Companies => (&CLIENTS, |v| Records::Companies(v.iter().map(map::company).collect())),
-            StreamKind::Contacts => (&USERS, |v| Records::Contacts(v.iter().map(map::contact).collect())),
-            StreamKind::Assets => (&ASSETS, |v| Records::Assets(v.iter().map(map::asset).collect())),
-            StreamKind::Sites => (&SITES, |v| Records::Sites(v.iter().map(map::site).collect())),
-            _ => return Err(read.unsupported()),
+        let (endpoint, wrap): (&Endpoint, fn(Vec<Value>) -> Records) = match (read.kind(), read.extra()) {
+            (None, Some(CONTRACTS_STREAM)) => (&CONTRACTS, |v| Records::Items(v.iter().map(map::contract).collect())),
+            (None, _) => return Err(read.unsupported()),
+            (Some(stream), _) => match stream {
+                StreamKind::Companies => (&CLIENTS, |v| Records::Companies(v.iter().map(map::company).collect())),
+                StreamKind::Contacts => (&USERS, |v| Records::Contacts(v.iter().map(map::contact).collect())),
+                StreamKind::Assets => (&ASSETS, |v| Records::Assets(v.iter().map(map::asset).collect())),
+                StreamKind::Sites => (&SITES, |v| Records::Sites(v.iter().map(map::site).collect())),
+                _ => return Err(read.unsupported()),
+            },
         };
         let list = list(settings, endpoint, page)?;
         Ok(Page { records: wrap(list.items), next: list.next, total: list.total })
@@ -214,7 +232,7 @@ ferry_sdk::export_connector!(HaloPsa);
 #[cfg(test)]
 mod tests {
     use ferry_sdk::connector;
-    use ferry_sdk::testing::{FakeHttp, Reply, new_call};
+    use ferry_sdk::testing::{FakeHttp, Reply, clear_state, new_call};
 
     use super::*;
 
@@ -228,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn one_token_per_call_for_every_page_request() {
+    fn a_page_request_carries_a_client_credentials_token() {
         let http = FakeHttp::new().on(Method::Post, "https://auth.example/auth/token", Reply::json(200, TOKEN)).on(
             Method::Get,
             "https://api.example/api/Client?pageinate=true&page_no=1&page_size=100",
@@ -267,7 +285,30 @@ mod tests {
     }
 
     #[test]
-    fn an_expired_cached_token_is_refreshed_and_a_wrong_secret_is_unauthorized() {
+    fn one_token_serves_every_call_of_a_sync() {
+        let empty = |key: &str| Reply::value(200, &json!({"record_count": 0, key: []}));
+        let http = FakeHttp::new()
+            .on(Method::Post, "/auth/token", Reply::json(200, TOKEN))
+            .on(Method::Get, "/api/Client", empty("clients"))
+            .on(Method::Get, "/api/Site", empty("sites"))
+            .on(Method::Get, "/api/Users", empty("users"))
+            .on(Method::Get, "/api/Asset", empty("assets"))
+            .on(Method::Get, "/api/ClientContract", empty("contracts"));
+        let _installed = http.install();
+        let cfg = config("https://a.example", "https://r.example");
+        connector::check::<HaloPsa>(cfg.clone()).unwrap();
+        for stream in [StreamKind::Companies, StreamKind::Sites, StreamKind::Contacts, StreamKind::Assets] {
+            new_call();
+            connector::read::<HaloPsa>(cfg.clone(), stream, None, None).unwrap();
+        }
+        new_call();
+        connector::read::<HaloPsa>(cfg, StreamRef::Extra("contracts".into()), None, None).unwrap();
+        assert_eq!(http.count(Method::Post, "/auth/token"), 1, "one token for six calls");
+        assert_eq!(http.requests().len(), 7);
+    }
+
+    #[test]
+    fn a_refused_cached_token_is_token_expired_and_a_wrong_secret_is_unauthorized() {
         let http = FakeHttp::new()
             .on(Method::Post, "/auth/token", Reply::json(200, TOKEN))
             .on(Method::Get, "/api/Users", Reply::value(200, &json!({"record_count": 0, "users": []})))
@@ -276,15 +317,63 @@ mod tests {
         let _installed = http.install();
         let cfg = config("https://a.example", "https://r.example");
         connector::read::<HaloPsa>(cfg.clone(), StreamKind::Contacts, None, None).unwrap();
+        new_call();
+        let expired = connector::read::<HaloPsa>(cfg.clone(), StreamKind::Contacts, None, None);
+        assert!(matches!(expired, Err(ConnectorError::TokenExpired(_))), "{expired:?}");
+        assert_eq!(http.count(Method::Post, "/auth/token"), 1, "no refresh loop in the connector");
+        // The host clears state and calls once more: a new token.
+        clear_state();
         connector::read::<HaloPsa>(cfg.clone(), StreamKind::Contacts, None, None).unwrap();
-        assert_eq!(http.count(Method::Post, "/auth/token"), 2, "refreshed once after the 401");
+        assert_eq!(http.count(Method::Post, "/auth/token"), 2);
         assert_eq!(http.count(Method::Get, "/api/Users"), 3);
 
-        new_call();
+        clear_state();
         let refused =
             FakeHttp::new().on(Method::Post, "/auth/token", Reply::json(401, r#"{"error":"invalid_client"}"#));
         let _installed = refused.install();
         assert!(matches!(connector::check::<HaloPsa>(cfg), Err(ConnectorError::Unauthorized(_))));
+    }
+
+    #[test]
+    fn a_fresh_token_refused_is_unauthorized() {
+        let http = FakeHttp::new().on(Method::Post, "/auth/token", Reply::json(200, TOKEN)).on(
+            Method::Get,
+            "/api/Asset",
+            Reply::status(401, ""),
+        );
+        let _installed = http.install();
+        let read = connector::read::<HaloPsa>(
+            config("https://a.example", "https://r.example"),
+            StreamKind::Assets,
+            None,
+            None,
+        );
+        assert!(matches!(read, Err(ConnectorError::Unauthorized(m)) if m.contains("fresh access token")));
+    }
+
+    #[test]
+    fn contracts_are_an_extra_stream_of_items() {
+        let info = HaloPsa::info();
+        assert_eq!(info.extra_streams.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["contracts"]);
+        let contract = json!({"id": 11, "ref": "MS-11", "client_id": 2, "contract_type": "Managed Services",
+            "active": true});
+        let http = FakeHttp::new().on(Method::Post, "/auth/token", Reply::json(200, TOKEN)).on(
+            Method::Get,
+            "https://r.example/api/ClientContract?pageinate=true&page_no=2&page_size=100",
+            Reply::value(200, &json!({"record_count": 101, "contracts": [contract]})),
+        );
+        let _installed = http.install();
+        let cfg = config("https://a.example", "https://r.example");
+        let page =
+            connector::read::<HaloPsa>(cfg.clone(), StreamRef::Extra("contracts".into()), Some("page:2".into()), None)
+                .unwrap();
+        let Records::Items(items) = page.records else { panic!("items expected") };
+        assert_eq!(items.len(), 1);
+        assert_eq!((items[0].id.as_str(), items[0].name.as_str()), ("11", "MS-11"));
+        assert_eq!(items[0].company_id.as_deref(), Some("2"));
+        assert_eq!((page.next, page.total), (None, Some(101)));
+        let other = connector::read::<HaloPsa>(cfg, StreamRef::Extra("invoices".into()), None, None);
+        assert!(matches!(other, Err(ConnectorError::UnsupportedStream(StreamRef::Extra(n))) if n == "invoices"));
     }
 
     #[test]

@@ -102,6 +102,30 @@ pub fn site(v: &Value) -> Site {
     }
 }
 
+/// A client contract (`/api/ClientContract`) as an item of the extra
+/// stream `contracts`. Field names beyond `id`/`client_id` are a guess at
+/// Halo's shape (docs/psa-apis.md §4), so each one is optional and a
+/// contract without them still comes through with its id.
+pub fn contract(v: &Value) -> Item {
+    let reference = text(v, "ref");
+    Item {
+        id: id(v, "id").unwrap_or_default(),
+        company_id: id(v, "client_id"),
+        name: reference.clone().or_else(|| id(v, "id").map(|i| format!("Contract {i}"))).unwrap_or_default(),
+        type_name: text(v, "contract_type").unwrap_or_else(|| "Contract".into()),
+        active: v.get("active").and_then(Value::as_bool).unwrap_or(true),
+        updated_at: None,
+        card: CardBuilder::new()
+            .add("Reference", reference.as_deref())
+            .add("Client", v.get("client_name").and_then(Value::as_str))
+            .add("Type", v.get("contract_type").and_then(Value::as_str))
+            .add("Start", v.get("start_date").and_then(Value::as_str))
+            .add("End", v.get("end_date").and_then(Value::as_str))
+            .build(),
+        raw: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +138,17 @@ mod tests {
         assert_eq!((a.name.as_str(), a.serial_number.as_deref(), a.company_id), ("HALO-9", Some("SN1"), None));
         let s = site(&json!({"id": 2, "name": "Main", "client_id": 7, "delivery_address": {"line1": "1 Road"}}));
         assert_eq!(s.address.and_then(|a| a.line1).as_deref(), Some("1 Road"));
+    }
+
+    #[test]
+    fn contracts_map_to_items_and_survive_missing_fields() {
+        let c = contract(&json!({"id": 3, "ref": "MSP-2024", "client_id": 7, "contract_type": "Block Time",
+            "start_date": "2024-01-01T00:00:00", "end_date": null, "active": false}));
+        assert_eq!((c.id.as_str(), c.name.as_str(), c.type_name.as_str()), ("3", "MSP-2024", "Block Time"));
+        assert_eq!((c.company_id.as_deref(), c.active), (Some("7"), false));
+        assert!(c.card.iter().any(|f| f.label == "Start" && f.value == "2024-01-01T00:00:00"));
+        assert!(!c.card.iter().any(|f| f.label == "End"));
+        let bare = contract(&json!({"id": 5}));
+        assert_eq!((bare.name.as_str(), bare.type_name.as_str(), bare.active), ("Contract 5", "Contract", true));
     }
 }

@@ -35,18 +35,13 @@ pub(crate) fn log(level: Level, message: &str) {
     }
 }
 
-/// Seconds since the Unix epoch: the guest's WASI clock in a component, the
-/// system clock plus the test offset natively.
+/// Seconds since the Unix epoch on the test clock: the system clock plus
+/// the offset [`crate::testing::advance_clock`] moved it by. Only natively:
+/// in a component the host keeps time for `state`.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn now_secs() -> u64 {
     let real = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    #[cfg(target_arch = "wasm32")]
-    {
-        real
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        real.saturating_add(crate::testing::clock_offset())
-    }
+    real.saturating_add(crate::testing::clock_offset())
 }
 
 /// `state.get` of the host (or the test fake).
