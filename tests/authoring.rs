@@ -282,6 +282,9 @@ fn the_example_connectors_unit_test_without_componentize() {
         };
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "{tool} {args:?} in {dir} failed:\n{text}");
-        assert!(text.contains("Ran 4 tests") || text.contains("# pass 4"), "{dir}: all four tests ran\n{text}");
+        // Eight each: the Syncro streams, error mapping, config and bugs,
+        // cursors and stream refs, info, state, client credentials with
+        // token-expired, a wrong secret.
+        assert!(text.contains("Ran 8 tests") || text.contains("# pass 8"), "{dir}: all eight tests ran\n{text}");
     }
 }

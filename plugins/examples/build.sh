@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the example connectors written in other languages into
 # target/examples/: Python with componentize-py (from PyPI), JavaScript with
-# ComponentizeJS (from npm). Both against the frozen contract 0.2.0
-# (wit/v0.2.0/), which Ferry keeps loading; moving them to 0.3.0 means
-# adapting `read` to `stream-ref`.
+# ComponentizeJS (from npm). Both against the newest contract, 0.3.0
+# (wit/connector.wit): `read` takes a `stream-ref`, and the helpers keep
+# state (tokens) in the host's `state` import.
 #
 #   plugins/examples/build.sh            # both
 #   plugins/examples/build.sh python     # one
@@ -25,7 +25,7 @@ build_python() {
         python3 -m venv "$venv"
         "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$src/requirements.txt"
     fi
-    (cd "$src" && "$venv/bin/componentize-py" -d "$root/wit/v0.2.0" -w connector componentize app -o "$out/syncro-python.wasm.tmp")
+    (cd "$src" && "$venv/bin/componentize-py" -d "$root/wit/connector.wit" -w connector componentize app -o "$out/syncro-python.wasm.tmp")
     mv "$out/syncro-python.wasm.tmp" "$out/syncro-python.wasm"
 }
 
@@ -33,9 +33,11 @@ build_js() {
     command -v npm >/dev/null || { echo "npm not found" >&2; return 3; }
     local work="$out/js-build" src="$root/plugins/examples/js-syncro"
     mkdir -p "$work"
-    # ComponentizeJS reads the WIT from inside its working directory.
+    # ComponentizeJS reads the WIT from inside its working directory; only
+    # the newest contract (not the frozen versions beside it).
     rm -rf "$work/wit"
-    cp -r "$root/wit/v0.2.0" "$work/wit"
+    mkdir -p "$work/wit"
+    cp "$root/wit/connector.wit" "$work/wit/"
     cp "$src/component.js" "$src/app.js" "$src/ferry_helpers.js" "$src/package.json" "$src/package-lock.json" "$work/"
     if ! cmp -s "$src/package-lock.json" "$work/.installed-lock" 2>/dev/null; then
         # `npm install` (not `ci`): the lock pins versions, and npm 11 wants

@@ -106,7 +106,7 @@ export const source = {
     return {
       id: 'syncro-js',
       name: 'Syncro (JavaScript example)',
-      version: '0.2.0',
+      version: '0.3.0',
       description: 'Syncro customers and assets, written in JavaScript with ComponentizeJS.',
       config: [
         field('subdomain', 'Subdomain', 'acme for https://acme.syncromsp.com', true, false),
@@ -117,6 +117,7 @@ export const source = {
         { kind: 'companies', incremental: false, description: 'Syncro customers' },
         { kind: 'assets', incremental: false, description: 'Syncro assets' },
       ],
+      extraStreams: [],
       allowedHosts: ['https://{subdomain}.syncromsp.com', '{base_url}'],
       rateLimit: { requests: 180, perSeconds: 60 },
     };
@@ -147,14 +148,15 @@ export const source = {
 
   read: ferry.guard((pairs, stream, cursor, since) => {
     const config = new Config(pairs);
-    if (stream === 'companies') {
+    const kind = ferry.streamKind(stream); // undefined for an extra stream (none declared here)
+    if (kind === 'companies') {
       const { items, next, total } = listPage(config, '/customers', 'customers', cursor, { include_disabled: 'true' });
       return { records: { tag: 'companies', val: items.map(company) }, next, total };
     }
-    if (stream === 'assets') {
+    if (kind === 'assets') {
       const { items, next, total } = listPage(config, '/customer_assets', 'assets', cursor, {});
       return { records: { tag: 'assets', val: items.map(asset) }, next, total };
     }
-    throw fail('unsupported-stream', stream);
+    throw ferry.unsupported(stream);
   }),
 };

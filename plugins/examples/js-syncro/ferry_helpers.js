@@ -3,13 +3,17 @@
 // What every connector needs besides its PSA's own code, matching the Rust
 // SDK (plugins/sdk): config access with `invalid-config` errors naming the
 // field, HTTP through the host with JSON decoding, HTTP status and
-// transport-error mapping, page cursors, a per-call state store, logging,
-// and a guard that keeps an unexpected exception's stack in the error.
+// transport-error mapping, page cursors, the integration's `state` store
+// (contract 0.3: kept across calls and runs) with OAuth client credentials
+// over it, `token-expired` for a cached token the PSA refuses, stream
+// references (a kind or an extra stream by name), logging, and a guard that
+// keeps an unexpected exception's stack in the error.
 //
 // This module never imports the contract itself: `component.js` (the
-// component's entry) hands it the host's `send` and `emit` with `setHost`.
-// So `app.js` and this file load in plain Node too, where tests install a
-// `FakeHttp` instead: `node --test`.
+// component's entry) hands it the host's `send`, `emit` and `state` with
+// `setHost`. So `app.js` and this file load in plain Node too, where tests
+// install a `FakeHttp` and `state` is an in-memory store with the host's
+// rules (key syntax, 64 KiB cap, TTL): `node --test`.
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -20,11 +24,12 @@ let host = {
     throw { payload: { tag: 'other', val: `no host and no FakeHttp installed for ${request.url}` } };
   },
   emit() {},
+  state: fakeState(),
 };
 
 /** Called once by component.js with the imports of ferry:connector. */
 export function setHost(imports) {
-  host = imports;
+  host = { state: host.state, ...imports };
 }
 
 // ---------------------------------------------------------------- errors
@@ -50,6 +55,11 @@ export function fromStatus(response, resource) {
   if (status >= 500 && status <= 599) return fail('other', `HTTP ${status} from the PSA while reading ${resource}: ${body}`);
   return fail('bad-response', `unexpected HTTP ${status} while reading ${resource}: ${body}`);
 }
+
+/** `token-expired`: a token or session kept in `state` is no longer
+ *  accepted. Ferry clears the state and calls once more; a second failure
+ *  is `unauthorized`. Only for a *cached* token. */
+export const tokenExpired = (detail) => fail('token-expired', detail);
 
 /** The host's http-error as the Rust SDK's `http::transport_error` maps it:
  *  only `unreachable` stops the run; the rest fail the stream. */
@@ -180,6 +190,16 @@ export class Client {
   }
 }
 
+// ---------------------------------------------------------------- streams
+
+/** The stream kind a `read` asks for (`stream-ref` `kind`), else undefined. */
+export const streamKind = (stream) => (stream && stream.tag === 'kind' ? stream.val : undefined);
+/** The extra stream's name a `read` asks for, else undefined. */
+export const extraStream = (stream) => (stream && stream.tag === 'extra' ? stream.val : undefined);
+export const kind = (k) => ({ tag: 'kind', val: k });
+export const extra = (name) => ({ tag: 'extra', val: name });
+export const unsupported = (stream) => fail('unsupported-stream', stream);
+
 // ---------------------------------------------------------------- paging
 
 /** undefined → 1, `page:N` → N, as the Rust SDK's `PageNumber`. */
@@ -204,26 +224,116 @@ export const text = (v) => (v === null || v === undefined || String(v).trim() ==
 
 // ---------------------------------------------------------------- state and log
 
-const store = new Map();
+const STATE_CAP = 64 * 1024;
+let clockOffsetMs = 0;
+/** Milliseconds since the epoch; tests move it with `advanceClock`. */
+const now = () => Date.now() + clockOffsetMs;
+export const advanceClock = (seconds) => {
+  clockOffsetMs += seconds * 1000;
+};
 
-/** Per-call key/value store with a TTL (contract 0.2: one instance per call);
- *  contract 0.3's `state` import makes it persistent: switch here. */
+/** The host's `state` outside the component: in memory, same rules. */
+function fakeState() {
+  const store = new Map();
+  return {
+    store,
+    get(key) {
+      const entry = store.get(key);
+      if (!entry || (entry.expires !== undefined && entry.expires <= now())) {
+        store.delete(key);
+        return undefined;
+      }
+      return entry.value;
+    },
+    set(key, value, ttlSeconds) {
+      if (!/^[A-Za-z0-9._:-]{1,128}$/.test(key)) throw { payload: { tag: 'invalid-key', val: key } };
+      let others = 0;
+      for (const [k, e] of store) if (k !== key) others += k.length + e.value.length;
+      if (others + key.length + value.length > STATE_CAP) throw { payload: { tag: 'too-large', val: STATE_CAP } };
+      store.set(key, { value, expires: ttlSeconds === undefined ? undefined : now() + ttlSeconds * 1000 });
+    },
+    delete(key) {
+      store.delete(key);
+    },
+  };
+}
+
+/** Tests: forget the fake state, as Ferry does before a retry. */
+export function clearState() {
+  if (host.state.store) host.state.store.clear();
+}
+
+/** The integration's key/value store (contract 0.3's `state` import): kept
+ *  across calls and runs, sealed and masked like secrets, cleared by Ferry
+ *  when config or secrets change and before retrying a call that ended in
+ *  `token-expired`. */
 export const state = {
   get(key) {
-    const entry = store.get(key);
-    if (!entry || (entry.expires !== undefined && entry.expires <= Date.now())) {
-      store.delete(key);
-      return undefined;
-    }
-    return entry.value;
+    return host.state.get(key);
   },
+  /** Store `value`; false (nothing stored, a warning logged) when the host
+   *  refuses it: a bad key or over the 64 KiB cap. */
   set(key, value, ttlSeconds = undefined) {
-    store.set(key, { value, expires: ttlSeconds ? Date.now() + ttlSeconds * 1000 : undefined });
+    try {
+      host.state.set(key, value, ttlSeconds);
+      return true;
+    } catch (e) {
+      warn(`state \`${key}\` not kept: ${(e && e.payload && e.payload.tag) || e}`);
+      return false;
+    }
   },
   delete(key) {
-    store.delete(key);
+    host.state.delete(key);
   },
 };
+
+/** OAuth 2.0 client credentials as the Rust SDK's `auth::ClientCredentials`:
+ *  the token is kept in `state` for its lifetime (less 30 s), so a whole
+ *  sync uses one; a 401 to a cached token ends the call in `token-expired`
+ *  (Ferry clears state and retries once), a 401 to a fresh one is returned
+ *  as it is. */
+export class ClientCredentials {
+  constructor(tokenUrl, clientId, clientSecret, { scope, extra = {} } = {}) {
+    Object.assign(this, { tokenUrl, clientId, clientSecret, scope, extra });
+    let hash = 0xcbf29ce484222325n;
+    for (const b of encoder.encode(`${tokenUrl}\n${clientId}`)) {
+      hash = ((hash ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+    }
+    this.key = `oauth-cc:${hash.toString(16).padStart(16, '0')}`;
+  }
+
+  fetch() {
+    const fields = { grant_type: 'client_credentials', client_id: this.clientId, client_secret: this.clientSecret };
+    if (this.scope) fields.scope = this.scope;
+    Object.assign(fields, this.extra);
+    const headers = [['content-type', 'application/x-www-form-urlencoded'], ['accept', 'application/json']];
+    const r = send('post', this.tokenUrl, headers, formBody(fields));
+    const body = snippet(r.body);
+    if (r.status === 401 || (r.status === 400 && body.includes('invalid_client'))) {
+      throw fail('unauthorized', `the token endpoint refused the client id and secret (HTTP ${r.status}): ${body}`);
+    }
+    if (r.status < 200 || r.status > 299) throw fromStatus(r, 'the access token');
+    const answer = parseJson(r, "the token endpoint's answer");
+    const token = answer && text(answer.access_token);
+    if (!token) throw fail('bad-response', 'the token endpoint returned no access_token');
+    const keep = Number(answer.expires_in ?? 3600) - 30;
+    if (keep > 0) state.set(this.key, token, keep);
+    debug(`new access token from ${this.tokenUrl}`);
+    return token;
+  }
+
+  /** `build(token)` gives [method, url, headers]; sent with a valid token. */
+  send(build) {
+    const cached = state.get(this.key);
+    const token = cached ?? this.fetch();
+    const r = send(...build(token));
+    if (r.status === 401 && cached !== undefined) {
+      state.delete(this.key);
+      throw tokenExpired(`the PSA refused the cached access token from ${this.tokenUrl} (HTTP 401)`);
+    }
+    return r;
+  }
+}
 
 export const debug = (message) => host.emit('debug', message);
 export const info = (message) => host.emit('info', message);
@@ -234,7 +344,7 @@ export const warn = (message) => host.emit('warn', message);
 /** Scripted HTTP for `node --test`:
  *
  *    const fake = new FakeHttp().on('get', '/api/v1/customers?page=1', 200, { customers: [] }).install();
- *    source.read(config, 'companies', undefined, undefined);
+ *    source.read(config, kind('companies'), undefined, undefined);
  *    assert.equal(fake.requests.length, 1);
  *
  *  A pattern is a full URL or a path; its query parameters must all be in
@@ -258,7 +368,7 @@ export class FakeHttp {
   }
 
   install() {
-    store.clear();
+    clearState();
     setHost({ send: (request) => this.answer(request), emit: (level, message) => this.logs.push([level, message]) });
     return this;
   }

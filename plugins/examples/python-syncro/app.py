@@ -90,7 +90,7 @@ class Source(ferry.SourceBase):
         return types.ConnectorInfo(
             id="syncro-python",
             name="Syncro (Python example)",
-            version="0.2.0",
+            version="0.3.0",
             description="Syncro customers and assets, written in Python with componentize-py.",
             config=[
                 field("subdomain", "Subdomain", "acme for https://acme.syncromsp.com", True, False, None),
@@ -101,6 +101,7 @@ class Source(ferry.SourceBase):
                 types.StreamInfo(types.StreamKind.COMPANIES, False, "Syncro customers"),
                 types.StreamInfo(types.StreamKind.ASSETS, False, "Syncro assets"),
             ],
+            extra_streams=[],
             allowed_hosts=["https://{subdomain}.syncromsp.com", "{base_url}"],
             rate_limit=types.RateLimit(180, 60),
         )
@@ -126,8 +127,9 @@ class Source(ferry.SourceBase):
     @ferry.guard
     def read(self, pairs, stream, cursor: Optional[str], since: Optional[str]) -> types.Page:
         config = Config(pairs)
-        if stream == types.StreamKind.COMPANIES:
+        kind = ferry.stream_kind(stream)  # None for an extra stream (none declared here)
+        if kind == types.StreamKind.COMPANIES:
             return companies(config, cursor)
-        if stream == types.StreamKind.ASSETS:
+        if kind == types.StreamKind.ASSETS:
             return assets(config, cursor)
-        raise Err(types.ConnectorError_UnsupportedStream(stream))
+        raise ferry.unsupported(stream)

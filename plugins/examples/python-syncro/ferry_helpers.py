@@ -3,13 +3,17 @@
 What every connector needs besides its PSA's own code, matching the Rust
 SDK (`plugins/sdk`): config access with `invalid-config` errors naming the
 field, HTTP through the host with JSON decoding, HTTP status and transport
-error mapping, page cursors, a per-call state store, logging, and a guard
-that keeps an unexpected exception's traceback in the error.
+error mapping, page cursors, the integration's `state` store (contract
+0.3: kept across calls and runs) with OAuth client credentials over it,
+`token-expired` for a cached token the PSA refuses, stream references
+(one of the kinds, or an extra stream by name), logging, and a guard that
+keeps an unexpected exception's traceback in the error.
 
 Inside the component the contract's generated bindings are used. Outside it
 (`python3 -m unittest`), `import app` still works: the contract's types are
 built from `wit/connector.wit` (found by walking up from this file, or at
-`$FERRY_WIT`), and requests go to a `FakeHttp`.
+`$FERRY_WIT`), requests go to a `FakeHttp`, and `state` is a plain
+in-memory store with the host's rules (key syntax, 64 KiB cap, TTL).
 """
 
 import json
@@ -26,7 +30,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 try:  # inside the component
     from componentize_py_types import Err
     from wit_world import exports as _exports
-    from wit_world.imports import http, log as _log, types
+    from wit_world.imports import http, log as _log, state as _state, types
 
     IN_COMPONENT = True
     SourceBase = _exports.Source
@@ -115,6 +119,10 @@ if not IN_COMPONENT:
     http.send = lambda request: _fake_send(request)
     _log = _ns["log"]
     _log.emit = lambda level, message: LOGS.append((level, message))
+    _state = _ns["state"]
+    _state.get = lambda key: _fake_state_get(key)
+    _state.set = lambda key, value, ttl: _fake_state_set(key, value, ttl)
+    _state.delete = lambda key: _FAKE_STATE.pop(key, None)
 
 LOGS: List[Tuple[object, str]] = []
 
@@ -187,6 +195,15 @@ def from_status(response: "Response", resource: str) -> Err:
     if 500 <= status <= 599:
         return Err(types.ConnectorError_Other(f"HTTP {status} from the PSA while reading {resource}: {body}"))
     return Err(types.ConnectorError_BadResponse(f"unexpected HTTP {status} while reading {resource}: {body}"))
+
+
+def token_expired(detail: str) -> Err:
+    """`token-expired`: a token or session kept in `state` is no longer
+    accepted. Ferry clears the state and calls once more (the next call
+    fetches a new one); a second failure is reported as `unauthorized`. Use
+    it only for a *cached* token; a fresh one refused is `from_status`'s
+    `unauthorized`."""
+    return Err(types.ConnectorError_TokenExpired(detail))
 
 
 def transport_error(e) -> Err:
@@ -293,6 +310,34 @@ class Client:
         return r.json(resource)
 
 
+# ---------------------------------------------------------------- streams
+
+
+def stream_kind(stream):
+    """The `stream-kind` a `read` asks for, or None for an extra stream."""
+    return stream.value if type(stream).__name__.endswith("_Kind") else None
+
+
+def extra_stream(stream) -> Optional[str]:
+    """The name of the extra stream a `read` asks for, or None."""
+    return stream.value if type(stream).__name__.endswith("_Extra") else None
+
+
+def kind(k) -> object:
+    """A `stream-ref` naming one of the kinds (tests: `read(cfg, kind(K), ...)`)."""
+    return types.StreamRef_Kind(k)
+
+
+def extra(name: str) -> object:
+    """A `stream-ref` naming an extra stream."""
+    return types.StreamRef_Extra(name)
+
+
+def unsupported(stream) -> Err:
+    """`unsupported-stream` for a `stream-ref` this connector does not offer."""
+    return Err(types.ConnectorError_UnsupportedStream(stream))
+
+
 # ---------------------------------------------------------------- paging
 
 
@@ -328,28 +373,118 @@ def text(value) -> Optional[str]:
 
 # ---------------------------------------------------------------- state and log
 
-_STATE: Dict[str, Tuple[str, Optional[float]]] = {}
+STATE_CAP = 64 * 1024
+_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_FAKE_STATE: Dict[str, Tuple[str, Optional[float]]] = {}
 
 
 class state:
-    """Per-call key/value store with a TTL (contract 0.2: one instance per
-    call). Contract 0.3's `state` import makes it persistent; switch here."""
+    """The integration's key/value store (contract 0.3's `state` import):
+    kept across calls and runs, sealed and masked like secrets, cleared by
+    Ferry when config or secrets change and before retrying a call that
+    ended in `token-expired`. Outside the component, an in-memory fake."""
 
     @staticmethod
     def get(key: str) -> Optional[str]:
-        value = _STATE.get(key)
-        if value is None or (value[1] is not None and value[1] <= time.time()):
-            _STATE.pop(key, None)
-            return None
-        return value[0]
+        return _state.get(key)
 
     @staticmethod
-    def set(key: str, value: str, ttl_seconds: Optional[int] = None) -> None:
-        _STATE[key] = (value, time.time() + ttl_seconds if ttl_seconds else None)
+    def set(key: str, value: str, ttl_seconds: Optional[int] = None) -> bool:
+        """Store `value`; False (nothing stored, a warning logged) when the
+        host refuses it: a bad key or over the 64 KiB cap."""
+        try:
+            _state.set(key, value, ttl_seconds)
+            return True
+        except Err as e:
+            warn(f"state `{key}` not kept: {type(e.value).__name__}")
+            return False
 
     @staticmethod
     def delete(key: str) -> None:
-        _STATE.pop(key, None)
+        _state.delete(key)
+
+
+def clear_state() -> None:
+    """Tests: forget the fake state, as Ferry does before a retry."""
+    _FAKE_STATE.clear()
+
+
+def _fake_state_get(key: str) -> Optional[str]:
+    value = _FAKE_STATE.get(key)
+    if value is None or (value[1] is not None and value[1] <= clock()):
+        _FAKE_STATE.pop(key, None)
+        return None
+    return value[0]
+
+
+def _fake_state_set(key: str, value: str, ttl: Optional[int]) -> None:
+    if not _KEY.fullmatch(key):
+        raise Err(_state.StateError_InvalidKey(key))
+    others = sum(len(k) + len(v) for k, (v, _) in _FAKE_STATE.items() if k != key)
+    if others + len(key) + len(value) > STATE_CAP:
+        raise Err(_state.StateError_TooLarge(STATE_CAP))
+    _FAKE_STATE[key] = (value, clock() + ttl if ttl is not None else None)
+
+
+_CLOCK_OFFSET = [0.0]
+
+
+def clock() -> float:
+    """Seconds since the epoch (tests move it with `advance_clock`)."""
+    return time.time() + _CLOCK_OFFSET[0]
+
+
+def advance_clock(seconds: float) -> None:
+    _CLOCK_OFFSET[0] += seconds
+
+
+class ClientCredentials:
+    """OAuth 2.0 client credentials as the Rust SDK's
+    `auth::ClientCredentials`: the token is kept in `state` for its lifetime
+    (less 30 s), so a whole sync uses one; a 401 to a cached token ends the
+    call in `token-expired` (Ferry clears state and retries once), a 401 to
+    a fresh one is returned as it is."""
+
+    EARLY = 30
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str, scope: Optional[str] = None,
+                 extra: Optional[Dict[str, str]] = None):
+        self.token_url, self.client_id, self.client_secret = token_url, client_id, client_secret
+        self.scope, self.extra = scope, dict(extra or {})
+        digest = 0xcbf29ce484222325
+        for b in f"{token_url}\n{client_id}".encode():
+            digest = ((digest ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+        self.key = f"oauth-cc:{digest:016x}"
+
+    def fetch(self) -> str:
+        fields = {"grant_type": "client_credentials", "client_id": self.client_id,
+                  "client_secret": self.client_secret, **({"scope": self.scope} if self.scope else {}), **self.extra}
+        r = send("POST", self.token_url, [("content-type", "application/x-www-form-urlencoded"),
+                                          ("accept", "application/json")], form(fields))
+        if r.status == 401 or (r.status == 400 and b"invalid_client" in r.body):
+            raise Err(types.ConnectorError_Unauthorized(
+                f"the token endpoint refused the client id and secret (HTTP {r.status}): {snippet(r.body)}"))
+        if not 200 <= r.status < 300:
+            raise from_status(r, "the access token")
+        answer = r.json("the token endpoint's answer")
+        token = text(answer.get("access_token")) if isinstance(answer, dict) else None
+        if not token:
+            raise Err(types.ConnectorError_BadResponse("the token endpoint returned no access_token"))
+        keep = int(answer.get("expires_in") or 3600) - self.EARLY
+        if keep > 0:
+            state.set(self.key, token, keep)
+        debug(f"new access token from {self.token_url}")
+        return token
+
+    def send(self, build: Callable[[str], Tuple[str, str, Pairs]]) -> Response:
+        """`build(token)` gives (method, url, headers); sent with a valid token."""
+        cached = state.get(self.key)
+        token = cached or self.fetch()
+        r = send(*build(token))
+        if r.status == 401 and cached:
+            state.delete(self.key)
+            raise token_expired(f"the PSA refused the cached access token from {self.token_url} (HTTP 401)")
+        return r
 
 
 def debug(message: str) -> None:
@@ -398,7 +533,7 @@ class FakeHttp:
     def __enter__(self):
         global _INSTALLED
         _INSTALLED = self
-        _STATE.clear()
+        _FAKE_STATE.clear()
         return self
 
     def __exit__(self, *exc):
