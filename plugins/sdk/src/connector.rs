@@ -159,3 +159,19 @@ impl<T: Connector> Guest for Export<T> {
         read::<T>(config, stream, cursor, since)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_names_a_kind_or_an_extra_stream() {
+        let kind = Read::new(StreamKind::Assets);
+        assert_eq!((kind.kind(), kind.extra()), (Some(StreamKind::Assets), None));
+        let extra = Read::new(StreamRef::Extra("contracts".into()));
+        assert_eq!((extra.kind(), extra.extra()), (None, Some("contracts")));
+        assert!(
+            matches!(extra.unsupported(), ConnectorError::UnsupportedStream(StreamRef::Extra(n)) if n == "contracts")
+        );
+    }
+}
