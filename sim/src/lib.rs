@@ -1,5 +1,5 @@
-//! Simulators of the Syncro and ConnectWise Manage REST APIs, for Ferry's
-//! end-to-end tests, `ferry demo` and benchmarks.
+//! Simulators of the Syncro, ConnectWise Manage and HaloPSA REST APIs, for
+//! Ferry's end-to-end tests, `ferry demo` and benchmarks.
 //!
 //! Each simulator serves the real API's paths, auth, paging and JSON shapes
 //! (per `docs/psa-apis.md`) on 127.0.0.1, from a generated
@@ -16,6 +16,7 @@
 
 pub mod cw;
 pub mod faults;
+pub mod halopsa;
 pub mod requests;
 pub mod syncro;
 mod table;

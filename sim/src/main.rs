@@ -24,6 +24,15 @@ enum Command {
     Cw(ServeArgs),
     /// Serve both (Syncro on --port, CW on --port + 1 when --port is given).
     Both(ServeArgs),
+    /// Serve a simulated HaloPSA tenant: auth server on --port, resource
+    /// server on --port + 1 (two origins, as a real tenant has).
+    Halopsa {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Seconds an access token works before the API answers 401.
+        #[arg(long, default_value_t = 3600)]
+        token_lifetime: u64,
+    },
     /// Write a generated data set as JSON (the format `--data` reads).
     Dump {
         #[arg(value_parser = ["syncro", "cw"])]
@@ -112,6 +121,26 @@ async fn main() -> anyhow::Result<()> {
         Command::Cw(args) => {
             let sim = serve_cw(&args, args.port).await?;
             wait(vec![sim]).await;
+        }
+        Command::Halopsa { serve, token_lifetime } => {
+            let options = ferry_sim::halopsa::HaloOptions {
+                token_lifetime: std::time::Duration::from_secs(token_lifetime),
+                auth_port: serve.port,
+                resource_port: if serve.port == 0 { 0 } else { serve.port + 1 },
+                ..Default::default()
+            };
+            let data = ferry_sim::halopsa::HaloData::from_world(&serve.scale.world());
+            let sim = ferry_sim::halopsa::start(data, options.clone()).await?;
+            println!("HaloPSA auth server: {}  resource server: {}", sim.auth_url(), sim.resource_url());
+            println!(
+                "  ferry integration add halo --plugin halopsa --set auth_url={} --set resource_url={} --set client_id={} --secret client_secret={}",
+                sim.auth_url(),
+                sim.resource_url(),
+                options.client_id,
+                options.client_secret
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            drop(sim);
         }
         Command::Both(args) => {
             let s = serve_syncro(&args, args.port).await?;

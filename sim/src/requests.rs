@@ -31,7 +31,7 @@ impl RequestRecord {
 }
 
 /// Minimal `application/x-www-form-urlencoded` decoding.
-fn url_decode_pairs(q: &str) -> Vec<(String, String)> {
+pub(crate) fn url_decode_pairs(q: &str) -> Vec<(String, String)> {
     q.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {

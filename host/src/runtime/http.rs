@@ -104,6 +104,23 @@ pub struct HttpStats {
     pub bytes_received: u64,
 }
 
+/// One request as sent (each retry is its own), for `-v` and
+/// `ferry runs show ID --requests`. The URL has secrets removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub method: String,
+    pub url: String,
+    /// The status, or none when no response came (see `error`).
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub millis: u64,
+    pub bytes: u64,
+}
+
+/// Requests of one run kept for `runs show --requests`: the first ones,
+/// which show how the run went; the rest are only counted.
+pub const KEPT_REQUESTS: usize = 2000;
+
 /// Outbound HTTP for one integration.
 pub struct HttpGate {
     client: reqwest::Client,
@@ -111,6 +128,9 @@ pub struct HttpGate {
     pacer: Arc<Pacer>,
     policy: HttpPolicy,
     stats: Mutex<HttpStats>,
+    /// Scrubs secret values from logged URLs.
+    redactor: Option<std::sync::Arc<crate::secrets::Redactor>>,
+    log: Mutex<Vec<RequestRecord>>,
 }
 
 /// Retries of transport failures (DNS, connect, timeout).
@@ -125,13 +145,51 @@ impl HttpGate {
             (r, _) => r,
         };
         let pacer = Arc::new(Pacer::new(rate, policy.rate_headroom));
-        HttpGate { client, allowlist, pacer, policy, stats: Mutex::new(HttpStats::default()) }
+        HttpGate {
+            client,
+            allowlist,
+            pacer,
+            policy,
+            stats: Mutex::new(HttpStats::default()),
+            redactor: None,
+            log: Mutex::new(Vec::new()),
+        }
     }
 
     /// The integration's pacer, to share with other gates of the same
     /// integration running at the same time.
     pub fn pacer(&self) -> Arc<Pacer> {
         self.pacer.clone()
+    }
+
+    /// Scrub these secrets from the URLs the request log shows.
+    pub fn with_redactor(mut self, redactor: std::sync::Arc<crate::secrets::Redactor>) -> Self {
+        self.redactor = Some(redactor);
+        self
+    }
+
+    /// The requests kept so far (at most [`KEPT_REQUESTS`]).
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Log one request at info (`-v`) and keep it for the run.
+    fn note(&self, req: &OutboundRequest, result: &Result<OutboundResponse, HttpFailure>, millis: u64) {
+        let mut url = strip_query_secrets(&req.url);
+        if let Some(r) = &self.redactor {
+            url = r.gate(&url, 2048);
+        }
+        let (status, error, bytes) = match result {
+            Ok(r) => (Some(r.status), None, r.body.len() as u64),
+            Err(e) => (None, Some(e.to_string()), 0),
+        };
+        let outcome = status.map(|s| s.to_string()).unwrap_or_else(|| error.clone().unwrap_or_default());
+        tracing::info!("HTTP {} {url} → {outcome} in {millis} ms, {bytes} bytes", req.method);
+        if let Ok(mut log) = self.log.lock()
+            && log.len() < KEPT_REQUESTS
+        {
+            log.push(RequestRecord { method: req.method.to_string(), url, status, error, millis, bytes });
+        }
     }
 
     /// A reqwest client as every gate wants it: no redirects, no proxies
@@ -179,7 +237,9 @@ impl HttpGate {
             }
             self.pacer.until_ready().await;
             self.bump(|s| s.requests += 1);
+            let started = std::time::Instant::now();
             let result = self.send_once(&req, url.clone()).await;
+            self.note(&req, &result, started.elapsed().as_millis() as u64);
             let retry_in = match &result {
                 Ok(resp) if resp.status == 429 => {
                     self.bump(|s| s.rate_limited += 1);
@@ -291,6 +351,36 @@ fn scaled(rate: RateLimit, window: Duration) -> RateLimit {
     RateLimit { requests: requests.min(u64::from(u32::MAX)) as u32, per_seconds: secs }
 }
 
+/// Query parameter names whose values are credentials (`api_key`,
+/// `access_token`, `client_secret`, `sig`…), matched as parts of the name.
+const SECRET_PARAMS: [&str; 9] = ["key", "token", "secret", "password", "passwd", "signature", "sig", "auth", "code"];
+
+/// `url` with the values of credential-looking query parameters replaced by
+/// `***`, so a request log never shows a key passed in the query string.
+pub fn strip_query_secrets(url: &str) -> String {
+    let Some((base, rest)) = url.split_once('?') else { return url.to_string() };
+    let (query, fragment) = match rest.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (rest, None),
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let lower = name.to_ascii_lowercase();
+            let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+            let secret = words.iter().any(|w| SECRET_PARAMS.iter().any(|s| w == s || w.ends_with(s)));
+            if secret && !value.is_empty() { format!("{name}=***") } else { pair.to_string() }
+        })
+        .collect();
+    let mut out = format!("{base}?{}", parts.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(resp: &OutboundResponse) -> Option<Duration> {
     let value = resp.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.trim())?;
@@ -341,6 +431,16 @@ mod tests {
         let r = RateLimit { requests: 200, per_seconds: 60 };
         assert_eq!(scaled(r, Duration::from_secs(3)), RateLimit { requests: 10, per_seconds: 3 });
         assert_eq!(scaled(RateLimit { requests: 5, per_seconds: 60 }, Duration::from_secs(1)).requests, 1);
+    }
+
+    #[test]
+    fn query_secrets_are_masked() {
+        assert_eq!(
+            strip_query_secrets("https://h/x?api_key=abc&page=2&access_token=t&apiKey=k&x=1#f"),
+            "https://h/x?api_key=***&page=2&access_token=***&apiKey=***&x=1#f"
+        );
+        assert_eq!(strip_query_secrets("https://h/x?pageinate=true&page_no=1"), "https://h/x?pageinate=true&page_no=1");
+        assert_eq!(strip_query_secrets("https://h/x"), "https://h/x");
     }
 
     #[test]

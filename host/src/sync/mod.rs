@@ -443,7 +443,11 @@ async fn run_started(
     };
     let http = session.http_stats();
     let http_json = serde_json::to_value(&http).unwrap_or(serde_json::Value::Null);
-    store.transaction(|tx| tx.finish_run(run_id, status, error.as_deref(), &http_json))?;
+    let requests = run_requests(session);
+    store.transaction(|tx| {
+        tx.put_run_requests(run_id, &requests)?;
+        tx.finish_run(run_id, status, error.as_deref(), &http_json)
+    })?;
     Ok(SyncReport {
         run_id,
         integration: integration.name.clone(),
@@ -457,6 +461,22 @@ async fn run_started(
         elapsed_ms: started.at.elapsed().as_millis() as u64,
         deduplicated_from: None,
     })
+}
+
+/// The session's request log in the store's terms.
+fn run_requests(session: &Session<'_>) -> Vec<crate::store::RunRequest> {
+    session
+        .request_log()
+        .into_iter()
+        .map(|r| crate::store::RunRequest {
+            method: r.method,
+            url: r.url,
+            status: r.status,
+            error: r.error,
+            millis: r.millis,
+            bytes: r.bytes,
+        })
+        .collect()
 }
 
 /// The streams to read, in dependency order.

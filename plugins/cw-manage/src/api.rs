@@ -103,7 +103,7 @@ fn and(a: Option<&str>, b: Option<&str>) -> Option<String> {
 
 impl Api {
     pub fn new(s: &Settings) -> Api {
-        let client = Client::new(s.api_root.clone())
+        let client = Client::new(s.api_root())
             .with_header("authorization", basic_auth(&format!("{}+{}", s.company_id, s.public_key), &s.private_key))
             .with_header("clientid", s.client_id.clone())
             .with_header("accept", ACCEPT);

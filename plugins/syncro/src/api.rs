@@ -33,7 +33,7 @@ const TICKETS: Endpoint =
 
 impl Api {
     pub fn new(settings: &Settings) -> Self {
-        let client = Client::new(settings.base_url.clone())
+        let client = Client::new(settings.api_root())
             .with_header("authorization", format!("Bearer {}", settings.api_key))
             .with_header("accept", "application/json");
         Api { client, subdomain: settings.subdomain.clone() }

@@ -219,24 +219,32 @@ pub fn print_apply(out: &Out, report: &ApplyReport) {
     }
 }
 
-/// `ferry runs show ID`: one run with the records it skipped.
-fn show_run(app: &mut App, id: i64) -> Result<u8, Failure> {
+/// `ferry runs show ID [--requests]`: one run with the records it skipped
+/// and, on request, its outbound requests.
+fn show_run(app: &mut App, id: i64, with_requests: bool) -> Result<u8, Failure> {
     let run = app.store.read().run(id)?;
     let skipped = app.store.read().skipped_records(id)?;
+    let requests = if with_requests { Some(app.store.read().run_requests(id)?) } else { None };
     if app.out.json {
         let mut value = serde_json::to_value(&run).unwrap_or_default();
         value["skipped_records"] = serde_json::to_value(&skipped).unwrap_or_default();
+        if let Some(requests) = &requests {
+            value["requests"] = serde_json::to_value(requests).unwrap_or_default();
+        }
         app.out.json(&value);
         return Ok(exit::OK);
     }
     print_run(&app.out, &run);
     print_skipped(&app.out, &skipped);
+    if let Some(requests) = &requests {
+        print_requests(&app.out, &run, requests);
+    }
     Ok(exit::OK)
 }
 
 pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
     let list = match args.command {
-        Some(RunsCommand::Show { id }) => return show_run(app, id),
+        Some(RunsCommand::Show { id, requests }) => return show_run(app, id, requests),
         Some(RunsCommand::List(list)) => list,
         None => args.list,
     };
@@ -267,6 +275,30 @@ pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
             .collect(),
     );
     Ok(exit::OK)
+}
+
+/// A run's outbound requests (the first ones kept; the rest counted).
+fn print_requests(out: &Out, run: &crate::store::RunRow, requests: &[crate::store::RunRequest]) {
+    out.blank();
+    out.table(
+        &["method", "url", "status", "ms", "bytes"],
+        requests
+            .iter()
+            .map(|r| {
+                vec![
+                    r.method.clone(),
+                    r.url.clone(),
+                    r.status.map(|s| s.to_string()).unwrap_or_else(|| r.error.clone().unwrap_or_default()),
+                    r.millis.to_string(),
+                    r.bytes.to_string(),
+                ]
+            })
+            .collect(),
+    );
+    let sent = run.http.get("requests").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    if sent > requests.len() as u64 {
+        out.line(format!("{} requests sent; the first {} are kept", sent, requests.len()));
+    }
 }
 
 /// The records a run skipped as invalid, with the reason.
