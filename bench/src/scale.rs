@@ -61,6 +61,11 @@ impl Run {
     fn per_record(&self) -> f64 {
         self.wall / self.records.max(1) as f64
     }
+
+    /// Ferry's own CPU time (user + system) per record.
+    fn cpu_per_record(&self) -> f64 {
+        (self.cpu_user + self.cpu_sys) / self.records.max(1) as f64
+    }
 }
 
 /// The `scale` and `apply` groups (whichever `args` wants).
@@ -137,10 +142,14 @@ fn scale_verdict(first: &Run, last: &Run) -> Row {
     row(
         &format!("scale: {} vs {} companies", last.companies, first.companies),
         format!(
-            "wall time per record {:.1} µs vs {:.1} µs = {ratio:.2}x ({}); peak RSS {:.0} MiB at {} records ({})",
+            "wall time per record {:.1} µs vs {:.1} µs = {ratio:.2}x ({}); Ferry's CPU per record {:.1} µs vs \
+             {:.1} µs = {:.2}x; peak RSS {:.0} MiB at {} records ({})",
             last.per_record() * 1e6,
             first.per_record() * 1e6,
             if linear { "linear" } else { "NOT linear" },
+            last.cpu_per_record() * 1e6,
+            first.cpu_per_record() * 1e6,
+            last.cpu_per_record() / first.cpu_per_record(),
             last.rss_mib,
             last.records,
             if bounded { "within the bound" } else { "NOT within the bound" },
