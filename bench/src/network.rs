@@ -10,9 +10,9 @@
 //! - what latency forces: `R * T / C`.
 //!
 //! Neither PSA publishes a concurrency limit; C = [`IN_FLIGHT`] is assumed
-//! (what the per-integration concurrency setting is meant to allow). Today
-//! Ferry reads one stream at a time, one page at a time, so its own floor is
-//! `R * T`, shown beside it.
+//! (what the per-integration concurrency setting is meant to allow). Ferry
+//! reads up to 4 streams at once but each one page at a time, so where one
+//! stream holds most pages its own floor is near `R * T`, shown beside it.
 
 use std::path::Path;
 use std::time::Duration;
