@@ -391,3 +391,132 @@ fn golden_records_are_unchanged() {
         );
     }
 }
+
+/// Every object of `value` (at any depth) with one member replaced by a
+/// value of each JSON type, one variant per member and type.
+fn one_wrong_member(value: &serde_json::Value) -> Vec<serde_json::Value> {
+    use serde_json::{Value, json};
+    let wrong = [json!(null), json!(true), json!(-5), json!(1.5), json!("text"), json!([1, "x"]), json!({"x": 1})];
+    let mut out = Vec::new();
+    match value {
+        Value::Object(map) => {
+            for (key, member) in map {
+                for w in wrong.iter().chain(one_wrong_member(member).iter()) {
+                    let mut changed = map.clone();
+                    changed.insert(key.clone(), w.clone());
+                    out.push(Value::Object(changed));
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                for w in one_wrong_member(item) {
+                    let mut changed = items.clone();
+                    changed[i] = w;
+                    out.push(Value::Array(changed));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Every value under `key` (the entries of it, when it is a list) in the
+/// records of `pages`, at any depth, as a JSON list.
+fn nested(pages: &[&str], key: &str) -> String {
+    fn collect(value: &serde_json::Value, key: &str, out: &mut Vec<serde_json::Value>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    if k == key {
+                        match v {
+                            serde_json::Value::Array(items) => out.extend(items.iter().cloned()),
+                            other => out.push(other.clone()),
+                        }
+                    }
+                    collect(v, key, out);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, key, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for page in pages {
+        collect(&serde_json::from_str(page).unwrap(), key, &mut out);
+    }
+    assert!(out.iter().any(serde_json::Value::is_object), "no `{key}` object in the samples");
+    serde_json::Value::Array(out).to_string()
+}
+
+/// Reads `T` straight from each record of `page` (not through
+/// `OrDefault`, which would hide a failure) with every member of every
+/// object in it, nested ones included, of each wrong JSON type: a field
+/// without a lenient reader fails here.
+fn tolerates_wrong_types<T: serde::de::DeserializeOwned>(page: &str) -> usize {
+    let records: Vec<serde_json::Value> = serde_json::from_str(page).unwrap();
+    let mut tried = 0;
+    for record in records.iter().filter(|r| r.is_object()) {
+        for variant in std::iter::once(record.clone()).chain(one_wrong_member(record)) {
+            if let Err(e) = serde_json::from_value::<T>(variant.clone()) {
+                panic!("{} did not read: {e}\n{variant}", std::any::type_name::<T>());
+            }
+            tried += 1;
+        }
+    }
+    tried
+}
+
+#[test]
+fn every_field_reads_a_wrong_json_type_as_absent() {
+    use crate::map::*;
+    let mut tried = tolerates_wrong_types::<CwCompany>(COMPANIES);
+    tried += tolerates_wrong_types::<CwContact>(CONTACTS);
+    tried += tolerates_wrong_types::<CwConfiguration>(CONFIGURATIONS);
+    tried += tolerates_wrong_types::<CwAgreement>(AGREEMENTS);
+    tried += tolerates_wrong_types::<CwTicket>(TICKETS);
+    tried += tolerates_wrong_types::<CwSite>(SITES_250);
+    tried += tolerates_wrong_types::<CwSite>(SITES_253);
+    for (_, list) in LOOKUP_LISTS {
+        tried += tolerates_wrong_types::<ListEntry>(list);
+    }
+    tried += tolerates_wrong_types::<ListEntry>(COMPANY_STATUSES);
+    tried += tolerates_wrong_types::<BoardStatus>(BOARD_1_STATUSES);
+    // The nested structs: a record reads them leniently, which would hide a
+    // field of theirs that fails.
+    let records = [COMPANIES, CONTACTS, CONFIGURATIONS, AGREEMENTS, TICKETS, SITES_250, SITES_253, BOARD_1_STATUSES];
+    let at = |key: &str| nested(&records, key);
+    tried += tolerates_wrong_types::<Info>(&at("_info"));
+    tried += tolerates_wrong_types::<CommunicationItem>(&at("communicationItems"));
+    tried += tolerates_wrong_types::<Question>(&at("questions"));
+    for key in [
+        "status",
+        "type",
+        "types",
+        "company",
+        "contact",
+        "site",
+        "country",
+        "territory",
+        "defaultContact",
+        "department",
+        "relationship",
+        "installedBy",
+        "vendor",
+        "manufacturer",
+        "billingCycle",
+        "subType",
+        "item",
+        "team",
+        "owner",
+        "priority",
+        "source",
+        "agreement",
+        "board",
+        "stateReference",
+    ] {
+        tried += tolerates_wrong_types::<Ref>(&at(key));
+    }
+    assert!(tried > 4_000, "only {tried} variants");
+}

@@ -10,6 +10,7 @@
 
 mod api;
 mod config;
+mod de;
 #[cfg(test)]
 mod golden;
 mod map;
