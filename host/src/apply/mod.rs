@@ -23,7 +23,7 @@ use self::assets::apply_assets;
 use self::companies::apply_companies;
 use self::tickets::apply_tickets;
 use crate::hashing::content_hash;
-use crate::model::{Record, StreamKind};
+use crate::model::{Record, StreamId, StreamKind};
 use crate::options::IntegrationOptions;
 use crate::store::{MirrorRow, Store, StoreError, Tx};
 
@@ -56,15 +56,15 @@ pub enum ApplyScope {
 pub struct ApplyReport {
     pub integration: String,
     pub scope: ApplyScope,
-    pub streams: BTreeMap<StreamKind, Counts>,
+    pub streams: BTreeMap<StreamId, Counts>,
     /// PSA companies waiting for the operator (suggested or unmatched).
     pub awaiting_match: u64,
     pub elapsed_ms: u64,
 }
 
 impl ApplyReport {
-    pub fn stream(&self, kind: StreamKind) -> Option<&Counts> {
-        self.streams.get(&kind)
+    pub fn stream(&self, stream: &StreamId) -> Option<&Counts> {
+        self.streams.get(stream)
     }
 
     /// Whether apply wrote anything to the documentation tables.
@@ -122,11 +122,18 @@ fn run(store: &mut Store, integration_id: i64, changes_only: bool) -> Result<App
             None => Reach::Everything,
         };
         for stream in ASSET_STREAMS {
-            let counts = apply_assets(tx, integration_id, stream, &options, &owners, &reach)?;
+            let stream = StreamId::Kind(stream);
+            let counts = apply_assets(tx, integration_id, &stream, &options, &owners, &reach)?;
             report.streams.insert(stream, counts);
         }
         let counts = apply_tickets(tx, integration_id, &options, &owners, &reach)?;
-        report.streams.insert(StreamKind::Tickets, counts);
+        report.streams.insert(StreamKind::Tickets.into(), counts);
+        // Extra streams' items are placed like assets; apply knows them
+        // from the mirror, so it needs no connector.
+        for stream in tx.mirror_extra_streams(integration_id)? {
+            let counts = apply_assets(tx, integration_id, &stream, &options, &owners, &reach)?;
+            report.streams.insert(stream, counts);
+        }
         // What this apply leaves behind (it writes links and companies
         // itself) is what the next one compares with.
         tx.set_applied_state(integration_id, seen_seq, &content_hash(&tx.apply_inputs(integration_id)?))?;
@@ -163,15 +170,16 @@ enum Reach<'a> {
 }
 
 impl Reach<'_> {
-    fn rows(&self, tx: &Tx<'_>, integration_id: i64, stream: StreamKind) -> Result<Vec<MirrorRow>, StoreError> {
+    fn rows(&self, tx: &Tx<'_>, integration_id: i64, stream: &StreamId) -> Result<Vec<MirrorRow>, StoreError> {
         let mut rows = Vec::new();
+        let stream = stream.to_string();
         match self {
-            Reach::Everything => tx.for_each_mirror(integration_id, stream.as_str(), |row| {
+            Reach::Everything => tx.for_each_mirror(integration_id, &stream, |row| {
                 rows.push(row);
                 Ok(())
             })?,
             Reach::ChangedSince { since, companies } => {
-                tx.for_each_mirror_changed(integration_id, stream.as_str(), *since, companies, |row| {
+                tx.for_each_mirror_changed(integration_id, &stream, *since, companies, |row| {
                     rows.push(row);
                     Ok(())
                 })?

@@ -8,7 +8,7 @@ use crate::apply::{self, ApplyReport};
 use crate::cli::args::{ApplyArgs, RunsArgs, RunsCommand, SyncArgs};
 use crate::cli::output::{Out, duration, show_total};
 use crate::cli::{App, Failure, exit};
-use crate::model::StreamKind;
+use crate::model::StreamId;
 use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord, Trigger};
 use crate::sync::{self, Mode, Observer, SyncReport, SyncRequest};
 
@@ -19,11 +19,11 @@ struct Bars<'a> {
 }
 
 impl Observer for Bars<'_> {
-    fn stream_started(&self, stream: StreamKind, resumed: bool) {
+    fn stream_started(&self, stream: &StreamId, resumed: bool) {
         let label = if resumed { format!("{stream} (resuming)") } else { stream.to_string() };
         *self.bar.borrow_mut() = Some(self.out.progress(&label));
     }
-    fn page(&self, _stream: StreamKind, fetched: u64, total: Option<u64>) {
+    fn page(&self, _stream: &StreamId, fetched: u64, total: Option<u64>) {
         if let Some(b) = self.bar.borrow().as_ref() {
             if let Some(total) = total.filter(|t| *t >= fetched) {
                 show_total(b, total);
@@ -297,7 +297,7 @@ fn print_run(out: &Out, run: &RunRow) {
         ("run", run.id.to_string()),
         ("integration", run.integration.clone()),
         ("mode", run.mode.to_string()),
-        ("streams", run.streams.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+        ("streams", run.streams.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
         ("trigger", run.trigger.to_string()),
         ("status", run.status.as_str().to_string()),
         ("started", run.started_at.clone()),
