@@ -362,7 +362,7 @@ pub enum RulesAction {
     /// Turn a skip option on or off.
     Skip {
         /// inactive-companies, contacts, agreements, assets, inactive-assets, sites,
-        /// company-type=T, asset-type=T
+        /// company-type=T, asset-type=T, stream=NAME (an extra stream: not read, kept out)
         what: String,
         #[arg(long)]
         off: bool,
