@@ -73,7 +73,9 @@ impl Source for Probe {
             allowed_hosts: vec!["{base_url}".into()],
             rate_limit: None,
             // Declared in every mode (info() sees no config): only mode
-            // `contracts` lists any; the others return an empty page.
+            // `contracts` lists any; the others return an empty page, which
+            // completes. Tests about a failing companies stream sync
+            // `--stream companies`, or the run would be partial.
             extra_streams: vec![ExtraStreamInfo {
                 name: "contracts".into(),
                 description: "probe contracts".into(),
