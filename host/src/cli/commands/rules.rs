@@ -4,6 +4,7 @@ use crate::apply;
 use crate::cli::args::{RulesAction, RulesArgs};
 use crate::cli::commands::sync::print_apply;
 use crate::cli::{App, Failure, exit};
+use crate::model::{StreamId, StreamKind};
 use crate::options::{IntegrationOptions, TypeRule};
 use crate::store::IntegrationRow;
 
@@ -152,10 +153,10 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 Some(("company-type", t)) => toggle(&mut s.company_types, t, on),
                 Some(("asset-type", t)) => toggle(&mut s.asset_types, t, on),
                 Some(("stream", _)) => match extra {
-                    Some(SkipStream::Kind("contacts")) => s.contacts = on,
-                    Some(SkipStream::Kind("agreements")) => s.agreements = on,
-                    Some(SkipStream::Kind("assets")) => s.assets = on,
-                    Some(SkipStream::Kind("sites")) => s.sites = on,
+                    Some(SkipStream::Kind(StreamKind::Contacts)) => s.contacts = on,
+                    Some(SkipStream::Kind(StreamKind::Agreements)) => s.agreements = on,
+                    Some(SkipStream::Kind(StreamKind::Assets)) => s.assets = on,
+                    Some(SkipStream::Kind(StreamKind::Sites)) => s.sites = on,
                     Some(SkipStream::Extra(name)) => toggle(&mut s.streams, &name, on),
                     Some(SkipStream::Kind(_)) | None => {}
                 },
@@ -223,7 +224,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
 /// What `skip stream=NAME` names.
 enum SkipStream {
     /// A kind that has its own switch (`contacts`, …).
-    Kind(&'static str),
+    Kind(StreamKind),
     /// An extra stream the integration's connector declares.
     Extra(String),
 }
@@ -233,17 +234,15 @@ enum SkipStream {
 /// otherwise skip nothing, silently).
 fn extra_stream_to_skip(app: &App, integration: &IntegrationRow, name: &str) -> Result<SkipStream, Failure> {
     let name = name.trim();
-    match crate::model::StreamId::from_operator(name) {
-        Some(crate::model::StreamId::Kind(kind)) => {
-            return match kind.as_str() {
-                k @ ("contacts" | "agreements" | "assets" | "sites") => Ok(SkipStream::Kind(k)),
-                k => Err(Failure::new(
-                    format!("the {k} stream cannot be skipped"),
-                    Some("skip contacts, agreements, assets, sites or an extra stream".into()),
-                )),
-            };
-        }
-        Some(crate::model::StreamId::Extra(extra)) => {
+    match StreamId::from_operator(name) {
+        Some(StreamId::Kind(
+            kind @ (StreamKind::Contacts | StreamKind::Agreements | StreamKind::Assets | StreamKind::Sites),
+        )) => Ok(SkipStream::Kind(kind)),
+        Some(StreamId::Kind(kind)) => Err(Failure::new(
+            format!("the {kind} stream cannot be skipped"),
+            Some("skip contacts, agreements, assets, sites or an extra stream".into()),
+        )),
+        Some(StreamId::Extra(extra)) => {
             let declared = app.store.read().connector(&integration.connector_id)?.map(|c| c.info.extra_streams);
             let declared = declared.unwrap_or_default();
             if declared.iter().any(|s| s.name == extra) {
