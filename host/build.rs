@@ -15,8 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (connector id, cargo package, artifact file stem)
-const BUNDLED: &[(&str, &str, &str)] =
-    &[("syncro", "ferry-syncro", "ferry_syncro"), ("cw-manage", "ferry-cw-manage", "ferry_cw_manage")];
+const BUNDLED: &[(&str, &str, &str)] = &[
+    ("syncro", "ferry-syncro", "ferry_syncro"),
+    ("cw-manage", "ferry-cw-manage", "ferry_cw_manage"),
+    ("halopsa", "ferry-halopsa", "ferry_halopsa"),
+];
 
 /// Built with the bundled ones but not embedded: the connector template and
 /// test-only components that misbehave on purpose. Their directory reaches

@@ -327,3 +327,70 @@ fn missing_permission_names_it_and_the_rest_still_syncs() {
     assert!(run.stderr.contains("partial"), "{}", run.stderr);
     assert!(ferry.count("SELECT COUNT(*) FROM companies") > 0, "what was allowed arrived");
 }
+
+/// A Syncro simulator with 3 customers a page, a full sync done, then the
+/// customer with the highest id renamed (so it is on the last page in id
+/// order and first newest-first). Returns its id.
+fn synced_then_last_customer_renamed(ferry: &Ferry) -> (Sim, String) {
+    let sim = syncro_sim_with(
+        &small_world(),
+        ferry_sim::syncro::SyncroOptions { customers_per_page: 3, ..ferry_sim::syncro::SyncroOptions::default() },
+    );
+    ferry.add_syncro("acme", &sim);
+    assert_eq!(ferry.json(&["sync", "acme"])["status"], "succeeded");
+    let last = sim.records("customers").iter().filter_map(|c| c["id"].as_u64()).max().expect("customers");
+    assert!(sim.rename("customers", &last.to_string(), "Renamed In Syncro"));
+    sim.clear_requests();
+    (sim, last.to_string())
+}
+
+#[test]
+fn incremental_reads_customers_newest_first_and_stops_at_the_watermark() {
+    let ferry = Ferry::new();
+    let (sim, renamed) = synced_then_last_customer_renamed(&ferry);
+    let pages = sim.records("customers").len().div_ceil(3);
+    assert!(pages >= 3, "the listing spans pages");
+
+    let report = ferry.json(&["sync", "acme", "--incremental"]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let customers: Vec<_> = sim.requests().into_iter().filter(|r| r.path.ends_with("/customers")).collect();
+    assert_eq!(customers.len(), 1, "one page newest first reaches back past the watermark: {customers:?}");
+    assert_eq!(customers[0].param("sort").as_deref(), Some("updated_at DESC"));
+    let companies = stream(&report, "companies");
+    assert_eq!((companies["fetched"].as_u64(), companies["updated"].as_u64()), (Some(1), Some(1)), "{companies}");
+    assert_eq!(
+        ferry.count(&format!(
+            "SELECT COUNT(*) FROM mirror WHERE external_id = '{renamed}' AND data LIKE '%Renamed In Syncro%'"
+        )),
+        1
+    );
+    // A full sync still reads every page, in id order, without the sort.
+    sim.clear_requests();
+    assert_eq!(ferry.json(&["sync", "acme", "--force"])["status"], "succeeded");
+    let full: Vec<_> = sim.requests().into_iter().filter(|r| r.path.ends_with("/customers")).collect();
+    assert_eq!(full.len(), pages);
+    assert!(full.iter().all(|r| r.param("sort").is_none()));
+}
+
+#[test]
+fn a_tenant_ignoring_the_sort_falls_back_to_reading_every_customer() {
+    let ferry = Ferry::new();
+    let (sim, renamed) = synced_then_last_customer_renamed(&ferry);
+    let pages = sim.records("customers").len().div_ceil(3);
+    sim.set_faults(Faults { ignore_sort: true, ..Faults::default() });
+
+    let run = ferry.run(&["--json", "sync", "acme", "--incremental"]).ok();
+    let report = run.json();
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let customers: Vec<_> = sim.requests().into_iter().filter(|r| r.path.ends_with("/customers")).collect();
+    assert_eq!(customers.len(), 1 + pages, "the unsorted first page, then every page: {customers:?}");
+    assert!(customers[1..].iter().all(|r| r.param("sort").is_none()));
+    let companies = stream(&report, "companies");
+    assert_eq!(companies["updated"], 1, "the change on the last page is found: {companies}");
+    assert_eq!(
+        ferry.count(&format!(
+            "SELECT COUNT(*) FROM mirror WHERE external_id = '{renamed}' AND data LIKE '%Renamed In Syncro%'"
+        )),
+        1
+    );
+}

@@ -252,7 +252,18 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
         match session(runtime, &loaded, &info, &wrong, &[]) {
             Err(e) => report.push("check with wrong credentials", Outcome::Fail, e.to_string()),
             Ok(mut s) => match s.check().await {
-                Ok(Err(e)) => report.push("check with wrong credentials", Outcome::Pass, format!("refused: {e}")),
+                Ok(Err(e)) if refuses_credentials(&e) => {
+                    report.push("check with wrong credentials", Outcome::Pass, format!("refused: {e}"))
+                }
+                Ok(Err(e)) => report.push(
+                    "check with wrong credentials",
+                    Outcome::Fail,
+                    format!(
+                        "failed with `{}` ({e}): wrong credentials must come back as `unauthorized` (or \
+                         `forbidden`), which stops a sync and tells the operator to renew them",
+                        error_kind(&e)
+                    ),
+                ),
                 Ok(Ok(r)) => report.push(
                     "check with wrong credentials",
                     Outcome::Fail,
@@ -353,7 +364,7 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
         None => report.push("unsupported stream", Outcome::Skip, "every stream is offered"),
         Some(kind) => match session(runtime, &loaded, &info, &given, &secrets) {
             Err(e) => report.push("unsupported stream", Outcome::Fail, e.to_string()),
-            Ok(mut s) => match s.read(&kind.into(), None, None).await {
+            Ok(s) => match s.read(&kind.into(), None, None).await {
                 Ok(Err(ConnectorError::UnsupportedStream { .. })) => {
                     report.push("unsupported stream", Outcome::Pass, format!("{kind}: unsupported-stream"))
                 }
@@ -496,4 +507,19 @@ pub fn tally(report: &Report) -> BTreeMap<&'static str, usize> {
         *t.entry(k).or_default() += 1;
     }
     t
+}
+
+/// The errors that say "these credentials are refused": anything else for
+/// wrong secrets (not-found, bad-response, other…) would send an operator
+/// with expired keys looking in the wrong place.
+fn refuses_credentials(e: &crate::model::ConnectorError) -> bool {
+    matches!(e, crate::model::ConnectorError::Unauthorized { .. } | crate::model::ConnectorError::Forbidden { .. })
+}
+
+/// The contract's name of an error case (`not-found`), for messages.
+fn error_kind(e: &crate::model::ConnectorError) -> String {
+    serde_json::to_value(e)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "error".into())
 }

@@ -563,6 +563,23 @@ pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Sess
 }
 
 /// Config for display: (key, shown value, is secret). Secrets are masked.
+/// The exact origins the connector may call for this integration: its host
+/// templates expanded over the stored config (defaults filled in), as a
+/// sync expands them. Secrets are not used (host templates name non-secret
+/// keys). An expansion error is returned as its message.
+pub fn allowed_origins(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Vec<String>, String> {
+    let mut config: std::collections::HashMap<String, String> =
+        row.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for f in &info.config {
+        if let Some(d) = &f.default_value {
+            config.entry(f.key.clone()).or_insert_with(|| d.clone());
+        }
+    }
+    crate::runtime::allowlist::Allowlist::expand(&info.allowed_hosts, &config)
+        .map(|a| a.origins().iter().map(ToString::to_string).collect())
+        .map_err(|e| e.to_string())
+}
+
 pub fn display_config(row: &IntegrationRow, info: &ConnectorInfo) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     for f in &info.config {

@@ -550,6 +550,16 @@ pub enum ConnectorError {
     Other { detail: String },
 }
 
+/// A wait in words as an operator plans it: `297` → "about 5 minutes".
+pub fn wait_words(secs: u32) -> String {
+    let plural = |n: u32, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
+    match secs {
+        0..=59 => plural(secs.max(1), "second"),
+        60..=3569 => format!("about {}", plural((secs + 30) / 60, "minute")),
+        _ => format!("about {}", plural((secs + 1800) / 3600, "hour")),
+    }
+}
+
 impl ConnectorError {
     /// The operator's next step for this kind of failure.
     pub fn hint(&self) -> String {
@@ -564,7 +574,11 @@ impl ConnectorError {
                 "grant the API user read access to that data in the PSA, then run the sync again".into()
             }
             ConnectorError::NotFound { .. } => "check the site/subdomain configured for this integration".into(),
-            ConnectorError::RateLimited { .. } => {
+            ConnectorError::RateLimited { retry_after: Some(secs) } => format!(
+                "the PSA asked to wait {}: run the sync again after that; Ferry resumes where it stopped",
+                wait_words(*secs)
+            ),
+            ConnectorError::RateLimited { retry_after: None } => {
                 "wait a minute and run the sync again; Ferry resumes where it stopped".into()
             }
             ConnectorError::Unreachable { .. } | ConnectorError::Timeout { .. } => {
@@ -641,5 +655,21 @@ mod tests {
         assert_eq!(serde_json::from_str::<StreamId>(r#""extra:contracts""#).ok(), Some(contracts.clone()));
         // Kinds sort before extra streams, in their reading order.
         assert!(StreamId::Kind(StreamKind::Tickets) < contracts);
+    }
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_hints_state_the_actual_wait() {
+        assert_eq!(wait_words(1), "1 second");
+        assert_eq!(wait_words(45), "45 seconds");
+        assert_eq!(wait_words(297), "about 5 minutes");
+        assert_eq!(wait_words(60), "about 1 minute");
+        assert_eq!(wait_words(7200), "about 2 hours");
+        let hint = ConnectorError::RateLimited { retry_after: Some(297) }.hint();
+        assert!(hint.contains("about 5 minutes") && !hint.contains("a minute"), "{hint}");
     }
 }

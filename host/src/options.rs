@@ -138,6 +138,12 @@ pub struct IntegrationOptions {
     /// the connector's published limit. Lower it when other tools share the
     /// PSA's budget (Syncro counts per IP address).
     pub requests_per_minute: Option<u32>,
+    /// Streams a sync reads at once (after `lookups`, which goes first
+    /// alone); unset: [`DEFAULT_CONCURRENCY`]. 1 reads them one after
+    /// another. Requests stay within the rate limit whatever this is: the
+    /// streams share it. Left out of the stored JSON while unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
     pub tickets: TicketOptions,
 }
 
@@ -145,6 +151,11 @@ pub const DEFAULT_MATCH_THRESHOLD: f64 = 0.9;
 pub const DEFAULT_CONTACTS_LAYOUT: &str = "People";
 pub const DEFAULT_SITES_LAYOUT: &str = "Locations";
 pub const DEFAULT_AGREEMENTS_LAYOUT: &str = "Agreements";
+/// Streams read at once when the operator has not said.
+pub const DEFAULT_CONCURRENCY: u32 = 4;
+/// The most streams an operator may ask to read at once (a connector
+/// offers seven at most, so more would change nothing).
+pub const MAX_CONCURRENCY: u32 = 16;
 
 impl Default for IntegrationOptions {
     fn default() -> Self {
@@ -161,6 +172,7 @@ impl Default for IntegrationOptions {
             auto_archive: false,
             keep_company_details: false,
             requests_per_minute: None,
+            concurrency: None,
             tickets: TicketOptions::default(),
         }
     }
@@ -197,6 +209,12 @@ impl IntegrationOptions {
         }
     }
 
+    /// Streams to read at once: the operator's setting within
+    /// 1..=[`MAX_CONCURRENCY`], else [`DEFAULT_CONCURRENCY`].
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.unwrap_or(DEFAULT_CONCURRENCY).clamp(1, MAX_CONCURRENCY) as usize
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
@@ -221,6 +239,19 @@ mod tests {
         let mut o = IntegrationOptions::default();
         o.rules.push(TypeRule { when_type: "Firewall".into(), layout: "Network".into() });
         assert_eq!(IntegrationOptions::from_json(&o.to_json()), o);
+    }
+
+    #[test]
+    fn concurrency_defaults_to_four_and_stays_in_bounds() {
+        let mut o = IntegrationOptions::default();
+        assert_eq!(o.concurrency(), DEFAULT_CONCURRENCY as usize);
+        assert!(o.to_json().get("concurrency").is_none(), "unset stays out of the stored JSON");
+        o.concurrency = Some(0);
+        assert_eq!(o.concurrency(), 1);
+        o.concurrency = Some(1000);
+        assert_eq!(o.concurrency(), MAX_CONCURRENCY as usize);
+        o.concurrency = Some(2);
+        assert_eq!(IntegrationOptions::from_json(&o.to_json()).concurrency(), 2);
     }
 
     #[test]

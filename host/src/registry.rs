@@ -119,6 +119,12 @@ pub fn load(store: &Store, runtime: &Runtime, id: &str) -> Result<(ConnectorRow,
     Ok((row, loaded))
 }
 
+/// The component bytes of an installed (or bundled) connector, e.g. for
+/// `plugin check ID` and `plugin export ID FILE`.
+pub fn component(store: &Store, id: &str) -> Result<Vec<u8>, RegistryError> {
+    store.read().connector_component(id)?.ok_or_else(|| RegistryError::Unknown(id.to_string()))
+}
+
 pub fn remove(store: &mut Store, id: &str) -> Result<(), RegistryError> {
     let row = store.read().connector(id)?.ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
     if row.origin == ConnectorOrigin::Bundled && BUNDLED.iter().any(|(b, _)| *b == id) {

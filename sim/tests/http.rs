@@ -452,3 +452,46 @@ async fn cw_configurations_use_known_fields_only() {
         assert!(info_fields.iter().any(|f| f == key), "system/info field `{key}` is not in the CW model");
     }
 }
+
+/// `updated_at` of every customer on one page of `/customers?…`.
+async fn customer_times(sim: &Simulator, query: &str) -> Vec<String> {
+    let body: Value =
+        syncro_get(sim, &format!("/customers?include_disabled=true&{query}")).await.json().await.expect("json");
+    body["customers"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| c["updated_at"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn syncro_sorts_customers_newest_first_unless_told_to_ignore_it() {
+    let sim = syncro().await;
+    let touched = sim.touch("customers", 1);
+    let body: Value =
+        syncro_get(&sim, "/customers?include_disabled=true&sort=updated_at%20DESC").await.json().await.expect("json");
+    assert_eq!(body["customers"][0]["id"].to_string(), touched[0], "the just-updated customer comes first");
+    let times = customer_times(&sim, "sort=updated_at+DESC").await;
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted, "newest first");
+    let ascending = customer_times(&sim, "sort=updated_at+ASC").await;
+    assert!(ascending.windows(2).all(|w| w[0] <= w[1]), "oldest first: {ascending:?}");
+
+    sim.set_faults(Faults { ignore_sort: true, ..Faults::default() });
+    let ignored: Value =
+        syncro_get(&sim, "/customers?include_disabled=true&sort=updated_at%20DESC").await.json().await.expect("json");
+    let ids: Vec<u64> =
+        ignored["customers"].as_array().expect("list").iter().filter_map(|c| c["id"].as_u64()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "a tenant ignoring the sort answers in id order: {ids:?}");
+}
+
+#[tokio::test]
+async fn latency_delays_each_response_reproducibly() {
+    let sim = syncro().await;
+    sim.set_latency(ferry_sim::Latency { ms: 40, jitter_ms: 0, seed: 1 });
+    let started = std::time::Instant::now();
+    assert_eq!(syncro_get(&sim, "/me").await.status(), 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(40), "{:?}", started.elapsed());
+}

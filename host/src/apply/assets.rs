@@ -28,6 +28,7 @@ pub(super) fn apply_assets(
     let stream_name = stream.to_string();
     let stream_name = stream_name.as_str();
     for row in reach.rows(tx, integration_id, stream)? {
+        let row = row?;
         let record = parse(&row)?;
         let ext = record.external_id();
         let owner = record.company_id().and_then(|c| owners.get(c)).copied();

@@ -169,23 +169,71 @@ enum Reach<'a> {
     },
 }
 
-impl Reach<'_> {
-    fn rows(&self, tx: &Tx<'_>, integration_id: i64, stream: &StreamId) -> Result<Vec<MirrorRow>, StoreError> {
-        let mut rows = Vec::new();
+impl<'a> Reach<'a> {
+    /// The records to look at, read in chunks of [`CHUNK`] (a whole
+    /// stream is never held in memory at once).
+    fn rows<'t>(&self, tx: &'t Tx<'t>, integration_id: i64, stream: &StreamId) -> Result<Rows<'t>, StoreError> {
         let stream = stream.to_string();
         match self {
-            Reach::Everything => tx.for_each_mirror(integration_id, &stream, |row| {
-                rows.push(row);
-                Ok(())
-            })?,
+            Reach::Everything => {
+                Ok(Rows::Chunked { tx, integration_id, stream, after: Some(0), chunk: Vec::new().into_iter() })
+            }
             Reach::ChangedSince { since, companies } => {
+                let mut rows = Vec::new();
                 tx.for_each_mirror_changed(integration_id, &stream, *since, companies, |row| {
                     rows.push(row);
                     Ok(())
-                })?
+                })?;
+                Ok(Rows::Collected(rows.into_iter()))
             }
         }
-        Ok(rows)
+    }
+}
+
+/// Mirror rows read per query when apply looks at everything.
+pub(crate) const CHUNK: usize = 2000;
+
+/// The mirror rows an apply looks at: a stream read chunk by chunk, or the
+/// (few) changed records collected up front.
+enum Rows<'t> {
+    Chunked {
+        tx: &'t Tx<'t>,
+        integration_id: i64,
+        /// The stream's stored spelling (`assets`, `extra:contracts`).
+        stream: String,
+        /// The row to continue after; `None` once the stream is exhausted.
+        after: Option<i64>,
+        chunk: std::vec::IntoIter<MirrorRow>,
+    },
+    Collected(std::vec::IntoIter<MirrorRow>),
+}
+
+impl Iterator for Rows<'_> {
+    type Item = Result<MirrorRow, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Rows::Collected(rows) => rows.next().map(Ok),
+            Rows::Chunked { tx, integration_id, stream, after, chunk } => loop {
+                if let Some(row) = chunk.next() {
+                    return Some(Ok(row));
+                }
+                let from = (*after)?;
+                match tx.mirror_chunk(*integration_id, stream, from, CHUNK) {
+                    Ok((rows, last)) => {
+                        *after = last.filter(|_| rows.len() == CHUNK);
+                        if rows.is_empty() {
+                            return None;
+                        }
+                        *chunk = rows.into_iter();
+                    }
+                    Err(e) => {
+                        *after = None;
+                        return Some(Err(e));
+                    }
+                }
+            },
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub(super) fn apply_tickets(
     let mut counts = Counts::default();
     let t = &options.tickets;
     for row in reach.rows(tx, integration_id, &StreamKind::Tickets.into())? {
+        let row = row?;
         let Record::Ticket(ticket) = parse(&row)? else { continue };
         let owner = ticket.company_id.as_deref().and_then(|c| owners.get(c)).copied();
         let keep = row.deleted_at.is_none() && !rules::ticket_excluded(t, &ticket.status);

@@ -135,9 +135,12 @@ pub enum PluginCommand {
     },
     /// Remove an installed connector.
     Remove { id: String },
-    /// Conformance check of a connector file against a live (test) API.
+    /// Write an installed or bundled connector's component to a file.
+    Export { id: String, file: PathBuf },
+    /// Conformance check of a connector against a live (test) API.
     Check {
-        file: std::path::PathBuf,
+        /// A .wasm file, or an installed or bundled connector id.
+        target: String,
         /// Config values for the run, KEY=VALUE (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
@@ -369,7 +372,8 @@ pub enum RulesAction {
         #[command(flatten)]
         apply: ApplyNow,
     },
-    /// Turn an additional option on or off: auto-update-names, auto-archive, keep-company-details.
+    /// Turn an additional option on or off: auto-update-names, auto-archive, keep-company-details;
+    /// or set requests-per-minute=N, concurrency=N (streams read at once).
     Option {
         what: String,
         #[arg(long)]
@@ -487,7 +491,12 @@ pub enum RunsCommand {
     /// Recent runs, newest first (what `ferry runs [NAME]` prints).
     List(RunsList),
     /// One run: its streams, HTTP figures and the records it skipped as invalid.
-    Show { id: i64 },
+    Show {
+        id: i64,
+        /// List the run's outbound requests (method, URL, status, time, bytes).
+        #[arg(long)]
+        requests: bool,
+    },
 }
 
 #[derive(Debug, Args)]

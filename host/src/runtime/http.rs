@@ -1,20 +1,20 @@
 //! The connector's only way out: outbound HTTP as granted by Ferry.
 //!
 //! Every request is checked against the integration's [`Allowlist`], paced by
-//! its rate limiter, sent with a timeout and a response-size cap, and retried
+//! its [`Pacer`] (the PSA's sliding window; a 429 pauses every request of
+//! the integration), sent with a timeout and a response-size cap, and retried
 //! when the PSA says "later" (429/503 honouring Retry-After, other 5xx and
 //! transport failures with exponential backoff, for idempotent methods only).
 //! Redirects are never followed here: a 3xx goes back to the connector, and
 //! if it follows the `Location`, that request is checked like any other.
 
-use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota};
 use serde::{Deserialize, Serialize};
 
 use super::allowlist::Allowlist;
+use super::pacer::Pacer;
 use crate::model::RateLimit;
 
 /// Ferry's limits on outbound HTTP for one integration.
@@ -34,6 +34,10 @@ pub struct HttpPolicy {
     /// Fraction of the PSA's published rate limit Ferry uses, leaving
     /// headroom for clock skew between Ferry and the PSA.
     pub rate_headroom: f64,
+    /// Count rate limits over this window instead of the published one,
+    /// the allowance scaled to it: for a PSA that enforces its limit over
+    /// shorter windows than it publishes (and for tests).
+    pub rate_window: Option<Duration>,
 }
 
 impl Default for HttpPolicy {
@@ -46,6 +50,7 @@ impl Default for HttpPolicy {
             max_retry_wait: Duration::from_secs(120),
             request_budget: 1_000_000,
             rate_headroom: 0.97,
+            rate_window: None,
         }
     }
 }
@@ -99,13 +104,33 @@ pub struct HttpStats {
     pub bytes_received: u64,
 }
 
+/// One request as sent (each retry is its own), for `-v` and
+/// `ferry runs show ID --requests`. The URL has secrets removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub method: String,
+    pub url: String,
+    /// The status, or none when no response came (see `error`).
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub millis: u64,
+    pub bytes: u64,
+}
+
+/// Requests of one run kept for `runs show --requests`: the first ones,
+/// which show how the run went; the rest are only counted.
+pub const KEPT_REQUESTS: usize = 2000;
+
 /// Outbound HTTP for one integration.
 pub struct HttpGate {
     client: reqwest::Client,
     allowlist: Allowlist,
-    limiter: Option<DefaultDirectRateLimiter>,
+    pacer: Arc<Pacer>,
     policy: HttpPolicy,
     stats: Mutex<HttpStats>,
+    /// Scrubs secret values from logged URLs.
+    redactor: Option<std::sync::Arc<crate::secrets::Redactor>>,
+    log: Mutex<Vec<RequestRecord>>,
 }
 
 /// Retries of transport failures (DNS, connect, timeout).
@@ -115,8 +140,56 @@ const DROPPED_HEADERS: [&str; 6] = ["host", "content-length", "transfer-encoding
 
 impl HttpGate {
     pub fn new(client: reqwest::Client, allowlist: Allowlist, rate: Option<RateLimit>, policy: HttpPolicy) -> Self {
-        let limiter = rate.and_then(|r| quota(r, policy.rate_headroom)).map(DefaultDirectRateLimiter::direct);
-        HttpGate { client, allowlist, limiter, policy, stats: Mutex::new(HttpStats::default()) }
+        let rate = match (rate, policy.rate_window) {
+            (Some(r), Some(window)) => Some(scaled(r, window)),
+            (r, _) => r,
+        };
+        let pacer = Arc::new(Pacer::new(rate, policy.rate_headroom));
+        HttpGate {
+            client,
+            allowlist,
+            pacer,
+            policy,
+            stats: Mutex::new(HttpStats::default()),
+            redactor: None,
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The integration's pacer, to share with other gates of the same
+    /// integration running at the same time.
+    pub fn pacer(&self) -> Arc<Pacer> {
+        self.pacer.clone()
+    }
+
+    /// Scrub these secrets from the URLs the request log shows.
+    pub fn with_redactor(mut self, redactor: std::sync::Arc<crate::secrets::Redactor>) -> Self {
+        self.redactor = Some(redactor);
+        self
+    }
+
+    /// The requests kept so far (at most [`KEPT_REQUESTS`]).
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Log one request at info (`-v`) and keep it for the run.
+    fn note(&self, req: &OutboundRequest, result: &Result<OutboundResponse, HttpFailure>, millis: u64) {
+        let mut url = strip_query_secrets(&req.url);
+        if let Some(r) = &self.redactor {
+            url = r.gate(&url, 2048);
+        }
+        let (status, error, bytes) = match result {
+            Ok(r) => (Some(r.status), None, r.body.len() as u64),
+            Err(e) => (None, Some(e.to_string()), 0),
+        };
+        let outcome = status.map(|s| s.to_string()).unwrap_or_else(|| error.clone().unwrap_or_default());
+        tracing::info!("HTTP {} {url} → {outcome} in {millis} ms, {bytes} bytes", req.method);
+        if let Ok(mut log) = self.log.lock()
+            && log.len() < KEPT_REQUESTS
+        {
+            log.push(RequestRecord { method: req.method.to_string(), url, status, error, millis, bytes });
+        }
     }
 
     /// A reqwest client as every gate wants it: no redirects, no proxies
@@ -162,15 +235,21 @@ impl HttpGate {
             if sent >= self.policy.request_budget {
                 return Err(HttpFailure::BudgetExhausted(self.policy.request_budget));
             }
-            if let Some(limiter) = &self.limiter {
-                limiter.until_ready().await;
-            }
+            self.pacer.until_ready().await;
             self.bump(|s| s.requests += 1);
+            let started = std::time::Instant::now();
             let result = self.send_once(&req, url.clone()).await;
+            self.note(&req, &result, started.elapsed().as_millis() as u64);
             let retry_in = match &result {
                 Ok(resp) if resp.status == 429 => {
                     self.bump(|s| s.rate_limited += 1);
-                    Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt, true)))
+                    // Every request of the integration waits, not just this
+                    // one: the PSA's window is full for all of them.
+                    let wait = retry_after(resp).unwrap_or_else(|| self.backoff(attempt, true));
+                    if wait <= self.policy.max_retry_wait {
+                        self.pacer.rate_limited(Some(wait));
+                    }
+                    Some(wait)
                 }
                 Ok(resp) if resp.status == 503 => {
                     Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt, false)))
@@ -190,7 +269,11 @@ impl HttpGate {
                     attempt += 1;
                     self.bump(|s| s.retries += 1);
                     tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying PSA request");
-                    tokio::time::sleep(wait).await;
+                    // After a 429 the pacer holds the retry (and everyone
+                    // else) for the wait.
+                    if !matches!(&result, Ok(resp) if resp.status == 429) {
+                        tokio::time::sleep(wait).await;
+                    }
                 }
                 _ => return result,
             }
@@ -257,15 +340,45 @@ impl HttpGate {
     }
 }
 
-fn quota(rate: RateLimit, headroom: f64) -> Option<Quota> {
-    if rate.requests == 0 || rate.per_seconds == 0 {
-        return None;
+/// `rate` counted over `window` instead: the allowance scaled down (at
+/// least one request).
+fn scaled(rate: RateLimit, window: Duration) -> RateLimit {
+    let secs = window.as_secs().clamp(1, u64::from(u32::MAX)) as u32;
+    if rate.per_seconds == 0 {
+        return rate;
     }
-    let allowed = (f64::from(rate.requests) * headroom.clamp(0.1, 1.0)).floor().max(1.0);
-    let period = Duration::from_secs_f64(f64::from(rate.per_seconds) / allowed);
-    // Evenly spaced, no burst: a PSA counting a sliding window never sees
-    // more than its limit, whatever the window's alignment.
-    Quota::with_period(period).map(|q| q.allow_burst(NonZeroU32::MIN))
+    let requests = (u64::from(rate.requests) * u64::from(secs) / u64::from(rate.per_seconds)).max(1);
+    RateLimit { requests: requests.min(u64::from(u32::MAX)) as u32, per_seconds: secs }
+}
+
+/// Query parameter names whose values are credentials (`api_key`,
+/// `access_token`, `client_secret`, `sig`…), matched as parts of the name.
+const SECRET_PARAMS: [&str; 9] = ["key", "token", "secret", "password", "passwd", "signature", "sig", "auth", "code"];
+
+/// `url` with the values of credential-looking query parameters replaced by
+/// `***`, so a request log never shows a key passed in the query string.
+pub fn strip_query_secrets(url: &str) -> String {
+    let Some((base, rest)) = url.split_once('?') else { return url.to_string() };
+    let (query, fragment) = match rest.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (rest, None),
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let lower = name.to_ascii_lowercase();
+            let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+            let secret = words.iter().any(|w| SECRET_PARAMS.iter().any(|s| w == s || w.ends_with(s)));
+            if secret && !value.is_empty() { format!("{name}=***") } else { pair.to_string() }
+        })
+        .collect();
+    let mut out = format!("{base}?{}", parts.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// `Retry-After` as seconds or an HTTP date.
@@ -314,13 +427,20 @@ mod tests {
     }
 
     #[test]
-    fn quota_spaces_requests_under_the_limit() {
-        let q = quota(RateLimit { requests: 180, per_seconds: 60 }, 0.97).expect("quota");
-        // 174 requests a minute → one every ~345 ms, never a burst.
-        let period = q.replenish_interval();
-        assert!(period > Duration::from_millis(333) && period < Duration::from_millis(350), "{period:?}");
-        assert_eq!(q.burst_size().get(), 1);
-        assert!(quota(RateLimit { requests: 0, per_seconds: 60 }, 0.97).is_none());
+    fn a_shorter_window_scales_the_allowance() {
+        let r = RateLimit { requests: 200, per_seconds: 60 };
+        assert_eq!(scaled(r, Duration::from_secs(3)), RateLimit { requests: 10, per_seconds: 3 });
+        assert_eq!(scaled(RateLimit { requests: 5, per_seconds: 60 }, Duration::from_secs(1)).requests, 1);
+    }
+
+    #[test]
+    fn query_secrets_are_masked() {
+        assert_eq!(
+            strip_query_secrets("https://h/x?api_key=abc&page=2&access_token=t&apiKey=k&x=1#f"),
+            "https://h/x?api_key=***&page=2&access_token=***&apiKey=***&x=1#f"
+        );
+        assert_eq!(strip_query_secrets("https://h/x?pageinate=true&page_no=1"), "https://h/x?pageinate=true&page_no=1");
+        assert_eq!(strip_query_secrets("https://h/x"), "https://h/x");
     }
 
     #[test]

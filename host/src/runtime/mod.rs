@@ -14,6 +14,7 @@ mod host;
 pub mod http;
 pub mod inspect;
 pub mod limits;
+pub mod pacer;
 mod session;
 pub mod state;
 pub(crate) mod wit;

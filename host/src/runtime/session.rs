@@ -103,16 +103,19 @@ impl<'r> Session<'r> {
         let map: HashMap<String, String> = config.config.iter().cloned().collect();
         let allowlist = Allowlist::expand(&config.allowed_hosts, &map)
             .map_err(|source| RuntimeError::Allowlist { connector: config.label.clone(), source })?;
-        let gate = HttpGate::new(runtime.client.clone(), allowlist, config.rate_limit, runtime.limits.http.clone());
         let state = ConnectorState::new(&config.label, config.state.initial, config.state.backend);
-        let redactor = Redactor::new(config.secrets);
+        let redactor = Arc::new(Redactor::new(config.secrets));
         // What the connector keeps in state is a secret too (its tokens).
         redactor.learn(state.values());
+        // The request log masks with the same redactor, so state values
+        // learned during a call are masked in logged URLs too.
+        let gate = HttpGate::new(runtime.client.clone(), allowlist, config.rate_limit, runtime.limits.http.clone())
+            .with_redactor(redactor.clone());
         Ok(Session {
             runtime,
             pre,
             gate: Arc::new(gate),
-            redactor: Arc::new(redactor),
+            redactor,
             config: config.config,
             label: config.label,
             log_budget: Arc::new(LogBudget::default()),
@@ -122,6 +125,12 @@ impl<'r> Session<'r> {
 
     pub fn http_stats(&self) -> HttpStats {
         self.gate.stats()
+    }
+
+    /// This session's outbound requests, secrets removed (the first
+    /// [`super::http::KEPT_REQUESTS`]).
+    pub fn request_log(&self) -> Vec<super::http::RequestRecord> {
+        self.gate.request_log()
     }
 
     pub fn allowed_origins(&self) -> String {
@@ -165,9 +174,11 @@ impl<'r> Session<'r> {
     /// Read one page of a stream: one of the seven kinds, or (contract
     /// 0.3+) an extra stream by name, whose records come back as
     /// `Record::Item`. A page of another stream's records is refused (an
-    /// empty one is harmless).
+    /// empty one is harmless). Takes `&self`: a sync reads several streams
+    /// at once through one session, so they share its pacer and request
+    /// budget.
     pub async fn read(
-        &mut self,
+        &self,
         stream: &StreamId,
         cursor: Option<String>,
         since: Option<String>,

@@ -9,6 +9,14 @@
 //! else (and each run ends at `FERRY_RUN_MAX_SECONDS`). A stop request ends
 //! every sync in flight after its current page, checkpointed, so the next
 //! run resumes.
+//!
+//! Each of those syncs reads up to its integration's `concurrency` streams
+//! at once (`sync::fetch`), all polled by this one task, so the two bounds
+//! multiply: at most `FERRY_DAEMON_CONCURRENCY` × `concurrency` connector
+//! calls are in flight (4 × 4 = 16 by default), each instance within
+//! `FERRY_MEMORY_MB`. What a PSA sees stays bounded by the integration's own
+//! rate limiter, which its streams share; the integrations of one PSA
+//! account are paced separately, as before.
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -226,6 +226,31 @@ impl Reader<'_> {
         Ok(())
     }
 
+    /// Up to `limit` mirror rows of a stream after row `after` (0: from the
+    /// start), in row order, with the last row's id to continue from. Apply
+    /// reads whole streams this way, so its memory does not grow with the
+    /// mirror.
+    pub fn mirror_chunk(
+        &self,
+        integration_id: i64,
+        stream: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<MirrorRow>, Option<i64>)> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT external_id, company_ext_id, data, deleted_at, change_seq, id FROM mirror
+             WHERE integration_id = ?1 AND stream = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+        )?;
+        let mut rows = stmt.query(params![integration_id, stream, after, limit as i64])?;
+        let mut out = Vec::with_capacity(limit.min(4096));
+        let mut last = None;
+        while let Some(row) = rows.next()? {
+            out.push(mirror_row(row)?);
+            last = Some(row.get::<_, i64>(5)?);
+        }
+        Ok((out, last))
+    }
+
     pub fn mirror_row(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<MirrorRow>> {
         let r = self
             .conn()

@@ -13,6 +13,7 @@ mod connectors;
 mod docs;
 mod integrations;
 mod mirror;
+mod requests;
 mod runs;
 mod schedules;
 pub mod schema;
@@ -33,6 +34,7 @@ pub use self::docs::{
 };
 pub use self::integrations::{IntegrationRow, RemovalCounts};
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
+pub use self::requests::RunRequest;
 pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState, StreamStatus, Trigger};
 pub use self::schedules::{LockHolder, ScheduleRow};
 pub use self::skipped::SkippedRecord;

@@ -318,6 +318,26 @@ CREATE TABLE connector_state (
     updated_at     TEXT NOT NULL
 );
 "#,
+    // 10: a stream's mirror rows in row order, so apply reads them in
+    // bounded chunks (memory independent of the mirror's size).
+    r#"
+CREATE INDEX mirror_stream_rows ON mirror (integration_id, stream, id);
+"#,
+    // 11: the outbound requests of a run (method, URL with secrets removed,
+    // status, time, bytes), the first 2,000, for `ferry runs show ID --requests`.
+    r#"
+CREATE TABLE run_requests (
+    id      INTEGER PRIMARY KEY,
+    run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    method  TEXT NOT NULL,
+    url     TEXT NOT NULL,
+    status  INTEGER,
+    error   TEXT,
+    millis  INTEGER NOT NULL,
+    bytes   INTEGER NOT NULL
+);
+CREATE INDEX run_requests_by_run ON run_requests (run_id, id);
+"#,
 ];
 
 /// The schema version this Ferry writes.

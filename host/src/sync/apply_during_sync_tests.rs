@@ -28,7 +28,7 @@ pub(super) fn company(id: &str) -> Record {
     })
 }
 
-fn asset(id: &str, company: &str) -> Record {
+pub(super) fn asset(id: &str, company: &str) -> Record {
     Record::Asset(Asset {
         id: id.into(),
         company_id: Some(company.into()),
@@ -81,7 +81,7 @@ pub(super) fn integration(store: &mut Store) -> i64 {
 }
 
 /// One page of `stream` written by run `run` in listing `run`, as sync does.
-fn page(store: &mut Store, integration: i64, stream: StreamKind, run: i64, records: &[Record]) {
+pub(super) fn page(store: &mut Store, integration: i64, stream: StreamKind, run: i64, records: &[Record]) {
     let writes: Vec<_> = records.iter().enumerate().map(|(i, r)| records::to_mirror(i, r).expect("valid")).collect();
     store.transaction(|tx| tx.write_page(integration, stream.as_str(), run, Some(run), &writes)).expect("page");
 }

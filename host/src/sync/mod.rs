@@ -15,10 +15,13 @@
 //!   stream completed) never touches the documentation tables.
 
 pub mod dedup;
+mod fetch;
 mod lock;
 pub mod records;
 mod stream;
 
+#[cfg(test)]
+mod apply_chunk_tests;
 #[cfg(test)]
 mod apply_during_sync_tests;
 
@@ -28,10 +31,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use self::stream::{Bounds, ReadResult, Stop, StreamEnd, StreamRun};
+use self::stream::{Bounds, Stop, StreamEnd};
 use crate::apply::{self, ApplyReport};
 use crate::integrations;
 use crate::model::{ConnectorInfo, StreamId, StreamKind};
+use crate::options::IntegrationOptions;
 use crate::registry::{self, RegistryError};
 use crate::runtime::http::HttpStats;
 use crate::runtime::{LoadedConnector, Runtime, RuntimeError, Session};
@@ -270,7 +274,7 @@ async fn run_locked(store: &mut Store, runtime: &Runtime, plan: &RunPlan<'_>) ->
     let started = Instant::now();
     let mut session_config = integrations::session_config(integration, plan.info)?;
     crate::connector_state::attach(store, integration.id, &mut session_config)?;
-    let mut session = runtime.session(plan.loaded, session_config)?;
+    let session = runtime.session(plan.loaded, session_config)?;
 
     store.transaction(|tx| tx.reap_stale_runs(integration.id))?;
     let run_id = store.transaction(|tx| {
@@ -287,7 +291,7 @@ async fn run_locked(store: &mut Store, runtime: &Runtime, plan: &RunPlan<'_>) ->
     })?;
     let deadline = started + runtime.limits().run_max;
     let started = Started { run_id, at: started, deadline };
-    let result = run_started(store, runtime, plan, &mut session, started).await;
+    let result = run_started(store, runtime, plan, &session, started).await;
     match result {
         // The database failed under the run: record the real cause on the
         // run when the database still takes that one small write.
@@ -307,7 +311,7 @@ async fn run_started(
     store: &mut Store,
     runtime: &Runtime,
     plan: &RunPlan<'_>,
-    session: &mut Session<'_>,
+    session: &Session<'_>,
     started: Started,
 ) -> Result<SyncReport, SyncError> {
     let (request, observer, integration, run_id) = (plan.request, plan.observer, plan.integration, started.run_id);
@@ -322,43 +326,48 @@ async fn run_started(
         stream_pages: limits.stream_pages,
         run_records: limits.run_records,
     };
-    let mut rows: Vec<RunStreamRow> = Vec::new();
+    let mut rows: Vec<Option<RunStreamRow>> = vec![None; plan.streams.len()];
     let mut fatal: Option<(String, String)> = None;
-    let mut run_records: u64 = 0;
     let mut interrupted: Option<Stop> = None;
-    for stream in plan.streams {
-        if fatal.is_some() || interrupted.is_some() {
-            let mut row = RunStreamRow::new(stream.clone());
-            row.status = StreamStatus::Skipped;
+    let concurrency = IntegrationOptions::from_json(&integration.options).concurrency();
+    let fetch = fetch::Fetch::new(store, session, plan, run_id, &bounds);
+    fetch
+        .run(concurrency, |store, ended| {
+            let mut row = ended.row;
+            match ended.end {
+                None => {
+                    row.status = StreamStatus::Skipped;
+                    store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
+                    rows[ended.index] = Some(row);
+                    return Ok(());
+                }
+                Some(StreamEnd::Complete) => row.status = StreamStatus::Complete,
+                Some(StreamEnd::Failed { message }) => {
+                    row.status = StreamStatus::Failed;
+                    row.error = Some(gate(&message));
+                }
+                Some(StreamEnd::Fatal { message, hint }) => {
+                    let message = gate(&message);
+                    row.status = StreamStatus::Failed;
+                    row.error = Some(message.clone());
+                    // Streams read at once may all hit it: the first tells.
+                    fatal.get_or_insert((message, hint));
+                }
+                Some(StreamEnd::Interrupted(why)) => {
+                    row.status = StreamStatus::Interrupted;
+                    // Halted by another stream's fatal error: the run failed.
+                    if why != Stop::RunFailed {
+                        interrupted = Some(why);
+                    }
+                }
+            }
             store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
-            rows.push(row);
-            continue;
-        }
-        let mut listing = StreamRun::plan(store, integration, plan.info, request.mode, run_id, stream.clone())?;
-        observer.stream_started(stream, listing.resumed());
-        let end = read_stream(store, session, &mut listing, &bounds, &mut run_records, observer).await?;
-        let mut row = listing.row;
-        match end {
-            StreamEnd::Complete => row.status = StreamStatus::Complete,
-            StreamEnd::Failed { message } => {
-                row.status = StreamStatus::Failed;
-                row.error = Some(gate(&message));
-            }
-            StreamEnd::Fatal { message, hint } => {
-                let message = gate(&message);
-                row.status = StreamStatus::Failed;
-                row.error = Some(message.clone());
-                fatal = Some((message, hint));
-            }
-            StreamEnd::Interrupted(why) => {
-                row.status = StreamStatus::Interrupted;
-                interrupted = Some(why);
-            }
-        }
-        store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
-        observer.stream_finished(&row);
-        rows.push(row);
-    }
+            observer.stream_finished(&row);
+            rows[ended.index] = Some(row);
+            Ok(())
+        })
+        .await?;
+    let mut rows: Vec<RunStreamRow> = rows.into_iter().flatten().collect();
 
     let completed = rows.iter().filter(|r| r.status == StreamStatus::Complete).count();
     let failed = rows.iter().filter(|r| r.status == StreamStatus::Failed).count();
@@ -435,7 +444,11 @@ async fn run_started(
     };
     let http = session.http_stats();
     let http_json = serde_json::to_value(&http).unwrap_or(serde_json::Value::Null);
-    store.transaction(|tx| tx.finish_run(run_id, status, error.as_deref(), &http_json))?;
+    let requests = run_requests(session);
+    store.transaction(|tx| {
+        tx.put_run_requests(run_id, &requests)?;
+        tx.finish_run(run_id, status, error.as_deref(), &http_json)
+    })?;
     Ok(SyncReport {
         run_id,
         integration: integration.name.clone(),
@@ -449,6 +462,22 @@ async fn run_started(
         elapsed_ms: started.at.elapsed().as_millis() as u64,
         deduplicated_from: None,
     })
+}
+
+/// The session's request log in the store's terms.
+fn run_requests(session: &Session<'_>) -> Vec<crate::store::RunRequest> {
+    session
+        .request_log()
+        .into_iter()
+        .map(|r| crate::store::RunRequest {
+            method: r.method,
+            url: r.url,
+            status: r.status,
+            error: r.error,
+            millis: r.millis,
+            bytes: r.bytes,
+        })
+        .collect()
 }
 
 /// The streams to read: the kinds in dependency order, then the extra
@@ -477,52 +506,6 @@ fn plan_streams(
             false => wanted.contains(s),
         })
         .collect())
-}
-
-/// Read one stream to its end (or until it must stop), page by page. While
-/// a page is committed, the connector already asks the PSA for the next
-/// one: the PSA's response time and the write overlap. Pages are still
-/// committed one after another, each with its checkpoint, so a crash loses
-/// at most the page in flight.
-async fn read_stream(
-    store: &mut Store,
-    session: &mut Session<'_>,
-    listing: &mut StreamRun,
-    bounds: &Bounds<'_>,
-    run_records: &mut u64,
-    observer: &dyn Observer,
-) -> Result<StreamEnd, SyncError> {
-    // The next page, when it was read while the previous one was committed.
-    let mut prefetched: Option<ReadResult> = None;
-    loop {
-        let read = match prefetched.take() {
-            Some(read) => read,
-            None => match listing.next_page(bounds) {
-                Ok(next) => session.read(&next.stream, next.cursor, next.since).await,
-                Err(end) => return Ok(end),
-            },
-        };
-        let page = match listing.check(read, session.redactor(), bounds, run_records) {
-            Ok(page) => page,
-            Err(end) => return Ok(end),
-        };
-        let ahead = if page.done { None } else { listing.next_page(bounds).ok() };
-        let committed = match ahead {
-            Some(next) => {
-                let (read, committed) = tokio::join!(session.read(&next.stream, next.cursor, next.since), async {
-                    listing.commit(store, &page)
-                });
-                prefetched = Some(read);
-                committed?
-            }
-            None => listing.commit(store, &page)?,
-        };
-        listing.committed(committed);
-        observer.page(listing.stream(), listing.row.fetched, page.total);
-        if page.done {
-            return Ok(StreamEnd::Complete);
-        }
-    }
 }
 
 /// "N records skipped as invalid (stream: n, ...)".

@@ -7,10 +7,9 @@
 //! counts) and nothing about the others. Reading and committing are apart:
 //! `check` moves the read position on, while each [`CheckedPage`] carries
 //! the checkpoint and counts that its own commit writes, so pages may be
-//! read several ahead of the last commit. The driver (`sync::read_stream`)
-//! reads one page ahead; a later one can read further or drive several
-//! `StreamRun`s at once, as long as each stream's pages are committed in
-//! the order they were checked.
+//! read several ahead of the last commit. The driver (`sync::fetch`) reads
+//! one page ahead per stream and drives several `StreamRun`s at once; each
+//! stream's pages are committed in the order they were checked.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -47,6 +46,10 @@ pub(super) enum Stop {
     Requested,
     /// The run reached `FERRY_RUN_MAX_SECONDS`.
     RunLimit,
+    /// Another stream read at the same time hit an error that stops the
+    /// run (credentials, config, unreachable PSA); the run fails for that
+    /// one, and this stream's checkpoint stays.
+    RunFailed,
 }
 
 /// What one `read` call gives: a call failure, the connector's error, or a

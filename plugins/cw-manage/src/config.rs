@@ -64,42 +64,48 @@ pub fn fields() -> Vec<ConfigField> {
     ]
 }
 
-/// What every call needs.
-#[derive(Debug, Clone)]
+fn default_codebase() -> String {
+    DEFAULT_CODEBASE.to_string()
+}
+
+/// What every call needs; field names are the config keys.
+#[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
-    /// `https://{site}/{codebase}/apis/3.0` (or the override's equivalent).
-    pub api_root: String,
+    /// Normalised: `api-na.myconnectwise.net`.
     pub site: String,
     pub company_id: String,
     pub public_key: String,
     pub private_key: String,
     pub client_id: String,
+    #[serde(default = "default_codebase")]
+    pub codebase: String,
+    pub base_url: Option<BaseUrl>,
 }
 
 impl Settings {
-    pub fn from_raw(raw: RawConfig) -> Result<Settings, ConnectorError> {
-        let c = Config::new(raw);
-        let (site, _) = normalise_site(c.require(SITE)?)?;
-        let company_id = c.require(COMPANY_ID)?.to_string();
-        let public_key = c.require(PUBLIC_KEY)?.to_string();
-        let private_key = c.require(PRIVATE_KEY)?.to_string();
-        let client_id = c.require(CLIENT_ID)?.to_string();
-        let codebase = c.get(CODEBASE).unwrap_or(DEFAULT_CODEBASE).trim_matches('/').to_string();
-        if codebase.is_empty() || !codebase.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    /// Deserialize, then normalise the site and check the codebase.
+    pub fn from_config(config: &Config) -> Result<Settings, ConnectorError> {
+        let mut s: Settings = config.settings()?;
+        s.site = normalise_site(&s.site)?.0;
+        s.codebase = s.codebase.trim_matches('/').to_string();
+        if s.codebase.is_empty() || !s.codebase.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(invalid_config(CODEBASE, "must look like v4_6_release or v2025_1"));
         }
-        let root = match c.get(BASE_URL) {
-            Some(base) => validate_base_url(base)?,
-            None => format!("https://{site}"),
+        Ok(s)
+    }
+
+    /// `https://{site}/{codebase}/apis/3.0` (or the override's equivalent).
+    pub fn api_root(&self) -> String {
+        let root = match &self.base_url {
+            Some(base) => base.to_string(),
+            None => format!("https://{}", self.site),
         };
-        Ok(Settings {
-            api_root: format!("{root}/{codebase}/apis/3.0"),
-            site,
-            company_id,
-            public_key,
-            private_key,
-            client_id,
-        })
+        format!("{root}/{}/apis/3.0", self.codebase)
+    }
+
+    #[cfg(test)]
+    pub fn from_raw(raw: RawConfig) -> Result<Settings, ConnectorError> {
+        Self::from_config(&Config::new(raw))
     }
 }
 
@@ -117,17 +123,7 @@ pub fn normalise_site(input: &str) -> Result<(String, Option<String>), Connector
     Ok((host, changed))
 }
 
-fn validate_base_url(url: &str) -> Result<String, ConnectorError> {
-    let trimmed = url.trim().trim_end_matches('/');
-    let lower = trimmed.to_ascii_lowercase();
-    match lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")) {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(trimmed.to_string()),
-        _ => Err(invalid_config(BASE_URL, format!("`{url}` is not an http(s) URL such as http://127.0.0.1:8081"))),
-    }
-}
-
-pub fn validate(raw: RawConfig) -> Result<ValidatedConfig, ConnectorError> {
-    let mut c = Config::new(raw.clone());
+pub fn validate(mut c: Config) -> Result<ValidatedConfig, ConnectorError> {
     let mut notices = Vec::new();
     let (site, note) = normalise_site(c.require(SITE)?)?;
     if let Some(n) = note {
@@ -135,13 +131,13 @@ pub fn validate(raw: RawConfig) -> Result<ValidatedConfig, ConnectorError> {
         c.set(SITE, site);
     }
     if let Some(base) = c.get(BASE_URL).map(str::to_string) {
-        let clean = validate_base_url(&base)?;
-        if clean != base {
+        let clean = BaseUrl::parse(BASE_URL, &base)?;
+        if clean.as_str() != base {
             c.set(BASE_URL, clean);
         }
     }
     // Everything else must be present and well formed.
-    Settings::from_raw(c.clone().into_pairs())?;
+    Settings::from_config(&c)?;
     Ok(ValidatedConfig { config: c.into_pairs(), notices })
 }
 
@@ -180,9 +176,9 @@ mod tests {
     #[test]
     fn api_root_and_override() {
         let s = Settings::from_raw(full(&[])).unwrap();
-        assert_eq!(s.api_root, "https://api-na.myconnectwise.net/v4_6_release/apis/3.0");
+        assert_eq!(s.api_root(), "https://api-na.myconnectwise.net/v4_6_release/apis/3.0");
         let s = Settings::from_raw(full(&[(BASE_URL, "http://127.0.0.1:8081/"), (CODEBASE, "v2025_1/")])).unwrap();
-        assert_eq!(s.api_root, "http://127.0.0.1:8081/v2025_1/apis/3.0");
+        assert_eq!(s.api_root(), "http://127.0.0.1:8081/v2025_1/apis/3.0");
         assert!(Settings::from_raw(full(&[(CODEBASE, "../x")])).is_err());
     }
 
@@ -190,7 +186,7 @@ mod tests {
     fn missing_client_id_names_the_field() {
         let mut raw = full(&[]);
         raw.retain(|(k, _)| k != CLIENT_ID);
-        match validate(raw) {
+        match validate(Config::new(raw)) {
             Err(ConnectorError::InvalidConfig(p)) => assert_eq!(p.field, CLIENT_ID),
             other => panic!("unexpected {other:?}"),
         }
@@ -198,7 +194,7 @@ mod tests {
 
     #[test]
     fn validate_reports_normalisation() {
-        let v = validate(full(&[(SITE, "https://na.myconnectwise.net/")])).unwrap();
+        let v = validate(Config::new(full(&[(SITE, "https://na.myconnectwise.net/")]))).unwrap();
         assert!(v.config.contains(&(SITE.into(), "api-na.myconnectwise.net".into())));
         assert_eq!(v.notices.len(), 1);
     }

@@ -21,7 +21,9 @@ const RATE_LIMIT: RateLimit = RateLimit { requests: 600, per_seconds: 60 };
 
 struct CwManage;
 
-impl Source for CwManage {
+impl Connector for CwManage {
+    type Settings = config::Settings;
+
     fn info() -> ConnectorInfo {
         let s =
             |kind, incremental, description: &str| StreamInfo { kind, incremental, description: description.into() };
@@ -40,7 +42,11 @@ impl Source for CwManage {
                     "company types and statuses, configuration types and statuses, agreement types, ticket statuses",
                 ),
                 s(StreamKind::Companies, true, "companies, deleted ones included (marked deleted)"),
-                s(StreamKind::Sites, false, "sites of every company (one request per company)"),
+                s(
+                    StreamKind::Sites,
+                    true,
+                    "sites of every company (one request per company; incremental: of companies changed since)",
+                ),
                 s(StreamKind::Contacts, true, "contacts, email and phones from communication items"),
                 s(StreamKind::Assets, true, "configurations, with their questions and answers"),
                 s(StreamKind::Agreements, true, "active agreements"),
@@ -52,34 +58,109 @@ impl Source for CwManage {
         }
     }
 
-    fn validate_config(raw: RawConfig) -> Result<ValidatedConfig, ConnectorError> {
-        config::validate(raw)
+    fn settings(config: &Config) -> Result<config::Settings, ConnectorError> {
+        config::Settings::from_config(config)
     }
 
-    fn check(raw: RawConfig) -> Result<CheckReport, ConnectorError> {
-        api::Api::new(&config::Settings::from_raw(raw)?).check()
+    fn validate_config(config: Config) -> Result<ValidatedConfig, ConnectorError> {
+        config::validate(config)
     }
 
-    fn read(
-        raw: RawConfig,
-        stream: StreamRef,
-        cursor: Option<String>,
-        since: Option<String>,
-    ) -> Result<Page, ConnectorError> {
+    fn check(settings: &config::Settings) -> Result<CheckReport, ConnectorError> {
+        api::Api::new(settings).check()
+    }
+
+    fn read(settings: &config::Settings, read: Read) -> Result<Page, ConnectorError> {
+        let api = api::Api::new(settings);
+        let since = read.since.as_deref().map(api::since_condition).transpose()?;
+        let (cursor, since) = (read.cursor.as_deref(), since.as_deref());
         // Extra streams (contract 0.3): this connector declares none.
-        let StreamRef::Kind(stream) = stream else { return Err(ConnectorError::UnsupportedStream(stream)) };
-        let api = api::Api::new(&config::Settings::from_raw(raw)?);
-        let since = since.as_deref().map(api::since_condition).transpose()?;
+        let Some(stream) = read.kind() else { return Err(read.unsupported()) };
         match stream {
-            StreamKind::Companies => api.companies(cursor.as_deref(), since.as_deref()),
-            StreamKind::Contacts => api.contacts(cursor.as_deref(), since.as_deref()),
-            StreamKind::Assets => api.configurations(cursor.as_deref(), since.as_deref()),
-            StreamKind::Agreements => api.agreements(cursor.as_deref(), since.as_deref()),
-            StreamKind::Tickets => api.tickets(cursor.as_deref(), since.as_deref()),
-            StreamKind::Sites => api.sites(cursor.as_deref()),
-            StreamKind::Lookups => api.lookups(cursor.as_deref()),
+            StreamKind::Companies => api.companies(cursor, since),
+            StreamKind::Contacts => api.contacts(cursor, since),
+            StreamKind::Assets => api.configurations(cursor, since),
+            StreamKind::Agreements => api.agreements(cursor, since),
+            StreamKind::Tickets => api.tickets(cursor, since),
+            StreamKind::Sites => api.sites(cursor, since),
+            StreamKind::Lookups => api.lookups(cursor),
         }
     }
 }
 
 ferry_sdk::export_connector!(CwManage);
+
+/// Native tests of the whole connector through the SDK's adapter, with
+/// `FakeHttp` in place of the host: `cargo test -p ferry-cw-manage`.
+#[cfg(test)]
+mod tests {
+    use ferry_sdk::connector;
+    use ferry_sdk::testing::{FakeHttp, Reply};
+
+    use super::*;
+
+    const API: &str = "https://api-na.myconnectwise.net/v4_6_release/apis/3.0";
+
+    fn config() -> RawConfig {
+        [("site", "na.myconnectwise.net"), ("company_id", "acme"), ("public_key", "pub"), ("private_key", "priv")]
+            .into_iter()
+            .chain([("client_id", "guid")])
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn companies_follow_the_link_header_with_conditions_and_keys() {
+        let next = format!("<{API}/company/companies?pageSize=1000&page=2>; rel=\"next\"");
+        let http = FakeHttp::new()
+            .on(
+                Method::Get,
+                &format!("{API}/company/companies?page=1&conditions=lastUpdated+%3E+%5B2025-10-02T03%3A14%3A40Z%5D"),
+                Reply::value(200, &json!([{"id": 250, "name": "Ortiz Dental", "status": {"id": 1}}]))
+                    .header("Link", &next),
+            )
+            .on(
+                Method::Get,
+                &format!("{API}/company/companies/statuses"),
+                Reply::value(200, &json!([{"id": 1, "name": "Active", "inactiveFlag": false}])),
+            );
+        let _installed = http.install();
+        let page =
+            connector::read::<CwManage>(config(), StreamKind::Companies, None, Some("2025-10-02T03:14:40.500Z".into()))
+                .unwrap();
+        assert_eq!(page.next.as_deref(), Some("page:2"));
+        assert!(matches!(&page.records, Records::Companies(c) if c.len() == 1 && c[0].active));
+        let sent = &http.requests()[0];
+        assert_eq!(sent.header("authorization"), Some(ferry_sdk::http::basic_auth("acme+pub", "priv").as_str()));
+        assert_eq!(sent.header("clientid"), Some("guid"));
+    }
+
+    #[test]
+    fn check_counts_and_wrong_keys_are_unauthorized() {
+        let http = FakeHttp::new()
+            .on(Method::Get, "/v4_6_release/apis/3.0/system/info", Reply::value(200, &json!({"version": "v2025.1"})))
+            .on(Method::Get, "/v4_6_release/apis/3.0/company/companies/count", Reply::value(200, &json!({"count": 0})))
+            .on(
+                Method::Get,
+                "/v4_6_release/apis/3.0/system/info",
+                Reply::json(401, r#"{"message":"Authentication failed."}"#),
+            );
+        let _installed = http.install();
+        let report = connector::check::<CwManage>(config()).unwrap();
+        assert_eq!(report.summary, "0 companies found");
+        assert!(!report.warnings.is_empty());
+        assert!(
+            matches!(connector::check::<CwManage>(config()), Err(ConnectorError::Unauthorized(m)) if m.contains("API Members"))
+        );
+    }
+
+    #[test]
+    fn a_lookup_list_that_fails_does_not_stop_the_others() {
+        let http =
+            FakeHttp::new().on(Method::Get, "/v4_6_release/apis/3.0/company/companies/types", Reply::status(404, ""));
+        let _installed = http.install();
+        let page = connector::read::<CwManage>(config(), StreamKind::Lookups, None, None).unwrap();
+        assert_eq!(page.next.as_deref(), Some("lookup:1:failed=0"));
+        assert!(ferry_sdk::testing::logs().iter().any(|(_, m)| m.contains("company types")));
+    }
+}

@@ -2,6 +2,7 @@
 //! name the field, so every connector reports missing values the same way.
 
 use crate::bindings::ferry::connector::types::{ConfigProblem, ConnectorError};
+use crate::error::invalid_config;
 
 /// Configuration as the host passes it: `(key, value)` pairs.
 pub type RawConfig = Vec<(String, String)>;
@@ -42,6 +43,79 @@ impl Config {
     /// Back to the wire form, e.g. for `validated-config`.
     pub fn into_pairs(self) -> RawConfig {
         self.pairs
+    }
+
+    /// The pairs as given.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// Typed settings: see [`crate::settings`]. A missing or malformed value
+    /// is an `invalid-config` naming its key.
+    pub fn settings<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConnectorError> {
+        crate::settings::from_pairs(&self.pairs)
+    }
+}
+
+/// An `http(s)://host[:port][/path]` URL an operator typed (a PSA's API root
+/// or a simulator's), trimmed and without trailing slashes, so paths can be
+/// appended with a leading `/`. Usable as a settings field type; the host's
+/// allowlist still decides which origins may be called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    /// Validate `value` as the base URL given for `field`.
+    pub fn parse(field: &str, value: &str) -> Result<BaseUrl, ConnectorError> {
+        BaseUrl::check(value).map_err(|reason| invalid_config(field, reason))
+    }
+
+    fn check(value: &str) -> Result<BaseUrl, String> {
+        let trimmed = value.trim().trim_end_matches('/');
+        let lower = trimmed.to_ascii_lowercase();
+        let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+        let authority = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+        match authority {
+            Some(a) if !a.is_empty() && !a.contains('@') && !trimmed.contains(char::is_whitespace) => {
+                Ok(BaseUrl(trimmed.to_string()))
+            }
+            _ => Err(format!(
+                "`{}` is not an http(s) URL such as https://psa.example.com/api (no user info or spaces)",
+                value.trim()
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The scheme, host and port: what an allowlist entry names.
+    pub fn origin(&self) -> &str {
+        let start = self.0.find("://").map(|i| i + 3).unwrap_or(0);
+        match self.0[start..].find('/') {
+            Some(i) => &self.0[..start + i],
+            None => &self.0,
+        }
+    }
+}
+
+impl std::fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<BaseUrl> for String {
+    fn from(url: BaseUrl) -> String {
+        url.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BaseUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        BaseUrl::check(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -111,6 +185,20 @@ mod tests {
         assert_eq!(bare_host(" api-na.myconnectwise.net "), Some("api-na.myconnectwise.net".into()));
         assert_eq!(bare_host("http://x.example:8443/v4_6_release"), Some("x.example:8443".into()));
         assert_eq!(bare_host("https:///"), None);
+    }
+
+    #[test]
+    fn base_urls() {
+        let ok = |v: &str| BaseUrl::parse("base_url", v).map(|u| u.as_str().to_string());
+        assert_eq!(ok(" http://127.0.0.1:9/api/v1/ ").unwrap(), "http://127.0.0.1:9/api/v1");
+        assert_eq!(ok("HTTPS://Halo.example").unwrap(), "HTTPS://Halo.example");
+        assert_eq!(BaseUrl::parse("x", "https://h.example:8443/a/b").unwrap().origin(), "https://h.example:8443");
+        for bad in ["ftp://x", "https://", "https:///path", "https://user@evil.example", "http://a b", "halo.example"] {
+            match BaseUrl::parse("auth_url", bad) {
+                Err(ConnectorError::InvalidConfig(p)) => assert_eq!(p.field, "auth_url", "{bad}"),
+                other => panic!("{bad}: unexpected {other:?}"),
+            }
+        }
     }
 
     #[test]

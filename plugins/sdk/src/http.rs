@@ -1,12 +1,16 @@
 //! A small HTTP client over the host's `http.send` import, with the JSON
-//! decoding and transport-error mapping every connector needs.
+//! decoding, form and query encoding and transport-error mapping every
+//! connector needs.
 //!
 //! The host enforces the allowlist, timeouts, response caps, rate limiting
 //! and retries of 429/503; this client only shapes requests and answers.
+//! Natively (unit tests) requests go to [`crate::testing::FakeHttp`].
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::bindings::ferry::connector::http::{self as host, HttpError, Method, Request};
+pub use crate::bindings::ferry::connector::http::{HttpError, Method};
+use crate::bindings::ferry::connector::http::{Request as WireRequest, Response as WireResponse};
 use crate::bindings::ferry::connector::types::ConnectorError;
 use crate::error::{bad_response, snippet};
 
@@ -38,6 +42,114 @@ impl Response {
         serde_json::from_slice(&self.body).map_err(|e| {
             bad_response(format!("{what}: the PSA's JSON did not parse ({e}); body starts: {}", snippet(&self.body)))
         })
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// The method as HTTP spells it (`GET`), for messages.
+pub fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+        Method::Head => "HEAD",
+    }
+}
+
+/// `key=value&…`, form-encoded (`application/x-www-form-urlencoded`): the
+/// body of an OAuth token request, or a query string.
+pub fn form_encode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(k.as_ref(), v.as_ref());
+    }
+    out.finish()
+}
+
+/// The pairs of a form-encoded string (a body or a query), decoded.
+pub fn form_decode(text: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(text.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// `url` with `query` appended (`?` or `&` as needed), form-encoded.
+pub fn with_query<K: AsRef<str>, V: AsRef<str>>(url: &str, query: &[(K, V)]) -> String {
+    let mut url = url.to_string();
+    if !query.is_empty() {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&form_encode(query));
+    }
+    url
+}
+
+/// One request, built up and then sent with [`Request::send`].
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Request { method, url: url.into(), headers: Vec::new(), body: None }
+    }
+
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new(Method::Get, url)
+    }
+
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new(Method::Post, url)
+    }
+
+    /// Append query parameters, form-encoded.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        self.url = with_query(&self.url, pairs);
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+
+    /// A form-encoded body with its content type (e.g. an OAuth token request).
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        self.body = Some(form_encode(pairs).into_bytes());
+        self.header("content-type", "application/x-www-form-urlencoded")
+    }
+
+    /// A JSON body with its content type.
+    pub fn json<T: Serialize>(mut self, value: &T) -> Result<Self, ConnectorError> {
+        let body = serde_json::to_vec(value).map_err(|e| ConnectorError::Other(format!("encoding JSON: {e}")))?;
+        self.body = Some(body);
+        Ok(self.header("content-type", "application/json"))
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// Send through the host; any status is returned, transport failures mapped.
+    pub fn send(self) -> Result<Response, ConnectorError> {
+        let wire = WireRequest { method: self.method, url: self.url, headers: self.headers, body: self.body };
+        match crate::host::send(&wire) {
+            Ok(WireResponse { status, headers, body }) => Ok(Response { status, headers, body }),
+            Err(e) => Err(transport_error(e)),
+        }
     }
 }
 
@@ -71,23 +183,33 @@ impl Client {
 
     /// The absolute URL for `path` with `query` appended (form-encoded).
     pub fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
-        let mut url = format!("{}{}", self.base_url, path);
-        if !query.is_empty() {
-            let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(query.iter()).finish();
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&encoded);
-        }
-        url
+        with_query(&format!("{}{}", self.base_url, path), query)
+    }
+
+    /// A request to `path` with the default headers, to add to and send.
+    pub fn request(&self, method: Method, path: &str) -> Request {
+        let mut request = Request::new(method, format!("{}{}", self.base_url, path));
+        request.headers.clone_from(&self.headers);
+        request
     }
 
     /// GET `path?query`; any status is returned, transport failures mapped.
     pub fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Response, ConnectorError> {
-        self.get_url(&self.url(path, query))
+        self.request(Method::Get, path).query(query).send()
     }
 
     /// GET an absolute URL (e.g. from a `Link` header) with the default headers.
     pub fn get_url(&self, url: &str) -> Result<Response, ConnectorError> {
         send(Method::Get, url, &self.headers, None)
+    }
+
+    /// POST a form-encoded body to `path`.
+    pub fn post_form<K: AsRef<str>, V: AsRef<str>>(
+        &self,
+        path: &str,
+        form: &[(K, V)],
+    ) -> Result<Response, ConnectorError> {
+        self.request(Method::Post, path).form(form).send()
     }
 }
 
@@ -104,14 +226,13 @@ pub fn send(
     headers: &[(String, String)],
     body: Option<Vec<u8>>,
 ) -> Result<Response, ConnectorError> {
-    let request = Request { method, url: url.to_string(), headers: headers.to_vec(), body };
-    match host::send(&request) {
-        Ok(r) => Ok(Response { status: r.status, headers: r.headers, body: r.body }),
-        Err(e) => Err(transport_error(e)),
-    }
+    Request { method, url: url.to_string(), headers: headers.to_vec(), body }.send()
 }
 
-/// The connector-error for an http-error from the host.
+/// The connector-error for an http-error from the host: only a PSA that
+/// cannot be reached stops the run; the rest fail the stream they happen in.
+/// The Python and JavaScript helpers (`plugins/examples/*/ferry_helpers*`)
+/// map the same way.
 pub fn transport_error(e: HttpError) -> ConnectorError {
     match e {
         HttpError::NotAllowed(why) => ConnectorError::Other(format!("request refused by Ferry: {why}")),
@@ -127,6 +248,7 @@ pub fn transport_error(e: HttpError) -> ConnectorError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{FakeHttp, Reply};
 
     #[test]
     fn url_joins_and_encodes() {
@@ -137,6 +259,13 @@ mod tests {
             "https://x.example/api/v1/companies?conditions=lastUpdated+%3E+%5B2024-01-01T00%3A00%3A00Z%5D&page=2"
         );
         assert_eq!(c.url("/a?x=1", &[("y", "2")]), "https://x.example/api/v1/a?x=1&y=2");
+    }
+
+    #[test]
+    fn form_round_trips() {
+        let body = form_encode(&[("grant_type", "client_credentials"), ("client_secret", "a&b=c d")]);
+        assert_eq!(body, "grant_type=client_credentials&client_secret=a%26b%3Dc+d");
+        assert_eq!(form_decode(&body)[1], ("client_secret".to_string(), "a&b=c d".to_string()));
     }
 
     #[test]
@@ -155,5 +284,32 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn post_form_goes_through_the_fake_with_headers_and_body() {
+        let http = FakeHttp::new().on(Method::Post, "https://x.example/token", Reply::json(200, r#"{"ok":true}"#));
+        let _installed = http.install();
+        let c = Client::new("https://x.example").with_header("accept", "application/json");
+        let r = c.post_form("/token", &[("grant_type", "client_credentials")]).unwrap();
+        assert_eq!(r.status, 200);
+        let sent = http.requests();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].header("content-type"), Some("application/x-www-form-urlencoded"));
+        assert_eq!(sent[0].header("accept"), Some("application/json"));
+        assert_eq!(sent[0].form_value("grant_type").as_deref(), Some("client_credentials"));
+    }
+
+    #[test]
+    fn transport_errors_map_like_the_contract_says() {
+        let http = FakeHttp::new().on(Method::Get, "/slow", Reply::error(HttpError::Timeout)).on(
+            Method::Get,
+            "/gone",
+            Reply::error(HttpError::Unreachable("dns".into())),
+        );
+        let _installed = http.install();
+        let c = Client::new("https://x.example");
+        assert!(matches!(c.get("/slow", &[]), Err(ConnectorError::Timeout(_))));
+        assert!(matches!(c.get("/gone", &[]), Err(ConnectorError::Unreachable(_))));
     }
 }

@@ -1,7 +1,17 @@
 //! Logging through the host's `log` import. The host attaches the connector's
-//! name and scrubs secrets, so connectors can log freely.
+//! name and scrubs secrets, so connectors can log freely. In native unit
+//! tests the lines go to [`crate::testing::logs`] (and stderr, which the test
+//! harness shows for a failing test) instead of aborting.
 
-use crate::bindings::ferry::connector::log::{Level, emit};
+pub use crate::bindings::ferry::connector::log::Level;
+
+pub fn emit(level: Level, message: &str) {
+    crate::host::log(level, message);
+}
+
+pub fn trace(message: &str) {
+    emit(Level::Trace, message);
+}
 
 pub fn debug(message: &str) {
     emit(Level::Debug, message);
@@ -13,4 +23,8 @@ pub fn info(message: &str) {
 
 pub fn warn(message: &str) {
     emit(Level::Warn, message);
+}
+
+pub fn error(message: &str) {
+    emit(Level::Error, message);
 }

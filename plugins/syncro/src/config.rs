@@ -46,30 +46,39 @@ pub fn fields() -> Vec<ConfigField> {
     ]
 }
 
-/// Validated settings used by every call.
-#[derive(Debug, Clone)]
+/// Validated settings used by every call; field names are the config keys.
+#[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
-    pub base_url: String,
-    pub api_key: String,
+    /// Normalised: `acme`.
     pub subdomain: String,
+    pub api_key: String,
+    pub base_url: Option<BaseUrl>,
 }
 
 impl Settings {
+    /// Deserialize, then normalise the subdomain.
+    pub fn from_config(config: &Config) -> Result<Self, ConnectorError> {
+        let mut settings: Settings = config.settings()?;
+        settings.subdomain = normalise_subdomain(&settings.subdomain)?;
+        Ok(settings)
+    }
+
+    /// `https://{subdomain}.syncromsp.com/api/v1`, or the override.
+    pub fn api_root(&self) -> String {
+        match &self.base_url {
+            Some(url) => url.to_string(),
+            None => format!("https://{}{SYNCRO_DOMAIN}/api/v1", self.subdomain),
+        }
+    }
+
+    #[cfg(test)]
     pub fn from_raw(raw: RawConfig) -> Result<Self, ConnectorError> {
-        let config = Config::new(raw);
-        let subdomain = normalise_subdomain(config.require(SUBDOMAIN)?)?;
-        let api_key = config.require(API_KEY)?.to_string();
-        let base_url = match config.get(BASE_URL) {
-            Some(url) => validate_base_url(url)?,
-            None => format!("https://{subdomain}{SYNCRO_DOMAIN}/api/v1"),
-        };
-        Ok(Settings { base_url, api_key, subdomain })
+        Self::from_config(&Config::new(raw))
     }
 }
 
 /// Normalise what the operator typed and say what changed.
-pub fn validate(raw: RawConfig) -> Result<ValidatedConfig, ConnectorError> {
-    let mut config = Config::new(raw);
+pub fn validate(mut config: Config) -> Result<ValidatedConfig, ConnectorError> {
     let mut notices = Vec::new();
     let given = config.require(SUBDOMAIN)?.to_string();
     let subdomain = normalise_subdomain(&given)?;
@@ -77,14 +86,15 @@ pub fn validate(raw: RawConfig) -> Result<ValidatedConfig, ConnectorError> {
         notices.push(format!("subdomain: `{given}` normalised to `{subdomain}`"));
         config.set(SUBDOMAIN, subdomain);
     }
-    config.require(API_KEY)?;
     if let Some(url) = config.get(BASE_URL).map(str::to_string) {
-        let clean = validate_base_url(&url)?;
-        if clean != url {
+        let clean = BaseUrl::parse(BASE_URL, &url)?;
+        if clean.as_str() != url {
             notices.push(format!("base_url: `{url}` normalised to `{clean}`"));
             config.set(BASE_URL, clean);
         }
     }
+    // Everything else must be present and well formed.
+    Settings::from_config(&config)?;
     Ok(ValidatedConfig { config: config.into_pairs(), notices })
 }
 
@@ -100,18 +110,6 @@ pub fn normalise_subdomain(input: &str) -> Result<String, ConnectorError> {
             SUBDOMAIN,
             format!("`{}` is not a Syncro subdomain: give `acme` for https://acme.syncromsp.com", input.trim()),
         ))
-    }
-}
-
-fn validate_base_url(url: &str) -> Result<String, ConnectorError> {
-    let trimmed = url.trim().trim_end_matches('/');
-    let lower = trimmed.to_ascii_lowercase();
-    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
-    match rest {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(trimmed.to_string()),
-        _ => {
-            Err(invalid_config(BASE_URL, format!("`{url}` is not an http(s) URL such as http://127.0.0.1:8080/api/v1")))
-        }
     }
 }
 
@@ -143,8 +141,11 @@ mod tests {
 
     #[test]
     fn validate_reports_normalisation() {
-        let v = validate(vec![(SUBDOMAIN.into(), "https://acme.syncromsp.com/".into()), (API_KEY.into(), "t".into())])
-            .unwrap();
+        let v = validate(Config::new(vec![
+            (SUBDOMAIN.into(), "https://acme.syncromsp.com/".into()),
+            (API_KEY.into(), "t".into()),
+        ]))
+        .unwrap();
         assert!(v.config.contains(&(SUBDOMAIN.into(), "acme".into())));
         assert_eq!(v.notices.len(), 1);
         assert!(v.notices[0].contains("normalised to `acme`"));
@@ -152,7 +153,7 @@ mod tests {
 
     #[test]
     fn missing_key_names_field() {
-        match validate(vec![(SUBDOMAIN.into(), "acme".into())]) {
+        match validate(Config::new(vec![(SUBDOMAIN.into(), "acme".into())])) {
             Err(ConnectorError::InvalidConfig(p)) => assert_eq!(p.field, API_KEY),
             other => panic!("unexpected {other:?}"),
         }
@@ -166,7 +167,12 @@ mod tests {
             (BASE_URL.into(), "http://127.0.0.1:9/api/v1/".into()),
         ])
         .unwrap();
-        assert_eq!(s.base_url, "http://127.0.0.1:9/api/v1");
-        assert!(validate_base_url("ftp://x").is_err());
+        assert_eq!(s.api_root(), "http://127.0.0.1:9/api/v1");
+        let bad = Settings::from_raw(vec![
+            (SUBDOMAIN.into(), "acme".into()),
+            (API_KEY.into(), "t".into()),
+            (BASE_URL.into(), "ftp://x".into()),
+        ]);
+        assert!(matches!(bad, Err(ConnectorError::InvalidConfig(p)) if p.field == BASE_URL));
     }
 }

@@ -3,13 +3,17 @@
 //! Speaks Syncro's REST API v1 (`https://{subdomain}.syncromsp.com/api/v1`):
 //! bearer-token auth, numbered pages with `meta.total_pages`, list envelopes
 //! keyed per endpoint (`customers`, `contacts`, `assets`, `tickets`).
-//! Only tickets can be filtered by update time (`since_updated_at`); the other
-//! streams are read whole and Ferry detects changes by content hash.
+//! Only tickets can be filtered by update time (`since_updated_at`);
+//! customers are read newest first (`sort=updated_at DESC`) down to the
+//! watermark where the tenant honours that sort (checked page by page,
+//! falling back to a whole read); contacts and assets are read whole and
+//! Ferry detects changes by content hash.
 //! Facts and sources: `docs/psa-apis.md` §1.
 
 mod api;
 mod config;
 mod map;
+mod newest;
 
 use ferry_sdk::prelude::*;
 
@@ -18,7 +22,9 @@ const RATE_LIMIT: RateLimit = RateLimit { requests: 180, per_seconds: 60 };
 
 struct Syncro;
 
-impl Source for Syncro {
+impl Connector for Syncro {
+    type Settings = config::Settings;
+
     fn info() -> ConnectorInfo {
         ConnectorInfo {
             id: "syncro".into(),
@@ -30,7 +36,11 @@ impl Source for Syncro {
             config: config::fields(),
             streams: vec![
                 stream(StreamKind::Lookups, false, "Syncro ticket statuses and asset types"),
-                stream(StreamKind::Companies, false, "Syncro customers (including disabled ones)"),
+                stream(
+                    StreamKind::Companies,
+                    true,
+                    "Syncro customers (including disabled ones); incremental newest first by sort=updated_at DESC",
+                ),
                 stream(StreamKind::Contacts, false, "Syncro customer contacts"),
                 stream(StreamKind::Assets, false, "Syncro customer assets"),
                 stream(StreamKind::Tickets, true, "Syncro tickets (incremental by since_updated_at)"),
@@ -41,33 +51,29 @@ impl Source for Syncro {
         }
     }
 
-    fn validate_config(raw: RawConfig) -> Result<ValidatedConfig, ConnectorError> {
-        config::validate(raw)
+    fn settings(config: &Config) -> Result<config::Settings, ConnectorError> {
+        config::Settings::from_config(config)
     }
 
-    fn check(raw: RawConfig) -> Result<CheckReport, ConnectorError> {
-        let settings = config::Settings::from_raw(raw)?;
-        api::Api::new(&settings).check()
+    fn validate_config(config: Config) -> Result<ValidatedConfig, ConnectorError> {
+        config::validate(config)
     }
 
-    fn read(
-        raw: RawConfig,
-        stream: StreamRef,
-        cursor: Option<String>,
-        since: Option<String>,
-    ) -> Result<Page, ConnectorError> {
+    fn check(settings: &config::Settings) -> Result<CheckReport, ConnectorError> {
+        api::Api::new(settings).check()
+    }
+
+    fn read(settings: &config::Settings, read: Read) -> Result<Page, ConnectorError> {
+        let api = api::Api::new(settings);
         // Extra streams (contract 0.3): this connector declares none.
-        let StreamRef::Kind(stream) = stream else { return Err(ConnectorError::UnsupportedStream(stream)) };
-        let settings = config::Settings::from_raw(raw)?;
-        let api = api::Api::new(&settings);
-        let page = || PageNumber::from_cursor(cursor.as_deref());
+        let Some(stream) = read.kind() else { return Err(read.unsupported()) };
         match stream {
-            StreamKind::Companies => api.companies(page()?),
-            StreamKind::Contacts => api.contacts(page()?),
-            StreamKind::Assets => api.assets(page()?),
-            StreamKind::Tickets => api.tickets(page()?, since.as_deref()),
-            StreamKind::Lookups => api.lookups(cursor.as_deref()),
-            other => Err(ConnectorError::UnsupportedStream(StreamRef::Kind(other))),
+            StreamKind::Companies => api.companies(read.cursor.as_deref(), read.since.as_deref()),
+            StreamKind::Contacts => api.contacts(read.page()?),
+            StreamKind::Assets => api.assets(read.page()?),
+            StreamKind::Tickets => api.tickets(read.page()?, read.since.as_deref()),
+            StreamKind::Lookups => api.lookups(read.cursor.as_deref()),
+            _ => Err(read.unsupported()),
         }
     }
 }
@@ -77,3 +83,86 @@ fn stream(kind: StreamKind, incremental: bool, description: &str) -> StreamInfo 
 }
 
 ferry_sdk::export_connector!(Syncro);
+
+/// Native tests of the whole connector through the SDK's adapter, with
+/// `FakeHttp` in place of the host: `cargo test -p ferry-syncro`.
+#[cfg(test)]
+mod tests {
+    use ferry_sdk::connector;
+    use ferry_sdk::testing::{FakeHttp, Reply};
+
+    use super::*;
+
+    const API: &str = "https://acme.syncromsp.com/api/v1";
+
+    fn config() -> RawConfig {
+        vec![("subdomain".into(), "https://Acme.syncromsp.com/".into()), ("api_key".into(), "tok".into())]
+    }
+
+    #[test]
+    fn companies_page_asks_for_disabled_ones_and_pages_by_total_pages() {
+        let body = json!({"customers": [{"id": 7, "business_name": "Ortiz Dental"}],
+            "meta": {"total_pages": 3, "total_entries": 61}});
+        let http = FakeHttp::new().on(
+            Method::Get,
+            &format!("{API}/customers?include_disabled=true&page=2"),
+            Reply::value(200, &body),
+        );
+        let _installed = http.install();
+        let page = connector::read::<Syncro>(config(), StreamKind::Companies, Some("page:2".into()), None).unwrap();
+        assert_eq!(page.next.as_deref(), Some("page:3"));
+        assert_eq!(page.total, Some(61));
+        assert!(matches!(&page.records, Records::Companies(c) if c[0].name == "Ortiz Dental"));
+        assert_eq!(http.requests()[0].header("authorization"), Some("Bearer tok"));
+    }
+
+    #[test]
+    fn tickets_pass_since_and_a_missing_permission_is_forbidden() {
+        let http = FakeHttp::new()
+            .on(
+                Method::Get,
+                "/api/v1/tickets?since_updated_at=2025-10-02T03:14:40Z",
+                Reply::value(200, &json!({"tickets": [], "meta": {"total_pages": 1}})),
+            )
+            .on(
+                Method::Get,
+                "/api/v1/contacts",
+                Reply::json(401, r#"{"error":"Please ask account admin to update your group permissions."}"#),
+            );
+        let _installed = http.install();
+        let page = connector::read::<Syncro>(config(), StreamKind::Tickets, None, Some("2025-10-02T03:14:40Z".into()))
+            .unwrap();
+        assert_eq!(page.next, None);
+        match connector::read::<Syncro>(config(), StreamKind::Contacts, None, None) {
+            Err(ConnectorError::Forbidden(p)) => assert_eq!(p.permission.as_deref(), Some("Customers - View Detail")),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            connector::read::<Syncro>(config(), StreamKind::Sites, None, None),
+            Err(ConnectorError::UnsupportedStream(StreamRef::Kind(StreamKind::Sites)))
+        ));
+    }
+
+    #[test]
+    fn check_warns_when_the_token_cannot_read_assets() {
+        let http = FakeHttp::new()
+            .on(
+                Method::Get,
+                "/api/v1/me",
+                Reply::value(
+                    200,
+                    &json!({"user_email": "joe@acme.example", "permissions": {"asset": {"read": false}}}),
+                ),
+            )
+            .on(
+                Method::Get,
+                "/api/v1/customers?page=1",
+                Reply::value(200, &json!({"customers": [], "meta": {"total_pages": 1, "total_entries": 12}})),
+            );
+        let _installed = http.install();
+        let report = connector::check::<Syncro>(config()).unwrap();
+        assert_eq!(report.summary, "12 customers found");
+        assert!(report.warnings.iter().any(|w| w.contains("Assets - List/Search")), "{:?}", report.warnings);
+        assert!(report.facts.iter().any(|f| f.value == "joe@acme.example"));
+    }
+}

@@ -12,11 +12,18 @@
 //! file holds only what is specific to the PSA. See
 //! docs/writing-a-connector.md for the walk-through.
 
-use ferry_sdk::error::from_status;
 use ferry_sdk::prelude::*;
-use serde::Deserialize;
 
 struct ExamplePsa;
+
+/// The operator's configuration, typed: field names are the config keys.
+/// A missing or malformed value is an `invalid-config` naming the key
+/// before any of the code below runs.
+#[derive(Deserialize)]
+struct Settings {
+    base_url: BaseUrl,
+    api_key: String,
+}
 
 /// One page of any list endpoint of the example API.
 #[derive(Deserialize)]
@@ -47,15 +54,8 @@ struct ApiDevice {
     updated_at: Option<String>,
 }
 
-/// The API root and key, validated.
-fn client(config: RawConfig) -> Result<Client, ConnectorError> {
-    let config = Config::new(config);
-    let base = config.require("base_url")?;
-    if !base.starts_with("http://") && !base.starts_with("https://") {
-        return Err(invalid_config("base_url", "must start with http:// or https://"));
-    }
-    let key = config.require("api_key")?;
-    Ok(Client::new(base).with_header("x-api-key", key))
+fn client(settings: &Settings) -> Client {
+    Client::new(settings.base_url.as_str()).with_header("x-api-key", settings.api_key.as_str())
 }
 
 /// GET one page of `path`, mapping errors the way every connector should.
@@ -70,11 +70,14 @@ fn list<T: for<'de> Deserialize<'de>>(
         return Err(from_status(&response, path));
     }
     let body: ListPage<T> = response.json(path)?;
+    ferry_sdk::log::debug(&format!("{path} page {}: {} records", page.0, body.data.len()));
     let next = body.next_page.filter(|n| *n > page.0).map(|n| format!("page:{n}"));
     Ok((body.data, next))
 }
 
-impl Source for ExamplePsa {
+impl Connector for ExamplePsa {
+    type Settings = Settings;
+
     fn info() -> ConnectorInfo {
         let field = |key: &str, label: &str, help: &str, secret: bool| ConfigField {
             key: key.into(),
@@ -103,13 +106,10 @@ impl Source for ExamplePsa {
         }
     }
 
-    fn validate_config(config: RawConfig) -> Result<ValidatedConfig, ConnectorError> {
-        client(config.clone())?;
-        Ok(ValidatedConfig { config, notices: vec![] })
-    }
+    // `validate_config` is the SDK's default: the config must make `Settings`.
 
-    fn check(config: RawConfig) -> Result<CheckReport, ConnectorError> {
-        let client = client(config)?;
+    fn check(settings: &Settings) -> Result<CheckReport, ConnectorError> {
+        let client = client(settings);
         let (companies, next) = list::<ApiCompany>(&client, "/api/companies", None)?;
         let summary = match next {
             Some(_) => format!("more than {} companies found", companies.len()),
@@ -118,18 +118,14 @@ impl Source for ExamplePsa {
         Ok(CheckReport { summary, facts: vec![], warnings: vec![] })
     }
 
-    fn read(
-        config: RawConfig,
-        stream: StreamRef,
-        cursor: Option<String>,
-        _since: Option<String>,
-    ) -> Result<Page, ConnectorError> {
+    fn read(settings: &Settings, read: Read) -> Result<Page, ConnectorError> {
+        let client = client(settings);
+        let cursor = read.cursor.as_deref();
         // Extra streams (contract 0.3): this connector declares none.
-        let StreamRef::Kind(stream) = stream else { return Err(ConnectorError::UnsupportedStream(stream)) };
-        let client = client(config)?;
+        let Some(stream) = read.kind() else { return Err(read.unsupported()) };
         match stream {
             StreamKind::Companies => {
-                let (items, next) = list::<ApiCompany>(&client, "/api/companies", cursor.as_deref())?;
+                let (items, next) = list::<ApiCompany>(&client, "/api/companies", cursor)?;
                 let records = items
                     .into_iter()
                     .map(|c| Company {
@@ -151,7 +147,7 @@ impl Source for ExamplePsa {
                 Ok(Page { records: Records::Companies(records), next, total: None })
             }
             StreamKind::Assets => {
-                let (items, next) = list::<ApiDevice>(&client, "/api/devices", cursor.as_deref())?;
+                let (items, next) = list::<ApiDevice>(&client, "/api/devices", cursor)?;
                 let records = items
                     .into_iter()
                     .map(|d| Asset {
@@ -175,9 +171,61 @@ impl Source for ExamplePsa {
                     .collect();
                 Ok(Page { records: Records::Assets(records), next, total: None })
             }
-            other => Err(ConnectorError::UnsupportedStream(StreamRef::Kind(other))),
+            _ => Err(read.unsupported()),
         }
     }
 }
 
 ferry_sdk::export_connector!(ExamplePsa);
+
+/// Native unit tests: `cargo test -p ferry-template`. `FakeHttp` answers the
+/// requests the connector sends, so paging, mapping and error handling are
+/// tested without a component or a server.
+#[cfg(test)]
+mod tests {
+    use ferry_sdk::connector;
+    use ferry_sdk::testing::{FakeHttp, Reply};
+
+    use super::*;
+
+    fn config() -> RawConfig {
+        vec![("base_url".into(), "http://psa.test/".into()), ("api_key".into(), "k".into())]
+    }
+
+    #[test]
+    fn reads_companies_page_by_page_with_the_key() {
+        let http = FakeHttp::new()
+            .on(
+                Method::Get,
+                "http://psa.test/api/companies?page=1",
+                Reply::json(200, r#"{"data":[{"id":1,"name":"Acme","active":true}],"next_page":2}"#),
+            )
+            .on(
+                Method::Get,
+                "http://psa.test/api/companies?page=2",
+                Reply::json(200, r#"{"data":[],"next_page":null}"#),
+            );
+        let _installed = http.install();
+        let page = connector::read::<ExamplePsa>(config(), StreamKind::Companies, None, None).unwrap();
+        assert_eq!(page.next.as_deref(), Some("page:2"));
+        match page.records {
+            Records::Companies(c) => assert_eq!((c[0].id.as_str(), c[0].name.as_str()), ("1", "Acme")),
+            other => panic!("unexpected {other:?}"),
+        }
+        let page = connector::read::<ExamplePsa>(config(), StreamKind::Companies, page.next, None).unwrap();
+        assert_eq!(page.next, None);
+        assert_eq!(http.requests()[0].header("x-api-key"), Some("k"));
+    }
+
+    #[test]
+    fn a_wrong_key_is_unauthorized_and_config_errors_name_the_field() {
+        let http =
+            FakeHttp::new().on(Method::Get, "/api/companies", Reply::json(401, r#"{"error":"invalid API key"}"#));
+        let _installed = http.install();
+        assert!(matches!(connector::check::<ExamplePsa>(config()), Err(ConnectorError::Unauthorized(_))));
+        match connector::validate_config::<ExamplePsa>(vec![("base_url".into(), "psa.test".into())]) {
+            Err(ConnectorError::InvalidConfig(p)) => assert_eq!(p.field, "base_url"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

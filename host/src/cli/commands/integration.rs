@@ -17,6 +17,8 @@ struct Shown {
     updated_at: String,
     mirror: Vec<(StreamId, u64)>,
     last_run: Option<crate::store::RunRow>,
+    /// The origins the connector may call (its host templates expanded).
+    allowed_origins: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -118,6 +120,8 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
                 updated_at: row.updated_at.clone(),
                 mirror: app.store.read().mirror_counts(row.id)?,
                 last_run: app.store.read().runs(Some(&row.name), 1)?.into_iter().next(),
+                allowed_origins: integrations::allowed_origins(&row, &connector.info)
+                    .unwrap_or_else(|e| vec![format!("(none usable: {e})")]),
             };
             if app.out.json {
                 app.out.json(&shown);
@@ -128,6 +132,7 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
                 ("plugin", format!("{} {}", connector.id, connector.version)),
                 ("created", shown.created_at.clone()),
                 ("updated", shown.updated_at.clone()),
+                ("allowed origins", shown.allowed_origins.join(", ")),
             ]);
             app.out.table(
                 &["config", "value"],

@@ -131,10 +131,19 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
             app.out.line(&info.description);
             app.out.blank();
             app.out.table(
-                &["config key", "label", "required", "secret", "help"],
+                &["config key", "label", "required", "secret", "default", "help"],
                 info.config
                     .iter()
-                    .map(|f| vec![f.key.clone(), f.label.clone(), yes(f.required), yes(f.secret), f.help.clone()])
+                    .map(|f| {
+                        vec![
+                            f.key.clone(),
+                            f.label.clone(),
+                            yes(f.required),
+                            yes(f.secret),
+                            f.default_value.clone().unwrap_or_default(),
+                            f.help.clone(),
+                        ]
+                    })
                     .collect(),
             );
             app.out.table(
@@ -168,13 +177,8 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
             }
             Ok(exit::OK)
         }
-        PluginCommand::Check { file, set, secret } => {
-            let bytes = std::fs::read(&file).map_err(|e| {
-                Failure::new(
-                    format!("cannot read {}: {e}", file.display()),
-                    Some("check the path to the .wasm file".into()),
-                )
-            })?;
+        PluginCommand::Check { target, set, secret } => {
+            let bytes = component_of(app, &target)?;
             let mut config = Vec::new();
             for a in &set {
                 config.push(crate::integrations::parse_assignment(a)?);
@@ -193,7 +197,7 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
             } else {
                 app.out.line(format!(
                     "conformance of {} ({})",
-                    report.connector.clone().unwrap_or_else(|| file.display().to_string()),
+                    report.connector.clone().unwrap_or_else(|| target.clone()),
                     report
                         .contract
                         .as_deref()
@@ -219,6 +223,21 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
             }
             Ok(if report.passed() { exit::OK } else { exit::FAILED })
         }
+        PluginCommand::Export { id, file } => {
+            let bytes = registry::component(&app.store, &id)?;
+            std::fs::write(&file, &bytes).map_err(|e| {
+                Failure::new(
+                    format!("cannot write {}: {e}", file.display()),
+                    Some("check that the directory exists and is writable".into()),
+                )
+            })?;
+            if app.out.json {
+                app.out.json(&serde_json::json!({"id": id, "file": file, "bytes": bytes.len()}));
+            } else {
+                app.out.line(format!("wrote {id} to {} ({} bytes)", file.display(), bytes.len()));
+            }
+            Ok(exit::OK)
+        }
         PluginCommand::Remove { id } => {
             registry::remove(&mut app.store, &id)?;
             app.out.line(format!("removed {id}"));
@@ -228,6 +247,24 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
             Ok(exit::OK)
         }
     }
+}
+
+/// The component a `plugin check` target names: a .wasm file, or else an
+/// installed or bundled connector id.
+fn component_of(app: &App, target: &str) -> Result<Vec<u8>, Failure> {
+    let path = std::path::Path::new(target);
+    if path.is_file() {
+        return std::fs::read(path).map_err(|e| {
+            Failure::new(format!("cannot read {target}: {e}"), Some("check the path to the .wasm file".into()))
+        });
+    }
+    if target.ends_with(".wasm") || target.contains(std::path::MAIN_SEPARATOR) {
+        return Err(Failure::new(
+            format!("cannot read {target}: no such file"),
+            Some("check the path to the .wasm file, or give an installed connector id (`ferry plugin list`)".into()),
+        ));
+    }
+    Ok(registry::component(&app.store, target)?)
 }
 
 fn yes(b: bool) -> String {

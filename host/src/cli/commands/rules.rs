@@ -5,7 +5,7 @@ use crate::cli::args::{RulesAction, RulesArgs};
 use crate::cli::commands::sync::print_apply;
 use crate::cli::{App, Failure, exit};
 use crate::model::{StreamId, StreamKind};
-use crate::options::{IntegrationOptions, TypeRule};
+use crate::options::{DEFAULT_CONCURRENCY, IntegrationOptions, MAX_CONCURRENCY, TypeRule};
 use crate::store::IntegrationRow;
 
 fn on_off(b: bool) -> String {
@@ -70,6 +70,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                     "requests per minute",
                     options.requests_per_minute.map(|n| n.to_string()).unwrap_or_else(|| "connector default".into()),
                 ),
+                ("streams read at once", options.concurrency().to_string()),
             ]);
             app.out.table(
                 &["#", "when type is", "layout"],
@@ -198,6 +199,24 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 }
                 return Ok(exit::OK);
             }
+            if let Some(n) = what.strip_prefix("concurrency=") {
+                let n: u32 = n.trim().parse().ok().filter(|n| (1..=MAX_CONCURRENCY).contains(n)).ok_or_else(|| {
+                    Failure::new(
+                        format!("`{n}` is not a number of streams from 1 to {MAX_CONCURRENCY}"),
+                        Some(format!(
+                            "e.g. concurrency=4 (the default); 1 reads the streams one after another; --off goes back \
+                             to the default of {DEFAULT_CONCURRENCY}"
+                        )),
+                    )
+                })?;
+                options.concurrency = (!off).then_some(n);
+                app.out.line(format!("streams read at once: {}", options.concurrency()));
+                save(app, &integration, &options, false)?;
+                if app.out.json {
+                    app.out.json(&options);
+                }
+                return Ok(exit::OK);
+            }
             match what.as_str() {
                 "auto-update-names" => options.auto_update_names = on,
                 "auto-archive" => options.auto_archive = on,
@@ -206,7 +225,9 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                     return Err(Failure::new(
                         format!("unknown option `{what}`"),
                         Some(
-                            "use auto-update-names, auto-archive, keep-company-details or requests-per-minute=N".into(),
+                            "use auto-update-names, auto-archive, keep-company-details, requests-per-minute=N or \
+                             concurrency=N"
+                                .into(),
                         ),
                     ));
                 }

@@ -1,8 +1,9 @@
 //! `ferry sync`, `ferry apply`, `ferry runs`.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
-use indicatif::ProgressBar;
+use indicatif::{MultiProgress, ProgressBar};
 
 use crate::apply::{self, ApplyReport};
 use crate::cli::args::{ApplyArgs, RunsArgs, RunsCommand, SyncArgs};
@@ -12,33 +13,44 @@ use crate::model::StreamId;
 use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord, Trigger};
 use crate::sync::{self, Mode, Observer, SyncReport, SyncRequest};
 
-/// Progress on a terminal: one spinner per stream.
+/// Progress on a terminal: one line per stream being read (several move
+/// at once when the integration reads streams concurrently).
 struct Bars<'a> {
     out: &'a Out,
-    bar: RefCell<Option<ProgressBar>>,
+    group: MultiProgress,
+    bars: RefCell<HashMap<StreamId, ProgressBar>>,
+}
+
+impl<'a> Bars<'a> {
+    fn new(out: &'a Out) -> Self {
+        Bars { out, group: out.progress_group(), bars: RefCell::new(HashMap::new()) }
+    }
 }
 
 impl Observer for Bars<'_> {
     fn stream_started(&self, stream: &StreamId, resumed: bool) {
         let label = if resumed { format!("{stream} (resuming)") } else { stream.to_string() };
-        *self.bar.borrow_mut() = Some(self.out.progress(&label));
+        let bar = self.group.add(self.out.progress(&label));
+        self.bars.borrow_mut().insert(stream.clone(), bar);
     }
-    fn page(&self, _stream: &StreamId, fetched: u64, total: Option<u64>) {
-        if let Some(b) = self.bar.borrow().as_ref() {
+    fn page(&self, stream: &StreamId, fetched: u64, total: Option<u64>) {
+        if let Some(b) = self.bars.borrow().get(stream) {
             if let Some(total) = total.filter(|t| *t >= fetched) {
                 show_total(b, total);
             }
             b.set_position(fetched);
         }
     }
-    fn stream_finished(&self, _row: &RunStreamRow) {
-        if let Some(b) = self.bar.borrow_mut().take() {
+    fn stream_finished(&self, row: &RunStreamRow) {
+        if let Some(b) = self.bars.borrow_mut().remove(&row.stream) {
             b.finish_and_clear();
+            self.group.remove(&b);
         }
     }
     fn applying(&self) {
-        if let Some(b) = self.bar.borrow_mut().take() {
+        for (_, b) in self.bars.borrow_mut().drain() {
             b.finish_and_clear();
+            self.group.remove(&b);
         }
     }
 }
@@ -52,7 +64,7 @@ pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
         reset: args.reset,
         ..SyncRequest::new(&args.name, mode, Trigger::Manual)
     };
-    let observer = Bars { out: &app.out, bar: RefCell::new(None) };
+    let observer = Bars::new(&app.out);
     let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await.map_err(|e| {
         let code = match e {
             sync::SyncError::Busy { .. } => exit::BUSY,
@@ -207,24 +219,32 @@ pub fn print_apply(out: &Out, report: &ApplyReport) {
     }
 }
 
-/// `ferry runs show ID`: one run with the records it skipped.
-fn show_run(app: &mut App, id: i64) -> Result<u8, Failure> {
+/// `ferry runs show ID [--requests]`: one run with the records it skipped
+/// and, on request, its outbound requests.
+fn show_run(app: &mut App, id: i64, with_requests: bool) -> Result<u8, Failure> {
     let run = app.store.read().run(id)?;
     let skipped = app.store.read().skipped_records(id)?;
+    let requests = if with_requests { Some(app.store.read().run_requests(id)?) } else { None };
     if app.out.json {
         let mut value = serde_json::to_value(&run).unwrap_or_default();
         value["skipped_records"] = serde_json::to_value(&skipped).unwrap_or_default();
+        if let Some(requests) = &requests {
+            value["requests"] = serde_json::to_value(requests).unwrap_or_default();
+        }
         app.out.json(&value);
         return Ok(exit::OK);
     }
     print_run(&app.out, &run);
     print_skipped(&app.out, &skipped);
+    if let Some(requests) = &requests {
+        print_requests(&app.out, &run, requests);
+    }
     Ok(exit::OK)
 }
 
 pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
     let list = match args.command {
-        Some(RunsCommand::Show { id }) => return show_run(app, id),
+        Some(RunsCommand::Show { id, requests }) => return show_run(app, id, requests),
         Some(RunsCommand::List(list)) => list,
         None => args.list,
     };
@@ -255,6 +275,30 @@ pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
             .collect(),
     );
     Ok(exit::OK)
+}
+
+/// A run's outbound requests (the first ones kept; the rest counted).
+fn print_requests(out: &Out, run: &crate::store::RunRow, requests: &[crate::store::RunRequest]) {
+    out.blank();
+    out.table(
+        &["method", "url", "status", "ms", "bytes"],
+        requests
+            .iter()
+            .map(|r| {
+                vec![
+                    r.method.clone(),
+                    r.url.clone(),
+                    r.status.map(|s| s.to_string()).unwrap_or_else(|| r.error.clone().unwrap_or_default()),
+                    r.millis.to_string(),
+                    r.bytes.to_string(),
+                ]
+            })
+            .collect(),
+    );
+    let sent = run.http.get("requests").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    if sent > requests.len() as u64 {
+        out.line(format!("{} requests sent; the first {} are kept", sent, requests.len()));
+    }
 }
 
 /// The records a run skipped as invalid, with the reason.

@@ -38,4 +38,4 @@ impl Source for Bloated {
     }
 }
 
-ferry_sdk::export_connector!(Bloated);
+ferry_sdk::export_source!(Bloated);

@@ -240,4 +240,4 @@ impl Source for Hostile {
     }
 }
 
-ferry_sdk::export_connector!(Hostile);
+ferry_sdk::export_source!(Hostile);

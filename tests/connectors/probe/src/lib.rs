@@ -117,6 +117,11 @@ impl Source for Probe {
                 })
             }
             Some("panic") => panic!("probe panics on purpose"),
+            // Wrong credentials answered as something other than
+            // `unauthorized`: `plugin check` must fail that.
+            Some("wrong-token-not-found") if c.get("token") != Some("abcd") => {
+                Err(ConnectorError::NotFound("no such tenant".into()))
+            }
             // Keep a session for `read` to find; one value that expires at
             // once.
             Some("state") => {
@@ -367,4 +372,4 @@ impl WithContacts for Page {
     }
 }
 
-ferry_sdk::export_connector!(Probe);
+ferry_sdk::export_source!(Probe);
