@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::model::{ConnectorError, ConnectorInfo, Record, StreamKind};
+use crate::model::{ConnectorError, ConnectorInfo, Record, StreamId, StreamKind};
 use crate::registry;
 use crate::runtime::{LoadedConnector, Runtime, RuntimeError, SessionConfig};
 use crate::secrets::Redactor;
@@ -72,10 +72,10 @@ impl Unsafe {
         }
     }
 
-    fn record(&mut self, r: &Record) {
+    fn record(&mut self, stream: &StreamId, r: &Record) {
         let id = r.external_id();
-        self.look(|| format!("{} id", r.stream()), &id);
-        self.look(|| format!("{} {id} name", r.stream()), r.display_name());
+        self.look(|| format!("{stream} id"), &id);
+        self.look(|| format!("{stream} {id} name"), r.display_name());
         let card = match r {
             Record::Company(x) => &x.card,
             Record::Contact(x) => &x.card,
@@ -83,11 +83,12 @@ impl Unsafe {
             Record::Site(x) => &x.card,
             Record::Agreement(x) => &x.card,
             Record::Ticket(x) => &x.card,
+            Record::Item(x) => &x.card,
             Record::Lookup(_) => return,
         };
         for f in card {
-            self.look(|| format!("{} {id} card label", r.stream()), &f.label);
-            self.look(|| format!("{} {id} card value `{}`", r.stream(), text::visible_capped(&f.label, 30)), &f.value);
+            self.look(|| format!("{stream} {id} card label"), &f.label);
+            self.look(|| format!("{stream} {id} card value `{}`", text::visible_capped(&f.label, 30)), &f.value);
         }
     }
 }
@@ -144,8 +145,12 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
             "info",
             Outcome::Pass,
             format!(
-                "{} streams, {} config fields, {} host templates",
+                "{} streams{}, {} config fields, {} host templates",
                 info.streams.len(),
+                match info.extra_streams.len() {
+                    0 => String::new(),
+                    n => format!(" and {n} extra"),
+                },
                 info.config.len(),
                 info.allowed_hosts.len()
             ),
@@ -271,10 +276,10 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
 
     // 6. Every stream pages to its end with unique ids and valid records.
     let mut companies: Option<HashSet<String>> = None;
-    let mut references: Vec<(StreamKind, String, String)> = Vec::new();
-    let mut streams: Vec<StreamKind> = info.streams.iter().map(|s| s.kind).collect();
-    streams.sort();
-    for stream in streams {
+    // The kinds in dependency order, then the extra streams as declared,
+    // each paged with the same checks.
+    let mut references: Vec<(StreamId, String, String)> = Vec::new();
+    for stream in info.all_streams() {
         let name = format!("read {stream}");
         let mut s = match session(runtime, &loaded, &info, &given, &secrets) {
             Ok(s) => s,
@@ -283,12 +288,12 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
                 continue;
             }
         };
-        match read_all(&mut s, stream, &mut unsafe_text).await {
+        match read_all(&mut s, &stream, &mut unsafe_text).await {
             Ok(r) => {
                 if stream == StreamKind::Companies {
                     companies = Some(r.ids.iter().cloned().collect());
                 }
-                references.extend(r.references.into_iter().map(|(id, company)| (stream, id, company)));
+                references.extend(r.references.into_iter().map(|(id, company)| (stream.clone(), id, company)));
                 report.push(
                     name,
                     Outcome::Pass,
@@ -297,9 +302,9 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
             }
             Err(why) => report.push(name, Outcome::Fail, why),
         }
-        if info.stream(stream).is_some_and(|i| i.incremental) {
+        if info.incremental(&stream) {
             let since = "2999-01-01T00:00:00Z".to_string();
-            let detail = match s.read(stream, None, Some(since)).await {
+            let detail = match s.read(&stream, None, Some(since)).await {
                 Ok(Ok(p)) if p.records.is_empty() => {
                     (Outcome::Pass, "nothing updated after 2999: since is honoured".to_string())
                 }
@@ -359,7 +364,7 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
         None => report.push("unsupported stream", Outcome::Skip, "every stream is offered"),
         Some(kind) => match session(runtime, &loaded, &info, &given, &secrets) {
             Err(e) => report.push("unsupported stream", Outcome::Fail, e.to_string()),
-            Ok(s) => match s.read(kind, None, None).await {
+            Ok(s) => match s.read(&kind.into(), None, None).await {
                 Ok(Err(ConnectorError::UnsupportedStream { .. })) => {
                     report.push("unsupported stream", Outcome::Pass, format!("{kind}: unsupported-stream"))
                 }
@@ -424,7 +429,7 @@ struct StreamRead {
 
 async fn read_all(
     s: &mut crate::runtime::Session<'_>,
-    stream: StreamKind,
+    stream: &StreamId,
     unsafe_text: &mut Unsafe,
 ) -> Result<StreamRead, String> {
     let started = Instant::now();
@@ -454,7 +459,7 @@ async fn read_all(
             ));
         }
         for r in &mut page.records {
-            unsafe_text.record(r);
+            unsafe_text.record(stream, r);
             // As a sync would: secrets masked before any message quotes them.
             records::bound(r, s.redactor());
         }

@@ -44,7 +44,8 @@ pub(super) fn apply_companies(
         }
         let deleted = row.deleted_at.is_some() || company.deleted;
         if rules::skip_company(options, &company).is_some() {
-            let archived = archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
+            let archived =
+                archive_card(tx, integration_id, StreamKind::Companies.as_str(), &company.id, CardTarget::Company)?;
             counts.count_kept_out(archived);
             continue;
         }
@@ -67,7 +68,8 @@ pub(super) fn apply_companies(
             if link.as_ref().is_some_and(|l| matches!(l.state, LinkState::Suggested | LinkState::Unmatched)) {
                 report.awaiting_match += 1;
             }
-            let archived = archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
+            let archived =
+                archive_card(tx, integration_id, StreamKind::Companies.as_str(), &company.id, CardTarget::Company)?;
             counts.count_kept_out(archived);
             continue;
         };
@@ -150,7 +152,7 @@ pub(super) fn apply_companies(
         let all_archived = tx.all_cards_archived(CardTarget::Company, company_id)?;
         tx.set_company_archived(company_id, all_archived)?;
     }
-    report.streams.insert(StreamKind::Companies, counts);
+    report.streams.insert(StreamKind::Companies.into(), counts);
     Ok((owners, changed))
 }
 

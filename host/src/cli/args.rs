@@ -8,7 +8,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use strum::IntoEnumIterator;
 
-use crate::model::StreamKind;
+use crate::model::{StreamId, StreamKind};
 use crate::options::{NewCompanies, Stage};
 use crate::rules::IdentityField;
 use crate::schedule::Preset;
@@ -24,6 +24,16 @@ where
 {
     PossibleValuesParser::new(E::iter().map(|e| PossibleValue::new(e.into()))).try_map(|given: String| {
         E::iter().find(|e| (*e).into().eq_ignore_ascii_case(&given)).ok_or("not one of the possible values")
+    })
+}
+
+/// A stream as an operator names it: one of the kinds (any case), or an
+/// extra stream by its name (`contracts`, also `extra:contracts`). Whether
+/// the connector offers it is the sync's to say.
+fn stream_id(given: &str) -> Result<StreamId, String> {
+    StreamId::from_operator(&given.to_ascii_lowercase()).ok_or_else(|| {
+        let kinds: Vec<&str> = StreamKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("`{given}` is neither a stream kind ({}) nor an extra stream's name", kinds.join(", "))
     })
 }
 
@@ -195,9 +205,9 @@ pub struct SyncArgs {
     /// Read only what changed since the last run, where the PSA allows.
     #[arg(long)]
     pub incremental: bool,
-    /// Only these streams (repeatable).
-    #[arg(long = "stream", value_name = "STREAM", value_parser = one_of::<StreamKind>())]
-    pub streams: Vec<StreamKind>,
+    /// Only these streams (repeatable): a kind, or an extra stream's name.
+    #[arg(long = "stream", value_name = "STREAM", value_parser = stream_id)]
+    pub streams: Vec<StreamId>,
     /// Run even if the same sync finished less than 2 minutes ago.
     #[arg(long)]
     pub force: bool,
@@ -355,7 +365,7 @@ pub enum RulesAction {
     /// Turn a skip option on or off.
     Skip {
         /// inactive-companies, contacts, agreements, assets, inactive-assets, sites,
-        /// company-type=T, asset-type=T
+        /// company-type=T, asset-type=T, stream=NAME (an extra stream: not read, kept out)
         what: String,
         #[arg(long)]
         off: bool,

@@ -22,10 +22,9 @@ use super::host::{
 };
 use super::http::{HttpGate, HttpStats};
 use super::state::{ConnectorState, StateBackend, StateMap};
-use super::wit::latest::ModelPage;
 use super::wit::{self, Connector, ConnectorPre};
 use super::{Runtime, RuntimeError};
-use crate::model::{self, RateLimit, StreamKind};
+use crate::model::{self, RateLimit, StreamId};
 use crate::secrets::Redactor;
 use crate::text::{self, ERROR_BYTES};
 
@@ -172,73 +171,38 @@ impl<'r> Session<'r> {
         Ok(answer.map(|report| self.scrub_report(report.into())).map_err(|e| self.scrub(e.into())))
     }
 
-    /// Read one page of one of the seven kinds. Takes `&self`: a sync reads
-    /// several streams at once through one session, so they share its rate
-    /// limiter and request budget.
+    /// Read one page of a stream: one of the seven kinds, or (contract
+    /// 0.3+) an extra stream by name, whose records come back as
+    /// `Record::Item`. A page of another stream's records is refused (an
+    /// empty one is harmless). Takes `&self`: a sync reads several streams
+    /// at once through one session, so they share its pacer and request
+    /// budget.
     pub async fn read(
         &self,
-        stream: StreamKind,
+        stream: &StreamId,
         cursor: Option<String>,
         since: Option<String>,
     ) -> CallResult<Result<model::Page, model::ConnectorError>> {
-        let asked = wit::latest::StreamRef::Kind(stream.into());
-        let page = match self.read_page(asked, cursor, since).await? {
-            Err(e) => return Ok(Err(e)),
-            Ok(page) => page,
+        let asked = match stream {
+            StreamId::Kind(kind) => wit::latest::StreamRef::Kind((*kind).into()),
+            StreamId::Extra(name) => wit::latest::StreamRef::Extra(name.clone()),
         };
-        match page {
-            ModelPage::Kind(kind, page) => {
-                // An empty page of another case is harmless.
-                if kind != stream && !page.records.is_empty() {
-                    return Err(self.wrong_stream(stream.as_str(), kind.as_str()));
-                }
-                self.check_size(page.records.len())?;
-                Ok(Ok(page))
-            }
-            ModelPage::Items(items) if items.items.is_empty() => {
-                Ok(Ok(model::Page { records: Vec::new(), next: items.next, total: items.total }))
-            }
-            ModelPage::Items(_) => Err(self.wrong_stream(stream.as_str(), "items")),
-        }
-    }
-
-    /// Read one page of an extra stream (contract 0.3+), by its name.
-    pub async fn read_extra(
-        &self,
-        stream: &str,
-        cursor: Option<String>,
-        since: Option<String>,
-    ) -> CallResult<Result<model::ItemPage, model::ConnectorError>> {
-        let asked = wit::latest::StreamRef::Extra(stream.to_string());
-        let page = match self.read_page(asked, cursor, since).await? {
-            Err(e) => return Ok(Err(e)),
-            Ok(page) => page,
-        };
-        match page {
-            ModelPage::Items(items) => {
-                self.check_size(items.items.len())?;
-                Ok(Ok(items))
-            }
-            ModelPage::Kind(_, page) if page.records.is_empty() => {
-                Ok(Ok(model::ItemPage { items: Vec::new(), next: page.next, total: page.total }))
-            }
-            ModelPage::Kind(kind, _) => Err(self.wrong_stream(stream, kind.as_str())),
-        }
-    }
-
-    async fn read_page(
-        &self,
-        stream: wit::latest::StreamRef,
-        cursor: Option<String>,
-        since: Option<String>,
-    ) -> CallResult<Result<ModelPage, model::ConnectorError>> {
         let config = &self.config;
         let answer = self
             .call_renewing(async |c: &Connector, store: &mut Store<HostState>| {
-                c.call_read(store, config, stream.clone(), cursor.as_deref(), since.as_ref()).await
+                c.call_read(store, config, asked.clone(), cursor.as_deref(), since.as_ref()).await
             })
             .await?;
-        Ok(answer.map(wit::latest::page_into_model).map_err(|e| self.scrub(e.into())))
+        let (kind, page) = match answer {
+            Err(e) => return Ok(Err(self.scrub(e.into()))),
+            Ok(page) => wit::latest::page_into_model(page),
+        };
+        if kind != stream.kind() && !page.records.is_empty() {
+            let got = kind.map(|k| k.as_str()).unwrap_or("items");
+            return Err(self.wrong_stream(&stream.to_string(), got));
+        }
+        self.check_size(page.records.len())?;
+        Ok(Ok(page))
     }
 
     fn wrong_stream(&self, asked: &str, got: &str) -> RuntimeError {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::codec::Json;
 use super::{Reader, Result, StoreError, Tx, now};
-use crate::model::{Field, StreamKind};
+use crate::model::{Field, StreamId};
 use crate::rules::IdentityField;
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,7 +117,7 @@ pub struct CardRow {
     pub id: i64,
     pub integration_id: i64,
     pub integration: String,
-    pub stream: StreamKind,
+    pub stream: StreamId,
     pub external_id: String,
     pub target: CardTarget,
     pub doc_id: i64,

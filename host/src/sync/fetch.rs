@@ -34,7 +34,7 @@ use tokio::sync::Notify;
 
 use super::stream::{Bounds, Committed, PageRequest, ReadResult, Stop, StreamEnd, StreamRun};
 use super::{Observer, RunPlan, SyncError};
-use crate::model::StreamKind;
+use crate::model::{StreamId, StreamKind};
 use crate::runtime::Session;
 use crate::store::{RunStreamRow, Store, StoreError};
 
@@ -51,9 +51,9 @@ pub(super) struct Ended {
 /// Streams of an earlier phase are read before any of a later one starts:
 /// `lookups` (the PSA's types and statuses, a page or two) goes first, as
 /// it always has, and everything else after it.
-fn phase(stream: StreamKind) -> u8 {
+fn phase(stream: &StreamId) -> u8 {
     match stream {
-        StreamKind::Lookups => 0,
+        StreamId::Kind(StreamKind::Lookups) => 0,
         _ => 1,
     }
 }
@@ -145,7 +145,7 @@ impl<'a, 'r> Fetch<'a, 'r> {
         let mut stopping = false;
         loop {
             while !stopping && running.len() < concurrency.max(1) && next < streams.len() {
-                let stream = streams[next];
+                let stream = &streams[next];
                 // A later phase waits for the streams of the earlier one.
                 if !running.is_empty() && running_phase != phase(stream) {
                     break;
@@ -168,17 +168,17 @@ impl<'a, 'r> Fetch<'a, 'r> {
             ended(&mut self.store.borrow_mut(), Ended { index, row: listing.row, end: Some(end) })?;
         }
         for (index, stream) in streams.iter().enumerate().skip(next) {
-            ended(&mut self.store.borrow_mut(), Ended { index, row: RunStreamRow::new(*stream), end: None })?;
+            ended(&mut self.store.borrow_mut(), Ended { index, row: RunStreamRow::new(stream.clone()), end: None })?;
         }
         Ok(())
     }
 
     /// Plan a stream's listing and record it as running, so the run's
     /// streams are listed in dependency order whatever order they end in.
-    fn start(&self, stream: StreamKind) -> Result<StreamRun, StoreError> {
+    fn start(&self, stream: &StreamId) -> Result<StreamRun, StoreError> {
         let plan = self.plan;
         let mut store = self.store.borrow_mut();
-        let listing = StreamRun::plan(&mut store, plan.integration, plan.info, plan.request.mode, self.run_id, stream)?;
+        let listing = StreamRun::plan(&mut store, plan.integration, plan.info, plan.request.mode, self.run_id, stream.clone())?;
         store.transaction(|tx| tx.put_run_stream(self.run_id, &listing.row))?;
         drop(store);
         self.observer().stream_started(stream, listing.resumed());
@@ -250,7 +250,7 @@ impl<'a, 'r> Fetch<'a, 'r> {
         tokio::select! {
             biased;
             () = self.halt.wait() => None,
-            read = self.session.read(next.stream, next.cursor, next.since) => Some(read),
+            read = self.session.read(&next.stream, next.cursor, next.since) => Some(read),
         }
     }
 

@@ -34,7 +34,7 @@ use serde::Serialize;
 use self::stream::{Bounds, Stop, StreamEnd};
 use crate::apply::{self, ApplyReport};
 use crate::integrations;
-use crate::model::{ConnectorInfo, StreamKind};
+use crate::model::{ConnectorInfo, StreamId, StreamKind};
 use crate::options::IntegrationOptions;
 use crate::registry::{self, RegistryError};
 use crate::runtime::http::HttpStats;
@@ -52,7 +52,7 @@ pub struct SyncRequest {
     pub integration: String,
     pub mode: Mode,
     /// Empty: every stream the connector offers.
-    pub streams: Vec<StreamKind>,
+    pub streams: Vec<StreamId>,
     /// Who asked.
     pub trigger: Trigger,
     /// Run even if the same sync succeeded moments ago.
@@ -80,8 +80,8 @@ impl SyncRequest {
     }
 
     /// What makes two requests "the same sync" for deduplication.
-    fn scope(&self, streams: &[StreamKind]) -> String {
-        let names: Vec<&str> = streams.iter().map(|s| s.as_str()).collect();
+    fn scope(&self, streams: &[StreamId]) -> String {
+        let names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
         format!("{}:{}", self.mode.as_str(), names.join(","))
     }
 }
@@ -90,10 +90,10 @@ pub use dedup::dedup_window;
 
 /// Progress callbacks (a terminal progress bar, or nothing).
 pub trait Observer {
-    fn stream_started(&self, _stream: StreamKind, _resumed: bool) {}
+    fn stream_started(&self, _stream: &StreamId, _resumed: bool) {}
     /// `total` is the connector's count of the stream's records, when the
     /// PSA tells (contract 0.2.0 `page.total`).
-    fn page(&self, _stream: StreamKind, _fetched: u64, _total: Option<u64>) {}
+    fn page(&self, _stream: &StreamId, _fetched: u64, _total: Option<u64>) {}
     fn stream_finished(&self, _row: &RunStreamRow) {}
     fn applying(&self) {}
 }
@@ -210,8 +210,9 @@ pub async fn run(
     let integration = store.read().integration(&request.integration)?;
     let (connector, loaded) = registry::load(store, runtime, &integration.connector_id)?;
     let info = connector.info;
-    let streams = plan_streams(&info, &request.streams)?;
-    if request.reset && streams != [StreamKind::Tickets] {
+    let options = crate::options::IntegrationOptions::from_json(&integration.options);
+    let streams = plan_streams(&info, &request.streams, &options)?;
+    if request.reset && streams != [StreamId::Kind(StreamKind::Tickets)] {
         return Err(SyncError::ResetNeedsTickets);
     }
     let scope = request.scope(&streams);
@@ -254,8 +255,8 @@ struct RunPlan<'a> {
     integration: &'a IntegrationRow,
     info: &'a ConnectorInfo,
     loaded: &'a LoadedConnector,
-    /// In dependency order.
-    streams: &'a [StreamKind],
+    /// In dependency order, then the extra streams as declared.
+    streams: &'a [StreamId],
     fingerprint: &'a str,
 }
 
@@ -388,7 +389,7 @@ async fn run_started(
         observer.applying();
         let report = apply::apply_changes(store, integration.id)?;
         for row in &mut rows {
-            if let Some(c) = report.stream(row.stream) {
+            if let Some(c) = report.stream(&row.stream) {
                 row.archived = c.archived;
                 row.skipped = c.skipped;
                 store.transaction(|tx| tx.put_run_stream(run_id, row))?;
@@ -479,21 +480,31 @@ fn run_requests(session: &Session<'_>) -> Vec<crate::store::RunRequest> {
         .collect()
 }
 
-/// The streams to read, in dependency order.
-fn plan_streams(info: &ConnectorInfo, wanted: &[StreamKind]) -> Result<Vec<StreamKind>, SyncError> {
+/// The streams to read: the kinds in dependency order, then the extra
+/// streams in the order the connector declares them. An extra stream the
+/// operator skips is not read (its records would be kept out anyway, and
+/// reading costs the PSA's request budget) unless asked for by name.
+fn plan_streams(
+    info: &ConnectorInfo,
+    wanted: &[StreamId],
+    options: &crate::options::IntegrationOptions,
+) -> Result<Vec<StreamId>, SyncError> {
+    let offered = info.all_streams();
     for w in wanted {
-        if info.stream(*w).is_none() {
+        if !offered.contains(w) {
             return Err(SyncError::UnknownStream {
                 connector: info.id.clone(),
                 stream: w.to_string(),
-                offered: info.streams.iter().map(|s| s.kind.to_string()).collect::<Vec<_>>().join(", "),
+                offered: offered.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
             });
         }
     }
-    Ok(StreamKind::ALL
+    Ok(offered
         .into_iter()
-        .filter(|k| info.stream(*k).is_some())
-        .filter(|k| wanted.is_empty() || wanted.contains(k))
+        .filter(|s| match wanted.is_empty() {
+            true => crate::rules::skip_stream(options, s).is_none(),
+            false => wanted.contains(s),
+        })
         .collect())
 }
 

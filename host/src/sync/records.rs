@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::hashing::content_hash;
-use crate::model::{Address, Field, Record, StreamKind};
+use crate::model::{Address, Field, Record, StreamId};
 use crate::secrets::Redactor;
 use crate::store::MirrorWrite;
 
@@ -84,6 +84,7 @@ fn card_len(r: &Record) -> usize {
         Record::Agreement(x) => x.card.len(),
         Record::Ticket(x) => x.card.len(),
         Record::Lookup(_) => 0,
+        Record::Item(x) => x.card.len(),
     }
 }
 
@@ -140,7 +141,7 @@ pub fn validate(index: usize, record: &Record) -> Result<(), InvalidRecord> {
     "stream `{stream}`: id `{id}` appears twice in one page (records {first} and {second}); ids must be unique in a stream"
 )]
 pub struct DuplicateId {
-    pub stream: StreamKind,
+    pub stream: StreamId,
     pub id: String,
     pub first: usize,
     pub second: usize,
@@ -151,12 +152,12 @@ pub struct DuplicateId {
 /// across pages): the connector mapped two records to one id, and keeping
 /// either would silently lose the other. Sync fails the stream and
 /// `ferry plugin check` fails the read with this same message.
-pub fn unique_ids(stream: StreamKind, records: &[Record]) -> Result<(), DuplicateId> {
+pub fn unique_ids(stream: &StreamId, records: &[Record]) -> Result<(), DuplicateId> {
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(records.len());
     for (i, record) in records.iter().enumerate() {
         let id = record.external_id();
         if let Some(first) = seen.get(&id) {
-            return Err(DuplicateId { stream, id: short(&id), first: *first, second: i });
+            return Err(DuplicateId { stream: stream.clone(), id: short(&id), first: *first, second: i });
         }
         seen.insert(id, i);
     }
@@ -261,6 +262,15 @@ pub fn bound(record: &mut Record, redactor: &Redactor) -> u64 {
         Record::Lookup(l) => {
             b.exact(&mut l.id);
             b.name(&mut l.name);
+        }
+        Record::Item(x) => {
+            b.exact(&mut x.id);
+            b.opt_exact(&mut x.company_id);
+            b.name(&mut x.name);
+            b.name(&mut x.type_name);
+            b.opt_exact(&mut x.updated_at);
+            b.card(&mut x.card);
+            b.opt_exact(&mut x.raw);
         }
     }
     b.cut
@@ -426,12 +436,13 @@ mod tests {
     #[test]
     fn repeated_ids_within_a_page_are_named() {
         let page = vec![asset("1", None), asset("2", None), asset("1", None)];
-        let err = unique_ids(StreamKind::Assets, &page).unwrap_err();
-        assert_eq!(err, DuplicateId { stream: StreamKind::Assets, id: "1".into(), first: 0, second: 2 });
+        let assets = StreamId::Kind(crate::model::StreamKind::Assets);
+        let err = unique_ids(&assets, &page).unwrap_err();
+        assert_eq!(err, DuplicateId { stream: assets.clone(), id: "1".into(), first: 0, second: 2 });
         let text = err.to_string();
         assert!(text.contains("`assets`") && text.contains("id `1`"), "{text}");
-        assert!(unique_ids(StreamKind::Assets, &page[..2]).is_ok());
-        assert!(unique_ids(StreamKind::Assets, &[]).is_ok());
+        assert!(unique_ids(&assets, &page[..2]).is_ok());
+        assert!(unique_ids(&assets, &[]).is_ok());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::cli::args::IntegrationCommand;
 use crate::cli::{App, Failure, exit};
 use crate::integrations::{self, parse_assignment};
-use crate::model::{CheckReport, StreamKind};
+use crate::model::{CheckReport, StreamId};
 use crate::registry;
 
 #[derive(Serialize)]
@@ -15,7 +15,7 @@ struct Shown {
     config: Vec<ConfigValue>,
     created_at: String,
     updated_at: String,
-    mirror: Vec<(StreamKind, u64)>,
+    mirror: Vec<(StreamId, u64)>,
     last_run: Option<crate::store::RunRow>,
     /// The origins the connector may call (its host templates expanded).
     allowed_origins: Vec<String>,

@@ -4,6 +4,7 @@ use crate::apply;
 use crate::cli::args::{RulesAction, RulesArgs};
 use crate::cli::commands::sync::print_apply;
 use crate::cli::{App, Failure, exit};
+use crate::model::{StreamId, StreamKind};
 use crate::options::{DEFAULT_CONCURRENCY, IntegrationOptions, MAX_CONCURRENCY, TypeRule};
 use crate::store::IntegrationRow;
 
@@ -90,6 +91,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 ("skip sites", on_off(s.sites)),
                 ("skip company types", s.company_types.join(", ")),
                 ("skip asset types", s.asset_types.join(", ")),
+                ("skip streams", s.streams.join(", ")),
             ]);
             return Ok(exit::OK);
         }
@@ -143,10 +145,22 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
         }
         RulesAction::Skip { what, off, apply } => {
             let on = !off;
+            let extra = match what.split_once('=') {
+                Some(("stream", name)) => Some(extra_stream_to_skip(app, &integration, name)?),
+                _ => None,
+            };
             let s = &mut options.skip;
             match what.split_once('=') {
                 Some(("company-type", t)) => toggle(&mut s.company_types, t, on),
                 Some(("asset-type", t)) => toggle(&mut s.asset_types, t, on),
+                Some(("stream", _)) => match extra {
+                    Some(SkipStream::Kind(StreamKind::Contacts)) => s.contacts = on,
+                    Some(SkipStream::Kind(StreamKind::Agreements)) => s.agreements = on,
+                    Some(SkipStream::Kind(StreamKind::Assets)) => s.assets = on,
+                    Some(SkipStream::Kind(StreamKind::Sites)) => s.sites = on,
+                    Some(SkipStream::Extra(name)) => toggle(&mut s.streams, &name, on),
+                    Some(SkipStream::Kind(_)) | None => {}
+                },
                 _ => match what.as_str() {
                     "inactive-companies" => s.inactive_companies = on,
                     "contacts" => s.contacts = on,
@@ -157,7 +171,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                     _ => {
                         return Err(Failure::new(
                             format!("unknown skip option `{what}`"),
-                            Some("use inactive-companies, contacts, agreements, assets, inactive-assets, sites, company-type=T or asset-type=T".into()),
+                            Some("use inactive-companies, contacts, agreements, assets, inactive-assets, sites, company-type=T, asset-type=T or stream=NAME (an extra stream, see `ferry plugin inspect`)".into()),
                         ));
                     }
                 },
@@ -226,6 +240,49 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
         app.out.json(&options);
     }
     Ok(exit::OK)
+}
+
+/// What `skip stream=NAME` names.
+enum SkipStream {
+    /// A kind that has its own switch (`contacts`, …).
+    Kind(StreamKind),
+    /// An extra stream the integration's connector declares.
+    Extra(String),
+}
+
+/// The stream `skip stream=NAME` means: a kind with its own skip switch,
+/// or an extra stream the integration's connector declares (a typo would
+/// otherwise skip nothing, silently).
+fn extra_stream_to_skip(app: &App, integration: &IntegrationRow, name: &str) -> Result<SkipStream, Failure> {
+    let name = name.trim();
+    match StreamId::from_operator(name) {
+        Some(StreamId::Kind(
+            kind @ (StreamKind::Contacts | StreamKind::Agreements | StreamKind::Assets | StreamKind::Sites),
+        )) => Ok(SkipStream::Kind(kind)),
+        Some(StreamId::Kind(kind)) => Err(Failure::new(
+            format!("the {kind} stream cannot be skipped"),
+            Some("skip contacts, agreements, assets, sites or an extra stream".into()),
+        )),
+        Some(StreamId::Extra(extra)) => {
+            let declared = app.store.read().connector(&integration.connector_id)?.map(|c| c.info.extra_streams);
+            let declared = declared.unwrap_or_default();
+            if declared.iter().any(|s| s.name == extra) {
+                return Ok(SkipStream::Extra(extra));
+            }
+            let names: Vec<&str> = declared.iter().map(|s| s.name.as_str()).collect();
+            Err(Failure::new(
+                format!("connector `{}` declares no extra stream `{extra}`", integration.connector_id),
+                Some(match names.is_empty() {
+                    true => "it declares no extra streams; see `ferry plugin inspect ID`".to_string(),
+                    false => format!("it declares: {}", names.join(", ")),
+                }),
+            ))
+        }
+        None => Err(Failure::new(
+            format!("`{name}` is not a stream's name"),
+            Some("see the streams with `ferry plugin inspect ID`".into()),
+        )),
+    }
 }
 
 fn toggle(list: &mut Vec<String>, value: &str, on: bool) {
