@@ -18,6 +18,7 @@ pub mod rules;
 pub mod runtime;
 pub mod schedule;
 pub mod secrets;
+pub mod settings;
 pub mod store;
 pub mod sync;
 pub mod text;

@@ -9,6 +9,7 @@
 //! submodule per table group; callers get plain structs.
 
 mod connectors;
+mod console;
 mod docs;
 mod integrations;
 mod mirror;
@@ -26,6 +27,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use crate::vault::Vault;
 
 pub use self::connectors::ConnectorRow;
+pub use self::console::{Notification, RunToNotify, SearchHit};
 pub use self::docs::{
     AssetFilter, AssetRow, CardRow, CardTarget, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
 };

@@ -6,7 +6,6 @@ use crate::cli::commands::sync::print_apply;
 use crate::cli::output::opt;
 use crate::cli::{App, Failure, exit};
 use crate::companies::{self, DecisionError, LinkView};
-use crate::options::{IntegrationOptions, NewCompanies};
 use crate::store::LinkState;
 
 impl From<DecisionError> for Failure {
@@ -95,12 +94,7 @@ pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
             return Ok(exit::OK);
         }
         MatchAction::Policy { policy } => {
-            let parsed = NewCompanies::parse(policy.trim()).ok_or_else(|| {
-                Failure::new(format!("unknown policy `{policy}`"), Some("use auto, create or review".to_string()))
-            })?;
-            let mut options = IntegrationOptions::from_json(&integration.options);
-            options.new_companies = parsed;
-            app.store.transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
+            let parsed = crate::settings::set_policy(&mut app.store, &integration, &policy)?;
             app.out.line(format!("new PSA companies of {}: {}", integration.name, policy.trim()));
             if app.out.json {
                 app.out.json(&serde_json::json!({"integration": integration.name, "new_companies": parsed}));

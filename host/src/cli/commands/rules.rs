@@ -4,35 +4,16 @@ use crate::apply;
 use crate::cli::args::{RulesAction, RulesArgs};
 use crate::cli::commands::sync::print_apply;
 use crate::cli::{App, Failure, exit};
-use crate::options::{IntegrationOptions, TypeRule};
+use crate::options::IntegrationOptions;
+use crate::settings;
 use crate::store::IntegrationRow;
 
 fn on_off(b: bool) -> String {
     if b { "on".into() } else { "off".into() }
 }
 
-/// The layout name as stored, if it exists and is active.
-fn active_layout(app: &App, name: &str) -> Result<String, Failure> {
-    match app.store.read().layout_by_name(name)? {
-        Some(l) if l.active => Ok(l.name),
-        Some(l) => Err(Failure::new(
-            format!("layout `{}` is inactive", l.name),
-            Some(format!("activate it with `ferry layout set \"{}\" --active true`", l.name)),
-        )),
-        None => Err(Failure::new(
-            format!("there is no layout `{name}`"),
-            Some(format!("create it with `ferry layout add \"{name}\"`, or see `ferry layout list`")),
-        )),
-    }
-}
-
-fn save(
-    app: &mut App,
-    integration: &IntegrationRow,
-    options: &IntegrationOptions,
-    apply_now: bool,
-) -> Result<(), Failure> {
-    app.store.transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
+/// After a change the library stored: re-apply now, or say how.
+fn after_save(app: &mut App, integration: &IntegrationRow, apply_now: bool) -> Result<(), Failure> {
     if apply_now {
         let report = apply::apply(&mut app.store, integration.id)?;
         print_apply(&app.out, &report);
@@ -107,110 +88,51 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
             return Ok(exit::OK);
         }
         RulesAction::Primary { layout, apply } => {
-            options.primary_layout = Some(active_layout(app, &layout)?);
+            options = settings::set_primary_layout(&mut app.store, &integration, &layout)?;
             app.out.line(format!("primary sync location: {layout}"));
-            save(app, &integration, &options, apply)?;
+            after_save(app, &integration, apply)?;
         }
         RulesAction::Contacts { layout, apply } => {
-            options.contacts_layout = Some(active_layout(app, &layout)?);
+            options = settings::set_contacts_layout(&mut app.store, &integration, &layout)?;
             app.out.line(format!("contacts layout: {layout}"));
-            save(app, &integration, &options, apply)?;
+            after_save(app, &integration, apply)?;
         }
         RulesAction::Add { when_type, layout, apply } => {
-            if when_type.trim().is_empty() {
-                return Err(Failure::new(
-                    "--when-type needs a type name",
-                    Some(format!("see `ferry rules {} types`", integration.name)),
-                ));
-            }
-            let layout = active_layout(app, &layout)?;
-            options.rules.retain(|r| !r.when_type.eq_ignore_ascii_case(when_type.trim()));
-            options.rules.push(TypeRule { when_type: when_type.trim().to_string(), layout: layout.clone() });
+            options = settings::add_type_rule(&mut app.store, &integration, &when_type, &layout)?;
+            let layout = options.rules.last().map(|r| r.layout.clone()).unwrap_or(layout);
             app.out.line(format!("when type is {} → {layout}", when_type.trim()));
-            save(app, &integration, &options, apply)?;
+            after_save(app, &integration, apply)?;
         }
         RulesAction::Remove { n, apply } => {
-            if n == 0 || n > options.rules.len() {
-                return Err(Failure::new(
-                    format!("there is no rule {n}"),
-                    Some(format!("`ferry rules {} show` numbers the rules", integration.name)),
-                ));
-            }
-            let removed = options.rules.remove(n - 1);
+            let (removed, now) = settings::remove_type_rule(&mut app.store, &integration, n)?;
+            options = now;
             app.out.line(format!("removed rule {n} (when type is {} → {})", removed.when_type, removed.layout));
-            save(app, &integration, &options, apply)?;
+            after_save(app, &integration, apply)?;
         }
         RulesAction::Skip { what, off, apply } => {
-            let on = !off;
-            let s = &mut options.skip;
-            match what.split_once('=') {
-                Some(("company-type", t)) => toggle(&mut s.company_types, t, on),
-                Some(("asset-type", t)) => toggle(&mut s.asset_types, t, on),
-                _ => match what.as_str() {
-                    "inactive-companies" => s.inactive_companies = on,
-                    "contacts" => s.contacts = on,
-                    "agreements" => s.agreements = on,
-                    "assets" | "configurations" => s.assets = on,
-                    "inactive-assets" | "inactive-configurations" => s.inactive_assets = on,
-                    "sites" | "locations" => s.sites = on,
-                    _ => {
-                        return Err(Failure::new(
-                            format!("unknown skip option `{what}`"),
-                            Some("use inactive-companies, contacts, agreements, assets, inactive-assets, sites, company-type=T or asset-type=T".into()),
-                        ));
-                    }
-                },
-            }
-            app.out.line(format!("skip {what}: {}", on_off(on)));
-            save(app, &integration, &options, apply)?;
+            options = settings::set_skip(&mut app.store, &integration, &what, !off)?;
+            app.out.line(format!("skip {what}: {}", on_off(!off)));
+            after_save(app, &integration, apply)?;
         }
         RulesAction::Option { what, off, apply } => {
-            let on = !off;
-            if let Some(n) = what.strip_prefix("requests-per-minute=") {
-                let n: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    Failure::new(
-                        format!("`{n}` is not a positive number of requests"),
-                        Some("e.g. requests-per-minute=120".to_string()),
-                    )
-                })?;
-                options.requests_per_minute = (!off).then_some(n);
+            options = settings::set_option(&mut app.store, &integration, &what, !off)?;
+            if what.starts_with("requests-per-minute=") {
                 app.out.line(format!(
                     "requests per minute: {}",
                     options.requests_per_minute.map(|n| n.to_string()).unwrap_or_else(|| "connector default".into())
                 ));
-                save(app, &integration, &options, false)?;
+                after_save(app, &integration, false)?;
                 if app.out.json {
                     app.out.json(&options);
                 }
                 return Ok(exit::OK);
             }
-            match what.as_str() {
-                "auto-update-names" => options.auto_update_names = on,
-                "auto-archive" => options.auto_archive = on,
-                "keep-company-details" => options.keep_company_details = on,
-                _ => {
-                    return Err(Failure::new(
-                        format!("unknown option `{what}`"),
-                        Some(
-                            "use auto-update-names, auto-archive, keep-company-details or requests-per-minute=N".into(),
-                        ),
-                    ));
-                }
-            }
-            app.out.line(format!("{what}: {}", on_off(on)));
-            save(app, &integration, &options, apply)?;
+            app.out.line(format!("{what}: {}", on_off(!off)));
+            after_save(app, &integration, apply)?;
         }
     }
     if app.out.json {
         app.out.json(&options);
     }
     Ok(exit::OK)
-}
-
-fn toggle(list: &mut Vec<String>, value: &str, on: bool) {
-    let value = value.trim();
-    list.retain(|v| !v.eq_ignore_ascii_case(value));
-    if on && !value.is_empty() {
-        list.push(value.to_string());
-    }
 }

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::cli::args::{DaemonArgs, ScheduleAction, ScheduleArgs};
 use crate::cli::{App, Failure, exit};
 use crate::schedule::daemon::{self, DaemonOptions};
-use crate::schedule::{self, Entry, ScheduleError, ScheduleView};
+use crate::schedule::ScheduleError;
+use crate::settings;
 use crate::sync::{Mode, Quiet};
 
 impl From<ScheduleError> for Failure {
@@ -16,67 +17,26 @@ impl From<ScheduleError> for Failure {
     }
 }
 
-fn mode_of(s: &str) -> Mode {
-    if s == "incremental" { Mode::Incremental } else { Mode::Full }
-}
-
 pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     match args.action.unwrap_or(ScheduleAction::Show) {
         ScheduleAction::Show => {}
         ScheduleAction::Add { cron, tz, incremental } => {
             let mode = if incremental { Mode::Incremental } else { Mode::Full };
-            let entry = Entry::parse(&cron, &tz, mode)?;
-            app.store
-                .transaction(|tx| tx.insert_schedule(integration.id, &entry.cron, entry.tz.name(), mode.as_str()))?;
+            let entry = settings::add_schedule(&mut app.store, &integration, &cron, &tz, mode)?;
             app.out.note(format!("added: {} {} ({})", entry.cron, entry.tz.name(), mode.as_str()));
         }
         ScheduleAction::Remove { n } => {
-            let rows = app.store.read().schedules(Some(integration.id))?;
-            let row = rows.get(n.wrapping_sub(1)).ok_or_else(|| {
-                Failure::new(
-                    format!("{} has no schedule entry {n}", integration.name),
-                    Some(format!("`ferry schedule {} show` numbers the entries", integration.name)),
-                )
-            })?;
-            app.store.transaction(|tx| tx.delete_schedule(row.id))?;
+            let row = settings::remove_schedule(&mut app.store, &integration, n)?;
             app.out.note(format!("removed entry {n}: {} {} ({})", row.cron, row.tz, row.mode));
         }
         ScheduleAction::Preset { preset, tz } => {
-            let entries = if preset == "nightly" {
-                schedule::nightly(&tz)?
-            } else {
-                vec![Entry::parse(schedule::DEFAULT_CRON, &tz, Mode::Full)?]
-            };
-            app.store.transaction(|tx| {
-                tx.delete_schedules(integration.id)?;
-                for e in &entries {
-                    tx.insert_schedule(integration.id, &e.cron, e.tz.name(), e.mode.as_str())?;
-                }
-                Ok(())
-            })?;
+            settings::preset_schedule(&mut app.store, &integration, &preset, &tz)?;
             app.out.note(format!("schedule of {} set to the {preset} preset ({tz})", integration.name));
         }
     }
     // Always end by showing the schedule as it now stands.
-    let at = schedule::now();
-    let rows = app.store.read().schedules(Some(integration.id))?;
-    let mut views = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        let next = match Entry::parse(&r.cron, &r.tz, mode_of(&r.mode)) {
-            Ok(e) => e.upcoming(at, 5).iter().map(|t| t.to_rfc3339()).collect(),
-            Err(e) => vec![format!("invalid: {e}")],
-        };
-        views.push(ScheduleView {
-            id: r.id,
-            position: i + 1,
-            cron: r.cron.clone(),
-            tz: r.tz.clone(),
-            mode: mode_of(&r.mode),
-            next,
-            last_fired_at: r.last_fired_at.clone(),
-        });
-    }
+    let views = settings::schedule_views(&app.store, &integration, 5)?;
     if app.out.json {
         app.out.json(&views);
     } else if views.is_empty() {
