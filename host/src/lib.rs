@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod cli;
 pub mod companies;
+pub mod console;
 pub mod conformance;
 pub mod curation;
 pub mod integrations;

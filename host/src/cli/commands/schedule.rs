@@ -101,7 +101,7 @@ pub async fn daemon(app: &mut App, args: DaemonArgs) -> Result<u8, Failure> {
 }
 
 /// SIGINT or SIGTERM.
-async fn wait_for_stop() {
+pub(super) async fn wait_for_stop() {
     #[cfg(unix)]
     {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
