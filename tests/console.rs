@@ -519,6 +519,33 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
                 }
             };
         }
+        // Click something that loads a new page, and wait for that page:
+        // a mark set on the old document is gone on the new one.
+        // Wait for the page a click or a script loads: a mark set on the
+        // old document is gone on the new one.
+        macro_rules! wait_fresh {
+            () => {{
+                let deadline = Instant::now() + Duration::from_secs(30);
+                loop {
+                    let fresh = b
+                        .execute("return window.__ferryOld === undefined && document.readyState === 'complete';", vec![])
+                        .await
+                        .ok();
+                    if fresh == Some(Value::Bool(true)) {
+                        break;
+                    }
+                    assert!(Instant::now() < deadline, "the page did not load");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }};
+        }
+        macro_rules! submit {
+            ($el:expr) => {{
+                b.execute("window.__ferryOld = true;", vec![]).await.expect("mark the page");
+                $el.click().await.expect("click");
+                wait_fresh!();
+            }};
+        }
         macro_rules! flash {
             () => {
                 css!(".flash").text().await.expect("flash text")
@@ -529,37 +556,37 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
         b.goto(&format!("{base}/")).await.expect("goto");
         assert_eq!(path(b.current_url().await.expect("url")), "/login");
         css!("#token").send_keys(&console.token).await.expect("type");
-        css!("form button[type=submit]").click().await.expect("sign in");
+        submit!(css!("form button[type=submit]"));
         assert_eq!(path(b.current_url().await.expect("url")), "/");
 
         // The wizard, generated from the connector's info().
         b.goto(&format!("{base}/integrations/new")).await.expect("goto");
-        css!("a[href='/integrations/new/syncro']").click().await.expect("choose syncro");
+        submit!(css!("a[href='/integrations/new/syncro']"));
         assert_eq!(css!("#cfg-api_key").attr("type").await.expect("attr").as_deref(), Some("password"));
         css!("#cfg-subdomain").send_keys("sim").await.expect("type");
         css!("#cfg-base_url").send_keys(&sim.api_url()).await.expect("type");
         css!("#cfg-api_key").send_keys(SYNCRO_TOKEN).await.expect("type");
         shot!("console-wizard.png");
         pages.push(b.source().await.expect("source"));
-        css!("form[action='/integrations/new/syncro'] button[type=submit]").click().await.expect("save");
+        submit!(css!("form[action='/integrations/new/syncro'] button[type=submit]"));
         assert_eq!(path(b.current_url().await.expect("url")), "/integrations/syncro");
         assert!(flash!().contains("added integration syncro"));
 
         // Settings: no pacing against the simulator; review new companies.
         css!("#rpm").send_keys("1000000").await.expect("type");
-        css!("form[action='/integrations/syncro/option'] button").click().await.expect("save options");
+        submit!(css!("form[action='/integrations/syncro/option'] button"));
         css!("select[name=policy]").select_by_value("review").await.expect("policy");
-        css!("form[action='/integrations/syncro/policy'] button").click().await.expect("save policy");
+        submit!(css!("form[action='/integrations/syncro/policy'] button"));
         assert!(flash!().contains("review"));
 
         // Test Connection: the connector's verdict.
-        css!("form[action='/integrations/syncro/test'] button").click().await.expect("test");
+        submit!(css!("form[action='/integrations/syncro/test'] button"));
         let verdict = flash!();
         assert!(verdict.starts_with("Connection OK"), "{verdict}");
         pages.push(b.source().await.expect("source"));
 
         // Sync: the dashboard shows the run when it ends.
-        css!("button[name=mode][value=full]").click().await.expect("sync");
+        submit!(css!("button[name=mode][value=full]"));
         assert_eq!(path(b.current_url().await.expect("url")), "/");
         let run = wait_for_run(&api_client, &console, 0).await;
         assert_eq!(run["status"], "succeeded", "{run}");
@@ -571,8 +598,7 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
         // Match: accept the suggestion, create the XSS-named one.
         b.goto(&format!("{base}/integrations/syncro/match?state=suggested")).await.expect("goto");
         shot!("console-match.png");
-        let row = css!("tr[data-ext] button[value=accept]");
-        row.click().await.expect("accept");
+        submit!(css!("tr[data-ext] button[value=accept]"));
         assert!(flash!().contains("matched"), "{}", flash!());
         b.goto(&format!("{base}/integrations/syncro/match?state=unmatched")).await.expect("goto");
         let xss_row = format!("tr[data-ext='{xss_ext}']");
@@ -580,12 +606,12 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
         assert_eq!(css!(&format!("{xss_row} td.psa-name")).text().await.expect("text"), XSS);
         assert!(b.get_alert_text().await.is_err(), "no alert dialog");
         pages.push(b.source().await.expect("source"));
-        css!(&format!("{xss_row} button[value=create]")).click().await.expect("create");
+        submit!(css!(&format!("{xss_row} button[value=create]")));
         assert!(flash!().contains("created"));
 
         // A sort rule with the PSA's types and the layouts.
         b.goto(&format!("{base}/integrations/syncro")).await.expect("goto");
-        css!("form[action='/integrations/syncro/rules'] button").click().await.expect("add rule");
+        submit!(css!("form[action='/integrations/syncro/rules'] button"));
         assert!(flash!().contains("when the type is"), "{}", flash!());
         let rules = api(&api_client, &console, "/integrations/syncro/rules").await.1;
         assert_eq!(rules["rules"].as_array().map(Vec::len), Some(1), "{rules}");
@@ -594,26 +620,26 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
         b.goto(&format!("{base}/companies?q=script")).await.expect("goto");
         let link = css!("a.company-name");
         assert_eq!(link.text().await.expect("text"), XSS);
-        link.click().await.expect("open company");
+        submit!(link);
         assert_eq!(css!("h1").text().await.expect("text"), XSS);
         assert!(b.get_alert_text().await.is_err(), "no alert dialog");
         let company_path = path(b.current_url().await.expect("url"));
         shot!("console-company.png");
         pages.push(b.source().await.expect("source"));
-        css!("a.asset-name").click().await.expect("open asset");
+        submit!(css!("a.asset-name"));
         let asset_path = path(b.current_url().await.expect("url"));
         css!(".card.psa[data-source=syncro]");
 
         // An operator field survives a re-sync.
         css!("#field").send_keys("Rack").await.expect("type");
         css!("#value").send_keys("R1-U12").await.expect("type");
-        css!("#add-field button").click().await.expect("add field");
+        submit!(css!("#add-field button"));
         assert!(flash!().contains("Rack = R1-U12"));
         shot!("console-asset.png");
         pages.push(b.source().await.expect("source"));
         let before = run["id"].as_i64().expect("run id");
         b.goto(&format!("{base}/integrations/syncro")).await.expect("goto");
-        css!("button[name=mode][value=full]").click().await.expect("sync again");
+        submit!(css!("button[name=mode][value=full]"));
         let again = wait_for_run(&api_client, &console, before).await;
         assert_eq!(again["status"], "succeeded", "{again}");
         b.goto(&format!("{base}{asset_path}")).await.expect("goto");
@@ -629,12 +655,13 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
         // A form without its CSRF token: 403.
         b.goto(&format!("{base}{asset_path}")).await.expect("goto");
         b.execute(
-            "var f = document.querySelector('#add-field'); f.querySelector('input[name=csrf]').remove(); \
-             f.querySelector('#field').value = 'Forged'; f.submit();",
+            "window.__ferryOld = true; var f = document.querySelector('#add-field'); \
+             f.querySelector('input[name=csrf]').remove(); f.querySelector('#field').value = 'Forged'; f.submit();",
             vec![],
         )
         .await
         .expect("submit without token");
+        wait_fresh!();
         let forbidden = b.source().await.expect("source");
         assert!(forbidden.contains("403") && forbidden.contains("CSRF"), "{forbidden}");
         assert_eq!(ferry.count("SELECT COUNT(*) FROM asset_fields WHERE field = 'Forged'"), 0);
