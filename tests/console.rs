@@ -437,8 +437,8 @@ fn chromedriver() -> Option<Driver> {
 }
 
 /// The Syncro data: one customer with assets renamed to the XSS string;
-/// returns the data, that customer's id and another customer's name.
-fn scenario_data() -> (SyncroData, String, String) {
+/// returns the data, that customer's id, another customer's id and name.
+fn scenario_data() -> (SyncroData, String, String, String) {
     let mut data = SyncroData::from_world(&small_world());
     let with_assets = |c: &Value| {
         let id = c["id"].as_u64();
@@ -448,13 +448,14 @@ fn scenario_data() -> (SyncroData, String, String) {
     let (xss, other) = (picked[0], picked[1]);
     let xss_id = data.customers[xss]["id"].as_u64().expect("id");
     let other_name = data.customers[other]["business_name"].as_str().expect("name").to_string();
+    let other_id = data.customers[other]["id"].as_u64().expect("id").to_string();
     data.customers[xss]["business_name"] = Value::String(XSS.into());
     for a in &mut data.assets {
         if a["customer_id"].as_u64() == Some(xss_id) && a["customer"].is_object() {
             a["customer"]["business_name"] = Value::String(XSS.into());
         }
     }
-    (data, xss_id.to_string(), other_name)
+    (data, xss_id.to_string(), other_id, other_name)
 }
 
 async fn wait_for_run(c: &reqwest::Client, console: &Console, after: i64) -> Value {
@@ -475,7 +476,7 @@ async fn wait_for_run(c: &reqwest::Client, console: &Console, after: i64) -> Val
 #[test]
 fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
     let Some(driver) = chromedriver() else { return };
-    let (data, xss_ext, other_name) = scenario_data();
+    let (data, xss_ext, other_ext, other_name) = scenario_data();
     let sim = syncro_sim_data(data);
     let ferry = Ferry::new();
     // A company the operator had before: the sync suggests it.
@@ -598,8 +599,11 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
         // Match: accept the suggestion, create the XSS-named one.
         b.goto(&format!("{base}/integrations/syncro/match?state=suggested")).await.expect("goto");
         shot!("console-match.png");
-        submit!(css!("tr[data-ext] button[value=accept]"));
+        submit!(css!(&format!("tr[data-ext='{other_ext}'] button[value=accept]")));
         assert!(flash!().contains("matched"), "{}", flash!());
+        let matches = api(&api_client, &console, "/integrations/syncro/matches?state=matched").await.1;
+        assert_eq!(matches[0]["external_id"], other_ext.as_str(), "{matches}");
+        assert_eq!(matches[0]["company"], other_name.as_str(), "{matches}");
         b.goto(&format!("{base}/integrations/syncro/match?state=unmatched")).await.expect("goto");
         let xss_row = format!("tr[data-ext='{xss_ext}']");
         // Rendered as text: the DOM text is the name, and no dialog opened.
@@ -626,7 +630,7 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
         let company_path = path(b.current_url().await.expect("url"));
         shot!("console-company.png");
         pages.push(b.source().await.expect("source"));
-        submit!(css!("a.asset-name"));
+        submit!(css!("tr:not([data-layout=People]) a.asset-name"));
         let asset_path = path(b.current_url().await.expect("url"));
         css!(".card.psa[data-source=syncro]");
 
@@ -680,5 +684,61 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
             assert!(!html.contains(&console.token), "the admin token leaked into a page");
         }
         b.close().await.expect("close the browser");
+    });
+}
+
+/// BENCHMARKS.md's console numbers: the server time (`Server-Timing`) of a
+/// company page holding 5,000 assets and of the match page over 2,000 PSA
+/// companies. Not a timed test: it prints, the operator reads.
+/// `cargo test -p ferry --test console console_pages_at_scale -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn console_pages_at_scale() {
+    let scale = ferry_sim::Scale { companies: 3000, contacts_per_company: 0, assets_per_company: 1, tickets_per_company: 0 };
+    let mut data = SyncroData::from_world(&ferry_sim::World::generate(7, &scale));
+    let template = data.assets[0].clone();
+    let owner = template["customer_id"].clone();
+    for i in 0..5000u64 {
+        let mut a = template.clone();
+        a["id"] = Value::from(90_000_000 + i);
+        a["name"] = Value::String(format!("bulk-pc-{i:05}"));
+        a["asset_serial"] = Value::String(format!("BULK{i:08}"));
+        a["customer_id"] = owner.clone();
+        data.assets.push(a);
+    }
+    let sim = syncro_sim_data(data);
+    let ferry = Ferry::new();
+    ferry.add_syncro("syncro", &sim);
+    ferry.run(&["match", "syncro", "policy", "review"]).ok();
+    ferry.json(&["sync", "syncro"]);
+    let psa = ferry.json(&["match", "syncro", "list"]);
+    let owner_ext = owner.to_string();
+    let psa_count = psa.as_array().map(Vec::len).unwrap_or(0);
+    println!("{psa_count} PSA companies in Syncro");
+    assert!(psa_count >= 2000, "at least 2,000 PSA companies");
+    ferry.json(&["match", "syncro", "create", &owner_ext, "--apply"]);
+    let company = ferry.json(&["company", "list"])[0]["id"].as_i64().expect("company");
+    let console = serve(&ferry, &[]);
+    rt().block_on(async {
+        let c = client();
+        let (cookie, _) = sign_in(&c, &console).await;
+        for (what, path) in [
+            ("company page, 5,000 assets (page 1)", format!("/companies/{company}")),
+            ("company page, 5,000 assets (page 100)", format!("/companies/{company}?page=100")),
+            ("match page, 2,000 PSA companies (page 1)", "/integrations/syncro/match".to_string()),
+            ("match page, 2,000 PSA companies (page 40)", "/integrations/syncro/match?page=40".to_string()),
+        ] {
+            let mut times = Vec::new();
+            for _ in 0..7 {
+                let r = c.get(format!("{}{path}", console.url)).header("cookie", &cookie).send().await.expect("get");
+                assert_eq!(r.status(), 200, "{path}");
+                let timing = r.headers()["server-timing"].to_str().expect("timing").to_string();
+                let ms: f64 = timing.trim_start_matches("app;dur=").parse().expect("ms");
+                let _ = r.text().await;
+                times.push(ms);
+            }
+            times.sort_by(f64::total_cmp);
+            println!("{what}: median {:.1} ms (min {:.1}, max {:.1})", times[3], times[0], times[6]);
+        }
     });
 }

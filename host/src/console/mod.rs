@@ -210,11 +210,16 @@ fn router(state: AppState) -> Router {
 }
 
 /// Headers on every response: no framing, no sniffing, scripts and styles
-/// only from the console itself, nothing cached.
+/// only from the console itself, nothing cached; and `Server-Timing`.
 async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
+    let started = std::time::Instant::now();
     let mut response = next.run(request).await;
     let h = response.headers_mut();
+    // The server's own time for the request (BENCHMARKS.md reads it).
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={:.1}", started.elapsed().as_secs_f64() * 1000.0)) {
+        h.insert("server-timing", v);
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

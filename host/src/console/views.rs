@@ -134,6 +134,7 @@ button.danger { background:var(--bad); border-color:var(--bad); }
 button.link { background:none; border:none; color:var(--accent); padding:0; }
 form.inline { display:inline; }
 .card { background:#fff; border:1px solid var(--line); border-radius:6px; padding:.8rem 1rem; margin:.6rem 0; }
+.card h2, .card h3 { margin-top:0; }
 .card.psa { border-left:4px solid #8a94a6; }
 .card.failed, .card.partial { border-left:4px solid var(--bad); }
 .grid { display:grid; grid-template-columns:repeat(auto-fill, minmax(22rem, 1fr)); gap:.8rem; }

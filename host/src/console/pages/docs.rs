@@ -115,7 +115,7 @@ pub async fn company(
         table {
             tr { th { "Asset" } th { "Layout" } th { "Sources" } th { "Updated" } }
             @for a in &assets {
-                tr { td { a.asset-name href={ "/assets/" (a.id) } { (a.name) } } td { (a.layout) } td { (a.sources.join(", ")) } td { (when(&a.updated_at)) } }
+                tr data-layout=(a.layout) { td { a.asset-name href={ "/assets/" (a.id) } { (a.name) } } td { (a.layout) } td { (a.sources.join(", ")) } td { (when(&a.updated_at)) } }
             }
         }
         (pager(&format!("/companies/{id}?archived={}&", if archived { "on" } else { "" }), page, total))
