@@ -394,6 +394,33 @@ fn a_failed_scheduled_run_notifies_the_webhook_and_the_dashboard() {
     });
 }
 
+#[test]
+fn sigterm_stops_the_console_with_a_live_event_stream_open() {
+    let ferry = Ferry::new();
+    let mut console = serve(&ferry, &[]);
+    rt().block_on(async {
+        let c = client();
+        let (cookie, _) = sign_in(&c, &console).await;
+        let mut events = c.get(format!("{}/events", console.url)).header("cookie", &cookie).send().await.expect("events");
+        assert_eq!(events.status(), 200);
+        let first = events.chunk().await.expect("read").expect("a first event");
+        assert!(String::from_utf8_lossy(&first).contains("event: progress"));
+        let pid = console.child.id().to_string();
+        std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        // The stream ends and the process exits by itself.
+        while let Ok(Some(_)) = events.chunk().await {}
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = console.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "ferry serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
 // ---- the browser ----
 
 const XSS: &str = "<script>alert(1)</script>";

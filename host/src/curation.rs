@@ -96,13 +96,7 @@ pub fn show(store: &Store, key: &str) -> Result<CompanyDetail, CurationError> {
         let integration = tx.integration_by_id(integration_id)?.name;
         links.push(LinkedPsa { integration, external_id });
     }
-    let live_assets = tx
-        .assets(&crate::store::AssetFilter {
-            company: Some(format!("#{}", company.id)),
-            archived: Some(false),
-            ..Default::default()
-        })?
-        .len() as u64;
+    let live_assets = tx.company_live_assets(company.id)?;
     let history = tx.company_history(company.id)?;
     Ok(CompanyDetail { company, links, live_assets, history })
 }

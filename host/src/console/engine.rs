@@ -66,12 +66,45 @@ pub struct Live {
 #[derive(Clone)]
 pub struct Progress {
     live: Arc<Mutex<BTreeMap<String, Live>>>,
+    /// Syncs asked for from a page that did not start (already syncing,
+    /// unknown stream...): shown on the dashboard until the next one.
+    refused: Arc<Mutex<BTreeMap<String, Problem>>>,
     version: Arc<watch::Sender<u64>>,
+    /// Set when the console stops: event streams end.
+    closing: Arc<AtomicBool>,
 }
 
 impl Progress {
     fn new() -> Progress {
-        Progress { live: Arc::new(Mutex::new(BTreeMap::new())), version: Arc::new(watch::channel(0).0) }
+        Progress {
+            live: Arc::new(Mutex::new(BTreeMap::new())),
+            refused: Arc::new(Mutex::new(BTreeMap::new())),
+            version: Arc::new(watch::channel(0).0),
+            closing: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Why the last sync asked for from a page did not run, if it did not.
+    pub fn refused(&self, integration: &str) -> Option<Problem> {
+        self.refused.lock().ok().and_then(|r| r.get(integration).cloned())
+    }
+
+    fn refuse(&self, integration: &str, problem: Option<Problem>) {
+        if let Ok(mut r) = self.refused.lock() {
+            match problem {
+                Some(p) => r.insert(integration.to_string(), p),
+                None => r.remove(integration),
+            };
+        }
+    }
+
+    pub fn closing(&self) -> bool {
+        self.closing.load(Ordering::Relaxed)
+    }
+
+    fn close(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+        self.version.send_modify(|v| *v += 1);
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, Live> {
@@ -188,9 +221,16 @@ impl Engine {
         self.jobs.send(Job::Sync { request, reply: None }).map_err(|_| Problem::internal("the console's engine has stopped"))
     }
 
-    /// Stop: syncs and schedules end after the page in flight.
-    pub fn stop(&self) {
+    /// The console is stopping: syncs and schedules end after the page in
+    /// flight, event streams end (so graceful shutdown is not held open).
+    pub fn stopping(&self) {
         self.cancel.store(true, Ordering::Relaxed);
+        self.progress.close();
+    }
+
+    /// Stop and wait for the engine thread.
+    pub fn stop(&self) {
+        self.stopping();
         let handle = self.thread.lock().ok().and_then(|mut t| t.take());
         if let Some(handle) = handle {
             // Closing the channel ends the job loop once the jobs in flight end.
@@ -321,8 +361,12 @@ async fn handle(ctx: Context, runtime: &Runtime, job: Job) {
             .await;
             ctx.progress.finish(&name);
             ctx.finished.notify_waiters();
-            if let Err(e) = &result {
-                tracing::warn!(integration = %name, error = %e.message, "console sync did not run");
+            match &result {
+                Err(e) => {
+                    tracing::warn!(integration = %name, error = %e.message, "console sync did not run");
+                    ctx.progress.refuse(&name, Some(e.clone()));
+                }
+                Ok(_) => ctx.progress.refuse(&name, None),
             }
             if let Some(reply) = reply {
                 let _ = reply.send(result);

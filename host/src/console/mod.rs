@@ -183,6 +183,13 @@ pub async fn start(
         secure_cookies: acceptor.is_some(),
     }));
     let app = router(state.clone());
+    // On the stop signal the engine stops first (event streams end, syncs
+    // stop after their page), then the server drains.
+    let closing = state.clone();
+    let stop = async move {
+        stop.await;
+        closing.engine().stopping();
+    };
     let server: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>> = match acceptor {
         Some(acceptor) => Box::pin(async move {
             let service = app.into_make_service_with_connect_info::<listen::Peer>();

@@ -278,6 +278,15 @@ impl Tx<'_> {
         Ok((rows, total as u64))
     }
 
+    /// How many live assets a company holds (counted, not loaded).
+    pub fn company_live_assets(&self, company_id: i64) -> Result<u64> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM assets WHERE company_id = ?1 AND archived_at IS NULL",
+            [company_id],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
     /// Live asset counts of a company per layout.
     pub fn company_layout_counts(&self, company_id: i64) -> Result<Vec<(String, u64)>> {
         let mut stmt = self.conn().prepare(

@@ -110,6 +110,7 @@ pub async fn logout(State(state): State<AppState>, Extension(session): Extension
 
 /// One integration's line on the dashboard.
 struct Row {
+    refused: Option<Problem>,
     summary: integrations::Summary,
     last: Option<crate::store::RunRow>,
     next_fire: Option<String>,
@@ -123,12 +124,16 @@ pub async fn dashboard(State(state): State<AppState>, Extension(session): Extens
                 let row = store.read().integration(&summary.name)?;
                 let last = store.read().runs(Some(&summary.name), 1)?.into_iter().next();
                 let next_fire = settings::next_fire(store, &row)?.map(|t| t.to_rfc3339());
-                rows.push(Row { summary, last, next_fire });
+                rows.push(Row { refused: None, summary, last, next_fire });
             }
             Ok((rows, store.read().open_notifications()?))
         })
         .await?;
     let live = state.engine().progress.snapshot();
+    let mut rows = rows;
+    for r in &mut rows {
+        r.refused = state.engine().progress.refused(&r.summary.name);
+    }
     let flash = state.auth().take_flash(&session);
     let body = html! {
         @for n in &notifications {
@@ -169,6 +174,10 @@ pub async fn dashboard(State(state): State<AppState>, Extension(session): Extens
                         }
                         None => { p.muted { "Never synced." } }
                     }
+                    @if let Some(p) = &r.refused {
+                        p.error { "The sync asked for did not run: " (p.message) }
+                        @if let Some(h) = &p.hint { p.hint { "Next: " (h) } }
+                    }
                     p { "Next scheduled sync: " @match &r.next_fire { Some(t) => { (when(t)) }, None => { "none" } } }
                     div.live data-live=(name) data-running=(if running { "yes" } else { "no" }) hidden[!running] {
                         progress {}
@@ -199,7 +208,7 @@ pub async fn events(State(state): State<AppState>) -> Sse<impl futures_util::Str
             if tx.send(Ok(Event::default().event("progress").data(data))).await.is_err() {
                 return;
             }
-            if changes.changed().await.is_err() {
+            if changes.changed().await.is_err() || progress.closing() {
                 return;
             }
         }

@@ -56,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/{id}/fields/delete", post(docs::delete_field))
         .route("/search", get(docs::search))
         .route("/links/{integration}/company/{psa_id}", get(docs::link_company))
+        .route("/links/{integration}/org/{psa_id}", get(docs::link_company))
         .route("/links/{integration}/asset/{psa_id}", get(docs::link_asset))
         .route("/runs", get(runs::list))
         .route("/runs/{id}", get(runs::show))
