@@ -408,7 +408,11 @@ fn sigterm_stops_the_console_with_a_live_event_stream_open() {
         let pid = console.child.id().to_string();
         std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
         // The stream ends and the process exits by itself.
-        while let Ok(Some(_)) = events.chunk().await {}
+        let drained = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Ok(Some(_)) = events.chunk().await {}
+        })
+        .await;
+        assert!(drained.is_ok(), "the event stream stayed open after SIGTERM");
     });
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
