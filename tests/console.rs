@@ -94,12 +94,7 @@ async fn sign_in(c: &reqwest::Client, console: &Console) -> (String, String) {
 }
 
 async fn api(c: &reqwest::Client, console: &Console, path: &str) -> (u16, Value) {
-    let r = c
-        .get(format!("{}/api/v1{path}", console.url))
-        .bearer_auth(&console.token)
-        .send()
-        .await
-        .expect("api call");
+    let r = c.get(format!("{}/api/v1{path}", console.url)).bearer_auth(&console.token).send().await.expect("api call");
     let status = r.status().as_u16();
     (status, serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or(Value::Null))
 }
@@ -266,15 +261,23 @@ fn the_api_answers_as_the_cli_does() {
         // Actions: a sort rule, then a sync whose report is the CLI's.
         let types = ferry.json(&["rules", "syncro", "types"]);
         let when = types[0]["name"].as_str().expect("a type").to_string();
-        let (status, options) =
-            api_post(&c, &console, "/integrations/syncro/rules", serde_json::json!({"when_type": when, "layout": "Nowhere"}))
-                .await;
+        let (status, options) = api_post(
+            &c,
+            &console,
+            "/integrations/syncro/rules",
+            serde_json::json!({"when_type": when, "layout": "Nowhere"}),
+        )
+        .await;
         assert_eq!(status, 400, "{options}");
         assert!(options["hint"].as_str().is_some_and(|h| h.contains("layout add")), "{options}");
         let layout = ferry.json(&["layout", "list"])[0]["name"].as_str().expect("layout").to_string();
-        let (status, options) =
-            api_post(&c, &console, "/integrations/syncro/rules", serde_json::json!({"when_type": when, "layout": layout}))
-                .await;
+        let (status, options) = api_post(
+            &c,
+            &console,
+            "/integrations/syncro/rules",
+            serde_json::json!({"when_type": when, "layout": layout}),
+        )
+        .await;
         assert_eq!(status, 200, "{options}");
         assert_eq!(options["rules"][0]["layout"], layout.as_str());
         let (status, report) =
@@ -323,7 +326,9 @@ fn webhook_receiver() -> (String, std::sync::mpsc::Receiver<(u16, String)>) {
                 if let Some((head, rest)) = text.split_once("\r\n\r\n") {
                     let len = head
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                        })
                         .and_then(|v| v.parse::<usize>().ok())
                         .unwrap_or(0);
                     if rest.len() >= len {
@@ -401,17 +406,17 @@ fn sigterm_stops_the_console_with_a_live_event_stream_open() {
     rt().block_on(async {
         let c = client();
         let (cookie, _) = sign_in(&c, &console).await;
-        let mut events = c.get(format!("{}/events", console.url)).header("cookie", &cookie).send().await.expect("events");
+        let mut events =
+            c.get(format!("{}/events", console.url)).header("cookie", &cookie).send().await.expect("events");
         assert_eq!(events.status(), 200);
         let first = events.chunk().await.expect("read").expect("a first event");
         assert!(String::from_utf8_lossy(&first).contains("event: progress"));
         let pid = console.child.id().to_string();
         std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
         // The stream ends and the process exits by itself.
-        let drained = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Ok(Some(_)) = events.chunk().await {}
-        })
-        .await;
+        let drained =
+            tokio::time::timeout(Duration::from_secs(30), async { while let Ok(Some(_)) = events.chunk().await {} })
+                .await;
         assert!(drained.is_ok(), "the event stream stayed open after SIGTERM");
     });
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -475,7 +480,8 @@ fn scenario_data() -> (SyncroData, String, String, String) {
         let id = c["id"].as_u64();
         c["business_name"].is_string() && data.assets.iter().any(|a| a["customer_id"].as_u64() == id)
     };
-    let picked: Vec<usize> = data.customers.iter().enumerate().filter(|(_, c)| with_assets(c)).map(|(i, _)| i).collect();
+    let picked: Vec<usize> =
+        data.customers.iter().enumerate().filter(|(_, c)| with_assets(c)).map(|(i, _)| i).collect();
     let (xss, other) = (picked[0], picked[1]);
     let xss_id = data.customers[xss]["id"].as_u64().expect("id");
     let other_name = data.customers[other]["business_name"].as_str().expect("name").to_string();
@@ -560,7 +566,10 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
                 let deadline = Instant::now() + Duration::from_secs(30);
                 loop {
                     let fresh = b
-                        .execute("return window.__ferryOld === undefined && document.readyState === 'complete';", vec![])
+                        .execute(
+                            "return window.__ferryOld === undefined && document.readyState === 'complete';",
+                            vec![],
+                        )
                         .await
                         .ok();
                     if fresh == Some(Value::Bool(true)) {
@@ -725,7 +734,8 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
 #[test]
 #[ignore]
 fn console_pages_at_scale() {
-    let scale = ferry_sim::Scale { companies: 3000, contacts_per_company: 0, assets_per_company: 1, tickets_per_company: 0 };
+    let scale =
+        ferry_sim::Scale { companies: 3000, contacts_per_company: 0, assets_per_company: 1, tickets_per_company: 0 };
     let mut data = SyncroData::from_world(&ferry_sim::World::generate(7, &scale));
     let template = data.assets[0].clone();
     let owner = template["customer_id"].clone();

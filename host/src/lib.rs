@@ -7,8 +7,8 @@
 pub mod apply;
 pub mod cli;
 pub mod companies;
-pub mod console;
 pub mod conformance;
+pub mod console;
 pub mod curation;
 pub mod integrations;
 pub mod matching;

@@ -160,7 +160,8 @@ fn toggle(list: &mut Vec<String>, value: &str, on: bool) {
 }
 
 /// The skip options by name, as the CLI and the console offer them.
-pub const SKIP_OPTIONS: [&str; 6] = ["inactive-companies", "contacts", "agreements", "assets", "inactive-assets", "sites"];
+pub const SKIP_OPTIONS: [&str; 6] =
+    ["inactive-companies", "contacts", "agreements", "assets", "inactive-assets", "sites"];
 
 /// Turn a skip option on or off: one of [`SKIP_OPTIONS`] (or its CW
 /// synonym), `company-type=T` or `asset-type=T`.

@@ -122,11 +122,7 @@ struct SyncBody {
     mode: Option<String>,
 }
 
-async fn sync(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    json: Option<Json<SyncBody>>,
-) -> Answer {
+async fn sync(State(state): State<AppState>, Path(name): Path<String>, json: Option<Json<SyncBody>>) -> Answer {
     let mode = json.and_then(|Json(b)| b.mode).unwrap_or_else(|| "full".into());
     let request = integrations_api::sync_request(&name, &mode)?;
     to_json(&state.engine().sync(request).await?)
@@ -150,7 +146,10 @@ struct StateQuery {
 async fn matches(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<StateQuery>) -> Answer {
     let filter = match q.state.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(LinkState::parse(s).ok_or_else(|| {
-            Problem::bad_request(format!("unknown state `{s}`"), Some("use suggested, matched, created, ignored or unmatched".to_string()))
+            Problem::bad_request(
+                format!("unknown state `{s}`"),
+                Some("use suggested, matched, created, ignored or unmatched".to_string()),
+            )
         })?),
         None => None,
     };
@@ -374,7 +373,10 @@ async fn tickets(State(state): State<AppState>, Query(q): Query<TicketsQuery>) -
         Some(s) => Some(
             crate::options::Stage::parse(s)
                 .ok_or_else(|| {
-                    Problem::bad_request(format!("unknown stage `{s}`"), Some("stages are New, Triaged, Working, Waiting, Resolved".into()))
+                    Problem::bad_request(
+                        format!("unknown stage `{s}`"),
+                        Some("stages are New, Triaged, Working, Waiting, Resolved".into()),
+                    )
                 })?
                 .as_str()
                 .to_string(),
@@ -390,7 +392,8 @@ async fn tickets(State(state): State<AppState>, Query(q): Query<TicketsQuery>) -
             if let Some(n) = &q.integration {
                 store.read().integration(n)?;
             }
-            let filter = TicketFilter { integration: q.integration, company, stage, open_only: q.open.unwrap_or(false) };
+            let filter =
+                TicketFilter { integration: q.integration, company, stage, open_only: q.open.unwrap_or(false) };
             to_json(&store.read().tickets(&filter)?)
         })
         .await

@@ -14,8 +14,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -25,8 +25,8 @@ use base64::Engine as _;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::error::Problem;
 use super::AppState;
+use super::error::Problem;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "ferry_session";
@@ -225,11 +225,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// In front of every route: API calls need the bearer token; pages need a
 /// session (else the login page); every POST from a session needs its CSRF
 /// token, as the `csrf` form field or the `X-CSRF-Token` header.
-pub async fn guard(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     if public(&path) {
         return next.run(request).await;
@@ -247,7 +243,9 @@ pub async fn guard(
             let problem = Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "missing or wrong bearer token",
-                Some("send `Authorization: Bearer <admin token>`; `ferry serve --new-token` makes a new one".to_string()),
+                Some(
+                    "send `Authorization: Bearer <admin token>`; `ferry serve --new-token` makes a new one".to_string(),
+                ),
             );
             return (StatusCode::UNAUTHORIZED, axum::Json(problem.json())).into_response();
         }
@@ -264,8 +262,7 @@ pub async fn guard(
     };
     let mut request = request;
     if request.method() != Method::GET && request.method() != Method::HEAD {
-        let header_token =
-            request.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header_token = request.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_string);
         let (parts, body) = request.into_parts();
         let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
             Ok(b) => b,

@@ -218,7 +218,9 @@ impl Engine {
 
     /// Start a sync in the background (the pages: progress shows live).
     pub fn start_sync(&self, request: SyncRequest) -> Result<(), Problem> {
-        self.jobs.send(Job::Sync { request, reply: None }).map_err(|_| Problem::internal("the console's engine has stopped"))
+        self.jobs
+            .send(Job::Sync { request, reply: None })
+            .map_err(|_| Problem::internal("the console's engine has stopped"))
     }
 
     /// The console is stopping: syncs and schedules end after the page in

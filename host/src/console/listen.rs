@@ -100,7 +100,6 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsL
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

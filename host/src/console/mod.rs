@@ -28,9 +28,9 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::routing::get;
 
-pub use self::error::Problem;
 use self::auth::Auth;
 use self::engine::Engine;
+pub use self::error::Problem;
 use crate::runtime::Runtime;
 use crate::store::{Store, StoreError};
 
@@ -115,7 +115,8 @@ impl AppState {
     ) -> Result<T, Problem> {
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut store = state.0.store.lock().map_err(|_| Problem::internal("the database connection is poisoned"))?;
+            let mut store =
+                state.0.store.lock().map_err(|_| Problem::internal("the database connection is poisoned"))?;
             f(&mut store)
         })
         .await
@@ -239,4 +240,3 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     response
 }
-

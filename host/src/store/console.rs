@@ -155,9 +155,9 @@ impl Tx<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![run.run_id, run.integration, run.status, run.error, run.finished_at, now()],
         )?;
-        Ok(self.conn().query_row("SELECT id FROM console_notifications WHERE run_id = ?1", [run.run_id], |r| {
-            r.get(0)
-        })?)
+        Ok(self
+            .conn()
+            .query_row("SELECT id FROM console_notifications WHERE run_id = ?1", [run.run_id], |r| r.get(0))?)
     }
 
     /// Notifications not acknowledged yet, newest first.

@@ -55,7 +55,10 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
                                 r.name.clone(),
                                 r.plugin.clone(),
                                 r.last_run.as_ref().map(|l| l.started_at.clone()).unwrap_or_else(|| "never".into()),
-                                r.last_run.as_ref().map(|l| l.status.as_str().to_string()).unwrap_or_else(|| "-".into()),
+                                r.last_run
+                                    .as_ref()
+                                    .map(|l| l.status.as_str().to_string())
+                                    .unwrap_or_else(|| "-".into()),
                             ]
                         })
                         .collect(),

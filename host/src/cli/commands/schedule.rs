@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::args::{DaemonArgs, ScheduleAction, ScheduleArgs};
 use crate::cli::{App, Failure, exit};
-use crate::schedule::daemon::{self, DaemonOptions};
 use crate::schedule::ScheduleError;
+use crate::schedule::daemon::{self, DaemonOptions};
 use crate::settings;
 use crate::sync::{Mode, Quiet};
 

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::done;
 use crate::console::AppState;
 use crate::console::auth::{self, Session};
-use crate::console::listen::Peer;
 use crate::console::error::Problem;
+use crate::console::listen::Peer;
 use crate::console::notify::WEBHOOK_SETTING;
 use crate::console::views::{self, button, csrf, status, when};
 use crate::integrations;
@@ -116,7 +116,10 @@ struct Row {
     next_fire: Option<String>,
 }
 
-pub async fn dashboard(State(state): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Problem> {
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Markup, Problem> {
     let (rows, notifications) = state
         .db(|store| {
             let mut rows = Vec::new();
@@ -259,7 +262,10 @@ pub async fn acknowledge(
     done(&state, &session, outcome, "/")
 }
 
-pub async fn settings(State(state): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Problem> {
+pub async fn settings(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Markup, Problem> {
     let url = state.db(|store| Ok(store.read().console_setting(WEBHOOK_SETTING)?)).await?;
     let flash = state.auth().take_flash(&session);
     let body = html! {
@@ -295,8 +301,12 @@ pub async fn set_webhook(
 pub(crate) async fn save_webhook(state: &AppState, url: String) -> Result<String, Problem> {
     let url = url.trim().to_string();
     if !url.is_empty() {
-        let parsed = url::Url::parse(&url)
-            .map_err(|e| Problem::bad_request(format!("`{url}` is not a URL: {e}"), Some("e.g. https://hooks.example.com/ferry".to_string())))?;
+        let parsed = url::Url::parse(&url).map_err(|e| {
+            Problem::bad_request(
+                format!("`{url}` is not a URL: {e}"),
+                Some("e.g. https://hooks.example.com/ferry".to_string()),
+            )
+        })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(Problem::bad_request("the webhook must be an http or https URL", None));
         }

@@ -320,7 +320,11 @@ pub async fn show(
     Ok(views::page(&format!("Integration {name}"), &session, &flash, body))
 }
 
-pub async fn test(State(state): State<AppState>, Extension(session): Extension<Session>, Path(name): Path<String>) -> Redirect {
+pub async fn test(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(name): Path<String>,
+) -> Redirect {
     let outcome = state.engine().test(&name).await.and_then(|v| {
         if v.ok {
             let mut m = format!("Connection OK: {}", v.report.as_ref().map(|r| r.summary.as_str()).unwrap_or(""));
@@ -332,10 +336,7 @@ pub async fn test(State(state): State<AppState>, Extension(session): Extension<S
             }
             Ok(m)
         } else {
-            Err(Problem::bad_request(
-                format!("Connection test failed: {}", v.error.unwrap_or_default()),
-                v.hint,
-            ))
+            Err(Problem::bad_request(format!("Connection test failed: {}", v.error.unwrap_or_default()), v.hint))
         }
     });
     done(&state, &session, outcome, &back(&name))
@@ -375,10 +376,14 @@ pub(crate) fn sync_request(name: &str, mode: &str) -> Result<SyncRequest, Proble
     let mut request = match mode {
         "full" => SyncRequest::new(name, Mode::Full, "console"),
         "incremental" => SyncRequest::new(name, Mode::Incremental, "console"),
-        "tickets" => SyncRequest { streams: vec![StreamKind::Tickets], ..SyncRequest::new(name, Mode::Incremental, "console") },
-        "resync-tickets" => {
-            SyncRequest { streams: vec![StreamKind::Tickets], reset: true, ..SyncRequest::new(name, Mode::Full, "console") }
+        "tickets" => {
+            SyncRequest { streams: vec![StreamKind::Tickets], ..SyncRequest::new(name, Mode::Incremental, "console") }
         }
+        "resync-tickets" => SyncRequest {
+            streams: vec![StreamKind::Tickets],
+            reset: true,
+            ..SyncRequest::new(name, Mode::Full, "console")
+        },
         other => {
             return Err(Problem::bad_request(
                 format!("unknown sync mode `{other}`"),
@@ -408,7 +413,11 @@ pub async fn sync_now(
     done(&state, &session, outcome, "/")
 }
 
-pub async fn apply_now(State(state): State<AppState>, Extension(session): Extension<Session>, Path(name): Path<String>) -> Redirect {
+pub async fn apply_now(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(name): Path<String>,
+) -> Redirect {
     let n = name.clone();
     let outcome = state
         .db(move |store| {

@@ -63,8 +63,7 @@ pub async fn show(
     Extension(session): Extension<Session>,
     Path(id): Path<i64>,
 ) -> Result<Markup, Problem> {
-    let (run, skipped) =
-        state.db(move |store| Ok((store.read().run(id)?, store.read().skipped_records(id)?))).await?;
+    let (run, skipped) = state.db(move |store| Ok((store.read().run(id)?, store.read().skipped_records(id)?))).await?;
     let flash = state.auth().take_flash(&session);
     let stat = |k: &str| run.http.get(k).map(|v| v.to_string()).unwrap_or_else(|| "-".into());
     let body = html! {
@@ -143,7 +142,8 @@ pub async fn tickets(
         None => None,
     };
     let open = checked(&q.open);
-    let filter = TicketFilter { integration: integration.clone(), company: None, stage: stage.clone(), open_only: open };
+    let filter =
+        TicketFilter { integration: integration.clone(), company: None, stage: stage.clone(), open_only: open };
     let (rows, total) = state
         .db(move |store| {
             if let Some(n) = &filter.integration {
