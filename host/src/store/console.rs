@@ -416,11 +416,11 @@ impl Tx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::Store;
+    use crate::store::tests::temp_store;
 
     #[test]
     fn settings_and_token_round_trip() {
-        let (_dir, mut store) = Store::temp_store();
+        let (_dir, mut store) = temp_store();
         assert_eq!(store.read().console_token_hash().expect("read"), None);
         store.transaction(|tx| tx.set_console_token_hash("h1")).expect("write");
         store.transaction(|tx| tx.set_console_token_hash("h2")).expect("write");
@@ -433,7 +433,7 @@ mod tests {
 
     #[test]
     fn search_finds_names_and_escapes_wildcards() {
-        let (_dir, mut store) = Store::temp_store();
+        let (_dir, mut store) = temp_store();
         store
             .transaction(|tx| {
                 let c = tx.insert_company("Ortiz 100% Dental", None, None, "operator")?;
