@@ -374,15 +374,15 @@ pub struct SyncForm {
 /// The sync request a "sync now" choice means.
 pub(crate) fn sync_request(name: &str, mode: &str) -> Result<SyncRequest, Problem> {
     let mut request = match mode {
-        "full" => SyncRequest::new(name, Mode::Full, "console"),
-        "incremental" => SyncRequest::new(name, Mode::Incremental, "console"),
+        "full" => SyncRequest::new(name, Mode::Full, "manual"),
+        "incremental" => SyncRequest::new(name, Mode::Incremental, "manual"),
         "tickets" => {
-            SyncRequest { streams: vec![StreamKind::Tickets], ..SyncRequest::new(name, Mode::Incremental, "console") }
+            SyncRequest { streams: vec![StreamKind::Tickets], ..SyncRequest::new(name, Mode::Incremental, "manual") }
         }
         "resync-tickets" => SyncRequest {
             streams: vec![StreamKind::Tickets],
             reset: true,
-            ..SyncRequest::new(name, Mode::Full, "console")
+            ..SyncRequest::new(name, Mode::Full, "manual")
         },
         other => {
             return Err(Problem::bad_request(
@@ -391,7 +391,8 @@ pub(crate) fn sync_request(name: &str, mode: &str) -> Result<SyncRequest, Proble
             ));
         }
     };
-    // Asked for by a person: run, even if the same sync just succeeded.
+    // Asked for by a person (trigger `manual`, as from the CLI): run, even
+    // if the same sync just succeeded.
     request.force = true;
     Ok(request)
 }
