@@ -241,3 +241,27 @@ fn incremental_sync_asks_only_for_changes_and_updates_exactly_those() {
     // Incremental runs never mark anything deleted.
     assert!(report["streams"].as_array().expect("streams").iter().all(|s| s["deleted"] == 0));
 }
+
+#[test]
+fn incremental_reads_sites_of_changed_companies_only_and_full_reads_them_all() {
+    let sim = cw_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.add_cw("cw", &sim);
+    assert_eq!(ferry.json(&["sync", "cw"])["status"], "succeeded");
+    let companies = sim.records("companies").len();
+    let is_sites = |r: &ferry_sim::RequestRecord| r.path.ends_with("/sites");
+    sim.clear_requests();
+    let changed = sim.touch("companies", 1);
+
+    let report = ferry.json(&["sync", "cw", "--incremental"]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let sites: Vec<_> = sim.requests().into_iter().filter(|r| is_sites(r)).collect();
+    assert_eq!(sites.len(), 1, "one request, for the changed company: {sites:?}");
+    assert!(sites[0].path.contains(&format!("/companies/{}/sites", changed[0])));
+
+    // The operator asks for every site: a full read of that stream.
+    sim.clear_requests();
+    let report = ferry.json(&["sync", "cw", "--full", "--stream", "sites"]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    assert_eq!(sim.requests().into_iter().filter(|r| is_sites(r)).count(), companies);
+}

@@ -79,6 +79,47 @@ fn add_test_sync_and_list() {
     assert_eq!(runs[0]["trigger"], "manual");
 }
 
+/// `runs` is a subcommand group: an integration may be called `show` (or
+/// `list`) and its runs stay reachable, while `ferry runs show ID` keeps
+/// showing one run.
+#[test]
+fn an_integration_named_show_keeps_runs_show_id_working() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    // Added by hand: `add_syncro` lifts the rate limit with `ferry rules NAME
+    // option ...`, and `rules show` is that group's own subcommand. One
+    // stream keeps the paced sync short.
+    let settings = syncro_settings(&sim);
+    let mut add = vec!["integration", "add", "show", "--plugin", "syncro"];
+    add.extend(settings.iter().map(String::as_str));
+    ferry.run(&add).ok();
+    let other = syncro_sim(&small_world());
+    ferry.add_syncro("acme", &other);
+    let show_run = ferry.json(&["sync", "show", "--stream", "companies"])["run_id"].clone();
+    let acme_run = ferry.json(&["sync", "acme", "--stream", "companies"])["run_id"].clone();
+
+    let listed = ferry.json(&["runs", "list", "show"]);
+    let listed = listed.as_array().expect("runs");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["id"], show_run);
+    assert_eq!(listed[0]["integration"], "show");
+    assert_eq!(ferry.json(&["runs", "list", "show", "--limit", "5"]).as_array().map(Vec::len), Some(1));
+
+    let one = ferry.json(&["runs", "show", &acme_run.to_string()]);
+    assert_eq!(one["id"], acme_run);
+    assert_eq!(one["integration"], "acme");
+    let text = ferry.run(&["runs", "show", &show_run.to_string()]).ok();
+    assert!(text.stdout.contains("show") && text.stdout.contains("companies"), "{}", text.stdout);
+
+    // The documented forms: all runs, one integration's, with a limit.
+    assert_eq!(ferry.json(&["runs"]).as_array().map(Vec::len), Some(2));
+    assert_eq!(ferry.json(&["runs", "acme", "--limit", "5"])[0]["id"], acme_run);
+    assert_eq!(ferry.json(&["runs", "list"]).as_array().map(Vec::len), Some(2));
+    // `runs show` wants the run's id, and says so.
+    let r = ferry.run(&["runs", "show"]).code(2);
+    assert!(r.stderr.contains("<ID>"), "{}", r.stderr);
+}
+
 #[test]
 fn second_sync_reports_everything_unchanged_and_writes_nothing() {
     let sim = syncro_sim(&small_world());
@@ -250,7 +291,7 @@ fn the_built_component_installs_and_syncs_the_same_data() {
     assert_eq!(out["id"], "syncro");
     assert_eq!(out["origin"], "installed");
     let inspect = installed.json(&["plugin", "inspect", "syncro"]);
-    assert_eq!(inspect["contract"], "0.2.0");
+    assert_eq!(inspect["contract"], "0.3.0");
     assert_eq!(inspect["info"]["allowed_hosts"][0], "https://{subdomain}.syncromsp.com");
     installed.add_syncro("acme", &sim);
     installed.json(&["sync", "acme"]);
@@ -283,4 +324,71 @@ fn missing_permission_names_it_and_the_rest_still_syncs() {
     assert_eq!(stream(&report, "companies")["status"], "complete");
     assert!(run.stderr.contains("partial"), "{}", run.stderr);
     assert!(ferry.count("SELECT COUNT(*) FROM companies") > 0, "what was allowed arrived");
+}
+
+/// A Syncro simulator with 3 customers a page, a full sync done, then the
+/// customer with the highest id renamed (so it is on the last page in id
+/// order and first newest-first). Returns its id.
+fn synced_then_last_customer_renamed(ferry: &Ferry) -> (Sim, String) {
+    let sim = syncro_sim_with(
+        &small_world(),
+        ferry_sim::syncro::SyncroOptions { customers_per_page: 3, ..ferry_sim::syncro::SyncroOptions::default() },
+    );
+    ferry.add_syncro("acme", &sim);
+    assert_eq!(ferry.json(&["sync", "acme"])["status"], "succeeded");
+    let last = sim.records("customers").iter().filter_map(|c| c["id"].as_u64()).max().expect("customers");
+    assert!(sim.rename("customers", &last.to_string(), "Renamed In Syncro"));
+    sim.clear_requests();
+    (sim, last.to_string())
+}
+
+#[test]
+fn incremental_reads_customers_newest_first_and_stops_at_the_watermark() {
+    let ferry = Ferry::new();
+    let (sim, renamed) = synced_then_last_customer_renamed(&ferry);
+    let pages = sim.records("customers").len().div_ceil(3);
+    assert!(pages >= 3, "the listing spans pages");
+
+    let report = ferry.json(&["sync", "acme", "--incremental"]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let customers: Vec<_> = sim.requests().into_iter().filter(|r| r.path.ends_with("/customers")).collect();
+    assert_eq!(customers.len(), 1, "one page newest first reaches back past the watermark: {customers:?}");
+    assert_eq!(customers[0].param("sort").as_deref(), Some("updated_at DESC"));
+    let companies = stream(&report, "companies");
+    assert_eq!((companies["fetched"].as_u64(), companies["updated"].as_u64()), (Some(1), Some(1)), "{companies}");
+    assert_eq!(
+        ferry.count(&format!(
+            "SELECT COUNT(*) FROM mirror WHERE external_id = '{renamed}' AND data LIKE '%Renamed In Syncro%'"
+        )),
+        1
+    );
+    // A full sync still reads every page, in id order, without the sort.
+    sim.clear_requests();
+    assert_eq!(ferry.json(&["sync", "acme", "--force"])["status"], "succeeded");
+    let full: Vec<_> = sim.requests().into_iter().filter(|r| r.path.ends_with("/customers")).collect();
+    assert_eq!(full.len(), pages);
+    assert!(full.iter().all(|r| r.param("sort").is_none()));
+}
+
+#[test]
+fn a_tenant_ignoring_the_sort_falls_back_to_reading_every_customer() {
+    let ferry = Ferry::new();
+    let (sim, renamed) = synced_then_last_customer_renamed(&ferry);
+    let pages = sim.records("customers").len().div_ceil(3);
+    sim.set_faults(Faults { ignore_sort: true, ..Faults::default() });
+
+    let run = ferry.run(&["--json", "sync", "acme", "--incremental"]).ok();
+    let report = run.json();
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let customers: Vec<_> = sim.requests().into_iter().filter(|r| r.path.ends_with("/customers")).collect();
+    assert_eq!(customers.len(), 1 + pages, "the unsorted first page, then every page: {customers:?}");
+    assert!(customers[1..].iter().all(|r| r.param("sort").is_none()));
+    let companies = stream(&report, "companies");
+    assert_eq!(companies["updated"], 1, "the change on the last page is found: {companies}");
+    assert_eq!(
+        ferry.count(&format!(
+            "SELECT COUNT(*) FROM mirror WHERE external_id = '{renamed}' AND data LIKE '%Renamed In Syncro%'"
+        )),
+        1
+    );
 }

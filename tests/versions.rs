@@ -1,7 +1,8 @@
-//! Contract versioning in practice: a connector built against
-//! `ferry:connector@0.1.0` keeps loading and syncing after the contract
-//! moved on, and a connector for a version Ferry does not know is refused
-//! with the reason.
+//! Contract versioning in practice: connectors built against
+//! `ferry:connector@0.1.0` and `@0.2.0` keep loading and syncing after the
+//! contract moved on, a connector for a version Ferry does not know is
+//! refused with the reason, and what 0.3.0 added works end to end: the
+//! `state` store and `token-expired`.
 
 mod common;
 
@@ -27,7 +28,7 @@ fn a_connector_built_for_0_1_0_still_loads_and_syncs() {
 
     // The bundled connector speaks the newest contract and brings the same.
     let new = Ferry::new();
-    assert_eq!(new.json(&["plugin", "inspect", "syncro"])["contract"], "0.2.0");
+    assert_eq!(new.json(&["plugin", "inspect", "syncro"])["contract"], "0.3.0");
     new.add_syncro("acme", &sim);
     assert_eq!(new.json(&["sync", "acme"])["status"], "succeeded");
     let names = |f: &Ferry| {
@@ -52,7 +53,7 @@ fn a_connector_for_an_unknown_contract_version_is_refused() {
     let future = artifact("ferry_test_future");
     let run = ferry.run(&["plugin", "install", future.to_str().unwrap_or_default()]).code(1);
     assert!(run.stderr.contains("ferry:connector@9.0.0"), "{}", run.stderr);
-    assert!(run.stderr.contains("0.2.0, 0.1.0"), "names what this Ferry loads: {}", run.stderr);
+    assert!(run.stderr.contains("0.3.0, 0.2.0, 0.1.0"), "names what this Ferry loads: {}", run.stderr);
     assert!(run.stderr.contains("hint:"));
 }
 
@@ -92,4 +93,98 @@ fn a_checkpoint_is_resumed_by_the_same_build_only() {
     let restarted = upgraded.json(&["sync", "acme", "--stream", "assets", "--force"]);
     assert_eq!(restarted["status"], "succeeded", "{restarted:#}");
     assert_eq!(assets_pages(&restarted), Some(serde_json::json!(total_pages)), "{restarted:#}");
+}
+
+#[test]
+fn a_connector_built_for_0_2_0_still_loads_and_syncs() {
+    let world = small_world();
+    let sim = syncro_sim(&world);
+    let old = Ferry::new();
+    let installed = old.json(&["plugin", "install", &fixture("syncro-0.2.0.wasm")]);
+    assert_eq!(installed["contract"], "0.2.0");
+    old.add_syncro("acme", &sim);
+    let report = old.json(&["sync", "acme"]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let (live, _) = old.assets();
+    assert!(!live.is_empty());
+    // No extra streams before 0.3.0.
+    let inspect = old.json(&["plugin", "inspect", "syncro"]);
+    assert_eq!(inspect["contract"], "0.2.0");
+}
+
+/// Ferry with the probe installed and one probe integration in `mode`.
+fn probe(ferry: &Ferry, sim: &Sim, name: &str, mode: &str) {
+    ferry.run(&["plugin", "install", artifact("ferry_test_probe").to_str().unwrap_or_default()]).ok();
+    let base = format!("base_url={}", sim.base_url());
+    let account = format!("account={name}");
+    let mode = format!("mode={mode}");
+    ferry
+        .run(&["integration", "add", name, "--plugin", "probe", "--set", &base, "--set", &account, "--set", &mode])
+        .ok();
+}
+
+/// The marker the probe's `state` mode writes into its one company name.
+fn state_marker(ferry: &Ferry) -> String {
+    let conn = rusqlite::Connection::open(&ferry.db).expect("open db");
+    conn.query_row(
+        "SELECT COALESCE(json_extract(data, '$.record.name'), json_extract(data, '$.name')) FROM mirror
+          WHERE stream = 'companies' AND deleted_at IS NULL",
+        [],
+        |r| r.get::<_, String>(0),
+    )
+    .expect("one probe company")
+}
+
+#[test]
+fn connector_state_is_kept_sealed_masked_capped_and_cleared_with_the_config() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    probe(&ferry, &sim, "stateful", "state");
+
+    // A fresh integration has no state; `check` keeps a session.
+    let tested = ferry.run(&["integration", "test", "stateful"]).ok();
+    assert!(tested.all().contains("session before: none"), "{}", tested.all());
+
+    // Another process, another call: `read` finds it. The value that
+    // expired at once is gone, the cap and bad keys are refused.
+    let run = ferry.run(&["-v", "--json", "sync", "stateful"]).ok();
+    assert_eq!(state_marker(&ferry), "session-kept gone-none cap-refused-65536 key-refused");
+    // The connector logged the value: masked like a secret.
+    let value = "probe-session-stateful";
+    assert!(run.stderr.contains("probe session value"), "{}", run.stderr);
+    assert!(!run.all().contains(value), "state values are masked: {}", run.all());
+    // Sealed at rest: the value is nowhere in the database files.
+    for suffix in ["", "-wal"] {
+        let path = format!("{}{suffix}", ferry.db.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            assert!(!String::from_utf8_lossy(&bytes).contains(value), "{path} holds the value in clear");
+        }
+    }
+
+    // A config change clears it: the next read finds no session.
+    ferry.run(&["integration", "set", "stateful", "count=2"]).ok();
+    ferry.run(&["sync", "stateful"]).ok();
+    assert_eq!(state_marker(&ferry), "session-none gone-none cap-refused-65536 key-refused");
+}
+
+#[test]
+fn token_expired_clears_state_and_retries_once_then_is_unauthorized() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    // The first sync keeps a token; the second finds it "expired", and the
+    // host's retry (state cleared) fetches a fresh one.
+    probe(&ferry, &sim, "once", "expire-once");
+    assert_eq!(ferry.json(&["sync", "once"])["status"], "succeeded");
+    let again = ferry.json(&["sync", "once"]);
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+
+    // A token refused every time: one retry with cleared state, then the
+    // credentials are refused, with the usual hint.
+    probe(&ferry, &sim, "always", "expire-always");
+    let run = ferry.run(&["--json", "sync", "always"]).code(3);
+    let report = run.json();
+    let error = report["error"].as_str().unwrap_or_default();
+    assert!(error.contains("refused the credentials"), "{report:#}");
+    assert!(error.contains("state had a token: false"), "the retry saw cleared state: {report:#}");
+    assert!(run.all().contains("create new credentials"), "{}", run.all());
 }

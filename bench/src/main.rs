@@ -12,6 +12,7 @@
 
 mod floor;
 mod measure;
+mod network;
 mod scenarios;
 
 use std::path::PathBuf;
@@ -34,16 +35,17 @@ pub struct Args {
     /// The `ferry` binary to measure (default: beside this one).
     #[arg(long)]
     pub ferry: Option<PathBuf>,
-    /// Skip the rate-limited scenario (it takes ~20 s by design).
+    /// Skip the rate-limited scenarios (they take ~65 s by design).
     #[arg(long)]
     pub skip_rate_limited: bool,
     /// Run only these scenario groups (comma-separated): start, syncro, cw,
-    /// rate-limited, matching. For profiling one gap; the full table needs all.
+    /// rate-limited, latency, matching. For profiling one gap; the full
+    /// table needs all.
     #[arg(
         long,
         value_delimiter = ',',
         value_name = "GROUP",
-        value_parser = ["start", "syncro", "cw", "rate-limited", "matching"]
+        value_parser = ["start", "syncro", "cw", "rate-limited", "latency", "matching"]
     )]
     pub only: Vec<String>,
 }

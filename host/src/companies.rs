@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::matching::{CompanyFeatures, Index, SUGGEST_FLOOR};
 use crate::model::{Company, Record, StreamKind};
 use crate::options::IntegrationOptions;
-use crate::store::{CompanyLink, CompanyRow, IntegrationRow, LinkState, Store, StoreError, Tx};
+use crate::store::{CompanyLink, CompanyRow, IntegrationRow, LinkState, Reader, Store, StoreError, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {
@@ -124,7 +124,7 @@ pub struct LinkConflict {
 ///
 /// Returns the conflict, or `None` when `link` may be written.
 pub fn link_conflict(
-    tx: &Tx<'_>,
+    tx: &Reader<'_>,
     integration: (i64, &str),
     link: &CompanyLink,
     psa_name: &str,
@@ -193,6 +193,51 @@ fn write_link(
 }
 
 /// The PSA companies of an integration (from the mirror), by external id.
+/// The matching index over every documentation company, with those already
+/// linked by `integration_id` (in a state that brings data) claimed: loaded
+/// here, so `matching` stays pure.
+pub(crate) fn match_index(tx: &Reader<'_>, integration_id: i64) -> Result<Index, StoreError> {
+    let companies = tx
+        .companies(true)?
+        .iter()
+        .map(|c| (c.id, CompanyFeatures::new(&c.name, c.domain.as_deref(), c.phone.as_deref())))
+        .collect();
+    let claimed = tx
+        .company_links(integration_id)?
+        .into_iter()
+        .filter(|link| link.state.brings_data())
+        .filter_map(|link| link.company_id);
+    Ok(Index::new(companies, claimed))
+}
+
+/// A documentation company for a PSA company; that PSA is its source.
+pub(crate) fn create_company(
+    tx: &Tx<'_>,
+    company: &Company,
+    integration_id: i64,
+    integration_name: &str,
+) -> Result<i64, StoreError> {
+    let id = tx.insert_company(
+        &company.name,
+        domain_of(company).as_deref(),
+        company.phone.as_deref(),
+        &format!("integration:{integration_name}"),
+    )?;
+    tx.set_company_source(id, Some((integration_id, &company.id)))?;
+    Ok(id)
+}
+
+/// The company's web domain: its website's host, else its email's domain.
+pub fn domain_of(company: &Company) -> Option<String> {
+    company.website.as_deref().and_then(crate::matching::normalize_domain).or_else(|| {
+        company
+            .email
+            .as_deref()
+            .and_then(|e| e.rsplit_once('@'))
+            .and_then(|(_, d)| crate::matching::normalize_domain(d))
+    })
+}
+
 fn psa_companies(store: &Store, integration_id: i64) -> Result<Vec<Company>, StoreError> {
     let mut out = Vec::new();
     store.read().for_each_mirror(integration_id, StreamKind::Companies.as_str(), |row| {
@@ -325,7 +370,7 @@ pub fn create(store: &mut Store, integration: &IntegrationRow, key: &str) -> Res
 
 fn create_for(store: &mut Store, integration: &IntegrationRow, psa: &Company) -> Result<i64, DecisionError> {
     let id = store.transaction(|tx| {
-        let id = crate::apply::create_company(tx, psa, integration.id, &integration.name)?;
+        let id = create_company(tx, psa, integration.id, &integration.name)?;
         let link = CompanyLink {
             external_id: psa.id.clone(),
             state: LinkState::Created,
@@ -405,7 +450,7 @@ pub fn auto(
     if !(0.0..=1.0).contains(&threshold) {
         return Err(DecisionError::BadThreshold(threshold));
     }
-    let mut index = Index::build(&store.read(), integration.id)?;
+    let mut index = match_index(&store.read(), integration.id)?;
     let links: HashMap<String, CompanyLink> =
         store.read().company_links(integration.id)?.into_iter().map(|l| (l.external_id.clone(), l)).collect();
     let mut plan = AutoPlan { dry_run, threshold, ..Default::default() };

@@ -348,7 +348,7 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
         None => report.push("unsupported stream", Outcome::Skip, "every stream is offered"),
         Some(kind) => match session(runtime, &loaded, &info, &given, &secrets) {
             Err(e) => report.push("unsupported stream", Outcome::Fail, e.to_string()),
-            Ok(mut s) => match s.read(kind, None, None).await {
+            Ok(s) => match s.read(kind, None, None).await {
                 Ok(Err(ConnectorError::UnsupportedStream { .. })) => {
                     report.push("unsupported stream", Outcome::Pass, format!("{kind}: unsupported-stream"))
                 }
@@ -397,6 +397,8 @@ fn session<'r>(
             allowed_hosts: info.allowed_hosts.clone(),
             // The author's test server is theirs: no pacing.
             rate_limit: None,
+            // A state store for this check only.
+            state: Default::default(),
         },
     )
 }

@@ -16,6 +16,10 @@ use crate::runtime::{Runtime, RuntimeError, SessionConfig};
 use crate::secrets::{SecretError, SecretSource};
 use crate::store::{IntegrationRow, Store, StoreError};
 
+/// New integrations re-sync fully every 3 hours (`schedule` reads these).
+pub const DEFAULT_CRON: &str = "0 */3 * * *";
+pub const DEFAULT_TZ: &str = "UTC";
+
 #[derive(Debug, thiserror::Error)]
 pub enum IntegrationError {
     #[error(transparent)]
@@ -57,7 +61,7 @@ pub enum IntegrationError {
     )]
     Syncing { name: String },
     #[error(transparent)]
-    LockFile(#[from] crate::sync::lock::LockFileError),
+    LockFile(#[from] crate::lock::LockFileError),
     #[error(
         "the connector changed {changes}, which moves the hosts it may reach from {before} to {after}; Ferry does not accept that silently"
     )]
@@ -69,7 +73,7 @@ impl IntegrationError {
         match self {
             IntegrationError::Store(e) => e.hint(),
             IntegrationError::Registry(e) => e.hint(),
-            IntegrationError::Runtime(e) => Some(e.hint()),
+            IntegrationError::Runtime(e) => e.hint(),
             IntegrationError::Secret(SecretError::EnvMissing { var, .. }) => {
                 Some(format!("export {var}=... in the environment that runs ferry"))
             }
@@ -215,7 +219,7 @@ pub fn remove(store: &mut Store, name: &str, confirmed: bool) -> Result<RemovalP
     if confirmed {
         // Held while removing: no sync of it runs now, and none can start
         // until the removal is committed.
-        let Some(_lock) = crate::sync::lock::try_acquire(store.path(), row.id)? else {
+        let Some(_lock) = crate::lock::try_acquire(store.path(), row.id)? else {
             return Err(IntegrationError::Syncing { name: row.name });
         };
         store.transaction(|tx| tx.remove_integration(row.id))?;
@@ -261,7 +265,7 @@ pub async fn add(
             None => tx.insert_integration(name, connector_id, &config, &secret_map, &options)?,
         };
         // A new integration keeps itself current: full sync every 3 hours.
-        tx.insert_schedule(id, crate::schedule::DEFAULT_CRON, crate::schedule::DEFAULT_TZ, "full")?;
+        tx.insert_schedule(id, DEFAULT_CRON, DEFAULT_TZ, crate::model::Mode::Full)?;
         Ok(id)
     })?;
     if let Some(old) = &removed {
@@ -304,7 +308,7 @@ pub struct Overview {
     pub config: Vec<ConfigValue>,
     pub created_at: String,
     pub updated_at: String,
-    pub mirror: Vec<(String, u64)>,
+    pub mirror: Vec<(crate::model::StreamKind, u64)>,
     pub last_run: Option<crate::store::RunRow>,
 }
 
@@ -387,7 +391,8 @@ pub enum TestOutcome {
 pub async fn test_connection(store: &Store, runtime: &Runtime, name: &str) -> Result<TestOutcome, IntegrationError> {
     let row = store.read().integration(name)?;
     let (connector, loaded) = registry::load(store, runtime, &row.connector_id)?;
-    let config = session_config(&row, &connector.info)?;
+    let mut config = session_config(&row, &connector.info)?;
+    crate::connector_state::attach(store, row.id, &mut config)?;
     let mut session = runtime.session(&loaded, config)?;
     Ok(match session.check().await {
         Ok(Ok(report)) => TestOutcome::Passed(report),
@@ -655,6 +660,7 @@ pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Sess
         secrets: resolved.secret_values,
         allowed_hosts: info.allowed_hosts.clone(),
         rate_limit: crate::options::IntegrationOptions::from_json(&row.options).rate_limit(info.rate_limit),
+        state: Default::default(),
     })
 }
 
@@ -700,6 +706,7 @@ mod tests {
             streams: vec![StreamInfo { kind: StreamKind::Companies, incremental: false, description: String::new() }],
             allowed_hosts: vec![],
             rate_limit: None,
+            extra_streams: vec![],
         }
     }
 

@@ -8,9 +8,14 @@ pub mod apply;
 pub mod cli;
 pub mod companies;
 pub mod conformance;
+pub mod connector_state;
 pub mod console;
 pub mod curation;
+pub mod hashing;
 pub mod integrations;
+#[cfg(test)]
+mod invariants;
+pub mod lock;
 pub mod matching;
 pub mod model;
 pub mod options;

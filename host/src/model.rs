@@ -8,9 +8,26 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A stream of records a connector can offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A stream of records a connector can offer. Its spelling (`companies`)
+/// is the one stored in the mirror, run and checkpoint rows and printed.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum StreamKind {
     Lookups,
     Companies,
@@ -34,26 +51,9 @@ impl StreamKind {
         StreamKind::Tickets,
     ];
 
+    /// The stored and printed spelling (strum's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            StreamKind::Lookups => "lookups",
-            StreamKind::Companies => "companies",
-            StreamKind::Sites => "sites",
-            StreamKind::Contacts => "contacts",
-            StreamKind::Assets => "assets",
-            StreamKind::Agreements => "agreements",
-            StreamKind::Tickets => "tickets",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<StreamKind> {
-        StreamKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for StreamKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -80,6 +80,15 @@ pub struct RateLimit {
     pub per_seconds: u32,
 }
 
+/// A stream beyond the seven kinds, declared by a 0.3+ connector; its
+/// records are [`Item`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraStreamInfo {
+    pub name: String,
+    pub description: String,
+    pub incremental: bool,
+}
+
 /// What `info()` says about a connector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectorInfo {
@@ -91,6 +100,9 @@ pub struct ConnectorInfo {
     pub streams: Vec<StreamInfo>,
     pub allowed_hosts: Vec<String>,
     pub rate_limit: Option<RateLimit>,
+    /// Streams beyond the seven kinds (contract 0.3+; empty before).
+    #[serde(default)]
+    pub extra_streams: Vec<ExtraStreamInfo>,
 }
 
 impl ConnectorInfo {
@@ -225,8 +237,9 @@ pub struct Ticket {
     pub raw: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::Display, strum::IntoStaticStr)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum LookupKind {
     CompanyType,
     CompanyStatus,
@@ -236,19 +249,6 @@ pub enum LookupKind {
     TicketStatus,
 }
 
-impl LookupKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LookupKind::CompanyType => "company-type",
-            LookupKind::CompanyStatus => "company-status",
-            LookupKind::AssetType => "asset-type",
-            LookupKind::AssetStatus => "asset-status",
-            LookupKind::AgreementType => "agreement-type",
-            LookupKind::TicketStatus => "ticket-status",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lookup {
     pub kind: LookupKind,
@@ -256,6 +256,27 @@ pub struct Lookup {
     pub name: String,
     pub active: bool,
     pub closed: bool,
+}
+
+/// A record of an extra stream: a generic card, placed like an asset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub company_id: Option<String>,
+    pub name: String,
+    pub type_name: String,
+    pub active: bool,
+    pub updated_at: Option<String>,
+    pub card: Vec<Field>,
+    pub raw: Option<String>,
+}
+
+/// One page of an extra stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPage {
+    pub items: Vec<Item>,
+    pub next: Option<String>,
+    pub total: Option<u64>,
 }
 
 /// One record of any stream.
@@ -293,7 +314,7 @@ impl Record {
             Record::Site(r) => r.id.clone(),
             Record::Agreement(r) => r.id.clone(),
             Record::Ticket(r) => r.id.clone(),
-            Record::Lookup(r) => format!("{}:{}", r.kind.as_str(), r.id),
+            Record::Lookup(r) => format!("{}:{}", r.kind, r.id),
         }
     }
 
@@ -378,8 +399,9 @@ pub enum ConnectorError {
     InvalidConfig { field: String, reason: String },
     #[error("the PSA answered something unexpected: {detail}")]
     BadResponse { detail: String },
+    /// `stream` is a kind's name or an extra stream's name.
     #[error("the connector does not offer the {stream} stream")]
-    UnsupportedStream { stream: StreamKind },
+    UnsupportedStream { stream: String },
     #[error("{detail}")]
     Other { detail: String },
 }
@@ -422,5 +444,33 @@ impl ConnectorError {
                 | ConnectorError::InvalidConfig { .. }
                 | ConnectorError::Unreachable { .. }
         )
+    }
+}
+
+/// How a run reads its streams; stored on runs, schedules and checkpoints
+/// as `full` / `incremental`. Here, below `sync` and `store`, because both
+/// speak it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Mode {
+    Full,
+    Incremental,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }

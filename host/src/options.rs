@@ -6,8 +6,22 @@
 use serde::{Deserialize, Serialize};
 
 /// What apply does with a PSA company nobody has decided on yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum NewCompanies {
     /// Match confident suggestions, create companies that have no plausible
     /// match, hold the uncertain ones as suggestions for the operator.
@@ -17,17 +31,6 @@ pub enum NewCompanies {
     Create,
     /// Only suggest; nothing comes in until the operator decides.
     Review,
-}
-
-impl NewCompanies {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "auto" => Some(Self::Auto),
-            "create" => Some(Self::Create),
-            "review" => Some(Self::Review),
-            _ => None,
-        }
-    }
 }
 
 /// "When the PSA type is T, the asset goes to layout L." Checked before the
@@ -57,8 +60,24 @@ pub struct Skip {
     pub asset_types: Vec<String>,
 }
 
-/// Where a ticket stands, whatever the PSA calls its statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Where a ticket stands, whatever the PSA calls its statuses. Stored and
+/// printed as spelled here (`Working`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 pub enum Stage {
     New,
     Triaged,
@@ -68,20 +87,9 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] = [Stage::New, Stage::Triaged, Stage::Working, Stage::Waiting, Stage::Resolved];
-
+    /// The stored and printed spelling (strum's).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::New => "New",
-            Stage::Triaged => "Triaged",
-            Stage::Working => "Working",
-            Stage::Waiting => "Waiting",
-            Stage::Resolved => "Resolved",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Stage> {
-        Stage::ALL.into_iter().find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
+        self.into()
     }
 }
 
@@ -127,6 +135,12 @@ pub struct IntegrationOptions {
     /// the connector's published limit. Lower it when other tools share the
     /// PSA's budget (Syncro counts per IP address).
     pub requests_per_minute: Option<u32>,
+    /// Streams a sync reads at once (after `lookups`, which goes first
+    /// alone); unset: [`DEFAULT_CONCURRENCY`]. 1 reads them one after
+    /// another. Requests stay within the rate limit whatever this is: the
+    /// streams share it. Left out of the stored JSON while unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
     pub tickets: TicketOptions,
 }
 
@@ -134,6 +148,11 @@ pub const DEFAULT_MATCH_THRESHOLD: f64 = 0.9;
 pub const DEFAULT_CONTACTS_LAYOUT: &str = "People";
 pub const DEFAULT_SITES_LAYOUT: &str = "Locations";
 pub const DEFAULT_AGREEMENTS_LAYOUT: &str = "Agreements";
+/// Streams read at once when the operator has not said.
+pub const DEFAULT_CONCURRENCY: u32 = 4;
+/// The most streams an operator may ask to read at once (a connector
+/// offers seven at most, so more would change nothing).
+pub const MAX_CONCURRENCY: u32 = 16;
 
 impl Default for IntegrationOptions {
     fn default() -> Self {
@@ -150,6 +169,7 @@ impl Default for IntegrationOptions {
             auto_archive: false,
             keep_company_details: false,
             requests_per_minute: None,
+            concurrency: None,
             tickets: TicketOptions::default(),
         }
     }
@@ -186,6 +206,12 @@ impl IntegrationOptions {
         }
     }
 
+    /// Streams to read at once: the operator's setting within
+    /// 1..=[`MAX_CONCURRENCY`], else [`DEFAULT_CONCURRENCY`].
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.unwrap_or(DEFAULT_CONCURRENCY).clamp(1, MAX_CONCURRENCY) as usize
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
@@ -210,6 +236,19 @@ mod tests {
         let mut o = IntegrationOptions::default();
         o.rules.push(TypeRule { when_type: "Firewall".into(), layout: "Network".into() });
         assert_eq!(IntegrationOptions::from_json(&o.to_json()), o);
+    }
+
+    #[test]
+    fn concurrency_defaults_to_four_and_stays_in_bounds() {
+        let mut o = IntegrationOptions::default();
+        assert_eq!(o.concurrency(), DEFAULT_CONCURRENCY as usize);
+        assert!(o.to_json().get("concurrency").is_none(), "unset stays out of the stored JSON");
+        o.concurrency = Some(0);
+        assert_eq!(o.concurrency(), 1);
+        o.concurrency = Some(1000);
+        assert_eq!(o.concurrency(), MAX_CONCURRENCY as usize);
+        o.concurrency = Some(2);
+        assert_eq!(IntegrationOptions::from_json(&o.to_json()).concurrency(), 2);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use crate::model::ConnectorInfo;
 use crate::runtime::allowlist::Allowlist;
 use crate::runtime::{LoadedConnector, Runtime, RuntimeError, sha256_hex};
-use crate::store::{ConnectorRow, Store, StoreError};
+use crate::store::{ConnectorOrigin, ConnectorRow, Store, StoreError};
 
 mod bundled {
     include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
@@ -39,7 +39,7 @@ pub enum RegistryError {
 impl RegistryError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            RegistryError::Runtime(e) => Some(e.hint()),
+            RegistryError::Runtime(e) => e.hint(),
             RegistryError::Store(e) => e.hint(),
             RegistryError::BadInfo(_) => {
                 Some("fix the connector and build it again; `ferry plugin check FILE` lists every problem".into())
@@ -63,7 +63,7 @@ pub async fn install(
     store: &mut Store,
     runtime: &Runtime,
     bytes: &[u8],
-    origin: &str,
+    origin: ConnectorOrigin,
 ) -> Result<ConnectorRow, RegistryError> {
     let loaded = runtime.load(bytes)?;
     let info = runtime.describe(&loaded).await?;
@@ -74,7 +74,7 @@ pub async fn install(
         version: info.version.clone(),
         contract: loaded.contract.to_string(),
         sha256: loaded.sha256.clone(),
-        origin: origin.to_string(),
+        origin,
         info,
         installed_at: String::new(),
     };
@@ -89,9 +89,9 @@ pub async fn ensure_bundled(store: &mut Store, runtime: &Runtime) -> Result<(), 
         let existing = store.read().connector(id)?;
         let wanted = sha256_hex(bytes);
         match existing {
-            Some(row) if row.origin == "installed" || row.sha256 == wanted => continue,
+            Some(row) if row.origin == ConnectorOrigin::Installed || row.sha256 == wanted => continue,
             _ => {
-                install(store, runtime, bytes, "bundled").await?;
+                install(store, runtime, bytes, ConnectorOrigin::Bundled).await?;
             }
         }
     }
@@ -103,7 +103,7 @@ pub async fn ensure_bundled(store: &mut Store, runtime: &Runtime) -> Result<(), 
 pub fn bundled_current(store: &Store) -> Result<bool, StoreError> {
     for (id, bytes) in BUNDLED {
         match store.read().connector(id)? {
-            Some(row) if row.origin == "installed" || row.sha256 == sha256_hex(bytes) => {}
+            Some(row) if row.origin == ConnectorOrigin::Installed || row.sha256 == sha256_hex(bytes) => {}
             _ => return Ok(false),
         }
     }
@@ -121,7 +121,7 @@ pub fn load(store: &Store, runtime: &Runtime, id: &str) -> Result<(ConnectorRow,
 
 pub fn remove(store: &mut Store, id: &str) -> Result<(), RegistryError> {
     let row = store.read().connector(id)?.ok_or_else(|| RegistryError::Unknown(id.to_string()))?;
-    if row.origin == "bundled" && BUNDLED.iter().any(|(b, _)| *b == id) {
+    if row.origin == ConnectorOrigin::Bundled && BUNDLED.iter().any(|(b, _)| *b == id) {
         return Err(RegistryError::Bundled(id.to_string()));
     }
     let users = store.read().integrations_using(id)?;
@@ -152,6 +152,8 @@ pub mod info_limits {
     pub const CONFIG_FIELDS: usize = 100;
     pub const HOST_TEMPLATES: usize = 20;
     pub const HOST_TEMPLATE: usize = 500;
+    pub const EXTRA_STREAMS: usize = 50;
+    pub const EXTRA_STREAM_NAME: usize = 40;
 }
 
 /// "`what` is N characters; the limit is M", when it is too long.
@@ -166,6 +168,44 @@ fn quote(value: &str) -> String {
     let mut s = value.to_string();
     crate::text::truncate_chars(&mut s, 60);
     s
+}
+
+/// Extra streams (contract 0.3) are named by operators and become mirror
+/// kinds and layout names: lowercase `[a-z][a-z0-9-]*`, unique, never one
+/// of the seven kinds.
+fn extra_stream_problems(info: &ConnectorInfo) -> Vec<String> {
+    use info_limits as max;
+    let mut problems = Vec::new();
+    if info.extra_streams.len() > max::EXTRA_STREAMS {
+        problems.push(format!(
+            "declares {} extra streams; the limit is {}",
+            info.extra_streams.len(),
+            max::EXTRA_STREAMS
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for st in info.extra_streams.iter().take(max::EXTRA_STREAMS) {
+        let name = quote(&st.name);
+        let well_formed = st.name.len() <= max::EXTRA_STREAM_NAME
+            && st.name.starts_with(|c: char| c.is_ascii_lowercase())
+            && st.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !well_formed {
+            problems.push(format!(
+                "extra stream `{name}`: a name is lowercase `[a-z][a-z0-9-]*`, at most {} characters",
+                max::EXTRA_STREAM_NAME
+            ));
+        } else if st.name.parse::<crate::model::StreamKind>().is_ok() {
+            problems.push(format!("extra stream `{name}` has the name of a stream kind; declare it in `streams`"));
+        } else if !seen.insert(st.name.as_str()) {
+            problems.push(format!("extra stream `{name}` is declared twice"));
+        }
+        problems.extend(too_long(
+            &format!("the description of extra stream `{name}`"),
+            &st.description,
+            max::STREAM_DESCRIPTION,
+        ));
+    }
+    problems
 }
 
 pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
@@ -196,6 +236,7 @@ pub fn info_problems(info: &ConnectorInfo) -> Vec<String> {
             max::STREAM_DESCRIPTION,
         ));
     }
+    problems.extend(extra_stream_problems(info));
     if info.allowed_hosts.len() > max::HOST_TEMPLATES {
         problems.push(format!(
             "declares {} host templates; the limit is {}",
@@ -270,6 +311,21 @@ fn is_semver(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_stream_names_are_checked() {
+        use crate::model::ExtraStreamInfo;
+        let extra = |name: &str| ExtraStreamInfo { name: name.into(), description: "d".into(), incremental: false };
+        let mut i = info();
+        i.extra_streams = vec![extra("contracts"), extra("invoices-2")];
+        assert!(check_info(&i).is_ok(), "{:?}", check_info(&i));
+        for bad in ["Contracts", "9lives", "with space", "assets", "", &"x".repeat(41)] {
+            i.extra_streams = vec![extra(bad)];
+            assert!(check_info(&i).is_err(), "{bad:?} accepted");
+        }
+        i.extra_streams = vec![extra("contracts"), extra("contracts")];
+        assert!(check_info(&i).unwrap_err().contains("twice"));
+    }
     use crate::model::{ConfigField, StreamInfo, StreamKind};
 
     fn info() -> ConnectorInfo {
@@ -289,6 +345,7 @@ mod tests {
             streams: vec![StreamInfo { kind: StreamKind::Companies, incremental: false, description: String::new() }],
             allowed_hosts: vec!["https://{site}".into()],
             rate_limit: None,
+            extra_streams: vec![],
         }
     }
 

@@ -123,31 +123,54 @@ impl SecretSource {
 pub const EDGE_PIECE: usize = 4;
 
 /// Scrubs known secret values out of text.
-#[derive(Clone, Default)]
+///
+/// It can learn values while in use ([`Redactor::learn`]): what a connector
+/// keeps in its `state` store is treated as a secret from the moment it is
+/// stored, for the rest of the session.
+#[derive(Default)]
 pub struct Redactor {
-    secrets: Vec<String>,
+    secrets: std::sync::RwLock<Vec<String>>,
+}
+
+impl Clone for Redactor {
+    fn clone(&self) -> Self {
+        Redactor { secrets: std::sync::RwLock::new(self.secrets().clone()) }
+    }
 }
 
 impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Redactor({} secrets)", self.secrets.len())
+        write!(f, "Redactor({} secrets)", self.secrets().len())
     }
 }
 
 impl Redactor {
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        let mut secrets: Vec<String> = values.into_iter().filter(|v| v.len() >= MIN_REDACT_LEN).collect();
+        let redactor = Redactor::default();
+        redactor.learn(values);
+        redactor
+    }
+
+    /// Treat `values` as secrets too, from now on.
+    pub fn learn(&self, values: impl IntoIterator<Item = String>) {
+        let mut secrets = self.secrets.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let fresh: Vec<String> =
+            values.into_iter().filter(|v| v.len() >= MIN_REDACT_LEN && !secrets.contains(v)).collect();
+        if fresh.is_empty() {
+            return;
+        }
+        // Percent-encoded forms too: a secret may travel in a query string.
+        let encoded: Vec<String> =
+            fresh.iter().map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()).collect();
+        secrets.extend(fresh);
+        secrets.extend(encoded);
         // Longest first, so a secret containing another is masked whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
-        // Percent-encoded forms too: a secret may travel in a query string.
-        let encoded: Vec<String> = secrets
-            .iter()
-            .map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>())
-            .filter(|e| !secrets.contains(e))
-            .collect();
-        secrets.extend(encoded);
-        Redactor { secrets }
+    }
+
+    fn secrets(&self) -> std::sync::RwLockReadGuard<'_, Vec<String>> {
+        self.secrets.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -161,7 +184,7 @@ impl Redactor {
     /// go through this field by field).
     pub fn redact_in_place(&self, text: &mut String) -> bool {
         let mut changed = false;
-        for secret in &self.secrets {
+        for secret in self.secrets().iter() {
             if text.contains(secret.as_str()) {
                 *text = text.replace(secret.as_str(), MASK);
                 changed = true;
@@ -186,7 +209,7 @@ impl Redactor {
 
     /// Mask a secret's head at the end of `text` and its tail at the start.
     pub fn mask_edges(&self, text: &mut String) {
-        for secret in &self.secrets {
+        for secret in self.secrets().iter() {
             let bounds: Vec<usize> = secret.char_indices().map(|(i, _)| i).skip(1).collect();
             // Longest piece first: the end of the text holding a head.
             if let Some(&cut) = bounds

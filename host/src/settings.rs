@@ -7,11 +7,11 @@
 
 use serde::Serialize;
 
-use crate::options::{IntegrationOptions, NewCompanies, Stage, TypeRule};
+use crate::model::Mode;
+use crate::options::{DEFAULT_CONCURRENCY, IntegrationOptions, MAX_CONCURRENCY, NewCompanies, Stage, TypeRule};
 use crate::rules;
-use crate::schedule::{self, Entry, ScheduleError, ScheduleView};
+use crate::schedule::{self, Entry, Preset, ScheduleError, ScheduleView};
 use crate::store::{IntegrationRow, ScheduleRow, Store, StoreError};
-use crate::sync::Mode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -33,14 +33,10 @@ pub enum SettingsError {
     UnknownOption(String),
     #[error("`{0}` is not a positive number of requests")]
     BadRate(String),
-    #[error("unknown policy `{0}`")]
-    UnknownPolicy(String),
-    #[error("unknown stage `{0}`")]
-    UnknownStage(String),
+    #[error("`{0}` is not a number of streams from 1 to {MAX_CONCURRENCY}")]
+    BadConcurrency(String),
     #[error("{integration} has no schedule entry {n}")]
     NoScheduleEntry { integration: String, n: usize },
-    #[error("unknown schedule preset `{0}`")]
-    UnknownPreset(String),
 }
 
 impl SettingsError {
@@ -63,15 +59,16 @@ impl SettingsError {
                     .into(),
             ),
             SettingsError::UnknownOption(_) => {
-                Some("use auto-update-names, auto-archive, keep-company-details or requests-per-minute=N".into())
+                Some("use auto-update-names, auto-archive, keep-company-details, requests-per-minute=N or concurrency=N".into())
             }
             SettingsError::BadRate(_) => Some("e.g. requests-per-minute=120".into()),
-            SettingsError::UnknownPolicy(_) => Some("use auto, create or review".into()),
-            SettingsError::UnknownStage(_) => Some("stages are New, Triaged, Working, Waiting, Resolved".into()),
+            SettingsError::BadConcurrency(_) => Some(format!(
+                "e.g. concurrency=4 (the default); 1 reads the streams one after another; --off goes back to the \
+                 default of {DEFAULT_CONCURRENCY}"
+            )),
             SettingsError::NoScheduleEntry { integration, .. } => {
                 Some(format!("`ferry schedule {integration} show` numbers the entries"))
             }
-            SettingsError::UnknownPreset(_) => Some("presets are `nightly` and `default`".into()),
         }
     }
 }
@@ -212,14 +209,22 @@ pub fn option_is_on(options: &IntegrationOptions, what: &str) -> bool {
     }
 }
 
-/// Turn an additional option on or off, or set `requests-per-minute=N`
-/// (off: back to the connector's default).
+/// Turn an additional option on or off, or set `requests-per-minute=N` or
+/// `concurrency=N` (off: back to the default).
 pub fn set_option(store: &mut Store, integration: &IntegrationRow, what: &str, on: bool) -> Result<IntegrationOptions> {
     let mut options = options_of(integration);
     if let Some(n) = what.strip_prefix("requests-per-minute=") {
         let parsed: u32 =
             n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| SettingsError::BadRate(n.to_string()))?;
         options.requests_per_minute = on.then_some(parsed);
+    } else if let Some(n) = what.strip_prefix("concurrency=") {
+        let parsed: u32 = n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_CONCURRENCY).contains(n))
+            .ok_or_else(|| SettingsError::BadConcurrency(n.to_string()))?;
+        options.concurrency = on.then_some(parsed);
     } else {
         match what {
             "auto-update-names" => options.auto_update_names = on,
@@ -233,22 +238,20 @@ pub fn set_option(store: &mut Store, integration: &IntegrationRow, what: &str, o
 }
 
 /// How new PSA companies are handled: auto, create or review.
-pub fn set_policy(store: &mut Store, integration: &IntegrationRow, policy: &str) -> Result<NewCompanies> {
-    let parsed = NewCompanies::parse(policy.trim()).ok_or_else(|| SettingsError::UnknownPolicy(policy.to_string()))?;
+pub fn set_policy(store: &mut Store, integration: &IntegrationRow, policy: NewCompanies) -> Result<IntegrationOptions> {
     let mut options = options_of(integration);
-    options.new_companies = parsed;
+    options.new_companies = policy;
     save(store, integration, &options)?;
-    Ok(parsed)
+    Ok(options)
 }
 
 /// Map PSA statuses to a stage; a status belongs to one stage.
 pub fn map_stage(
     store: &mut Store,
     integration: &IntegrationRow,
-    stage: &str,
+    stage: Stage,
     statuses: &[String],
 ) -> Result<IntegrationOptions> {
-    let stage = Stage::parse(stage).ok_or_else(|| SettingsError::UnknownStage(stage.to_string()))?;
     let mut options = options_of(integration);
     for list in options.tickets.stages.values_mut() {
         list.retain(|s| !statuses.iter().any(|x| x.trim().eq_ignore_ascii_case(s)));
@@ -268,7 +271,7 @@ pub struct StatusView {
     pub tickets: u64,
     pub closed: bool,
     pub excluded: bool,
-    pub stage: &'static str,
+    pub stage: Stage,
 }
 
 pub fn ticket_statuses(store: &Store, integration: &IntegrationRow) -> Result<Vec<StatusView>> {
@@ -282,17 +285,13 @@ pub fn ticket_statuses(store: &Store, integration: &IntegrationRow) -> Result<Ve
             let closed = rules::ticket_closed(t, &status, psa_closed);
             StatusView {
                 excluded: rules::ticket_excluded(t, &status),
-                stage: rules::ticket_stage(t, &status, closed).as_str(),
+                stage: rules::ticket_stage(t, &status, closed),
                 status,
                 tickets,
                 closed,
             }
         })
         .collect())
-}
-
-fn mode_of(s: &str) -> Mode {
-    if s == "incremental" { Mode::Incremental } else { Mode::Full }
 }
 
 /// The integration's schedule entries with their next `n` fire times.
@@ -307,8 +306,8 @@ pub fn schedule_views(store: &Store, integration: &IntegrationRow, n: usize) -> 
             position: i + 1,
             cron: r.cron.clone(),
             tz: r.tz.clone(),
-            mode: mode_of(&r.mode),
-            next: match Entry::parse(&r.cron, &r.tz, mode_of(&r.mode)) {
+            mode: r.mode,
+            next: match Entry::parse(&r.cron, &r.tz, r.mode) {
                 Ok(e) => e.upcoming(at, n).iter().map(|t| t.to_rfc3339()).collect(),
                 Err(e) => vec![format!("invalid: {e}")],
             },
@@ -324,7 +323,7 @@ pub fn next_fire(store: &Store, integration: &IntegrationRow) -> Result<Option<c
         .read()
         .schedules(Some(integration.id))?
         .iter()
-        .filter_map(|r| Entry::parse(&r.cron, &r.tz, mode_of(&r.mode)).ok()?.next_after(at))
+        .filter_map(|r| Entry::parse(&r.cron, &r.tz, r.mode).ok()?.next_after(at))
         .min())
 }
 
@@ -336,7 +335,7 @@ pub fn add_schedule(
     mode: Mode,
 ) -> Result<Entry> {
     let entry = Entry::parse(cron, tz, mode)?;
-    store.transaction(|tx| tx.insert_schedule(integration.id, &entry.cron, entry.tz.name(), mode.as_str()))?;
+    store.transaction(|tx| tx.insert_schedule(integration.id, &entry.cron, entry.tz.name(), mode))?;
     Ok(entry)
 }
 
@@ -351,18 +350,13 @@ pub fn remove_schedule(store: &mut Store, integration: &IntegrationRow, n: usize
     Ok(row)
 }
 
-/// Replace the entries with a preset: `nightly` (full at 02:00 plus
-/// incremental every 4 hours) or `default` (full every 3 hours).
-pub fn preset_schedule(store: &mut Store, integration: &IntegrationRow, preset: &str, tz: &str) -> Result<()> {
-    let entries = match preset {
-        "nightly" => schedule::nightly(tz)?,
-        "default" => vec![Entry::parse(schedule::DEFAULT_CRON, tz, Mode::Full)?],
-        other => return Err(SettingsError::UnknownPreset(other.to_string())),
-    };
+/// Replace the entries with a preset ([`Preset`]).
+pub fn preset_schedule(store: &mut Store, integration: &IntegrationRow, preset: Preset, tz: &str) -> Result<()> {
+    let entries = preset.entries(tz)?;
     store.transaction(|tx| {
         tx.delete_schedules(integration.id)?;
         for e in &entries {
-            tx.insert_schedule(integration.id, &e.cron, e.tz.name(), e.mode.as_str())?;
+            tx.insert_schedule(integration.id, &e.cron, e.tz.name(), e.mode)?;
         }
         Ok(())
     })?;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the example connectors written in other languages into
 # target/examples/: Python with componentize-py (from PyPI), JavaScript with
-# ComponentizeJS (from npm). Both against Ferry's own wit/.
+# ComponentizeJS (from npm). Both against the frozen contract 0.2.0
+# (wit/v0.2.0/), which Ferry keeps loading; moving them to 0.3.0 means
+# adapting `read` to `stream-ref`.
 #
 #   plugins/examples/build.sh            # both
 #   plugins/examples/build.sh python     # one
@@ -22,7 +24,7 @@ build_python() {
         python3 -m venv "$venv"
         "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$src/requirements.txt"
     fi
-    (cd "$src" && "$venv/bin/componentize-py" -d "$root/wit" -w connector componentize app -o "$out/syncro-python.wasm.tmp")
+    (cd "$src" && "$venv/bin/componentize-py" -d "$root/wit/v0.2.0" -w connector componentize app -o "$out/syncro-python.wasm.tmp")
     mv "$out/syncro-python.wasm.tmp" "$out/syncro-python.wasm"
 }
 
@@ -32,7 +34,7 @@ build_js() {
     mkdir -p "$work"
     # ComponentizeJS reads the WIT from inside its working directory.
     rm -rf "$work/wit"
-    cp -r "$root/wit" "$work/wit"
+    cp -r "$root/wit/v0.2.0" "$work/wit"
     cp "$src/app.js" "$src/package.json" "$src/package-lock.json" "$work/"
     if ! cmp -s "$src/package-lock.json" "$work/.installed-lock" 2>/dev/null; then
         # `npm install` (not `ci`): the lock pins versions, and npm 11 wants

@@ -56,6 +56,42 @@ pub struct Faults {
     /// API paths that answer 404, matched at the end of the request path
     /// (e.g. `/company/configurations/types`): one list missing on a tenant.
     pub not_found_paths: Vec<String>,
+    /// Syncro: `sort` on customers is ignored (records come in id order),
+    /// as on a tenant that does not honour it.
+    pub ignore_sort: bool,
+}
+
+/// Simulated distance to the PSA: every API response is delayed by `ms`
+/// plus or minus up to `jitter_ms`, half before the request is admitted
+/// (and counted by the rate limit) and half after it is answered, like a
+/// round trip. The jitter of the n-th request is a function of `seed` and
+/// n only, so runs are reproducible.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Latency {
+    pub ms: u64,
+    pub jitter_ms: u64,
+    pub seed: u64,
+}
+
+impl Latency {
+    /// The round trip added to the `n`-th request (0-based).
+    pub fn delay(&self, n: u64) -> Duration {
+        if self.jitter_ms == 0 {
+            return Duration::from_millis(self.ms);
+        }
+        let span = 2 * self.jitter_ms + 1;
+        let offset = splitmix64(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)) % span;
+        Duration::from_millis((self.ms + offset).saturating_sub(self.jitter_ms))
+    }
+}
+
+/// A well-mixed 64-bit hash (SplitMix64's finaliser).
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Counters behind the switches.
@@ -132,6 +168,22 @@ mod tests {
         assert_eq!(s.admit(&mut f, t0 + Duration::from_secs(10)), Verdict::Pass);
         assert_eq!(s.admit(&mut f, t0 + Duration::from_secs(20)), Verdict::RateLimited { retry_after: Some(40) });
         assert_eq!(s.admit(&mut f, t0 + Duration::from_secs(61)), Verdict::Pass);
+    }
+
+    #[test]
+    fn latency_jitter_is_bounded_and_reproducible() {
+        let l = Latency { ms: 150, jitter_ms: 20, seed: 7 };
+        let delays: Vec<Duration> = (0..1000).map(|n| l.delay(n)).collect();
+        assert!(delays.iter().all(|d| *d >= Duration::from_millis(130) && *d <= Duration::from_millis(170)));
+        assert!(
+            delays.iter().any(|d| *d < Duration::from_millis(140))
+                && delays.iter().any(|d| *d > Duration::from_millis(160))
+        );
+        assert_eq!(delays, (0..1000).map(|n| l.delay(n)).collect::<Vec<_>>(), "same seed, same delays");
+        let other = Latency { seed: 8, ..l };
+        assert_ne!(delays, (0..1000).map(|n| other.delay(n)).collect::<Vec<_>>());
+        assert_eq!(Latency { ms: 5, jitter_ms: 0, seed: 1 }.delay(3), Duration::from_millis(5));
+        assert_eq!(Latency { ms: 5, jitter_ms: 50, seed: 1 }.delay(3).min(Duration::ZERO), Duration::ZERO);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! end-to-end tests, `ferry demo` and benchmarks.
 //!
 //! Each simulator serves the real API's paths, auth, paging and JSON shapes
-//! (per `shared/api/API-FACTS.md`) on 127.0.0.1, from a generated
+//! (per `docs/psa-apis.md`) on 127.0.0.1, from a generated
 //! [`world::World`] or a JSON data set in the PSA's native shapes. Records
 //! are kept pre-serialised so a page is concatenation, which keeps the
 //! simulators far faster than any real PSA even at 100,000 records. Fault
@@ -23,7 +23,7 @@ pub mod world;
 
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -37,10 +37,10 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-pub use self::faults::Faults;
 use self::faults::{FaultState, Verdict};
+pub use self::faults::{Faults, Latency};
 pub use self::requests::RequestRecord;
-pub(crate) use self::table::{Rec, Table};
+pub(crate) use self::table::{Keep, Rec, Table};
 pub use self::world::{Scale, World};
 
 /// Which PSA a simulator plays.
@@ -63,6 +63,11 @@ pub(crate) struct Shared {
     pub(crate) revision: AtomicU32,
     /// Requests waiting at the `hold_after` gate.
     pub(crate) held: AtomicU32,
+    /// Simulated round trip; kept apart from the faults, which tests
+    /// replace wholesale.
+    pub(crate) latency: Mutex<Latency>,
+    /// API requests seen, numbering each one's latency.
+    pub(crate) arrivals: AtomicU64,
 }
 
 impl Shared {
@@ -77,6 +82,8 @@ impl Shared {
             resets: AtomicU32::new(0),
             revision: AtomicU32::new(0),
             held: AtomicU32::new(0),
+            latency: Mutex::new(Latency::default()),
+            arrivals: AtomicU64::new(0),
         })
     }
 
@@ -94,11 +101,35 @@ impl Shared {
         tables.get_mut(name).map(f)
     }
 
-    /// Whether the vanish fault hides `id` now.
-    pub(crate) fn vanished(&self, id: u64) -> bool {
-        let faults = self.faults();
-        let hidden = faults.vanish_after_first_page.as_deref() == Some(id.to_string().as_str());
-        hidden && self.fault_state.lock().map(|s| s.vanished).unwrap_or(false)
+    /// The record id the vanish fault hides now, if any.
+    pub(crate) fn vanished_id(&self) -> Option<u64> {
+        let id = self.faults().vanish_after_first_page?.parse::<u64>().ok()?;
+        self.fault_state.lock().map(|s| s.vanished).unwrap_or(false).then_some(id)
+    }
+
+    /// Run `f` over one listing of `table` (see [`Table::select`]): the
+    /// records of `parent` that `keep` accepts, in `order`, minus the one
+    /// the vanish fault hides. `key` must name every parameter `keep`
+    /// depends on.
+    pub(crate) fn with_listing<T>(
+        &self,
+        table: &str,
+        key: &str,
+        order: table::Order,
+        parent: Option<u64>,
+        keep: Option<Keep<'_>>,
+        f: impl FnOnce(&Table, &table::Selection) -> T,
+    ) -> Option<T> {
+        let hidden = self.vanished_id();
+        let visible = |r: &Rec| Some(r.id) != hidden && keep.is_none_or(|k| k(r));
+        let (key, keep): (String, Option<Keep<'_>>) = match hidden {
+            Some(id) => (format!("{key}|hidden={id}"), Some(&visible)),
+            None => (key.to_string(), keep),
+        };
+        self.with_table(table, |t| {
+            let listing = t.select(&key, order, parent, keep);
+            f(t, &listing)
+        })
     }
 
     pub(crate) fn mark_first_page_served(&self) {
@@ -184,6 +215,13 @@ impl Simulator {
 
     pub fn faults(&self) -> Faults {
         self.shared.faults()
+    }
+
+    /// Delay every API response by a simulated round trip (see [`Latency`]).
+    pub fn set_latency(&self, latency: Latency) {
+        if let Ok(mut l) = self.shared.latency.lock() {
+            *l = latency;
+        }
     }
 
     /// Let `n` more API requests through, then hold every further one
@@ -281,6 +319,14 @@ impl Drop for Simulator {
 
 /// Applies the fault switches and records every API request.
 async fn fault_layer(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let n = shared.arrivals.fetch_add(1, Ordering::Relaxed);
+    let round_trip = shared.latency.lock().map(|l| l.delay(n)).unwrap_or_default();
+    // Half the round trip brings the request to the PSA, which counts it
+    // against its rate limit on arrival; the other half brings the answer back.
+    let there = round_trip / 2;
+    if !there.is_zero() {
+        tokio::time::sleep(there).await;
+    }
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().map(requests::redact_query);
@@ -342,6 +388,10 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, request: Request, next: 
         }
     };
     requests::log(&shared, method, path, query, response.status().as_u16());
+    let back = round_trip - there;
+    if !back.is_zero() {
+        tokio::time::sleep(back).await;
+    }
     response
 }
 

@@ -74,6 +74,17 @@ struct ServeArgs {
     /// Enforce a request limit per minute (Syncro publishes 180).
     #[arg(long)]
     rate_limit: Option<u32>,
+    /// Delay every API response by this round trip, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Vary each round trip by up to this much either way (deterministic per --latency-seed).
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
+    #[arg(long, default_value_t = 1)]
+    latency_seed: u64,
+    /// Syncro: ignore `sort` on customers (a tenant that does not honour it).
+    #[arg(long)]
+    ignore_sort: bool,
     #[command(flatten)]
     scale: ScaleArgs,
 }
@@ -111,13 +122,18 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn limit(sim: &ferry_sim::Simulator, per_minute: Option<u32>) {
-    if let Some(n) = per_minute {
-        sim.set_faults(ferry_sim::Faults {
-            rate_limit: Some(ferry_sim::faults::RateLimit { requests: n, window_secs: 60, retry_after: false }),
-            ..Default::default()
-        });
-    }
+/// The behaviour the command line asks for: rate limit, latency, sort.
+fn configure(sim: &ferry_sim::Simulator, args: &ServeArgs) {
+    sim.set_faults(ferry_sim::Faults {
+        rate_limit: args.rate_limit.map(|n| ferry_sim::faults::RateLimit {
+            requests: n,
+            window_secs: 60,
+            retry_after: false,
+        }),
+        ignore_sort: args.ignore_sort,
+        ..Default::default()
+    });
+    sim.set_latency(ferry_sim::Latency { ms: args.latency_ms, jitter_ms: args.jitter_ms, seed: args.latency_seed });
 }
 
 async fn serve_syncro(args: &ServeArgs, port: u16) -> anyhow::Result<ferry_sim::Simulator> {
@@ -128,7 +144,7 @@ async fn serve_syncro(args: &ServeArgs, port: u16) -> anyhow::Result<ferry_sim::
     let options = SyncroOptions { port, ..SyncroOptions::default() };
     let token = options.token.clone();
     let sim = ferry_sim::syncro::start(data, options).await?;
-    limit(&sim, args.rate_limit);
+    configure(&sim, args);
     println!("Syncro API: {}  (subdomain any, api_key {token})", sim.api_url());
     println!(
         "  ferry integration add syncro --plugin syncro --set subdomain=sim --set base_url={} --secret api_key={token}",
@@ -144,7 +160,7 @@ async fn serve_cw(args: &ServeArgs, port: u16) -> anyhow::Result<ferry_sim::Simu
     };
     let options = CwOptions { port, ..CwOptions::default() };
     let sim = ferry_sim::cw::start(data, options.clone()).await?;
-    limit(&sim, args.rate_limit);
+    configure(&sim, args);
     println!("CW Manage API: {}", sim.api_url());
     println!(
         "  ferry integration add cw --plugin cw-manage --set site=cw.example --set base_url={} --set company_id={} --set public_key={} --set client_id={} --secret private_key={}",

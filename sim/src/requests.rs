@@ -107,18 +107,67 @@ pub(crate) fn table_name(psa: Psa, kind: &str) -> &'static str {
     }
 }
 
-pub(crate) fn touch(shared: &Shared, kind: &str, count: usize) -> Vec<String> {
-    match shared.psa {
-        Psa::Syncro => syncro::touch(shared, kind, count),
-        Psa::Cw => cw::touch(shared, kind, count),
+/// What differs between the two PSAs when the simulator changes a record
+/// (`touch`, `rename`, `add`); the changing itself is shared.
+pub(crate) struct Edits {
+    /// Change a record of `table` visibly; `revision` makes each change
+    /// distinct.
+    pub(crate) touch: fn(table: &str, v: &mut serde_json::Value, revision: u32),
+    /// The field a rename of a `table` record writes.
+    pub(crate) name_field: fn(table: &str) -> &'static str,
+    /// Set the update time, in the PSA's own field and format.
+    pub(crate) stamp: fn(v: &mut serde_json::Value, now: chrono::DateTime<chrono::Utc>),
+    /// The parent (customer / company) id of a record.
+    pub(crate) parent: fn(v: &serde_json::Value) -> Option<u64>,
+}
+
+fn edits(psa: Psa) -> &'static Edits {
+    match psa {
+        Psa::Syncro => &syncro::EDITS,
+        Psa::Cw => &cw::EDITS,
     }
 }
 
+/// Change the first `count` records of `kind` visibly and bump their update
+/// time to now; returns their ids.
+pub(crate) fn touch(shared: &Shared, kind: &str, count: usize) -> Vec<String> {
+    let table = table_name(shared.psa, kind);
+    let edits = edits(shared.psa);
+    let now = chrono::Utc::now();
+    shared
+        .with_table_mut(table, |t| {
+            let ids: Vec<u64> = t.rows().iter().take(count).map(|r| r.id).collect();
+            for id in &ids {
+                let Some(mut v) = t.get(*id).and_then(|r| serde_json::from_str::<serde_json::Value>(&r.json).ok())
+                else {
+                    continue;
+                };
+                let revision = shared.revision.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                (edits.touch)(table, &mut v, revision);
+                (edits.stamp)(&mut v, now);
+                t.update(*id, &v, now);
+            }
+            ids.into_iter().map(|i| i.to_string()).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Rename a record, bumping its update time.
 pub(crate) fn rename(shared: &Shared, kind: &str, id: &str, name: &str) -> bool {
-    match shared.psa {
-        Psa::Syncro => syncro::rename(shared, kind, id, name),
-        Psa::Cw => cw::rename(shared, kind, id, name),
-    }
+    let table = table_name(shared.psa, kind);
+    let edits = edits(shared.psa);
+    let Ok(id) = id.parse::<u64>() else { return false };
+    let now = chrono::Utc::now();
+    shared
+        .with_table_mut(table, |t| {
+            let Some(mut v) = t.get(id).and_then(|r| serde_json::from_str::<serde_json::Value>(&r.json).ok()) else {
+                return false;
+            };
+            v[(edits.name_field)(table)] = serde_json::json!(name);
+            (edits.stamp)(&mut v, now);
+            t.update(id, &v, now)
+        })
+        .unwrap_or(false)
 }
 
 /// Set top-level fields of a stored record (see `Simulator::patch`).
@@ -168,20 +217,10 @@ pub(crate) fn add(shared: &Shared, kind: &str, record: &serde_json::Value) -> bo
     let table = table_name(shared.psa, kind);
     let Some(id) = record.get("id").and_then(serde_json::Value::as_u64) else { return false };
     let now = chrono::Utc::now();
+    let edits = edits(shared.psa);
     let mut record = record.clone();
-    let parent = match shared.psa {
-        Psa::Syncro => {
-            record["updated_at"] = serde_json::json!(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-            record.get("customer_id").and_then(serde_json::Value::as_u64)
-        }
-        Psa::Cw => {
-            if !record["_info"].is_object() {
-                record["_info"] = serde_json::json!({});
-            }
-            record["_info"]["lastUpdated"] = serde_json::json!(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-            record.get("company").and_then(|c| c.get("id")).and_then(serde_json::Value::as_u64)
-        }
-    };
+    (edits.stamp)(&mut record, now);
+    let parent = (edits.parent)(&record);
     let rec = crate::Rec { id, parent, updated: now, json: std::sync::Arc::from(record.to_string()) };
     shared.with_table_mut(table, |t| t.insert(rec)).unwrap_or(false)
 }

@@ -1,4 +1,4 @@
-//! The Syncro REST API v1 simulator (`/api/v1`), per API-FACTS §1: bearer,
+//! The Syncro REST API v1 simulator (`/api/v1`), per docs/psa-apis.md §1: bearer,
 //! raw or `?api_key=` token auth; list envelopes keyed per endpoint with
 //! endpoint-specific `meta`; numbered pages of endpoint-specific size;
 //! disabled customers hidden unless `include_disabled=true`; tickets
@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::table::json_array;
+use crate::table::{Order, json_array};
 use crate::world::World;
 use crate::{Psa, Shared, Simulator, Table, error_response};
 
@@ -66,7 +66,7 @@ pub struct SyncroData {
     pub asset_types: Vec<Value>,
 }
 
-/// Syncro's ticket statuses (API-FACTS §1.6), in the world's status order.
+/// Syncro's ticket statuses (docs/psa-apis.md §1.7), in the world's status order.
 pub const TICKET_STATUSES: [&str; 8] = [
     "New",
     "In Progress",
@@ -308,7 +308,9 @@ enum Meta {
     PagesOnly,
 }
 
-/// One page of a list endpoint in Syncro's envelope.
+/// One page of a list endpoint in Syncro's envelope. `key` names every
+/// parameter `keep` depends on (see [`crate::table::Table::select`]).
+#[allow(clippy::too_many_arguments)]
 fn list_page(
     state: &AppState,
     table: &str,
@@ -316,27 +318,22 @@ fn list_page(
     per_page: usize,
     page: usize,
     meta: Meta,
-    keep: impl Fn(&crate::Rec) -> bool,
+    order: Order,
+    customer: Option<u64>,
+    keep: Option<crate::table::Keep<'_>>,
 ) -> Response {
     let faults = state.shared.faults();
-    let body = state.shared.with_table(table, |t| {
-        let rows: Vec<&crate::Rec> = t.rows().iter().filter(|r| keep(r) && !state.shared.vanished(r.id)).collect();
-        let total = rows.len();
-        let total_pages = total.div_ceil(per_page).max(1);
-        let start = (page - 1).saturating_mul(per_page).min(total);
-        let end = (start + per_page).min(total);
-        let mut slice: Vec<&crate::Rec> = rows[start..end].to_vec();
-        // Fault: the next page's first record also ends this page.
-        if faults.duplicate_across_pages && end < total {
-            slice.push(rows[end]);
-        }
+    let body = state.shared.with_listing(table, key, order, customer, keep, |t, listing| {
+        let slice = t.page(listing, page, per_page, faults.duplicate_across_pages);
+        let (total, total_pages) = (slice.total, slice.last_page);
         let meta = match meta {
             Meta::Full => {
                 json!({"total_pages": total_pages, "total_entries": total, "per_page": per_page, "page": page})
             }
             Meta::PagesOnly => json!({"total_pages": total_pages, "page": page}),
         };
-        format!("{{\"{key}\":{},\"meta\":{meta}}}", json_array(slice.into_iter()))
+        // The envelope key is the table's name (`/customer_assets` answers `assets`).
+        format!("{{\"{table}\":{},\"meta\":{meta}}}", json_array(slice.records.into_iter()))
     });
     if page == 1 {
         state.shared.mark_first_page_served();
@@ -344,6 +341,27 @@ fn list_page(
     match body {
         Some(b) => ([("content-type", "application/json; charset=utf-8")], b).into_response(),
         None => error_response(Psa::Syncro, StatusCode::INTERNAL_SERVER_ERROR, "missing table"),
+    }
+}
+
+/// The order `sort` asks for on customers: Syncro documents `sort` as "a
+/// customer field to order by" with a direction ("firstname ASC", "city
+/// DESC"). The simulator orders by `updated_at` and `id`; other fields
+/// keep id order. With the `ignore_sort` fault every sort is ignored, as a
+/// tenant that does not honour it would.
+fn sort_order(state: &AppState, p: &HashMap<String, String>) -> Order {
+    let Some(sort) = p.get("sort") else { return Order::IdAsc };
+    if state.shared.faults().ignore_sort {
+        return Order::IdAsc;
+    }
+    let mut words = sort.split_whitespace();
+    let field = words.next().unwrap_or("").to_ascii_lowercase();
+    let desc = words.next().is_some_and(|d| d.eq_ignore_ascii_case("desc"));
+    match (field.as_str(), desc) {
+        ("updated_at", true) => Order::UpdatedDesc,
+        ("updated_at", false) => Order::UpdatedAsc,
+        ("id", true) => Order::IdDesc,
+        _ => Order::IdAsc,
     }
 }
 
@@ -389,9 +407,11 @@ async fn customers(State(state): State<AppState>, headers: HeaderMap, Query(p): 
     }
     let include_disabled = p.get("include_disabled").is_some_and(|v| v == "true");
     let per_page = state.options.customers_per_page;
-    list_page(&state, "customers", "customers", per_page, page_param(&p), Meta::Full, |r| {
-        include_disabled || !r.json.contains("\"disabled\":true")
-    })
+    let order = sort_order(&state, &p);
+    let enabled = |r: &crate::Rec| !r.json.contains("\"disabled\":true");
+    let keep: Option<crate::table::Keep<'_>> = if include_disabled { None } else { Some(&enabled) };
+    let key = format!("all={include_disabled}");
+    list_page(&state, "customers", &key, per_page, page_param(&p), Meta::Full, order, None, keep)
 }
 
 async fn customer(
@@ -416,9 +436,7 @@ async fn contacts(State(state): State<AppState>, headers: HeaderMap, Query(p): P
     }
     let customer = parent_filter(&p);
     let per_page = state.options.contacts_per_page;
-    list_page(&state, "contacts", "contacts", per_page, page_param(&p), Meta::Full, |r| {
-        customer.is_none_or(|c| r.parent == Some(c))
-    })
+    list_page(&state, "contacts", "", per_page, page_param(&p), Meta::Full, Order::IdAsc, customer, None)
 }
 
 async fn contact(
@@ -439,9 +457,7 @@ async fn assets(State(state): State<AppState>, headers: HeaderMap, Query(p): Par
     }
     let customer = parent_filter(&p);
     let per_page = state.options.assets_per_page;
-    list_page(&state, "assets", "assets", per_page, page_param(&p), Meta::Full, |r| {
-        customer.is_none_or(|c| r.parent == Some(c))
-    })
+    list_page(&state, "assets", "", per_page, page_param(&p), Meta::Full, Order::IdAsc, customer, None)
 }
 
 async fn asset(
@@ -476,16 +492,19 @@ async fn tickets(State(state): State<AppState>, headers: HeaderMap, Query(p): Pa
     let customer = parent_filter(&p);
     let status = p.get("status").cloned();
     let per_page = state.options.tickets_per_page;
-    list_page(&state, "tickets", "tickets", per_page, page_param(&p), Meta::PagesOnly, |r| {
+    let filtered = since.is_some() || status.is_some();
+    let matches = |r: &crate::Rec| {
         since.is_none_or(|s| r.updated > s)
-            && customer.is_none_or(|c| r.parent == Some(c))
             && status.as_deref().is_none_or(|s| match s {
                 "Not Closed" => {
                     !r.json.contains("\"status\":\"Resolved\"") && !r.json.contains("\"status\":\"Invoiced\"")
                 }
                 other => r.json.contains(&format!("\"status\":\"{other}\"")),
             })
-    })
+    };
+    let keep: Option<crate::table::Keep<'_>> = filtered.then_some(&matches as _);
+    let key = format!("since={since:?}|status={status:?}");
+    list_page(&state, "tickets", &key, per_page, page_param(&p), Meta::PagesOnly, Order::IdAsc, customer, keep)
 }
 
 async fn ticket(
@@ -537,57 +556,26 @@ async fn settings(State(state): State<AppState>, headers: HeaderMap, Query(p): P
     .into_response()
 }
 
-/// Change `count` records visibly and bump `updated_at` to now.
-pub(crate) fn touch(shared: &Shared, kind: &str, count: usize) -> Vec<String> {
-    let table = crate::requests::table_name(Psa::Syncro, kind);
-    let now = Utc::now();
-    shared
-        .with_table_mut(table, |t| {
-            let ids: Vec<u64> = t.rows().iter().take(count).map(|r| r.id).collect();
-            for id in &ids {
-                let Some(mut v) = t.get(*id).and_then(|r| serde_json::from_str::<Value>(&r.json).ok()) else {
-                    continue;
-                };
-                let revision = shared.revision.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                match table {
-                    "tickets" => {
-                        v["subject"] = json!(format!("{} (update {revision})", v["subject"].as_str().unwrap_or("")))
-                    }
-                    "contacts" => v["notes"] = json!(format!("Updated in PSA (revision {revision})")),
-                    _ => {
-                        if !v["properties"].is_object() {
-                            v["properties"] = json!({});
-                        }
-                        v["properties"]["PSA revision"] = json!(revision);
-                    }
-                }
-                v["updated_at"] = json!(ts(now));
-                t.update(*id, &v, now);
+/// How the Syncro simulator changes records (see [`crate::requests::Edits`]).
+pub(crate) const EDITS: crate::requests::Edits = crate::requests::Edits {
+    touch: |table, v, revision| match table {
+        "tickets" => v["subject"] = json!(format!("{} (update {revision})", v["subject"].as_str().unwrap_or(""))),
+        "contacts" => v["notes"] = json!(format!("Updated in PSA (revision {revision})")),
+        _ => {
+            if !v["properties"].is_object() {
+                v["properties"] = json!({});
             }
-            ids.into_iter().map(|i| i.to_string()).collect()
-        })
-        .unwrap_or_default()
-}
-
-pub(crate) fn rename(shared: &Shared, kind: &str, id: &str, name: &str) -> bool {
-    let table = crate::requests::table_name(Psa::Syncro, kind);
-    let Ok(id) = id.parse::<u64>() else { return false };
-    let now = Utc::now();
-    shared
-        .with_table_mut(table, |t| {
-            let Some(mut v) = t.get(id).and_then(|r| serde_json::from_str::<Value>(&r.json).ok()) else {
-                return false;
-            };
-            match table {
-                "customers" => v["business_name"] = json!(name),
-                "tickets" => v["subject"] = json!(name),
-                _ => v["name"] = json!(name),
-            }
-            v["updated_at"] = json!(ts(now));
-            t.update(id, &v, now)
-        })
-        .unwrap_or(false)
-}
+            v["properties"]["PSA revision"] = json!(revision);
+        }
+    },
+    name_field: |table| match table {
+        "customers" => "business_name",
+        "tickets" => "subject",
+        _ => "name",
+    },
+    stamp: |v, now| v["updated_at"] = json!(ts(now)),
+    parent: |v| v.get("customer_id").and_then(Value::as_u64),
+};
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use ferry_sim::cw::{CwData, CwOptions};
 use ferry_sim::syncro::{SyncroData, SyncroOptions};
@@ -272,4 +273,108 @@ impl Ferry {
         }
         out
     }
+}
+
+/// Rows of `sql` (every column as text), one line each.
+fn dump(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let n = stmt.column_count();
+    stmt.query_map([], |r| {
+        let mut line = Vec::new();
+        for i in 0..n {
+            line.push(match r.get::<_, rusqlite::types::Value>(i)? {
+                rusqlite::types::Value::Null => "NULL".to_string(),
+                rusqlite::types::Value::Integer(v) => v.to_string(),
+                rusqlite::types::Value::Real(v) => v.to_string(),
+                rusqlite::types::Value::Text(v) => v,
+                rusqlite::types::Value::Blob(v) => format!("{} bytes", v.len()),
+            });
+        }
+        Ok(line.join("|"))
+    })
+    .expect("query")
+    .map(|r| r.expect("row"))
+    .collect()
+}
+
+/// Assert two dumps ([`Ferry::mirror`], [`Ferry::documentation`]) are equal,
+/// showing the first lines that differ rather than both dumps.
+#[track_caller]
+pub fn assert_same(got: &[String], want: &[String], what: &str) {
+    if got == want {
+        return;
+    }
+    let only = |a: &[String], b: &[String]| -> Vec<String> {
+        let b: std::collections::HashSet<&String> = b.iter().collect();
+        a.iter().filter(|l| !b.contains(l)).take(5).map(|l| l.chars().take(300).collect()).collect()
+    };
+    panic!(
+        "{what} differ ({} lines against {}):\nonly in got: {:#?}\nonly in want: {:#?}",
+        got.len(),
+        want.len(),
+        only(got, want),
+        only(want, got)
+    );
+}
+
+impl Ferry {
+    /// The PSA mirror as content: what each stream holds, whether deleted,
+    /// without row ids, runs or timestamps (two databases fed the same PSA
+    /// compare equal).
+    pub fn mirror(&self) -> Vec<String> {
+        let conn = rusqlite::Connection::open(&self.db).expect("open db");
+        dump(
+            &conn,
+            "SELECT stream, external_id, company_ext_id, hash, data, psa_updated_at, deleted_at IS NULL FROM mirror
+             ORDER BY stream, external_id",
+        )
+    }
+
+    /// The documentation as content: companies, assets, cards, company
+    /// links and tickets, without row ids or timestamps.
+    pub fn documentation(&self) -> Vec<String> {
+        let conn = rusqlite::Connection::open(&self.db).expect("open db");
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT 'company', name, domain, phone, archived_at IS NULL, created_by FROM companies",
+            "SELECT 'asset', c.name, l.name, a.name, a.archived_at IS NULL FROM assets a
+             JOIN companies c ON c.id = a.company_id JOIN layouts l ON l.id = a.layout_id",
+            "SELECT 'card', stream, external_id, doc_kind, title, fields_json, hash, identity, archived_at IS NULL
+             FROM cards",
+            "SELECT 'link', k.external_id, k.state, c.name, k.score, k.reason FROM company_links k
+             LEFT JOIN companies c ON c.id = k.company_id",
+            "SELECT 'ticket', t.external_id, c.name, number, subject, status, stage, closed, priority, type_name,
+             board, t.created_at, t.updated_at, resolved_at, t.fields_json, t.hash FROM tickets t
+             JOIN companies c ON c.id = t.company_id",
+        ] {
+            out.extend(dump(&conn, sql));
+        }
+        out.sort();
+        out
+    }
+}
+
+/// Kill a `ferry` child outright (SIGKILL: no cleanup of any kind).
+pub fn kill(child: &mut std::process::Child) {
+    let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+    let _ = child.wait();
+}
+
+/// `PRAGMA integrity_check` of the database.
+pub fn integrity(ferry: &Ferry) -> String {
+    let conn = rusqlite::Connection::open(&ferry.db).expect("open");
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity_check")
+}
+
+/// Poll until `f` holds (a state to reach, not a time to wait): false when
+/// `limit` passed first.
+pub fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
 }

@@ -1,9 +1,39 @@
 //! The command line, as clap parses it. Names here are the product's CLI
-//! contract (design.md §6): keep them stable.
+//! contract (scripts and cron call them; README documents them): keep them
+//! stable.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use strum::IntoEnumIterator;
+
+use crate::model::StreamKind;
+use crate::options::{NewCompanies, Stage};
+use crate::rules::IdentityField;
+use crate::schedule::Preset;
+use crate::store::LinkState;
+
+/// Parse an argument into one of Ferry's state enums: clap checks the value
+/// against the enum's spellings (listing them when it is wrong), then it
+/// becomes the enum. The spellings are the enum's own (strum), so the CLI,
+/// the database and the output never disagree.
+fn one_of<E>() -> impl TypedValueParser<Value = E>
+where
+    E: IntoEnumIterator + Into<&'static str> + Copy + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(E::iter().map(|e| PossibleValue::new(e.into()))).try_map(|given: String| {
+        E::iter().find(|e| (*e).into().eq_ignore_ascii_case(&given)).ok_or("not one of the possible values")
+    })
+}
+
+/// `--apply`, shared by every command that changes what apply reads.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ApplyNow {
+    /// Re-apply the synced data at once (otherwise `ferry apply NAME` does it later).
+    #[arg(long = "apply")]
+    pub now: bool,
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -164,9 +194,9 @@ pub struct SyncArgs {
     /// Read only what changed since the last run, where the PSA allows.
     #[arg(long)]
     pub incremental: bool,
-    /// Only these streams (repeatable): companies, contacts, assets, sites, agreements, tickets, lookups.
-    #[arg(long = "stream", value_name = "STREAM")]
-    pub streams: Vec<String>,
+    /// Only these streams (repeatable).
+    #[arg(long = "stream", value_name = "STREAM", value_parser = one_of::<StreamKind>())]
+    pub streams: Vec<StreamKind>,
     /// Run even if the same sync finished less than 2 minutes ago.
     #[arg(long)]
     pub force: bool,
@@ -191,21 +221,12 @@ pub struct MatchArgs {
     pub action: Option<MatchAction>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum LinkStateArg {
-    Suggested,
-    Matched,
-    Created,
-    Ignored,
-    Unmatched,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum MatchAction {
     /// PSA companies with their match state, scores and reasons.
     List {
-        #[arg(long, value_enum)]
-        state: Option<LinkStateArg>,
+        #[arg(long, value_parser = one_of::<LinkState>())]
+        state: Option<LinkState>,
     },
     /// Accept the suggested match of a PSA company.
     Accept {
@@ -214,8 +235,8 @@ pub enum MatchAction {
         /// of this integration (they are one customer).
         #[arg(long)]
         merge: bool,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
     /// Match a PSA company to a documentation company (id or name).
     Set {
@@ -225,26 +246,26 @@ pub enum MatchAction {
         /// of this integration (they are one customer).
         #[arg(long)]
         merge: bool,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
     /// Create a new documentation company for a PSA company.
     Create {
         ext: String,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
     /// Never bring this PSA company in.
     Ignore {
         ext: String,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
     /// Undo a decision: the company's data stops coming in.
     Unmatch {
         ext: String,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
     /// Bulk: match every undecided company scoring at least the threshold.
     Auto {
@@ -256,11 +277,14 @@ pub enum MatchAction {
         /// Show the plan without changing anything.
         #[arg(long)]
         dry_run: bool,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
-    /// How new PSA companies are handled: auto, create or review.
-    Policy { policy: String },
+    /// How new PSA companies are handled.
+    Policy {
+        #[arg(value_parser = one_of::<NewCompanies>())]
+        policy: NewCompanies,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,14 +295,14 @@ pub enum LayoutCommand {
     Add {
         name: String,
         /// Field identifying one device across integrations.
-        #[arg(long, value_parser = ["serial", "mac", "name"], default_value = "serial")]
-        identity: String,
+        #[arg(long, value_parser = one_of::<IdentityField>(), default_value = "serial")]
+        identity: IdentityField,
     },
     /// Change a layout's identity field or active flag.
     Set {
         name: String,
-        #[arg(long, value_parser = ["serial", "mac", "name"])]
-        identity: Option<String>,
+        #[arg(long, value_parser = one_of::<IdentityField>())]
+        identity: Option<IdentityField>,
         #[arg(long)]
         active: Option<bool>,
     },
@@ -301,14 +325,14 @@ pub enum RulesAction {
     /// Primary sync location for assets.
     Primary {
         layout: String,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
     /// Layout for contacts.
     Contacts {
         layout: String,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
     /// Add "when type is T, use layout L" (takes precedence over primary).
     Add {
@@ -316,14 +340,14 @@ pub enum RulesAction {
         when_type: String,
         #[arg(long)]
         layout: String,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
     /// Remove by-type rule number N (as numbered by `show`).
     Remove {
         n: usize,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
     /// PSA types seen in the mirror, with counts.
     Types,
@@ -334,16 +358,17 @@ pub enum RulesAction {
         what: String,
         #[arg(long)]
         off: bool,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
-    /// Turn an additional option on or off: auto-update-names, auto-archive, keep-company-details.
+    /// Turn an additional option on or off: auto-update-names, auto-archive, keep-company-details;
+    /// or set requests-per-minute=N, concurrency=N (streams read at once).
     Option {
         what: String,
         #[arg(long)]
         off: bool,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
 }
 
@@ -430,14 +455,32 @@ pub enum AssetCommand {
     },
 }
 
+/// `ferry runs [NAME]` lists runs; `ferry runs show ID` shows one;
+/// `ferry runs list [NAME]` lists too, for an integration whose name is a
+/// subcommand's (`ferry runs list show`).
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct RunsArgs {
-    /// Integration name, or `show`.
+    #[command(subcommand)]
+    pub command: Option<RunsCommand>,
+    #[command(flatten)]
+    pub list: RunsList,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunsList {
+    /// Only the runs of this integration.
     pub name: Option<String>,
-    /// Run id, with `ferry runs show ID`.
-    pub id: Option<i64>,
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Recent runs, newest first (what `ferry runs [NAME]` prints).
+    List(RunsList),
+    /// One run: its streams, HTTP figures and the records it skipped as invalid.
+    Show { id: i64 },
 }
 
 #[derive(Debug, Args)]
@@ -464,10 +507,11 @@ pub enum ScheduleAction {
     },
     /// Remove entry N (as numbered by `show`).
     Remove { n: usize },
-    /// Replace the entries with a preset: `nightly` = full at 02:00 + incremental every 4 hours.
+    /// Replace the entries with a preset: `nightly` = full at 02:00 + incremental every 4 hours,
+    /// `default` = full every 3 hours.
     Preset {
-        #[arg(value_parser = ["nightly", "default"])]
-        preset: String,
+        #[arg(value_parser = one_of::<Preset>())]
+        preset: Preset,
         #[arg(long, default_value = "UTC")]
         tz: String,
     },
@@ -499,31 +543,32 @@ pub enum TicketsAction {
         statuses: Vec<String>,
         #[arg(long)]
         off: bool,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
     /// These statuses count as closed (--off to take them back).
     Closed {
         statuses: Vec<String>,
         #[arg(long)]
         off: bool,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
     /// The status a ticket takes when the client comments (--off to clear).
     ClientComment {
         status: Option<String>,
         #[arg(long)]
         off: bool,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
-    /// Map PSA statuses to a stage: New, Triaged, Working, Waiting or Resolved.
+    /// Map PSA statuses to a stage.
     Stage {
-        stage: String,
+        #[arg(value_parser = one_of::<Stage>(), ignore_case = true)]
+        stage: Stage,
         statuses: Vec<String>,
-        #[arg(long)]
-        apply: bool,
+        #[command(flatten)]
+        apply: ApplyNow,
     },
 }
 
@@ -533,9 +578,8 @@ pub enum TicketCommand {
     List {
         #[arg(long)]
         company: Option<String>,
-        /// New, Triaged, Working, Waiting or Resolved.
-        #[arg(long)]
-        stage: Option<String>,
+        #[arg(long, value_parser = one_of::<Stage>(), ignore_case = true)]
+        stage: Option<Stage>,
         /// Only tickets that are not closed.
         #[arg(long)]
         open: bool,

@@ -11,7 +11,7 @@
 use std::io::{BufWriter, IsTerminal, Write};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::Failure;
@@ -124,6 +124,15 @@ impl Out {
                 self.note(format!("hint: {h}"));
             }
         }
+    }
+
+    /// Holds several progress bars on their own lines (streams read at
+    /// once); draws nothing where [`Out::progress`] would not.
+    pub fn progress_group(&self) -> MultiProgress {
+        if self.json || !self.terminal {
+            return MultiProgress::with_draw_target(ProgressDrawTarget::hidden());
+        }
+        MultiProgress::new()
     }
 
     /// A spinner/progress bar on a terminal; a hidden one otherwise.

@@ -16,6 +16,8 @@ use super::AppState;
 use super::engine::ConfigChange;
 use super::error::Problem;
 use super::pages::{docs_api, integrations_api, matching_api};
+use super::values;
+use crate::options::Stage;
 use crate::store::{AssetFilter, CardTarget, LinkState, TicketFilter};
 use crate::{apply, companies, curation, integrations, settings};
 
@@ -123,8 +125,8 @@ struct SyncBody {
 }
 
 async fn sync(State(state): State<AppState>, Path(name): Path<String>, json: Option<Json<SyncBody>>) -> Answer {
-    let mode = json.and_then(|Json(b)| b.mode).unwrap_or_else(|| "full".into());
-    let request = integrations_api::sync_request(&name, &mode)?;
+    let mode = json.and_then(|Json(b)| b.mode);
+    let request = integrations_api::sync_request(&name, integrations_api::sync_choice(mode.as_deref())?);
     to_json(&state.engine().sync(request).await?)
 }
 
@@ -144,15 +146,7 @@ struct StateQuery {
 }
 
 async fn matches(State(state): State<AppState>, Path(name): Path<String>, Query(q): Query<StateQuery>) -> Answer {
-    let filter = match q.state.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(LinkState::parse(s).ok_or_else(|| {
-            Problem::bad_request(
-                format!("unknown state `{s}`"),
-                Some("use suggested, matched, created, ignored or unmatched".to_string()),
-            )
-        })?),
-        None => None,
-    };
+    let filter: Option<LinkState> = values::optional("state", q.state.as_deref())?;
     to_json(
         &state
             .db(move |store| {
@@ -178,10 +172,11 @@ async fn match_decide(
     json: Result<Json<DecideBody>, JsonRejection>,
 ) -> Answer {
     let b = body(json)?;
+    let decision = values::one_of("decision", &b.action)?;
     state
         .db(move |store| {
             let row = store.read().integration(&name)?;
-            let view = matching_api::decide_one(store, &row, &ext, &b.action, b.company.as_deref(), b.merge)?;
+            let view = matching_api::decide_one(store, &row, &ext, decision, b.company.as_deref(), b.merge)?;
             if b.apply {
                 let report = apply::apply(store, row.id)?;
                 return Ok(Json(json!({"link": view, "apply": report})));
@@ -369,20 +364,7 @@ struct TicketsQuery {
 }
 
 async fn tickets(State(state): State<AppState>, Query(q): Query<TicketsQuery>) -> Answer {
-    let stage = match q.stage.as_deref() {
-        Some(s) => Some(
-            crate::options::Stage::parse(s)
-                .ok_or_else(|| {
-                    Problem::bad_request(
-                        format!("unknown stage `{s}`"),
-                        Some("stages are New, Triaged, Working, Waiting, Resolved".into()),
-                    )
-                })?
-                .as_str()
-                .to_string(),
-        ),
-        None => None,
-    };
+    let stage: Option<Stage> = values::optional("stage", q.stage.as_deref())?;
     state
         .db(move |store| {
             let company = match &q.company {

@@ -54,7 +54,7 @@ enum Job {
 /// Live state of one sync started from the console.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Live {
-    pub stream: Option<String>,
+    pub stream: Option<StreamKind>,
     pub fetched: u64,
     pub total: Option<u64>,
     pub applying: bool,
@@ -139,7 +139,7 @@ struct LiveObserver {
 impl Observer for LiveObserver {
     fn stream_started(&self, stream: StreamKind, _resumed: bool) {
         self.progress.update(&self.integration, |l| {
-            l.stream = Some(stream.to_string());
+            l.stream = Some(stream);
             l.fetched = 0;
             l.total = None;
         });
@@ -304,13 +304,9 @@ async fn handle(ctx: Context, runtime: &Runtime, job: Job) {
                         error: Some(e.to_string()),
                         hint: Some(e.hint()),
                     },
-                    TestOutcome::Crashed(e) => TestVerdict {
-                        integration,
-                        ok: false,
-                        report: None,
-                        error: Some(e.to_string()),
-                        hint: Some(e.hint()),
-                    },
+                    TestOutcome::Crashed(e) => {
+                        TestVerdict { integration, ok: false, report: None, error: Some(e.to_string()), hint: e.hint() }
+                    }
                 })
             }
             .await;

@@ -108,7 +108,7 @@ problem_from! {
         _ => StatusCode::BAD_REQUEST,
     }, e.hint()),
     crate::registry::RegistryError => |e| (StatusCode::BAD_REQUEST, e.hint()),
-    crate::runtime::RuntimeError => |e| (StatusCode::BAD_GATEWAY, Some(e.hint())),
+    crate::runtime::RuntimeError => |e| (StatusCode::BAD_GATEWAY, e.hint()),
     crate::secrets::SecretError => |e| (StatusCode::BAD_REQUEST, Some(e.hint())),
 }
 

@@ -19,6 +19,7 @@ mod error;
 mod listen;
 mod notify;
 mod pages;
+mod values;
 mod views;
 
 use std::net::SocketAddr;

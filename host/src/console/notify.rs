@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::store::{Notification, Store};
+use crate::store::{Notification, RunStatus, Store};
 
 /// The install-wide webhook URL (a console setting).
 pub const WEBHOOK_SETTING: &str = "webhook_url";
@@ -27,7 +27,7 @@ pub struct Payload<'a> {
     pub event: &'static str,
     pub integration: &'a str,
     pub run_id: i64,
-    pub status: &'a str,
+    pub status: RunStatus,
     pub error: Option<&'a str>,
     pub finished_at: Option<&'a str>,
     /// Where the run is shown, relative to the console's address.
@@ -37,10 +37,10 @@ pub struct Payload<'a> {
 impl<'a> Payload<'a> {
     pub fn of(n: &'a Notification) -> Payload<'a> {
         Payload {
-            event: if n.status == "partial" { "run.partial" } else { "run.failed" },
+            event: if n.status == RunStatus::Partial { "run.partial" } else { "run.failed" },
             integration: &n.integration,
             run_id: n.run_id,
-            status: &n.status,
+            status: n.status,
             error: n.error.as_deref(),
             finished_at: n.finished_at.as_deref(),
             path: format!("/runs/{}", n.run_id),

@@ -19,7 +19,6 @@ pub use normalize::{DESCRIPTIVE_WORDS, GENERIC_WORDS, normalize_domain, normaliz
 
 use crate::model::Company;
 use crate::options::{IntegrationOptions, NewCompanies};
-use crate::store::{CompanyRow, StoreError, Tx};
 
 /// Below this score a candidate is not worth showing.
 pub const SUGGEST_FLOOR: f64 = 0.6;
@@ -75,10 +74,6 @@ impl CompanyFeatures {
             .and_then(normalize_domain)
             .or_else(|| c.email.as_deref().and_then(|e| e.rsplit_once('@')).and_then(|(_, d)| normalize_domain(d)));
         Self::new(&c.name, domain.as_deref(), c.phone.as_deref())
-    }
-
-    pub fn of_row(c: &CompanyRow) -> Self {
-        Self::new(&c.name, c.domain.as_deref(), c.phone.as_deref())
     }
 }
 
@@ -179,17 +174,15 @@ enum Basis {
 }
 
 impl Index {
-    /// Every documentation company; those already linked by
-    /// `integration_id` are claimed.
-    pub fn build(tx: &Tx<'_>, integration_id: i64) -> Result<Index, StoreError> {
-        let companies = tx.companies(true)?.iter().map(|c| (c.id, CompanyFeatures::of_row(c))).collect();
+    /// The documentation companies, with those the integration already
+    /// links (`claimed`): a claimed company is never matched again, only
+    /// suggested. The caller loads both (`companies::match_index`).
+    pub fn new(companies: Vec<(i64, CompanyFeatures)>, claimed: impl IntoIterator<Item = i64>) -> Index {
         let mut index = Index::from_companies(companies);
-        for link in tx.company_links(integration_id)? {
-            if let Some(id) = link.company_id.filter(|_| link.state.brings_data()) {
-                index.claim(id);
-            }
+        for id in claimed {
+            index.claim(id);
         }
-        Ok(index)
+        index
     }
 
     pub fn from_companies(companies: Vec<(i64, CompanyFeatures)>) -> Index {

@@ -2,6 +2,8 @@
 //! lands at all. Pure functions over plain types — no I/O — so apply stays
 //! fast and every rule is testable on its own.
 
+use serde::Serialize;
+
 use crate::model::{Agreement, Asset, Company, Contact, Record, Site};
 use crate::options::{
     DEFAULT_AGREEMENTS_LAYOUT, DEFAULT_CONTACTS_LAYOUT, DEFAULT_SITES_LAYOUT, IntegrationOptions, Stage, TicketOptions,
@@ -144,17 +146,41 @@ pub fn is_inactive(record: &Record) -> bool {
     }
 }
 
+/// Which field of a device identifies it across integrations, per layout;
+/// stored in `layouts.identity`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum IdentityField {
+    #[default]
+    Serial,
+    Mac,
+    Name,
+}
+
 /// The identity of the device behind an asset for the layout's identity
 /// field, falling back to the name: "serial:5CG1234XYZ", "name:odg-pc-01".
-pub fn device_identity(identity_field: &str, asset: &Asset) -> Option<String> {
+pub fn device_identity(identity_field: IdentityField, asset: &Asset) -> Option<String> {
     let norm = |s: &str| -> Option<String> {
         let v: String = s.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_uppercase();
         (v.len() >= 3 && !is_placeholder(&v)).then_some(v)
     };
     let by_field = match identity_field {
-        "mac" => asset.mac_address.as_deref().and_then(norm).map(|v| format!("mac:{v}")),
-        "name" => None,
-        _ => asset.serial_number.as_deref().and_then(norm).map(|v| format!("serial:{v}")),
+        IdentityField::Mac => asset.mac_address.as_deref().and_then(norm).map(|v| format!("mac:{v}")),
+        IdentityField::Name => None,
+        IdentityField::Serial => asset.serial_number.as_deref().and_then(norm).map(|v| format!("serial:{v}")),
     };
     by_field.or_else(|| {
         let name = asset.name.trim().to_lowercase();
@@ -315,11 +341,11 @@ mod tests {
     #[test]
     fn identity_prefers_field_then_name() {
         let a = asset("Laptop");
-        assert_eq!(device_identity("serial", &a).as_deref(), Some("serial:5CG1234XYZ"));
-        assert_eq!(device_identity("mac", &a).as_deref(), Some("mac:001122334455"));
-        assert_eq!(device_identity("name", &a).as_deref(), Some("name:odg-pc-01"));
+        assert_eq!(device_identity(IdentityField::Serial, &a).as_deref(), Some("serial:5CG1234XYZ"));
+        assert_eq!(device_identity(IdentityField::Mac, &a).as_deref(), Some("mac:001122334455"));
+        assert_eq!(device_identity(IdentityField::Name, &a).as_deref(), Some("name:odg-pc-01"));
         let mut b = asset("Laptop");
         b.serial_number = Some("To be filled by O.E.M.".into());
-        assert_eq!(device_identity("serial", &b).as_deref(), Some("name:odg-pc-01"));
+        assert_eq!(device_identity(IdentityField::Serial, &b).as_deref(), Some("name:odg-pc-01"));
     }
 }

@@ -166,6 +166,9 @@ pub struct HostState {
     pub(super) cpu_budget: Duration,
     pub(super) interrupted: Option<Interruption>,
     pub(super) log_budget: Arc<LogBudget>,
+    /// The connector's `state` store (contract 0.3), shared by the session's
+    /// calls.
+    pub(super) state: Arc<super::state::ConnectorState>,
 }
 
 impl HostState {

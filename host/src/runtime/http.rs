@@ -1,20 +1,20 @@
 //! The connector's only way out: outbound HTTP as granted by Ferry.
 //!
 //! Every request is checked against the integration's [`Allowlist`], paced by
-//! its rate limiter, sent with a timeout and a response-size cap, and retried
+//! its [`Pacer`] (the PSA's sliding window; a 429 pauses every request of
+//! the integration), sent with a timeout and a response-size cap, and retried
 //! when the PSA says "later" (429/503 honouring Retry-After, other 5xx and
 //! transport failures with exponential backoff, for idempotent methods only).
 //! Redirects are never followed here: a 3xx goes back to the connector, and
 //! if it follows the `Location`, that request is checked like any other.
 
-use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota};
 use serde::{Deserialize, Serialize};
 
 use super::allowlist::Allowlist;
+use super::pacer::Pacer;
 use crate::model::RateLimit;
 
 /// Ferry's limits on outbound HTTP for one integration.
@@ -34,6 +34,10 @@ pub struct HttpPolicy {
     /// Fraction of the PSA's published rate limit Ferry uses, leaving
     /// headroom for clock skew between Ferry and the PSA.
     pub rate_headroom: f64,
+    /// Count rate limits over this window instead of the published one,
+    /// the allowance scaled to it: for a PSA that enforces its limit over
+    /// shorter windows than it publishes (and for tests).
+    pub rate_window: Option<Duration>,
 }
 
 impl Default for HttpPolicy {
@@ -46,6 +50,7 @@ impl Default for HttpPolicy {
             max_retry_wait: Duration::from_secs(120),
             request_budget: 1_000_000,
             rate_headroom: 0.97,
+            rate_window: None,
         }
     }
 }
@@ -103,7 +108,7 @@ pub struct HttpStats {
 pub struct HttpGate {
     client: reqwest::Client,
     allowlist: Allowlist,
-    limiter: Option<DefaultDirectRateLimiter>,
+    pacer: Arc<Pacer>,
     policy: HttpPolicy,
     stats: Mutex<HttpStats>,
 }
@@ -115,8 +120,18 @@ const DROPPED_HEADERS: [&str; 6] = ["host", "content-length", "transfer-encoding
 
 impl HttpGate {
     pub fn new(client: reqwest::Client, allowlist: Allowlist, rate: Option<RateLimit>, policy: HttpPolicy) -> Self {
-        let limiter = rate.and_then(|r| quota(r, policy.rate_headroom)).map(DefaultDirectRateLimiter::direct);
-        HttpGate { client, allowlist, limiter, policy, stats: Mutex::new(HttpStats::default()) }
+        let rate = match (rate, policy.rate_window) {
+            (Some(r), Some(window)) => Some(scaled(r, window)),
+            (r, _) => r,
+        };
+        let pacer = Arc::new(Pacer::new(rate, policy.rate_headroom));
+        HttpGate { client, allowlist, pacer, policy, stats: Mutex::new(HttpStats::default()) }
+    }
+
+    /// The integration's pacer, to share with other gates of the same
+    /// integration running at the same time.
+    pub fn pacer(&self) -> Arc<Pacer> {
+        self.pacer.clone()
     }
 
     /// A reqwest client as every gate wants it: no redirects, no proxies
@@ -162,15 +177,19 @@ impl HttpGate {
             if sent >= self.policy.request_budget {
                 return Err(HttpFailure::BudgetExhausted(self.policy.request_budget));
             }
-            if let Some(limiter) = &self.limiter {
-                limiter.until_ready().await;
-            }
+            self.pacer.until_ready().await;
             self.bump(|s| s.requests += 1);
             let result = self.send_once(&req, url.clone()).await;
             let retry_in = match &result {
                 Ok(resp) if resp.status == 429 => {
                     self.bump(|s| s.rate_limited += 1);
-                    Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt, true)))
+                    // Every request of the integration waits, not just this
+                    // one: the PSA's window is full for all of them.
+                    let wait = retry_after(resp).unwrap_or_else(|| self.backoff(attempt, true));
+                    if wait <= self.policy.max_retry_wait {
+                        self.pacer.rate_limited(Some(wait));
+                    }
+                    Some(wait)
                 }
                 Ok(resp) if resp.status == 503 => {
                     Some(retry_after(resp).unwrap_or_else(|| self.backoff(attempt, false)))
@@ -190,7 +209,11 @@ impl HttpGate {
                     attempt += 1;
                     self.bump(|s| s.retries += 1);
                     tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying PSA request");
-                    tokio::time::sleep(wait).await;
+                    // After a 429 the pacer holds the retry (and everyone
+                    // else) for the wait.
+                    if !matches!(&result, Ok(resp) if resp.status == 429) {
+                        tokio::time::sleep(wait).await;
+                    }
                 }
                 _ => return result,
             }
@@ -257,15 +280,15 @@ impl HttpGate {
     }
 }
 
-fn quota(rate: RateLimit, headroom: f64) -> Option<Quota> {
-    if rate.requests == 0 || rate.per_seconds == 0 {
-        return None;
+/// `rate` counted over `window` instead: the allowance scaled down (at
+/// least one request).
+fn scaled(rate: RateLimit, window: Duration) -> RateLimit {
+    let secs = window.as_secs().clamp(1, u64::from(u32::MAX)) as u32;
+    if rate.per_seconds == 0 {
+        return rate;
     }
-    let allowed = (f64::from(rate.requests) * headroom.clamp(0.1, 1.0)).floor().max(1.0);
-    let period = Duration::from_secs_f64(f64::from(rate.per_seconds) / allowed);
-    // Evenly spaced, no burst: a PSA counting a sliding window never sees
-    // more than its limit, whatever the window's alignment.
-    Quota::with_period(period).map(|q| q.allow_burst(NonZeroU32::MIN))
+    let requests = (u64::from(rate.requests) * u64::from(secs) / u64::from(rate.per_seconds)).max(1);
+    RateLimit { requests: requests.min(u64::from(u32::MAX)) as u32, per_seconds: secs }
 }
 
 /// `Retry-After` as seconds or an HTTP date.
@@ -314,13 +337,10 @@ mod tests {
     }
 
     #[test]
-    fn quota_spaces_requests_under_the_limit() {
-        let q = quota(RateLimit { requests: 180, per_seconds: 60 }, 0.97).expect("quota");
-        // 174 requests a minute → one every ~345 ms, never a burst.
-        let period = q.replenish_interval();
-        assert!(period > Duration::from_millis(333) && period < Duration::from_millis(350), "{period:?}");
-        assert_eq!(q.burst_size().get(), 1);
-        assert!(quota(RateLimit { requests: 0, per_seconds: 60 }, 0.97).is_none());
+    fn a_shorter_window_scales_the_allowance() {
+        let r = RateLimit { requests: 200, per_seconds: 60 };
+        assert_eq!(scaled(r, Duration::from_secs(3)), RateLimit { requests: 10, per_seconds: 3 });
+        assert_eq!(scaled(RateLimit { requests: 5, per_seconds: 60 }, Duration::from_secs(1)).requests, 1);
     }
 
     #[test]

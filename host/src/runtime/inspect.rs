@@ -6,10 +6,8 @@
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::{v0_1, v0_2};
-
 /// Contract versions this host loads, newest first.
-pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_2::VERSION, v0_1::VERSION];
+pub const SUPPORTED_CONTRACTS: &[&str] = super::wit::VERSIONS;
 
 /// Import prefixes a connector may have. WASI's io/cli/clocks/random are
 /// what Rust's std pulls into every wasm32-wasip2 component; Python and

@@ -69,6 +69,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("FERRY_RETRY_BASE_MS", "first backoff step in ms, doubling per retry (default 1000)"),
     ("FERRY_MAX_RETRY_WAIT_SECONDS", "longest single wait before a retry (default 120)"),
     ("FERRY_RUN_MAX_REQUESTS", "HTTP requests per sync run (default 1000000)"),
+    (
+        "FERRY_RATE_WINDOW_SECONDS",
+        "count rate limits over this window, the allowance scaled to it (default: the PSA's published window)",
+    ),
 ];
 
 impl Limits {
@@ -133,6 +137,9 @@ impl Limits {
         }
         if let Some(n) = num("FERRY_RUN_MAX_REQUESTS")? {
             l.http.request_budget = n;
+        }
+        if let Some(n) = num("FERRY_RATE_WINDOW_SECONDS")? {
+            l.http.rate_window = Some(Duration::from_secs(n));
         }
         Ok(l)
     }

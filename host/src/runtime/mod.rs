@@ -10,14 +10,14 @@
 
 pub mod allowlist;
 pub mod cache;
-pub(crate) mod contract;
 mod host;
 pub mod http;
 pub mod inspect;
 pub mod limits;
+pub mod pacer;
 mod session;
-pub mod v0_1;
-pub mod v0_2;
+pub mod state;
+pub(crate) mod wit;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,7 +33,7 @@ pub use self::cache::CacheOutcome;
 pub use self::host::HostState;
 use self::inspect::NotAConnector;
 pub use self::limits::Limits;
-pub use self::session::{Session, SessionConfig};
+pub use self::session::{Session, SessionConfig, SessionState};
 
 /// How often the epoch ticks; CPU budgets and deadlines are checked at this
 /// granularity, and a running guest yields to other tasks this often.
@@ -77,9 +77,10 @@ pub enum RuntimeError {
 }
 
 impl RuntimeError {
-    /// The operator's next step.
-    pub fn hint(&self) -> String {
-        match self {
+    /// The operator's next step (every runtime error has one; `Option` like
+    /// the other error types, so callers pass it on as it is).
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
             RuntimeError::NotAConnector(_) => {
                 "install a `.wasm` component built for ferry:connector (see docs/writing-a-connector.md)".into()
             }
@@ -103,7 +104,7 @@ impl RuntimeError {
                 "fix the integration's config with `ferry integration set NAME KEY=VALUE`".into()
             }
             _ => "report it to the connector's author, with `RUST_LOG=debug` output".into(),
-        }
+        })
     }
 }
 
@@ -138,14 +139,7 @@ pub struct LoadedConnector {
     /// Contract version it implements, e.g. "0.2.0".
     pub contract: &'static str,
     pub cache: CacheOutcome,
-    pre: Pre,
-}
-
-/// A linked component, by the contract version it implements.
-#[derive(Clone)]
-pub(crate) enum Pre {
-    V0_1(v0_1::ConnectorPre<HostState>),
-    V0_2(v0_2::ConnectorPre<HostState>),
+    pre: wit::ConnectorPre,
 }
 
 impl std::fmt::Debug for LoadedConnector {
@@ -194,8 +188,7 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RuntimeError::Engine(e.to_string()))?;
         // Every contract version this host speaks: their import names differ
         // by version, so they live side by side.
-        v0_1::link(&mut linker).map_err(|e| RuntimeError::Engine(e.to_string()))?;
-        v0_2::link(&mut linker).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        wit::link(&mut linker).map_err(|e| RuntimeError::Engine(e.to_string()))?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let ticker_engine = engine.weak();
@@ -230,11 +223,7 @@ impl Runtime {
             self.cache.load(&self.engine, bytes, &sha256).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
         let contract = inspect::contract_version(&self.engine, &component)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
-        let invalid = |e: wasmtime::Error| NotAConnector::Invalid(root_cause(&e));
-        let pre = match contract {
-            v0_1::VERSION => Pre::V0_1(v0_1::ConnectorPre::new(pre).map_err(invalid)?),
-            _ => Pre::V0_2(v0_2::ConnectorPre::new(pre).map_err(invalid)?),
-        };
+        let pre = wit::ConnectorPre::new(contract, pre).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
         Ok(LoadedConnector { sha256, contract, cache: outcome, pre })
     }
 

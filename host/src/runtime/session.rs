@@ -16,13 +16,15 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use super::allowlist::Allowlist;
-use super::contract::{Call, CallFailure, Output};
 use super::host::{
     HostState, Interruption, LOG_BUDGET_BYTES, LOG_BUDGET_LINES, LimitHit, Limiter, LogBudget, STDERR_CAPACITY,
     Whereabouts,
 };
 use super::http::{HttpGate, HttpStats};
-use super::{Pre, Runtime, RuntimeError, v0_1, v0_2};
+use super::state::{ConnectorState, StateBackend, StateMap};
+use super::wit::latest::ModelPage;
+use super::wit::{self, Connector, ConnectorPre};
+use super::{Runtime, RuntimeError};
 use crate::model::{self, RateLimit, StreamKind};
 use crate::secrets::Redactor;
 use crate::text::{self, ERROR_BYTES};
@@ -44,6 +46,23 @@ pub struct SessionConfig {
     /// Host templates from the connector's `info()`; expanded over `config`.
     pub allowed_hosts: Vec<String>,
     pub rate_limit: Option<RateLimit>,
+    /// The connector's `state` store as kept for the integration, and where
+    /// changes go; by default empty and kept in memory for this session only.
+    pub state: SessionState,
+}
+
+/// A session's starting state and where it is kept.
+#[derive(Clone, Default)]
+pub struct SessionState {
+    pub initial: StateMap,
+    pub backend: Option<Arc<dyn StateBackend>>,
+}
+
+impl std::fmt::Debug for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Values are secrets: say only how many there are.
+        write!(f, "SessionState({} entries, kept: {})", self.initial.len(), self.backend.is_some())
+    }
 }
 
 impl SessionConfig {
@@ -55,13 +74,14 @@ impl SessionConfig {
 
 pub struct Session<'r> {
     runtime: &'r Runtime,
-    pre: Pre,
+    pre: ConnectorPre,
     gate: Arc<HttpGate>,
     redactor: Arc<Redactor>,
     config: Vec<(String, String)>,
     label: String,
     /// Connector log lines of this session (one sync run) share a budget.
     log_budget: Arc<LogBudget>,
+    state: Arc<ConnectorState>,
 }
 
 impl Drop for Session<'_> {
@@ -80,19 +100,24 @@ impl Drop for Session<'_> {
 type CallResult<T> = Result<T, RuntimeError>;
 
 impl<'r> Session<'r> {
-    pub(super) fn new(runtime: &'r Runtime, pre: Pre, config: SessionConfig) -> Result<Self, RuntimeError> {
+    pub(super) fn new(runtime: &'r Runtime, pre: ConnectorPre, config: SessionConfig) -> Result<Self, RuntimeError> {
         let map: HashMap<String, String> = config.config.iter().cloned().collect();
         let allowlist = Allowlist::expand(&config.allowed_hosts, &map)
             .map_err(|source| RuntimeError::Allowlist { connector: config.label.clone(), source })?;
         let gate = HttpGate::new(runtime.client.clone(), allowlist, config.rate_limit, runtime.limits.http.clone());
+        let state = ConnectorState::new(&config.label, config.state.initial, config.state.backend);
+        let redactor = Redactor::new(config.secrets);
+        // What the connector keeps in state is a secret too (its tokens).
+        redactor.learn(state.values());
         Ok(Session {
             runtime,
             pre,
             gate: Arc::new(gate),
-            redactor: Arc::new(Redactor::new(config.secrets)),
+            redactor: Arc::new(redactor),
             config: config.config,
             label: config.label,
             log_budget: Arc::new(LogBudget::default()),
+            state: Arc::new(state),
         })
     }
 
@@ -109,66 +134,140 @@ impl<'r> Session<'r> {
     }
 
     pub async fn info(&mut self) -> CallResult<model::ConnectorInfo> {
-        match self.call(Call::Info).await? {
-            Output::Info(i) => Ok(i),
-            _ => unreachable!("call kind and output kind always match"),
-        }
+        let info = self.call(async |c: &Connector, store: &mut Store<HostState>| c.call_info(store).await).await?;
+        Ok(info.into())
     }
 
     pub async fn validate_config(
         &mut self,
         config: Vec<(String, String)>,
     ) -> CallResult<Result<model::ValidatedConfig, model::ConnectorError>> {
-        match self.call(Call::Validate(config)).await? {
-            Output::Validate(r) => Ok(r
-                .map(|mut v| {
-                    v.notices.truncate(MAX_LIST);
-                    v.notices = v.notices.iter().map(|n| self.redactor.gate(n, ERROR_BYTES)).collect();
-                    v
-                })
-                .map_err(|e| self.scrub(e))),
-            _ => unreachable!("call kind and output kind always match"),
-        }
+        let answer = self
+            .call(async |c: &Connector, store: &mut Store<HostState>| c.call_validate_config(store, &config).await)
+            .await?;
+        Ok(answer
+            .map(|v| {
+                let mut v = model::ValidatedConfig::from(v);
+                v.notices.truncate(MAX_LIST);
+                v.notices = v.notices.iter().map(|n| self.redactor.gate(n, ERROR_BYTES)).collect();
+                v
+            })
+            .map_err(|e| self.scrub(e.into())))
     }
 
     pub async fn check(&mut self) -> CallResult<Result<model::CheckReport, model::ConnectorError>> {
-        match self.call(Call::Check).await? {
-            Output::Check(r) => Ok(r.map(|report| self.scrub_report(report)).map_err(|e| self.scrub(e))),
-            _ => unreachable!("call kind and output kind always match"),
-        }
+        let config = &self.config;
+        let answer = self
+            .call_renewing(async |c: &Connector, store: &mut Store<HostState>| c.call_check(store, config).await)
+            .await?;
+        Ok(answer.map(|report| self.scrub_report(report.into())).map_err(|e| self.scrub(e.into())))
     }
 
+    /// Read one page of one of the seven kinds. Takes `&self`: a sync reads
+    /// several streams at once through one session, so they share its rate
+    /// limiter and request budget.
     pub async fn read(
-        &mut self,
+        &self,
         stream: StreamKind,
         cursor: Option<String>,
         since: Option<String>,
     ) -> CallResult<Result<model::Page, model::ConnectorError>> {
-        let page = match self.call(Call::Read { stream, cursor, since }).await? {
-            Output::Read(r) => r,
-            _ => unreachable!("call kind and output kind always match"),
+        let asked = wit::latest::StreamRef::Kind(stream.into());
+        let page = match self.read_page(asked, cursor, since).await? {
+            Err(e) => return Ok(Err(e)),
+            Ok(page) => page,
         };
         match page {
-            Err(e) => Ok(Err(self.scrub(e))),
-            Ok((kind, page)) => {
+            ModelPage::Kind(kind, page) => {
                 // An empty page of another case is harmless.
                 if kind != stream && !page.records.is_empty() {
-                    return Err(RuntimeError::WrongStream {
-                        connector: self.label.clone(),
-                        asked: stream.to_string(),
-                        got: kind.to_string(),
-                    });
+                    return Err(self.wrong_stream(stream.as_str(), kind.as_str()));
                 }
-                let limit = self.runtime.limits.page_records;
-                if page.records.len() > limit {
-                    return Err(RuntimeError::PageTooLarge {
-                        connector: self.label.clone(),
-                        records: page.records.len(),
-                        limit,
-                    });
-                }
+                self.check_size(page.records.len())?;
                 Ok(Ok(page))
             }
+            ModelPage::Items(items) if items.items.is_empty() => {
+                Ok(Ok(model::Page { records: Vec::new(), next: items.next, total: items.total }))
+            }
+            ModelPage::Items(_) => Err(self.wrong_stream(stream.as_str(), "items")),
+        }
+    }
+
+    /// Read one page of an extra stream (contract 0.3+), by its name.
+    pub async fn read_extra(
+        &self,
+        stream: &str,
+        cursor: Option<String>,
+        since: Option<String>,
+    ) -> CallResult<Result<model::ItemPage, model::ConnectorError>> {
+        let asked = wit::latest::StreamRef::Extra(stream.to_string());
+        let page = match self.read_page(asked, cursor, since).await? {
+            Err(e) => return Ok(Err(e)),
+            Ok(page) => page,
+        };
+        match page {
+            ModelPage::Items(items) => {
+                self.check_size(items.items.len())?;
+                Ok(Ok(items))
+            }
+            ModelPage::Kind(_, page) if page.records.is_empty() => {
+                Ok(Ok(model::ItemPage { items: Vec::new(), next: page.next, total: page.total }))
+            }
+            ModelPage::Kind(kind, _) => Err(self.wrong_stream(stream, kind.as_str())),
+        }
+    }
+
+    async fn read_page(
+        &self,
+        stream: wit::latest::StreamRef,
+        cursor: Option<String>,
+        since: Option<String>,
+    ) -> CallResult<Result<ModelPage, model::ConnectorError>> {
+        let config = &self.config;
+        let answer = self
+            .call_renewing(async |c: &Connector, store: &mut Store<HostState>| {
+                c.call_read(store, config, stream.clone(), cursor.as_deref(), since.as_ref()).await
+            })
+            .await?;
+        Ok(answer.map(wit::latest::page_into_model).map_err(|e| self.scrub(e.into())))
+    }
+
+    fn wrong_stream(&self, asked: &str, got: &str) -> RuntimeError {
+        RuntimeError::WrongStream { connector: self.label.clone(), asked: asked.to_string(), got: got.to_string() }
+    }
+
+    fn check_size(&self, records: usize) -> CallResult<()> {
+        let limit = self.runtime.limits.page_records;
+        if records > limit {
+            return Err(RuntimeError::PageTooLarge { connector: self.label.clone(), records, limit });
+        }
+        Ok(())
+    }
+
+    /// A call that may end in `token-expired` (contract 0.3): the
+    /// connector's state is cleared and the call made once more; a second
+    /// `token-expired` is a refusal of the credentials (`unauthorized`).
+    async fn call_renewing<T>(
+        &self,
+        export: impl AsyncFn(&Connector, &mut Store<HostState>) -> wasmtime::Result<Result<T, wit::latest::ConnectorError>>,
+    ) -> CallResult<Result<T, wit::latest::ConnectorError>> {
+        use wit::latest::ConnectorError as E;
+        match self.call(&export).await? {
+            Err(E::TokenExpired(detail)) => {
+                tracing::info!(
+                    connector = %self.label,
+                    "the connector's token expired ({}); its state is cleared and the call retried once",
+                    self.redactor.gate(&detail, ERROR_BYTES)
+                );
+                self.state.clear();
+                Ok(match self.call(&export).await? {
+                    Err(E::TokenExpired(detail)) => Err(E::Unauthorized(format!(
+                        "a fresh token was refused as expired too, so the credentials no longer work: {detail}"
+                    ))),
+                    other => other,
+                })
+            }
+            other => Ok(other),
         }
     }
 
@@ -208,8 +307,13 @@ impl<'r> Session<'r> {
         }
     }
 
-    /// Run one guest call in a fresh store under the call limits.
-    async fn call(&mut self, call: Call) -> CallResult<Output> {
+    /// Run one guest call — `export`, given a fresh instance and its store —
+    /// under the call limits. The answer is in the newest contract's types,
+    /// whatever version the component implements.
+    async fn call<T>(
+        &self,
+        export: impl AsyncFnOnce(&Connector, &mut Store<HostState>) -> wasmtime::Result<T>,
+    ) -> CallResult<T> {
         let limits = &self.runtime.limits;
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         // No preopens, no env, no args; sockets may not resolve or connect.
@@ -245,6 +349,7 @@ impl<'r> Session<'r> {
             cpu_budget: limits.cpu_per_call,
             interrupted: None,
             log_budget: self.log_budget.clone(),
+            state: self.state.clone(),
         };
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -267,17 +372,13 @@ impl<'r> Session<'r> {
         let memory_mib = limits.memory_bytes / (1024 * 1024);
         let cpu = limits.cpu_per_call;
         let run = async {
-            let result = match &self.pre {
-                Pre::V0_1(pre) => v0_1::call(pre, &mut store, call, &self.config).await,
-                Pre::V0_2(pre) => v0_2::call(pre, &mut store, call, &self.config).await,
-            };
-            result.map_err(|failure| match failure {
-                CallFailure::Instantiate(e) => RuntimeError::Instantiate {
-                    connector: label.clone(),
-                    message: self.redactor.gate(&super::root_cause(&e), ERROR_BYTES),
-                },
-                CallFailure::Call(e) => classify_trap(&e, &store, &label, memory_mib, cpu, &self.redactor),
-            })
+            let instance = self.pre.instantiate(&mut store).await.map_err(|e| RuntimeError::Instantiate {
+                connector: label.clone(),
+                message: self.redactor.gate(&super::root_cause(&e), ERROR_BYTES),
+            })?;
+            export(&instance, &mut store)
+                .await
+                .map_err(|e| classify_trap(&e, &CallFacts::of(store.data()), &label, memory_mib, cpu, &self.redactor))
         };
         tokio::pin!(run);
         tokio::select! {
@@ -294,6 +395,27 @@ impl<'r> Session<'r> {
     }
 }
 
+/// What the host itself recorded during a call that failed: the only
+/// inputs, besides the trap code and backtrace, that decide what the
+/// failure was. Text (wasmtime's message, the guest's stderr) is only shown.
+struct CallFacts {
+    /// Set by the epoch callback when the CPU budget ran out.
+    interrupted: Option<Interruption>,
+    /// Set by the host's [`Limiter`] when it refused a memory or table growth.
+    limit_hit: Option<LimitHit>,
+    stderr: Vec<u8>,
+}
+
+impl CallFacts {
+    fn of(state: &HostState) -> Self {
+        CallFacts {
+            interrupted: state.interrupted,
+            limit_hit: state.limiter.hit,
+            stderr: state.stderr.contents().to_vec(),
+        }
+    }
+}
+
 /// Turn a failed guest call into the error an operator can act on, from
 /// what the host recorded (its CPU interruption, its limiter, the guest's
 /// exit status, the trap code and backtrace), not from the trap's text. The
@@ -301,25 +423,24 @@ impl<'r> Session<'r> {
 /// first and then capped.
 fn classify_trap(
     e: &wasmtime::Error,
-    store: &Store<HostState>,
+    state: &CallFacts,
     label: &str,
     memory_mib: usize,
     cpu: std::time::Duration,
     redactor: &Redactor,
 ) -> RuntimeError {
-    let state = store.data();
     let connector = label.to_string();
     if state.interrupted == Some(Interruption::Cpu) {
         return RuntimeError::CpuLimit { connector, limit: cpu };
     }
-    match state.limiter.hit {
+    match state.limit_hit {
         Some(LimitHit::Memory { .. }) => return RuntimeError::MemoryLimit { connector, limit_mib: memory_mib },
         Some(LimitHit::Table { desired }) => return RuntimeError::TableLimit { connector, desired },
         None => {}
     }
     // The capture is capped, so it can end inside a secret: pieces at its
     // edges are masked too.
-    let mut stderr = redactor.redact(&String::from_utf8_lossy(&state.stderr.contents()));
+    let mut stderr = redactor.redact(&String::from_utf8_lossy(&state.stderr));
     redactor.mask_edges(&mut stderr);
     let stderr = stderr.trim();
     // What stderr adds to a message, within the error cap.
@@ -376,4 +497,54 @@ fn recursing(e: &wasmtime::Error) -> bool {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(e: wasmtime::Error, facts: CallFacts) -> RuntimeError {
+        classify_trap(&e, &facts, "probe", 64, std::time::Duration::from_secs(5), &Redactor::new(vec!["s3cret".into()]))
+    }
+
+    fn facts(interrupted: Option<Interruption>, limit_hit: Option<LimitHit>, stderr: &str) -> CallFacts {
+        CallFacts { interrupted, limit_hit, stderr: stderr.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn the_memory_limit_is_read_from_the_limiter_not_from_text() {
+        // The limiter refused a growth: whatever the trap and stderr say.
+        let e = wasmtime::Error::new(Trap::UnreachableCodeReached);
+        let hit = Some(LimitHit::Memory { desired: 1 << 30 });
+        assert!(matches!(classify(e, facts(None, hit, "")), RuntimeError::MemoryLimit { limit_mib: 64, .. }));
+        // The guest claims an allocation failed, but the host refused
+        // nothing: a plain trap, with the guest's words shown.
+        let e = wasmtime::Error::new(Trap::UnreachableCodeReached);
+        let stderr = "memory allocation of 1073741824 bytes failed\n";
+        match classify(e, facts(None, None, stderr)) {
+            RuntimeError::Trap { message, .. } => assert!(message.contains("memory allocation of"), "{message}"),
+            other => panic!("expected a trap, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_cpu_limit_is_read_from_the_epoch_callback_not_from_the_trap_code() {
+        let e = wasmtime::Error::new(Trap::Interrupt);
+        assert!(matches!(classify(e, facts(None, None, "")), RuntimeError::Trap { .. }));
+        let e = wasmtime::Error::msg("anything at all");
+        let hit = Some(LimitHit::Memory { desired: 1 });
+        assert!(matches!(classify(e, facts(Some(Interruption::Cpu), hit, "")), RuntimeError::CpuLimit { .. }));
+        let e = wasmtime::Error::new(Trap::TableOutOfBounds);
+        let hit = Some(LimitHit::Table { desired: 99 });
+        assert!(matches!(classify(e, facts(None, hit, "")), RuntimeError::TableLimit { desired: 99, .. }));
+    }
+
+    #[test]
+    fn stderr_shown_with_a_trap_is_redacted() {
+        let e = wasmtime::Error::new(Trap::UnreachableCodeReached);
+        match classify(e, facts(None, None, "token s3cret refused")) {
+            RuntimeError::Trap { message, .. } => assert!(!message.contains("s3cret"), "{message}"),
+            other => panic!("expected a trap, got {other:?}"),
+        }
+    }
 }

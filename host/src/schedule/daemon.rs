@@ -9,6 +9,14 @@
 //! else (and each run ends at `FERRY_RUN_MAX_SECONDS`). A stop request ends
 //! every sync in flight after its current page, checkpointed, so the next
 //! run resumes.
+//!
+//! Each of those syncs reads up to its integration's `concurrency` streams
+//! at once (`sync::fetch`), all polled by this one task, so the two bounds
+//! multiply: at most `FERRY_DAEMON_CONCURRENCY` × `concurrency` connector
+//! calls are in flight (4 × 4 = 16 by default), each instance within
+//! `FERRY_MEMORY_MB`. What a PSA sees stays bounded by the integration's own
+//! rate limiter, which its streams share; the integrations of one PSA
+//! account are paced separately, as before.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -24,7 +32,7 @@ use serde::Serialize;
 
 use super::{Entry, now};
 use crate::runtime::Runtime;
-use crate::store::{RunStatus, ScheduleRow, Store, StoreError};
+use crate::store::{RunStatus, ScheduleRow, Store, StoreError, Trigger};
 use crate::sync::{self, Mode, Observer, SyncRequest};
 
 /// Longest sleep between passes, so edited schedules are picked up soon.
@@ -42,7 +50,7 @@ pub struct Fired {
     pub integration: String,
     pub schedule_id: i64,
     pub mode: Mode,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub due_at: String,
     pub run_id: Option<i64>,
     pub status: Option<RunStatus>,
@@ -64,8 +72,7 @@ fn due(
 ) -> Vec<(ScheduleRow, Entry, DateTime<Utc>)> {
     let mut out = Vec::new();
     for row in rows {
-        let mode = if row.mode == "incremental" { Mode::Incremental } else { Mode::Full };
-        let entry = match Entry::parse(&row.cron, &row.tz, mode) {
+        let entry = match Entry::parse(&row.cron, &row.tz, row.mode) {
             Ok(e) => e,
             Err(e) => {
                 let text = format!("schedule {} of {}: {e}", row.id, row.integration);
@@ -146,17 +153,17 @@ pub async fn run(
                 .collect();
             // A fire time from before the daemon started was missed while it
             // was down.
-            let trigger = if due_at < started { "daemon-start" } else { "schedule" };
+            let trigger = if due_at < started { Trigger::DaemonStart } else { Trigger::Schedule };
             let mut request = SyncRequest::new(&row.integration, entry.mode, trigger);
             request.cancel = Some(cancel.clone());
             // The schedule decides; a manual sync moments ago is no reason to skip.
             request.force = true;
-            tracing::info!(integration = %row.integration, mode = entry.mode.as_str(), trigger, "scheduled sync");
+            tracing::info!(integration = %row.integration, mode = entry.mode.as_str(), %trigger, "scheduled sync");
             let fired = Fired {
                 integration: row.integration.clone(),
                 schedule_id: row.id,
                 mode: entry.mode,
-                trigger: trigger.to_string(),
+                trigger,
                 due_at: due_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 run_id: None,
                 status: None,
@@ -241,13 +248,7 @@ fn finish(
 /// Time until the earliest next fire time.
 fn next_wake(store: &Store, at: DateTime<Utc>) -> Result<Option<Duration>, StoreError> {
     let rows = store.read().schedules(None)?;
-    let next = rows
-        .iter()
-        .filter_map(|r| {
-            let mode = if r.mode == "incremental" { Mode::Incremental } else { Mode::Full };
-            Entry::parse(&r.cron, &r.tz, mode).ok()?.next_after(at)
-        })
-        .min();
+    let next = rows.iter().filter_map(|r| Entry::parse(&r.cron, &r.tz, r.mode).ok()?.next_after(at)).min();
     Ok(next.map(|t| (t - at).to_std().unwrap_or_default() + Duration::from_millis(200)))
 }
 
@@ -261,14 +262,14 @@ async fn wait_for(flag: Arc<AtomicBool>) {
 mod tests {
     use super::*;
 
-    fn row(id: i64, integration_id: i64, cron: &str, mode: &str, last: Option<&str>) -> ScheduleRow {
+    fn row(id: i64, integration_id: i64, cron: &str, mode: Mode, last: Option<&str>) -> ScheduleRow {
         ScheduleRow {
             id,
             integration_id,
             integration: format!("i{integration_id}"),
             cron: cron.into(),
             tz: "UTC".into(),
-            mode: mode.into(),
+            mode,
             last_fired_at: last.map(str::to_string),
             created_at: "2026-11-22T00:00:00Z".into(),
         }
@@ -281,10 +282,10 @@ mod tests {
     #[test]
     fn due_entries_once_and_full_wins() {
         let rows = vec![
-            row(1, 1, "0 * * * *", "full", Some("2026-11-22T01:00:00Z")),
-            row(2, 1, "30 * * * *", "incremental", Some("2026-11-22T01:30:00Z")),
-            row(3, 2, "0 0 1 1 *", "full", Some("2026-11-22T01:00:00Z")),
-            row(4, 3, "not cron", "full", None),
+            row(1, 1, "0 * * * *", Mode::Full, Some("2026-11-22T01:00:00Z")),
+            row(2, 1, "30 * * * *", Mode::Incremental, Some("2026-11-22T01:30:00Z")),
+            row(3, 2, "0 0 1 1 *", Mode::Full, Some("2026-11-22T01:00:00Z")),
+            row(4, 3, "not cron", Mode::Full, None),
         ];
         let mut summary = DaemonSummary::default();
         let all = due(&rows, at("2026-11-22T05:40:00Z"), &mut summary);

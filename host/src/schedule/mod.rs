@@ -15,11 +15,12 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::sync::Mode;
+use crate::model::Mode;
 
-/// New integrations re-sync fully every 3 hours.
-pub const DEFAULT_CRON: &str = "0 */3 * * *";
-pub const DEFAULT_TZ: &str = "UTC";
+/// The schedule `integration add` gives a new integration (it lives with
+/// `integrations`, which writes it, so that module needs nothing of this
+/// one).
+pub use crate::integrations::{DEFAULT_CRON, DEFAULT_TZ};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
@@ -186,6 +187,28 @@ impl Entry {
 /// The "nightly" preset: full at 02:00 in `tz`, incremental every 4 hours.
 pub fn nightly(tz: &str) -> Result<Vec<Entry>, ScheduleError> {
     Ok(vec![Entry::parse("0 2 * * *", tz, Mode::Full)?, Entry::parse("0 */4 * * *", tz, Mode::Incremental)?])
+}
+
+/// A schedule an operator picks by name (`ferry schedule NAME preset P`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::Display, strum::IntoStaticStr, strum::EnumIter,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum Preset {
+    /// Full at 02:00, incremental every 4 hours ([`nightly`]).
+    Nightly,
+    /// What a new integration gets: full every 3 hours ([`DEFAULT_CRON`]).
+    Default,
+}
+
+impl Preset {
+    /// The preset's entries in time zone `tz`.
+    pub fn entries(self, tz: &str) -> Result<Vec<Entry>, ScheduleError> {
+        match self {
+            Preset::Nightly => nightly(tz),
+            Preset::Default => Ok(vec![Entry::parse(DEFAULT_CRON, tz, Mode::Full)?]),
+        }
+    }
 }
 
 /// A schedule entry as stored and shown.

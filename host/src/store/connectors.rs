@@ -2,8 +2,26 @@
 
 use rusqlite::params;
 
-use super::{Result, StoreError, Tx, now};
+use super::{Reader, Result, StoreError, Tx, now};
 use crate::model::ConnectorInfo;
+
+/// Where an installed connector came from; stored in `connectors.origin`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::Display, strum::IntoStaticStr, strum::EnumIter,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum ConnectorOrigin {
+    /// Shipped in the binary; replaced when the binary carries another build.
+    Bundled,
+    /// From a file the operator installed; never replaced by a bundled one.
+    Installed,
+}
+
+impl ConnectorOrigin {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ConnectorRow {
@@ -12,8 +30,7 @@ pub struct ConnectorRow {
     pub version: String,
     pub contract: String,
     pub sha256: String,
-    /// `bundled` (shipped in the binary) or `installed` (from a file).
-    pub origin: String,
+    pub origin: ConnectorOrigin,
     pub info: ConnectorInfo,
     pub installed_at: String,
 }
@@ -47,6 +64,7 @@ fn placeholder_info() -> ConnectorInfo {
         streams: vec![],
         allowed_hosts: vec![],
         rate_limit: None,
+        extra_streams: vec![],
     }
 }
 
@@ -56,7 +74,7 @@ fn finish((mut row, json): (ConnectorRow, String)) -> Result<ConnectorRow> {
     Ok(row)
 }
 
-impl Tx<'_> {
+impl Reader<'_> {
     pub fn connectors(&self) -> Result<Vec<ConnectorRow>> {
         let mut stmt = self.conn().prepare(&format!("SELECT {COLUMNS} FROM connectors ORDER BY id"))?;
         let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -72,7 +90,9 @@ impl Tx<'_> {
         let r = self.conn().query_row("SELECT component FROM connectors WHERE id = ?1", [id], |r| r.get(0));
         self.optional(r)
     }
+}
 
+impl Tx<'_> {
     /// Insert or replace a connector (same id = upgrade in place).
     pub fn put_connector(&self, row: &ConnectorRow, component: &[u8]) -> Result<()> {
         let info = serde_json::to_string(&row.info).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -86,14 +106,18 @@ impl Tx<'_> {
         )?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Integrations that use connector `id`.
     pub fn integrations_using(&self, id: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn().prepare("SELECT name FROM integrations WHERE connector_id = ?1 ORDER BY name")?;
         let names = stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(names)
     }
+}
 
+impl Tx<'_> {
     pub fn delete_connector(&self, id: &str) -> Result<bool> {
         Ok(self.conn().execute("DELETE FROM connectors WHERE id = ?1", [id])? > 0)
     }

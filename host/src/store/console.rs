@@ -6,7 +6,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{AssetRow, CompanyRow, Result, Tx, now};
+use super::{AssetRow, CardTarget, CompanyRow, Reader, Result, RunStatus, Trigger, Tx, now};
 
 /// A failed or partial scheduled run the operator has been (or is being)
 /// told about.
@@ -15,7 +15,7 @@ pub struct Notification {
     pub id: i64,
     pub run_id: i64,
     pub integration: String,
-    pub status: String,
+    pub status: RunStatus,
     pub error: Option<String>,
     pub finished_at: Option<String>,
     pub created_at: String,
@@ -30,7 +30,7 @@ pub struct Notification {
 pub struct RunToNotify {
     pub run_id: i64,
     pub integration: String,
-    pub status: String,
+    pub status: RunStatus,
     pub error: Option<String>,
     pub finished_at: Option<String>,
 }
@@ -38,8 +38,7 @@ pub struct RunToNotify {
 /// One hit of the console's global search.
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
-    /// `company` or `asset`.
-    pub kind: &'static str,
+    pub kind: CardTarget,
     pub id: i64,
     pub name: String,
     /// The company an asset belongs to.
@@ -76,9 +75,7 @@ fn like(q: &str) -> String {
     format!("%{escaped}%")
 }
 
-impl Tx<'_> {
-    // ---- admin token ----
-
+impl Reader<'_> {
     /// The argon2 hash of the console's admin token, if one was created.
     pub fn console_token_hash(&self) -> Result<Option<String>> {
         Ok(self
@@ -87,33 +84,11 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// Replace the admin token (only its hash is stored).
-    pub fn set_console_token_hash(&self, hash: &str) -> Result<()> {
-        self.conn().execute("DELETE FROM console_tokens", [])?;
-        self.conn().execute("INSERT INTO console_tokens (hash, created_at) VALUES (?1, ?2)", params![hash, now()])?;
-        Ok(())
-    }
-
-    // ---- settings ----
-
     pub fn console_setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn()
             .query_row("SELECT value FROM console_settings WHERE key = ?1", [key], |r| r.get(0))
             .optional()?)
-    }
-
-    /// Set (or with `None` delete) an install-wide console setting.
-    pub fn set_console_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
-        match value {
-            Some(v) => self.conn().execute(
-                "INSERT INTO console_settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, v],
-            )?,
-            None => self.conn().execute("DELETE FROM console_settings WHERE key = ?1", [key])?,
-        };
-        Ok(())
     }
 
     /// The newest run id (0 without runs): where notifications start on a
@@ -122,42 +97,32 @@ impl Tx<'_> {
         Ok(self.conn().query_row("SELECT COALESCE(MAX(id), 0) FROM runs", [], |r| r.get(0))?)
     }
 
-    // ---- notifications ----
-
     /// Scheduled runs after `after_run` that ended failed or partial and
     /// have no notification yet.
     pub fn runs_to_notify(&self, after_run: i64) -> Result<Vec<RunToNotify>> {
         let mut stmt = self.conn().prepare(
             "SELECT r.id, i.name, r.status, r.error, r.finished_at
              FROM runs r JOIN integrations i ON i.id = r.integration_id
-             WHERE r.id > ?1 AND r.status IN ('failed', 'partial') AND r.finished_at IS NOT NULL
-               AND r.trigger IN ('schedule', 'daemon-start')
+             WHERE r.id > ?1 AND r.status IN (?2, ?3) AND r.finished_at IS NOT NULL
+               AND r.trigger IN (?4, ?5)
                AND NOT EXISTS (SELECT 1 FROM console_notifications n WHERE n.run_id = r.id)
              ORDER BY r.id",
         )?;
         let rows = stmt
-            .query_map([after_run], |r| {
-                Ok(RunToNotify {
-                    run_id: r.get(0)?,
-                    integration: r.get(1)?,
-                    status: r.get(2)?,
-                    error: r.get(3)?,
-                    finished_at: r.get(4)?,
-                })
-            })?
+            .query_map(
+                params![after_run, RunStatus::Failed, RunStatus::Partial, Trigger::Schedule, Trigger::DaemonStart],
+                |r| {
+                    Ok(RunToNotify {
+                        run_id: r.get(0)?,
+                        integration: r.get(1)?,
+                        status: r.get(2)?,
+                        error: r.get(3)?,
+                        finished_at: r.get(4)?,
+                    })
+                },
+            )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
-    }
-
-    pub fn insert_notification(&self, run: &RunToNotify) -> Result<i64> {
-        self.conn().execute(
-            "INSERT OR IGNORE INTO console_notifications (run_id, integration, status, error, finished_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![run.run_id, run.integration, run.status, run.error, run.finished_at, now()],
-        )?;
-        Ok(self
-            .conn()
-            .query_row("SELECT id FROM console_notifications WHERE run_id = ?1", [run.run_id], |r| r.get(0))?)
     }
 
     /// Notifications not acknowledged yet, newest first.
@@ -179,28 +144,6 @@ impl Tx<'_> {
             )
             .optional()?)
     }
-
-    /// Returns whether there was an open notification to acknowledge.
-    pub fn acknowledge_notification(&self, id: i64) -> Result<bool> {
-        let n = self.conn().execute(
-            "UPDATE console_notifications SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
-            params![id, now()],
-        )?;
-        Ok(n > 0)
-    }
-
-    /// Record one webhook delivery attempt.
-    pub fn record_delivery(&self, id: i64, delivered: bool, error: Option<&str>) -> Result<()> {
-        self.conn().execute(
-            "UPDATE console_notifications SET attempts = attempts + 1,
-                    delivered_at = CASE WHEN ?2 THEN ?3 ELSE delivered_at END, last_error = ?4
-             WHERE id = ?1",
-            params![id, delivered, now(), error],
-        )?;
-        Ok(())
-    }
-
-    // ---- pages and search ----
 
     /// One page of companies whose name contains `q` (all with `None`),
     /// with the number of all that match.
@@ -308,14 +251,10 @@ impl Tx<'_> {
     pub fn doc_id_of_psa_record(
         &self,
         integration_id: i64,
-        kind: super::CardTarget,
+        kind: CardTarget,
         external_id: &str,
     ) -> Result<Option<i64>> {
-        let kind = match kind {
-            super::CardTarget::Company => "company",
-            super::CardTarget::Asset => "asset",
-        };
-        if kind == "company"
+        if kind == CardTarget::Company
             && let Some(id) = self
                 .conn()
                 .query_row(
@@ -354,7 +293,7 @@ impl Tx<'_> {
         )?;
         for row in stmt.query_map(params![pattern, limit as i64], |r| {
             Ok(SearchHit {
-                kind: "company",
+                kind: CardTarget::Company,
                 id: r.get(0)?,
                 name: r.get(1)?,
                 company: None,
@@ -405,7 +344,7 @@ impl Tx<'_> {
                     .or(field)
             };
             hits.push(SearchHit {
-                kind: "asset",
+                kind: CardTarget::Asset,
                 id,
                 name,
                 company: Some(company),
@@ -415,6 +354,59 @@ impl Tx<'_> {
             });
         }
         Ok(hits)
+    }
+}
+
+impl Tx<'_> {
+    /// Replace the admin token (only its hash is stored).
+    pub fn set_console_token_hash(&self, hash: &str) -> Result<()> {
+        self.conn().execute("DELETE FROM console_tokens", [])?;
+        self.conn().execute("INSERT INTO console_tokens (hash, created_at) VALUES (?1, ?2)", params![hash, now()])?;
+        Ok(())
+    }
+
+    /// Set (or with `None` delete) an install-wide console setting.
+    pub fn set_console_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(v) => self.conn().execute(
+                "INSERT INTO console_settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            )?,
+            None => self.conn().execute("DELETE FROM console_settings WHERE key = ?1", [key])?,
+        };
+        Ok(())
+    }
+
+    pub fn insert_notification(&self, run: &RunToNotify) -> Result<i64> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO console_notifications (run_id, integration, status, error, finished_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![run.run_id, run.integration, run.status, run.error, run.finished_at, now()],
+        )?;
+        Ok(self
+            .conn()
+            .query_row("SELECT id FROM console_notifications WHERE run_id = ?1", [run.run_id], |r| r.get(0))?)
+    }
+
+    /// Returns whether there was an open notification to acknowledge.
+    pub fn acknowledge_notification(&self, id: i64) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE console_notifications SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
+            params![id, now()],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Record one webhook delivery attempt.
+    pub fn record_delivery(&self, id: i64, delivered: bool, error: Option<&str>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE console_notifications SET attempts = attempts + 1,
+                    delivered_at = CASE WHEN ?2 THEN ?3 ELSE delivered_at END, last_error = ?4
+             WHERE id = ?1",
+            params![id, delivered, now(), error],
+        )?;
+        Ok(())
     }
 }
 
@@ -442,7 +434,7 @@ mod tests {
             .transaction(|tx| {
                 let c = tx.insert_company("Ortiz 100% Dental", None, None, "operator")?;
                 tx.insert_company("Other", None, None, "operator")?;
-                let l = tx.ensure_layout("Computers", "serial")?;
+                let l = tx.ensure_layout("Computers", crate::rules::IdentityField::Serial)?;
                 let a = tx.insert_asset(c, l, "odg-pc-01")?;
                 tx.set_asset_field(a, "Rack", "R1-U12")?;
                 Ok(())
@@ -450,7 +442,7 @@ mod tests {
             .expect("seed");
         let hits = store.read().search("100%", 10).expect("search");
         assert_eq!(hits.len(), 1, "{hits:?}");
-        assert_eq!(hits[0].kind, "company");
+        assert_eq!(hits[0].kind, crate::store::CardTarget::Company);
         assert!(store.read().search("_", 10).expect("search").is_empty(), "`_` is not a wildcard");
         let hits = store.read().search("r1-u12", 10).expect("search");
         assert_eq!(hits.len(), 1);

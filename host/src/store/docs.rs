@@ -5,8 +5,10 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Result, StoreError, Tx, now};
-use crate::model::Field;
+use super::codec::Json;
+use super::{Reader, Result, StoreError, Tx, now};
+use crate::model::{Field, StreamKind};
+use crate::rules::IdentityField;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CompanyRow {
@@ -46,7 +48,7 @@ pub struct LayoutRow {
     pub name: String,
     pub active: bool,
     /// Which field identifies one device across integrations: serial, mac, name.
-    pub identity: String,
+    pub identity: IdentityField,
     pub assets: u64,
 }
 
@@ -73,24 +75,40 @@ pub struct AssetFilter {
     pub integration: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What a card lands on; stored in `cards.doc_kind`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum CardTarget {
     Company,
     Asset,
 }
 
-impl CardTarget {
-    fn as_str(self) -> &'static str {
-        match self {
-            CardTarget::Company => "company",
-            CardTarget::Asset => "asset",
-        }
-    }
-
-    fn parse(s: &str) -> CardTarget {
-        if s == "company" { CardTarget::Company } else { CardTarget::Asset }
-    }
+/// A card as apply writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct CardWrite<'a> {
+    pub stream: &'a str,
+    pub external_id: &'a str,
+    pub target: CardTarget,
+    pub doc_id: i64,
+    pub title: &'a str,
+    pub fields: &'a [Field],
+    /// What apply decided for the record (see `apply::hash_of`).
+    pub hash: &'a str,
+    /// Device or person identity, for merging across integrations.
+    pub identity: Option<&'a str>,
+    pub archived: bool,
 }
 
 /// A PSA record's card and where it landed.
@@ -99,7 +117,7 @@ pub struct CardRow {
     pub id: i64,
     pub integration_id: i64,
     pub integration: String,
-    pub stream: String,
+    pub stream: StreamKind,
     pub external_id: String,
     pub target: CardTarget,
     pub doc_id: i64,
@@ -109,8 +127,22 @@ pub struct CardRow {
     pub archived_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How a PSA company relates to a documentation company; stored in
+/// `company_links.state`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum LinkState {
     Suggested,
     Matched,
@@ -121,24 +153,7 @@ pub enum LinkState {
 
 impl LinkState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            LinkState::Suggested => "suggested",
-            LinkState::Matched => "matched",
-            LinkState::Created => "created",
-            LinkState::Ignored => "ignored",
-            LinkState::Unmatched => "unmatched",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<LinkState> {
-        Some(match s {
-            "suggested" => LinkState::Suggested,
-            "matched" => LinkState::Matched,
-            "created" => LinkState::Created,
-            "ignored" => LinkState::Ignored,
-            "unmatched" => LinkState::Unmatched,
-            _ => return None,
-        })
+        self.into()
     }
 
     /// Whether data of a PSA company in this state reaches the documentation.
@@ -181,7 +196,7 @@ fn company_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyRow> {
     })
 }
 
-impl Tx<'_> {
+impl Reader<'_> {
     // ---- companies ----
 
     pub fn companies(&self, include_archived: bool) -> Result<Vec<CompanyRow>> {
@@ -245,7 +260,9 @@ impl Tx<'_> {
         }
         Ok(out)
     }
+}
 
+impl Tx<'_> {
     pub fn insert_company(
         &self,
         name: &str,
@@ -387,7 +404,9 @@ impl Tx<'_> {
             .execute(params![id, c.field, c.old, c.new, c.actor, integration_id, c.at])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Recorded changes to a company's details, oldest first.
     pub fn company_history(&self, id: i64) -> Result<Vec<CompanyChange>> {
         let mut stmt = self.conn().prepare(
@@ -400,7 +419,9 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     /// The operator archives (`true`) or restores a company. A restored
     /// company is live until an apply finds all its cards archived.
     pub fn set_company_operator_archived(&self, id: i64, archived: bool) -> Result<()> {
@@ -477,7 +498,9 @@ impl Tx<'_> {
         self.record_company_change(from, None, &change)?;
         Ok(moved as u64)
     }
+}
 
+impl Reader<'_> {
     /// The integrations whose company links point at a company, with the
     /// PSA ids: (integration id, external id).
     pub fn links_to_company(&self, company_id: i64) -> Result<Vec<(i64, String)>> {
@@ -515,8 +538,10 @@ impl Tx<'_> {
     pub fn layout_by_name(&self, name: &str) -> Result<Option<LayoutRow>> {
         Ok(self.layouts()?.into_iter().find(|l| l.name.eq_ignore_ascii_case(name)))
     }
+}
 
-    pub fn insert_layout(&self, name: &str, identity: &str) -> Result<i64> {
+impl Tx<'_> {
+    pub fn insert_layout(&self, name: &str, identity: IdentityField) -> Result<i64> {
         if self.layout_by_name(name)?.is_some() {
             return Err(StoreError::Exists { what: "layout", name: name.to_string() });
         }
@@ -526,7 +551,7 @@ impl Tx<'_> {
         Ok(self.conn().last_insert_rowid())
     }
 
-    pub fn update_layout(&self, id: i64, identity: Option<&str>, active: Option<bool>) -> Result<()> {
+    pub fn update_layout(&self, id: i64, identity: Option<IdentityField>, active: Option<bool>) -> Result<()> {
         self.conn()
             .prepare_cached(
                 "UPDATE layouts SET identity = COALESCE(?2, identity), active = COALESCE(?3, active) WHERE id = ?1",
@@ -534,7 +559,9 @@ impl Tx<'_> {
             .execute(params![id, identity, active])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Assets in a layout, archived ones included.
     pub fn layout_asset_count(&self, id: i64) -> Result<u64> {
         let n: i64 = self
@@ -543,14 +570,16 @@ impl Tx<'_> {
             .query_row([id], |r| r.get(0))?;
         Ok(n as u64)
     }
+}
 
+impl Tx<'_> {
     pub fn delete_layout(&self, id: i64) -> Result<()> {
         self.conn().prepare_cached("DELETE FROM layouts WHERE id = ?1")?.execute([id])?;
         Ok(())
     }
 
     /// The id of layout `name`, creating it when missing.
-    pub fn ensure_layout(&self, name: &str, identity: &str) -> Result<i64> {
+    pub fn ensure_layout(&self, name: &str, identity: IdentityField) -> Result<i64> {
         let found: Option<i64> = self
             .conn()
             .query_row("SELECT id FROM layouts WHERE name = ?1 COLLATE NOCASE", [name], |r| r.get(0))
@@ -602,7 +631,9 @@ impl Tx<'_> {
         };
         Ok(n > 0)
     }
+}
 
+impl Reader<'_> {
     pub fn asset(&self, id: i64) -> Result<AssetRow> {
         self.assets_where("a.id = ?1", params![id])?
             .into_iter()
@@ -673,7 +704,9 @@ impl Tx<'_> {
             .prepare_cached("SELECT COUNT(*) FROM assets WHERE archived_at IS NULL")?
             .query_row([], |r| r.get::<_, i64>(0))? as u64)
     }
+}
 
+impl Tx<'_> {
     // ---- operator fields ----
 
     pub fn set_asset_field(&self, asset_id: i64, field: &str, value: &str) -> Result<()> {
@@ -694,7 +727,9 @@ impl Tx<'_> {
             .execute(params![asset_id, field])?;
         Ok(n > 0)
     }
+}
 
+impl Reader<'_> {
     pub fn asset_fields(&self, asset_id: i64) -> Result<Vec<Field>> {
         let mut stmt =
             self.conn().prepare("SELECT field, value FROM asset_fields WHERE asset_id = ?1 ORDER BY field")?;
@@ -715,7 +750,7 @@ impl Tx<'_> {
     }
 
     pub fn cards_of(&self, target: CardTarget, doc_id: i64) -> Result<Vec<CardRow>> {
-        self.cards_where("k.doc_kind = ?1 AND k.doc_id = ?2", params![target.as_str(), doc_id])
+        self.cards_where("k.doc_kind = ?1 AND k.doc_id = ?2", params![target, doc_id])
     }
 
     fn cards_where(&self, condition: &str, args: impl rusqlite::Params) -> Result<Vec<CardRow>> {
@@ -726,18 +761,16 @@ impl Tx<'_> {
         ))?;
         let rows = stmt
             .query_map(args, |r| {
-                let kind: String = r.get(5)?;
-                let fields: String = r.get(8)?;
                 Ok(CardRow {
                     id: r.get(0)?,
                     integration_id: r.get(1)?,
                     integration: r.get(2)?,
                     stream: r.get(3)?,
                     external_id: r.get(4)?,
-                    target: CardTarget::parse(&kind),
+                    target: r.get(5)?,
                     doc_id: r.get(6)?,
                     title: r.get(7)?,
-                    fields: serde_json::from_str(&fields).unwrap_or_default(),
+                    fields: r.get::<_, Json<Vec<Field>>>(8)?.0,
                     hash: r.get(9)?,
                     archived_at: r.get(10)?,
                 })
@@ -753,21 +786,13 @@ impl Tx<'_> {
         )?;
         Ok(stmt.query_row(params![integration_id, stream, external_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn put_card(
-        &self,
-        integration_id: i64,
-        stream: &str,
-        external_id: &str,
-        target: CardTarget,
-        doc_id: i64,
-        title: &str,
-        fields: &[Field],
-        hash: &str,
-        identity: Option<&str>,
-        archived: bool,
-    ) -> Result<()> {
+impl Tx<'_> {
+    /// Insert or update one card; an archived card keeps the time it was
+    /// first archived.
+    pub fn put_card(&self, integration_id: i64, card: &CardWrite<'_>) -> Result<()> {
+        let CardWrite { stream, external_id, target, doc_id, title, fields, hash, identity, archived } = *card;
         let fields = serde_json::to_string(fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let t = now();
         let archived_at = archived.then(|| t.clone());
@@ -785,7 +810,7 @@ impl Tx<'_> {
             integration_id,
             stream,
             external_id,
-            target.as_str(),
+            target,
             doc_id,
             title,
             fields,
@@ -796,7 +821,9 @@ impl Tx<'_> {
         ])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// An asset of `company_id` carrying another integration's card for the
     /// same device identity, and no live card of this integration: one asset
     /// holds at most one live record of each PSA, so two records of one PSA
@@ -820,7 +847,9 @@ impl Tx<'_> {
         )?;
         Ok(stmt.query_row(params![asset_id, integration_id], |r| r.get(0))?)
     }
+}
 
+impl Tx<'_> {
     /// This integration's card left an asset or was archived there: the
     /// other integrations' live cards on it are projected again at their
     /// next apply (their hash reset, their applied state forgotten), so the
@@ -842,7 +871,9 @@ impl Tx<'_> {
             .execute(params![asset_id, integration_id])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Whether another integration has a live card on the asset.
     pub fn asset_shared_with_others(&self, asset_id: i64, integration_id: i64) -> Result<bool> {
         let mut stmt = self.conn().prepare_cached(
@@ -865,15 +896,14 @@ impl Tx<'_> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT COUNT(*), COALESCE(SUM(archived_at IS NULL), 0) FROM cards WHERE doc_kind = ?1 AND doc_id = ?2",
         )?;
-        let (total, live): (i64, i64) =
-            stmt.query_row(params![target.as_str(), doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (total, live): (i64, i64) = stmt.query_row(params![target, doc_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(total > 0 && live == 0)
     }
 
     /// The layout's identity field (serial, mac or name).
-    pub fn layout_identity(&self, layout_id: i64) -> Result<String> {
+    pub fn layout_identity(&self, layout_id: i64) -> Result<IdentityField> {
         let mut stmt = self.conn().prepare_cached("SELECT identity FROM layouts WHERE id = ?1")?;
-        Ok(stmt.query_row([layout_id], |r| r.get(0)).optional()?.unwrap_or_else(|| "serial".to_string()))
+        Ok(stmt.query_row([layout_id], |r| r.get(0)).optional()?.unwrap_or(IdentityField::Serial))
     }
 
     /// The layout's id by name, when it exists and is active.
@@ -898,20 +928,24 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     pub fn delete_card(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<()> {
         self.conn()
             .prepare_cached("DELETE FROM cards WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3")?
             .execute(params![integration_id, stream, external_id])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Live cards still pointing at an asset (from any integration).
     pub fn live_cards_on(&self, target: CardTarget, doc_id: i64) -> Result<u64> {
         let n: i64 = self
             .conn()
             .prepare_cached("SELECT COUNT(*) FROM cards WHERE doc_kind = ?1 AND doc_id = ?2 AND archived_at IS NULL")?
-            .query_row(params![target.as_str(), doc_id], |r| r.get(0))?;
+            .query_row(params![target, doc_id], |r| r.get(0))?;
         Ok(n as u64)
     }
 
@@ -932,7 +966,9 @@ impl Tx<'_> {
         let rows = stmt.query_map([integration_id], link_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     pub fn put_company_link(&self, integration_id: i64, link: &CompanyLink) -> Result<()> {
         let mut stmt = self.conn().prepare_cached(
             "INSERT INTO company_links (integration_id, external_id, state, company_id, score, reason, updated_at, merged)
@@ -953,7 +989,9 @@ impl Tx<'_> {
         ])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// The links of one integration that bring data into `company_id`
     /// (matched or created), by PSA id.
     pub fn links_bringing_data_to(&self, integration_id: i64, company_id: i64) -> Result<Vec<CompanyLink>> {
@@ -970,10 +1008,9 @@ impl Tx<'_> {
 }
 
 fn link_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CompanyLink> {
-    let state: String = r.get(1)?;
     Ok(CompanyLink {
         external_id: r.get(0)?,
-        state: LinkState::parse(&state).unwrap_or(LinkState::Unmatched),
+        state: r.get(1)?,
         company_id: r.get(2)?,
         score: r.get(3)?,
         reason: r.get(4)?,

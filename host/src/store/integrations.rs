@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, StoreError, Tx, now};
+use super::{Reader, Result, StoreError, Tx, now};
 use crate::secrets::SecretSource;
 use crate::vault::Vault;
 
@@ -107,7 +107,7 @@ fn secrets_json(vault: &Vault, secrets: &BTreeMap<String, SecretSource>) -> Resu
     Ok(serde_json::to_string(&stored).unwrap_or_else(|_| "{}".into()))
 }
 
-impl Tx<'_> {
+impl Reader<'_> {
     pub fn integrations(&self) -> Result<Vec<IntegrationRow>> {
         let mut stmt = self
             .conn()
@@ -135,7 +135,9 @@ impl Tx<'_> {
             None => Err(StoreError::NotFound { what: "integration", name: format!("#{id}") }),
         }
     }
+}
 
+impl Tx<'_> {
     pub fn insert_integration(
         &self,
         name: &str,
@@ -181,6 +183,8 @@ impl Tx<'_> {
                 secrets_json(self.vault(), secrets)?,
                 now()
             ])?;
+        // What the connector kept (a token) belongs to the old credentials.
+        self.clear_connector_state(id)?;
         Ok(())
     }
 
@@ -190,7 +194,9 @@ impl Tx<'_> {
             .execute(params![id, options.to_string(), now()])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// What the last apply of this integration saw: the mirror sequence
     /// number it had seen up to (`applied_seq`) and the fingerprint of its
     /// other inputs.
@@ -201,7 +207,9 @@ impl Tx<'_> {
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(seq.zip(inputs))
     }
+}
 
+impl Tx<'_> {
     pub fn set_applied_state(&self, id: i64, seq: i64, inputs: &str) -> Result<()> {
         self.conn()
             .prepare_cached("UPDATE integrations SET applied_seq = ?2, applied_inputs = ?3 WHERE id = ?1")?
@@ -217,7 +225,9 @@ impl Tx<'_> {
             .execute([id])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Everything apply reads besides the mirror, as text: the integration's
     /// options and company links, every layout, and a summary of the
     /// documentation companies. When this is unchanged since the last
@@ -275,7 +285,9 @@ impl Tx<'_> {
                 .is_ok_and(|m| m.values().any(|v| !Vault::is_sealed(v) && !v.starts_with("env:")))
         }))
     }
+}
 
+impl Tx<'_> {
     /// Seal every literal secret stored in clear; returns the integrations
     /// changed.
     pub fn seal_plain_secrets(&self) -> Result<u64> {
@@ -299,7 +311,9 @@ impl Tx<'_> {
         }
         Ok(n)
     }
+}
 
+impl Reader<'_> {
     /// Removed integrations of a connector (candidates for re-attaching).
     pub fn removed_integrations(&self, connector_id: &str) -> Result<Vec<IntegrationRow>> {
         let mut stmt = self.conn().prepare(&format!(
@@ -342,7 +356,9 @@ impl Tx<'_> {
             schedules: one("SELECT COUNT(*) FROM schedules WHERE integration_id = ?1")?,
         })
     }
+}
 
+impl Tx<'_> {
     /// Remove an integration without losing documentation: its cards, and
     /// the assets and PSA-created companies only it kept live, are archived
     /// (operator fields stay on them); its mirror, company links, options
@@ -391,6 +407,7 @@ impl Tx<'_> {
         conn.execute("DELETE FROM schedules WHERE integration_id = ?1", [id])?;
         conn.execute("DELETE FROM locks WHERE integration_id = ?1", [id])?;
         conn.execute("DELETE FROM stream_state WHERE integration_id = ?1", [id])?;
+        conn.execute("DELETE FROM connector_state WHERE integration_id = ?1", [id])?;
         conn.execute(
             "UPDATE integrations SET removed_at = ?2, updated_at = ?2, secrets_json = '{}',
                     name = name || ' (removed #' || id || ')', applied_run = NULL, applied_seq = NULL, applied_inputs = NULL
@@ -421,6 +438,7 @@ impl Tx<'_> {
                 now()
             ],
         )?;
+        self.clear_connector_state(id)?;
         Ok(())
     }
 }

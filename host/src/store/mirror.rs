@@ -12,7 +12,8 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Tx, now};
+use super::{Reader, Result, Tx, now};
+use crate::model::StreamKind;
 
 /// One record to write.
 #[derive(Debug, Clone)]
@@ -156,7 +157,9 @@ impl Tx<'_> {
         seq.finish(self)?;
         Ok(unseen.len() as u64)
     }
+}
 
+impl Reader<'_> {
     /// The stream's records changed after sequence number `since`, and every
     /// record of the PSA companies in `companies` (whose owner may have
     /// changed).
@@ -223,6 +226,31 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Up to `limit` mirror rows of a stream after row `after` (0: from the
+    /// start), in row order, with the last row's id to continue from. Apply
+    /// reads whole streams this way, so its memory does not grow with the
+    /// mirror.
+    pub fn mirror_chunk(
+        &self,
+        integration_id: i64,
+        stream: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<(Vec<MirrorRow>, Option<i64>)> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT external_id, company_ext_id, data, deleted_at, change_seq, id FROM mirror
+             WHERE integration_id = ?1 AND stream = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+        )?;
+        let mut rows = stmt.query(params![integration_id, stream, after, limit as i64])?;
+        let mut out = Vec::with_capacity(limit.min(4096));
+        let mut last = None;
+        while let Some(row) = rows.next()? {
+            out.push(mirror_row(row)?);
+            last = Some(row.get::<_, i64>(5)?);
+        }
+        Ok((out, last))
+    }
+
     pub fn mirror_row(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<MirrorRow>> {
         let r = self
             .conn()
@@ -235,13 +263,13 @@ impl Tx<'_> {
     }
 
     /// Live (not deleted) records per stream.
-    pub fn mirror_counts(&self, integration_id: i64) -> Result<Vec<(String, u64)>> {
+    pub fn mirror_counts(&self, integration_id: i64) -> Result<Vec<(StreamKind, u64)>> {
         let mut stmt = self.conn().prepare(
             "SELECT stream, COUNT(*) FROM mirror WHERE integration_id = ?1 AND deleted_at IS NULL
              GROUP BY stream ORDER BY stream",
         )?;
         let rows = stmt
-            .query_map([integration_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .query_map([integration_id], |r| Ok((r.get::<_, StreamKind>(0)?, r.get::<_, i64>(1)? as u64)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -272,7 +300,9 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     /// Forget a stream's records (e.g. tickets "clear & resync").
     pub fn clear_mirror_stream(&self, integration_id: i64, stream: &str) -> Result<u64> {
         let n = self

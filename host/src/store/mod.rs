@@ -8,6 +8,7 @@
 //! open it read-only ([`Store::open_read_only`]). Queries live in one
 //! submodule per table group; callers get plain structs.
 
+pub mod codec;
 mod connectors;
 mod console;
 mod docs;
@@ -17,6 +18,7 @@ mod runs;
 mod schedules;
 pub mod schema;
 mod skipped;
+mod state;
 mod tickets;
 
 use std::path::{Path, PathBuf};
@@ -26,14 +28,14 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::vault::Vault;
 
-pub use self::connectors::ConnectorRow;
+pub use self::connectors::{ConnectorOrigin, ConnectorRow};
 pub use self::console::{Notification, RunToNotify, SearchHit};
 pub use self::docs::{
-    AssetFilter, AssetRow, CardRow, CardTarget, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
+    AssetFilter, AssetRow, CardRow, CardTarget, CardWrite, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
 };
 pub use self::integrations::{IntegrationRow, RemovalCounts};
 pub use self::mirror::{MirrorRow, MirrorWrite, PageOutcome};
-pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState};
+pub use self::runs::{RunRow, RunStatus, RunStreamRow, StreamState, StreamStatus, Trigger};
 pub use self::schedules::{LockHolder, ScheduleRow};
 pub use self::skipped::SkippedRecord;
 pub use self::tickets::{TicketFilter, TicketRow, TicketWrite};
@@ -41,7 +43,7 @@ pub use self::tickets::{TicketFilter, TicketRow, TicketWrite};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
     #[error("the database at {path} was written by a newer Ferry (schema {found}, this Ferry knows up to {supported})")]
     NewerSchema { path: String, found: i64, supported: i64 },
     #[error("cannot create the database directory {path}: {source}")]
@@ -81,7 +83,12 @@ impl StoreError {
             StoreError::CreateDir { .. } | StoreError::Open { .. } => {
                 Some("check the path given with --db / FERRY_DB exists and is writable".into())
             }
-            StoreError::Sqlite(e) if e.to_string().contains("locked") || e.to_string().contains("busy") => {
+            StoreError::Sqlite(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) =>
+            {
                 Some("another Ferry process holds the database; wait for it and try again".into())
             }
             StoreError::NotFound { what, .. } => Some(match *what {
@@ -117,6 +124,17 @@ impl StoreError {
                 "run any command that writes (e.g. `ferry integration list` as the owner of {path}) once with write access"
             )),
             _ => None,
+        }
+    }
+}
+
+/// Every SQLite error becomes `Sqlite`, except a stored value that does
+/// not decode (`codec`): that is `Corrupt`, wherever it is read.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match codec::corrupt_value(&e) {
+            Some(value) => StoreError::Corrupt(value.to_string()),
+            None => StoreError::Sqlite(e),
         }
     }
 }
@@ -307,14 +325,15 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| explain(e.into()))?;
-        let out = f(&Tx { conn: &tx, vault: &self.vault }).map_err(explain)?;
+        let out = f(&Tx { read: Reader { conn: &tx, vault: &self.vault } }).map_err(explain)?;
         tx.commit().map_err(|e| explain(e.into()))?;
         Ok(out)
     }
 
-    /// Read-only access outside a transaction.
-    pub fn read(&self) -> Tx<'_> {
-        Tx { conn: &self.conn, vault: &self.vault }
+    /// Read-only access outside a transaction: reads only (writes go
+    /// through [`Store::transaction`]).
+    pub fn read(&self) -> Reader<'_> {
+        Reader { conn: &self.conn, vault: &self.vault }
     }
 
     /// Seal literal secrets still stored in clear (databases written before
@@ -335,14 +354,44 @@ impl Store {
     }
 }
 
-/// A view of the database inside (or outside) a transaction; all queries
-/// hang off it so they compose into one transaction.
-pub struct Tx<'c> {
+/// Read access to the database: every query that only reads hangs off it.
+/// [`Store::read`] hands out only this, so a write outside a transaction
+/// does not compile:
+///
+/// ```compile_fail
+/// fn sneak(store: &ferry::store::Store) {
+///     let _ = store.read().unlock(1);
+/// }
+/// ```
+///
+/// while reads do, and so does the write in a transaction:
+///
+/// ```no_run
+/// fn fine(store: &mut ferry::store::Store) -> ferry::store::Result<()> {
+///     store.read().integrations()?;
+///     store.transaction(|tx| tx.unlock(1))
+/// }
+/// ```
+pub struct Reader<'c> {
     conn: &'c Connection,
     vault: &'c Vault,
 }
 
-impl Tx<'_> {
+/// A transaction: the writes hang off it, and it derefs to [`Reader`] so
+/// reads and writes compose into one transaction.
+pub struct Tx<'c> {
+    read: Reader<'c>,
+}
+
+impl<'c> std::ops::Deref for Tx<'c> {
+    type Target = Reader<'c>;
+
+    fn deref(&self) -> &Reader<'c> {
+        &self.read
+    }
+}
+
+impl Reader<'_> {
     pub(crate) fn conn(&self) -> &Connection {
         self.conn
     }
@@ -354,12 +403,14 @@ impl Tx<'_> {
     fn optional<T>(&self, r: rusqlite::Result<T>) -> Result<Option<T>> {
         Ok(r.optional()?)
     }
+}
 
+impl Tx<'_> {
     /// A small write for tests of how writes fail.
     #[cfg(test)]
     fn record_lock_probe(&self) -> Result<()> {
-        self.conn.execute("CREATE TABLE IF NOT EXISTS probe_writes (x INTEGER)", [])?;
-        self.conn.execute("INSERT INTO probe_writes VALUES (1)", [])?;
+        self.conn().execute("CREATE TABLE IF NOT EXISTS probe_writes (x INTEGER)", [])?;
+        self.conn().execute("INSERT INTO probe_writes VALUES (1)", [])?;
         Ok(())
     }
 }
@@ -485,11 +536,56 @@ pub(crate) mod tests {
         assert!(err.hint().is_some_and(|h| h.contains("free space")));
     }
 
+    /// The "another process holds it" hint comes from SQLite's code for a
+    /// busy or locked database, not from words in an error's text.
+    #[test]
+    fn the_busy_hint_follows_the_sqlite_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let mut store = Store::open(&path).unwrap();
+        store.conn.busy_timeout(Duration::ZERO).unwrap();
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE; CREATE TABLE held (x INTEGER);").unwrap();
+        let err = store.transaction(|tx| tx.record_lock_probe()).unwrap_err();
+        assert!(err.hint().is_some_and(|h| h.contains("another Ferry process")), "{err}: {:?}", err.hint());
+        holder.execute_batch("ROLLBACK").unwrap();
+
+        let worded = StoreError::from(rusqlite::Error::InvalidColumnName("locked_by busy".into()));
+        assert_eq!(worded.hint(), None, "{worded}");
+    }
+
     #[test]
     fn reopen_is_idempotent() {
+        // The whole schema (every table, index and trigger as SQLite keeps
+        // its text) and the migration count, as one string.
+        fn schema_of(path: &Path) -> String {
+            let c = Connection::open(path).unwrap();
+            let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            let mut stmt = c
+                .prepare("SELECT type, name, tbl_name, COALESCE(sql, '') FROM sqlite_master ORDER BY type, name")
+                .unwrap();
+            let rows: Vec<String> = stmt
+                .query_map([], |r| {
+                    Ok(format!(
+                        "{}|{}|{}|{}",
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?
+                    ))
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            format!("user_version {version}\n{}", rows.join("\n"))
+        }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.db");
         drop(Store::open(&path).unwrap());
+        let first = schema_of(&path);
+        assert!(first.starts_with(&format!("user_version {}\n", schema::current_version())), "{first}");
+        assert!(first.contains("|cards|cards|CREATE TABLE cards"), "the schema is read: {first}");
         drop(Store::open(&path).unwrap());
+        assert_eq!(schema_of(&path), first, "a second open changes nothing in the schema");
     }
 }

@@ -4,10 +4,26 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Result, StoreError, Tx, now};
+use super::codec::Json;
+use super::{Reader, Result, StoreError, Tx, now};
+use crate::model::Mode;
+use crate::model::StreamKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Where a run stands; stored as spelled in lowercase (`succeeded`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum RunStatus {
     Running,
     Succeeded,
@@ -21,30 +37,73 @@ pub enum RunStatus {
 
 impl RunStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Partial => "partial",
-            RunStatus::Failed => "failed",
-            RunStatus::Interrupted => "interrupted",
-        }
+        self.into()
     }
+}
 
-    pub fn parse(s: &str) -> RunStatus {
-        match s {
-            "running" => RunStatus::Running,
-            "succeeded" => RunStatus::Succeeded,
-            "partial" => RunStatus::Partial,
-            "interrupted" => RunStatus::Interrupted,
-            _ => RunStatus::Failed,
-        }
+/// Where one stream of a run stands; stored as spelled in lowercase
+/// (`complete`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum StreamStatus {
+    Running,
+    /// The listing reached its end.
+    Complete,
+    Failed,
+    /// Stopped on request or at the run's time limit; the checkpoint stays.
+    Interrupted,
+    /// Not read: an earlier stream stopped the run.
+    Skipped,
+}
+
+impl StreamStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
+}
+
+/// Who started a run; stored in `runs.trigger` (`daemon-start`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Trigger {
+    /// `ferry sync`.
+    Manual,
+    /// A schedule entry fired while the daemon ran.
+    Schedule,
+    /// A fire time missed while the daemon was down, run when it started.
+    DaemonStart,
+    /// `ferry demo`.
+    Demo,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunStreamRow {
-    pub stream: String,
-    pub status: String,
+    pub stream: StreamKind,
+    pub status: StreamStatus,
     pub pages: u64,
     pub fetched: u64,
     pub created: u64,
@@ -70,10 +129,10 @@ pub struct RunStreamRow {
 }
 
 impl RunStreamRow {
-    pub fn new(stream: &str) -> Self {
+    pub fn new(stream: StreamKind) -> Self {
         RunStreamRow {
-            stream: stream.to_string(),
-            status: "running".into(),
+            stream,
+            status: StreamStatus::Running,
             pages: 0,
             fetched: 0,
             created: 0,
@@ -94,9 +153,9 @@ impl RunStreamRow {
 pub struct RunRow {
     pub id: i64,
     pub integration: String,
-    pub mode: String,
-    pub streams: Vec<String>,
-    pub trigger: String,
+    pub mode: Mode,
+    pub streams: Vec<StreamKind>,
+    pub trigger: Trigger,
     pub status: RunStatus,
     pub started_at: String,
     pub finished_at: Option<String>,
@@ -112,7 +171,7 @@ pub struct StreamState {
     /// Run id that started the full listing in progress, if any. A listing
     /// resumed by a later run is *stitched*: it proves no deletion.
     pub listing: Option<i64>,
-    pub listing_mode: Option<String>,
+    pub listing_mode: Option<Mode>,
     pub listing_since: Option<String>,
     pub listing_started_at: Option<String>,
     /// Cursor of the next page to read in that listing.
@@ -126,20 +185,13 @@ pub struct StreamState {
 }
 
 impl Tx<'_> {
-    pub fn start_run(&self, integration_id: i64, mode: &str, streams: &[String], trigger: &str) -> Result<i64> {
+    pub fn start_run(&self, integration_id: i64, mode: Mode, streams: &[StreamKind], trigger: Trigger) -> Result<i64> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO runs (integration_id, mode, streams_json, trigger, status, started_at, pid)
              VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
             )?
-            .execute(params![
-                integration_id,
-                mode,
-                serde_json::to_string(streams).unwrap_or_else(|_| "[]".into()),
-                trigger,
-                now(),
-                std::process::id()
-            ])?;
+            .execute(params![integration_id, mode, Json(streams), trigger, now(), std::process::id()])?;
         Ok(self.conn().last_insert_rowid())
     }
 
@@ -152,7 +204,7 @@ impl Tx<'_> {
     ) -> Result<()> {
         self.conn()
             .prepare_cached("UPDATE runs SET status = ?2, finished_at = ?3, error = ?4, http_json = ?5 WHERE id = ?1")?
-            .execute(params![run_id, status.as_str(), now(), error, http.to_string()])?;
+            .execute(params![run_id, status, now(), error, http.to_string()])?;
         Ok(())
     }
 
@@ -177,7 +229,9 @@ impl Tx<'_> {
             .execute(params![run_id, fingerprint])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     pub fn run_fingerprint(&self, run_id: i64) -> Result<Option<String>> {
         let r = self
             .conn()
@@ -185,7 +239,9 @@ impl Tx<'_> {
             .query_row([run_id], |r| r.get::<_, Option<String>>(0));
         Ok(self.optional(r)?.flatten())
     }
+}
 
+impl Tx<'_> {
     /// Runs of an integration left `running` become `interrupted` (their
     /// checkpoints stay, so the next run resumes). Called by the holder of
     /// the integration's sync lock before it starts a run: while it holds
@@ -241,7 +297,9 @@ impl Tx<'_> {
             ])?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     pub fn runs(&self, integration: Option<&str>, limit: usize) -> Result<Vec<RunRow>> {
         let mut stmt = self.conn().prepare(
             "SELECT r.id, i.name, r.mode, r.streams_json, r.trigger, r.status, r.started_at, r.finished_at,
@@ -326,7 +384,9 @@ impl Tx<'_> {
             });
         Ok(self.optional(r)?.unwrap_or_default())
     }
+}
 
+impl Tx<'_> {
     pub fn put_stream_state(&self, integration_id: i64, stream: &str, s: &StreamState) -> Result<()> {
         self.conn().prepare_cached("INSERT INTO stream_state (integration_id, stream, listing, listing_mode, listing_since, listing_started_at,
                                        cursor, watermark, last_complete_at, cursor_connector)
@@ -353,21 +413,19 @@ impl Tx<'_> {
 }
 
 fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
-    let streams_json: String = r.get(3)?;
-    let http_json: Option<String> = r.get(10)?;
-    let status: String = r.get(5)?;
+    let http: Option<Json<serde_json::Value>> = r.get(10)?;
     Ok(RunRow {
         id: r.get(0)?,
         integration: r.get(1)?,
         mode: r.get(2)?,
-        streams: serde_json::from_str(&streams_json).unwrap_or_default(),
+        streams: r.get::<_, Json<Vec<StreamKind>>>(3)?.0,
         trigger: r.get(4)?,
-        status: RunStatus::parse(&status),
+        status: r.get(5)?,
         started_at: r.get(6)?,
         finished_at: r.get(7)?,
         pid: r.get(8)?,
         error: r.get(9)?,
-        http: http_json.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or(serde_json::Value::Null),
+        http: http.map(|h| h.0).unwrap_or(serde_json::Value::Null),
         stream_results: Vec::new(),
     })
 }

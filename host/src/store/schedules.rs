@@ -3,7 +3,8 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Result, StoreError, Tx, now};
+use super::{Reader, Result, StoreError, Tx, now};
+use crate::model::Mode;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ScheduleRow {
@@ -12,7 +13,7 @@ pub struct ScheduleRow {
     pub integration: String,
     pub cron: String,
     pub tz: String,
-    pub mode: String,
+    pub mode: Mode,
     pub last_fired_at: Option<String>,
     pub created_at: String,
 }
@@ -26,7 +27,7 @@ pub struct LockHolder {
     pub acquired_at: String,
 }
 
-impl Tx<'_> {
+impl Reader<'_> {
     pub fn schedules(&self, integration_id: Option<i64>) -> Result<Vec<ScheduleRow>> {
         let mut stmt = self.conn().prepare(
             "SELECT s.id, s.integration_id, i.name, s.cron, s.tz, s.mode, s.last_fired_at, s.created_at
@@ -49,8 +50,10 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
-    pub fn insert_schedule(&self, integration_id: i64, cron: &str, tz: &str, mode: &str) -> Result<i64> {
+impl Tx<'_> {
+    pub fn insert_schedule(&self, integration_id: i64, cron: &str, tz: &str, mode: Mode) -> Result<i64> {
         self.conn().execute(
             "INSERT INTO schedules (integration_id, cron, tz, mode, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![integration_id, cron, tz, mode, now()],
@@ -76,7 +79,7 @@ impl Tx<'_> {
     }
 
     /// Record that this process holds the integration's sync lock (the OS
-    /// lock in `sync::lock` decides; this row only says who, for messages).
+    /// lock in `crate::lock` decides; this row only says who, for messages).
     pub fn record_lock(&self, integration_id: i64, scope: &str) -> Result<()> {
         self.conn().execute(
             "INSERT INTO locks (integration_id, run_id, pid, scope, acquired_at) VALUES (?1, NULL, ?2, ?3, ?4)
@@ -86,7 +89,9 @@ impl Tx<'_> {
         )?;
         Ok(())
     }
+}
 
+impl Reader<'_> {
     /// Who last recorded holding the integration's lock (may be stale: a
     /// holder that died leaves its row until the next holder replaces it).
     pub fn lock_holder(&self, integration_id: i64) -> Result<Option<LockHolder>> {
@@ -99,7 +104,9 @@ impl Tx<'_> {
             )
             .optional()?)
     }
+}
 
+impl Tx<'_> {
     pub fn set_lock_run(&self, integration_id: i64, run_id: i64) -> Result<()> {
         self.conn()
             .execute("UPDATE locks SET run_id = ?2 WHERE integration_id = ?1", params![integration_id, run_id])?;

@@ -309,7 +309,21 @@ CREATE TABLE skipped_records (
 );
 CREATE INDEX skipped_records_by_run ON skipped_records (run_id, id);
 "#,
-    // 9: the operator console (`ferry serve`): its admin token (an argon2
+    // 9: the connector `state` store (contract 0.3), one sealed JSON
+    // document per integration.
+    r#"
+CREATE TABLE connector_state (
+    integration_id INTEGER PRIMARY KEY REFERENCES integrations(id),
+    sealed         TEXT NOT NULL,
+    updated_at     TEXT NOT NULL
+);
+"#,
+    // 10: a stream's mirror rows in row order, so apply reads them in
+    // bounded chunks (memory independent of the mirror's size).
+    r#"
+CREATE INDEX mirror_stream_rows ON mirror (integration_id, stream, id);
+"#,
+    // 11: the operator console (`ferry serve`): its admin token (an argon2
     // hash, never the token), install-wide settings (the webhook URL) and
     // notifications of failed or partial scheduled runs, shown until
     // acknowledged.

@@ -5,12 +5,13 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Result, Tx, now};
+use super::{Reader, Result, Tx, now};
+use crate::model::StreamKind;
 
 /// One record kept aside.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkippedRecord {
-    pub stream: String,
+    pub stream: StreamKind,
     /// The PSA's id of the record, as the connector gave it (may be empty:
     /// that can be the reason).
     pub external_id: String,
@@ -42,7 +43,9 @@ impl Tx<'_> {
         }
         Ok(())
     }
+}
 
+impl Reader<'_> {
     pub fn skipped_records(&self, run_id: i64) -> Result<Vec<SkippedRecord>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT stream, external_id, field, reason, snippet FROM skipped_records WHERE run_id = ?1 ORDER BY id",
@@ -62,16 +65,18 @@ impl Tx<'_> {
     }
 
     /// How many records each stream of a run skipped as invalid.
-    pub fn skipped_counts(&self, run_id: i64) -> Result<Vec<(String, u64)>> {
+    pub fn skipped_counts(&self, run_id: i64) -> Result<Vec<(StreamKind, u64)>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT stream, COUNT(*) FROM skipped_records WHERE run_id = ?1 GROUP BY stream ORDER BY stream",
         )?;
         let rows = stmt
-            .query_map([run_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .query_map([run_id], |r| Ok((r.get::<_, StreamKind>(0)?, r.get::<_, i64>(1)? as u64)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     /// A record skipped in a full listing still exists in the PSA: mark it
     /// seen in that listing (its stored data unchanged), so the end of the
     /// listing does not count it deleted.

@@ -4,8 +4,10 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Result, Tx, now};
+use super::codec::Json;
+use super::{Reader, Result, Tx, now};
 use crate::model::Field;
+use crate::options::Stage;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketRow {
@@ -17,7 +19,7 @@ pub struct TicketRow {
     pub number: String,
     pub subject: String,
     pub status: String,
-    pub stage: String,
+    pub stage: Stage,
     pub closed: bool,
     pub priority: Option<String>,
     pub type_name: Option<String>,
@@ -36,7 +38,7 @@ pub struct TicketWrite<'a> {
     pub number: &'a str,
     pub subject: &'a str,
     pub status: &'a str,
-    pub stage: &'a str,
+    pub stage: Stage,
     pub closed: bool,
     pub priority: Option<&'a str>,
     pub type_name: Option<&'a str>,
@@ -52,17 +54,19 @@ pub struct TicketWrite<'a> {
 pub struct TicketFilter {
     pub integration: Option<String>,
     pub company: Option<i64>,
-    pub stage: Option<String>,
+    pub stage: Option<Stage>,
     pub open_only: bool,
 }
 
-impl Tx<'_> {
+impl Reader<'_> {
     pub fn ticket_hash(&self, integration_id: i64, external_id: &str) -> Result<Option<String>> {
         let mut stmt =
             self.conn().prepare_cached("SELECT hash FROM tickets WHERE integration_id = ?1 AND external_id = ?2")?;
         Ok(stmt.query_row(params![integration_id, external_id], |r| r.get(0)).optional()?)
     }
+}
 
+impl Tx<'_> {
     pub fn put_ticket(&self, integration_id: i64, t: &TicketWrite<'_>) -> Result<()> {
         let fields = serde_json::to_string(t.fields).unwrap_or_else(|_| "[]".into());
         let mut stmt = self.conn().prepare_cached(
@@ -111,19 +115,20 @@ impl Tx<'_> {
         Ok(self.conn().prepare_cached("DELETE FROM tickets WHERE integration_id = ?1")?.execute([integration_id])?
             as u64)
     }
+}
 
+impl Reader<'_> {
     pub fn tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketRow>> {
         let mut stmt = self.conn().prepare(
             "SELECT t.id, i.name, t.external_id, t.company_id, c.name, t.number, t.subject, t.status, t.stage, t.closed,
                     t.priority, t.type_name, t.board, t.created_at, t.updated_at, t.resolved_at, t.fields_json
              FROM tickets t JOIN integrations i ON i.id = t.integration_id JOIN companies c ON c.id = t.company_id
              WHERE (?1 IS NULL OR i.name = ?1) AND (?2 IS NULL OR t.company_id = ?2)
-               AND (?3 IS NULL OR t.stage = ?3 COLLATE NOCASE) AND (?4 = 0 OR t.closed = 0)
+               AND (?3 IS NULL OR t.stage = ?3) AND (?4 = 0 OR t.closed = 0)
              ORDER BY c.name COLLATE NOCASE, t.created_at DESC, t.id",
         )?;
         let rows = stmt
             .query_map(params![filter.integration, filter.company, filter.stage, filter.open_only], |r| {
-                let fields: String = r.get(16)?;
                 Ok(TicketRow {
                     id: r.get(0)?,
                     integration: r.get(1)?,
@@ -141,7 +146,7 @@ impl Tx<'_> {
                     created_at: r.get(13)?,
                     updated_at: r.get(14)?,
                     resolved_at: r.get(15)?,
-                    fields: serde_json::from_str(&fields).unwrap_or_default(),
+                    fields: r.get::<_, Json<Vec<Field>>>(16)?.0,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -167,7 +172,9 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
+}
 
+impl Tx<'_> {
     /// Reset an integration's stream checkpoints (e.g. before a resync).
     pub fn reset_stream_state(&self, integration_id: i64, stream: &str) -> Result<()> {
         self.conn()

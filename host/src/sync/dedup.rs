@@ -14,7 +14,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::SyncRequest;
-use crate::store::{IntegrationRow, RunRow, RunStatus, StoreError, Tx};
+use crate::store::{IntegrationRow, Reader, RunRow, RunStatus, StoreError};
 
 /// A repeat of the same sync within this many seconds is answered with the
 /// earlier run (`FERRY_DEDUP_SECONDS`, default 120; 0 turns it off).
@@ -49,7 +49,7 @@ pub fn fingerprint(integration: &IntegrationRow, connector_sha: &str, scope: &st
 /// run, when it succeeded, had the same fingerprint (which covers the
 /// scope) and finished within the window.
 pub fn earlier_run(
-    tx: &Tx<'_>,
+    tx: &Reader<'_>,
     integration: &IntegrationRow,
     request: &SyncRequest,
     fingerprint: &str,
@@ -62,7 +62,7 @@ pub fn earlier_run(
         return Ok(None);
     }
     let Some(last) = tx.runs(Some(&integration.name), 1)?.into_iter().next() else { return Ok(None) };
-    if last.status != RunStatus::Succeeded || last.mode != request.mode.as_str() {
+    if last.status != RunStatus::Succeeded || last.mode != request.mode {
         return Ok(None);
     }
     if tx.run_fingerprint(last.id)?.as_deref() != Some(fingerprint) {

@@ -15,47 +15,37 @@
 //!   stream completed) never touches the documentation tables.
 
 pub mod dedup;
-pub mod lock;
+mod fetch;
+mod lock;
 pub mod records;
+mod stream;
 
-use std::collections::HashSet;
+#[cfg(test)]
+mod apply_chunk_tests;
+#[cfg(test)]
+mod apply_during_sync_tests;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use self::stream::{Bounds, Stop, StreamEnd};
 use crate::apply::{self, ApplyReport};
 use crate::integrations;
-use crate::model::{ConnectorError, ConnectorInfo, StreamKind};
+use crate::model::{ConnectorInfo, StreamKind};
+use crate::options::IntegrationOptions;
 use crate::registry::{self, RegistryError};
 use crate::runtime::http::HttpStats;
-use crate::runtime::{Runtime, RuntimeError, Session};
+use crate::runtime::{LoadedConnector, Runtime, RuntimeError, Session};
 use crate::secrets::SecretError;
 use crate::store::{
-    IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, SkippedRecord, Store, StoreError, StreamState, now,
+    IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, Store, StoreError, StreamState, StreamStatus, Trigger,
 };
 use crate::text::ERROR_BYTES;
 
-/// Incremental reads ask for a little more than strictly changed since the
-/// last run, so clock skew between Ferry and the PSA loses nothing.
-const WATERMARK_OVERLAP: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Full,
-    Incremental,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Full => "full",
-            Mode::Incremental => "incremental",
-        }
-    }
-}
+pub use crate::model::Mode;
 
 #[derive(Debug, Clone)]
 pub struct SyncRequest {
@@ -63,8 +53,8 @@ pub struct SyncRequest {
     pub mode: Mode,
     /// Empty: every stream the connector offers.
     pub streams: Vec<StreamKind>,
-    /// Who asked: manual, schedule, daemon-start, demo.
-    pub trigger: String,
+    /// Who asked.
+    pub trigger: Trigger,
     /// Run even if the same sync succeeded moments ago.
     pub force: bool,
     /// Wait this long for another sync of the integration to finish.
@@ -76,21 +66,17 @@ pub struct SyncRequest {
 }
 
 impl SyncRequest {
-    pub fn new(integration: &str, mode: Mode, trigger: &str) -> Self {
+    pub fn new(integration: &str, mode: Mode, trigger: Trigger) -> Self {
         SyncRequest {
             integration: integration.to_string(),
             mode,
             streams: Vec::new(),
-            trigger: trigger.to_string(),
+            trigger,
             force: false,
             wait: None,
             reset: false,
             cancel: None,
         }
-    }
-
-    fn cancelled(&self) -> bool {
-        self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     /// What makes two requests "the same sync" for deduplication.
@@ -168,7 +154,7 @@ pub enum SyncError {
     #[error("{integration} is already syncing{}", busy_detail(holder.as_ref()))]
     Busy { integration: String, holder: Option<LockHolder> },
     #[error(transparent)]
-    LockFile(#[from] lock::LockFileError),
+    LockFile(#[from] crate::lock::LockFileError),
     /// The database failed under a run that had started (disk full, made
     /// read-only): the run is recorded failed with this cause when the
     /// database still takes that one write.
@@ -191,7 +177,7 @@ impl SyncError {
                 Some(format!("export {var}=... before running ferry"))
             }
             SyncError::Secret(e) => Some(e.hint()),
-            SyncError::Runtime(e) => Some(e.hint()),
+            SyncError::Runtime(e) => e.hint(),
             SyncError::UnknownStream { .. } => Some("leave out --stream or pick one the connector offers".into()),
             SyncError::Busy { .. } => Some("wait for it, or add --wait SECONDS to queue behind it".into()),
             SyncError::LockFile(_) => {
@@ -201,28 +187,6 @@ impl SyncError {
             SyncError::ResetNeedsTickets => Some("ferry sync NAME --stream tickets --reset".into()),
         }
     }
-}
-
-/// What happened to one stream.
-enum StreamEnd {
-    /// The listing reached its end.
-    Complete,
-    /// This stream failed; others may go on.
-    Failed { message: String },
-    /// The whole run must stop (credentials, config, unreachable PSA).
-    Fatal { message: String, hint: String },
-    /// Stopped on request or at the run's time limit, after the page in
-    /// flight; the checkpoint stays.
-    Interrupted(Stop),
-}
-
-/// Why a stream stopped before its end, on purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stop {
-    /// SIGINT/SIGTERM (the daemon) or another caller's cancel flag.
-    Requested,
-    /// The run reached `FERRY_RUN_MAX_SECONDS`.
-    RunLimit,
 }
 
 fn busy_detail(holder: Option<&LockHolder>) -> String {
@@ -257,15 +221,23 @@ pub async fn run(
     }
     // Held until this function returns; the kernel releases it if the
     // process dies first.
-    let _lock = lock(store, &integration, request.wait).await?;
+    let _lock = lock::acquire(store, &integration, request.wait).await?;
     // Removed while this sync waited for the lock (or was queued by the
     // daemon): it no longer exists for syncing.
     if store.read().integration_removed(integration.id)? {
         return Err(StoreError::NotFound { what: "integration", name: integration.name.clone() }.into());
     }
     store.transaction(|tx| tx.record_lock(integration.id, &scope))?;
-    let result =
-        run_locked(store, runtime, request, observer, &integration, &info, &loaded, &streams, &fingerprint).await;
+    let plan = RunPlan {
+        request,
+        observer,
+        integration: &integration,
+        info: &info,
+        loaded: &loaded,
+        streams: &streams,
+        fingerprint: &fingerprint,
+    };
+    let result = run_locked(store, runtime, &plan).await;
     // A row left behind (a full disk refusing even this) is harmless: it
     // only names a holder, the OS lock decides.
     if let Err(e) = store.transaction(|tx| tx.unlock(integration.id)) {
@@ -274,46 +246,39 @@ pub async fn run(
     result
 }
 
-/// Take the integration's OS lock, waiting up to `wait` for its holder.
-async fn lock(
-    store: &Store,
-    integration: &IntegrationRow,
-    wait: Option<Duration>,
-) -> Result<lock::IntegrationLock, SyncError> {
-    let deadline = Instant::now() + wait.unwrap_or_default();
-    loop {
-        if let Some(held) = lock::try_acquire(store.path(), integration.id)? {
-            return Ok(held);
-        }
-        if Instant::now() >= deadline {
-            let holder = store.read().lock_holder(integration.id)?;
-            return Err(SyncError::Busy { integration: integration.name.clone(), holder });
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+/// What a run is, once its integration is locked: who asked for what, of
+/// which integration through which connector build.
+struct RunPlan<'a> {
+    request: &'a SyncRequest,
+    observer: &'a dyn Observer,
+    integration: &'a IntegrationRow,
+    info: &'a ConnectorInfo,
+    loaded: &'a LoadedConnector,
+    /// In dependency order.
+    streams: &'a [StreamKind],
+    fingerprint: &'a str,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_locked(
-    store: &mut Store,
-    runtime: &Runtime,
-    request: &SyncRequest,
-    observer: &dyn Observer,
-    integration: &IntegrationRow,
-    info: &ConnectorInfo,
-    loaded: &crate::runtime::LoadedConnector,
-    streams: &[StreamKind],
-    fingerprint: &str,
-) -> Result<SyncReport, SyncError> {
+/// A recorded run's identity and clock.
+#[derive(Debug, Clone, Copy)]
+struct Started {
+    run_id: i64,
+    at: Instant,
+    /// `FERRY_RUN_MAX_SECONDS` after `at`.
+    deadline: Instant,
+}
+
+async fn run_locked(store: &mut Store, runtime: &Runtime, plan: &RunPlan<'_>) -> Result<SyncReport, SyncError> {
+    let (request, integration) = (plan.request, plan.integration);
     let started = Instant::now();
-    let session_config = integrations::session_config(integration, info)?;
-    let mut session = runtime.session(loaded, session_config)?;
+    let mut session_config = integrations::session_config(integration, plan.info)?;
+    crate::connector_state::attach(store, integration.id, &mut session_config)?;
+    let session = runtime.session(plan.loaded, session_config)?;
 
     store.transaction(|tx| tx.reap_stale_runs(integration.id))?;
-    let stream_names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
     let run_id = store.transaction(|tx| {
-        let id = tx.start_run(integration.id, request.mode.as_str(), &stream_names, &request.trigger)?;
-        tx.set_run_fingerprint(id, fingerprint)?;
+        let id = tx.start_run(integration.id, request.mode, plan.streams, request.trigger)?;
+        tx.set_run_fingerprint(id, plan.fingerprint)?;
         tx.set_lock_run(integration.id, id)?;
         if request.reset {
             // Clear & resync: only this integration's tickets, then refetch.
@@ -324,20 +289,8 @@ async fn run_locked(
         Ok(id)
     })?;
     let deadline = started + runtime.limits().run_max;
-    let result = run_started(
-        store,
-        runtime,
-        request,
-        observer,
-        integration,
-        info,
-        streams,
-        &mut session,
-        run_id,
-        started,
-        deadline,
-    )
-    .await;
+    let started = Started { run_id, at: started, deadline };
+    let result = run_started(store, runtime, plan, &session, started).await;
     match result {
         // The database failed under the run: record the real cause on the
         // run when the database still takes that one small write.
@@ -353,75 +306,70 @@ async fn run_locked(
 }
 
 /// A run from its first stream to its record: fetch, apply, finish.
-#[allow(clippy::too_many_arguments)]
 async fn run_started(
     store: &mut Store,
     runtime: &Runtime,
-    request: &SyncRequest,
-    observer: &dyn Observer,
-    integration: &IntegrationRow,
-    info: &ConnectorInfo,
-    streams: &[StreamKind],
-    session: &mut Session<'_>,
-    run_id: i64,
-    started: Instant,
-    deadline: Instant,
+    plan: &RunPlan<'_>,
+    session: &Session<'_>,
+    started: Started,
 ) -> Result<SyncReport, SyncError> {
+    let (request, observer, integration, run_id) = (plan.request, plan.observer, plan.integration, started.run_id);
     // Every error text of this run passes the redaction gate (secrets
     // masked, then capped) before it is stored or printed.
     let redactor = session.redactor().clone();
     let gate = |text: &str| redactor.gate(text, ERROR_BYTES);
-    let mut rows: Vec<RunStreamRow> = Vec::new();
+    let limits = runtime.limits();
+    let bounds = Bounds {
+        cancel: request.cancel.as_ref(),
+        deadline: started.deadline,
+        stream_pages: limits.stream_pages,
+        run_records: limits.run_records,
+    };
+    let mut rows: Vec<Option<RunStreamRow>> = vec![None; plan.streams.len()];
     let mut fatal: Option<(String, String)> = None;
-    let mut run_records: u64 = 0;
     let mut interrupted: Option<Stop> = None;
-    for stream in streams {
-        let mut row = RunStreamRow::new(stream.as_str());
-        if fatal.is_some() || interrupted.is_some() {
-            row.status = "skipped".into();
+    let concurrency = IntegrationOptions::from_json(&integration.options).concurrency();
+    let fetch = fetch::Fetch::new(store, session, plan, run_id, &bounds);
+    fetch
+        .run(concurrency, |store, ended| {
+            let mut row = ended.row;
+            match ended.end {
+                None => {
+                    row.status = StreamStatus::Skipped;
+                    store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
+                    rows[ended.index] = Some(row);
+                    return Ok(());
+                }
+                Some(StreamEnd::Complete) => row.status = StreamStatus::Complete,
+                Some(StreamEnd::Failed { message }) => {
+                    row.status = StreamStatus::Failed;
+                    row.error = Some(gate(&message));
+                }
+                Some(StreamEnd::Fatal { message, hint }) => {
+                    let message = gate(&message);
+                    row.status = StreamStatus::Failed;
+                    row.error = Some(message.clone());
+                    // Streams read at once may all hit it: the first tells.
+                    fatal.get_or_insert((message, hint));
+                }
+                Some(StreamEnd::Interrupted(why)) => {
+                    row.status = StreamStatus::Interrupted;
+                    // Halted by another stream's fatal error: the run failed.
+                    if why != Stop::RunFailed {
+                        interrupted = Some(why);
+                    }
+                }
+            }
             store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
-            rows.push(row);
-            continue;
-        }
-        let end = fetch_stream(
-            store,
-            runtime,
-            session,
-            integration,
-            info,
-            *stream,
-            request,
-            deadline,
-            run_id,
-            &mut row,
-            &mut run_records,
-            observer,
-        )
+            observer.stream_finished(&row);
+            rows[ended.index] = Some(row);
+            Ok(())
+        })
         .await?;
-        match end {
-            StreamEnd::Complete => row.status = "complete".into(),
-            StreamEnd::Failed { message } => {
-                row.status = "failed".into();
-                row.error = Some(gate(&message));
-            }
-            StreamEnd::Fatal { message, hint } => {
-                let message = gate(&message);
-                row.status = "failed".into();
-                row.error = Some(message.clone());
-                fatal = Some((message, hint));
-            }
-            StreamEnd::Interrupted(why) => {
-                row.status = "interrupted".into();
-                interrupted = Some(why);
-            }
-        }
-        store.transaction(|tx| tx.put_run_stream(run_id, &row))?;
-        observer.stream_finished(&row);
-        rows.push(row);
-    }
+    let mut rows: Vec<RunStreamRow> = rows.into_iter().flatten().collect();
 
-    let completed = rows.iter().filter(|r| r.status == "complete").count();
-    let failed = rows.iter().filter(|r| r.status == "failed").count();
+    let completed = rows.iter().filter(|r| r.status == StreamStatus::Complete).count();
+    let failed = rows.iter().filter(|r| r.status == StreamStatus::Failed).count();
     let invalid: u64 = rows.iter().map(|r| r.invalid).sum();
     let status = if interrupted.is_some() {
         RunStatus::Interrupted
@@ -440,9 +388,7 @@ async fn run_started(
         observer.applying();
         let report = apply::apply_changes(store, integration.id)?;
         for row in &mut rows {
-            if let Some(kind) = StreamKind::parse(&row.stream)
-                && let Some(c) = report.stream(kind)
-            {
+            if let Some(c) = report.stream(row.stream) {
                 row.archived = c.archived;
                 row.skipped = c.skipped;
                 store.transaction(|tx| tx.put_run_stream(run_id, row))?;
@@ -457,7 +403,7 @@ async fn run_started(
             Some(format!(
                 "stopped after {} s, the longest a run may take (FERRY_RUN_MAX_SECONDS); the next sync resumes where \
                  this one stopped",
-                runtime.limits().run_max.as_secs()
+                limits.run_max.as_secs()
             )),
             Some(
                 "run the sync again to go on; if the PSA is that slow or that large, raise FERRY_RUN_MAX_SECONDS"
@@ -471,7 +417,7 @@ async fn run_started(
         (None, RunStatus::Failed | RunStatus::Partial) => {
             let mut failed: Vec<String> = rows
                 .iter()
-                .filter(|r| r.status == "failed")
+                .filter(|r| r.status == StreamStatus::Failed)
                 .map(|r| format!("{}: {}", r.stream, r.error.clone().unwrap_or_default()))
                 .collect();
             if invalid > 0 {
@@ -508,7 +454,7 @@ async fn run_started(
         streams: rows,
         apply: apply_report,
         http,
-        elapsed_ms: started.elapsed().as_millis() as u64,
+        elapsed_ms: started.at.elapsed().as_millis() as u64,
         deduplicated_from: None,
     })
 }
@@ -531,230 +477,6 @@ fn plan_streams(info: &ConnectorInfo, wanted: &[StreamKind]) -> Result<Vec<Strea
         .collect())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn fetch_stream(
-    store: &mut Store,
-    runtime: &Runtime,
-    session: &mut Session<'_>,
-    integration: &IntegrationRow,
-    info: &ConnectorInfo,
-    stream: StreamKind,
-    request: &SyncRequest,
-    deadline: Instant,
-    run_id: i64,
-    row: &mut RunStreamRow,
-    run_records: &mut u64,
-    observer: &dyn Observer,
-) -> Result<StreamEnd, SyncError> {
-    let name = stream.as_str();
-    let mut state = store.read().stream_state(integration.id, name)?;
-    let connector_sha = store.read().connector(&integration.connector_id)?.map(|c| c.sha256).unwrap_or_default();
-    let connector_sha = connector_sha.as_str();
-    let incremental_capable = info.stream(stream).is_some_and(|s| s.incremental);
-
-    // Decide what this read is: resume a full listing, start a new one, or
-    // read incrementally (which never proves a deletion).
-    let (listing, since, resumed) = match request.mode {
-        Mode::Incremental => {
-            let since = state.watermark.as_deref().filter(|_| incremental_capable).map(overlap);
-            (None, since, false)
-        }
-        // A checkpoint written by another build of the connector (upgraded
-        // or reinstalled since) is not resumed: its cursor may mean
-        // something else to this build, or be refused for ever.
-        Mode::Full => match (state.listing, state.listing_mode.as_deref()) {
-            (Some(listing), Some("full"))
-                if state.cursor.is_some() && state.cursor_connector.as_deref() == Some(connector_sha) =>
-            {
-                (Some(listing), None, true)
-            }
-            _ => (Some(run_id), None, false),
-        },
-    };
-    let mut cursor = if resumed { state.cursor.clone() } else { None };
-    if !resumed {
-        state.listing = listing;
-        state.listing_mode = Some(if listing.is_some() { "full" } else { "incremental" }.into());
-        state.listing_since = since.clone();
-        state.listing_started_at = Some(now());
-        state.cursor = None;
-        store.transaction(|tx| tx.put_stream_state(integration.id, name, &state))?;
-    }
-    observer.stream_started(stream, resumed);
-
-    let limits = runtime.limits();
-    let mut seen_cursors: HashSet<String> = HashSet::new();
-    // The next page, when it was read while the previous one was written.
-    let mut prefetched: Option<ReadResult> = None;
-    loop {
-        let read = match prefetched.take() {
-            Some(read) => read,
-            None => {
-                if request.cancelled() {
-                    return Ok(StreamEnd::Interrupted(Stop::Requested));
-                }
-                if Instant::now() >= deadline {
-                    return Ok(StreamEnd::Interrupted(Stop::RunLimit));
-                }
-                if row.pages >= limits.stream_pages {
-                    return Ok(StreamEnd::Failed {
-                        message: format!(
-                            "the connector kept paging: {} pages without reaching the end (limit FERRY_STREAM_MAX_PAGES)",
-                            row.pages
-                        ),
-                    });
-                }
-                session.read(stream, cursor.clone(), since.clone()).await
-            }
-        };
-        let page = match read {
-            Err(e) => {
-                // A crash or limit breach fails this stream; the next stream
-                // gets a fresh instance.
-                return Ok(StreamEnd::Failed { message: e.to_string() });
-            }
-            Ok(Err(e)) => return Ok(classify(e)),
-            Ok(Ok(page)) => page,
-        };
-        let mut page = page;
-        for record in &mut page.records {
-            row.truncated += records::bound(record, session.redactor());
-        }
-        // One invalid record costs that record only: it is kept aside with
-        // its reason and the rest of the page syncs. A page mostly invalid
-        // means a broken connector or PSA, and fails the stream.
-        let mut writes = Vec::with_capacity(page.records.len());
-        let mut skipped: Vec<SkippedRecord> = Vec::new();
-        let mut first_invalid = None;
-        for (i, record) in page.records.iter().enumerate() {
-            match records::validate(i, record).and_then(|_| records::to_mirror(i, record)) {
-                Ok(w) => writes.push(w),
-                Err(e) => {
-                    skipped.push(skipped_record(name, record, &e, session.redactor()));
-                    first_invalid.get_or_insert(e);
-                }
-            }
-        }
-        if records::mostly_invalid(skipped.len(), page.records.len())
-            && let Some(e) = first_invalid
-        {
-            return Ok(StreamEnd::Failed {
-                message: session.redactor().redact(&format!(
-                    "the connector returned an invalid page: {} of {} records are invalid, the first: {e}",
-                    skipped.len(),
-                    page.records.len()
-                )),
-            });
-        }
-        // Skipped records still exist in the PSA: they must not count as
-        // deleted when this listing ends (ids that are themselves the fault
-        // name nothing stored).
-        let still_there: Vec<String> =
-            skipped.iter().filter(|r| r.field.as_deref() != Some("id")).map(|r| r.external_id.clone()).collect();
-        if let Err(e) = records::unique_ids(stream, &page.records) {
-            return Ok(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
-        }
-        *run_records += writes.len() as u64;
-        if *run_records > limits.run_records {
-            return Ok(StreamEnd::Fatal {
-                message: format!("the run fetched more than {} records (limit FERRY_RUN_MAX_RECORDS)", limits.run_records),
-                hint: "raise FERRY_RUN_MAX_RECORDS if the PSA really holds that much, else report it to the connector's author".into(),
-            });
-        }
-        if let Some(next) = &page.next
-            && (Some(next) == cursor.as_ref() || !seen_cursors.insert(next.clone()))
-        {
-            {
-                return Ok(StreamEnd::Failed {
-                    message: format!(
-                        "the connector repeated a cursor (`{}`): paging would never end",
-                        short(&session.redactor().redact(next))
-                    ),
-                });
-            }
-        }
-        // A cursor is stored as the checkpoint, unmasked (the connector needs
-        // it back exactly): one carrying a secret is refused.
-        if let Some(next) = &page.next
-            && session.redactor().redact(next) != *next
-        {
-            return Ok(StreamEnd::Failed {
-                message: "the connector put a secret into its cursor; Ferry stores cursors as checkpoints, so it \
-                          stopped this stream (report it to the connector's author)"
-                    .into(),
-            });
-        }
-        let done = page.next.is_none();
-        // A listing that began in an earlier run was stitched from segments.
-        let stitched = listing.is_some_and(|l| l != run_id);
-        state.cursor = page.next.clone();
-        state.cursor_connector = Some(connector_sha.to_string());
-        row.pages += 1;
-        row.fetched += writes.len() as u64;
-        let write = |store: &mut Store, row: &RunStreamRow, state: &StreamState| {
-            store.transaction(|tx| {
-                let outcome = tx.write_page(integration.id, name, run_id, listing, &writes)?;
-                if !skipped.is_empty() {
-                    tx.put_skipped_records(run_id, integration.id, &skipped)?;
-                    tx.keep_seen(integration.id, name, run_id, listing, &still_there)?;
-                }
-                let mut updated_row = row.clone();
-                updated_row.invalid += skipped.len() as u64;
-                updated_row.created += outcome.created;
-                updated_row.updated += outcome.updated;
-                updated_row.unchanged += outcome.unchanged;
-                if done {
-                    match listing {
-                        Some(started) if stitched => updated_row.note = Some(deletions_deferred(started)),
-                        Some(listing) => {
-                            updated_row.deleted = tx.mark_unseen_deleted(integration.id, name, listing, run_id)?;
-                        }
-                        None => {}
-                    }
-                    let mut finished = state.clone();
-                    finished.watermark = state.listing_started_at.clone();
-                    finished.last_complete_at = Some(now());
-                    finished.listing = None;
-                    finished.listing_mode = None;
-                    finished.listing_since = None;
-                    finished.listing_started_at = None;
-                    finished.cursor = None;
-                    tx.put_stream_state(integration.id, name, &finished)?;
-                } else {
-                    tx.put_stream_state(integration.id, name, state)?;
-                }
-                tx.put_run_stream(run_id, &updated_row)?;
-                Ok((outcome, updated_row.deleted, updated_row.note))
-            })
-        };
-        // While this page is written, the connector already asks the PSA for
-        // the next one: the PSA's response time and the write overlap. Pages
-        // are still written one after another, each with its checkpoint, so
-        // a crash loses at most the page in flight, as before.
-        let prefetch = !done && !request.cancelled() && Instant::now() < deadline && row.pages < limits.stream_pages;
-        let outcome = if prefetch {
-            let (next, written) = tokio::join!(session.read(stream, page.next.clone(), since.clone()), async {
-                write(store, row, &state)
-            });
-            prefetched = Some(next);
-            written?
-        } else {
-            write(store, row, &state)?
-        };
-        row.invalid += skipped.len() as u64;
-        row.created += outcome.0.created;
-        row.updated += outcome.0.updated;
-        row.unchanged += outcome.0.unchanged;
-        row.deleted = outcome.1;
-        row.note = outcome.2;
-        observer.page(stream, row.fetched, page.total);
-        if done {
-            return Ok(StreamEnd::Complete);
-        }
-        cursor = page.next;
-    }
-}
-
 /// "N records skipped as invalid (stream: n, ...)".
 fn skipped_summary(rows: &[RunStreamRow], invalid: u64) -> String {
     let per: Vec<String> =
@@ -763,78 +485,5 @@ fn skipped_summary(rows: &[RunStreamRow], invalid: u64) -> String {
     format!("{invalid} {noun} skipped as invalid ({})", per.join(", "))
 }
 
-/// A record kept aside: which, why, and a redacted snippet of it.
-fn skipped_record(
-    stream: &str,
-    record: &crate::model::Record,
-    e: &records::InvalidRecord,
-    redactor: &crate::secrets::Redactor,
-) -> SkippedRecord {
-    let id: String = record.external_id().chars().take(256).collect();
-    SkippedRecord {
-        stream: stream.to_string(),
-        external_id: redactor.redact(&id),
-        field: e.field.map(str::to_string),
-        reason: redactor.redact(&e.why),
-        snippet: records::snippet(record, redactor),
-    }
-}
-
-/// The note on a stream whose full listing, started by run `started`, was
-/// completed by a later run.
-fn deletions_deferred(started: i64) -> String {
-    format!(
-        "listing resumed from interrupted run #{started}: nothing marked deleted; deletions wait for the next uninterrupted full listing"
-    )
-}
-
-/// What one `read` call gives: a call failure, the connector's error, or a
-/// page.
-type ReadResult = Result<Result<crate::model::Page, ConnectorError>, crate::runtime::RuntimeError>;
-
-fn classify(e: ConnectorError) -> StreamEnd {
-    let hint = e.hint();
-    if e.is_fatal_for_run() {
-        StreamEnd::Fatal { message: e.to_string(), hint }
-    } else {
-        StreamEnd::Failed { message: format!("{e} — {hint}") }
-    }
-}
-
-/// The watermark moved back by [`WATERMARK_OVERLAP`], as RFC 3339 seconds.
-fn overlap(watermark: &str) -> String {
-    match chrono::DateTime::parse_from_rfc3339(watermark) {
-        Ok(t) => {
-            let t = t.with_timezone(&chrono::Utc) - chrono::Duration::from_std(WATERMARK_OVERLAP).unwrap_or_default();
-            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        }
-        Err(_) => watermark.to_string(),
-    }
-}
-
-fn short(s: &str) -> String {
-    s.chars().take(80).collect()
-}
-
 /// `StreamState` is re-exported for callers that inspect checkpoints.
 pub type Checkpoint = StreamState;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overlap_moves_back_a_minute() {
-        assert_eq!(overlap("2025-10-02T03:15:40.123Z"), "2025-10-02T03:14:40Z");
-        assert_eq!(overlap("garbage"), "garbage");
-    }
-
-    #[test]
-    fn fatal_errors_stop_the_run() {
-        assert!(matches!(classify(ConnectorError::Unauthorized { detail: "x".into() }), StreamEnd::Fatal { .. }));
-        assert!(matches!(
-            classify(ConnectorError::Forbidden { resource: "a".into(), permission: None, detail: String::new() }),
-            StreamEnd::Failed { .. }
-        ));
-    }
-}

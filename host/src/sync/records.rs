@@ -2,10 +2,9 @@
 //! over-long text cut), validation (a connector that lies gets a clear
 //! error, not a corrupt mirror), canonical JSON and its content hash.
 
-use sha2::{Digest, Sha256};
-
 use std::collections::HashMap;
 
+use crate::hashing::content_hash;
 use crate::model::{Address, Field, Record, StreamKind};
 use crate::secrets::Redactor;
 use crate::store::MirrorWrite;
@@ -348,11 +347,6 @@ pub fn to_mirror(index: usize, record: &Record) -> Result<MirrorWrite, InvalidRe
         psa_updated_at: record.updated_at().map(str::to_string),
         data,
     })
-}
-
-pub fn content_hash(data: &str) -> String {
-    let digest = Sha256::digest(data.as_bytes());
-    hex::encode(&digest[..16])
 }
 
 #[cfg(test)]

@@ -211,7 +211,12 @@ impl Api {
     /// Sites live under each company; there is no global list. A page is
     /// the sites of the next batch of companies (by id), and the cursor is
     /// the last company id done, so cursors only move forward.
-    pub fn sites(&self, cursor: Option<&str>) -> Result<Page, ConnectorError> {
+    ///
+    /// Each company costs one request, so an incremental read (`since`, a
+    /// CW condition) reads the sites of companies changed since only (new
+    /// ones included); a site edited on an unchanged company waits for the
+    /// next full read.
+    pub fn sites(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let after: u64 = match cursor {
             None => 0,
             Some(c) => c
@@ -219,7 +224,7 @@ impl Api {
                 .and_then(|n| n.parse().ok())
                 .ok_or_else(|| bad_response(format!("cursor `{c}` is not a sites cursor")))?,
         };
-        let condition = format!("id > {after}");
+        let condition = and(Some(&format!("id > {after}")), since).unwrap_or_default();
         let query =
             [("fields", "id"), ("orderBy", "id asc"), ("pageSize", SITES_BATCH), ("conditions", condition.as_str())];
         let resp = self.get(COMPANIES.path, &query, "companies (for their sites)", SITES_MODULE)?;
@@ -401,7 +406,7 @@ fn only_these_failed(e: ConnectorError, names: &str) -> ConnectorError {
 }
 
 /// CW's statuses → connector-error. Clients must key off the status, not
-/// the body, which CW does not document (API-FACTS §2.3).
+/// the body, which CW does not document (docs/psa-apis.md §2.3).
 pub fn classify(resp: &Response, resource: &str, module: &str) -> ConnectorError {
     let message = cw_message(&resp.body);
     match resp.status {

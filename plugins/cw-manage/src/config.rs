@@ -15,7 +15,7 @@ pub const BASE_URL: &str = "base_url";
 
 const DEFAULT_CODEBASE: &str = "v4_6_release";
 
-/// Cloud login hosts and the API hosts they need instead (API-FACTS §2.1:
+/// Cloud login hosts and the API hosts they need instead (docs/psa-apis.md §2.1:
 /// without the `api-` prefix CW answers "SSL is required").
 const CLOUD_LOGIN_HOSTS: &[&str] = &[
     "na.myconnectwise.net",

@@ -4,7 +4,7 @@
 //! Basic auth over `companyId+publicKey:privateKey` plus the `clientId`
 //! header, bare JSON arrays paged with `page`/`pageSize` (1,000, the
 //! maximum) and `Link` headers, `conditions` for incremental reads
-//! (`lastUpdated > [since]`). Facts and sources: `shared/api/API-FACTS.md` §2.
+//! (`lastUpdated > [since]`). Facts and sources: `docs/psa-apis.md` §2.
 //! Paging, JSON and error mapping come from `ferry-sdk`; this crate holds
 //! only what is CW's own.
 
@@ -15,7 +15,7 @@ mod map;
 use ferry_sdk::prelude::*;
 
 /// CW publishes no fixed quota; it warns that integrations above ~1,000
-/// requests a minute will be throttled (API-FACTS §2.4). Ferry stays well
+/// requests a minute will be throttled (docs/psa-apis.md §2.4). Ferry stays well
 /// below that and honours 429 Retry-After when CW throttles earlier.
 const RATE_LIMIT: RateLimit = RateLimit { requests: 600, per_seconds: 60 };
 
@@ -40,7 +40,11 @@ impl Source for CwManage {
                     "company types and statuses, configuration types and statuses, agreement types, ticket statuses",
                 ),
                 s(StreamKind::Companies, true, "companies, deleted ones included (marked deleted)"),
-                s(StreamKind::Sites, false, "sites of every company (one request per company)"),
+                s(
+                    StreamKind::Sites,
+                    true,
+                    "sites of every company (one request per company; incremental: of companies changed since)",
+                ),
                 s(StreamKind::Contacts, true, "contacts, email and phones from communication items"),
                 s(StreamKind::Assets, true, "configurations, with their questions and answers"),
                 s(StreamKind::Agreements, true, "active agreements"),
@@ -48,6 +52,7 @@ impl Source for CwManage {
             ],
             allowed_hosts: vec!["https://{site}".into(), "{base_url}".into()],
             rate_limit: Some(RATE_LIMIT),
+            extra_streams: vec![],
         }
     }
 
@@ -61,10 +66,12 @@ impl Source for CwManage {
 
     fn read(
         raw: RawConfig,
-        stream: StreamKind,
+        stream: StreamRef,
         cursor: Option<String>,
         since: Option<String>,
     ) -> Result<Page, ConnectorError> {
+        // Extra streams (contract 0.3): this connector declares none.
+        let StreamRef::Kind(stream) = stream else { return Err(ConnectorError::UnsupportedStream(stream)) };
         let api = api::Api::new(&config::Settings::from_raw(raw)?);
         let since = since.as_deref().map(api::since_condition).transpose()?;
         match stream {
@@ -73,7 +80,7 @@ impl Source for CwManage {
             StreamKind::Assets => api.configurations(cursor.as_deref(), since.as_deref()),
             StreamKind::Agreements => api.agreements(cursor.as_deref(), since.as_deref()),
             StreamKind::Tickets => api.tickets(cursor.as_deref(), since.as_deref()),
-            StreamKind::Sites => api.sites(cursor.as_deref()),
+            StreamKind::Sites => api.sites(cursor.as_deref(), since.as_deref()),
             StreamKind::Lookups => api.lookups(cursor.as_deref()),
         }
     }

@@ -4,8 +4,9 @@
 //! `ferry:connector` contract (see `wit/connector.wit`). This crate holds what
 //! every connector needs so that a connector crate holds only PSA-specific
 //! code: the generated bindings, configuration access, an HTTP client over the
-//! host's `http` import with JSON decoding, paging helpers and the mapping of
-//! HTTP statuses onto `connector-error`.
+//! host's `http` import with JSON decoding, paging helpers, the `state`
+//! store (tokens kept between calls) and the mapping of HTTP statuses onto
+//! `connector-error`.
 //!
 //! ```ignore
 //! use ferry_sdk::prelude::*;
@@ -16,7 +17,7 @@
 //!     fn info() -> ConnectorInfo { /* ... */ }
 //!     fn validate_config(config: RawConfig) -> Result<ValidatedConfig, ConnectorError> { /* ... */ }
 //!     fn check(config: RawConfig) -> Result<CheckReport, ConnectorError> { /* ... */ }
-//!     fn read(config: RawConfig, stream: StreamKind, cursor: Option<String>, since: Option<String>)
+//!     fn read(config: RawConfig, stream: StreamRef, cursor: Option<String>, since: Option<String>)
 //!         -> Result<Page, ConnectorError> { /* ... */ }
 //! }
 //!
@@ -28,6 +29,7 @@ pub mod error;
 pub mod http;
 pub mod log;
 pub mod paging;
+pub mod state;
 pub mod text;
 
 /// Bindings generated from `wit/`. Connectors normally use [`prelude`].
@@ -47,8 +49,8 @@ pub mod prelude {
     pub use crate::bindings::ferry::connector::types::Asset;
     pub use crate::bindings::ferry::connector::types::{
         Address, Agreement, CheckReport, Company, ConfigField, ConfigProblem, ConnectorError, ConnectorInfo, Contact,
-        Field, Lookup, LookupKind, Page, PermissionDenied, RateLimit, Records, Site, StreamInfo, StreamKind, Ticket,
-        ValidatedConfig,
+        ExtraStreamInfo, Field, Item, Lookup, LookupKind, Page, PermissionDenied, RateLimit, Records, Site, StreamInfo,
+        StreamKind, StreamRef, Ticket, ValidatedConfig,
     };
     pub use crate::config::{Config, RawConfig};
     pub use crate::error::{bad_response, invalid_config};

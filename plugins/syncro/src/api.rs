@@ -6,7 +6,7 @@ use ferry_sdk::error::{from_status, snippet};
 use ferry_sdk::prelude::*;
 
 use crate::config::Settings;
-use crate::map;
+use crate::{map, newest};
 
 pub struct Api {
     client: Client,
@@ -74,12 +74,54 @@ impl Api {
         Ok(CheckReport { summary, facts, warnings })
     }
 
-    pub fn companies(&self, page: PageNumber) -> Result<Page, ConnectorError> {
-        let list = self.list_page(&CUSTOMERS, page, &[("include_disabled", "true")])?;
-        let next = list.next(page);
-        let total = list.total_entries;
+    /// Customers: all of them in id order, or with `since` newest first
+    /// down to `since` (see [`crate::newest`]).
+    pub fn companies(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
+        let since = match since {
+            Some(s) => Some(
+                newest::instant(s).ok_or_else(|| bad_response(format!("`since` is not an RFC 3339 time: `{s}`")))?,
+            ),
+            None => None,
+        };
+        let (page, after) = match newest::Cursor::parse(cursor, since.is_some())? {
+            newest::Cursor::Full(page) => {
+                let list = self.list_page(&CUSTOMERS, page, &[("include_disabled", "true")])?;
+                let next = list.next(page);
+                let total = list.total_entries;
+                let records = changed_since(list.decode(&CUSTOMERS, map::company)?, since);
+                return Ok(Page {
+                    records: Records::Companies(records),
+                    next,
+                    total: since.is_none().then_some(total).flatten(),
+                });
+            }
+            newest::Cursor::Newest { page, after } => (PageNumber(page), after),
+        };
+        let since_ms = since.unwrap_or(i64::MIN);
+        let list = self.list_page(&CUSTOMERS, page, &[("include_disabled", "true"), ("sort", "updated_at DESC")])?;
+        let more = list.next(page).is_some();
         let records = list.decode(&CUSTOMERS, map::company)?;
-        Ok(Page { records: Records::Companies(records), next, total })
+        let times: Vec<Option<i64>> =
+            records.iter().map(|c| c.updated_at.as_deref().and_then(newest::instant)).collect();
+        match newest::verify(after, &times) {
+            Ok(last) => {
+                // The page reaching back past `since` is the last one needed.
+                let reached = last.is_some_and(|t| t < since_ms);
+                let next = (more && !reached).then(|| newest::Cursor::Newest { page: page.0 + 1, after: last }.text());
+                let records = changed_since(records, since);
+                Ok(Page { records: Records::Companies(records), next, total: None })
+            }
+            Err(why) => {
+                ferry_sdk::log::warn(&format!(
+                    "Syncro did not return customers newest first (sort=updated_at DESC; page {}: {why}): \
+                     reading all customers instead",
+                    page.0
+                ));
+                let records = changed_since(records, since);
+                let next = Some(newest::Cursor::Full(PageNumber(1)).text());
+                Ok(Page { records: Records::Companies(records), next, total: None })
+            }
+        }
     }
 
     pub fn contacts(&self, page: PageNumber) -> Result<Page, ConnectorError> {
@@ -193,6 +235,18 @@ pub fn classify(resp: &Response, resource: &str, permission: Option<&str>) -> Co
             detail: snippet(&resp.body),
         }),
         _ => from_status(resp, resource),
+    }
+}
+
+/// The customers updated at or after `since` (all without it); one whose
+/// update time cannot be read is kept.
+fn changed_since(records: Vec<Company>, since: Option<i64>) -> Vec<Company> {
+    match since {
+        None => records,
+        Some(since) => records
+            .into_iter()
+            .filter(|c| c.updated_at.as_deref().and_then(newest::instant).is_none_or(|t| t >= since))
+            .collect(),
     }
 }
 

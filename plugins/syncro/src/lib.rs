@@ -3,13 +3,17 @@
 //! Speaks Syncro's REST API v1 (`https://{subdomain}.syncromsp.com/api/v1`):
 //! bearer-token auth, numbered pages with `meta.total_pages`, list envelopes
 //! keyed per endpoint (`customers`, `contacts`, `assets`, `tickets`).
-//! Only tickets can be filtered by update time (`since_updated_at`); the other
-//! streams are read whole and Ferry detects changes by content hash.
-//! Facts and sources: `shared/api/API-FACTS.md` §1.
+//! Only tickets can be filtered by update time (`since_updated_at`);
+//! customers are read newest first (`sort=updated_at DESC`) down to the
+//! watermark where the tenant honours that sort (checked page by page,
+//! falling back to a whole read); contacts and assets are read whole and
+//! Ferry detects changes by content hash.
+//! Facts and sources: `docs/psa-apis.md` §1.
 
 mod api;
 mod config;
 mod map;
+mod newest;
 
 use ferry_sdk::prelude::*;
 
@@ -30,13 +34,18 @@ impl Source for Syncro {
             config: config::fields(),
             streams: vec![
                 stream(StreamKind::Lookups, false, "Syncro ticket statuses and asset types"),
-                stream(StreamKind::Companies, false, "Syncro customers (including disabled ones)"),
+                stream(
+                    StreamKind::Companies,
+                    true,
+                    "Syncro customers (including disabled ones); incremental newest first by sort=updated_at DESC",
+                ),
                 stream(StreamKind::Contacts, false, "Syncro customer contacts"),
                 stream(StreamKind::Assets, false, "Syncro customer assets"),
                 stream(StreamKind::Tickets, true, "Syncro tickets (incremental by since_updated_at)"),
             ],
             allowed_hosts: vec!["https://{subdomain}.syncromsp.com".into(), "{base_url}".into()],
             rate_limit: Some(RATE_LIMIT),
+            extra_streams: vec![],
         }
     }
 
@@ -51,20 +60,22 @@ impl Source for Syncro {
 
     fn read(
         raw: RawConfig,
-        stream: StreamKind,
+        stream: StreamRef,
         cursor: Option<String>,
         since: Option<String>,
     ) -> Result<Page, ConnectorError> {
+        // Extra streams (contract 0.3): this connector declares none.
+        let StreamRef::Kind(stream) = stream else { return Err(ConnectorError::UnsupportedStream(stream)) };
         let settings = config::Settings::from_raw(raw)?;
         let api = api::Api::new(&settings);
         let page = || PageNumber::from_cursor(cursor.as_deref());
         match stream {
-            StreamKind::Companies => api.companies(page()?),
+            StreamKind::Companies => api.companies(cursor.as_deref(), since.as_deref()),
             StreamKind::Contacts => api.contacts(page()?),
             StreamKind::Assets => api.assets(page()?),
             StreamKind::Tickets => api.tickets(page()?, since.as_deref()),
             StreamKind::Lookups => api.lookups(cursor.as_deref()),
-            other => Err(ConnectorError::UnsupportedStream(other)),
+            other => Err(ConnectorError::UnsupportedStream(StreamRef::Kind(other))),
         }
     }
 }

@@ -99,6 +99,7 @@ impl Source for ExamplePsa {
             ],
             allowed_hosts: vec!["{base_url}".into()],
             rate_limit: None,
+            extra_streams: vec![],
         }
     }
 
@@ -119,10 +120,12 @@ impl Source for ExamplePsa {
 
     fn read(
         config: RawConfig,
-        stream: StreamKind,
+        stream: StreamRef,
         cursor: Option<String>,
         _since: Option<String>,
     ) -> Result<Page, ConnectorError> {
+        // Extra streams (contract 0.3): this connector declares none.
+        let StreamRef::Kind(stream) = stream else { return Err(ConnectorError::UnsupportedStream(stream)) };
         let client = client(config)?;
         match stream {
             StreamKind::Companies => {
@@ -172,7 +175,7 @@ impl Source for ExamplePsa {
                     .collect();
                 Ok(Page { records: Records::Assets(records), next, total: None })
             }
-            other => Err(ConnectorError::UnsupportedStream(other)),
+            other => Err(ConnectorError::UnsupportedStream(StreamRef::Kind(other))),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! ConnectWise Manage's `conditions` query language, the subset the
-//! simulator understands (API-FACTS §2.5): comparisons `= != < <= > >=`,
+//! simulator understands (docs/psa-apis.md §2.5): comparisons `= != < <= > >=`,
 //! `like` (with `*`/`%` wildcards), `contains`, `in (...)`, joined by
 //! `and`/`or`, parentheses; strings in double or single quotes, datetimes
 //! in `[...]`, numbers, `true`/`false`/`null`; fields as paths (`company/id`).

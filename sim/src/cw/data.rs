@@ -1,5 +1,5 @@
-//! CW Manage data: the world's CW view in CW's JSON shapes (API-FACTS
-//! §2.8–2.13), and loading a data set from a file.
+//! CW Manage data: the world's CW view in CW's JSON shapes (docs/psa-apis.md
+//! §2.7), and loading a data set from a file.
 
 use std::collections::HashMap;
 use std::path::Path;

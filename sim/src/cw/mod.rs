@@ -1,5 +1,5 @@
 //! The ConnectWise Manage REST API simulator (`/v4_6_release/apis/3.0`),
-//! per API-FACTS §2: Basic auth over `companyId+publicKey:privateKey` plus a
+//! per docs/psa-apis.md §2: Basic auth over `companyId+publicKey:privateKey` plus a
 //! required `clientId` header; bare JSON arrays; `page`/`pageSize` (default
 //! 25, at most 1,000) with RFC 5988 `Link` headers built from the request's
 //! host; `conditions` and `orderBy`; `_info` on records and `{id, name}`
@@ -18,11 +18,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
-use chrono::Utc;
 use serde_json::{Value, json};
 
 pub use self::data::CwData;
-use crate::table::json_array;
+use crate::table::{Order, Selection, json_array};
 use crate::{Psa, Shared, Simulator, error_response};
 
 pub const API_PREFIX: &str = "/v4_6_release/apis/3.0";
@@ -270,36 +269,36 @@ fn parse_conditions(p: &HashMap<String, String>, resource: &Resource) -> Result<
     Ok(Some(expr))
 }
 
-/// Records of a table passing the conditions (and an optional parent
-/// filter), ordered as `orderBy` asks (default: id ascending).
-fn select(
+/// Run `f` over the listing of a table passing the conditions (and an
+/// optional parent filter), ordered as `orderBy` asks (default: id
+/// ascending).
+fn with_selection<T>(
     state: &AppState,
     table: &str,
     expr: Option<&conditions::Expr>,
     parent: Option<u64>,
     p: &HashMap<String, String>,
-) -> Vec<crate::Rec> {
+    f: impl FnOnce(&crate::Table, &Selection) -> T,
+) -> Option<T> {
     let floor = expr.and_then(conditions::Expr::updated_floor);
-    let mut rows: Vec<crate::Rec> = state
-        .shared
-        .with_table(table, |t| {
-            t.rows()
-                .iter()
-                .filter(|r| parent.is_none_or(|id| r.parent == Some(id)))
-                .filter(|r| floor.is_none_or(|(t, strict)| if strict { r.updated > t } else { r.updated >= t }))
-                .filter(|r| !state.shared.vanished(r.id))
-                .filter(|r| match expr {
-                    Some(e) => serde_json::from_str::<Value>(&r.json).map(|v| e.eval(&v)).unwrap_or(false),
-                    None => true,
-                })
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    if p.get("orderBy").is_some_and(|o| o.trim().eq_ignore_ascii_case("id desc")) {
-        rows.reverse();
-    }
-    rows
+    // The update-time bound is checked before any JSON is parsed, as a real
+    // server's index would skip old records.
+    let matches = |r: &crate::Rec| {
+        floor.is_none_or(|(t, strict)| if strict { r.updated > t } else { r.updated >= t })
+            && match expr {
+                Some(e) => serde_json::from_str::<Value>(&r.json).map(|v| e.eval(&v)).unwrap_or(false),
+                None => true,
+            }
+    };
+    let keep: Option<crate::table::Keep<'_>> = expr.map(|_| &matches as _);
+    let order = if p.get("orderBy").is_some_and(|o| o.trim().eq_ignore_ascii_case("id desc")) {
+        Order::IdDesc
+    } else {
+        Order::IdAsc
+    };
+    // The conditions text determines `matches` entirely.
+    let key = p.get("conditions").map(String::as_str).unwrap_or("");
+    state.shared.with_listing(table, key, order, parent, keep, f)
 }
 
 /// The `Link` header for a page, built from the request's own host.
@@ -334,23 +333,23 @@ fn page_response(
     headers: &HeaderMap,
     uri: &Uri,
     p: &HashMap<String, String>,
-    rows: Vec<crate::Rec>,
+    table: &str,
+    expr: Option<&conditions::Expr>,
+    parent: Option<u64>,
 ) -> Response {
     let size = page_size(p);
     let page = page(p);
-    let total = rows.len();
-    let last = total.div_ceil(size).max(1);
-    let start = (page - 1).saturating_mul(size).min(total);
-    let end = (start + size).min(total);
-    let mut slice: Vec<&crate::Rec> = rows[start..end].iter().collect();
-    if state.shared.faults().duplicate_across_pages && end < total {
-        slice.push(&rows[end]);
-    }
+    let duplicate = state.shared.faults().duplicate_across_pages;
+    let Some((body, last)) = with_selection(state, table, expr, parent, p, |t, listing| {
+        let slice = t.page(listing, page, size, duplicate);
+        (json_array(slice.records.into_iter()), slice.last_page)
+    }) else {
+        return cw_error(StatusCode::INTERNAL_SERVER_ERROR, "missing table");
+    };
     if page == 1 {
         state.shared.mark_first_page_served();
     }
-    let mut response =
-        ([("content-type", "application/json; charset=utf-8")], json_array(slice.into_iter())).into_response();
+    let mut response = ([("content-type", "application/json; charset=utf-8")], body).into_response();
     let h = response.headers_mut();
     if let Some(link) = link_header(headers, uri, page, last) {
         h.insert("link", link);
@@ -374,8 +373,7 @@ async fn list(
         Ok(e) => e,
         Err(r) => return r,
     };
-    let rows = select(&state, resource.table, expr.as_ref(), parent, &p);
-    page_response(&state, &headers, &uri, &p, rows)
+    page_response(&state, &headers, &uri, &p, resource.table, expr.as_ref(), parent)
 }
 
 async fn count(
@@ -392,7 +390,7 @@ async fn count(
         Ok(e) => e,
         Err(r) => return r,
     };
-    let n = select(&state, resource.table, expr.as_ref(), parent, &p).len();
+    let n = with_selection(&state, resource.table, expr.as_ref(), parent, &p, |t, l| t.count(l)).unwrap_or(0);
     axum::Json(json!({ "count": n })).into_response()
 }
 
@@ -441,8 +439,7 @@ async fn sites(
         Ok(e) => e,
         Err(r) => return r,
     };
-    let rows = select(&state, "sites", expr.as_ref(), Some(company), &p);
-    page_response(&state, &headers, &uri, &p, rows)
+    page_response(&state, &headers, &uri, &p, "sites", expr.as_ref(), Some(company))
 }
 
 async fn board_statuses(
@@ -458,8 +455,7 @@ async fn board_statuses(
     let Ok(board) = board.parse::<u64>() else {
         return cw_error(StatusCode::BAD_REQUEST, "board id must be a number");
     };
-    let rows = select(&state, "board_statuses", None, Some(board), &p);
-    page_response(&state, &headers, &uri, &p, rows)
+    page_response(&state, &headers, &uri, &p, "board_statuses", None, Some(board))
 }
 
 async fn system_info(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -491,53 +487,26 @@ async fn company_info(
     .into_response()
 }
 
-/// Change `count` records visibly and bump `_info.lastUpdated`.
-pub(crate) fn touch(shared: &Shared, kind: &str, count: usize) -> Vec<String> {
-    let table = crate::requests::table_name(Psa::Cw, kind);
-    let now = Utc::now();
-    let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    shared
-        .with_table_mut(table, |t| {
-            let ids: Vec<u64> = t.rows().iter().take(count).map(|r| r.id).collect();
-            for id in &ids {
-                let Some(mut v) = t.get(*id).and_then(|r| serde_json::from_str::<Value>(&r.json).ok()) else {
-                    continue;
-                };
-                let revision = shared.revision.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                match table {
-                    "tickets" => {
-                        v["summary"] = json!(format!("{} (update {revision})", v["summary"].as_str().unwrap_or("")))
-                    }
-                    "configurations" => v["notes"] = json!(format!("Updated in PSA (revision {revision})")),
-                    "contacts" => v["title"] = json!(format!("Updated title {revision}")),
-                    _ => v["phoneNumber"] = json!(format!("555{revision:07}")),
-                }
-                v["_info"]["lastUpdated"] = json!(stamp);
-                t.update(*id, &v, now);
-            }
-            ids.into_iter().map(|i| i.to_string()).collect()
-        })
-        .unwrap_or_default()
-}
-
-pub(crate) fn rename(shared: &Shared, kind: &str, id: &str, name: &str) -> bool {
-    let table = crate::requests::table_name(Psa::Cw, kind);
-    let Ok(id) = id.parse::<u64>() else { return false };
-    let now = Utc::now();
-    shared
-        .with_table_mut(table, |t| {
-            let Some(mut v) = t.get(id).and_then(|r| serde_json::from_str::<Value>(&r.json).ok()) else {
-                return false;
-            };
-            match table {
-                "tickets" => v["summary"] = json!(name),
-                _ => v["name"] = json!(name),
-            }
-            v["_info"]["lastUpdated"] = json!(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-            t.update(id, &v, now)
-        })
-        .unwrap_or(false)
-}
+/// How the CW simulator changes records (see [`crate::requests::Edits`]).
+pub(crate) const EDITS: crate::requests::Edits = crate::requests::Edits {
+    touch: |table, v, revision| match table {
+        "tickets" => v["summary"] = json!(format!("{} (update {revision})", v["summary"].as_str().unwrap_or(""))),
+        "configurations" => v["notes"] = json!(format!("Updated in PSA (revision {revision})")),
+        "contacts" => v["title"] = json!(format!("Updated title {revision}")),
+        _ => v["phoneNumber"] = json!(format!("555{revision:07}")),
+    },
+    name_field: |table| match table {
+        "tickets" => "summary",
+        _ => "name",
+    },
+    stamp: |v, now| {
+        if !v["_info"].is_object() {
+            v["_info"] = json!({});
+        }
+        v["_info"]["lastUpdated"] = json!(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    },
+    parent: |v| v.get("company").and_then(|c| c.get("id")).and_then(Value::as_u64),
+};
 
 /// Load a CW data set (see sim/README.md).
 pub fn load_json(path: &Path) -> Result<CwData, String> {

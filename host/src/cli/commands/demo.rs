@@ -17,7 +17,7 @@ use crate::cli::output::{Out, duration};
 use crate::cli::{App, Failure, exit};
 use crate::integrations;
 use crate::registry;
-use crate::store::AssetFilter;
+use crate::store::{AssetFilter, Trigger};
 use crate::sync::{self, Mode, Quiet, SyncRequest};
 
 /// An integration the demo adds against one simulator.
@@ -98,7 +98,7 @@ pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Fa
                 continue;
             }
         }
-        let request = SyncRequest { force: true, ..SyncRequest::new(name, Mode::Full, "demo") };
+        let request = SyncRequest { force: true, ..SyncRequest::new(name, Mode::Full, Trigger::Demo) };
         let report = sync::run(&mut app.store, &app.runtime, &request, &Quiet).await?;
         print_sync(&out, &report);
         failed |= report.status != crate::store::RunStatus::Succeeded;

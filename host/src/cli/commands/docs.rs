@@ -24,7 +24,7 @@ pub fn layout(app: &mut App, command: LayoutCommand) -> Result<u8, Failure> {
                             vec![
                                 l.name.clone(),
                                 if l.active { "yes" } else { "no" }.into(),
-                                l.identity.clone(),
+                                l.identity.to_string(),
                                 l.assets.to_string(),
                             ]
                         })
@@ -37,7 +37,7 @@ pub fn layout(app: &mut App, command: LayoutCommand) -> Result<u8, Failure> {
             if name.is_empty() {
                 return Err(Failure::new("a layout needs a name", None));
             }
-            let id = app.store.transaction(|tx| tx.insert_layout(&name, &identity))?;
+            let id = app.store.transaction(|tx| tx.insert_layout(&name, identity))?;
             if app.out.json {
                 app.out.json(&serde_json::json!({"id": id, "name": name, "identity": identity}));
             } else {
@@ -50,7 +50,7 @@ pub fn layout(app: &mut App, command: LayoutCommand) -> Result<u8, Failure> {
                 .read()
                 .layout_by_name(&name)?
                 .ok_or_else(|| StoreError::NotFound { what: "layout", name: name.clone() })?;
-            app.store.transaction(|tx| tx.update_layout(layout.id, identity.as_deref(), active))?;
+            app.store.transaction(|tx| tx.update_layout(layout.id, identity, active))?;
             if app.out.json {
                 app.out.json(&app.store.read().layout_by_name(&name)?);
             } else {

@@ -91,7 +91,7 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
             if !shown.mirror.is_empty() {
                 app.out.table(
                     &["stream", "records in mirror"],
-                    shown.mirror.iter().map(|(s, n)| vec![s.clone(), n.to_string()]).collect(),
+                    shown.mirror.iter().map(|(s, n)| vec![s.to_string(), n.to_string()]).collect(),
                 );
             }
             if let Some(last) = &shown.last_run {

@@ -1,27 +1,16 @@
 //! `ferry match NAME [list | accept | set | create | ignore | unmatch | auto | policy]`.
 
 use crate::apply;
-use crate::cli::args::{LinkStateArg, MatchAction, MatchArgs};
+use crate::cli::args::{MatchAction, MatchArgs};
 use crate::cli::commands::sync::print_apply;
 use crate::cli::output::opt;
 use crate::cli::{App, Failure, exit};
 use crate::companies::{self, DecisionError, LinkView};
-use crate::store::LinkState;
 
 impl From<DecisionError> for Failure {
     fn from(e: DecisionError) -> Self {
         let hint = e.hint();
         Failure::new(e.to_string(), hint)
-    }
-}
-
-fn state(arg: LinkStateArg) -> LinkState {
-    match arg {
-        LinkStateArg::Suggested => LinkState::Suggested,
-        LinkStateArg::Matched => LinkState::Matched,
-        LinkStateArg::Created => LinkState::Created,
-        LinkStateArg::Ignored => LinkState::Ignored,
-        LinkStateArg::Unmatched => LinkState::Unmatched,
     }
 }
 
@@ -50,7 +39,7 @@ pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
     let action = args.action.unwrap_or(MatchAction::List { state: None });
     let (view, apply_after) = match action {
         MatchAction::List { state: filter } => {
-            let list = companies::list(&app.store, &integration, filter.map(state))?;
+            let list = companies::list(&app.store, &integration, filter)?;
             if app.out.json {
                 app.out.json(&list);
             } else {
@@ -59,14 +48,14 @@ pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
             return Ok(exit::OK);
         }
         MatchAction::Accept { ext, merge, apply } => {
-            (companies::accept(&mut app.store, &integration, &ext, merge)?, apply)
+            (companies::accept(&mut app.store, &integration, &ext, merge)?, apply.now)
         }
         MatchAction::Set { ext, company, merge, apply } => {
-            (companies::set(&mut app.store, &integration, &ext, &company, merge)?, apply)
+            (companies::set(&mut app.store, &integration, &ext, &company, merge)?, apply.now)
         }
-        MatchAction::Create { ext, apply } => (companies::create(&mut app.store, &integration, &ext)?, apply),
-        MatchAction::Ignore { ext, apply } => (companies::ignore(&mut app.store, &integration, &ext)?, apply),
-        MatchAction::Unmatch { ext, apply } => (companies::unmatch(&mut app.store, &integration, &ext)?, apply),
+        MatchAction::Create { ext, apply } => (companies::create(&mut app.store, &integration, &ext)?, apply.now),
+        MatchAction::Ignore { ext, apply } => (companies::ignore(&mut app.store, &integration, &ext)?, apply.now),
+        MatchAction::Unmatch { ext, apply } => (companies::unmatch(&mut app.store, &integration, &ext)?, apply.now),
         MatchAction::Auto { threshold, create_rest, dry_run, apply } => {
             let plan = companies::auto(&mut app.store, &integration, threshold, create_rest, dry_run)?;
             if app.out.json {
@@ -85,7 +74,7 @@ pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
                 all.extend(plan.left.clone());
                 app.out.table(&HEADERS, rows(&all));
             }
-            if apply && !dry_run {
+            if apply.now && !dry_run {
                 let report = apply::apply(&mut app.store, integration.id)?;
                 if !app.out.json {
                     print_apply(&app.out, &report);
@@ -94,10 +83,10 @@ pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
             return Ok(exit::OK);
         }
         MatchAction::Policy { policy } => {
-            let parsed = crate::settings::set_policy(&mut app.store, &integration, &policy)?;
-            app.out.line(format!("new PSA companies of {}: {}", integration.name, policy.trim()));
+            crate::settings::set_policy(&mut app.store, &integration, policy)?;
+            app.out.line(format!("new PSA companies of {}: {policy}", integration.name));
             if app.out.json {
-                app.out.json(&serde_json::json!({"integration": integration.name, "new_companies": parsed}));
+                app.out.json(&serde_json::json!({"integration": integration.name, "new_companies": policy}));
             }
             return Ok(exit::OK);
         }

@@ -6,6 +6,7 @@ use crate::cli::args::PluginCommand;
 use crate::cli::{App, Failure, exit};
 use crate::model::ConnectorInfo;
 use crate::registry;
+use crate::store::ConnectorOrigin;
 
 #[derive(Serialize)]
 struct Inspected<'a> {
@@ -31,7 +32,7 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                         version: &r.version,
                         contract: &r.contract,
                         sha256: &r.sha256,
-                        origin: &r.origin,
+                        origin: r.origin.as_str(),
                         info: &r.info,
                     })
                     .collect();
@@ -46,7 +47,7 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                                 r.name.clone(),
                                 r.version.clone(),
                                 r.contract.clone(),
-                                r.origin.clone(),
+                                r.origin.to_string(),
                                 r.info.streams.iter().map(|s| s.kind.to_string()).collect::<Vec<_>>().join(", "),
                             ]
                         })
@@ -62,7 +63,7 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                     Some("check the path to the .wasm file".into()),
                 )
             })?;
-            let row = registry::install(&mut app.store, &app.runtime, &bytes, "installed").await?;
+            let row = registry::install(&mut app.store, &app.runtime, &bytes, ConnectorOrigin::Installed).await?;
             if app.out.json {
                 app.out.json(&Inspected {
                     id: &row.id,
@@ -70,7 +71,7 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                     version: &row.version,
                     contract: &row.contract,
                     sha256: &row.sha256,
-                    origin: &row.origin,
+                    origin: row.origin.as_str(),
                     info: &row.info,
                 });
             } else {
@@ -98,7 +99,7 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                     .read()
                     .connector(&target)?
                     .ok_or_else(|| registry::RegistryError::Unknown(target.clone()))?;
-                (row.info, row.contract, row.sha256, row.origin)
+                (row.info, row.contract, row.sha256, row.origin.to_string())
             };
             if app.out.json {
                 app.out.json(&Inspected {

@@ -50,6 +50,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                     "requests per minute",
                     options.requests_per_minute.map(|n| n.to_string()).unwrap_or_else(|| "connector default".into()),
                 ),
+                ("streams read at once", options.concurrency().to_string()),
             ]);
             app.out.table(
                 &["#", "when type is", "layout"],
@@ -90,32 +91,40 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
         RulesAction::Primary { layout, apply } => {
             options = settings::set_primary_layout(&mut app.store, &integration, &layout)?;
             app.out.line(format!("primary sync location: {layout}"));
-            after_save(app, &integration, apply)?;
+            after_save(app, &integration, apply.now)?;
         }
         RulesAction::Contacts { layout, apply } => {
             options = settings::set_contacts_layout(&mut app.store, &integration, &layout)?;
             app.out.line(format!("contacts layout: {layout}"));
-            after_save(app, &integration, apply)?;
+            after_save(app, &integration, apply.now)?;
         }
         RulesAction::Add { when_type, layout, apply } => {
             options = settings::add_type_rule(&mut app.store, &integration, &when_type, &layout)?;
             let layout = options.rules.last().map(|r| r.layout.clone()).unwrap_or(layout);
             app.out.line(format!("when type is {} → {layout}", when_type.trim()));
-            after_save(app, &integration, apply)?;
+            after_save(app, &integration, apply.now)?;
         }
         RulesAction::Remove { n, apply } => {
             let (removed, now) = settings::remove_type_rule(&mut app.store, &integration, n)?;
             options = now;
             app.out.line(format!("removed rule {n} (when type is {} → {})", removed.when_type, removed.layout));
-            after_save(app, &integration, apply)?;
+            after_save(app, &integration, apply.now)?;
         }
         RulesAction::Skip { what, off, apply } => {
             options = settings::set_skip(&mut app.store, &integration, &what, !off)?;
             app.out.line(format!("skip {what}: {}", on_off(!off)));
-            after_save(app, &integration, apply)?;
+            after_save(app, &integration, apply.now)?;
         }
         RulesAction::Option { what, off, apply } => {
             options = settings::set_option(&mut app.store, &integration, &what, !off)?;
+            if what.starts_with("concurrency=") {
+                app.out.line(format!("streams read at once: {}", options.concurrency()));
+                after_save(app, &integration, false)?;
+                if app.out.json {
+                    app.out.json(&options);
+                }
+                return Ok(exit::OK);
+            }
             if what.starts_with("requests-per-minute=") {
                 app.out.line(format!(
                     "requests per minute: {}",
@@ -128,7 +137,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 return Ok(exit::OK);
             }
             app.out.line(format!("{what}: {}", on_off(!off)));
-            after_save(app, &integration, apply)?;
+            after_save(app, &integration, apply.now)?;
         }
     }
     if app.out.json {

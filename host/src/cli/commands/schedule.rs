@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::args::{DaemonArgs, ScheduleAction, ScheduleArgs};
 use crate::cli::{App, Failure, exit};
+use crate::model::Mode;
 use crate::schedule::ScheduleError;
 use crate::schedule::daemon::{self, DaemonOptions};
 use crate::settings;
-use crate::sync::{Mode, Quiet};
+use crate::sync::Quiet;
 
 impl From<ScheduleError> for Failure {
     fn from(e: ScheduleError) -> Self {
@@ -31,7 +32,7 @@ pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
             app.out.note(format!("removed entry {n}: {} {} ({})", row.cron, row.tz, row.mode));
         }
         ScheduleAction::Preset { preset, tz } => {
-            settings::preset_schedule(&mut app.store, &integration, &preset, &tz)?;
+            settings::preset_schedule(&mut app.store, &integration, preset, &tz)?;
             app.out.note(format!("schedule of {} set to the {preset} preset ({tz})", integration.name));
         }
     }

@@ -1,71 +1,70 @@
 //! `ferry sync`, `ferry apply`, `ferry runs`.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
-use indicatif::ProgressBar;
+use indicatif::{MultiProgress, ProgressBar};
 
 use crate::apply::{self, ApplyReport};
-use crate::cli::args::{ApplyArgs, RunsArgs, SyncArgs};
+use crate::cli::args::{ApplyArgs, RunsArgs, RunsCommand, SyncArgs};
 use crate::cli::output::{Out, duration, show_total};
 use crate::cli::{App, Failure, exit};
 use crate::model::StreamKind;
-use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord};
+use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord, Trigger};
 use crate::sync::{self, Mode, Observer, SyncReport, SyncRequest};
 
-/// Progress on a terminal: one spinner per stream.
+/// Progress on a terminal: one line per stream being read (several move
+/// at once when the integration reads streams concurrently).
 struct Bars<'a> {
     out: &'a Out,
-    bar: RefCell<Option<ProgressBar>>,
+    group: MultiProgress,
+    bars: RefCell<HashMap<StreamKind, ProgressBar>>,
+}
+
+impl<'a> Bars<'a> {
+    fn new(out: &'a Out) -> Self {
+        Bars { out, group: out.progress_group(), bars: RefCell::new(HashMap::new()) }
+    }
 }
 
 impl Observer for Bars<'_> {
     fn stream_started(&self, stream: StreamKind, resumed: bool) {
         let label = if resumed { format!("{stream} (resuming)") } else { stream.to_string() };
-        *self.bar.borrow_mut() = Some(self.out.progress(&label));
+        let bar = self.group.add(self.out.progress(&label));
+        self.bars.borrow_mut().insert(stream, bar);
     }
-    fn page(&self, _stream: StreamKind, fetched: u64, total: Option<u64>) {
-        if let Some(b) = self.bar.borrow().as_ref() {
+    fn page(&self, stream: StreamKind, fetched: u64, total: Option<u64>) {
+        if let Some(b) = self.bars.borrow().get(&stream) {
             if let Some(total) = total.filter(|t| *t >= fetched) {
                 show_total(b, total);
             }
             b.set_position(fetched);
         }
     }
-    fn stream_finished(&self, _row: &RunStreamRow) {
-        if let Some(b) = self.bar.borrow_mut().take() {
+    fn stream_finished(&self, row: &RunStreamRow) {
+        if let Some(b) = self.bars.borrow_mut().remove(&row.stream) {
             b.finish_and_clear();
+            self.group.remove(&b);
         }
     }
     fn applying(&self) {
-        if let Some(b) = self.bar.borrow_mut().take() {
+        for (_, b) in self.bars.borrow_mut().drain() {
             b.finish_and_clear();
+            self.group.remove(&b);
         }
     }
-}
-
-pub fn parse_streams(list: &[String]) -> Result<Vec<StreamKind>, Failure> {
-    list.iter()
-        .map(|s| {
-            StreamKind::parse(s.trim()).ok_or_else(|| {
-                Failure::new(
-                    format!("unknown stream `{s}`"),
-                    Some("streams are: companies, contacts, assets, sites, agreements, tickets, lookups".into()),
-                )
-            })
-        })
-        .collect()
 }
 
 pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
     let mode = if args.incremental { Mode::Incremental } else { Mode::Full };
     let request = SyncRequest {
-        streams: parse_streams(&args.streams)?,
+        streams: args.streams,
         force: args.force,
         wait: args.wait.map(std::time::Duration::from_secs),
         reset: args.reset,
-        ..SyncRequest::new(&args.name, mode, "manual")
+        ..SyncRequest::new(&args.name, mode, Trigger::Manual)
     };
-    let observer = Bars { out: &app.out, bar: RefCell::new(None) };
+    let observer = Bars::new(&app.out);
     let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await.map_err(|e| {
         let code = match e {
             sync::SyncError::Busy { .. } => exit::BUSY,
@@ -107,8 +106,8 @@ pub fn print_sync(out: &Out, report: &SyncReport) {
                 .iter()
                 .map(|s| {
                     vec![
-                        s.stream.clone(),
-                        s.status.clone(),
+                        s.stream.to_string(),
+                        s.status.to_string(),
                         s.fetched.to_string(),
                         s.created.to_string(),
                         s.updated.to_string(),
@@ -220,25 +219,31 @@ pub fn print_apply(out: &Out, report: &ApplyReport) {
     }
 }
 
-pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
-    if args.name.as_deref() == Some("show") {
-        let id = args.id.ok_or_else(|| Failure::new("which run?", Some("ferry runs show ID".to_string())))?;
-        let run = app.store.read().run(id)?;
-        let skipped = app.store.read().skipped_records(id)?;
-        if app.out.json {
-            let mut value = serde_json::to_value(&run).unwrap_or_default();
-            value["skipped_records"] = serde_json::to_value(&skipped).unwrap_or_default();
-            app.out.json(&value);
-            return Ok(exit::OK);
-        }
-        print_run(&app.out, &run);
-        print_skipped(&app.out, &skipped);
+/// `ferry runs show ID`: one run with the records it skipped.
+fn show_run(app: &mut App, id: i64) -> Result<u8, Failure> {
+    let run = app.store.read().run(id)?;
+    let skipped = app.store.read().skipped_records(id)?;
+    if app.out.json {
+        let mut value = serde_json::to_value(&run).unwrap_or_default();
+        value["skipped_records"] = serde_json::to_value(&skipped).unwrap_or_default();
+        app.out.json(&value);
         return Ok(exit::OK);
     }
-    if let Some(name) = &args.name {
+    print_run(&app.out, &run);
+    print_skipped(&app.out, &skipped);
+    Ok(exit::OK)
+}
+
+pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
+    let list = match args.command {
+        Some(RunsCommand::Show { id }) => return show_run(app, id),
+        Some(RunsCommand::List(list)) => list,
+        None => args.list,
+    };
+    if let Some(name) = &list.name {
         app.store.read().integration(name)?;
     }
-    let runs = app.store.read().runs(args.name.as_deref(), args.limit)?;
+    let runs = app.store.read().runs(list.name.as_deref(), list.limit)?;
     if app.out.json {
         app.out.json(&runs);
         return Ok(exit::OK);
@@ -250,8 +255,8 @@ pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
                 vec![
                     r.id.to_string(),
                     r.integration.clone(),
-                    r.mode.clone(),
-                    r.trigger.clone(),
+                    r.mode.to_string(),
+                    r.trigger.to_string(),
                     r.status.as_str().to_string(),
                     r.started_at.clone(),
                     took(r),
@@ -276,7 +281,7 @@ fn print_skipped(out: &Out, skipped: &[SkippedRecord]) {
             .iter()
             .map(|r| {
                 vec![
-                    r.stream.clone(),
+                    r.stream.to_string(),
                     r.external_id.clone(),
                     r.field.clone().unwrap_or_else(|| "-".into()),
                     r.reason.clone(),
@@ -303,9 +308,9 @@ fn print_run(out: &Out, run: &RunRow) {
     out.pairs(&[
         ("run", run.id.to_string()),
         ("integration", run.integration.clone()),
-        ("mode", run.mode.clone()),
-        ("streams", run.streams.join(", ")),
-        ("trigger", run.trigger.clone()),
+        ("mode", run.mode.to_string()),
+        ("streams", run.streams.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+        ("trigger", run.trigger.to_string()),
         ("status", run.status.as_str().to_string()),
         ("started", run.started_at.clone()),
         ("finished", run.finished_at.clone().unwrap_or_else(|| "-".into())),
@@ -333,8 +338,8 @@ fn print_run(out: &Out, run: &RunRow) {
             .iter()
             .map(|s| {
                 vec![
-                    s.stream.clone(),
-                    s.status.clone(),
+                    s.stream.to_string(),
+                    s.status.to_string(),
                     s.pages.to_string(),
                     s.fetched.to_string(),
                     s.created.to_string(),

@@ -4,7 +4,7 @@ use crate::apply;
 use crate::cli::args::{TicketCommand, TicketsAction, TicketsArgs};
 use crate::cli::commands::sync::print_apply;
 use crate::cli::{App, Failure, exit};
-use crate::options::{IntegrationOptions, Stage};
+use crate::options::IntegrationOptions;
 use crate::settings;
 use crate::store::TicketFilter;
 
@@ -62,19 +62,19 @@ pub fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
         }
         TicketsAction::Exclude { statuses, off, apply } => {
             toggle(&mut options.tickets.exclude_statuses, &statuses, !off);
-            apply
+            apply.now
         }
         TicketsAction::Closed { statuses, off, apply } => {
             toggle(&mut options.tickets.closed_statuses, &statuses, !off);
-            apply
+            apply.now
         }
         TicketsAction::ClientComment { status, off, apply } => {
             options.tickets.client_comment_status = if off { None } else { status.map(|s| s.trim().to_string()) };
-            apply
+            apply.now
         }
         TicketsAction::Stage { stage, statuses, apply } => {
-            options = settings::map_stage(&mut app.store, &integration, &stage, &statuses)?;
-            apply
+            options = settings::map_stage(&mut app.store, &integration, stage, &statuses)?;
+            apply.now
         }
     };
     app.store.transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
@@ -96,20 +96,6 @@ pub fn list(app: &mut App, command: TicketCommand) -> Result<u8, Failure> {
         Some(c) => Some(app.store.read().find_company(&c)?.id),
         None => None,
     };
-    let stage = match stage {
-        Some(s) => Some(
-            Stage::parse(&s)
-                .ok_or_else(|| {
-                    Failure::new(
-                        format!("unknown stage `{s}`"),
-                        Some("stages are New, Triaged, Working, Waiting, Resolved".into()),
-                    )
-                })?
-                .as_str()
-                .to_string(),
-        ),
-        None => None,
-    };
     if let Some(name) = &integration {
         app.store.read().integration(name)?;
     }
@@ -126,7 +112,7 @@ pub fn list(app: &mut App, command: TicketCommand) -> Result<u8, Failure> {
                         t.company.clone(),
                         t.subject.clone(),
                         t.status.clone(),
-                        t.stage.clone(),
+                        t.stage.to_string(),
                         if t.closed { "yes".into() } else { String::new() },
                         t.updated_at.clone().unwrap_or_default(),
                     ]

@@ -244,7 +244,7 @@ pub async fn search(
             @for h in &hits {
                 tr {
                     td { (h.kind) }
-                    td { a href={ "/" (if h.kind == "company" { "companies" } else { "assets" }) "/" (h.id) } { (h.name) }
+                    td { a href={ "/" (match h.kind { CardTarget::Company => "companies", CardTarget::Asset => "assets" }) "/" (h.id) } { (h.name) }
                         @if h.archived { " " span.badge { "archived" } } }
                     td { (h.company.clone().unwrap_or_default()) }
                     td { (h.layout.clone().unwrap_or_default()) }

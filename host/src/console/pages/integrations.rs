@@ -8,18 +8,21 @@ use axum::extract::{Form, Path, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
 use serde::Deserialize;
+use strum::IntoEnumIterator;
 
 use super::{checked, done};
 use crate::console::AppState;
 use crate::console::auth::Session;
 use crate::console::engine::ConfigChange;
 use crate::console::error::Problem;
+use crate::console::values::one_of;
 use crate::console::views::{self, button, csrf, enc, when};
-use crate::model::StreamKind;
-use crate::options::{IntegrationOptions, Stage};
+use crate::model::{Mode, StreamKind};
+use crate::options::{IntegrationOptions, NewCompanies, Stage};
+use crate::schedule::Preset;
 use crate::settings;
-use crate::store::{IntegrationRow, Store};
-use crate::sync::{Mode, SyncRequest};
+use crate::store::{IntegrationRow, Store, Trigger};
+use crate::sync::SyncRequest;
 
 fn back(name: &str) -> String {
     format!("/integrations/{}", enc(name))
@@ -204,10 +207,10 @@ pub async fn show(
         h2 { "Sync now" }
         form.actions method="post" action={ (base) "/sync" } {
             (csrf(&session))
-            button type="submit" name="mode" value="full" { "Full sync" }
-            button.secondary type="submit" name="mode" value="incremental" { "Incremental" }
-            button.secondary type="submit" name="mode" value="tickets" { "Tickets only" }
-            button.danger type="submit" name="mode" value="resync-tickets" { "Clear tickets & resync" }
+            button type="submit" name="mode" value=(SyncChoice::Full) { "Full sync" }
+            button.secondary type="submit" name="mode" value=(SyncChoice::Incremental) { "Incremental" }
+            button.secondary type="submit" name="mode" value=(SyncChoice::Tickets) { "Tickets only" }
+            button.danger type="submit" name="mode" value=(SyncChoice::ResyncTickets) { "Clear tickets & resync" }
         }
         div.actions { (button(&session, &format!("{base}/apply"), "Re-apply to the documentation (no network)", "secondary")) }
         h2 { "Schedules" }
@@ -241,15 +244,19 @@ pub async fn show(
         }
         form.actions method="post" action={ (base) "/schedules/preset" } {
             (csrf(&session)) input type="hidden" name="tz" value="UTC";
-            button.secondary type="submit" name="preset" value="nightly" { "Preset: nightly full + incremental every 4 h" }
-            button.secondary type="submit" name="preset" value="default" { "Preset: full every 3 h" }
+            button.secondary type="submit" name="preset" value=(Preset::Nightly) { "Preset: nightly full + incremental every 4 h" }
+            button.secondary type="submit" name="preset" value=(Preset::Default) { "Preset: full every 3 h" }
         }
         h2 { "New PSA companies" }
         form method="post" action={ (base) "/policy" } {
             (csrf(&session))
             select name="policy" aria-label="Policy" {
-                @for (value, label) in [("auto", "auto: match confident, create when nothing plausible, suggest the rest"), ("create", "create: a company for each"), ("review", "review: only suggest")] {
-                    option value=(value) selected[format!("{:?}", o.new_companies).eq_ignore_ascii_case(value)] { (label) }
+                @for (value, label) in [
+                    (NewCompanies::Auto, "auto: match confident, create when nothing plausible, suggest the rest"),
+                    (NewCompanies::Create, "create: a company for each"),
+                    (NewCompanies::Review, "review: only suggest"),
+                ] {
+                    option value=(value) selected[o.new_companies == value] { (label) }
                 }
             }
             " " button type="submit" { "Save" }
@@ -310,7 +317,7 @@ pub async fn show(
                         td { (s.status) } td { (s.tickets) } td { @if s.closed { "yes" } } td { @if s.excluded { "yes" } }
                         td { form.inline method="post" action={ (base) "/stage" } {
                             (csrf(&session)) input type="hidden" name="status" value=(s.status);
-                            select name="stage" aria-label="Stage" { @for st in Stage::ALL { option selected[st.as_str() == s.stage] { (st.as_str()) } } }
+                            select name="stage" aria-label="Stage" { @for st in Stage::iter() { option selected[st == s.stage] { (st) } } }
                             " " button.secondary type="submit" { "Set" } } }
                     }
                 }
@@ -366,35 +373,50 @@ pub async fn configure(
     done(&state, &session, outcome, &back(&name))
 }
 
+/// The "sync now" choices of the settings page and the API: the CLI's
+/// `ferry sync` modes plus its tickets-only quick sync and `--reset`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::Display, strum::IntoStaticStr, strum::EnumIter,
+)]
+#[strum(serialize_all = "kebab-case")]
+pub enum SyncChoice {
+    Full,
+    Incremental,
+    /// Only the tickets stream, incrementally.
+    Tickets,
+    /// Clear the integration's tickets, then read them all again.
+    ResyncTickets,
+}
+
 #[derive(Deserialize)]
 pub struct SyncForm {
     mode: Option<String>,
 }
 
 /// The sync request a "sync now" choice means.
-pub(crate) fn sync_request(name: &str, mode: &str) -> Result<SyncRequest, Problem> {
-    let mut request = match mode {
-        "full" => SyncRequest::new(name, Mode::Full, "manual"),
-        "incremental" => SyncRequest::new(name, Mode::Incremental, "manual"),
-        "tickets" => {
-            SyncRequest { streams: vec![StreamKind::Tickets], ..SyncRequest::new(name, Mode::Incremental, "manual") }
-        }
-        "resync-tickets" => SyncRequest {
+pub(crate) fn sync_request(name: &str, choice: SyncChoice) -> SyncRequest {
+    let mut request = match choice {
+        SyncChoice::Full => SyncRequest::new(name, Mode::Full, Trigger::Manual),
+        SyncChoice::Incremental => SyncRequest::new(name, Mode::Incremental, Trigger::Manual),
+        SyncChoice::Tickets => SyncRequest {
+            streams: vec![StreamKind::Tickets],
+            ..SyncRequest::new(name, Mode::Incremental, Trigger::Manual)
+        },
+        SyncChoice::ResyncTickets => SyncRequest {
             streams: vec![StreamKind::Tickets],
             reset: true,
-            ..SyncRequest::new(name, Mode::Full, "manual")
+            ..SyncRequest::new(name, Mode::Full, Trigger::Manual)
         },
-        other => {
-            return Err(Problem::bad_request(
-                format!("unknown sync mode `{other}`"),
-                Some("use full, incremental, tickets or resync-tickets".to_string()),
-            ));
-        }
     };
     // Asked for by a person (trigger `manual`, as from the CLI): run, even
     // if the same sync just succeeded.
     request.force = true;
-    Ok(request)
+    request
+}
+
+/// A sync choice from a form or a request body; absent means full.
+pub(crate) fn sync_choice(given: Option<&str>) -> Result<SyncChoice, Problem> {
+    Ok(crate::console::values::optional("sync mode", given)?.unwrap_or(SyncChoice::Full))
 }
 
 pub async fn sync_now(
@@ -402,16 +424,17 @@ pub async fn sync_now(
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
     Form(form): Form<SyncForm>,
-) -> Redirect {
-    let mode = form.mode.unwrap_or_else(|| "full".into());
+) -> Result<Redirect, Problem> {
+    // A value no button sends is a bad request, not a message for later.
+    let choice = sync_choice(form.mode.as_deref())?;
     let outcome = async {
         let n = name.clone();
         state.db(move |store| Ok(store.read().integration(&n)?)).await?;
-        state.engine().start_sync(sync_request(&name, &mode)?)?;
-        Ok(format!("{mode} sync of {name} started"))
+        state.engine().start_sync(sync_request(&name, choice))?;
+        Ok(format!("{choice} sync of {name} started"))
     }
     .await;
-    done(&state, &session, outcome, "/")
+    Ok(done(&state, &session, outcome, "/"))
 }
 
 pub async fn apply_now(
@@ -498,14 +521,15 @@ pub async fn preset(
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
     Form(form): Form<PresetForm>,
-) -> Redirect {
+) -> Result<Redirect, Problem> {
+    let preset: Preset = one_of("schedule preset", &form.preset)?;
     let outcome = change(&state, &name, move |store, row| {
         let tz = form.tz.unwrap_or_else(|| "UTC".into());
-        settings::preset_schedule(store, row, &form.preset, &tz)?;
-        Ok(format!("schedule set to the {} preset ({tz})", form.preset))
+        settings::preset_schedule(store, row, preset, &tz)?;
+        Ok(format!("schedule set to the {preset} preset ({tz})"))
     })
     .await;
-    done(&state, &session, outcome, &back(&name))
+    Ok(done(&state, &session, outcome, &back(&name)))
 }
 
 #[derive(Deserialize)]
@@ -604,13 +628,14 @@ pub async fn policy(
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
     Form(form): Form<PolicyForm>,
-) -> Redirect {
+) -> Result<Redirect, Problem> {
+    let policy: NewCompanies = one_of("policy", &form.policy)?;
     let outcome = change(&state, &name, move |store, row| {
-        settings::set_policy(store, row, &form.policy)?;
-        Ok(format!("new PSA companies: {}", form.policy.trim()))
+        settings::set_policy(store, row, policy)?;
+        Ok(format!("new PSA companies: {policy}"))
     })
     .await;
-    done(&state, &session, outcome, &back(&name))
+    Ok(done(&state, &session, outcome, &back(&name)))
 }
 
 #[derive(Deserialize)]
@@ -624,11 +649,12 @@ pub async fn stage(
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
     Form(form): Form<StageForm>,
-) -> Redirect {
+) -> Result<Redirect, Problem> {
+    let stage: Stage = one_of("stage", &form.stage)?;
     let outcome = change(&state, &name, move |store, row| {
-        settings::map_stage(store, row, &form.stage, std::slice::from_ref(&form.status))?;
-        Ok(format!("{} → {}; re-apply to re-map synced tickets", form.status, form.stage))
+        settings::map_stage(store, row, stage, std::slice::from_ref(&form.status))?;
+        Ok(format!("{} → {stage}; re-apply to re-map synced tickets", form.status))
     })
     .await;
-    done(&state, &session, outcome, &back(&name))
+    Ok(done(&state, &session, outcome, &back(&name)))
 }

@@ -15,6 +15,7 @@ use crate::companies::{self, LinkView};
 use crate::console::AppState;
 use crate::console::auth::Session;
 use crate::console::error::Problem;
+use crate::console::values;
 use crate::console::views::{self, PER_PAGE, csrf, enc, pager, status};
 use crate::store::LinkState;
 
@@ -24,7 +25,23 @@ pub struct ListQuery {
     page: Option<u64>,
 }
 
-const STATES: [&str; 5] = ["suggested", "unmatched", "matched", "created", "ignored"];
+/// The state filters, in the order an operator works through them.
+const STATES: [LinkState; 5] =
+    [LinkState::Suggested, LinkState::Unmatched, LinkState::Matched, LinkState::Created, LinkState::Ignored];
+
+/// One decision on a PSA company, as `ferry match NAME ACTION` names it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::Display, strum::IntoStaticStr, strum::EnumIter,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum Decision {
+    Accept,
+    /// Match to a company the operator names.
+    Set,
+    Create,
+    Ignore,
+    Unmatch,
+}
 
 pub async fn list(
     State(state): State<AppState>,
@@ -32,12 +49,7 @@ pub async fn list(
     Path(name): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Markup, Problem> {
-    let filter = match q.state.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(LinkState::parse(s).ok_or_else(|| {
-            Problem::bad_request(format!("unknown state `{s}`"), Some(format!("use one of {}", STATES.join(", "))))
-        })?),
-        None => None,
-    };
+    let filter: Option<LinkState> = values::optional("state", q.state.as_deref())?;
     let (page, offset) = views::offset(q.page);
     let n = name.clone();
     let (rows, total, companies) = state
@@ -87,14 +99,14 @@ pub async fn list(
                             (csrf(&session))
                             input type="hidden" name="ext" value=(v.external_id);
                             input type="hidden" name="back" value=(here);
-                            @if v.state == LinkState::Suggested { button type="submit" name="action" value="accept" { "Accept" } }
-                            @if !matches!(v.state, LinkState::Created) { button.secondary type="submit" name="action" value="create" { "Create" } }
-                            @if !matches!(v.state, LinkState::Ignored) { button.secondary type="submit" name="action" value="ignore" { "Ignore" } }
+                            @if v.state == LinkState::Suggested { button type="submit" name="action" value=(Decision::Accept) { "Accept" } }
+                            @if !matches!(v.state, LinkState::Created) { button.secondary type="submit" name="action" value=(Decision::Create) { "Create" } }
+                            @if !matches!(v.state, LinkState::Ignored) { button.secondary type="submit" name="action" value=(Decision::Ignore) { "Ignore" } }
                             @if matches!(v.state, LinkState::Matched | LinkState::Created | LinkState::Ignored) {
-                                button.secondary type="submit" name="action" value="unmatch" { "Unmatch" }
+                                button.secondary type="submit" name="action" value=(Decision::Unmatch) { "Unmatch" }
                             }
                             input type="text" name="company" list="companies" placeholder="#id or name" aria-label="Another company" size="12";
-                            button.secondary type="submit" name="action" value="set" { "Match to" }
+                            button.secondary type="submit" name="action" value=(Decision::Set) { "Match to" }
                         }
                     }
                 }
@@ -127,24 +139,25 @@ pub async fn decide(
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
     Form(form): Form<DecideForm>,
-) -> Redirect {
+) -> Result<Redirect, Problem> {
+    let decision: Decision = values::one_of("decision", &form.action)?;
     let target = back_to(form.back.as_deref(), &name);
     let n = name.clone();
     let outcome = state
         .db(move |store| {
             let integration = store.read().integration(&n)?;
             let merge = checked(&form.merge);
-            let view = decide_one(store, &integration, &form.ext, &form.action, form.company.as_deref(), merge)?;
+            let view = decide_one(store, &integration, &form.ext, decision, form.company.as_deref(), merge)?;
             apply::apply(store, integration.id)?;
             Ok(format!(
                 "{} → {}{}",
                 view.psa_name,
-                view.state.as_str(),
+                view.state,
                 view.company.map(|c| format!(" ({c})")).unwrap_or_default()
             ))
         })
         .await;
-    done(&state, &session, outcome, &target)
+    Ok(done(&state, &session, outcome, &target))
 }
 
 /// One decision, by name, as `ferry match NAME ACTION` takes it.
@@ -152,27 +165,21 @@ pub(crate) fn decide_one(
     store: &mut crate::store::Store,
     integration: &crate::store::IntegrationRow,
     ext: &str,
-    action: &str,
+    decision: Decision,
     company: Option<&str>,
     merge: bool,
 ) -> Result<LinkView, Problem> {
-    Ok(match action {
-        "accept" => companies::accept(store, integration, ext, merge)?,
-        "set" => {
+    Ok(match decision {
+        Decision::Accept => companies::accept(store, integration, ext, merge)?,
+        Decision::Set => {
             let company = company.map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| {
                 Problem::bad_request("which company?", Some("type its #id or exact name".to_string()))
             })?;
             companies::set(store, integration, ext, company, merge)?
         }
-        "create" => companies::create(store, integration, ext)?,
-        "ignore" => companies::ignore(store, integration, ext)?,
-        "unmatch" => companies::unmatch(store, integration, ext)?,
-        other => {
-            return Err(Problem::bad_request(
-                format!("unknown decision `{other}`"),
-                Some("use accept, set, create, ignore or unmatch".to_string()),
-            ));
-        }
+        Decision::Create => companies::create(store, integration, ext)?,
+        Decision::Ignore => companies::ignore(store, integration, ext)?,
+        Decision::Unmatch => companies::unmatch(store, integration, ext)?,
     })
 }
 

@@ -8,7 +8,10 @@ use serde::Deserialize;
 use super::checked;
 use crate::console::AppState;
 use crate::console::auth::Session;
+use strum::IntoEnumIterator;
+
 use crate::console::error::Problem;
+use crate::console::values;
 use crate::console::views::{self, PER_PAGE, enc, pager, status, when};
 use crate::options::Stage;
 use crate::store::TicketFilter;
@@ -70,7 +73,7 @@ pub async fn show(
         dl.fields {
             dt { "Integration" } dd { a href={ "/integrations/" (enc(&run.integration)) } { (run.integration) } }
             dt { "Status" } dd { (status(run.status.as_str())) }
-            dt { "Mode" } dd { (run.mode) " (" (run.streams.join(", ")) ")" }
+            dt { "Mode" } dd { (run.mode) " (" (run.streams.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) ")" }
             dt { "Trigger" } dd { (run.trigger) }
             dt { "Started" } dd { (when(&run.started_at)) }
             dt { "Finished" } dd { (run.finished_at.as_deref().map(when).unwrap_or_else(|| "-".into())) }
@@ -81,7 +84,7 @@ pub async fn show(
             tr { th { "Stream" } th { "Status" } th { "Pages" } th { "Fetched" } th { "New" } th { "Changed" } th { "Unchanged" } th { "Deleted" } th { "Archived" } th { "Skipped" } th { "Error / note" } }
             @for s in &run.stream_results {
                 tr {
-                    td { (s.stream) } td { (status(&s.status)) } td { (s.pages) } td { (s.fetched) } td { (s.created) }
+                    td { (s.stream) } td { (status(s.status.as_str())) } td { (s.pages) } td { (s.fetched) } td { (s.created) }
                     td { (s.updated) } td { (s.unchanged) } td { (s.deleted) } td { (s.archived) } td { (s.skipped) }
                     td { (s.error.clone().unwrap_or_default()) @if let Some(n) = &s.note { " " span.muted { (n) } } }
                 }
@@ -109,12 +112,11 @@ pub struct TicketsQuery {
 }
 
 /// The stage stepper: every stage, the ticket's marked, earlier ones done.
-fn stepper(stage: &str) -> Markup {
-    let at = Stage::parse(stage);
+fn stepper(at: Stage) -> Markup {
     html! {
-        ol.stepper aria-label={ "Stage: " (stage) } {
-            @for s in Stage::ALL {
-                li class=(match at { Some(a) if a == s => "current", Some(a) if s < a => "done", _ => "" }) { (s.as_str()) }
+        ol.stepper aria-label={ "Stage: " (at) } {
+            @for s in Stage::iter() {
+                li class=(if s == at { "current" } else if s < at { "done" } else { "" }) { (s) }
             }
         }
     }
@@ -127,23 +129,9 @@ pub async fn tickets(
 ) -> Result<Markup, Problem> {
     let (page, offset) = views::offset(q.page);
     let integration = q.integration.clone().filter(|i| !i.is_empty());
-    let stage = match q.stage.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(
-            Stage::parse(s)
-                .ok_or_else(|| {
-                    Problem::bad_request(
-                        format!("unknown stage `{s}`"),
-                        Some("stages are New, Triaged, Working, Waiting, Resolved".into()),
-                    )
-                })?
-                .as_str()
-                .to_string(),
-        ),
-        None => None,
-    };
+    let stage: Option<Stage> = values::optional("stage", q.stage.as_deref())?;
     let open = checked(&q.open);
-    let filter =
-        TicketFilter { integration: integration.clone(), company: None, stage: stage.clone(), open_only: open };
+    let filter = TicketFilter { integration: integration.clone(), company: None, stage, open_only: open };
     let (rows, total) = state
         .db(move |store| {
             if let Some(n) = &filter.integration {
@@ -158,7 +146,7 @@ pub async fn tickets(
     let base = format!(
         "/tickets?integration={}&stage={}&open={}&",
         enc(integration.as_deref().unwrap_or("")),
-        enc(stage.as_deref().unwrap_or("")),
+        stage.map(Stage::as_str).unwrap_or(""),
         if open { "on" } else { "" }
     );
     let body = html! {
@@ -166,7 +154,7 @@ pub async fn tickets(
             input type="hidden" name="integration" value=(integration.clone().unwrap_or_default());
             select name="stage" aria-label="Stage" {
                 option value="" { "any stage" }
-                @for s in Stage::ALL { option selected[stage.as_deref() == Some(s.as_str())] { (s.as_str()) } }
+                @for s in Stage::iter() { option selected[stage == Some(s)] { (s) } }
             }
             input #open type="checkbox" name="open" checked[open]; label.check for="open" { "open only" }
             button type="submit" { "Filter" }
@@ -177,7 +165,7 @@ pub async fn tickets(
                 tr {
                     td { (t.number) } td { a href={ "/companies/" (t.company_id) } { (t.company) } } td { (t.subject) }
                     td { (t.status) @if t.closed { " " span.badge { "closed" } } }
-                    td { (stepper(&t.stage)) }
+                    td { (stepper(t.stage)) }
                     td { (t.updated_at.as_deref().map(when).unwrap_or_default()) }
                 }
             }

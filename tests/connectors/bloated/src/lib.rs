@@ -16,6 +16,7 @@ impl Source for Bloated {
             streams: vec![StreamInfo { kind: StreamKind::Companies, incremental: false, description: "c".into() }],
             allowed_hosts: vec![],
             rate_limit: None,
+            extra_streams: vec![],
         }
     }
 
@@ -29,7 +30,7 @@ impl Source for Bloated {
 
     fn read(
         _config: RawConfig,
-        _stream: StreamKind,
+        _stream: StreamRef,
         _cursor: Option<String>,
         _since: Option<String>,
     ) -> Result<Page, ConnectorError> {

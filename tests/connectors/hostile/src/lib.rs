@@ -91,6 +91,7 @@ impl Source for Hostile {
             }],
             allowed_hosts: vec!["{base_url}".into()],
             rate_limit: None,
+            extra_streams: vec![],
         }
     }
 
@@ -130,12 +131,14 @@ impl Source for Hostile {
 
     fn read(
         config: RawConfig,
-        stream: StreamKind,
+        stream: StreamRef,
         cursor: Option<String>,
         _since: Option<String>,
     ) -> Result<Page, ConnectorError> {
+        // Extra streams (contract 0.3): this connector declares none.
+        let StreamRef::Kind(stream) = stream else { return Err(ConnectorError::UnsupportedStream(stream)) };
         if stream != StreamKind::Companies {
-            return Err(ConnectorError::UnsupportedStream(stream));
+            return Err(ConnectorError::UnsupportedStream(StreamRef::Kind(stream)));
         }
         let c = Config::new(config);
         let token = c.get("token").unwrap_or("").to_string();

@@ -2,7 +2,9 @@
 //! value: well-behaved, or one of the ways a third-party connector can go
 //! wrong (reach outside its allowlist, loop, exhaust memory, panic, page
 //! forever, lie about its records, repeat an id within a page, answer
-//! slowly for ever). Ferry's end-to-end tests load it like
+//! slowly for ever) — and the `state` store and `token-expired` of contract
+//! 0.3 (modes `state`, `expire-once`, `expire-always`). Ferry's end-to-end
+//! tests load it like
 //! any other connector and check that each misbehaviour ends in a clear
 //! error for that run only.
 
@@ -65,6 +67,7 @@ impl Source for Probe {
             }],
             allowed_hosts: vec!["{base_url}".into()],
             rate_limit: None,
+            extra_streams: vec![],
         }
     }
 
@@ -101,6 +104,16 @@ impl Source for Probe {
                 })
             }
             Some("panic") => panic!("probe panics on purpose"),
+            // Keep a session for `read` to find; one value that expires at
+            // once.
+            Some("state") => {
+                let before = if ferry_sdk::state::get(SESSION).is_some() { "kept" } else { "none" };
+                ferry_sdk::state::set(SESSION, &session_value(&c), None)
+                    .map_err(|e| ConnectorError::Other(format!("state.set: {e:?}")))?;
+                ferry_sdk::state::set("gone", "soon gone", Some(0))
+                    .map_err(|e| ConnectorError::Other(format!("state.set: {e:?}")))?;
+                Ok(CheckReport { summary: format!("session before: {before}"), facts: vec![], warnings: vec![] })
+            }
             _ => {
                 let base = c.require("base_url")?;
                 let r = Client::new(base).get("/", &[])?;
@@ -111,12 +124,14 @@ impl Source for Probe {
 
     fn read(
         config: RawConfig,
-        stream: StreamKind,
+        stream: StreamRef,
         cursor: Option<String>,
         _since: Option<String>,
     ) -> Result<Page, ConnectorError> {
+        // Extra streams (contract 0.3): this connector declares none.
+        let StreamRef::Kind(stream) = stream else { return Err(ConnectorError::UnsupportedStream(stream)) };
         if stream != StreamKind::Companies {
-            return Err(ConnectorError::UnsupportedStream(stream));
+            return Err(ConnectorError::UnsupportedStream(StreamRef::Kind(stream)));
         }
         let c = Config::new(config);
         let count: usize = c.get("count").and_then(|n| n.parse().ok()).unwrap_or(3);
@@ -217,10 +232,61 @@ impl Source for Probe {
                 Ok(Page { records: Records::Companies(list), next: None, total: None })
             }
             "wrong-stream" => Ok(Page { records: Records::Assets(vec![]), next: None, total: None }.with_contacts()),
+            // Report what state holds in the company names (a marker, never
+            // the value), and log the value itself (the host must mask it).
+            "state" => {
+                let session = ferry_sdk::state::get(SESSION);
+                if let Some(v) = &session {
+                    ferry_sdk::log::warn(&format!("probe session value {v}"));
+                }
+                let gone = ferry_sdk::state::get("gone");
+                let cap = match ferry_sdk::state::set("big", &"b".repeat(70 * 1024), None) {
+                    Err(ferry_sdk::state::StateError::TooLarge(cap)) => format!("refused-{cap}"),
+                    Err(e) => format!("{e:?}"),
+                    Ok(()) => "stored".into(),
+                };
+                let key = match ferry_sdk::state::set("no spaces", "x", None) {
+                    Err(ferry_sdk::state::StateError::InvalidKey(_)) => "refused",
+                    _ => "accepted",
+                };
+                let marker = format!(
+                    "session-{} gone-{} cap-{cap} key-{key}",
+                    if session.is_some() { "kept" } else { "none" },
+                    if gone.is_some() { "kept" } else { "none" },
+                );
+                let mut list = companies(1, "s");
+                list[0].name = marker;
+                Ok(Page { records: Records::Companies(list), next: None, total: None })
+            }
+            // A cached token works once: the next call finds it and says it
+            // expired. The host clears state and calls again, which fetches
+            // a fresh one.
+            "expire-once" => {
+                if ferry_sdk::state::get("token").is_some() {
+                    return Err(ConnectorError::TokenExpired("the cached token expired".into()));
+                }
+                ferry_sdk::state::set("token", "probe-token-fresh", None)
+                    .map_err(|e| ConnectorError::Other(format!("state.set: {e:?}")))?;
+                Ok(Page { records: Records::Companies(companies(count, "t")), next: None, total: None })
+            }
+            // Every token is refused as expired: the credentials are bad.
+            "expire-always" => {
+                let seen = ferry_sdk::state::get("token").is_some();
+                ferry_sdk::state::set("token", "probe-token-any", None)
+                    .map_err(|e| ConnectorError::Other(format!("state.set: {e:?}")))?;
+                Err(ConnectorError::TokenExpired(format!("refused (state had a token: {seen})")))
+            }
             "echo-secret" => Err(ConnectorError::Other(format!("the token is {}", c.get("token").unwrap_or("")))),
             other => Err(invalid_config("mode", format!("unknown mode `{other}`"))),
         }
     }
+}
+
+/// The `state` mode's session key and value (long enough to be masked).
+const SESSION: &str = "session";
+
+fn session_value(c: &Config) -> String {
+    format!("probe-session-{}", c.get("account").unwrap_or("none"))
 }
 
 /// A page that claims contacts while companies were asked for.

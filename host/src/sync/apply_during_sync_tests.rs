@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use super::{ApplyScope, apply, apply_changes};
+use super::records;
+use crate::apply::{ApplyScope, apply, apply_changes};
 use crate::model::{Asset, Company, ConnectorInfo, Record, StreamKind};
 use crate::store::tests::temp_store;
 use crate::store::{ConnectorRow, Store};
-use crate::sync::records;
 
-fn company(id: &str) -> Record {
+pub(super) fn company(id: &str) -> Record {
     Record::Company(Company {
         id: id.into(),
         name: format!("Company {id}"),
@@ -28,7 +28,7 @@ fn company(id: &str) -> Record {
     })
 }
 
-fn asset(id: &str, company: &str) -> Record {
+pub(super) fn asset(id: &str, company: &str) -> Record {
     Record::Asset(Asset {
         id: id.into(),
         company_id: Some(company.into()),
@@ -50,7 +50,7 @@ fn asset(id: &str, company: &str) -> Record {
 }
 
 /// A store with one integration (of a connector that is only a row).
-fn integration(store: &mut Store) -> i64 {
+pub(super) fn integration(store: &mut Store) -> i64 {
     store
         .transaction(|tx| {
             let info = ConnectorInfo {
@@ -62,6 +62,7 @@ fn integration(store: &mut Store) -> i64 {
                 streams: vec![],
                 allowed_hosts: vec![],
                 rate_limit: None,
+                extra_streams: vec![],
             };
             let row = ConnectorRow {
                 id: "test".into(),
@@ -69,7 +70,7 @@ fn integration(store: &mut Store) -> i64 {
                 version: "0.1.0".into(),
                 contract: "0.2.0".into(),
                 sha256: "0".into(),
-                origin: "installed".into(),
+                origin: crate::store::ConnectorOrigin::Installed,
                 info,
                 installed_at: String::new(),
             };
@@ -80,7 +81,7 @@ fn integration(store: &mut Store) -> i64 {
 }
 
 /// One page of `stream` written by run `run` in listing `run`, as sync does.
-fn page(store: &mut Store, integration: i64, stream: StreamKind, run: i64, records: &[Record]) {
+pub(super) fn page(store: &mut Store, integration: i64, stream: StreamKind, run: i64, records: &[Record]) {
     let writes: Vec<_> = records.iter().enumerate().map(|(i, r)| records::to_mirror(i, r).expect("valid")).collect();
     store.transaction(|tx| tx.write_page(integration, stream.as_str(), run, Some(run), &writes)).expect("page");
 }

@@ -1,0 +1,260 @@
+//! The fetch phase of a run: every stream's listing read into the mirror,
+//! several streams at once.
+//!
+//! `lookups` is read first, alone; the streams after it (companies, sites,
+//! contacts, assets, agreements, tickets) do not depend on each other for
+//! reading — apply, which relates them, runs after all of them — so up to
+//! the integration's concurrency of them are read side by side, started in
+//! dependency order (concurrency 1 is the plain sequential order). What
+//! stays as it was:
+//!
+//! - **rate limit**: every read goes through the one session, so the streams
+//!   share its rate limiter and request budget; concurrency overlaps waiting
+//!   for the PSA, never adds requests beyond the limit;
+//! - **commits**: each stream's pages are committed in the order they were
+//!   read, each with its checkpoint, one transaction at a time through the
+//!   run's one store connection. All streams are polled by one task, and a
+//!   commit is synchronous, so two commits never overlap and the store is
+//!   never borrowed across an `.await`;
+//! - **read-ahead**: one page per stream — the next page is read while the
+//!   previous one is committed, never further (cursors are opaque);
+//! - **failures**: a stream's failure ends that stream only; a run-stopping
+//!   error (unauthorized, invalid config, unreachable, the run's record cap)
+//!   halts the streams in flight at once — their reads are dropped, their
+//!   checkpoints stay at their last commit — and starts no other; a stop
+//!   request or the run's time limit ends each stream after its page in
+//!   flight (they share the bounds) and starts no other.
+
+use std::cell::{Cell, RefCell};
+
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::Notify;
+
+use super::stream::{Bounds, Committed, PageRequest, ReadResult, Stop, StreamEnd, StreamRun};
+use super::{Observer, RunPlan, SyncError};
+use crate::model::StreamKind;
+use crate::runtime::Session;
+use crate::store::{RunStreamRow, Store, StoreError};
+
+/// How one stream's part in the fetch ended.
+pub(super) struct Ended {
+    /// Where the stream is in the run's dependency order.
+    pub index: usize,
+    /// The stream's counts as of its last commit.
+    pub row: RunStreamRow,
+    /// `None`: never started (an earlier stream stopped the run).
+    pub end: Option<StreamEnd>,
+}
+
+/// Streams of an earlier phase are read before any of a later one starts:
+/// `lookups` (the PSA's types and statuses, a page or two) goes first, as
+/// it always has, and everything else after it.
+fn phase(stream: StreamKind) -> u8 {
+    match stream {
+        StreamKind::Lookups => 0,
+        _ => 1,
+    }
+}
+
+/// A stream's reading ended: its place in the run's order, its listing
+/// (counts as of the last commit) and why it ended; or the database failed.
+type StreamDone = Result<(usize, StreamRun, StreamEnd), SyncError>;
+
+/// Raised by a run-stopping error: streams in flight stop at once.
+#[derive(Default)]
+struct Halt {
+    raised: Cell<bool>,
+    notify: Notify,
+}
+
+impl Halt {
+    fn raise(&self) {
+        self.raised.set(true);
+        self.notify.notify_waiters();
+    }
+
+    fn raised(&self) -> bool {
+        self.raised.get()
+    }
+
+    /// Resolves once raised (at once if it already is).
+    async fn wait(&self) {
+        // Created before the check, so a raise in between still wakes it.
+        let notified = self.notify.notified();
+        if self.raised() {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// What every stream of one run's fetch shares.
+pub(super) struct Fetch<'a, 'r> {
+    /// The run's one connection; borrowed only in synchronous sections.
+    store: RefCell<&'a mut Store>,
+    session: &'a Session<'r>,
+    plan: &'a RunPlan<'a>,
+    run_id: i64,
+    bounds: &'a Bounds<'a>,
+    /// Records fetched by the run, all streams together.
+    run_records: Cell<u64>,
+    halt: Halt,
+}
+
+impl<'a, 'r> Fetch<'a, 'r> {
+    pub fn new(
+        store: &'a mut Store,
+        session: &'a Session<'r>,
+        plan: &'a RunPlan<'a>,
+        run_id: i64,
+        bounds: &'a Bounds<'a>,
+    ) -> Self {
+        Fetch {
+            store: RefCell::new(store),
+            session,
+            plan,
+            run_id,
+            bounds,
+            run_records: Cell::new(0),
+            halt: Halt::default(),
+        }
+    }
+
+    fn observer(&self) -> &dyn Observer {
+        self.plan.observer
+    }
+
+    /// Read the plan's streams, up to `concurrency` at once, and hand each
+    /// to `ended` (with the store) as it ends, in the order they end;
+    /// streams never started are handed over last, in dependency order.
+    /// A database failure stops everything and is returned.
+    pub async fn run(
+        &self,
+        concurrency: usize,
+        mut ended: impl FnMut(&mut Store, Ended) -> Result<(), SyncError>,
+    ) -> Result<(), SyncError> {
+        let streams = self.plan.streams;
+        let mut running: FuturesUnordered<LocalBoxFuture<'_, StreamDone>> = FuturesUnordered::new();
+        let mut next = 0;
+        // The phase of the streams running (meaningful while any is).
+        let mut running_phase = 0;
+        // Set by a stream that ended the run (fatal, stopped, out of time):
+        // nothing more starts.
+        let mut stopping = false;
+        loop {
+            while !stopping && running.len() < concurrency.max(1) && next < streams.len() {
+                let stream = streams[next];
+                // A later phase waits for the streams of the earlier one.
+                if !running.is_empty() && running_phase != phase(stream) {
+                    break;
+                }
+                running_phase = phase(stream);
+                let listing = self.start(stream)?;
+                running.push(Box::pin(self.read_stream(next, listing)));
+                next += 1;
+            }
+            let Some(done) = running.next().await else { break };
+            let (index, listing, end) = done?;
+            match &end {
+                StreamEnd::Fatal { .. } => {
+                    stopping = true;
+                    self.halt.raise();
+                }
+                StreamEnd::Interrupted(_) => stopping = true,
+                StreamEnd::Complete | StreamEnd::Failed { .. } => {}
+            }
+            ended(&mut self.store.borrow_mut(), Ended { index, row: listing.row, end: Some(end) })?;
+        }
+        for (index, stream) in streams.iter().enumerate().skip(next) {
+            ended(&mut self.store.borrow_mut(), Ended { index, row: RunStreamRow::new(*stream), end: None })?;
+        }
+        Ok(())
+    }
+
+    /// Plan a stream's listing and record it as running, so the run's
+    /// streams are listed in dependency order whatever order they end in.
+    fn start(&self, stream: StreamKind) -> Result<StreamRun, StoreError> {
+        let plan = self.plan;
+        let mut store = self.store.borrow_mut();
+        let listing = StreamRun::plan(&mut store, plan.integration, plan.info, plan.request.mode, self.run_id, stream)?;
+        store.transaction(|tx| tx.put_run_stream(self.run_id, &listing.row))?;
+        drop(store);
+        self.observer().stream_started(stream, listing.resumed());
+        Ok(listing)
+    }
+
+    /// Read one stream to its end (or until it must stop), page by page.
+    /// While a page is committed, the connector already asks the PSA for
+    /// the next one: the PSA's response time and the write overlap. Pages
+    /// are still committed one after another, each with its checkpoint, so
+    /// a crash loses at most the page in flight.
+    async fn read_stream(&self, index: usize, mut listing: StreamRun) -> StreamDone {
+        // The next page, when it was read while the previous one was committed.
+        let mut prefetched: Option<ReadResult> = None;
+        loop {
+            let read = match prefetched.take() {
+                Some(read) => read,
+                None => match self.next_page(&listing) {
+                    Ok(next) => match self.read(next).await {
+                        Some(read) => read,
+                        None => return Ok((index, listing, StreamEnd::Interrupted(Stop::RunFailed))),
+                    },
+                    Err(end) => return Ok((index, listing, end)),
+                },
+            };
+            let mut run_records = self.run_records.get();
+            let checked = listing.check(read, self.session.redactor(), self.bounds, &mut run_records);
+            self.run_records.set(run_records);
+            let page = match checked {
+                Ok(page) => page,
+                Err(end) => return Ok((index, listing, end)),
+            };
+            let ahead = if page.done { None } else { self.next_page(&listing).ok() };
+            let mut halted = false;
+            let committed = match ahead {
+                Some(next) => {
+                    let (read, committed) = tokio::join!(self.read(next), async { self.commit(&listing, &page) });
+                    match read {
+                        Some(read) => prefetched = Some(read),
+                        None => halted = true,
+                    }
+                    committed?
+                }
+                None => self.commit(&listing, &page)?,
+            };
+            listing.committed(committed);
+            self.observer().page(listing.stream(), listing.row.fetched, page.total);
+            if page.done {
+                return Ok((index, listing, StreamEnd::Complete));
+            }
+            if halted {
+                return Ok((index, listing, StreamEnd::Interrupted(Stop::RunFailed)));
+            }
+        }
+    }
+
+    /// The stream's next page, unless the run is halted or the stream must
+    /// stop.
+    fn next_page(&self, listing: &StreamRun) -> Result<PageRequest, StreamEnd> {
+        if self.halt.raised() {
+            return Err(StreamEnd::Interrupted(Stop::RunFailed));
+        }
+        listing.next_page(self.bounds)
+    }
+
+    /// One `read` call; `None` when a run-stopping error elsewhere halted
+    /// it (the call is dropped, as a timed-out one is).
+    async fn read(&self, next: PageRequest) -> Option<ReadResult> {
+        tokio::select! {
+            biased;
+            () = self.halt.wait() => None,
+            read = self.session.read(next.stream, next.cursor, next.since) => Some(read),
+        }
+    }
+
+    fn commit(&self, listing: &StreamRun, page: &super::stream::CheckedPage) -> Result<Committed, StoreError> {
+        listing.commit(&mut self.store.borrow_mut(), page)
+    }
+}

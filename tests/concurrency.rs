@@ -1,0 +1,305 @@
+//! Streams read at once: the same mirror and documentation as one stream
+//! after another, exact resumption after a kill, a failing stream that
+//! disturbs none beside it, and a run-stopping error that halts the streams
+//! in flight.
+//!
+//! "At once" is shown without timing: the simulator holds every request
+//! after a point unanswered (`hold_after`) and counts the held ones. A
+//! stream has at most one read in flight and a read one request, so N held
+//! requests are N streams in flight.
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::*;
+use ferry_sim::syncro::SyncroOptions;
+use ferry_sim::{Faults, Scale, World};
+use serde_json::Value;
+
+/// How long a state a test waits for may take to arrive (it arrives in
+/// well under a second when the code is right).
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// A Ferry whose held requests never time out while a test looks: a
+/// timed-out request would be retried and held a second time, and a held
+/// request must stand for one read in flight.
+fn patient() -> Ferry {
+    Ferry::new().with_env("FERRY_HTTP_TIMEOUT_SECONDS", "600")
+}
+
+fn set_concurrency(ferry: &Ferry, name: &str, n: u32) {
+    ferry.run(&["rules", name, "option", &format!("concurrency={n}")]).ok();
+}
+
+/// `ferry --json sync NAME` in the background.
+fn spawn_sync(ferry: &Ferry, name: &str) -> Child {
+    ferry.command(&["--json", "sync", name]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn")
+}
+
+/// The report of a background sync that has ended (or ends now), and its
+/// exit code.
+fn report(child: Child) -> (i32, Value) {
+    let out = child.wait_with_output().expect("sync output");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+fn rows(report: &Value) -> Vec<Value> {
+    report["streams"].as_array().cloned().unwrap_or_default()
+}
+
+fn row<'a>(rows: &'a [Value], stream: &str) -> &'a Value {
+    rows.iter().find(|r| r["stream"] == stream).unwrap_or_else(|| panic!("no stream {stream} in {rows:#?}"))
+}
+
+/// Every stream of CW Manage, lookups included; sites read one request
+/// per company.
+fn cw_world() -> World {
+    World::generate(5, &Scale { companies: 30, contacts_per_company: 3, assets_per_company: 5, tickets_per_company: 2 })
+}
+
+/// A Syncro world whose streams each take many pages: more than the
+/// requests the tests let through before holding the rest, so no stream
+/// can complete there.
+fn syncro_paged() -> (World, SyncroOptions) {
+    let world = World::generate(
+        9,
+        &Scale { companies: 30, contacts_per_company: 4, assets_per_company: 6, tickets_per_company: 2 },
+    );
+    let options = SyncroOptions {
+        customers_per_page: 3,
+        contacts_per_page: 5,
+        assets_per_page: 5,
+        tickets_per_page: 5,
+        ..SyncroOptions::default()
+    };
+    (world, options)
+}
+
+/// Requests a sequential sync made before its first page of `path`: those
+/// of `lookups`, which is read alone before the other streams start.
+fn lookups_requests(sim: &Sim, path: &str) -> u32 {
+    sim.requests().iter().position(|r| r.path.ends_with(path)).expect("the stream after lookups was listed") as u32
+}
+
+/// A run that ended part way (killed or halted) and the one that resumed
+/// it read each record once between them: a listing the first completed is
+/// listed afresh, any other goes on from its checkpoint.
+#[track_caller]
+fn resumed_exactly(first: &[Value], resumed: &[Value], reference: &[Value]) {
+    for want in reference {
+        let stream = want["stream"].as_str().expect("stream");
+        let (before, after) = (row(first, stream), row(resumed, stream));
+        assert_eq!(after["status"], "complete", "{after}");
+        let fetched = |r: &Value| r["fetched"].as_u64().unwrap_or(0);
+        if before["status"] == "complete" {
+            assert_eq!(fetched(after), fetched(want), "{stream} listed afresh");
+        } else {
+            assert_eq!(fetched(before) + fetched(after), fetched(want), "{stream}: before {before}, after {after}");
+        }
+    }
+}
+
+#[test]
+fn four_streams_at_once_build_the_same_mirror_and_documentation_as_one_at_a_time() {
+    let sim = cw_sim(&cw_world());
+    let one = Ferry::new();
+    one.add_cw("cw", &sim);
+    set_concurrency(&one, "cw", 1);
+    sim.clear_requests();
+    let sequential = one.json(&["sync", "cw"]);
+    assert_eq!(sequential["status"], "succeeded", "{sequential:#}");
+    let lookups = lookups_requests(&sim, "/company/companies");
+
+    let four = patient();
+    four.add_cw("cw", &sim);
+    set_concurrency(&four, "cw", 4);
+    // Every request after lookups waits: the streams started hold one
+    // each, and four streams start at once.
+    sim.hold_after(lookups);
+    let child = spawn_sync(&four, "cw");
+    let reached = wait_for(LIMIT, || sim.held() >= 4);
+    let held = sim.held();
+    sim.release();
+    let (code, concurrent) = report(child);
+    assert!(reached, "four streams were read at once (requests held: {held})");
+    assert_eq!(held, 4, "never more than the concurrency");
+    assert_eq!(code, 0, "{concurrent:#}");
+    assert_eq!(concurrent["status"], "succeeded");
+
+    // The same streams, in dependency order, with the same counts.
+    assert_eq!(rows(&concurrent), rows(&sequential));
+    assert_same(&four.mirror(), &one.mirror(), "mirrors");
+    assert_same(&four.documentation(), &one.documentation(), "documentation");
+    assert!(four.documentation().iter().any(|l| l.starts_with("ticket|")), "tickets were applied");
+}
+
+#[test]
+fn a_sync_killed_with_four_streams_in_flight_resumes_each_exactly() {
+    let (world, options) = syncro_paged();
+    let sim = syncro_sim_with(&world, options);
+    let reference = Ferry::new();
+    reference.add_syncro("acme", &sim);
+    set_concurrency(&reference, "acme", 1);
+    sim.clear_requests();
+    let want = reference.json(&["sync", "acme"]);
+    assert_eq!(want["status"], "succeeded", "{want:#}");
+    let lookups = lookups_requests(&sim, "/customers");
+
+    // The default concurrency (4) reads Syncro's four streams at once. Eight
+    // requests after lookups go through, then every one waits: the kill
+    // lands with each stream mid-listing, one read in flight each.
+    let ferry = patient();
+    ferry.add_syncro("acme", &sim);
+    sim.hold_after(lookups + 8);
+    let mut child =
+        ferry.command(&["sync", "acme"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    let in_flight = wait_for(LIMIT, || sim.held() >= 4);
+    let checkpoints = || ferry.count("SELECT COUNT(*) FROM stream_state WHERE cursor IS NOT NULL");
+    // A stream whose second request went out has committed its first page.
+    let checkpointed = in_flight && wait_for(LIMIT, || checkpoints() >= 1);
+    kill(&mut child);
+    sim.set_faults(Faults::default());
+    assert!(in_flight, "four streams were in flight (requests held: {})", sim.held());
+    assert!(checkpointed, "a stream had committed a page");
+    assert_eq!(integrity(&ferry), "ok");
+    assert_eq!(ferry.count("SELECT COUNT(*) FROM assets"), 0, "nothing applied by the killed run");
+    let checkpoints = checkpoints();
+
+    let resumed = ferry.json(&["sync", "acme"]);
+    assert_eq!(resumed["status"], "succeeded", "{resumed:#}");
+    let runs = ferry.json(&["runs", "acme"]);
+    assert_eq!(runs[1]["status"], "interrupted", "{runs:#}");
+    let killed = ferry.json(&["runs", "show", &runs[1]["id"].to_string()]);
+    let killed = killed["stream_results"].as_array().cloned().unwrap_or_default();
+    assert!(killed.iter().all(|r| r["stream"] == "lookups" || r["status"] == "interrupted"), "{killed:#?}");
+    let went_on = rows(&resumed).iter().filter(|r| r["note"].as_str().is_some_and(|n| n.contains("resumed"))).count();
+    assert_eq!(went_on as i64, checkpoints, "every checkpointed stream went on from its checkpoint");
+    resumed_exactly(&killed, &rows(&resumed), &rows(&want));
+    assert_same(&ferry.mirror(), &reference.mirror(), "mirrors");
+    assert_same(&ferry.documentation(), &reference.documentation(), "documentation");
+}
+
+#[test]
+fn a_failing_stream_leaves_the_streams_read_beside_it_alone() {
+    let sim = cw_sim(&cw_world());
+    let reference = Ferry::new();
+    reference.add_cw("cw", &sim);
+    set_concurrency(&reference, "cw", 1);
+    let want = reference.json(&["sync", "cw"]);
+    assert_eq!(want["status"], "succeeded", "{want:#}");
+
+    // Sites fail on their first request, while companies, contacts and
+    // assets are being read beside them.
+    sim.set_faults(Faults { missing_permissions: vec!["sites".into()], ..Faults::default() });
+    let ferry = Ferry::new();
+    ferry.add_cw("cw", &sim);
+    set_concurrency(&ferry, "cw", 4);
+    let report = ferry.run(&["--json", "sync", "cw"]).code(4).json();
+    assert_eq!(report["status"], "partial");
+    let got = rows(&report);
+    for want in rows(&want) {
+        let stream = want["stream"].as_str().expect("stream");
+        let got = row(&got, stream);
+        if stream == "sites" {
+            assert_eq!(got["status"], "failed", "{got}");
+            assert_eq!(got["fetched"], 0, "{got}");
+        } else {
+            assert_eq!(got["status"], "complete", "{got}");
+            for count in ["pages", "fetched", "created", "deleted"] {
+                assert_eq!(got[count], want[count], "{stream} {count}");
+            }
+        }
+    }
+    let not_sites: Vec<String> = reference.mirror().into_iter().filter(|l| !l.starts_with("sites|")).collect();
+    assert_same(&ferry.mirror(), &not_sites, "mirrors of the other streams");
+    assert!(ferry.mirror().len() > 100, "the other streams were synced");
+}
+
+#[test]
+fn a_run_stopping_error_halts_the_streams_in_flight_and_the_next_run_resumes_them() {
+    let (world, options) = syncro_paged();
+    let sim = syncro_sim_with(&world, options);
+    let reference = Ferry::new();
+    reference.add_syncro("acme", &sim);
+    set_concurrency(&reference, "acme", 1);
+    sim.clear_requests();
+    let want = reference.json(&["sync", "acme"]);
+    assert_eq!(want["status"], "succeeded", "{want:#}");
+    let lookups = lookups_requests(&sim, "/customers");
+
+    // Four requests after lookups are answered; the next one is refused
+    // (the token was revoked: the run must stop) and every later one waits
+    // unanswered. The streams beside the refused one have a read in flight
+    // that would never end: the sync ends only if it halts them.
+    let ferry = patient();
+    ferry.add_syncro("acme", &sim);
+    sim.set_faults(Faults {
+        revoke_token_after: Some(lookups + 4),
+        hold_after: Some(lookups + 5),
+        ..Faults::default()
+    });
+    let mut child = spawn_sync(&ferry, "acme");
+    let ended = wait_for(LIMIT, || child.try_wait().ok().flatten().is_some());
+    sim.set_faults(Faults::default());
+    let (code, failed) = report(child);
+    assert!(ended, "the sync ended without waiting for its held reads");
+    assert_eq!(code, 3, "{failed:#}");
+    assert_eq!(failed["status"], "failed");
+    let got = rows(&failed);
+    let refused: Vec<&Value> = got.iter().filter(|r| r["status"] == "failed").collect();
+    assert_eq!(refused.len(), 1, "one stream met the refusal: {got:#?}");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert_eq!(Some(error), refused[0]["error"].as_str(), "the run says why it stopped");
+    let halted = got.iter().filter(|r| r["status"] == "interrupted").count();
+    assert_eq!(halted, 3, "the three streams beside it were halted: {got:#?}");
+    assert_eq!(row(&got, "lookups")["status"], "complete");
+
+    let resumed = ferry.json(&["sync", "acme"]);
+    assert_eq!(resumed["status"], "succeeded", "{resumed:#}");
+    resumed_exactly(&got, &rows(&resumed), &rows(&want));
+    assert_same(&ferry.mirror(), &reference.mirror(), "mirrors");
+    assert_same(&ferry.documentation(), &reference.documentation(), "documentation");
+}
+
+#[test]
+fn the_daemon_reads_several_integrations_each_several_streams_at_once() {
+    let (world, options) = syncro_paged();
+    let sims = [syncro_sim_with(&world, options.clone()), syncro_sim_with(&world, options)];
+    let lookups = {
+        let probe = Ferry::new();
+        probe.add_syncro("probe", &sims[0]);
+        set_concurrency(&probe, "probe", 1);
+        sims[0].clear_requests();
+        probe.json(&["sync", "probe"]);
+        lookups_requests(&sims[0], "/customers")
+    };
+    let ferry = patient();
+    for (name, sim) in ["north", "south"].iter().zip(&sims) {
+        ferry.add_syncro(name, sim);
+        sim.hold_after(lookups);
+    }
+    // Both integrations' schedules are due four hours from now.
+    let later = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
+    let daemon = ferry.with_env("FERRY_NOW", &later);
+    let child =
+        daemon.command(&["daemon", "--once"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    // Two syncs (FERRY_DAEMON_CONCURRENCY 4) of four streams each: eight
+    // reads in flight in one process.
+    let reached = wait_for(LIMIT, || sims.iter().all(|s| s.held() >= 4));
+    let held: Vec<u32> = sims.iter().map(|s| s.held()).collect();
+    for sim in &sims {
+        sim.release();
+    }
+    let out = child.wait_with_output().expect("daemon exits");
+    assert!(reached, "each integration read four streams at once (requests held: {held:?})");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for name in ["north", "south"] {
+        let runs = daemon.json(&["runs", name]);
+        assert_eq!(runs[0]["status"], "succeeded", "{runs:#}");
+    }
+}
