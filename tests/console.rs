@@ -31,10 +31,27 @@ impl Drop for Console {
 /// Start `ferry serve` on a free loopback port; read where it listens and
 /// its admin token from its first lines.
 fn serve(ferry: &Ferry, extra: &[&str]) -> Console {
+    serve_with(ferry, extra, None)
+}
+
+/// [`serve`] with another `ferry` binary (a release build, to measure it),
+/// given the same arguments and environment.
+fn serve_with(ferry: &Ferry, extra: &[&str], bin: Option<&std::ffi::OsStr>) -> Console {
     let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
     args.extend_from_slice(extra);
-    let mut child = ferry
-        .command(&args)
+    let mut command = ferry.command(&args);
+    if let Some(bin) = bin {
+        let mut other = std::process::Command::new(bin);
+        other.args(command.get_args());
+        for (k, v) in command.get_envs() {
+            match v {
+                Some(v) => other.env(k, v),
+                None => other.env_remove(k),
+            };
+        }
+        command = other;
+    }
+    let mut child = command
         .env("FERRY_NOTIFY_BACKOFF_MS", "50")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -300,6 +317,75 @@ fn the_api_answers_as_the_cli_does() {
         let (status, body) = api(&c, &console, &format!("/assets/{asset}")).await;
         assert_eq!(status, 200);
         assert_eq!(body, shown);
+    });
+}
+
+/// A value no form or call offers (a state, policy, stage, preset, sync
+/// mode, decision) is a 400 naming the values that would do, from the pages
+/// and the API alike, and changes nothing; the options form sets the
+/// number of streams read at once as `rules NAME option concurrency=N` does.
+#[test]
+fn a_value_outside_an_enum_is_a_400_naming_the_valid_ones() {
+    let sim = common::syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.add_syncro("syncro", &sim);
+    let before = ferry.json(&["rules", "syncro", "show"]);
+    let console = serve(&ferry, &[]);
+    rt().block_on(async {
+        let c = client();
+        let (status, body) = api(&c, &console, "/integrations/syncro/matches?state=linked").await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "unknown state `linked`");
+        assert_eq!(body["hint"], "use one of: suggested, matched, created, ignored, unmatched");
+        let (status, body) =
+            api_post(&c, &console, "/integrations/syncro/sync", serde_json::json!({"mode": "sometimes"})).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["hint"], "use one of: full, incremental, tickets, resync-tickets");
+        assert_eq!(ferry.count("SELECT COUNT(*) FROM runs"), 0, "no sync ran");
+        let (status, body) = api(&c, &console, "/tickets?stage=Closed").await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["hint"], "use one of: New, Triaged, Working, Waiting, Resolved");
+
+        let (cookie, csrf) = sign_in(&c, &console).await;
+        let post = |path: &str, pairs: &[(&str, &str)]| {
+            let mut pairs = pairs.to_vec();
+            pairs.push(("csrf", &csrf));
+            c.post(format!("{}/integrations/syncro{path}", console.url))
+                .header("cookie", &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form(&pairs))
+                .send()
+        };
+        for (path, pairs, values) in [
+            ("/policy", vec![("policy", "sometimes")], "auto, create, review"),
+            ("/stage", vec![("stage", "Closed"), ("status", "Done")], "New, Triaged, Working, Waiting, Resolved"),
+            ("/schedules/preset", vec![("preset", "hourly")], "nightly, default"),
+            ("/sync", vec![("mode", "sometimes")], "full, incremental, tickets, resync-tickets"),
+            ("/match/decide", vec![("ext", "1"), ("action", "merge")], "accept, set, create, ignore, unmatch"),
+        ] {
+            let r = post(path, &pairs).await.expect("post");
+            assert_eq!(r.status(), 400, "{path}");
+            let page = r.text().await.expect("page");
+            assert!(page.contains(&format!("use one of: {values}")), "{path}: {page}");
+        }
+        assert_eq!(ferry.json(&["rules", "syncro", "show"]), before, "nothing changed");
+
+        let r = post("/option", &[("concurrency", "2")]).await.expect("post");
+        assert_eq!(r.status(), 303);
+        assert_eq!(ferry.json(&["rules", "syncro", "show"])["concurrency"], 2);
+        let page = c
+            .get(format!("{}/integrations/syncro", console.url))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("page");
+        assert!(page.contains(r#"name="concurrency" value="2""#), "the form shows it");
+        let r = post("/option", &[("concurrency", "")]).await.expect("post");
+        assert_eq!(r.status(), 303);
+        assert!(ferry.json(&["rules", "syncro", "show"]).get("concurrency").is_none(), "back to the default");
     });
 }
 
@@ -730,7 +816,9 @@ fn an_operator_connects_syncro_decides_and_documents_in_a_browser() {
 /// BENCHMARKS.md's console numbers: the server time (`Server-Timing`) of a
 /// company page holding 5,000 assets and of the match page over 2,000 PSA
 /// companies. Not a timed test: it prints, the operator reads.
-/// `cargo test -p ferry --test console console_pages_at_scale -- --ignored --nocapture`
+/// `cargo test -p ferry --test console console_pages_at_scale -- --ignored --nocapture`;
+/// `FERRY_CONSOLE_BIN=target/release/ferry` measures that binary's console
+/// (the data is still set up with the test's own build).
 #[test]
 #[ignore]
 fn console_pages_at_scale() {
@@ -759,7 +847,12 @@ fn console_pages_at_scale() {
     assert!(psa_count >= 2000, "at least 2,000 PSA companies");
     ferry.json(&["match", "syncro", "create", &owner_ext, "--apply"]);
     let company = ferry.json(&["company", "list"])[0]["id"].as_i64().expect("company");
-    let console = serve(&ferry, &[]);
+    let bin = std::env::var_os("FERRY_CONSOLE_BIN");
+    println!(
+        "console binary: {}",
+        bin.as_ref().map(|b| b.to_string_lossy().into_owned()).unwrap_or("this build's".into())
+    );
+    let console = serve_with(&ferry, &[], bin.as_deref());
     rt().block_on(async {
         let c = client();
         let (cookie, _) = sign_in(&c, &console).await;

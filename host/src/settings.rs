@@ -362,3 +362,78 @@ pub fn preset_schedule(store: &mut Store, integration: &IntegrationRow, preset: 
     })?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::ConnectorInfo;
+    use crate::store::tests::temp_store;
+    use crate::store::{ConnectorOrigin, ConnectorRow};
+
+    /// A store with one integration of a connector that is only a row.
+    fn integration(store: &mut Store) -> IntegrationRow {
+        store
+            .transaction(|tx| {
+                let info = ConnectorInfo {
+                    id: "test".into(),
+                    name: "Test".into(),
+                    version: "0.1.0".into(),
+                    description: String::new(),
+                    config: vec![],
+                    streams: vec![],
+                    allowed_hosts: vec![],
+                    rate_limit: None,
+                    extra_streams: vec![],
+                };
+                let row = ConnectorRow {
+                    id: "test".into(),
+                    name: "Test".into(),
+                    version: "0.1.0".into(),
+                    contract: "0.2.0".into(),
+                    sha256: "0".into(),
+                    origin: ConnectorOrigin::Installed,
+                    info,
+                    installed_at: String::new(),
+                };
+                tx.put_connector(&row, b"")?;
+                tx.insert_integration("acme", "test", &BTreeMap::new(), &BTreeMap::new(), &serde_json::json!({}))
+            })
+            .expect("integration");
+        store.read().integration("acme").expect("row")
+    }
+
+    #[test]
+    fn concurrency_is_set_bounded_and_reset() {
+        let (_dir, mut store) = temp_store();
+        let row = integration(&mut store);
+        let options = set_option(&mut store, &row, "concurrency=2", true).expect("set");
+        assert_eq!(options.concurrency, Some(2));
+        let row = store.read().integration("acme").expect("row");
+        assert_eq!(IntegrationOptions::from_json(&row.options).concurrency(), 2, "stored");
+        for bad in ["0", "17", "many"] {
+            let e = set_option(&mut store, &row, &format!("concurrency={bad}"), true).expect_err(bad);
+            assert!(matches!(e, SettingsError::BadConcurrency(_)), "{e}");
+            assert!(e.hint().is_some_and(|h| h.contains("concurrency=4")), "{e}");
+        }
+        let options = set_option(&mut store, &row, "concurrency=2", false).expect("off");
+        assert_eq!(options.concurrency, None, "off goes back to the default");
+    }
+
+    #[test]
+    fn policy_stage_and_preset_take_the_enums() {
+        let (_dir, mut store) = temp_store();
+        let row = integration(&mut store);
+        assert_eq!(
+            set_policy(&mut store, &row, NewCompanies::Review).expect("policy").new_companies,
+            NewCompanies::Review
+        );
+        let row = store.read().integration("acme").expect("row");
+        let options = map_stage(&mut store, &row, Stage::Waiting, &["On Hold".to_string()]).expect("stage");
+        assert_eq!(options.tickets.stages.get(&Stage::Waiting), Some(&vec!["On Hold".to_string()]));
+        preset_schedule(&mut store, &row, Preset::Nightly, "UTC").expect("preset");
+        let modes: Vec<Mode> = schedule_views(&store, &row, 1).expect("views").iter().map(|v| v.mode).collect();
+        assert_eq!(modes, vec![Mode::Full, Mode::Incremental]);
+    }
+}

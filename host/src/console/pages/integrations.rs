@@ -18,7 +18,7 @@ use crate::console::error::Problem;
 use crate::console::values::one_of;
 use crate::console::views::{self, button, csrf, enc, when};
 use crate::model::{Mode, StreamKind};
-use crate::options::{IntegrationOptions, NewCompanies, Stage};
+use crate::options::{DEFAULT_CONCURRENCY, IntegrationOptions, MAX_CONCURRENCY, NewCompanies, Stage};
 use crate::schedule::Preset;
 use crate::settings;
 use crate::store::{IntegrationRow, Store, Trigger};
@@ -305,6 +305,8 @@ pub async fn show(
             }
             label for="rpm" { "Requests per minute (empty: the connector's default)" }
             input #rpm type="number" min="1" name="requests_per_minute" value=(o.requests_per_minute.map(|n| n.to_string()).unwrap_or_default());
+            label for="concurrency" { "Streams read at once (empty: " (DEFAULT_CONCURRENCY) "; 1 reads them one after another)" }
+            input #concurrency type="number" min="1" max=(MAX_CONCURRENCY) name="concurrency" value=(o.concurrency.map(|n| n.to_string()).unwrap_or_default());
             " " button type="submit" { "Save options" }
         }
         h2 { "Ticket statuses and stages" }
@@ -603,14 +605,19 @@ pub async fn option(
             settings::set_option(store, &row, what, on)?;
             row = store.read().integration_by_id(row.id)?;
         }
-        let rate = form.iter().find(|(k, _)| k == "requests_per_minute").map(|(_, v)| v.trim()).unwrap_or("");
-        let current = IntegrationOptions::from_json(&row.options).requests_per_minute;
-        if rate.is_empty() {
-            if let Some(n) = current {
-                settings::set_option(store, &row, &format!("requests-per-minute={n}"), false)?;
+        // The numbers: a value sets it, an empty field goes back to the default.
+        for (field, option) in [("requests_per_minute", "requests-per-minute"), ("concurrency", "concurrency")] {
+            let given = form.iter().find(|(k, _)| k == field).map(|(_, v)| v.trim()).unwrap_or("");
+            let current = IntegrationOptions::from_json(&row.options);
+            let current = if field == "concurrency" { current.concurrency } else { current.requests_per_minute };
+            if given.is_empty() {
+                if let Some(n) = current {
+                    settings::set_option(store, &row, &format!("{option}={n}"), false)?;
+                }
+            } else {
+                settings::set_option(store, &row, &format!("{option}={given}"), true)?;
             }
-        } else {
-            settings::set_option(store, &row, &format!("requests-per-minute={rate}"), true)?;
+            row = store.read().integration_by_id(row.id)?;
         }
         Ok("options saved".to_string())
     })
