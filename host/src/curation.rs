@@ -29,6 +29,8 @@ pub enum CurationError {
     LayoutInUse { name: String, assets: u64 },
     #[error("layout `{name}` is used by the sort rules of {integrations}")]
     LayoutInRules { name: String, integrations: String },
+    #[error("the field needs a name")]
+    EmptyField,
     #[error("asset #{asset} has no field `{field}`")]
     NoSuchField { asset: i64, field: String },
     #[error("integration `{integration}` has no PSA company linked to company #{company}")]
@@ -40,6 +42,7 @@ impl CurationError {
         match self {
             CurationError::Store(e) => e.hint(),
             CurationError::EmptyName => Some("ferry company rename COMPANY \"New name\"".into()),
+            CurationError::EmptyField => Some("e.g. ferry asset set ID \"Rack position\" R1-U12".into()),
             CurationError::SelfMerge(_) => Some("name two different companies: ferry company merge FROM INTO".into()),
             CurationError::MergeIntoArchived(id) => Some(format!(
                 "restore it first with `ferry company archive #{id} --undo`, or merge into a live company"
@@ -93,13 +96,7 @@ pub fn show(store: &Store, key: &str) -> Result<CompanyDetail, CurationError> {
         let integration = tx.integration_by_id(integration_id)?.name;
         links.push(LinkedPsa { integration, external_id });
     }
-    let live_assets = tx
-        .assets(&crate::store::AssetFilter {
-            company: Some(format!("#{}", company.id)),
-            archived: Some(false),
-            ..Default::default()
-        })?
-        .len() as u64;
+    let live_assets = tx.company_live_assets(company.id)?;
     let history = tx.company_history(company.id)?;
     Ok(CompanyDetail { company, links, live_assets, history })
 }
@@ -188,6 +185,16 @@ pub fn archive_asset(store: &mut Store, id: i64, archived: bool) -> Result<bool,
 }
 
 /// Delete an operator field from an asset.
+/// Set an operator field (`ferry asset set`): never touched by a sync.
+pub fn set_field(store: &mut Store, id: i64, field: &str, value: &str) -> Result<(), CurationError> {
+    store.read().asset(id)?;
+    if field.trim().is_empty() {
+        return Err(CurationError::EmptyField);
+    }
+    store.transaction(|tx| tx.set_asset_field(id, field.trim(), value))?;
+    Ok(())
+}
+
 pub fn unset_field(store: &mut Store, id: i64, field: &str) -> Result<(), CurationError> {
     store.read().asset(id)?;
     if !store.transaction(|tx| tx.delete_asset_field(id, field.trim()))? {

@@ -299,6 +299,111 @@ pub async fn set(
     Ok((store.read().integration_by_id(current.id)?, saved))
 }
 
+/// An integration as `integration show --json` and the console's API show
+/// it: config with secrets masked, mirror counts, the last run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Overview {
+    pub name: String,
+    pub plugin: String,
+    pub config: Vec<ConfigValue>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub mirror: Vec<(crate::model::StreamId, u64)>,
+    pub last_run: Option<crate::store::RunRow>,
+    /// The origins the connector may call (its host templates expanded).
+    pub allowed_origins: Vec<String>,
+}
+
+/// One config value for display: secrets masked (never their value).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConfigValue {
+    pub key: String,
+    pub value: String,
+    pub secret: bool,
+}
+
+pub fn overview(store: &Store, name: &str) -> Result<(Overview, crate::store::ConnectorRow), IntegrationError> {
+    let row = store.read().integration(name)?;
+    let connector =
+        store.read().connector(&row.connector_id)?.ok_or_else(|| RegistryError::Unknown(row.connector_id.clone()))?;
+    let config = display_config(&row, &connector.info)
+        .into_iter()
+        .map(|(key, value, secret)| ConfigValue { key, value, secret })
+        .collect();
+    let overview = Overview {
+        name: row.name.clone(),
+        plugin: row.connector_id.clone(),
+        config,
+        created_at: row.created_at.clone(),
+        updated_at: row.updated_at.clone(),
+        mirror: store.read().mirror_counts(row.id)?,
+        last_run: store.read().runs(Some(&row.name), 1)?.into_iter().next(),
+        allowed_origins: allowed_origins(&row, &connector.info).unwrap_or_else(|e| vec![format!("(none usable: {e})")]),
+    };
+    Ok((overview, connector))
+}
+
+/// An integration in `integration list --json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub name: String,
+    pub plugin: String,
+    pub last_run: Option<LastRun>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LastRun {
+    pub id: i64,
+    pub status: crate::store::RunStatus,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+}
+
+pub fn summaries(store: &Store) -> Result<Vec<Summary>, StoreError> {
+    let mut out = Vec::new();
+    for r in store.read().integrations()? {
+        let last = store.read().runs(Some(&r.name), 1)?.into_iter().next();
+        out.push(Summary {
+            name: r.name.clone(),
+            plugin: r.connector_id.clone(),
+            last_run: last.map(|l| LastRun {
+                id: l.id,
+                status: l.status,
+                started_at: l.started_at,
+                finished_at: l.finished_at,
+            }),
+        });
+    }
+    Ok(out)
+}
+
+/// What a connection test found.
+#[derive(Debug)]
+pub enum TestOutcome {
+    /// The connector reached the PSA with these credentials.
+    Passed(crate::model::CheckReport),
+    /// The connector's verdict: what is wrong (credentials, permissions...).
+    Failed(ConnectorError),
+    /// The connector crashed or broke a sandbox limit: the test failed too.
+    Crashed(RuntimeError),
+}
+
+/// Test an integration's connection: the connector's `check` with the
+/// stored config and secrets. Errors before the connector runs (unknown
+/// integration, unreadable secret) are `Err`.
+pub async fn test_connection(store: &Store, runtime: &Runtime, name: &str) -> Result<TestOutcome, IntegrationError> {
+    let row = store.read().integration(name)?;
+    let (connector, loaded) = registry::load(store, runtime, &row.connector_id)?;
+    let mut config = session_config(&row, &connector.info)?;
+    crate::connector_state::attach(store, row.id, &mut config)?;
+    let mut session = runtime.session(&loaded, config)?;
+    Ok(match session.check().await {
+        Ok(Ok(report)) => TestOutcome::Passed(report),
+        Ok(Err(e)) => TestOutcome::Failed(e),
+        Err(e) => TestOutcome::Crashed(e),
+    })
+}
+
 type Values = BTreeMap<String, String>;
 type Secrets = BTreeMap<String, SecretSource>;
 

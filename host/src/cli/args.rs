@@ -110,6 +110,8 @@ pub enum Command {
     Ticket(TicketCommand),
     /// Show the sandbox limits in force and how to change them.
     Limits,
+    /// The operator console and HTTP API (loopback only unless TLS).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -602,4 +604,26 @@ pub enum TicketCommand {
         #[arg(long)]
         integration: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on; a non-loopback address needs TLS or --insecure-listen.
+    #[arg(long, default_value = "127.0.0.1:8780", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// Also run every integration's schedules (as `ferry daemon` does).
+    #[arg(long)]
+    pub schedules: bool,
+    /// TLS certificate chain (PEM), with --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM), with --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Listen on a non-loopback address without TLS (only behind a TLS-terminating proxy).
+    #[arg(long)]
+    pub insecure_listen: bool,
+    /// Replace the admin token with a new one (shown once).
+    #[arg(long)]
+    pub new_token: bool,
 }

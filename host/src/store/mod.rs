@@ -10,6 +10,7 @@
 
 pub mod codec;
 mod connectors;
+mod console;
 mod docs;
 mod integrations;
 mod mirror;
@@ -29,6 +30,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use crate::vault::Vault;
 
 pub use self::connectors::{ConnectorOrigin, ConnectorRow};
+pub use self::console::{Notification, RunToNotify, SearchHit};
 pub use self::docs::{
     AssetFilter, AssetRow, CardRow, CardTarget, CardWrite, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
 };

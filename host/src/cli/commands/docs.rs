@@ -324,11 +324,7 @@ pub fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
             }
         }
         AssetCommand::Set { id, field, value } => {
-            app.store.read().asset(id)?;
-            if field.trim().is_empty() {
-                return Err(Failure::new("the field needs a name", None));
-            }
-            app.store.transaction(|tx| tx.set_asset_field(id, field.trim(), &value))?;
+            curation::set_field(&mut app.store, id, &field, &value)?;
             if app.out.json {
                 app.out.json(&serde_json::json!({"asset": id, "field": field.trim(), "value": value}));
             } else {

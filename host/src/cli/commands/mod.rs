@@ -7,6 +7,7 @@ mod matching;
 mod plugin;
 mod rules;
 mod schedule;
+mod serve;
 mod sync;
 mod tickets;
 
@@ -51,6 +52,7 @@ pub async fn run(cli: Cli, out: Out) -> Result<u8, Failure> {
                 Command::Daemon(args) => schedule::daemon(&mut app, args).await,
                 Command::Tickets(args) => tickets::settings(&mut app, args),
                 Command::Ticket(c) => tickets::list(&mut app, c),
+                Command::Serve(args) => serve::serve(app, args, &db).await,
                 Command::Demo(_) | Command::Limits => Ok(exit::OK),
             }
         }
