@@ -338,13 +338,14 @@ fn ids(page: &Page) -> Vec<String> {
 
 /// Each record of `items` with every member (nested ones included) of each
 /// wrong JSON type, read alone as a page of `kind`: the page must read, its
-/// one record keeping its id unless the id itself was replaced (a field
+/// one record keeping the id the sample maps to unless the id itself was
+/// replaced (a field
 /// read strictly would fail the page, or blank the whole record).
 fn tolerates_wrong_types(kind: StreamKind, items: &str) -> usize {
     let records: Vec<Value> = serde_json::from_str(items).unwrap();
     let mut tried = 0;
     for record in &records {
-        let id = record.get("id").and_then(json_scalar_text).unwrap_or_default();
+        let id = ids(&read_items(kind, &format!("[{record}]")).expect("the sample reads")).concat();
         for variant in wrong_types(record) {
             let page = match read_items(kind, &format!("[{variant}]")) {
                 Ok(page) => page,
