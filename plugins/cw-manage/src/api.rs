@@ -7,8 +7,8 @@ use ferry_sdk::prelude::*;
 use serde::de::DeserializeOwned;
 
 use crate::config::Settings;
-use ferry_sdk::de::{self, OrDefault, Scalar};
 use crate::map;
+use ferry_sdk::de::{self, OrDefault, Scalar};
 
 /// The model version Ferry's mapping was written against; without it CW
 /// answers with its newest model, which may rename fields.

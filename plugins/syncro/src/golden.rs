@@ -15,7 +15,7 @@
 use std::fmt::Write as _;
 
 use ferry_sdk::connector;
-use ferry_sdk::testing::hostile::{changed_member, wrong_types};
+use ferry_sdk::testing::hostile::{changed_member, each_json_type, wrong_types};
 use ferry_sdk::testing::{FakeHttp, Reply};
 
 use super::*;
@@ -281,6 +281,8 @@ fn hostile() -> String {
     out.add("tickets", show(read_items(StreamKind::Tickets, HOSTILE_TICKETS)));
     out.add("lookups", lookups(HOSTILE_TICKET_SETTINGS, HOSTILE_ACCOUNT_SETTINGS));
     out.add("lookups with lists of the wrong type", lookups(r#"{"ticket_status_list": "New"}"#, r#"{"assets": []}"#));
+    out.add("lookups with asset types of the wrong type", lookups("{}", r#"{"assets": {"asset_types": {"id": 1}}}"#));
+    out.add("lookups without lists", lookups("{}", r#"{"assets": null}"#));
     out.add("check", format!("{:#?}", check(HOSTILE_ME, &envelope("customers", "[]"))));
     out.add(
         "page not an object",
@@ -353,8 +355,52 @@ fn tolerates_wrong_types(kind: StreamKind, items: &str) -> usize {
             };
             let ids = ids(&page);
             if changed_member(record, &variant) != Some("id") {
-                assert_eq!(ids, [id.clone()], "{kind:?}: the record lost its id\n{variant}");
+                assert_eq!(ids, std::slice::from_ref(&id), "{kind:?}: the record lost its id\n{variant}");
             }
+            tried += 1;
+        }
+    }
+    tried
+}
+
+/// Whether the lookups page in `body` is itself of the wrong type: the
+/// status list, or the asset types (or the `assets` holding them), present
+/// but no list. That page must fail (so nothing counts as deleted).
+fn lookups_list_broken(body: &Value) -> bool {
+    let not_list = |v: Option<&Value>| v.is_some_and(|v| !v.is_array());
+    match body.get("assets") {
+        _ if not_list(body.get("ticket_status_list")) => true,
+        None | Some(Value::Null) => false,
+        Some(Value::Object(assets)) => not_list(assets.get("asset_types")),
+        Some(_) => true,
+    }
+}
+
+/// Both settings bodies with every member (nested ones included) and every
+/// entry of their lists of each wrong JSON type: a page fails only when its
+/// list is no list; an odd entry or member is skipped.
+fn lookups_tolerate_wrong_types() -> usize {
+    let mut tried = 0;
+    for (ticket_page, sample) in [(true, TICKET_SETTINGS), (false, ACCOUNT_SETTINGS)] {
+        let value: Value = serde_json::from_str(sample).unwrap();
+        let mut variants = wrong_types(&value);
+        let list = if ticket_page { "/ticket_status_list" } else { "/assets/asset_types" };
+        let entries = value.pointer(list).and_then(Value::as_array).expect("a list in the sample").len();
+        for (i, wrong) in (0..entries).flat_map(|i| each_json_type().map(|w| (i, w))) {
+            let mut variant = value.clone();
+            if let Some(entry) = variant.pointer_mut(&format!("{list}/{i}")) {
+                *entry = wrong;
+            }
+            variants.push(variant);
+        }
+        for variant in variants {
+            let (ticket, account) = if ticket_page {
+                (variant.to_string(), ACCOUNT_SETTINGS.to_string())
+            } else {
+                (TICKET_SETTINGS.to_string(), variant.to_string())
+            };
+            let text = lookups(&ticket, &account);
+            assert_eq!(text.contains("error:"), lookups_list_broken(&variant), "{text}\n{variant}");
             tried += 1;
         }
     }
@@ -367,19 +413,7 @@ fn every_field_reads_a_wrong_json_type_as_absent() {
     tried += tolerates_wrong_types(StreamKind::Contacts, CONTACTS);
     tried += tolerates_wrong_types(StreamKind::Assets, ASSETS);
     tried += tolerates_wrong_types(StreamKind::Tickets, TICKETS);
-    for (name, body) in [("ticket settings", TICKET_SETTINGS), ("account settings", ACCOUNT_SETTINGS)] {
-        let value: Value = serde_json::from_str(body).unwrap();
-        for variant in wrong_types(&value) {
-            let (ticket, account) = if name == "ticket settings" {
-                (variant.to_string(), ACCOUNT_SETTINGS.into())
-            } else {
-                (TICKET_SETTINGS.into(), variant.to_string())
-            };
-            let text = lookups(&ticket, &account);
-            assert!(!text.contains("error:"), "{name}: {text}\n{variant}");
-            tried += 1;
-        }
-    }
+    tried += lookups_tolerate_wrong_types();
     for variant in wrong_types(&serde_json::from_str(ME).unwrap()) {
         if let Err(e) = check(&variant.to_string(), &envelope("customers", "[]")) {
             panic!("check failed: {e:?}\n{variant}");
