@@ -7,8 +7,8 @@ use ferry_sdk::prelude::*;
 use serde::de::DeserializeOwned;
 
 use crate::config::Settings;
-use crate::de::{self, OrDefault, Scalar};
 use crate::map;
+use ferry_sdk::de::{self, OrDefault, Scalar};
 
 /// The model version Ferry's mapping was written against; without it CW
 /// answers with its newest model, which may rename fields.
@@ -193,7 +193,7 @@ impl Api {
     }
 
     /// One page of a list endpoint: records and the next cursor. Reading a
-    /// record never fails its page (see [`crate::de`]): a record CW sends
+    /// record never fails its page (see [`ferry_sdk::de`]): a record CW sends
     /// with a field Ferry cannot use (no id, no name) is mapped as it is and
     /// Ferry's validation skips that one record with the reason.
     fn page<T: DeserializeOwned + Default>(

@@ -10,7 +10,6 @@
 
 mod api;
 mod config;
-mod de;
 #[cfg(test)]
 mod golden;
 mod map;

@@ -3,7 +3,7 @@
 //! pinned by the `Accept` header), then mapped to Ferry's record.
 //!
 //! CW leaves null fields out, so every field is optional; a field of the
-//! wrong JSON type reads as absent ([`crate::de`]), so one odd record never
+//! wrong JSON type reads as absent ([`ferry_sdk::de`]), so one odd record never
 //! fails its page. References are `{id, identifier, name}` objects
 //! ([`Ref`]); `_info` carries `lastUpdated` and `dateEntered` ([`Info`]).
 //! Text is trimmed and a blank value is absent.
@@ -14,7 +14,7 @@
 use ferry_sdk::prelude::*;
 use serde::Deserialize;
 
-use crate::de::{self, Scalar, id_text};
+use ferry_sdk::de::{self, Scalar, id_text};
 
 /// A reference to another record: `{id, identifier, name}` (the `_info`
 /// with its href is ignored).
@@ -664,7 +664,7 @@ pub fn ticket_status(st: &BoardStatus) -> Option<Lookup> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::de::OrDefault;
+    use ferry_sdk::de::OrDefault;
     use serde::de::DeserializeOwned;
     use serde_json::{Value, json};
 

@@ -1,25 +1,61 @@
-//! Lenient reading of CW JSON into typed structs.
+//! Lenient reading of PSA JSON into typed structs.
 //!
-//! One record with a field of the wrong JSON type must never fail its page
-//! (docs/psa-apis.md §2.7: every field is optional to the connector). So
-//! each field is read on its own ([`lenient`], [`list`]): a value of the
-//! wrong type is absent, as if CW had left it out, and the rest of the
-//! record maps. A list entry that is not even an object becomes the
-//! record's default ([`OrDefault`]), whose empty id Ferry skips as invalid.
+//! Ferry's rule for hostile data: one bad record is skipped and kept aside
+//! with its reason while the rest of its page syncs. A struct read with
+//! plain serde breaks that rule: one record with a field of the wrong JSON
+//! type (`"zip": 12345`, `"customer_id": "abc"`, `"properties": []`) fails
+//! the whole list, so the page is a `bad-response` and the stream fails.
+//! PSAs do send such records (custom fields, imports, old API versions).
 //!
-//! Everything is read through `serde_json::Value` first, as the connector
-//! always did: a repeated key keeps its last value (a struct read straight
-//! from the text would fail on it), and an array is never read as a struct
-//! (serde reads a struct from a sequence by position, which would turn
-//! `"status": [2, "Inactive"]` into a reference).
+//! So read each field on its own:
+//!
+//! - [`lenient`] on an `Option<T>` field: a value of the wrong type is
+//!   absent, as if the PSA had left it out, and the rest of the record maps;
+//! - [`list`] on a `Vec<T>` field: the entries of T's shape, in order;
+//! - [`OrDefault`] (or [`or_default`]) for each entry of a page: an entry
+//!   that is not even an object becomes `T::default()`, whose empty id the
+//!   host skips as invalid ("the id is empty") and keeps aside;
+//! - [`Scalar`] where the PSA sends an id, an amount or an answer as text,
+//!   number or boolean, and [`id_text`] for the record's id.
+//!
+//! ```
+//! use ferry_sdk::de::{self, OrDefault, Scalar};
+//! use serde::Deserialize;
+//!
+//! #[derive(Debug, Default, Deserialize)]
+//! #[serde(default)]
+//! struct Customer {
+//!     #[serde(deserialize_with = "de::lenient")]
+//!     id: Option<Scalar>,
+//!     #[serde(deserialize_with = "de::lenient")]
+//!     zip: Option<String>,
+//! }
+//!
+//! let page: Vec<OrDefault<Customer>> = serde_json::from_str(r#"[{"id": 7, "zip": 12345}, "junk"]"#).unwrap();
+//! let page = de::entries(page);
+//! assert_eq!((de::id_text(&page[0].id), page[0].zip.clone()), ("7".to_string(), None));
+//! assert_eq!(de::id_text(&page[1].id), "", "skipped by the host as invalid");
+//! ```
+//!
+//! Only records are read leniently. A page's envelope (the list itself, a
+//! next-page link, a total) stays strict or falls back to the safe side: a
+//! wrong type there is a broken page, and reading it as absent could end a
+//! listing early.
+//!
+//! Everything is read through `serde_json::Value` first: a repeated key
+//! keeps its last value (a struct read straight from the text would fail on
+//! it), and an array is never read as a struct (serde reads a struct from a
+//! sequence by position, which would turn `"status": [2, "Inactive"]` into
+//! a reference).
 
-use ferry_sdk::text::json_scalar_text;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, Deserializer, Error as _, Unexpected};
 use serde_json::{Number, Value};
 
-/// `T` from `value` when it has T's shape; never from an array unless T is
-/// a list (see the module doc).
+use crate::text::json_scalar_text;
+
+/// `T` from `value` when it has T's shape; never from an array (lists are
+/// read by [`list`]; see the module doc).
 fn read<T: DeserializeOwned>(value: Value) -> Option<T> {
     if value.is_array() {
         return None;
@@ -27,9 +63,9 @@ fn read<T: DeserializeOwned>(value: Value) -> Option<T> {
     T::deserialize(value).ok()
 }
 
-/// A field read leniently: `None` when CW left it out, sent null, or sent a
-/// value of another type. Use with `#[serde(default, deserialize_with =
-/// "de::lenient")]` on an `Option<T>` field.
+/// A field read leniently: `None` when the PSA left it out, sent null, or
+/// sent a value of another type. Use with `#[serde(default,
+/// deserialize_with = "de::lenient")]` on an `Option<T>` field.
 pub fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
@@ -60,9 +96,14 @@ pub struct OrDefault<T>(pub T);
 
 impl<'de, T: DeserializeOwned + Default> Deserialize<'de> for OrDefault<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
-        Ok(OrDefault(read(value).unwrap_or_default()))
+        Ok(OrDefault(or_default(Value::deserialize(d)?)))
     }
+}
+
+/// One entry already held as a `Value` (an item taken out of a page's
+/// envelope), read as [`OrDefault`] reads it.
+pub fn or_default<T: DeserializeOwned + Default>(value: Value) -> T {
+    read(value).unwrap_or_default()
 }
 
 /// The entries of a page, each read with [`OrDefault`].
@@ -70,9 +111,9 @@ pub fn entries<T>(page: Vec<OrDefault<T>>) -> Vec<T> {
     page.into_iter().map(|OrDefault(t)| t).collect()
 }
 
-/// A JSON scalar where CW sends an id, an amount or an answer. Its text
-/// follows the SDK's `json_scalar_text` (numbers as JSON writes them,
-/// booleans as Yes/No), so ids and card values read as they always did.
+/// A JSON scalar where a PSA sends an id, an amount or an answer. Its text
+/// follows [`json_scalar_text`] (numbers as JSON writes them, booleans as
+/// Yes/No), so ids and card values read as they would from a `Value`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scalar {
     Text(String),
@@ -103,13 +144,14 @@ impl Scalar {
 
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let expected = &"a string, number or boolean";
         match Value::deserialize(d)? {
             Value::String(s) => Ok(Scalar::Text(s)),
             Value::Number(n) => Ok(Scalar::Number(n)),
             Value::Bool(b) => Ok(Scalar::Bool(b)),
-            Value::Null => Err(D::Error::invalid_type(Unexpected::Unit, &"a string, number or boolean")),
-            Value::Array(_) => Err(D::Error::invalid_type(Unexpected::Seq, &"a string, number or boolean")),
-            Value::Object(_) => Err(D::Error::invalid_type(Unexpected::Map, &"a string, number or boolean")),
+            Value::Null => Err(D::Error::invalid_type(Unexpected::Unit, expected)),
+            Value::Array(_) => Err(D::Error::invalid_type(Unexpected::Seq, expected)),
+            Value::Object(_) => Err(D::Error::invalid_type(Unexpected::Map, expected)),
         }
     }
 }
@@ -183,6 +225,9 @@ mod tests {
         let counts: Vec<Option<u64>> = entries(page).into_iter().map(|o| o.count).collect();
         assert_eq!(counts, [Some(1), None, None, None, None, None]);
         assert!(serde_json::from_str::<Vec<OrDefault<Outer>>>(r#"{"not": "a list"}"#).is_err());
+        let values = [json!({"count": 2}), json!("x"), json!([{"count": 3}])];
+        let counts: Vec<Option<u64>> = values.into_iter().map(|v| or_default::<Outer>(v).count).collect();
+        assert_eq!(counts, [Some(2), None, None]);
     }
 
     #[test]
@@ -195,7 +240,7 @@ mod tests {
     fn ids_follow_json_scalar_text() {
         let id = |v: Value| id_text(&outer(json!({ "id": v })).id);
         assert_eq!(id(json!(250)), "250");
-        assert_eq!(id(json!(-42)), "-42", "negative int32 ids are valid in CW");
+        assert_eq!(id(json!(-42)), "-42");
         assert_eq!(id(json!(3_000_000_000_u64)), "3000000000");
         assert_eq!(id(json!(1e30)), "1e+30");
         assert_eq!(id(json!(" 77 ")), " 77 ");
