@@ -151,10 +151,16 @@ pub struct DuplicateId {
 /// PSA, so a repeat there is never paging drift (which can repeat a record
 /// across pages): the connector mapped two records to one id, and keeping
 /// either would silently lose the other. Sync fails the stream and
-/// `ferry plugin check` fails the read with this same message.
+/// `ferry plugin check` fails the read with this same message. Invalid
+/// records do not count: they are kept aside one by one, so two of them
+/// without a usable id (both mapped to an empty one) lose nothing and must
+/// not fail the page.
 pub fn unique_ids(stream: &StreamId, records: &[Record]) -> Result<(), DuplicateId> {
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(records.len());
     for (i, record) in records.iter().enumerate() {
+        if validate(i, record).is_err() {
+            continue;
+        }
         let id = record.external_id();
         if let Some(first) = seen.get(&id) {
             return Err(DuplicateId { stream: stream.clone(), id: short(&id), first: *first, second: i });
@@ -443,6 +449,16 @@ mod tests {
         assert!(text.contains("`assets`") && text.contains("id `1`"), "{text}");
         assert!(unique_ids(&assets, &page[..2]).is_ok());
         assert!(unique_ids(&assets, &[]).is_ok());
+    }
+
+    #[test]
+    fn invalid_records_never_count_as_repeated_ids() {
+        // Two records a connector could not read an id for: each is kept
+        // aside as invalid, and the page's valid records still sync.
+        let page = vec![asset("", None), asset("1", None), asset("", None)];
+        let assets = StreamId::Kind(crate::model::StreamKind::Assets);
+        assert!(validate(0, &page[0]).is_err(), "an empty id is invalid");
+        assert!(unique_ids(&assets, &page).is_ok());
     }
 
     #[test]
