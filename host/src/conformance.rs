@@ -464,6 +464,7 @@ async fn read_all(
             records::bound(r, s.redactor());
         }
         for (i, r) in page.records.iter().enumerate() {
+            records::secret_in_ids(i, r, s.redactor()).map_err(|e| format!("page {pages}: {e}"))?;
             records::validate(i, r).map_err(|e| format!("page {pages}: {e}"))?;
             records::to_mirror(i, r).map_err(|e| format!("page {pages}: {e}"))?;
         }

@@ -122,19 +122,55 @@ impl SecretSource {
 /// The shortest piece of a secret masked at the edge of cut text.
 pub const EDGE_PIECE: usize = 4;
 
+/// State values at least this long are masked in records too; shorter ones
+/// only in output text (logs, errors, the request log).
+///
+/// A connector keeps all kinds of things in its `state`: tokens, but also a
+/// region, a tenant name, an account number, an epoch. Masked inside
+/// records, a short value such as `Work` rewrites names and types
+/// (`Workstation` → `********station`) in the documentation. Tokens, keys
+/// and session ids are long (an OAuth access token or API key is 20+
+/// characters, a UUID 36), while words, numbers and epochs are short: 16
+/// characters keeps what is token-like out of the documentation and leaves
+/// ordinary data alone. What the operator configured as a secret is masked
+/// in records whatever its length.
+pub const TOKEN_LIKE_CHARS: usize = 16;
+
+/// One value the redactor masks.
+struct Known {
+    text: String,
+    /// Masked inside records too (configured secrets, token-like state
+    /// values), not only in output text.
+    in_records: bool,
+    /// The value itself, not one of its encodings: what a decoded URL is
+    /// searched for.
+    plain: bool,
+}
+
 /// Scrubs known secret values out of text.
 ///
 /// It can learn values while in use ([`Redactor::learn`]): what a connector
-/// keeps in its `state` store is treated as a secret from the moment it is
-/// stored, for the rest of the session.
+/// keeps in its `state` store is treated as a secret in output text from
+/// the moment it is stored, for the rest of the session, and in records
+/// only when token-like (see [`TOKEN_LIKE_CHARS`]).
+///
+/// Text is searched for each value verbatim, form-encoded, and
+/// percent-decoded (any mix of `%XX` in upper or lower case, `+` or `%20`
+/// for a space), so a secret in a URL path or query is masked whichever
+/// valid encoding carried it.
 #[derive(Default)]
 pub struct Redactor {
-    secrets: std::sync::RwLock<Vec<String>>,
+    secrets: std::sync::RwLock<Vec<Known>>,
 }
 
 impl Clone for Redactor {
     fn clone(&self) -> Self {
-        Redactor { secrets: std::sync::RwLock::new(self.secrets().clone()) }
+        let copy = self
+            .secrets()
+            .iter()
+            .map(|k| Known { text: k.text.clone(), in_records: k.in_records, plain: k.plain })
+            .collect();
+        Redactor { secrets: std::sync::RwLock::new(copy) }
     }
 }
 
@@ -145,31 +181,45 @@ impl fmt::Debug for Redactor {
 }
 
 impl Redactor {
+    /// The operator's configured secrets: masked everywhere, records included.
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
         let redactor = Redactor::default();
-        redactor.learn(values);
+        redactor.add(values, |_| true);
         redactor
     }
 
-    /// Treat `values` as secrets too, from now on.
+    /// Treat `values` (what a connector keeps in `state`) as secrets too,
+    /// from now on: in output text always, in records when token-like.
     pub fn learn(&self, values: impl IntoIterator<Item = String>) {
+        self.add(values, |v| v.chars().count() >= TOKEN_LIKE_CHARS);
+    }
+
+    fn add(&self, values: impl IntoIterator<Item = String>, in_records: impl Fn(&str) -> bool) {
         let mut secrets = self.secrets.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let fresh: Vec<String> =
-            values.into_iter().filter(|v| v.len() >= MIN_REDACT_LEN && !secrets.contains(v)).collect();
+        let mut fresh = Vec::new();
+        for value in values.into_iter().filter(|v| v.len() >= MIN_REDACT_LEN) {
+            let masked_in_records = in_records(&value);
+            // Percent-encoded forms too: a secret may travel in a query string.
+            let encoded = url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+            for (text, plain) in [(value, true), (encoded, false)] {
+                match secrets.iter_mut().chain(fresh.iter_mut()).find(|k: &&mut Known| k.text == text) {
+                    Some(known) => {
+                        known.in_records |= masked_in_records;
+                        known.plain |= plain;
+                    }
+                    None => fresh.push(Known { text, in_records: masked_in_records, plain }),
+                }
+            }
+        }
         if fresh.is_empty() {
             return;
         }
-        // Percent-encoded forms too: a secret may travel in a query string.
-        let encoded: Vec<String> =
-            fresh.iter().map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()).collect();
         secrets.extend(fresh);
-        secrets.extend(encoded);
         // Longest first, so a secret containing another is masked whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
+        secrets.sort_by_key(|k| std::cmp::Reverse(k.text.len()));
     }
 
-    fn secrets(&self) -> std::sync::RwLockReadGuard<'_, Vec<String>> {
+    fn secrets(&self) -> std::sync::RwLockReadGuard<'_, Vec<Known>> {
         self.secrets.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -180,13 +230,33 @@ impl Redactor {
     }
 
     /// Scrub `text` where it is; says whether anything was masked. Costs a
-    /// search per secret and no allocation when nothing matches (records
-    /// go through this field by field).
+    /// search per secret and no allocation when nothing matches.
     pub fn redact_in_place(&self, text: &mut String) -> bool {
+        self.mask(text, |_| true)
+    }
+
+    /// Scrub a record's value: only what must never be stored (configured
+    /// secrets, token-like state values); a short state value stays, so
+    /// ordinary words in the documentation are not rewritten. Records go
+    /// through this field by field.
+    pub fn redact_record_in_place(&self, text: &mut String) -> bool {
+        self.mask(text, |k| k.in_records)
+    }
+
+    /// Does `text` hold a value that must never be stored (see
+    /// [`Redactor::redact_record_in_place`])? Ids are checked with this
+    /// rather than masked: a rewritten id would name another record.
+    pub fn in_record(&self, text: &str) -> bool {
+        let mut copy = text.to_string();
+        self.redact_record_in_place(&mut copy)
+    }
+
+    fn mask(&self, text: &mut String, which: impl Fn(&Known) -> bool) -> bool {
+        let secrets = self.secrets();
         let mut changed = false;
-        for secret in self.secrets().iter() {
-            if text.contains(secret.as_str()) {
-                *text = text.replace(secret.as_str(), MASK);
+        for secret in secrets.iter().filter(|k| which(k)) {
+            if text.contains(secret.text.as_str()) {
+                *text = text.replace(secret.text.as_str(), MASK);
                 changed = true;
             }
         }
@@ -209,7 +279,7 @@ impl Redactor {
 
     /// Mask a secret's head at the end of `text` and its tail at the start.
     pub fn mask_edges(&self, text: &mut String) {
-        for secret in self.secrets().iter() {
+        for secret in self.secrets().iter().map(|k| &k.text) {
             let bounds: Vec<usize> = secret.char_indices().map(|(i, _)| i).skip(1).collect();
             // Longest piece first: the end of the text holding a head.
             if let Some(&cut) = bounds

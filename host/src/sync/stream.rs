@@ -265,10 +265,19 @@ impl StreamRun {
         let mut writes = Vec::with_capacity(page.records.len());
         let mut skipped: Vec<SkippedRecord> = Vec::new();
         let mut first_invalid = None;
+        let mut secret_ids = Vec::new();
+        // Skipped records still exist in the PSA: they must not count as
+        // deleted when this listing ends (ids that are themselves the fault
+        // name nothing stored). Their ids as the mirror has them, unmasked.
+        let mut still_there: Vec<String> = Vec::new();
         for (i, record) in page.records.iter().enumerate() {
-            match records::validate(i, record).and_then(|_| records::to_mirror(i, record)) {
+            let checked = records::secret_in_ids(i, record, redactor).inspect_err(|_| secret_ids.push(i));
+            match checked.and_then(|_| records::validate(i, record)).and_then(|_| records::to_mirror(i, record)) {
                 Ok(w) => writes.push(w),
                 Err(e) => {
+                    if e.field != Some("id") {
+                        still_there.push(record.external_id());
+                    }
                     skipped.push(skipped_record(&self.stream, record, &e, redactor));
                     first_invalid.get_or_insert(e);
                 }
@@ -285,13 +294,10 @@ impl StreamRun {
                 )),
             });
         }
-        // Skipped records still exist in the PSA: they must not count as
-        // deleted when this listing ends (ids that are themselves the fault
-        // name nothing stored).
-        let still_there: Vec<String> =
-            skipped.iter().filter(|r| r.field.as_deref() != Some("id")).map(|r| r.external_id.clone()).collect();
-        if let Err(e) = records::unique_ids(&self.stream, &page.records) {
-            return Err(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
+        if let Err(e) = records::unique_ids_except(&self.stream, &page.records, &secret_ids) {
+            return Err(StreamEnd::Failed {
+                message: redactor.redact(&format!("the connector returned an invalid page: {e}")),
+            });
         }
         *run_records += writes.len() as u64;
         if *run_records > bounds.run_records {

@@ -296,6 +296,22 @@ impl Source for Probe {
                     .map_err(|e| ConnectorError::Other(format!("state.set: {e:?}")))?;
                 Err(ConnectorError::TokenExpired(format!("refused (state had a token: {seen})")))
             }
+            // Ordinary words and a token kept in state, then found in the
+            // records: the word must stay, the token never be stored, and
+            // a record whose id holds the token be kept aside unrewritten.
+            "state-words" => {
+                for (key, value) in [("w", "Work"), ("tok", STATE_TOKEN)] {
+                    ferry_sdk::state::set(key, value, None)
+                        .map_err(|e| ConnectorError::Other(format!("state.set: {e:?}")))?;
+                }
+                let mut list = companies(3, "sw");
+                list[0].name = "Workstation Co".into();
+                list[0].types = vec!["Workstation".into()];
+                list[0].card = vec![Field { label: "Session".into(), value: format!("Bearer {STATE_TOKEN}") }];
+                list[1].id = "Work-1".into();
+                list[2].id = format!("{STATE_TOKEN}-2");
+                Ok(Page { records: Records::Companies(list), next: None, total: None })
+            }
             "echo-secret" => Err(ConnectorError::Other(format!("the token is {}", c.get("token").unwrap_or("")))),
             other => Err(invalid_config("mode", format!("unknown mode `{other}`"))),
         }
@@ -338,6 +354,9 @@ fn read_contracts(c: &Config, cursor: Option<String>, since: Option<String>) -> 
     items.retain(|i| Some(i.id.as_str()) != c.get("drop"));
     Ok(Page { records: Records::Items(items), next: next.map(str::to_string), total: Some(3) })
 }
+
+/// The token the `state-words` mode keeps in state (token-like: long).
+const STATE_TOKEN: &str = "tok_state_0123456789abcdef";
 
 /// The `state` mode's session key and value (long enough to be masked).
 const SESSION: &str = "session";
