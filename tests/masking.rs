@@ -66,3 +66,70 @@ fn a_short_state_value_leaves_records_alone_a_token_is_masked_and_ids_are_never_
     );
     assert_eq!(ferry.count(&clear), 0, "the token is stored in clear");
 }
+
+/// `s` percent-encoded: every byte but the unreserved ones as `%XX`, hex in
+/// `upper` or lower case, a space as `+` when `plus`.
+fn encode(s: &str, upper: bool, plus: bool) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            b' ' if plus => "+".into(),
+            _ if upper => format!("%{b:02X}"),
+            _ => format!("%{b:02x}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_secret_in_the_url_is_masked_in_the_request_log_whatever_its_encoding() {
+    const KEY: &str = "p@ss/w+rd=1&x y";
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.run(&["plugin", "install", artifact("ferry_test_probe").to_str().unwrap_or_default()]).ok();
+    let base = format!("base_url={}", sim.base_url());
+    let token = format!("token={KEY}");
+    ferry
+        .run(&[
+            "integration",
+            "add",
+            "u",
+            "--plugin",
+            "probe",
+            "--set",
+            &base,
+            "--secret",
+            &token,
+            "--set",
+            "mode=url-encodings",
+        ])
+        .ok();
+    let run = ferry.run(&["-v", "--json", "sync", "u", "--stream", "companies"]);
+    let run_id = run.json()["run_id"].as_i64().unwrap_or_default();
+
+    let encodings: Vec<String> = [(true, false), (false, false), (true, true), (false, true)]
+        .iter()
+        .map(|(upper, plus)| encode(KEY, *upper, *plus))
+        .collect();
+    let urls: Vec<String> = {
+        let shown = ferry.json(&["runs", "show", &run_id.to_string(), "--requests"]);
+        let text = shown.to_string();
+        assert!(text.contains("/k/********/u?q=********&page=1"), "{shown:#}");
+        vec![text, run.stderr.clone()]
+    };
+    for text in &urls {
+        assert!(text.contains("/k/********/u?q=********&page=1"), "{text}");
+        for e in &encodings {
+            assert!(!text.contains(e.as_str()), "{e} shown in:\n{text}");
+        }
+        assert!(!text.to_lowercase().contains("p%40ss") && !text.contains("p@ss"), "{text}");
+    }
+    let logged = ferry.count(&format!(
+        "SELECT COUNT(*) FROM run_requests WHERE run_id = {run_id} AND url LIKE '%/k/********/u?q=********&page=1'"
+    ));
+    assert_eq!(logged, 4, "every request is logged, masked");
+    let leaked = ferry
+        .count("SELECT COUNT(*) FROM run_requests WHERE instr(lower(url), 'p%40ss') > 0 OR instr(url, 'p@ss') > 0");
+    assert_eq!(leaked, 0);
+    let rest = at_rest(&ferry).to_ascii_lowercase();
+    assert!(!holds(&rest, "p%40ss") && !holds(&rest, "p@ss"), "the key is stored in clear");
+}

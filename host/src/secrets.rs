@@ -260,6 +260,15 @@ impl Redactor {
                 changed = true;
             }
         }
+        if text.contains(['%', '+']) {
+            let plain: Vec<&str> = secrets.iter().filter(|k| k.plain && which(k)).map(|k| k.text.as_str()).collect();
+            for plus_is_space in [true, false].into_iter().filter(|_| !plain.is_empty()) {
+                if let Some(masked) = mask_decoded(text, &plain, plus_is_space) {
+                    *text = masked;
+                    changed = true;
+                }
+            }
+        }
         changed
     }
 
@@ -299,6 +308,61 @@ impl Redactor {
             }
         }
     }
+}
+
+/// `text` with every percent-encoded occurrence of a `secrets` value
+/// masked: `text` is decoded (`%XX` in either case; `+` as a space when
+/// `plus_is_space`) with each decoded byte remembering the span of `text`
+/// it came from, the decoded bytes are searched, and the spans of each
+/// match are replaced. `None` when nothing matched.
+fn mask_decoded(text: &str, secrets: &[&str], plus_is_space: bool) -> Option<String> {
+    let raw = text.as_bytes();
+    let mut decoded = Vec::with_capacity(raw.len());
+    let mut spans = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        let escape = match (raw[i], raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => Some((hi * 16 + lo) as u8),
+            _ => None,
+        };
+        let (byte, len) = match escape {
+            Some(byte) => (byte, 3),
+            None if raw[i] == b'+' && plus_is_space => (b' ', 1),
+            None => (raw[i], 1),
+        };
+        decoded.push(byte);
+        spans.push((i, i + len));
+        i += len;
+    }
+    let mut hits: Vec<(usize, usize)> = Vec::new();
+    for secret in secrets.iter().map(|s| s.as_bytes()).filter(|s| !s.is_empty()) {
+        let mut from = 0;
+        while let Some(at) = decoded[from..].windows(secret.len()).position(|w| w == secret) {
+            let start = from + at;
+            let end = start + secret.len();
+            hits.push((spans[start].0, spans[end - 1].1));
+            from = end;
+        }
+    }
+    if hits.is_empty() {
+        return None;
+    }
+    hits.sort_unstable();
+    let mut out = Vec::with_capacity(raw.len());
+    let mut at = 0;
+    for (start, end) in hits {
+        if end <= at {
+            continue;
+        }
+        if start >= at {
+            out.extend_from_slice(&raw[at..start]);
+            out.extend_from_slice(MASK.as_bytes());
+        }
+        at = end;
+    }
+    out.extend_from_slice(&raw[at..]);
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
@@ -352,6 +416,30 @@ mod tests {
         let out = r.redact(text);
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(out.contains("ab stays"));
+    }
+
+    #[test]
+    fn a_secret_is_masked_in_any_percent_encoding() {
+        let key = "p@ss/w+rd=1&x y";
+        let r = Redactor::new([key.to_string()]);
+        let encodings = [
+            "p%40ss%2Fw%2Brd%3D1%26x%20y",
+            "p%40ss%2fw%2brd%3d1%26x%20y",
+            "p%40ss%2Fw%2Brd%3D1%26x+y",
+            "p%40ss%2fw%2brd%3d1%26x+y",
+            "p@ss%2Fw%2Brd=1%26x%20y",
+            "p%40ss%2fw%2Brd%3D1%26x%20y",
+        ];
+        for e in encodings {
+            let url = format!("http://h/k/{e}/u?q={e}&page=2");
+            let out = r.redact(&url);
+            assert_eq!(out, "http://h/k/********/u?q=********&page=2", "{e}");
+        }
+        // Two secrets side by side, one of them a state value, and text
+        // around them kept as it was.
+        r.learn(["state-token".to_string()]);
+        assert_eq!(r.redact("a%20b/p%40ss%2fw%2brd%3d1%26x+y%73tate-token/%ZZ"), "a%20b/****************/%ZZ");
+        assert_eq!(r.redact("100%25 of p+w"), "100%25 of p+w");
     }
 
     #[test]

@@ -173,7 +173,9 @@ impl HttpGate {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    /// Log one request at info (`-v`) and keep it for the run.
+    /// Log one request at info (`-v`) and keep it for the run. The
+    /// redactor masks secrets whatever their percent-encoding in the path
+    /// or the query (see [`crate::secrets::Redactor`]).
     fn note(&self, req: &OutboundRequest, result: &Result<OutboundResponse, HttpFailure>, millis: u64) {
         let mut url = strip_query_secrets(&req.url);
         if let Some(r) = &self.redactor {

@@ -312,6 +312,18 @@ impl Source for Probe {
                 list[2].id = format!("{STATE_TOKEN}-2");
                 Ok(Page { records: Records::Companies(list), next: None, total: None })
             }
+            // The secret token sent in the URL path and query in every
+            // valid percent-encoding (the request log must mask them all).
+            "url-encodings" => {
+                let base = c.require("base_url")?.trim_end_matches('/').to_string();
+                let token = c.require("token")?;
+                for (upper, plus) in [(true, false), (false, false), (true, true), (false, true)] {
+                    let e = percent_encode(token, upper, plus);
+                    let path = percent_encode(token, upper, false);
+                    let _ = Client::new(&base).get_url(&format!("{base}/k/{path}/u?q={e}&page=1"));
+                }
+                Ok(Page { records: Records::Companies(companies(1, "u")), next: None, total: None })
+            }
             "echo-secret" => Err(ConnectorError::Other(format!("the token is {}", c.get("token").unwrap_or("")))),
             other => Err(invalid_config("mode", format!("unknown mode `{other}`"))),
         }
@@ -353,6 +365,19 @@ fn read_contracts(c: &Config, cursor: Option<String>, since: Option<String>) -> 
     };
     items.retain(|i| Some(i.id.as_str()) != c.get("drop"));
     Ok(Page { records: Records::Items(items), next: next.map(str::to_string), total: Some(3) })
+}
+
+/// Every byte but RFC 3986's unreserved ones as `%XX` (hex in `upper` or
+/// lower case), a space as `+` when `plus`.
+fn percent_encode(s: &str, upper: bool, plus: bool) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            b' ' if plus => "+".into(),
+            _ if upper => format!("%{b:02X}"),
+            _ => format!("%{b:02x}"),
+        })
+        .collect()
 }
 
 /// The token the `state-words` mode keeps in state (token-like: long).
