@@ -416,11 +416,11 @@ async fn run_started(
             Some("run the sync again".into()),
         ),
         (None, RunStatus::Failed | RunStatus::Partial) => {
-            let mut failed: Vec<String> = rows
-                .iter()
-                .filter(|r| r.status == StreamStatus::Failed)
-                .map(|r| format!("{}: {}", r.stream, r.error.clone().unwrap_or_default()))
-                .collect();
+            let mut failed = stream_failures(
+                rows.iter()
+                    .filter(|r| r.status == StreamStatus::Failed)
+                    .map(|r| (r.stream.to_string(), r.error.clone().unwrap_or_default())),
+            );
             if invalid > 0 {
                 failed.push(skipped_summary(&rows, invalid));
             }
@@ -508,6 +508,20 @@ fn plan_streams(
         .collect())
 }
 
+/// Failed streams as `stream: error`, streams that failed with the same
+/// error named together before it once (a PSA's long `Retry-After` ends
+/// every stream with the same words).
+fn stream_failures(failed: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    let mut grouped: Vec<(Vec<String>, String)> = Vec::new();
+    for (stream, error) in failed {
+        match grouped.iter_mut().find(|(_, e)| *e == error) {
+            Some((streams, _)) => streams.push(stream),
+            None => grouped.push((vec![stream], error)),
+        }
+    }
+    grouped.into_iter().map(|(streams, error)| format!("{}: {error}", streams.join(", "))).collect()
+}
+
 /// "N records skipped as invalid (stream: n, ...)".
 fn skipped_summary(rows: &[RunStreamRow], invalid: u64) -> String {
     let per: Vec<String> =
@@ -518,3 +532,17 @@ fn skipped_summary(rows: &[RunStreamRow], invalid: u64) -> String {
 
 /// `StreamState` is re-exported for callers that inspect checkpoints.
 pub type Checkpoint = StreamState;
+
+#[cfg(test)]
+mod stream_failure_tests {
+    #[test]
+    fn streams_failing_alike_are_reported_once() {
+        let failed =
+            [("companies", "429 (retry after 297 s)"), ("contacts", "boom"), ("assets", "429 (retry after 297 s)")]
+                .map(|(s, e)| (s.to_string(), e.to_string()));
+        assert_eq!(
+            super::stream_failures(failed.into_iter()),
+            ["companies, assets: 429 (retry after 297 s)", "contacts: boom"]
+        );
+    }
+}
