@@ -215,3 +215,35 @@ fn plugin_check_pages_extra_streams_with_the_same_checks() {
     assert_eq!(failed["outcome"], "fail", "{report:#}");
     assert!(failed["detail"].as_str().is_some_and(|d| d.contains("name is empty")), "{failed}");
 }
+
+/// Operator items of findings 14 (F8): `rules NAME types` lists the type
+/// names of extra-stream items, a by-type rule for a type that has one
+/// says it replaced it, and `option concurrency --off` needs no value.
+#[test]
+fn item_types_are_listed_a_replaced_rule_is_named_and_concurrency_off_resets() {
+    let sim = syncro_sim(&small_world());
+    let ferry = with_contracts(&sim, "halo");
+    ferry.json(&["sync", "halo"]);
+    let types = ferry.json(&["rules", "halo", "types"]);
+    let listed = types.as_array().cloned().unwrap_or_default();
+    assert!(
+        listed.iter().any(|t| t["kind"] == "extra:contracts" && t["name"] == "Managed" && t["count"] == 2),
+        "{types:#}"
+    );
+    assert!(ferry.run(&["rules", "halo", "types"]).ok().stdout.contains("Block hours"));
+
+    ferry.run(&["layout", "add", "Service plans"]).ok();
+    ferry.run(&["layout", "add", "Plans"]).ok();
+    let first = ferry.run(&["rules", "halo", "add", "--when-type", "Managed", "--layout", "Service plans"]).ok();
+    assert!(!first.stdout.contains("replaced"), "{}", first.stdout);
+    let again = ferry.run(&["rules", "halo", "add", "--when-type", "managed", "--layout", "Plans"]).ok();
+    assert!(again.stdout.contains("replaced the rule when type is Managed → Service plans"), "{}", again.stdout);
+    let json = ferry.json(&["rules", "halo", "add", "--when-type", "Managed", "--layout", "Service plans"]);
+    assert_eq!(json["replaced"]["layout"], "Plans", "{json:#}");
+    assert_eq!(json["rules"].as_array().map(Vec::len), Some(1), "{json:#}");
+
+    ferry.run(&["rules", "halo", "option", "concurrency=2"]).ok();
+    let off = ferry.run(&["rules", "halo", "option", "concurrency", "--off"]).ok();
+    assert!(off.stdout.contains("streams read at once: 4") && !off.stdout.contains("ferry apply"), "{}", off.stdout);
+    assert_eq!(ferry.json(&["rules", "halo", "show"])["concurrency"], serde_json::Value::Null);
+}

@@ -117,16 +117,29 @@ pub fn add_type_rule(
     when_type: &str,
     layout: &str,
 ) -> Result<IntegrationOptions> {
+    add_type_rule_replacing(store, integration, when_type, layout).map(|(_, options)| options)
+}
+
+/// [`add_type_rule`], also returning the rule it replaced: a type has one
+/// rule, so a new rule for a type that has one (any case) takes its place,
+/// and the operator is told.
+pub fn add_type_rule_replacing(
+    store: &mut Store,
+    integration: &IntegrationRow,
+    when_type: &str,
+    layout: &str,
+) -> Result<(Option<TypeRule>, IntegrationOptions)> {
     let when_type = when_type.trim();
     if when_type.is_empty() {
         return Err(SettingsError::EmptyType { integration: integration.name.clone() });
     }
     let layout = active_layout(store, layout)?;
     let mut options = options_of(integration);
-    options.rules.retain(|r| !r.when_type.eq_ignore_ascii_case(when_type));
+    let replaced = options.rules.iter().position(|r| r.when_type.eq_ignore_ascii_case(when_type));
+    let replaced = replaced.map(|i| options.rules.remove(i));
     options.rules.push(TypeRule { when_type: when_type.to_string(), layout });
     save(store, integration, &options)?;
-    Ok(options)
+    Ok((replaced, options))
 }
 
 /// Remove by-type rule `n` (1-based, as shown).
@@ -268,7 +281,7 @@ pub fn option_is_on(options: &IntegrationOptions, what: &str) -> bool {
 }
 
 /// Turn an additional option on or off, or set `requests-per-minute=N` or
-/// `concurrency=N` (off: back to the default).
+/// `concurrency=N` (off, with or without `=N`: back to the default).
 pub fn set_option(store: &mut Store, integration: &IntegrationRow, what: &str, on: bool) -> Result<IntegrationOptions> {
     let mut options = options_of(integration);
     if let Some(n) = what.strip_prefix("requests-per-minute=") {
@@ -283,6 +296,13 @@ pub fn set_option(store: &mut Store, integration: &IntegrationRow, what: &str, o
             .filter(|n| (1..=MAX_CONCURRENCY).contains(n))
             .ok_or_else(|| SettingsError::BadConcurrency(n.to_string()))?;
         options.concurrency = on.then_some(parsed);
+    } else if !on && matches!(what, "concurrency" | "requests-per-minute") {
+        // Off needs no value: it goes back to the default.
+        if what == "concurrency" {
+            options.concurrency = None;
+        } else {
+            options.requests_per_minute = None;
+        }
     } else {
         match what {
             "auto-update-names" => options.auto_update_names = on,
@@ -477,6 +497,20 @@ mod tests {
         }
         let options = set_option(&mut store, &row, "concurrency=2", false).expect("off");
         assert_eq!(options.concurrency, None, "off goes back to the default");
+    }
+
+    #[test]
+    fn concurrency_off_needs_no_value() {
+        let (_dir, mut store) = temp_store();
+        let row = integration(&mut store);
+        set_option(&mut store, &row, "concurrency=2", true).expect("set");
+        set_option(&mut store, &row, "requests-per-minute=30", true).expect("set");
+        let row = store.read().integration("acme").expect("row");
+        assert_eq!(set_option(&mut store, &row, "concurrency", false).expect("off").concurrency, None);
+        let row = store.read().integration("acme").expect("row");
+        assert_eq!(set_option(&mut store, &row, "requests-per-minute", false).expect("off").requests_per_minute, None);
+        // On, a value is still required.
+        assert!(matches!(set_option(&mut store, &row, "concurrency", true), Err(SettingsError::UnknownOption(_))));
     }
 
     #[test]

@@ -285,7 +285,9 @@ impl Reader<'_> {
     }
 
     /// PSA types seen, with how many live records carry each:
-    /// (`asset-type` | `company-type` | other lookup kinds, name, count).
+    /// (`asset-type` | `company-type` | an extra stream (`extra:NAME`, its
+    /// items' type names, what `--when-type` sorts them by) | other lookup
+    /// kinds, name, count).
     /// Types known only from lookups count 0.
     pub fn type_counts(&self, integration_id: i64) -> Result<Vec<(String, String, u64)>> {
         let mut stmt = self.conn().prepare(
@@ -295,6 +297,9 @@ impl Reader<'_> {
                  UNION ALL
                  SELECT 'company-type', j.value FROM mirror, json_each(json_extract(mirror.data, '$.record.types')) j
                   WHERE integration_id = ?1 AND stream = 'companies' AND deleted_at IS NULL
+                 UNION ALL
+                 SELECT stream, json_extract(data, '$.record.type_name') FROM mirror
+                  WHERE integration_id = ?1 AND stream LIKE 'extra:%' AND deleted_at IS NULL
              ),
              known(kind, name) AS (
                  SELECT json_extract(data, '$.record.kind'), json_extract(data, '$.record.name') FROM mirror

@@ -100,10 +100,23 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
             after_save(app, &integration, apply.now)?;
         }
         RulesAction::Add { when_type, layout, apply } => {
-            options = settings::add_type_rule(&mut app.store, &integration, &when_type, &layout)?;
+            let (replaced, now) = settings::add_type_rule_replacing(&mut app.store, &integration, &when_type, &layout)?;
+            options = now;
             let layout = options.rules.last().map(|r| r.layout.clone()).unwrap_or(layout);
-            app.out.line(format!("when type is {} → {layout}", when_type.trim()));
+            let was = replaced
+                .as_ref()
+                .map(|r| format!(" (replaced the rule when type is {} → {})", r.when_type, r.layout))
+                .unwrap_or_default();
+            app.out.line(format!("when type is {} → {layout}{was}", when_type.trim()));
             after_save(app, &integration, apply.now)?;
+            if app.out.json {
+                let mut v = serde_json::to_value(&options).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("replaced".into(), serde_json::to_value(&replaced).unwrap_or_default());
+                }
+                app.out.json(&v);
+                return Ok(exit::OK);
+            }
         }
         RulesAction::Remove { n, apply } => {
             let (removed, now) = settings::remove_type_rule(&mut app.store, &integration, n)?;
@@ -118,20 +131,20 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
         }
         RulesAction::Option { what, off, apply } => {
             options = settings::set_option(&mut app.store, &integration, &what, !off)?;
-            if what.starts_with("concurrency=") {
+            // How fast the PSA is read changes nothing already synced: no
+            // apply to suggest.
+            if what == "concurrency" || what.starts_with("concurrency=") {
                 app.out.line(format!("streams read at once: {}", options.concurrency()));
-                after_save(app, &integration, false)?;
                 if app.out.json {
                     app.out.json(&options);
                 }
                 return Ok(exit::OK);
             }
-            if what.starts_with("requests-per-minute=") {
+            if what == "requests-per-minute" || what.starts_with("requests-per-minute=") {
                 app.out.line(format!(
                     "requests per minute: {}",
                     options.requests_per_minute.map(|n| n.to_string()).unwrap_or_else(|| "connector default".into())
                 ));
-                after_save(app, &integration, false)?;
                 if app.out.json {
                     app.out.json(&options);
                 }
