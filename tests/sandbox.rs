@@ -75,6 +75,8 @@ fn an_endless_loop_hits_the_cpu_budget() {
     s.probe("loop", &[("mode", "loop")]);
     let error = s.failing_sync("loop");
     assert!(error.contains("CPU budget") && error.contains("loop"), "{error}");
+    // `loop` is the integration: named as such, not as a connector.
+    assert!(error.contains("the connector of integration `loop`"), "{error}");
     s.still_fine();
 }
 

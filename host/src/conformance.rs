@@ -408,6 +408,7 @@ fn session<'r>(
         loaded,
         SessionConfig {
             label: info.id.clone(),
+            integration: false,
             config: config.to_vec(),
             secrets: secrets.to_vec(),
             allowed_hosts: info.allowed_hosts.clone(),

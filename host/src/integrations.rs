@@ -659,6 +659,7 @@ pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Sess
     let resolved = resolve(info, &row.config, &row.secrets)?;
     Ok(SessionConfig {
         label: row.name.clone(),
+        integration: true,
         config: resolved.pairs,
         secrets: resolved.secret_values,
         allowed_hosts: info.allowed_hosts.clone(),

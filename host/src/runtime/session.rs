@@ -38,6 +38,10 @@ const MAX_LABEL: usize = 200;
 pub struct SessionConfig {
     /// Name used in logs and errors (integration name or connector id).
     pub label: String,
+    /// `label` names an integration (not a connector): errors then say
+    /// "the connector of integration `NAME`", so an operator is not sent
+    /// looking for a connector of that name.
+    pub integration: bool,
     /// Resolved config, secrets included, passed to the connector.
     pub config: Vec<(String, String)>,
     /// Secret values to scrub from anything the connector says.
@@ -78,6 +82,9 @@ pub struct Session<'r> {
     redactor: Arc<Redactor>,
     config: Vec<(String, String)>,
     label: String,
+    /// How errors name what ran: "connector `ID`" or "the connector of
+    /// integration `NAME`".
+    named: String,
     /// Connector log lines of this session (one sync run) share a budget.
     log_budget: Arc<LogBudget>,
     state: Arc<ConnectorState>,
@@ -101,8 +108,13 @@ type CallResult<T> = Result<T, RuntimeError>;
 impl<'r> Session<'r> {
     pub(super) fn new(runtime: &'r Runtime, pre: ConnectorPre, config: SessionConfig) -> Result<Self, RuntimeError> {
         let map: HashMap<String, String> = config.config.iter().cloned().collect();
+        let named = if config.integration {
+            format!("the connector of integration `{}`", config.label)
+        } else {
+            format!("connector `{}`", config.label)
+        };
         let allowlist = Allowlist::expand(&config.allowed_hosts, &map)
-            .map_err(|source| RuntimeError::Allowlist { connector: config.label.clone(), source })?;
+            .map_err(|source| RuntimeError::Allowlist { connector: named.clone(), source })?;
         let state = ConnectorState::new(&config.label, config.state.initial, config.state.backend);
         let redactor = Arc::new(Redactor::new(config.secrets));
         // What the connector keeps in state is a secret too (its tokens).
@@ -118,6 +130,7 @@ impl<'r> Session<'r> {
             redactor,
             config: config.config,
             label: config.label,
+            named,
             log_budget: Arc::new(LogBudget::default()),
             state: Arc::new(state),
         })
@@ -160,7 +173,7 @@ impl<'r> Session<'r> {
                 v.notices = v.notices.iter().map(|n| self.redactor.gate(n, ERROR_BYTES)).collect();
                 v
             })
-            .map_err(|e| self.scrub(e.into())))
+            .map_err(|e| self.scrub(validate_config_error(e))))
     }
 
     pub async fn check(&mut self) -> CallResult<Result<model::CheckReport, model::ConnectorError>> {
@@ -206,13 +219,13 @@ impl<'r> Session<'r> {
     }
 
     fn wrong_stream(&self, asked: &str, got: &str) -> RuntimeError {
-        RuntimeError::WrongStream { connector: self.label.clone(), asked: asked.to_string(), got: got.to_string() }
+        RuntimeError::WrongStream { connector: self.named.clone(), asked: asked.to_string(), got: got.to_string() }
     }
 
     fn check_size(&self, records: usize) -> CallResult<()> {
         let limit = self.runtime.limits.page_records;
         if records > limit {
-            return Err(RuntimeError::PageTooLarge { connector: self.label.clone(), records, limit });
+            return Err(RuntimeError::PageTooLarge { connector: self.named.clone(), records, limit });
         }
         Ok(())
     }
@@ -340,7 +353,7 @@ impl<'r> Session<'r> {
             Ok(UpdateDeadline::Yield(1))
         });
 
-        let label = self.label.clone();
+        let label = self.named.clone();
         let timeout = limits.call_timeout;
         let memory_mib = limits.memory_bytes / (1024 * 1024);
         let cpu = limits.cpu_per_call;
@@ -472,9 +485,32 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).to_string()
 }
 
+/// A `validate-config` failure in Ferry's terms. `token-expired` there is
+/// a connector bug, not a refusal of the credentials: validation may not
+/// use the network, so no PSA refused any token.
+fn validate_config_error(e: wit::latest::ConnectorError) -> model::ConnectorError {
+    match e {
+        wit::latest::ConnectorError::TokenExpired(detail) => model::ConnectorError::Other {
+            detail: format!(
+                "connector bug: validate-config answered token-expired, but it runs without network access, so no \
+                 PSA refused a token ({detail})"
+            ),
+        },
+        other => other.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_expired_from_validate_config_is_a_connector_bug() {
+        let e = validate_config_error(wit::latest::ConnectorError::TokenExpired("validate token expired".into()));
+        assert!(matches!(e, model::ConnectorError::Other { .. }), "{e:?}");
+        assert!(e.to_string().starts_with("connector bug") && !e.to_string().contains("refused the credentials"));
+        assert!(e.hint().contains("connector's author"), "{}", e.hint());
+    }
 
     fn classify(e: wasmtime::Error, facts: CallFacts) -> RuntimeError {
         classify_trap(&e, &facts, "probe", 64, std::time::Duration::from_secs(5), &Redactor::new(vec!["s3cret".into()]))
