@@ -26,10 +26,7 @@ fn section<'a>(manifest: &'a str, name: &str) -> Vec<&'a str> {
 
 /// The line of `section` that sets `key` (`key = ...`).
 fn entry<'a>(lines: &[&'a str], key: &str) -> Option<&'a str> {
-    lines
-        .iter()
-        .copied()
-        .find(|l| l.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+    lines.iter().copied().find(|l| l.split_once('=').is_some_and(|(k, _)| k.trim() == key))
 }
 
 fn sdk_dir() -> &'static Path {
