@@ -37,6 +37,7 @@ pub mod de;
 pub mod error;
 mod host;
 pub mod http;
+mod http_date;
 pub mod log;
 pub mod paging;
 pub mod settings;
