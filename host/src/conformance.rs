@@ -22,7 +22,7 @@ const MAX_PAGES: usize = 2000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Pass,
     /// Works, but something the author should fix (does not fail the run).
     Warn,
@@ -31,21 +31,21 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CheckLine {
+pub(crate) struct CheckLine {
     pub name: String,
     pub outcome: Outcome,
     pub detail: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub connector: Option<String>,
     pub contract: Option<String>,
     pub checks: Vec<CheckLine>,
 }
 
 impl Report {
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.outcome != Outcome::Fail)
     }
 
@@ -97,7 +97,12 @@ impl Unsafe {
 /// included, in clear, as the connector would receive them). Everything
 /// the report quotes from the connector has those secrets masked, then is
 /// capped.
-pub async fn run(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], secret_keys: &[String]) -> Report {
+pub(crate) async fn run(
+    runtime: &Runtime,
+    bytes: &[u8],
+    config: &[(String, String)],
+    secret_keys: &[String],
+) -> Report {
     let redactor = Redactor::new(config.iter().filter(|(k, _)| secret_keys.contains(k)).map(|(_, v)| v.clone()));
     let mut report = checks(runtime, bytes, config, secret_keys).await;
     report.connector = report.connector.map(|c| redactor.gate(&c, 200));
@@ -497,7 +502,7 @@ async fn read_all(
 }
 
 /// Counts per outcome, for the summary line.
-pub fn tally(report: &Report) -> BTreeMap<&'static str, usize> {
+pub(crate) fn tally(report: &Report) -> BTreeMap<&'static str, usize> {
     let mut t = BTreeMap::new();
     for c in &report.checks {
         let k = match c.outcome {

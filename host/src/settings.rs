@@ -89,7 +89,7 @@ impl SettingsError {
     }
 }
 
-pub type Result<T> = std::result::Result<T, SettingsError>;
+pub(crate) type Result<T> = std::result::Result<T, SettingsError>;
 
 fn options_of(integration: &IntegrationRow) -> IntegrationOptions {
     IntegrationOptions::from_json(&integration.options)
@@ -101,7 +101,7 @@ fn save(store: &mut Store, integration: &IntegrationRow, options: &IntegrationOp
 }
 
 /// The layout name as stored, if it exists and is active.
-pub fn active_layout(store: &Store, name: &str) -> Result<String> {
+pub(crate) fn active_layout(store: &Store, name: &str) -> Result<String> {
     match store.read().layout_by_name(name)? {
         Some(l) if l.active => Ok(l.name),
         Some(l) => Err(SettingsError::InactiveLayout(l.name)),
@@ -111,7 +111,7 @@ pub fn active_layout(store: &Store, name: &str) -> Result<String> {
 
 /// "When the PSA type is T, use layout L": replaces a rule for the same
 /// type (case-insensitive).
-pub fn add_type_rule(
+pub(crate) fn add_type_rule(
     store: &mut Store,
     integration: &IntegrationRow,
     when_type: &str,
@@ -123,7 +123,7 @@ pub fn add_type_rule(
 /// [`add_type_rule`], also returning the rule it replaced: a type has one
 /// rule, so a new rule for a type that has one (any case) takes its place,
 /// and the operator is told.
-pub fn add_type_rule_replacing(
+pub(crate) fn add_type_rule_replacing(
     store: &mut Store,
     integration: &IntegrationRow,
     when_type: &str,
@@ -143,7 +143,7 @@ pub fn add_type_rule_replacing(
 }
 
 /// Remove by-type rule `n` (1-based, as shown).
-pub fn remove_type_rule(
+pub(crate) fn remove_type_rule(
     store: &mut Store,
     integration: &IntegrationRow,
     n: usize,
@@ -158,7 +158,11 @@ pub fn remove_type_rule(
 }
 
 /// The primary sync location for assets.
-pub fn set_primary_layout(store: &mut Store, integration: &IntegrationRow, layout: &str) -> Result<IntegrationOptions> {
+pub(crate) fn set_primary_layout(
+    store: &mut Store,
+    integration: &IntegrationRow,
+    layout: &str,
+) -> Result<IntegrationOptions> {
     let mut options = options_of(integration);
     options.primary_layout = Some(active_layout(store, layout)?);
     save(store, integration, &options)?;
@@ -166,7 +170,7 @@ pub fn set_primary_layout(store: &mut Store, integration: &IntegrationRow, layou
 }
 
 /// The layout contacts land in.
-pub fn set_contacts_layout(
+pub(crate) fn set_contacts_layout(
     store: &mut Store,
     integration: &IntegrationRow,
     layout: &str,
@@ -186,12 +190,17 @@ fn toggle(list: &mut Vec<String>, value: &str, on: bool) {
 }
 
 /// The skip options by name, as the CLI and the console offer them.
-pub const SKIP_OPTIONS: [&str; 6] =
+pub(crate) const SKIP_OPTIONS: [&str; 6] =
     ["inactive-companies", "contacts", "agreements", "assets", "inactive-assets", "sites"];
 
 /// Turn a skip option on or off: one of [`SKIP_OPTIONS`] (or its CW
 /// synonym), `company-type=T` or `asset-type=T`.
-pub fn set_skip(store: &mut Store, integration: &IntegrationRow, what: &str, on: bool) -> Result<IntegrationOptions> {
+pub(crate) fn set_skip(
+    store: &mut Store,
+    integration: &IntegrationRow,
+    what: &str,
+    on: bool,
+) -> Result<IntegrationOptions> {
     let mut options = options_of(integration);
     let s = &mut options.skip;
     match what.split_once('=') {
@@ -254,7 +263,7 @@ fn stream_to_skip(store: &Store, integration: &IntegrationRow, name: &str) -> Re
 }
 
 /// Whether a skip option of [`SKIP_OPTIONS`] is on.
-pub fn skip_is_on(options: &IntegrationOptions, what: &str) -> bool {
+pub(crate) fn skip_is_on(options: &IntegrationOptions, what: &str) -> bool {
     let s = &options.skip;
     match what {
         "inactive-companies" => s.inactive_companies,
@@ -268,10 +277,10 @@ pub fn skip_is_on(options: &IntegrationOptions, what: &str) -> bool {
 }
 
 /// The additional options by name.
-pub const OPTIONS: [&str; 3] = ["auto-update-names", "auto-archive", "keep-company-details"];
+pub(crate) const OPTIONS: [&str; 3] = ["auto-update-names", "auto-archive", "keep-company-details"];
 
 /// Whether an additional option of [`OPTIONS`] is on.
-pub fn option_is_on(options: &IntegrationOptions, what: &str) -> bool {
+pub(crate) fn option_is_on(options: &IntegrationOptions, what: &str) -> bool {
     match what {
         "auto-update-names" => options.auto_update_names,
         "auto-archive" => options.auto_archive,
@@ -282,7 +291,12 @@ pub fn option_is_on(options: &IntegrationOptions, what: &str) -> bool {
 
 /// Turn an additional option on or off, or set `requests-per-minute=N` or
 /// `concurrency=N` (off, with or without `=N`: back to the default).
-pub fn set_option(store: &mut Store, integration: &IntegrationRow, what: &str, on: bool) -> Result<IntegrationOptions> {
+pub(crate) fn set_option(
+    store: &mut Store,
+    integration: &IntegrationRow,
+    what: &str,
+    on: bool,
+) -> Result<IntegrationOptions> {
     let mut options = options_of(integration);
     if let Some(n) = what.strip_prefix("requests-per-minute=") {
         let parsed: u32 =
@@ -316,7 +330,11 @@ pub fn set_option(store: &mut Store, integration: &IntegrationRow, what: &str, o
 }
 
 /// How new PSA companies are handled: auto, create or review.
-pub fn set_policy(store: &mut Store, integration: &IntegrationRow, policy: NewCompanies) -> Result<IntegrationOptions> {
+pub(crate) fn set_policy(
+    store: &mut Store,
+    integration: &IntegrationRow,
+    policy: NewCompanies,
+) -> Result<IntegrationOptions> {
     let mut options = options_of(integration);
     options.new_companies = policy;
     save(store, integration, &options)?;
@@ -324,7 +342,7 @@ pub fn set_policy(store: &mut Store, integration: &IntegrationRow, policy: NewCo
 }
 
 /// Map PSA statuses to a stage; a status belongs to one stage.
-pub fn map_stage(
+pub(crate) fn map_stage(
     store: &mut Store,
     integration: &IntegrationRow,
     stage: Stage,
@@ -344,7 +362,7 @@ pub fn map_stage(
 /// A PSA ticket status as seen in the synced tickets, with what the
 /// integration's ticket options make of it.
 #[derive(Debug, Clone, Serialize)]
-pub struct StatusView {
+pub(crate) struct StatusView {
     pub status: String,
     pub tickets: u64,
     pub closed: bool,
@@ -352,7 +370,7 @@ pub struct StatusView {
     pub stage: Stage,
 }
 
-pub fn ticket_statuses(store: &Store, integration: &IntegrationRow) -> Result<Vec<StatusView>> {
+pub(crate) fn ticket_statuses(store: &Store, integration: &IntegrationRow) -> Result<Vec<StatusView>> {
     let options = options_of(integration);
     let t = &options.tickets;
     Ok(store
@@ -373,7 +391,7 @@ pub fn ticket_statuses(store: &Store, integration: &IntegrationRow) -> Result<Ve
 }
 
 /// The integration's schedule entries with their next `n` fire times.
-pub fn schedule_views(store: &Store, integration: &IntegrationRow, n: usize) -> Result<Vec<ScheduleView>> {
+pub(crate) fn schedule_views(store: &Store, integration: &IntegrationRow, n: usize) -> Result<Vec<ScheduleView>> {
     let at = schedule::now();
     let rows = store.read().schedules(Some(integration.id))?;
     Ok(rows
@@ -395,7 +413,7 @@ pub fn schedule_views(store: &Store, integration: &IntegrationRow, n: usize) -> 
 }
 
 /// The earliest next fire time over the integration's entries.
-pub fn next_fire(store: &Store, integration: &IntegrationRow) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+pub(crate) fn next_fire(store: &Store, integration: &IntegrationRow) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
     let at = schedule::now();
     Ok(store
         .read()
@@ -405,7 +423,7 @@ pub fn next_fire(store: &Store, integration: &IntegrationRow) -> Result<Option<c
         .min())
 }
 
-pub fn add_schedule(
+pub(crate) fn add_schedule(
     store: &mut Store,
     integration: &IntegrationRow,
     cron: &str,
@@ -418,7 +436,7 @@ pub fn add_schedule(
 }
 
 /// Remove entry `n` (1-based, as shown).
-pub fn remove_schedule(store: &mut Store, integration: &IntegrationRow, n: usize) -> Result<ScheduleRow> {
+pub(crate) fn remove_schedule(store: &mut Store, integration: &IntegrationRow, n: usize) -> Result<ScheduleRow> {
     let rows = store.read().schedules(Some(integration.id))?;
     let row = rows
         .get(n.wrapping_sub(1))
@@ -429,7 +447,7 @@ pub fn remove_schedule(store: &mut Store, integration: &IntegrationRow, n: usize
 }
 
 /// Replace the entries with a preset ([`Preset`]).
-pub fn preset_schedule(store: &mut Store, integration: &IntegrationRow, preset: Preset, tz: &str) -> Result<()> {
+pub(crate) fn preset_schedule(store: &mut Store, integration: &IntegrationRow, preset: Preset, tz: &str) -> Result<()> {
     let entries = preset.entries(tz)?;
     store.transaction(|tx| {
         tx.delete_schedules(integration.id)?;

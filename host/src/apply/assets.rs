@@ -204,7 +204,7 @@ pub(super) struct AssetDecision<'a> {
 impl AssetDecision<'_> {
     /// Over the JSON array of the fields in this order (stored hashes
     /// depend on it; pinned in `apply::tests`).
-    pub fn hash(&self) -> String {
+    pub(super) fn hash(&self) -> String {
         hash_of(&(
             self.company_id,
             self.layout_id,

@@ -275,7 +275,7 @@ pub(super) struct CompanyDecision<'a> {
 impl CompanyDecision<'_> {
     /// Over the JSON array of the fields in this order (stored hashes
     /// depend on it; pinned in `apply::tests`).
-    pub fn hash(&self) -> String {
+    pub(super) fn hash(&self) -> String {
         hash_of(&(self.company_id, self.name, self.fields, self.archived, self.keep_details, self.follows))
     }
 }

@@ -66,11 +66,6 @@ impl ApplyReport {
     pub fn stream(&self, stream: &StreamId) -> Option<&Counts> {
         self.streams.get(stream)
     }
-
-    /// Whether apply wrote anything to the documentation tables.
-    pub fn changed_anything(&self) -> bool {
-        self.streams.values().any(|c| c.created + c.updated + c.archived > 0)
-    }
 }
 
 /// Streams projected as assets, in order.
@@ -79,7 +74,7 @@ const ASSET_STREAMS: [StreamKind; 4] =
 
 /// Project everything in the mirror (after an operator changed a match, a
 /// rule or an option, and for `ferry apply`).
-pub fn apply(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
+pub(crate) fn apply(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
     run(store, integration_id, false)
 }
 
@@ -88,7 +83,7 @@ pub fn apply(store: &mut Store, integration_id: i64) -> Result<ApplyReport, Stor
 /// documentation companies — or there was no earlier apply, this is a full
 /// [`apply`]: a record the sync did not change projects differently only
 /// if one of those did.
-pub fn apply_changes(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
+pub(crate) fn apply_changes(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
     run(store, integration_id, true)
 }
 

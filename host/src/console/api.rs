@@ -37,7 +37,7 @@ fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
     })
 }
 
-pub fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/integrations", get(integrations_list).post(integration_add))
         .route("/integrations/{name}", get(integration_show))

@@ -29,7 +29,7 @@ use super::AppState;
 use super::error::Problem;
 
 /// The session cookie's name.
-pub const COOKIE: &str = "ferry_session";
+pub(super) const COOKIE: &str = "ferry_session";
 /// How long a session lives without use.
 const SESSION_IDLE: Duration = Duration::from_secs(12 * 3600);
 /// Failed logins allowed per client address per window.
@@ -40,7 +40,7 @@ const FORM_LIMIT: usize = 2 * 1024 * 1024;
 
 /// A message for the next page a session sees (POST-redirect-GET).
 #[derive(Debug, Clone)]
-pub struct Flash {
+pub(crate) struct Flash {
     pub ok: bool,
     pub message: String,
     pub hint: Option<String>,
@@ -55,12 +55,12 @@ struct SessionData {
 
 /// The signed-in browser session of a request (in its extensions).
 #[derive(Debug, Clone)]
-pub struct Session {
+pub(crate) struct Session {
     pub id: String,
     pub csrf: String,
 }
 
-pub struct Auth {
+pub(crate) struct Auth {
     token_hash: String,
     /// SHA-256 of the token once argon2 accepted it: later bearer calls
     /// compare that instead of paying argon2 each time.
@@ -71,7 +71,7 @@ pub struct Auth {
 
 /// A new random token: 32 bytes, URL-safe base64, prefixed so that it is
 /// recognisable in a secret scanner.
-pub fn new_token() -> String {
+pub(super) fn new_token() -> String {
     format!("ferry_{}", random_b64(32))
 }
 
@@ -82,7 +82,7 @@ fn random_b64(n: usize) -> String {
 }
 
 /// The argon2 (PHC string) hash of a token.
-pub fn hash_token(token: &str) -> Result<String, Problem> {
+pub(super) fn hash_token(token: &str) -> Result<String, Problem> {
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| Problem::internal(format!("cannot salt the token: {e}")))?;
@@ -98,7 +98,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Auth {
-    pub fn new(token_hash: String) -> Auth {
+    pub(crate) fn new(token_hash: String) -> Auth {
         Auth {
             token_hash,
             verified: Mutex::new(None),
@@ -108,7 +108,7 @@ impl Auth {
     }
 
     /// Whether `token` is the admin token.
-    pub fn check_token(&self, token: &str) -> bool {
+    pub(crate) fn check_token(&self, token: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Ok(known) = self.verified.lock()
             && let Some(known) = *known
@@ -125,7 +125,7 @@ impl Auth {
     }
 
     /// Whether this address may try to log in now.
-    pub fn login_allowed(&self, ip: IpAddr) -> bool {
+    pub(crate) fn login_allowed(&self, ip: IpAddr) -> bool {
         let Ok(mut failures) = self.failures.lock() else { return false };
         match failures.get(&ip) {
             Some((since, n)) if since.elapsed() < LOGIN_WINDOW => *n < LOGIN_FAILURES,
@@ -137,7 +137,7 @@ impl Auth {
         }
     }
 
-    pub fn login_failed(&self, ip: IpAddr) {
+    pub(crate) fn login_failed(&self, ip: IpAddr) {
         if let Ok(mut failures) = self.failures.lock() {
             let entry = failures.entry(ip).or_insert((Instant::now(), 0));
             if entry.0.elapsed() >= LOGIN_WINDOW {
@@ -147,7 +147,7 @@ impl Auth {
         }
     }
 
-    pub fn start_session(&self) -> Session {
+    pub(crate) fn start_session(&self) -> Session {
         let session = Session { id: random_b64(32), csrf: random_b64(32) };
         if let Ok(mut sessions) = self.sessions.lock() {
             sessions.retain(|_, s| s.last_seen.elapsed() < SESSION_IDLE);
@@ -159,7 +159,7 @@ impl Auth {
         session
     }
 
-    pub fn end_session(&self, id: &str) {
+    pub(crate) fn end_session(&self, id: &str) {
         if let Ok(mut sessions) = self.sessions.lock() {
             sessions.remove(id);
         }
@@ -176,7 +176,7 @@ impl Auth {
         Some(Session { id: id.to_string(), csrf: data.csrf.clone() })
     }
 
-    pub fn flash(&self, session: &Session, flash: Flash) {
+    pub(crate) fn flash(&self, session: &Session, flash: Flash) {
         if let Ok(mut sessions) = self.sessions.lock()
             && let Some(data) = sessions.get_mut(&session.id)
         {
@@ -184,7 +184,7 @@ impl Auth {
         }
     }
 
-    pub fn take_flash(&self, session: &Session) -> Vec<Flash> {
+    pub(crate) fn take_flash(&self, session: &Session) -> Vec<Flash> {
         self.sessions
             .lock()
             .ok()
@@ -205,11 +205,11 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The `Set-Cookie` value of a new session (`Secure` when served over TLS).
-pub fn session_cookie(id: &str, secure: bool) -> String {
+pub(super) fn session_cookie(id: &str, secure: bool) -> String {
     format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{}", if secure { "; Secure" } else { "" })
 }
 
-pub fn clear_cookie(secure: bool) -> String {
+pub(super) fn clear_cookie(secure: bool) -> String {
     format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}", if secure { "; Secure" } else { "" })
 }
 
@@ -225,7 +225,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// In front of every route: API calls need the bearer token; pages need a
 /// session (else the login page); every POST from a session needs its CSRF
 /// token, as the `csrf` form field or the `X-CSRF-Token` header.
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(super) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     if public(&path) {
         return next.run(request).await;

@@ -25,7 +25,7 @@ use crate::sync::{self, Observer, Quiet, SyncReport, SyncRequest};
 
 /// What a connection test said, for the page and the API.
 #[derive(Debug, Clone, Serialize)]
-pub struct TestVerdict {
+pub(crate) struct TestVerdict {
     pub integration: String,
     pub ok: bool,
     #[serde(flatten)]
@@ -36,7 +36,7 @@ pub struct TestVerdict {
 
 /// Config values and secrets for add/set, as the CLI's `--set`/`--secret`.
 #[derive(Debug, Clone, Default)]
-pub struct ConfigChange {
+pub(crate) struct ConfigChange {
     pub values: Vec<(String, String)>,
     pub secrets: Vec<(String, String)>,
     pub accept_normalised: bool,
@@ -53,7 +53,7 @@ enum Job {
 
 /// Live state of one sync started from the console.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct Live {
+pub(crate) struct Live {
     pub stream: Option<StreamId>,
     pub fetched: u64,
     pub total: Option<u64>,
@@ -64,7 +64,7 @@ pub struct Live {
 /// Syncs in flight, by integration; `version` ticks on every change so the
 /// server-sent events stream knows when to send.
 #[derive(Clone)]
-pub struct Progress {
+pub(crate) struct Progress {
     live: Arc<Mutex<BTreeMap<String, Live>>>,
     /// Syncs asked for from a page that did not start (already syncing,
     /// unknown stream...): shown on the dashboard until the next one.
@@ -85,7 +85,7 @@ impl Progress {
     }
 
     /// Why the last sync asked for from a page did not run, if it did not.
-    pub fn refused(&self, integration: &str) -> Option<Problem> {
+    pub(crate) fn refused(&self, integration: &str) -> Option<Problem> {
         self.refused.lock().ok().and_then(|r| r.get(integration).cloned())
     }
 
@@ -98,7 +98,7 @@ impl Progress {
         }
     }
 
-    pub fn closing(&self) -> bool {
+    pub(crate) fn closing(&self) -> bool {
         self.closing.load(Ordering::Relaxed)
     }
 
@@ -107,11 +107,11 @@ impl Progress {
         self.version.send_modify(|v| *v += 1);
     }
 
-    pub fn snapshot(&self) -> BTreeMap<String, Live> {
+    pub(crate) fn snapshot(&self) -> BTreeMap<String, Live> {
         self.live.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
     }
 
@@ -159,7 +159,7 @@ impl Observer for LiveObserver {
 }
 
 /// The handle web handlers hold.
-pub struct Engine {
+pub(crate) struct Engine {
     jobs: mpsc::UnboundedSender<Job>,
     pub progress: Progress,
     /// Set on shutdown: syncs and the schedules stop after their page in
@@ -172,7 +172,7 @@ pub struct Engine {
 
 impl Engine {
     /// Start the engine thread with the runtime the CLI opened.
-    pub fn start(db: PathBuf, runtime: Runtime, schedules: bool) -> std::io::Result<Engine> {
+    pub(crate) fn start(db: PathBuf, runtime: Runtime, schedules: bool) -> std::io::Result<Engine> {
         let (tx, rx) = mpsc::unbounded_channel();
         let progress = Progress::new();
         let cancel = Arc::new(AtomicBool::new(false));
@@ -198,26 +198,26 @@ impl Engine {
         answer.await.map_err(|_| Problem::internal("the console's engine dropped the request"))?
     }
 
-    pub async fn test(&self, integration: &str) -> Result<TestVerdict, Problem> {
+    pub(crate) async fn test(&self, integration: &str) -> Result<TestVerdict, Problem> {
         self.ask(|reply| Job::Test { integration: integration.to_string(), reply }).await
     }
 
     /// Add an integration; returns the connector's notices.
-    pub async fn add(&self, name: &str, plugin: &str, change: ConfigChange) -> Result<Vec<String>, Problem> {
+    pub(crate) async fn add(&self, name: &str, plugin: &str, change: ConfigChange) -> Result<Vec<String>, Problem> {
         self.ask(|reply| Job::Add { name: name.to_string(), plugin: plugin.to_string(), change, reply }).await
     }
 
-    pub async fn set(&self, name: &str, change: ConfigChange) -> Result<Vec<String>, Problem> {
+    pub(crate) async fn set(&self, name: &str, change: ConfigChange) -> Result<Vec<String>, Problem> {
         self.ask(|reply| Job::Set { name: name.to_string(), change, reply }).await
     }
 
     /// Run a sync and wait for its report (the API).
-    pub async fn sync(&self, request: SyncRequest) -> Result<SyncReport, Problem> {
+    pub(crate) async fn sync(&self, request: SyncRequest) -> Result<SyncReport, Problem> {
         self.ask(|reply| Job::Sync { request, reply: Some(reply) }).await
     }
 
     /// Start a sync in the background (the pages: progress shows live).
-    pub fn start_sync(&self, request: SyncRequest) -> Result<(), Problem> {
+    pub(crate) fn start_sync(&self, request: SyncRequest) -> Result<(), Problem> {
         self.jobs
             .send(Job::Sync { request, reply: None })
             .map_err(|_| Problem::internal("the console's engine has stopped"))
@@ -225,13 +225,13 @@ impl Engine {
 
     /// The console is stopping: syncs and schedules end after the page in
     /// flight, event streams end (so graceful shutdown is not held open).
-    pub fn stopping(&self) {
+    pub(crate) fn stopping(&self) {
         self.cancel.store(true, Ordering::Relaxed);
         self.progress.close();
     }
 
     /// Stop and wait for the engine thread.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         self.stopping();
         let handle = self.thread.lock().ok().and_then(|mut t| t.take());
         if let Some(handle) = handle {

@@ -10,26 +10,26 @@ use maud::html;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub status: StatusCode,
     pub message: String,
     pub hint: Option<String>,
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
         Problem { status, message: message.into(), hint: hint.into() }
     }
 
-    pub fn bad_request(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
         Problem::new(StatusCode::BAD_REQUEST, message, hint)
     }
 
-    pub fn not_found(what: &str) -> Self {
+    pub(crate) fn not_found(what: &str) -> Self {
         Problem::new(StatusCode::NOT_FOUND, format!("{what} not found"), None)
     }
 
-    pub fn forbidden(message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Problem::new(
             StatusCode::FORBIDDEN,
             message,
@@ -37,11 +37,11 @@ impl Problem {
         )
     }
 
-    pub fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, message, None)
     }
 
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::json!({"error": self.message, "hint": self.hint})
     }
 }
@@ -141,7 +141,7 @@ impl IntoResponse for Problem {
 }
 
 /// Middleware of the API router: a [`Problem`] becomes JSON `{error, hint}`.
-pub async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub(super) async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let response = next.run(request).await;
     match response.extensions().get::<Problem>() {
         Some(problem) => (problem.status, axum::Json(problem.json())).into_response(),

@@ -21,7 +21,7 @@ use super::ServeError;
 const HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// Refuse a non-loopback address unless TLS or `--insecure-listen`.
-pub fn check(addr: SocketAddr, tls: bool, insecure: bool) -> Result<(), ServeError> {
+pub(super) fn check(addr: SocketAddr, tls: bool, insecure: bool) -> Result<(), ServeError> {
     if addr.ip().is_loopback() || tls || insecure {
         return Ok(());
     }
@@ -29,7 +29,7 @@ pub fn check(addr: SocketAddr, tls: bool, insecure: bool) -> Result<(), ServeErr
 }
 
 /// The TLS acceptor for a PEM certificate chain and private key.
-pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ServeError> {
+pub(super) fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ServeError> {
     let bad = |path: &Path, why: String| ServeError::Tls { path: path.display().to_string(), why };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .map_err(|e| bad(cert, e.to_string()))?
@@ -52,7 +52,7 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, ServeError> 
 /// A TCP listener whose connections are TLS, for `axum::serve`. Handshakes
 /// run one at a time, each capped at [`HANDSHAKE`]: enough for an operator
 /// console, and a client that stalls its handshake only delays others.
-pub struct TlsListener {
+pub(super) struct TlsListener {
     pub tcp: TcpListener,
     pub acceptor: TlsAcceptor,
 }
@@ -86,7 +86,7 @@ impl axum::serve::Listener for TlsListener {
 
 /// The client's address, for the login rate limit, over plain TCP or TLS.
 #[derive(Debug, Clone, Copy)]
-pub struct Peer(pub SocketAddr);
+pub(super) struct Peer(pub SocketAddr);
 
 impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>> for Peer {
     fn connect_info(stream: axum::serve::IncomingStream<'_, TcpListener>) -> Self {

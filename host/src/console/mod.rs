@@ -31,7 +31,7 @@ use axum::routing::get;
 
 use self::auth::Auth;
 use self::engine::Engine;
-pub use self::error::Problem;
+pub(crate) use self::error::Problem;
 use crate::runtime::Runtime;
 use crate::store::{Store, StoreError};
 
@@ -74,7 +74,7 @@ impl ServeError {
 
 /// How `ferry serve` was asked to run.
 #[derive(Debug, Clone)]
-pub struct ServeOptions {
+pub(crate) struct ServeOptions {
     pub db: PathBuf,
     pub listen: SocketAddr,
     pub schedules: bool,
@@ -86,7 +86,7 @@ pub struct ServeOptions {
 
 /// Shared by every handler.
 #[derive(Clone)]
-pub struct AppState(Arc<Inner>);
+pub(crate) struct AppState(Arc<Inner>);
 
 struct Inner {
     /// The web side's own connection (reads and quick operator writes).
@@ -127,7 +127,7 @@ impl AppState {
 
 /// A console bound and ready: where it listens, and the admin token when
 /// one was created now (shown once, never stored in clear).
-pub struct Started {
+pub(crate) struct Started {
     pub addr: SocketAddr,
     pub tls: bool,
     pub new_token: Option<String>,
@@ -138,7 +138,7 @@ pub struct Started {
 impl Started {
     /// Serve until `stop` resolves, then stop the engine (syncs end after
     /// their page in flight).
-    pub async fn run(self) -> Result<(), ServeError> {
+    pub(crate) async fn run(self) -> Result<(), ServeError> {
         let result = self.server.await;
         let state = self.state.clone();
         let _ = tokio::task::spawn_blocking(move || state.engine().stop()).await;
@@ -159,7 +159,7 @@ fn admin_token(store: &mut Store, renew: bool) -> Result<(String, Option<String>
 }
 
 /// Bind and prepare the console; `stop` ends it gracefully.
-pub async fn start(
+pub(crate) async fn start(
     options: ServeOptions,
     runtime: Runtime,
     stop: impl std::future::Future<Output = ()> + Send + 'static,

@@ -13,17 +13,17 @@ use serde::Serialize;
 use crate::store::{Notification, RunStatus, Store};
 
 /// The install-wide webhook URL (a console setting).
-pub const WEBHOOK_SETTING: &str = "webhook_url";
+pub(super) const WEBHOOK_SETTING: &str = "webhook_url";
 /// Runs up to this id existed before notifications started: not notified.
 const START_SETTING: &str = "notify_after_run";
 /// Delivery attempts per notification.
-pub const ATTEMPTS: u32 = 5;
+pub(super) const ATTEMPTS: u32 = 5;
 /// How often the runs table is looked at besides when a console sync ends.
 const SCAN_EVERY: Duration = Duration::from_secs(2);
 
 /// The JSON body POSTed to the webhook.
 #[derive(Debug, Clone, Serialize)]
-pub struct Payload<'a> {
+pub(super) struct Payload<'a> {
     pub event: &'static str,
     pub integration: &'a str,
     pub run_id: i64,
@@ -35,7 +35,7 @@ pub struct Payload<'a> {
 }
 
 impl<'a> Payload<'a> {
-    pub fn of(n: &'a Notification) -> Payload<'a> {
+    pub(super) fn of(n: &'a Notification) -> Payload<'a> {
         Payload {
             event: if n.status == RunStatus::Partial { "run.partial" } else { "run.failed" },
             integration: &n.integration,
@@ -50,7 +50,7 @@ impl<'a> Payload<'a> {
 
 /// The delay before attempt `n` (1-based; the first goes at once):
 /// base, 2×base, 4×base... (`FERRY_NOTIFY_BACKOFF_MS`, default 1000).
-pub fn backoff(n: u32, base: Duration) -> Duration {
+pub(super) fn backoff(n: u32, base: Duration) -> Duration {
     if n <= 1 { Duration::ZERO } else { base * 2u32.saturating_pow(n - 2) }
 }
 
@@ -63,7 +63,7 @@ fn base_delay() -> Duration {
 }
 
 /// Look for new failed scheduled runs forever: record each, deliver it.
-pub async fn run(db: PathBuf, wake: Arc<tokio::sync::Notify>) {
+pub(super) async fn run(db: PathBuf, wake: Arc<tokio::sync::Notify>) {
     let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
         Ok(c) => c,
         Err(e) => {

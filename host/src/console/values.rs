@@ -13,7 +13,7 @@ use super::error::Problem;
 /// `given` as a value of `E`: its exact spelling, or the same letters in
 /// another case (as the CLI accepts them). `what` names the field in the
 /// message ("state", "stage").
-pub fn one_of<E>(what: &str, given: &str) -> Result<E, Problem>
+pub(super) fn one_of<E>(what: &str, given: &str) -> Result<E, Problem>
 where
     E: FromStr + IntoEnumIterator + Into<&'static str> + Copy,
 {
@@ -24,7 +24,7 @@ where
 }
 
 /// An optional filter: empty or absent means none.
-pub fn optional<E>(what: &str, given: Option<&str>) -> Result<Option<E>, Problem>
+pub(super) fn optional<E>(what: &str, given: Option<&str>) -> Result<Option<E>, Problem>
 where
     E: FromStr + IntoEnumIterator + Into<&'static str> + Copy,
 {
@@ -35,7 +35,7 @@ where
 }
 
 /// Every spelling of `E`, comma-separated, in declaration order.
-pub fn spellings<E>() -> String
+pub(super) fn spellings<E>() -> String
 where
     E: IntoEnumIterator + Into<&'static str>,
 {

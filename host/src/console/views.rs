@@ -9,10 +9,10 @@ use maud::{DOCTYPE, Markup, html};
 use super::auth::{Flash, Session};
 
 /// Rows per page in every paginated list.
-pub const PER_PAGE: u64 = 50;
+pub(super) const PER_PAGE: u64 = 50;
 
 /// A whole page: navigation, the session's messages, the body.
-pub fn page(title: &str, session: &Session, flash: &[Flash], body: Markup) -> Markup {
+pub(super) fn page(title: &str, session: &Session, flash: &[Flash], body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -57,12 +57,12 @@ pub fn page(title: &str, session: &Session, flash: &[Flash], body: Markup) -> Ma
 }
 
 /// The hidden CSRF field every POST form carries.
-pub fn csrf(session: &Session) -> Markup {
+pub(super) fn csrf(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }
 }
 
 /// A one-button form posting to `action`.
-pub fn button(session: &Session, action: &str, label: &str, class: &str) -> Markup {
+pub(super) fn button(session: &Session, action: &str, label: &str, class: &str) -> Markup {
     html! {
         form.inline method="post" action=(action) {
             (csrf(session))
@@ -72,12 +72,12 @@ pub fn button(session: &Session, action: &str, label: &str, class: &str) -> Mark
 }
 
 /// A run or stream status as a coloured badge; failures stand out.
-pub fn status(status: &str) -> Markup {
+pub(super) fn status(status: &str) -> Markup {
     html! { span class={ "badge " (status) } { (status) } }
 }
 
 /// An RFC 3339 time as `2026-11-30 08:52 UTC`.
-pub fn when(t: &str) -> String {
+pub(super) fn when(t: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(t) {
         Ok(t) => t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M UTC").to_string(),
         Err(_) => t.to_string(),
@@ -86,7 +86,7 @@ pub fn when(t: &str) -> String {
 
 /// Previous/next links of a paginated list; `base` carries the other query
 /// parameters (ending in `?` or `&`).
-pub fn pager(base: &str, page: u64, total: u64) -> Markup {
+pub(super) fn pager(base: &str, page: u64, total: u64) -> Markup {
     let pages = total.div_ceil(PER_PAGE).max(1);
     html! {
         @if pages > 1 {
@@ -100,13 +100,13 @@ pub fn pager(base: &str, page: u64, total: u64) -> Markup {
 }
 
 /// Page number from a query (1-based) and its offset.
-pub fn offset(page: Option<u64>) -> (u64, u64) {
+pub(super) fn offset(page: Option<u64>) -> (u64, u64) {
     let page = page.unwrap_or(1).max(1);
     (page, (page - 1) * PER_PAGE)
 }
 
 /// A query string value, percent-encoded.
-pub fn enc(s: &str) -> String {
+pub(super) fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -195,10 +195,10 @@ const JS: &str = r#"
 })();
 "#;
 
-pub async fn css() -> impl IntoResponse {
+pub(super) async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], CSS)
 }
 
-pub async fn js() -> impl IntoResponse {
+pub(super) async fn js() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], JS)
 }

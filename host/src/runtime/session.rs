@@ -146,10 +146,6 @@ impl<'r> Session<'r> {
         self.gate.request_log()
     }
 
-    pub fn allowed_origins(&self) -> String {
-        self.gate.allowlist().describe()
-    }
-
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
     }

@@ -452,7 +452,7 @@ fn uri_path(path: &Path) -> String {
 pub(crate) mod tests {
     use super::*;
 
-    pub fn temp_store() -> (tempfile::TempDir, Store) {
+    pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("ferry.db")).expect("open");
         (dir, store)

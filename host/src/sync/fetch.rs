@@ -112,7 +112,7 @@ pub(super) struct Fetch<'a, 'r> {
 }
 
 impl<'a, 'r> Fetch<'a, 'r> {
-    pub fn new(
+    pub(super) fn new(
         store: &'a mut Store,
         session: &'a Session<'r>,
         plan: &'a RunPlan<'a>,
@@ -139,7 +139,7 @@ impl<'a, 'r> Fetch<'a, 'r> {
     /// to `ended` (with the store) as it ends, in the order they end;
     /// streams never started are handed over last, in dependency order.
     /// A database failure stops everything and is returned.
-    pub async fn run(
+    pub(super) async fn run(
         &self,
         concurrency: usize,
         mut ended: impl FnMut(&mut Store, Ended) -> Result<(), SyncError>,

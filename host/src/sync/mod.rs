@@ -41,7 +41,7 @@ use crate::runtime::http::HttpStats;
 use crate::runtime::{LoadedConnector, Runtime, RuntimeError, Session};
 use crate::secrets::SecretError;
 use crate::store::{
-    IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, Store, StoreError, StreamState, StreamStatus, Trigger,
+    IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, Store, StoreError, StreamStatus, Trigger,
 };
 use crate::text::ERROR_BYTES;
 
@@ -529,9 +529,6 @@ fn skipped_summary(rows: &[RunStreamRow], invalid: u64) -> String {
     let noun = if invalid == 1 { "record" } else { "records" };
     format!("{invalid} {noun} skipped as invalid ({})", per.join(", "))
 }
-
-/// `StreamState` is re-exported for callers that inspect checkpoints.
-pub type Checkpoint = StreamState;
 
 #[cfg(test)]
 mod stream_failure_tests {

@@ -133,7 +133,7 @@ impl StreamRun {
     /// Decide what this read is: resume a full listing from its checkpoint,
     /// start a new one, or read incrementally from the watermark. A new
     /// listing's start is checkpointed at once.
-    pub fn plan(
+    pub(super) fn plan(
         store: &mut Store,
         integration: &crate::store::IntegrationRow,
         info: &crate::model::ConnectorInfo,
@@ -190,17 +190,17 @@ impl StreamRun {
     }
 
     /// Whether this listing goes on from an earlier run's checkpoint.
-    pub fn resumed(&self) -> bool {
+    pub(super) fn resumed(&self) -> bool {
         self.resumed
     }
 
-    pub fn stream(&self) -> &StreamId {
+    pub(super) fn stream(&self) -> &StreamId {
         &self.stream
     }
 
     /// The next page to read, or why none may be read now (cancelled, out
     /// of time, or paging without end).
-    pub fn next_page(&self, bounds: &Bounds<'_>) -> Result<PageRequest, StreamEnd> {
+    pub(super) fn next_page(&self, bounds: &Bounds<'_>) -> Result<PageRequest, StreamEnd> {
         if bounds.cancelled() {
             return Err(StreamEnd::Interrupted(Stop::Requested));
         }
@@ -223,7 +223,7 @@ impl StreamRun {
     /// leak a secret into a checkpoint, and move the cursor on. Nothing is
     /// written yet (see [`StreamRun::commit`]). `run_records` counts the
     /// run's records across its streams.
-    pub fn check(
+    pub(super) fn check(
         &mut self,
         read: ReadResult,
         redactor: &Redactor,
@@ -347,7 +347,7 @@ impl StreamRun {
     /// made uninterrupted, marks what it did not return deleted. Takes
     /// `&self` so the next page can be read meanwhile; hand the result to
     /// [`StreamRun::committed`].
-    pub fn commit(&self, store: &mut Store, page: &CheckedPage) -> Result<Committed, StoreError> {
+    pub(super) fn commit(&self, store: &mut Store, page: &CheckedPage) -> Result<Committed, StoreError> {
         let name = self.stream.to_string();
         let (id, name, run_id, listing) = (self.integration_id, name.as_str(), self.run_id, self.listing);
         // A listing that began in an earlier run was stitched from segments.
@@ -395,7 +395,7 @@ impl StreamRun {
     }
 
     /// Take a commit's counts and checkpoint in.
-    pub fn committed(&mut self, committed: Committed) {
+    pub(super) fn committed(&mut self, committed: Committed) {
         self.row = committed.row;
         self.state = committed.state;
     }

@@ -21,7 +21,7 @@ fn assignments(list: &[String]) -> Result<Vec<(String, String)>, Failure> {
     list.iter().map(|a| parse_assignment(a).map_err(Failure::from)).collect()
 }
 
-pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failure> {
+pub(super) async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failure> {
     match command {
         IntegrationCommand::Add { name, plugin, set, secret, accept_normalised } => {
             let values = assignments(&set)?;

@@ -34,7 +34,7 @@ fn rows(list: &[LinkView]) -> Vec<Vec<String>> {
 
 const HEADERS: [&str; 6] = ["psa id", "psa company", "state", "documentation company", "score", "reason"];
 
-pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
+pub(super) fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     let action = args.action.unwrap_or(MatchAction::List { state: None });
     let (view, apply_after) = match action {

@@ -15,7 +15,7 @@ use super::args::{Cli, Command};
 use super::output::Out;
 use super::{App, Failure, default_db_path, exit};
 
-pub async fn run(cli: Cli, out: Out) -> Result<u8, Failure> {
+pub(super) async fn run(cli: Cli, out: Out) -> Result<u8, Failure> {
     let db = cli.db.clone().unwrap_or_else(default_db_path);
     // A path the operator named must be where they said: a missing folder
     // is more likely a typo than a wish (the default location is created).

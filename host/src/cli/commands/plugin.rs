@@ -19,7 +19,7 @@ struct Inspected<'a> {
     info: &'a ConnectorInfo,
 }
 
-pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
+pub(super) async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
     match command {
         PluginCommand::List => {
             let rows = app.store.read().connectors()?;

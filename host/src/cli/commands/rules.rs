@@ -24,7 +24,7 @@ fn after_save(app: &mut App, integration: &IntegrationRow, apply_now: bool) -> R
     Ok(())
 }
 
-pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
+pub(super) fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     let mut options = IntegrationOptions::from_json(&integration.options);
     match args.action.unwrap_or(RulesAction::Show) {

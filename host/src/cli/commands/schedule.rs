@@ -18,7 +18,7 @@ impl From<ScheduleError> for Failure {
     }
 }
 
-pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
+pub(super) fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     match args.action.unwrap_or(ScheduleAction::Show) {
         ScheduleAction::Show => {}
@@ -68,7 +68,7 @@ pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
     Ok(exit::OK)
 }
 
-pub async fn daemon(app: &mut App, args: DaemonArgs) -> Result<u8, Failure> {
+pub(super) async fn daemon(app: &mut App, args: DaemonArgs) -> Result<u8, Failure> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     tokio::spawn(async move {

@@ -5,7 +5,7 @@ use crate::cli::args::ServeArgs;
 use crate::cli::{App, Failure, exit};
 use crate::console::{self, ServeOptions};
 
-pub async fn serve(app: App, args: ServeArgs, db: &std::path::Path) -> Result<u8, Failure> {
+pub(super) async fn serve(app: App, args: ServeArgs, db: &std::path::Path) -> Result<u8, Failure> {
     let App { store, runtime, out } = app;
     // The console opens its own connections.
     drop(store);

@@ -55,7 +55,7 @@ impl Observer for Bars<'_> {
     }
 }
 
-pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
+pub(super) async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
     let mode = if args.incremental { Mode::Incremental } else { Mode::Full };
     let request = SyncRequest {
         streams: args.streams,
@@ -82,7 +82,7 @@ pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
     })
 }
 
-pub fn print_sync(out: &Out, report: &SyncReport) {
+pub(super) fn print_sync(out: &Out, report: &SyncReport) {
     if let Some(earlier) = report.deduplicated_from {
         out.note(format!(
             "the same sync succeeded moments ago with the same configuration (run #{earlier}); showing its result (use --force to run again)"
@@ -184,14 +184,14 @@ fn print_apply_summary(out: &Out, apply: &ApplyReport) {
     }
 }
 
-pub fn apply(app: &mut App, args: ApplyArgs) -> Result<u8, Failure> {
+pub(super) fn apply(app: &mut App, args: ApplyArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     let report = apply::apply(&mut app.store, integration.id)?;
     print_apply(&app.out, &report);
     Ok(exit::OK)
 }
 
-pub fn print_apply(out: &Out, report: &ApplyReport) {
+pub(super) fn print_apply(out: &Out, report: &ApplyReport) {
     if out.json {
         out.json(report);
         return;
@@ -242,7 +242,7 @@ fn show_run(app: &mut App, id: i64, with_requests: bool) -> Result<u8, Failure> 
     Ok(exit::OK)
 }
 
-pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
+pub(super) fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
     let list = match args.command {
         Some(RunsCommand::Show { id, requests }) => return show_run(app, id, requests),
         Some(RunsCommand::List(list)) => list,

@@ -17,7 +17,7 @@ fn toggle(list: &mut Vec<String>, values: &[String], on: bool) {
     }
 }
 
-pub fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
+pub(super) fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     let mut options = IntegrationOptions::from_json(&integration.options);
     let apply_now = match args.action.unwrap_or(TicketsAction::Show) {
@@ -90,7 +90,7 @@ pub fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
     Ok(exit::OK)
 }
 
-pub fn list(app: &mut App, command: TicketCommand) -> Result<u8, Failure> {
+pub(super) fn list(app: &mut App, command: TicketCommand) -> Result<u8, Failure> {
     let TicketCommand::List { company, stage, open, integration } = command;
     let company = match company {
         Some(c) => Some(app.store.read().find_company(&c)?.id),

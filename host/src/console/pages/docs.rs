@@ -19,13 +19,13 @@ use crate::curation;
 use crate::store::{CardRow, CardTarget};
 
 #[derive(Deserialize)]
-pub struct ListQuery {
+pub(super) struct ListQuery {
     q: Option<String>,
     archived: Option<String>,
     page: Option<u64>,
 }
 
-pub async fn companies(
+pub(super) async fn companies(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Query(query): Query<ListQuery>,
@@ -71,12 +71,12 @@ fn card(c: &CardRow) -> Markup {
 }
 
 #[derive(Deserialize)]
-pub struct CompanyQuery {
+pub(super) struct CompanyQuery {
     archived: Option<String>,
     page: Option<u64>,
 }
 
-pub async fn company(
+pub(super) async fn company(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<i64>,
@@ -132,7 +132,7 @@ pub async fn company(
     Ok(views::page(&c.name, &session, &flash, body))
 }
 
-pub async fn asset(
+pub(super) async fn asset(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<i64>,
@@ -184,12 +184,12 @@ pub async fn asset(
 }
 
 #[derive(Deserialize)]
-pub struct FieldForm {
+pub(super) struct FieldForm {
     field: String,
     value: Option<String>,
 }
 
-pub async fn set_field(
+pub(super) async fn set_field(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<i64>,
@@ -205,7 +205,7 @@ pub async fn set_field(
     done(&state, &session, outcome, &format!("/assets/{id}"))
 }
 
-pub async fn delete_field(
+pub(super) async fn delete_field(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<i64>,
@@ -221,11 +221,11 @@ pub async fn delete_field(
 }
 
 #[derive(Deserialize)]
-pub struct SearchQuery {
+pub(super) struct SearchQuery {
     q: Option<String>,
 }
 
-pub async fn search(
+pub(super) async fn search(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Query(query): Query<SearchQuery>,
@@ -275,14 +275,14 @@ async fn link(state: &AppState, integration: String, psa_id: String, kind: CardT
     }))
 }
 
-pub async fn link_company(
+pub(super) async fn link_company(
     State(state): State<AppState>,
     Path((integration, psa_id)): Path<(String, String)>,
 ) -> Result<Redirect, Problem> {
     link(&state, integration, psa_id, CardTarget::Company).await
 }
 
-pub async fn link_asset(
+pub(super) async fn link_asset(
     State(state): State<AppState>,
     Path((integration, psa_id)): Path<(String, String)>,
 ) -> Result<Redirect, Problem> {

@@ -21,7 +21,7 @@ use crate::integrations;
 use crate::settings;
 
 #[derive(Deserialize)]
-pub struct LoginQuery {
+pub(crate) struct LoginQuery {
     next: Option<String>,
 }
 
@@ -59,17 +59,17 @@ fn login_markup(next: &str, error: Option<&str>) -> Markup {
     }
 }
 
-pub async fn login_page(Query(q): Query<LoginQuery>) -> Markup {
+pub(crate) async fn login_page(Query(q): Query<LoginQuery>) -> Markup {
     login_markup(&safe_next(q.next.as_deref()), None)
 }
 
 #[derive(Deserialize)]
-pub struct LoginForm {
+pub(crate) struct LoginForm {
     token: String,
     next: Option<String>,
 }
 
-pub async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Form(form): Form<LoginForm>,
@@ -99,7 +99,7 @@ pub async fn login(
     r
 }
 
-pub async fn logout(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
+pub(crate) async fn logout(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
     state.auth().end_session(&session.id);
     let mut r = Redirect::to("/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie(state.secure_cookies())) {
@@ -116,7 +116,7 @@ struct Row {
     next_fire: Option<String>,
 }
 
-pub async fn dashboard(
+pub(crate) async fn dashboard(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
 ) -> Result<Markup, Problem> {
@@ -201,7 +201,9 @@ pub async fn dashboard(
 
 /// Server-sent events: the live state of every console sync, sent on
 /// every change.
-pub async fn events(State(state): State<AppState>) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+pub(crate) async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     let progress = state.engine().progress.clone();
     let mut changes = progress.subscribe();
     let stream = async_stream(move |tx| async move {
@@ -235,7 +237,7 @@ mod tokio_stream_lite {
     use std::pin::Pin;
     use std::task::{Context, Poll};
 
-    pub struct Receiver<T>(pub tokio::sync::mpsc::Receiver<T>);
+    pub(super) struct Receiver<T>(pub tokio::sync::mpsc::Receiver<T>);
 
     impl<T> futures_util::Stream for Receiver<T> {
         type Item = T;
@@ -245,7 +247,7 @@ mod tokio_stream_lite {
     }
 }
 
-pub async fn acknowledge(
+pub(crate) async fn acknowledge(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<i64>,
@@ -262,7 +264,7 @@ pub async fn acknowledge(
     done(&state, &session, outcome, "/")
 }
 
-pub async fn settings(
+pub(crate) async fn settings(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
 ) -> Result<Markup, Problem> {
@@ -284,11 +286,11 @@ pub async fn settings(
 }
 
 #[derive(Deserialize)]
-pub struct WebhookForm {
+pub(crate) struct WebhookForm {
     url: String,
 }
 
-pub async fn set_webhook(
+pub(crate) async fn set_webhook(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Form(form): Form<WebhookForm>,

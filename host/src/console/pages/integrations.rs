@@ -28,7 +28,10 @@ fn back(name: &str) -> String {
     format!("/integrations/{}", enc(name))
 }
 
-pub async fn choose(State(state): State<AppState>, Extension(session): Extension<Session>) -> Result<Markup, Problem> {
+pub(crate) async fn choose(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Result<Markup, Problem> {
     let connectors = state.db(|store| Ok(store.read().connectors()?)).await?;
     let flash = state.auth().take_flash(&session);
     let body = html! {
@@ -47,7 +50,7 @@ pub async fn choose(State(state): State<AppState>, Extension(session): Extension
     Ok(views::page("Connect a PSA", &session, &flash, body))
 }
 
-pub async fn wizard(
+pub(crate) async fn wizard(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(plugin): Path<String>,
@@ -109,7 +112,7 @@ fn config_change(store: &Store, plugin: &str, form: &[(String, String)]) -> Resu
     Ok(change)
 }
 
-pub async fn connect(
+pub(crate) async fn connect(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(plugin): Path<String>,
@@ -143,7 +146,7 @@ struct SettingsView {
     statuses: Vec<settings::StatusView>,
 }
 
-pub async fn show(
+pub(crate) async fn show(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -329,7 +332,7 @@ pub async fn show(
     Ok(views::page(&format!("Integration {name}"), &session, &flash, body))
 }
 
-pub async fn test(
+pub(crate) async fn test(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -351,7 +354,7 @@ pub async fn test(
     done(&state, &session, outcome, &back(&name))
 }
 
-pub async fn configure(
+pub(crate) async fn configure(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -391,7 +394,7 @@ pub enum SyncChoice {
 }
 
 #[derive(Deserialize)]
-pub struct SyncForm {
+pub(crate) struct SyncForm {
     mode: Option<String>,
 }
 
@@ -421,7 +424,7 @@ pub(crate) fn sync_choice(given: Option<&str>) -> Result<SyncChoice, Problem> {
     Ok(crate::console::values::optional("sync mode", given)?.unwrap_or(SyncChoice::Full))
 }
 
-pub async fn sync_now(
+pub(crate) async fn sync_now(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -439,7 +442,7 @@ pub async fn sync_now(
     Ok(done(&state, &session, outcome, "/"))
 }
 
-pub async fn apply_now(
+pub(crate) async fn apply_now(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -471,13 +474,13 @@ async fn change(
 }
 
 #[derive(Deserialize)]
-pub struct ScheduleForm {
+pub(crate) struct ScheduleForm {
     cron: String,
     tz: Option<String>,
     incremental: Option<String>,
 }
 
-pub async fn add_schedule(
+pub(crate) async fn add_schedule(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -494,11 +497,11 @@ pub async fn add_schedule(
 }
 
 #[derive(Deserialize)]
-pub struct NumberForm {
+pub(crate) struct NumberForm {
     n: usize,
 }
 
-pub async fn remove_schedule(
+pub(crate) async fn remove_schedule(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -513,12 +516,12 @@ pub async fn remove_schedule(
 }
 
 #[derive(Deserialize)]
-pub struct PresetForm {
+pub(crate) struct PresetForm {
     preset: String,
     tz: Option<String>,
 }
 
-pub async fn preset(
+pub(crate) async fn preset(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -535,12 +538,12 @@ pub async fn preset(
 }
 
 #[derive(Deserialize)]
-pub struct RuleForm {
+pub(crate) struct RuleForm {
     when_type: String,
     layout: String,
 }
 
-pub async fn add_rule(
+pub(crate) async fn add_rule(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -558,7 +561,7 @@ pub async fn add_rule(
     done(&state, &session, outcome, &back(&name))
 }
 
-pub async fn remove_rule(
+pub(crate) async fn remove_rule(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -573,7 +576,7 @@ pub async fn remove_rule(
 }
 
 /// The checkbox forms: every listed option set on or off as ticked.
-pub async fn skip(
+pub(crate) async fn skip(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -592,7 +595,7 @@ pub async fn skip(
     done(&state, &session, outcome, &back(&name))
 }
 
-pub async fn option(
+pub(crate) async fn option(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -626,11 +629,11 @@ pub async fn option(
 }
 
 #[derive(Deserialize)]
-pub struct PolicyForm {
+pub(crate) struct PolicyForm {
     policy: String,
 }
 
-pub async fn policy(
+pub(crate) async fn policy(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -646,12 +649,12 @@ pub async fn policy(
 }
 
 #[derive(Deserialize)]
-pub struct StageForm {
+pub(crate) struct StageForm {
     stage: String,
     status: String,
 }
 
-pub async fn stage(
+pub(crate) async fn stage(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,

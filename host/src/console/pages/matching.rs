@@ -20,7 +20,7 @@ use crate::console::views::{self, PER_PAGE, csrf, enc, pager, status};
 use crate::store::LinkState;
 
 #[derive(Deserialize)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     state: Option<String>,
     page: Option<u64>,
 }
@@ -43,7 +43,7 @@ pub enum Decision {
     Unmatch,
 }
 
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -118,7 +118,7 @@ pub async fn list(
 }
 
 #[derive(Deserialize)]
-pub struct DecideForm {
+pub(crate) struct DecideForm {
     ext: String,
     action: String,
     company: Option<String>,
@@ -134,7 +134,7 @@ fn back_to(back: Option<&str>, name: &str) -> String {
     }
 }
 
-pub async fn decide(
+pub(crate) async fn decide(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
@@ -184,13 +184,13 @@ pub(crate) fn decide_one(
 }
 
 #[derive(Deserialize)]
-pub struct BulkForm {
+pub(crate) struct BulkForm {
     threshold: Option<f64>,
     create_rest: Option<String>,
     back: Option<String>,
 }
 
-pub async fn bulk(
+pub(crate) async fn bulk(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,

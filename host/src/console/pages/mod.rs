@@ -21,7 +21,7 @@ use super::AppState;
 use super::auth::{Flash, Session};
 use super::error::Problem;
 
-pub fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home::dashboard))
         .route("/login", get(home::login_page).post(home::login))

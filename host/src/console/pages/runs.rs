@@ -17,12 +17,12 @@ use crate::options::Stage;
 use crate::store::TicketFilter;
 
 #[derive(Deserialize)]
-pub struct RunsQuery {
+pub(super) struct RunsQuery {
     integration: Option<String>,
     limit: Option<usize>,
 }
 
-pub async fn list(
+pub(super) async fn list(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Query(q): Query<RunsQuery>,
@@ -61,7 +61,7 @@ pub async fn list(
     Ok(views::page(&title, &session, &flash, body))
 }
 
-pub async fn show(
+pub(super) async fn show(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<i64>,
@@ -104,7 +104,7 @@ pub async fn show(
 }
 
 #[derive(Deserialize)]
-pub struct TicketsQuery {
+pub(super) struct TicketsQuery {
     integration: Option<String>,
     stage: Option<String>,
     open: Option<String>,
@@ -122,7 +122,7 @@ fn stepper(at: Stage) -> Markup {
     }
 }
 
-pub async fn tickets(
+pub(super) async fn tickets(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Query(q): Query<TicketsQuery>,
