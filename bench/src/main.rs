@@ -13,6 +13,7 @@
 mod floor;
 mod measure;
 mod network;
+mod scale;
 mod scenarios;
 
 use std::path::PathBuf;
@@ -39,15 +40,19 @@ pub struct Args {
     #[arg(long)]
     pub skip_rate_limited: bool,
     /// Run only these scenario groups (comma-separated): start, syncro, cw,
-    /// rate-limited, latency, matching. For profiling one gap; the full
-    /// table needs all.
+    /// scale, apply, rate-limited, latency, matching. For profiling one gap;
+    /// the full table needs all.
     #[arg(
         long,
         value_delimiter = ',',
         value_name = "GROUP",
-        value_parser = ["start", "syncro", "cw", "rate-limited", "latency", "matching"]
+        value_parser = ["start", "syncro", "cw", "scale", "apply", "rate-limited", "latency", "matching"]
     )]
     pub only: Vec<String>,
+    /// The largest world of the scale group, in companies (1,000 to 16,000;
+    /// 16,000 takes several minutes alone).
+    #[arg(long, value_name = "COMPANIES", default_value_t = 16_000)]
+    pub max_companies: usize,
 }
 
 impl Args {

@@ -19,6 +19,10 @@ pub struct Measured {
     pub wall: Duration,
     /// Peak resident set size in MiB.
     pub peak_rss_mib: f64,
+    /// CPU time in user and kernel mode, as last sampled before exit
+    /// (up to one 10 ms sampling interval short).
+    pub cpu_user: Duration,
+    pub cpu_sys: Duration,
     pub json: Value,
 }
 
@@ -57,9 +61,13 @@ impl Ferry {
         let mut child = self.command(&full).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
         let pid = child.id();
         let mut peak_kib = 0u64;
+        let mut cpu = (Duration::ZERO, Duration::ZERO);
         loop {
             if let Some(kib) = high_water_mark(pid) {
                 peak_kib = peak_kib.max(kib);
+            }
+            if let Some(times) = cpu_times(pid) {
+                cpu = times;
             }
             if child.try_wait()?.is_some() {
                 break;
@@ -70,7 +78,7 @@ impl Ferry {
         let wall = started.elapsed();
         anyhow::ensure!(out.status.success(), "ferry {args:?} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
         let json = serde_json::from_slice(&out.stdout).context("ferry's --json output")?;
-        Ok(Measured { wall, peak_rss_mib: peak_kib as f64 / 1024.0, json })
+        Ok(Measured { wall, peak_rss_mib: peak_kib as f64 / 1024.0, cpu_user: cpu.0, cpu_sys: cpu.1, json })
     }
 }
 
@@ -78,6 +86,23 @@ impl Ferry {
 fn high_water_mark(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User and system CPU time of a live process.
+fn cpu_times(pid: u32) -> Option<(Duration, Duration)> {
+    parse_cpu_times(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// `utime` and `stime` of a `/proc/PID/stat` line, in clock ticks of
+/// 1/100 s (Linux's `USER_HZ`).
+fn parse_cpu_times(stat: &str) -> Option<(Duration, Duration)> {
+    // The command name may hold spaces and parentheses: the fields that
+    // follow start after the last ')', with the state (field 3); utime is
+    // field 14, stime field 15.
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((Duration::from_millis(utime * 10), Duration::from_millis(stime * 10)))
 }
 
 pub fn median(mut values: Vec<f64>) -> f64 {
@@ -126,4 +151,17 @@ pub fn machine() -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     format!("{cores} cores ({cpu}), {mem} RAM, {}, {rustc}", std::env::consts::OS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_times_are_read_after_the_command_name() {
+        let stat = "4242 (fer ry) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 1234 56 0 0 20 0 3 0 100 0 0";
+        assert_eq!(parse_cpu_times(stat), Some((Duration::from_millis(12_340), Duration::from_millis(560))));
+        assert_eq!(parse_cpu_times("garbage"), None);
+        assert!(cpu_times(std::process::id()).is_some(), "this process's own times");
+    }
 }

@@ -209,6 +209,10 @@ pub fn run_all(rt: &tokio::runtime::Runtime, args: &Args, ferry_bin: &Path) -> a
     drop(syncro);
     drop(cw);
 
+    if args.wants("scale") || args.wants("apply") {
+        rows.extend(crate::scale::scale_and_apply(rt, args, ferry_bin, cache.path())?);
+    }
+
     if !args.skip_rate_limited && args.wants("rate-limited") {
         rows.extend(crate::network::rate_limited(rt, ferry_bin, cache.path(), args.smoke)?);
     }

@@ -18,6 +18,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::Waiting;
+use super::guest_clock::{GuestClock, Outermost};
 use super::http::{HttpFailure, HttpGate, OutboundRequest, OutboundResponse};
 use crate::secrets::Redactor;
 
@@ -153,15 +154,9 @@ pub struct HostState {
     pub(super) redactor: Arc<Redactor>,
     pub(super) label: String,
     pub(super) stderr: MemoryOutputPipe,
-    /// When the current call started and how long it spent in host calls
-    /// (HTTP, WASI sleeps and polls, logging), so the CPU budget counts
-    /// only the guest's own work.
-    pub(super) call_started: Instant,
-    pub(super) host_time: Duration,
-    /// Host calls under way (a host call may re-enter the guest, e.g. to
-    /// allocate its result) and when the outermost one started.
-    pub(super) host_depth: u32,
-    pub(super) host_since: Option<Instant>,
+    /// The call's own time, apart from the host's (the CPU budget counts
+    /// only the guest's work).
+    pub(super) clock: GuestClock,
     pub(super) whereabouts: Arc<Whereabouts>,
     pub(super) cpu_budget: Duration,
     pub(super) interrupted: Option<Interruption>,
@@ -173,31 +168,18 @@ pub struct HostState {
 
 impl HostState {
     pub(super) fn guest_time(&self) -> Duration {
-        self.call_started.elapsed().saturating_sub(self.host_time)
+        self.clock.guest_time(Instant::now())
     }
 
     /// Track time spent outside the guest (wasmtime's call hook).
     pub(super) fn transition(&mut self, hook: CallHook) {
-        match hook {
-            CallHook::CallingHost => {
-                if self.host_depth == 0 {
-                    let now = Instant::now();
-                    self.host_since = Some(now);
-                    let offset = now.duration_since(self.call_started).as_nanos() as u64;
-                    self.whereabouts.host_since.store(offset + 1, Ordering::SeqCst);
-                }
-                self.host_depth += 1;
+        match self.clock.transition(hook, Instant::now()) {
+            Some(Outermost::Entered(at)) => {
+                let offset = at.duration_since(self.clock.started()).as_nanos() as u64;
+                self.whereabouts.host_since.store(offset + 1, Ordering::SeqCst);
             }
-            CallHook::ReturningFromHost => {
-                self.host_depth = self.host_depth.saturating_sub(1);
-                if self.host_depth == 0
-                    && let Some(since) = self.host_since.take()
-                {
-                    self.host_time += since.elapsed();
-                    self.whereabouts.host_since.store(0, Ordering::SeqCst);
-                }
-            }
-            CallHook::CallingWasm | CallHook::ReturningFromWasm => {}
+            Some(Outermost::Left) => self.whereabouts.host_since.store(0, Ordering::SeqCst),
+            None => {}
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod allowlist;
 pub mod cache;
+mod guest_clock;
 mod host;
 pub mod http;
 pub mod inspect;

@@ -816,18 +816,19 @@ impl Tx<'_> {
     }
 }
 
+pub(super) const ASSET_BY_IDENTITY: &str =
+    "SELECT MIN(k.doc_id) FROM cards k INDEXED BY cards_identity JOIN assets a ON a.id = k.doc_id
+     WHERE k.identity = ?1 AND k.doc_kind = 'asset' AND a.company_id = ?2 AND k.integration_id <> ?3
+       AND NOT EXISTS (SELECT 1 FROM cards o WHERE o.doc_kind = 'asset' AND o.doc_id = k.doc_id
+                       AND o.integration_id = ?3 AND o.archived_at IS NULL)";
+
 impl Reader<'_> {
     /// An asset of `company_id` carrying another integration's card for the
     /// same device identity, and no live card of this integration: one asset
     /// holds at most one live record of each PSA, so two records of one PSA
     /// never merge (whichever PSA synced first).
     pub fn asset_by_identity(&self, company_id: i64, identity: &str, not_integration: i64) -> Result<Option<i64>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT MIN(k.doc_id) FROM cards k INDEXED BY cards_identity JOIN assets a ON a.id = k.doc_id
-             WHERE k.identity = ?1 AND k.doc_kind = 'asset' AND a.company_id = ?2 AND k.integration_id <> ?3
-               AND NOT EXISTS (SELECT 1 FROM cards o WHERE o.doc_kind = 'asset' AND o.doc_id = k.doc_id
-                               AND o.integration_id = ?3 AND o.archived_at IS NULL)",
-        )?;
+        let mut stmt = self.conn().prepare_cached(ASSET_BY_IDENTITY)?;
         Ok(stmt.query_row(params![identity, company_id, not_integration], |r| r.get::<_, Option<i64>>(0))?)
     }
 
