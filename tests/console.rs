@@ -218,6 +218,24 @@ fn a_non_loopback_address_needs_tls() {
     assert!(run.stderr.contains("--tls-cert"), "{}", run.stderr);
 }
 
+/// Console attack F1: a start that cannot listen (the port is taken) must
+/// not create or replace the admin token, which it would never show.
+#[test]
+fn a_start_that_cannot_listen_keeps_the_admin_token() {
+    let ferry = Ferry::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    for extra in [&[][..], &["--new-token"][..]] {
+        let mut args = vec!["serve", "--listen", listen.as_str()];
+        args.extend_from_slice(extra);
+        let run = ferry.run(&args);
+        assert_ne!(run.code, 0, "{extra:?}: {}", run.all());
+        assert_eq!(ferry.count("SELECT COUNT(*) FROM console_tokens"), 0, "{extra:?}: no token made");
+    }
+    drop(taken);
+}
+
 #[test]
 fn the_console_speaks_tls_with_a_certificate() {
     let ferry = Ferry::new();

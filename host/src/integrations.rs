@@ -40,6 +40,11 @@ pub enum IntegrationError {
     MissingRequired { connector: String, key: String },
     #[error("`{key}` is a secret: give it with --secret {key}=VALUE or --secret {key}=env:VAR")]
     SecretViaSet { key: String },
+    #[error(
+        "this change points `{integration}` at {origins}, and its stored secrets ({keys}) go only where they went \
+         before"
+    )]
+    SecretsForNewOrigins { integration: String, keys: String, origins: String },
     #[error("`{key}` is not a secret; give it with --set {key}=VALUE")]
     NotSecret { key: String },
     #[error("the connector rejected the configuration: {0}")]
@@ -93,6 +98,10 @@ impl IntegrationError {
                 Some("`ferry plugin inspect ID` shows which keys are secrets".into())
             }
             IntegrationError::Secret(e) => Some(e.hint()),
+            IntegrationError::SecretsForNewOrigins { integration, keys, .. } => Some(format!(
+                "give the secrets again in the same command: `ferry integration set {integration} ... --secret \
+                 KEY=VALUE` for each of {keys} (a stored secret is never sent to a new address)"
+            )),
             IntegrationError::SameAccount { existing, .. } => Some(format!(
                 "use `{existing}` (`ferry integration set {existing} ...` changes its credentials), or remove it first"
             )),
@@ -294,6 +303,7 @@ pub async fn set(
         assign(&connector.info, current.config.clone(), current.secrets.clone(), values, secrets)?;
     let (config, secret_map, saved) =
         normalise(runtime, store, &connector.info, config, secret_map, accept_normalised).await?;
+    refuse_secrets_to_new_origins(&current, &connector.info, &config, values, secrets)?;
     refuse_same_account(store, &connector.info, &config, Some(current.id))?;
     store.transaction(|tx| tx.update_integration_config(current.id, &config, &secret_map))?;
     Ok((store.read().integration_by_id(current.id)?, saved))
@@ -668,14 +678,47 @@ pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Sess
     })
 }
 
-/// Config for display: (key, shown value, is secret). Secrets are masked.
+/// A stored secret goes only to the origins it went to when it was given:
+/// a change that moves the connector elsewhere (another `base_url`, site or
+/// subdomain) must give every stored secret again in the same command, or
+/// anyone able to change the address could read the secrets back at a host
+/// of their own.
+fn refuse_secrets_to_new_origins(
+    current: &IntegrationRow,
+    info: &ConnectorInfo,
+    config: &BTreeMap<String, String>,
+    values: &[(String, String)],
+    secrets: &[(String, String)],
+) -> Result<(), IntegrationError> {
+    let before = allowed_origins(current, info).unwrap_or_default();
+    let after = origins_of(config, info).unwrap_or_default();
+    if before == after {
+        return Ok(());
+    }
+    let given = |key: &str| values.iter().chain(secrets).any(|(k, _)| k == key);
+    let kept: Vec<&str> = current.secrets.keys().map(String::as_str).filter(|k| !given(k)).collect();
+    if kept.is_empty() {
+        return Ok(());
+    }
+    Err(IntegrationError::SecretsForNewOrigins {
+        integration: current.name.clone(),
+        keys: kept.join(", "),
+        origins: if after.is_empty() { "no usable address".into() } else { after.join(", ") },
+    })
+}
+
 /// The exact origins the connector may call for this integration: its host
 /// templates expanded over the stored config (defaults filled in), as a
 /// sync expands them. Secrets are not used (host templates name non-secret
 /// keys). An expansion error is returned as its message.
 pub fn allowed_origins(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Vec<String>, String> {
+    origins_of(&row.config, info)
+}
+
+/// [`allowed_origins`] of a config not stored yet.
+fn origins_of(config: &BTreeMap<String, String>, info: &ConnectorInfo) -> Result<Vec<String>, String> {
     let mut config: std::collections::HashMap<String, String> =
-        row.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     for f in &info.config {
         if let Some(d) = &f.default_value {
             config.entry(f.key.clone()).or_insert_with(|| d.clone());
@@ -686,6 +729,7 @@ pub fn allowed_origins(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Vec
         .map_err(|e| e.to_string())
 }
 
+/// Config for display: (key, shown value, is secret). Secrets are masked.
 pub fn display_config(row: &IntegrationRow, info: &ConnectorInfo) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     for f in &info.config {

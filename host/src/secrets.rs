@@ -49,6 +49,8 @@ pub enum SecretError {
     EmptyEnvName,
     #[error("the secret `{key}` cannot be read: {why}")]
     Unreadable { key: String, why: String },
+    #[error("`env:{var}` names one of Ferry's own settings, which are never given to a connector")]
+    FerryVariable { var: String },
 }
 
 impl SecretError {
@@ -57,6 +59,9 @@ impl SecretError {
         match self {
             SecretError::EnvMissing { var, .. } => format!("export {var}=... in the environment that runs ferry"),
             SecretError::EmptyEnvName => "write --secret KEY=env:VARIABLE_NAME".into(),
+            SecretError::FerryVariable { .. } => {
+                "keep the PSA credential in a variable of its own, e.g. --secret api_key=env:SYNCRO_TOKEN".into()
+            }
             SecretError::Unreadable { key, .. } => format!(
                 "put the key file that belongs to this database back beside it (or set FERRY_SECRET_KEY), or enter \
                  the secret again: `ferry integration set NAME --secret {key}=VALUE`"
@@ -71,6 +76,9 @@ impl SecretSource {
     pub fn parse(input: &str) -> Result<SecretSource, SecretError> {
         match input.strip_prefix("env:") {
             Some(var) if var.trim().is_empty() => Err(SecretError::EmptyEnvName),
+            Some(var) if is_ferry_setting(var.trim()) => {
+                Err(SecretError::FerryVariable { var: var.trim().to_string() })
+            }
             Some(var) => Ok(SecretSource::Env(var.trim().to_string())),
             None => Ok(SecretSource::Literal(input.to_string())),
         }
@@ -99,6 +107,9 @@ impl SecretSource {
     pub fn resolve(&self, key: &str) -> Result<String, SecretError> {
         match self {
             SecretSource::Literal(v) => Ok(v.clone()),
+            // Refused when typed; a reference stored before that rule is
+            // refused here, so `FERRY_SECRET_KEY` never reaches a connector.
+            SecretSource::Env(var) if is_ferry_setting(var) => Err(SecretError::FerryVariable { var: var.clone() }),
             SecretSource::Env(var) => std::env::var(var)
                 .ok()
                 .filter(|v| !v.is_empty())
@@ -117,6 +128,13 @@ impl SecretSource {
             SecretSource::Unreadable { .. } => format!("{MASK} (cannot be read: re-enter it)"),
         }
     }
+}
+
+/// Ferry's own settings (`FERRY_SECRET_KEY` unseals every stored secret,
+/// `FERRY_DB` …) are never a connector's secret: an `env:` reference to one
+/// would hand it to whatever host the integration is pointed at.
+fn is_ferry_setting(var: &str) -> bool {
+    var.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("FERRY_"))
 }
 
 /// The shortest piece of a secret masked at the edge of cut text.
@@ -387,6 +405,11 @@ mod tests {
     fn parse_and_store_round_trip() {
         let lit = SecretSource::parse("abc123").unwrap();
         assert_eq!(SecretSource::from_stored(&lit.to_stored()), lit);
+        for own in ["env:FERRY_SECRET_KEY", "env: ferry_db"] {
+            assert!(matches!(SecretSource::parse(own), Err(SecretError::FerryVariable { .. })), "{own}");
+        }
+        let stored = SecretSource::from_stored("env:FERRY_SECRET_KEY");
+        assert!(matches!(stored.resolve("api_key"), Err(SecretError::FerryVariable { .. })));
         let env = SecretSource::parse("env:SYNCRO_TOKEN").unwrap();
         assert_eq!(env, SecretSource::Env("SYNCRO_TOKEN".into()));
         assert_eq!(SecretSource::from_stored(&env.to_stored()), env);
@@ -403,9 +426,9 @@ mod tests {
 
     #[test]
     fn env_resolution_names_the_variable() {
-        let s = SecretSource::Env("FERRY_TEST_SURELY_UNSET_VAR".into());
+        let s = SecretSource::Env("SURELY_UNSET_VAR_OF_A_FERRY_TEST".into());
         let err = s.resolve("api_key").unwrap_err();
-        assert!(err.to_string().contains("FERRY_TEST_SURELY_UNSET_VAR"));
+        assert!(err.to_string().contains("SURELY_UNSET_VAR_OF_A_FERRY_TEST"));
         assert!(err.to_string().contains("api_key"));
     }
 

@@ -170,11 +170,13 @@ pub(crate) async fn start(
         None => None,
     };
     let mut store = Store::open(&options.db)?;
-    let (hash, new_token) = admin_token(&mut store, options.new_token)?;
+    // Bound before the token is made: a start that cannot listen (the port
+    // is taken) must not replace a token it would then never show.
     let tcp = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|source| ServeError::Bind { addr: options.listen, source })?;
     let addr = tcp.local_addr().map_err(|source| ServeError::Bind { addr: options.listen, source })?;
+    let (hash, new_token) = admin_token(&mut store, options.new_token)?;
     let engine = Engine::start(options.db.clone(), runtime, options.schedules)
         .map_err(|e| ServeError::Start(format!("cannot start the engine thread: {e}")))?;
     tokio::spawn(notify::run(options.db.clone(), engine.finished.clone()));

@@ -27,10 +27,15 @@ pub(crate) struct LoginQuery {
 
 /// Only a path on this console (never `//host` or a full URL).
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_string(),
-        _ => "/".to_string(),
-    }
+    next.filter(|n| is_local_path(n)).unwrap_or("/").to_string()
+}
+
+/// A path on this console that no browser reads as another host: it starts
+/// with one `/`, and has no backslash (read as `/`), no whitespace or control
+/// character (a TAB or newline is dropped, so `/<TAB>/host` becomes
+/// `//host`) anywhere.
+pub(crate) fn is_local_path(p: &str) -> bool {
+    p.starts_with('/') && !p.starts_with("//") && !p.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control())
 }
 
 fn login_markup(next: &str, error: Option<&str>) -> Markup {
@@ -320,4 +325,19 @@ pub(crate) async fn save_webhook(state: &AppState, url: String) -> Result<String
             Ok(if url.is_empty() { "webhook turned off".to_string() } else { format!("webhook set to {url}") })
         })
         .await
+}
+
+#[cfg(test)]
+mod local_path_tests {
+    use super::is_local_path;
+
+    #[test]
+    fn only_paths_on_this_console() {
+        for ok in ["/", "/runs", "/integrations/cw/match?state=review&page=2"] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in ["//evil", "/\\evil", "/\t/evil", "/\n/evil", "/ /evil", "https://evil", "evil", "", "/x\\y"] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
 }

@@ -129,7 +129,7 @@ pub(crate) struct DecideForm {
 /// Back to the list the form came from (a path on this console only).
 fn back_to(back: Option<&str>, name: &str) -> String {
     match back {
-        Some(b) if b.starts_with('/') && !b.starts_with("//") => b.to_string(),
+        Some(b) if super::home::is_local_path(b) => b.to_string(),
         _ => format!("/integrations/{}/match", enc(name)),
     }
 }
