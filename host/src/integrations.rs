@@ -141,11 +141,15 @@ fn mask_assignment(s: &str) -> String {
     }
 }
 
+/// A name that is also a safe URL path segment and command argument: no
+/// leading `-` (an option) and not only dots (`.` and `..` are path steps,
+/// so the console's links to such an integration led elsewhere).
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && !name.starts_with('-')
+        && !name.bytes().all(|b| b == b'.')
 }
 
 /// What `add`/`set` did besides storing: the connector's notes.
@@ -746,6 +750,16 @@ pub fn display_config(row: &IntegrationRow, info: &ConnectorInfo) -> Vec<(String
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_are_path_segments_and_never_options() {
+        for ok in ["syncro", "cw-main", "acme_psa", "acme.eu", ".hidden-ok"] {
+            assert!(super::valid_name(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "...", "-x", "a/b", "a b", "x".repeat(65).as_str()] {
+            assert!(!super::valid_name(bad), "{bad:?}");
+        }
+    }
+
     use super::*;
     use crate::model::{ConfigField, StreamInfo, StreamKind};
 
