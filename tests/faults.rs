@@ -372,6 +372,9 @@ fn bad_operator_input_is_one_line_and_a_hint_and_changes_nothing() {
         (vec!["schedule", "acme", "add", "61 * * * *"], 1, "cron"),
         (vec!["plugin", "remove", "syncro"], 1, "ships with Ferry"),
         (vec!["match", "acme", "set", "nobody", "nothing"], 1, "no PSA company"),
+        // A stream name may be a connector's extra stream (contract 0.3), so
+        // only the connector can refuse it: the error lists what it offers.
+        (vec!["sync", "acme", "--stream", "invoices"], 1, "(it offers: "),
     ];
     for (args, code, needle) in &cases {
         let r = ferry.run(args).code(*code);
@@ -387,7 +390,6 @@ fn bad_operator_input_is_one_line_and_a_hint_and_changes_nothing() {
     // A value outside a fixed set is refused by the argument parser (usage,
     // exit 2), which lists the values there are.
     for (args, listed) in [
-        (vec!["sync", "acme", "--stream", "invoices"], "companies"),
         (vec!["match", "acme", "policy", "sometimes"], "review"),
         (vec!["tickets", "acme", "stage", "Closed", "Done"], "Resolved"),
         (vec!["schedule", "acme", "preset", "weekly"], "nightly"),
@@ -537,4 +539,31 @@ fn a_listing_stitched_from_interrupted_runs_archives_nothing_and_the_next_clean_
     for n in [base - 1, base - 2, base + 100_000] {
         assert!(live_cards.contains(&n.to_string()), "new asset {n} arrived");
     }
+}
+
+/// A 429 whose `Retry-After` is longer than Ferry waits within a run holds
+/// every stream of the integration: the streams read beside the failing
+/// one fail at once as rate-limited without calling the PSA, and the run's
+/// error states the wait once.
+#[test]
+fn a_long_retry_after_holds_every_stream_and_is_reported_once() {
+    let sim = syncro_sim(&small_world());
+    let ferry = fast_retries();
+    ferry.add_syncro("acme", &sim);
+    ferry.run(&["rules", "acme", "option", "concurrency=4"]).ok();
+    sim.clear_requests();
+    sim.set_faults(Faults {
+        fail_next: Some(FailNext { status: 429, count: 1000, retry_after: Some(297) }),
+        ..Faults::default()
+    });
+    let run = ferry.run(&["--json", "sync", "acme"]);
+    let report = run.json();
+    let answered_429 = sim.requests().iter().filter(|r| r.status == 429).count();
+    assert_eq!(answered_429, 1, "{:#?}", sim.requests());
+    assert_eq!(sim.requests().len(), 1, "nothing else reached the PSA");
+    assert_eq!(report["http"]["rate_limited"], 1, "{report:#}");
+    assert_ne!(report["status"], "succeeded", "{report:#}");
+    let error = report["error"].as_str().unwrap_or_default();
+    assert_eq!(error.matches("retry after 297 s").count(), 1, "{error}");
+    assert!(error.contains("about 5 minutes"), "{error}");
 }

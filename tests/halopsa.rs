@@ -72,6 +72,22 @@ fn halopsa_passes_check_and_syncs_with_one_token_per_lifetime() {
     let (live, archived) = ferry.assets();
     assert!(!live.is_empty() || !archived.is_empty(), "assets reach the documentation");
 
+    // Client contracts come through as the extra stream `contracts`: every
+    // one mirrored, and each placed like an asset in a layout named after
+    // the stream, on its client's documentation, with a read-only PSA card.
+    assert!(!data.contracts.is_empty(), "the fake serves contracts");
+    assert_eq!(mirrored("extra:contracts"), data.contracts.len() as i64, "every contract mirrored");
+    let placed = |list: &[serde_json::Value]| list.iter().filter(|a| a["layout"] == "Contracts").count();
+    assert_eq!(placed(&live) + placed(&archived), data.contracts.len(), "every contract documented");
+    assert_eq!(
+        ferry.count("SELECT COUNT(*) FROM cards WHERE stream = 'extra:contracts' AND doc_kind = 'asset'"),
+        data.contracts.len() as i64,
+        "one PSA card per contract"
+    );
+    let streams: Vec<&str> =
+        sync["streams"].as_array().into_iter().flatten().filter_map(|s| s["stream"].as_str()).collect();
+    assert!(streams.contains(&"extra:contracts"), "the run lists the extra stream: {streams:?}");
+
     // One token for the whole sync: every `read` is a fresh instance, but
     // the token lives in the integration's state for its lifetime.
     let pages = sim.requests().iter().filter(|r| r.method == "GET").count() - gets_before;

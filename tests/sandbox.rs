@@ -48,9 +48,11 @@ impl Setup {
         self.ferry.run(&refs).ok();
     }
 
-    /// Sync the probe, expect failure, return the error text.
+    /// Sync the probe's companies (the stream that misbehaves; its extra
+    /// stream, empty in these modes, would complete and make the run a
+    /// partial one that applies), expect failure, return the error text.
     fn failing_sync(&self, name: &str) -> String {
-        let run = self.ferry.run(&["--json", "sync", name]);
+        let run = self.ferry.run(&["--json", "sync", name, "--stream", "companies"]);
         assert!(run.code == 3 || run.code == 4, "expected failure, got {}:\n{}\n{}", run.code, run.stdout, run.stderr);
         let report = run.json();
         let error = report["error"].as_str().unwrap_or_default().to_string();
@@ -73,6 +75,8 @@ fn an_endless_loop_hits_the_cpu_budget() {
     s.probe("loop", &[("mode", "loop")]);
     let error = s.failing_sync("loop");
     assert!(error.contains("CPU budget") && error.contains("loop"), "{error}");
+    // `loop` is the integration: named as such, not as a connector.
+    assert!(error.contains("the connector of integration `loop`"), "{error}");
     s.still_fine();
 }
 

@@ -215,7 +215,7 @@ fn only_a_success_with_the_same_config_is_repeated_and_reset_always_runs() {
     let after_option = ferry.json(&["sync", "acme"]);
     assert!(repeated(&after_option).is_null(), "an option changed: {after_option:#}");
     assert_eq!(repeated(&ferry.json(&["sync", "acme"])), after_option["run_id"]);
-    ferry.run(&["integration", "set", "acme", "subdomain=sim2"]).ok();
+    ferry.run(&["integration", "set", "acme", "subdomain=sim2", "--secret", &format!("api_key={SYNCRO_TOKEN}")]).ok();
     assert!(repeated(&ferry.json(&["sync", "acme"])).is_null(), "a config value changed");
 
     // `--reset` always runs, and clears: every ticket is fetched anew.

@@ -270,7 +270,9 @@ fn connector_cannot_reach_hosts_outside_its_allowlist() {
         .ok();
     let test = ferry.run(&["integration", "test", "probe"]).code(3);
     assert!(test.stderr.contains("not among the connector's allowed hosts"), "{}", test.stderr);
-    let sync = ferry.run(&["--json", "sync", "probe"]).code(3);
+    // Only its companies: the probe's (empty) extra stream would complete
+    // and make the run partial.
+    let sync = ferry.run(&["--json", "sync", "probe", "--stream", "companies"]).code(3);
     let report = sync.json();
     assert!(report["error"].as_str().is_some_and(|e| e.contains("allowed hosts")), "{report:#}");
     assert!(forbidden.requests().is_empty(), "the forbidden host saw no request: {:?}", forbidden.requests());
@@ -391,4 +393,44 @@ fn a_tenant_ignoring_the_sort_falls_back_to_reading_every_customer() {
         )),
         1
     );
+}
+
+/// Console attack F3: pointing an integration at another address must not
+/// carry its stored secrets there, and an `env:` reference may never name
+/// one of Ferry's own settings (`FERRY_SECRET_KEY` unseals every secret).
+#[test]
+fn stored_secrets_never_follow_a_changed_address() {
+    let sim = syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    let mut add = vec!["integration".to_string(), "add".into(), "acme".into(), "--plugin".into(), "syncro".into()];
+    add.extend(syncro_settings(&sim));
+    ferry.run(&add.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+
+    // Another base URL without the secret: refused, nothing changed.
+    let moved = ferry.run(&["integration", "set", "acme", "base_url=http://127.0.0.1:9"]);
+    assert_ne!(moved.code, 0, "{}", moved.stdout);
+    assert!(moved.stderr.contains("api_key") && moved.stderr.contains("--secret"), "{}", moved.stderr);
+    let shown = ferry.json(&["integration", "show", "acme"]);
+    assert!(!shown.to_string().contains("127.0.0.1:9"), "the address is unchanged: {shown:#}");
+
+    // Given again in the same command, the move is the operator's own.
+    ferry
+        .run(&[
+            "integration",
+            "set",
+            "acme",
+            "base_url=http://127.0.0.1:9",
+            "--secret",
+            &format!("api_key={SYNCRO_TOKEN}"),
+        ])
+        .ok();
+    assert!(ferry.json(&["integration", "show", "acme"]).to_string().contains("127.0.0.1:9"));
+    // A change that keeps the address needs no secret.
+    ferry.run(&["integration", "set", "acme", "base_url=http://127.0.0.1:9/"]).ok();
+
+    for own in ["env:FERRY_SECRET_KEY", "env:ferry_db"] {
+        let refused = ferry.run(&["integration", "set", "acme", "--secret", &format!("api_key={own}")]);
+        assert_ne!(refused.code, 0, "{own}");
+        assert!(refused.stderr.contains("Ferry's own settings"), "{own}: {}", refused.stderr);
+    }
 }

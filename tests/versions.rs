@@ -105,6 +105,14 @@ fn a_connector_built_for_0_2_0_still_loads_and_syncs() {
     old.add_syncro("acme", &sim);
     let report = old.json(&["sync", "acme"]);
     assert_eq!(report["status"], "succeeded", "{report:#}");
+    // Its streams keep the names they always had, and there is nothing extra.
+    let streams: Vec<&str> = report["streams"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|x| x["stream"].as_str()).collect())
+        .unwrap_or_default();
+    let kinds = ["lookups", "companies", "sites", "contacts", "assets", "agreements", "tickets"];
+    assert!(streams.contains(&"companies") && streams.iter().all(|s| kinds.contains(s)), "{report:#}");
+    assert_eq!(old.count("SELECT COUNT(*) FROM mirror WHERE stream NOT IN ('lookups', 'companies', 'sites', 'contacts', 'assets', 'agreements', 'tickets')"), 0);
     let (live, _) = old.assets();
     assert!(!live.is_empty());
     // No extra streams before 0.3.0.

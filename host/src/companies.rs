@@ -84,7 +84,7 @@ impl DecisionError {
 
 /// One PSA company as `ferry match NAME list` shows it.
 #[derive(Debug, Clone, Serialize)]
-pub struct LinkView {
+pub(crate) struct LinkView {
     pub external_id: String,
     pub psa_name: String,
     pub state: LinkState,
@@ -123,7 +123,7 @@ pub struct LinkConflict {
 /// into the same company is not a new merge.
 ///
 /// Returns the conflict, or `None` when `link` may be written.
-pub fn link_conflict(
+pub(crate) fn link_conflict(
     tx: &Reader<'_>,
     integration: (i64, &str),
     link: &CompanyLink,
@@ -228,7 +228,7 @@ pub(crate) fn create_company(
 }
 
 /// The company's web domain: its website's host, else its email's domain.
-pub fn domain_of(company: &Company) -> Option<String> {
+pub(crate) fn domain_of(company: &Company) -> Option<String> {
     company.website.as_deref().and_then(crate::matching::normalize_domain).or_else(|| {
         company
             .email
@@ -251,7 +251,7 @@ fn psa_companies(store: &Store, integration_id: i64) -> Result<Vec<Company>, Sto
     Ok(out)
 }
 
-pub fn list(
+pub(crate) fn list(
     store: &Store,
     integration: &IntegrationRow,
     state: Option<LinkState>,
@@ -299,7 +299,7 @@ fn find_psa(store: &Store, integration: &IntegrationRow, key: &str) -> Result<Co
 
 /// Accept the suggestion; `merge` allows joining another PSA company of
 /// this integration in the same documentation company.
-pub fn accept(
+pub(crate) fn accept(
     store: &mut Store,
     integration: &IntegrationRow,
     key: &str,
@@ -323,7 +323,7 @@ pub fn accept(
     view(store, integration, &psa.id)
 }
 
-pub fn set(
+pub(crate) fn set(
     store: &mut Store,
     integration: &IntegrationRow,
     key: &str,
@@ -353,7 +353,7 @@ pub fn set(
     view(store, integration, &psa.id)
 }
 
-pub fn create(store: &mut Store, integration: &IntegrationRow, key: &str) -> Result<LinkView, DecisionError> {
+pub(crate) fn create(store: &mut Store, integration: &IntegrationRow, key: &str) -> Result<LinkView, DecisionError> {
     let psa = find_psa(store, integration, key)?;
     // A company created for it already exists: creating again would leave
     // a duplicate behind.
@@ -393,11 +393,11 @@ fn create_for(store: &mut Store, integration: &IntegrationRow, psa: &Company) ->
     Ok(id)
 }
 
-pub fn ignore(store: &mut Store, integration: &IntegrationRow, key: &str) -> Result<LinkView, DecisionError> {
+pub(crate) fn ignore(store: &mut Store, integration: &IntegrationRow, key: &str) -> Result<LinkView, DecisionError> {
     set_state(store, integration, key, LinkState::Ignored)
 }
 
-pub fn unmatch(store: &mut Store, integration: &IntegrationRow, key: &str) -> Result<LinkView, DecisionError> {
+pub(crate) fn unmatch(store: &mut Store, integration: &IntegrationRow, key: &str) -> Result<LinkView, DecisionError> {
     set_state(store, integration, key, LinkState::Unmatched)
 }
 
@@ -429,7 +429,7 @@ fn view(store: &Store, integration: &IntegrationRow, ext: &str) -> Result<LinkVi
 
 /// What `match auto` did, or would do with `--dry-run`.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct AutoPlan {
+pub(crate) struct AutoPlan {
     pub dry_run: bool,
     pub threshold: f64,
     pub matched: Vec<LinkView>,
@@ -438,7 +438,7 @@ pub struct AutoPlan {
 }
 
 /// Decide every PSA company that is not matched, created or ignored.
-pub fn auto(
+pub(crate) fn auto(
     store: &mut Store,
     integration: &IntegrationRow,
     threshold: Option<f64>,
@@ -522,7 +522,7 @@ fn describe(c: &CompanyRow) -> String {
 /// (trimmed, case-insensitive, archived companies too) is refused unless
 /// `allow_duplicate`: two companies of one name make every later lookup by
 /// name ambiguous.
-pub fn add_company(
+pub(crate) fn add_company(
     store: &mut Store,
     name: &str,
     domain: Option<&str>,
@@ -548,7 +548,7 @@ pub fn add_company(
 
 /// What `ferry company import` did.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct ImportReport {
+pub(crate) struct ImportReport {
     /// Rows that became new companies.
     pub added: usize,
     /// Rows naming a company that already exists (not added again).
@@ -559,7 +559,7 @@ pub struct ImportReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ImportDifference {
+pub(crate) struct ImportDifference {
     pub line: u64,
     pub company_id: i64,
     pub company: String,
@@ -586,7 +586,7 @@ struct ImportRow {
 /// importing a file twice adds nothing the second time; when such a row
 /// carries another domain or phone, the difference is reported, and the
 /// stored company is left alone.
-pub fn import_companies(store: &mut Store, path: &Path) -> Result<ImportReport, DecisionError> {
+pub(crate) fn import_companies(store: &mut Store, path: &Path) -> Result<ImportReport, DecisionError> {
     let file = path.display().to_string();
     let rows = read_import(path).map_err(|e| match e {
         ImportProblem::File(why) => DecisionError::Csv { file: file.clone(), why },

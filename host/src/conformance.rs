@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::model::{ConnectorError, ConnectorInfo, Record, StreamKind};
+use crate::model::{ConnectorError, ConnectorInfo, Record, StreamId, StreamKind};
 use crate::registry;
 use crate::runtime::{LoadedConnector, Runtime, RuntimeError, SessionConfig};
 use crate::secrets::Redactor;
@@ -22,7 +22,7 @@ const MAX_PAGES: usize = 2000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Pass,
     /// Works, but something the author should fix (does not fail the run).
     Warn,
@@ -31,21 +31,21 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CheckLine {
+pub(crate) struct CheckLine {
     pub name: String,
     pub outcome: Outcome,
     pub detail: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub connector: Option<String>,
     pub contract: Option<String>,
     pub checks: Vec<CheckLine>,
 }
 
 impl Report {
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.outcome != Outcome::Fail)
     }
 
@@ -72,10 +72,10 @@ impl Unsafe {
         }
     }
 
-    fn record(&mut self, r: &Record) {
+    fn record(&mut self, stream: &StreamId, r: &Record) {
         let id = r.external_id();
-        self.look(|| format!("{} id", r.stream()), &id);
-        self.look(|| format!("{} {id} name", r.stream()), r.display_name());
+        self.look(|| format!("{stream} id"), &id);
+        self.look(|| format!("{stream} {id} name"), r.display_name());
         let card = match r {
             Record::Company(x) => &x.card,
             Record::Contact(x) => &x.card,
@@ -83,11 +83,12 @@ impl Unsafe {
             Record::Site(x) => &x.card,
             Record::Agreement(x) => &x.card,
             Record::Ticket(x) => &x.card,
+            Record::Item(x) => &x.card,
             Record::Lookup(_) => return,
         };
         for f in card {
-            self.look(|| format!("{} {id} card label", r.stream()), &f.label);
-            self.look(|| format!("{} {id} card value `{}`", r.stream(), text::visible_capped(&f.label, 30)), &f.value);
+            self.look(|| format!("{stream} {id} card label"), &f.label);
+            self.look(|| format!("{stream} {id} card value `{}`", text::visible_capped(&f.label, 30)), &f.value);
         }
     }
 }
@@ -96,7 +97,12 @@ impl Unsafe {
 /// included, in clear, as the connector would receive them). Everything
 /// the report quotes from the connector has those secrets masked, then is
 /// capped.
-pub async fn run(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], secret_keys: &[String]) -> Report {
+pub(crate) async fn run(
+    runtime: &Runtime,
+    bytes: &[u8],
+    config: &[(String, String)],
+    secret_keys: &[String],
+) -> Report {
     let redactor = Redactor::new(config.iter().filter(|(k, _)| secret_keys.contains(k)).map(|(_, v)| v.clone()));
     let mut report = checks(runtime, bytes, config, secret_keys).await;
     report.connector = report.connector.map(|c| redactor.gate(&c, 200));
@@ -144,8 +150,12 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
             "info",
             Outcome::Pass,
             format!(
-                "{} streams, {} config fields, {} host templates",
+                "{} streams{}, {} config fields, {} host templates",
                 info.streams.len(),
+                match info.extra_streams.len() {
+                    0 => String::new(),
+                    n => format!(" and {n} extra"),
+                },
                 info.config.len(),
                 info.allowed_hosts.len()
             ),
@@ -271,10 +281,10 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
 
     // 6. Every stream pages to its end with unique ids and valid records.
     let mut companies: Option<HashSet<String>> = None;
-    let mut references: Vec<(StreamKind, String, String)> = Vec::new();
-    let mut streams: Vec<StreamKind> = info.streams.iter().map(|s| s.kind).collect();
-    streams.sort();
-    for stream in streams {
+    // The kinds in dependency order, then the extra streams as declared,
+    // each paged with the same checks.
+    let mut references: Vec<(StreamId, String, String)> = Vec::new();
+    for stream in info.all_streams() {
         let name = format!("read {stream}");
         let mut s = match session(runtime, &loaded, &info, &given, &secrets) {
             Ok(s) => s,
@@ -283,12 +293,12 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
                 continue;
             }
         };
-        match read_all(&mut s, stream, &mut unsafe_text).await {
+        match read_all(&mut s, &stream, &mut unsafe_text).await {
             Ok(r) => {
                 if stream == StreamKind::Companies {
                     companies = Some(r.ids.iter().cloned().collect());
                 }
-                references.extend(r.references.into_iter().map(|(id, company)| (stream, id, company)));
+                references.extend(r.references.into_iter().map(|(id, company)| (stream.clone(), id, company)));
                 report.push(
                     name,
                     Outcome::Pass,
@@ -297,9 +307,9 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
             }
             Err(why) => report.push(name, Outcome::Fail, why),
         }
-        if info.stream(stream).is_some_and(|i| i.incremental) {
+        if info.incremental(&stream) {
             let since = "2999-01-01T00:00:00Z".to_string();
-            let detail = match s.read(stream, None, Some(since)).await {
+            let detail = match s.read(&stream, None, Some(since)).await {
                 Ok(Ok(p)) if p.records.is_empty() => {
                     (Outcome::Pass, "nothing updated after 2999: since is honoured".to_string())
                 }
@@ -359,7 +369,7 @@ async fn checks(runtime: &Runtime, bytes: &[u8], config: &[(String, String)], se
         None => report.push("unsupported stream", Outcome::Skip, "every stream is offered"),
         Some(kind) => match session(runtime, &loaded, &info, &given, &secrets) {
             Err(e) => report.push("unsupported stream", Outcome::Fail, e.to_string()),
-            Ok(s) => match s.read(kind, None, None).await {
+            Ok(s) => match s.read(&kind.into(), None, None).await {
                 Ok(Err(ConnectorError::UnsupportedStream { .. })) => {
                     report.push("unsupported stream", Outcome::Pass, format!("{kind}: unsupported-stream"))
                 }
@@ -403,6 +413,7 @@ fn session<'r>(
         loaded,
         SessionConfig {
             label: info.id.clone(),
+            integration: false,
             config: config.to_vec(),
             secrets: secrets.to_vec(),
             allowed_hosts: info.allowed_hosts.clone(),
@@ -424,7 +435,7 @@ struct StreamRead {
 
 async fn read_all(
     s: &mut crate::runtime::Session<'_>,
-    stream: StreamKind,
+    stream: &StreamId,
     unsafe_text: &mut Unsafe,
 ) -> Result<StreamRead, String> {
     let started = Instant::now();
@@ -454,11 +465,12 @@ async fn read_all(
             ));
         }
         for r in &mut page.records {
-            unsafe_text.record(r);
+            unsafe_text.record(stream, r);
             // As a sync would: secrets masked before any message quotes them.
             records::bound(r, s.redactor());
         }
         for (i, r) in page.records.iter().enumerate() {
+            records::secret_in_ids(i, r, s.redactor()).map_err(|e| format!("page {pages}: {e}"))?;
             records::validate(i, r).map_err(|e| format!("page {pages}: {e}"))?;
             records::to_mirror(i, r).map_err(|e| format!("page {pages}: {e}"))?;
         }
@@ -490,7 +502,7 @@ async fn read_all(
 }
 
 /// Counts per outcome, for the summary line.
-pub fn tally(report: &Report) -> BTreeMap<&'static str, usize> {
+pub(crate) fn tally(report: &Report) -> BTreeMap<&'static str, usize> {
     let mut t = BTreeMap::new();
     for c in &report.checks {
         let k = match c.outcome {

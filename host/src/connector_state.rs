@@ -13,7 +13,7 @@ use crate::store::{Store, StoreError};
 /// Give `config` the integration's kept state and a backend that keeps its
 /// changes. A kept state that no longer opens (a changed key) or parses is
 /// dropped: the connector fetches a new token, nothing else is lost.
-pub fn attach(store: &Store, integration_id: i64, config: &mut SessionConfig) -> Result<(), StoreError> {
+pub(crate) fn attach(store: &Store, integration_id: i64, config: &mut SessionConfig) -> Result<(), StoreError> {
     let initial = match store.read().connector_state(integration_id) {
         Ok(Some(json)) => serde_json::from_str::<StateMap>(&json).unwrap_or_else(|e| {
             tracing::warn!(integration = %config.label, "the connector's kept state does not parse ({e}); starting empty");

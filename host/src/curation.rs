@@ -29,6 +29,8 @@ pub enum CurationError {
     LayoutInUse { name: String, assets: u64 },
     #[error("layout `{name}` is used by the sort rules of {integrations}")]
     LayoutInRules { name: String, integrations: String },
+    #[error("the field needs a name")]
+    EmptyField,
     #[error("asset #{asset} has no field `{field}`")]
     NoSuchField { asset: i64, field: String },
     #[error("integration `{integration}` has no PSA company linked to company #{company}")]
@@ -40,6 +42,7 @@ impl CurationError {
         match self {
             CurationError::Store(e) => e.hint(),
             CurationError::EmptyName => Some("ferry company rename COMPANY \"New name\"".into()),
+            CurationError::EmptyField => Some("e.g. ferry asset set ID \"Rack position\" R1-U12".into()),
             CurationError::SelfMerge(_) => Some("name two different companies: ferry company merge FROM INTO".into()),
             CurationError::MergeIntoArchived(id) => Some(format!(
                 "restore it first with `ferry company archive #{id} --undo`, or merge into a live company"
@@ -63,14 +66,14 @@ impl CurationError {
 }
 
 /// A name lookups would read as an id (`#12`, `12`).
-pub fn looks_like_id(name: &str) -> bool {
+pub(crate) fn looks_like_id(name: &str) -> bool {
     let digits = name.trim().trim_start_matches('#');
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A company with everything the operator needs to judge it.
 #[derive(Debug, Clone, Serialize)]
-pub struct CompanyDetail {
+pub(crate) struct CompanyDetail {
     #[serde(flatten)]
     pub company: CompanyRow,
     /// PSA companies linked to it: (integration, PSA id, PSA name).
@@ -80,12 +83,12 @@ pub struct CompanyDetail {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct LinkedPsa {
+pub(crate) struct LinkedPsa {
     pub integration: String,
     pub external_id: String,
 }
 
-pub fn show(store: &Store, key: &str) -> Result<CompanyDetail, CurationError> {
+pub(crate) fn show(store: &Store, key: &str) -> Result<CompanyDetail, CurationError> {
     let tx = store.read();
     let company = tx.find_company(key)?;
     let mut links = Vec::new();
@@ -93,20 +96,19 @@ pub fn show(store: &Store, key: &str) -> Result<CompanyDetail, CurationError> {
         let integration = tx.integration_by_id(integration_id)?.name;
         links.push(LinkedPsa { integration, external_id });
     }
-    let live_assets = tx
-        .assets(&crate::store::AssetFilter {
-            company: Some(format!("#{}", company.id)),
-            archived: Some(false),
-            ..Default::default()
-        })?
-        .len() as u64;
+    let live_assets = tx.company_live_assets(company.id)?;
     let history = tx.company_history(company.id)?;
     Ok(CompanyDetail { company, links, live_assets, history })
 }
 
 /// Rename a company. The operator now owns its details: it stops following
 /// its PSA (turn that back on with [`follow`]).
-pub fn rename(store: &mut Store, key: &str, name: &str, allow_duplicate: bool) -> Result<CompanyRow, CurationError> {
+pub(crate) fn rename(
+    store: &mut Store,
+    key: &str,
+    name: &str,
+    allow_duplicate: bool,
+) -> Result<CompanyRow, CurationError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(CurationError::EmptyName);
@@ -132,7 +134,7 @@ pub fn rename(store: &mut Store, key: &str, name: &str, allow_duplicate: bool) -
 
 /// Let one integration's PSA keep the company's name, domain and phone
 /// current (`Some`), or keep them as they are (`None`).
-pub fn follow(store: &mut Store, key: &str, integration: Option<&str>) -> Result<CompanyRow, CurationError> {
+pub(crate) fn follow(store: &mut Store, key: &str, integration: Option<&str>) -> Result<CompanyRow, CurationError> {
     let company = store.read().find_company(key)?;
     let source = match integration {
         Some(name) => {
@@ -153,7 +155,7 @@ pub fn follow(store: &mut Store, key: &str, integration: Option<&str>) -> Result
 }
 
 /// Archive (or restore) a company by the operator's decision.
-pub fn archive_company(store: &mut Store, key: &str, archived: bool) -> Result<CompanyRow, CurationError> {
+pub(crate) fn archive_company(store: &mut Store, key: &str, archived: bool) -> Result<CompanyRow, CurationError> {
     let company = store.read().find_company(key)?;
     store.transaction(|tx| tx.set_company_operator_archived(company.id, archived))?;
     Ok(store.read().find_company(&format!("#{}", company.id))?)
@@ -161,14 +163,14 @@ pub fn archive_company(store: &mut Store, key: &str, archived: bool) -> Result<C
 
 /// What `company merge` did.
 #[derive(Debug, Clone, Serialize)]
-pub struct MergeReport {
+pub(crate) struct MergeReport {
     pub from: i64,
     pub into: i64,
     pub assets_moved: u64,
 }
 
 /// Move everything of `from` onto `into` and archive `from`.
-pub fn merge(store: &mut Store, from: &str, into: &str) -> Result<MergeReport, CurationError> {
+pub(crate) fn merge(store: &mut Store, from: &str, into: &str) -> Result<MergeReport, CurationError> {
     let a = store.read().find_company(from)?;
     let b = store.read().find_company(into)?;
     if a.id == b.id {
@@ -182,13 +184,23 @@ pub fn merge(store: &mut Store, from: &str, into: &str) -> Result<MergeReport, C
 }
 
 /// Archive (or restore) an asset by the operator's decision.
-pub fn archive_asset(store: &mut Store, id: i64, archived: bool) -> Result<bool, CurationError> {
+pub(crate) fn archive_asset(store: &mut Store, id: i64, archived: bool) -> Result<bool, CurationError> {
     store.read().asset(id)?;
     Ok(store.transaction(|tx| tx.set_asset_operator_archived(id, archived))?)
 }
 
 /// Delete an operator field from an asset.
-pub fn unset_field(store: &mut Store, id: i64, field: &str) -> Result<(), CurationError> {
+/// Set an operator field (`ferry asset set`): never touched by a sync.
+pub(crate) fn set_field(store: &mut Store, id: i64, field: &str, value: &str) -> Result<(), CurationError> {
+    store.read().asset(id)?;
+    if field.trim().is_empty() {
+        return Err(CurationError::EmptyField);
+    }
+    store.transaction(|tx| tx.set_asset_field(id, field.trim(), value))?;
+    Ok(())
+}
+
+pub(crate) fn unset_field(store: &mut Store, id: i64, field: &str) -> Result<(), CurationError> {
     store.read().asset(id)?;
     if !store.transaction(|tx| tx.delete_asset_field(id, field.trim()))? {
         return Err(CurationError::NoSuchField { asset: id, field: field.to_string() });
@@ -197,7 +209,7 @@ pub fn unset_field(store: &mut Store, id: i64, field: &str) -> Result<(), Curati
 }
 
 /// Remove a layout that holds no asset and no sort rule names.
-pub fn remove_layout(store: &mut Store, name: &str) -> Result<(), CurationError> {
+pub(crate) fn remove_layout(store: &mut Store, name: &str) -> Result<(), CurationError> {
     let layout = store
         .read()
         .layout_by_name(name)?

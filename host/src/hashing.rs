@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 /// The first 16 bytes of SHA-256 over `data`, hex: short enough to store on
 /// every row, long enough that two different texts never meet in practice.
 /// Stored hashes depend on it: changing it re-writes every card once.
-pub fn content_hash(data: &str) -> String {
+pub(crate) fn content_hash(data: &str) -> String {
     let digest = Sha256::digest(data.as_bytes());
     hex::encode(&digest[..16])
 }

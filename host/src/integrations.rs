@@ -40,6 +40,11 @@ pub enum IntegrationError {
     MissingRequired { connector: String, key: String },
     #[error("`{key}` is a secret: give it with --secret {key}=VALUE or --secret {key}=env:VAR")]
     SecretViaSet { key: String },
+    #[error(
+        "this change points `{integration}` at {origins}, and its stored secrets ({keys}) go only where they went \
+         before"
+    )]
+    SecretsForNewOrigins { integration: String, keys: String, origins: String },
     #[error("`{key}` is not a secret; give it with --set {key}=VALUE")]
     NotSecret { key: String },
     #[error("the connector rejected the configuration: {0}")]
@@ -93,6 +98,10 @@ impl IntegrationError {
                 Some("`ferry plugin inspect ID` shows which keys are secrets".into())
             }
             IntegrationError::Secret(e) => Some(e.hint()),
+            IntegrationError::SecretsForNewOrigins { integration, keys, .. } => Some(format!(
+                "give the secrets again in the same command: `ferry integration set {integration} ... --secret \
+                 KEY=VALUE` for each of {keys} (a stored secret is never sent to a new address)"
+            )),
             IntegrationError::SameAccount { existing, .. } => Some(format!(
                 "use `{existing}` (`ferry integration set {existing} ...` changes its credentials), or remove it first"
             )),
@@ -132,11 +141,15 @@ fn mask_assignment(s: &str) -> String {
     }
 }
 
+/// A name that is also a safe URL path segment and command argument: no
+/// leading `-` (an option) and not only dots (`.` and `..` are path steps,
+/// so the console's links to such an integration led elsewhere).
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && !name.starts_with('-')
+        && !name.bytes().all(|b| b == b'.')
 }
 
 /// What `add`/`set` did besides storing: the connector's notes.
@@ -294,9 +307,115 @@ pub async fn set(
         assign(&connector.info, current.config.clone(), current.secrets.clone(), values, secrets)?;
     let (config, secret_map, saved) =
         normalise(runtime, store, &connector.info, config, secret_map, accept_normalised).await?;
+    refuse_secrets_to_new_origins(&current, &connector.info, &config, values, secrets)?;
     refuse_same_account(store, &connector.info, &config, Some(current.id))?;
     store.transaction(|tx| tx.update_integration_config(current.id, &config, &secret_map))?;
     Ok((store.read().integration_by_id(current.id)?, saved))
+}
+
+/// An integration as `integration show --json` and the console's API show
+/// it: config with secrets masked, mirror counts, the last run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Overview {
+    pub name: String,
+    pub plugin: String,
+    pub config: Vec<ConfigValue>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub mirror: Vec<(crate::model::StreamId, u64)>,
+    pub last_run: Option<crate::store::RunRow>,
+    /// The origins the connector may call (its host templates expanded).
+    pub allowed_origins: Vec<String>,
+}
+
+/// One config value for display: secrets masked (never their value).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConfigValue {
+    pub key: String,
+    pub value: String,
+    pub secret: bool,
+}
+
+pub fn overview(store: &Store, name: &str) -> Result<(Overview, crate::store::ConnectorRow), IntegrationError> {
+    let row = store.read().integration(name)?;
+    let connector =
+        store.read().connector(&row.connector_id)?.ok_or_else(|| RegistryError::Unknown(row.connector_id.clone()))?;
+    let config = display_config(&row, &connector.info)
+        .into_iter()
+        .map(|(key, value, secret)| ConfigValue { key, value, secret })
+        .collect();
+    let overview = Overview {
+        name: row.name.clone(),
+        plugin: row.connector_id.clone(),
+        config,
+        created_at: row.created_at.clone(),
+        updated_at: row.updated_at.clone(),
+        mirror: store.read().mirror_counts(row.id)?,
+        last_run: store.read().runs(Some(&row.name), 1)?.into_iter().next(),
+        allowed_origins: allowed_origins(&row, &connector.info).unwrap_or_else(|e| vec![format!("(none usable: {e})")]),
+    };
+    Ok((overview, connector))
+}
+
+/// An integration in `integration list --json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub name: String,
+    pub plugin: String,
+    pub last_run: Option<LastRun>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LastRun {
+    pub id: i64,
+    pub status: crate::store::RunStatus,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+}
+
+pub fn summaries(store: &Store) -> Result<Vec<Summary>, StoreError> {
+    let mut out = Vec::new();
+    for r in store.read().integrations()? {
+        let last = store.read().runs(Some(&r.name), 1)?.into_iter().next();
+        out.push(Summary {
+            name: r.name.clone(),
+            plugin: r.connector_id.clone(),
+            last_run: last.map(|l| LastRun {
+                id: l.id,
+                status: l.status,
+                started_at: l.started_at,
+                finished_at: l.finished_at,
+            }),
+        });
+    }
+    Ok(out)
+}
+
+/// What a connection test found.
+#[derive(Debug)]
+pub enum TestOutcome {
+    /// The connector reached the PSA with these credentials.
+    Passed(crate::model::CheckReport),
+    /// The connector's verdict: what is wrong (credentials, permissions...).
+    Failed(ConnectorError),
+    /// The connector crashed or broke a sandbox limit: the test failed too.
+    Crashed(RuntimeError),
+}
+
+/// Test an integration's connection: the connector's `check` with the
+/// stored config and secrets. Errors before the connector runs (unknown
+/// integration, unreadable secret) are `Err`.
+pub async fn test_connection(store: &Store, runtime: &Runtime, name: &str) -> Result<TestOutcome, IntegrationError> {
+    let row = store.read().integration(name)?;
+    let (connector, loaded) = registry::load(store, runtime, &row.connector_id)?;
+    let mut config = session_config(&row, &connector.info)?;
+    crate::connector_state::attach(store, row.id, &mut config)?;
+    let mut session = runtime.session(&loaded, config)?;
+    Ok(match session.check().await {
+        Ok(Ok(report)) => TestOutcome::Passed(report),
+        Ok(Err(e)) => TestOutcome::Failed(e),
+        Err(e) => TestOutcome::Crashed(e),
+    })
 }
 
 type Values = BTreeMap<String, String>;
@@ -554,6 +673,7 @@ pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Sess
     let resolved = resolve(info, &row.config, &row.secrets)?;
     Ok(SessionConfig {
         label: row.name.clone(),
+        integration: true,
         config: resolved.pairs,
         secrets: resolved.secret_values,
         allowed_hosts: info.allowed_hosts.clone(),
@@ -562,14 +682,47 @@ pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Sess
     })
 }
 
-/// Config for display: (key, shown value, is secret). Secrets are masked.
+/// A stored secret goes only to the origins it went to when it was given:
+/// a change that moves the connector elsewhere (another `base_url`, site or
+/// subdomain) must give every stored secret again in the same command, or
+/// anyone able to change the address could read the secrets back at a host
+/// of their own.
+fn refuse_secrets_to_new_origins(
+    current: &IntegrationRow,
+    info: &ConnectorInfo,
+    config: &BTreeMap<String, String>,
+    values: &[(String, String)],
+    secrets: &[(String, String)],
+) -> Result<(), IntegrationError> {
+    let before = allowed_origins(current, info).unwrap_or_default();
+    let after = origins_of(config, info).unwrap_or_default();
+    if before == after {
+        return Ok(());
+    }
+    let given = |key: &str| values.iter().chain(secrets).any(|(k, _)| k == key);
+    let kept: Vec<&str> = current.secrets.keys().map(String::as_str).filter(|k| !given(k)).collect();
+    if kept.is_empty() {
+        return Ok(());
+    }
+    Err(IntegrationError::SecretsForNewOrigins {
+        integration: current.name.clone(),
+        keys: kept.join(", "),
+        origins: if after.is_empty() { "no usable address".into() } else { after.join(", ") },
+    })
+}
+
 /// The exact origins the connector may call for this integration: its host
 /// templates expanded over the stored config (defaults filled in), as a
 /// sync expands them. Secrets are not used (host templates name non-secret
 /// keys). An expansion error is returned as its message.
 pub fn allowed_origins(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Vec<String>, String> {
+    origins_of(&row.config, info)
+}
+
+/// [`allowed_origins`] of a config not stored yet.
+fn origins_of(config: &BTreeMap<String, String>, info: &ConnectorInfo) -> Result<Vec<String>, String> {
     let mut config: std::collections::HashMap<String, String> =
-        row.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     for f in &info.config {
         if let Some(d) = &f.default_value {
             config.entry(f.key.clone()).or_insert_with(|| d.clone());
@@ -580,6 +733,7 @@ pub fn allowed_origins(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Vec
         .map_err(|e| e.to_string())
 }
 
+/// Config for display: (key, shown value, is secret). Secrets are masked.
 pub fn display_config(row: &IntegrationRow, info: &ConnectorInfo) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     for f in &info.config {
@@ -596,6 +750,16 @@ pub fn display_config(row: &IntegrationRow, info: &ConnectorInfo) -> Vec<(String
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_are_path_segments_and_never_options() {
+        for ok in ["syncro", "cw-main", "acme_psa", "acme.eu", ".hidden-ok"] {
+            assert!(super::valid_name(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "...", "-x", "a/b", "a b", "x".repeat(65).as_str()] {
+            assert!(!super::valid_name(bad), "{bad:?}");
+        }
+    }
+
     use super::*;
     use crate::model::{ConfigField, StreamInfo, StreamKind};
 

@@ -4,17 +4,22 @@
 //!
 //! See ARCHITECTURE.md for the map of modules and how a sync flows.
 
-pub mod apply;
+// A `pub` item must be reachable from outside the crate; anything only the
+// crate uses is `pub(crate)`, so dead code cannot hide behind `pub`.
+#![warn(unreachable_pub)]
+
+pub(crate) mod apply;
 pub mod cli;
-pub mod companies;
-pub mod conformance;
-pub mod connector_state;
-pub mod curation;
-pub mod hashing;
+pub(crate) mod companies;
+pub(crate) mod conformance;
+pub(crate) mod connector_state;
+pub(crate) mod console;
+pub(crate) mod curation;
+pub(crate) mod hashing;
 pub mod integrations;
 #[cfg(test)]
 mod invariants;
-pub mod lock;
+pub(crate) mod lock;
 pub mod matching;
 pub mod model;
 pub mod options;
@@ -23,7 +28,8 @@ pub mod rules;
 pub mod runtime;
 pub mod schedule;
 pub mod secrets;
+pub(crate) mod settings;
 pub mod store;
 pub mod sync;
-pub mod text;
-pub mod vault;
+pub(crate) mod text;
+pub(crate) mod vault;

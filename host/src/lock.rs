@@ -16,20 +16,20 @@ use std::path::{Path, PathBuf};
 use fs4::{FileExt, TryLockError};
 
 /// The folder holding the lock files of the database at `db`.
-pub fn lock_dir(db: &Path) -> PathBuf {
+pub(crate) fn lock_dir(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(".locks");
     PathBuf::from(name)
 }
 
 /// The lock file of one integration.
-pub fn lock_path(db: &Path, integration_id: i64) -> PathBuf {
+pub(crate) fn lock_path(db: &Path, integration_id: i64) -> PathBuf {
     lock_dir(db).join(format!("{integration_id}.lock"))
 }
 
 /// An integration's sync lock, held until dropped (or the process ends).
 #[derive(Debug)]
-pub struct IntegrationLock {
+pub(crate) struct IntegrationLock {
     // Held for its lock; closing the file releases it.
     _file: File,
 }
@@ -44,7 +44,7 @@ pub struct LockFileError {
 
 /// Take the integration's lock if nobody holds it: `Ok(None)` when another
 /// sync (in this process or another) holds it.
-pub fn try_acquire(db: &Path, integration_id: i64) -> Result<Option<IntegrationLock>, LockFileError> {
+pub(crate) fn try_acquire(db: &Path, integration_id: i64) -> Result<Option<IntegrationLock>, LockFileError> {
     let path = lock_path(db, integration_id);
     let err = |source| LockFileError { path: path.display().to_string(), source };
     create_dir(&lock_dir(db)).map_err(err)?;

@@ -57,6 +57,118 @@ impl StreamKind {
     }
 }
 
+/// Longest name of an extra stream, in bytes (ASCII).
+pub const EXTRA_STREAM_NAME_MAX: usize = 40;
+
+/// Whether `name` is spelled as an extra stream's name must be: lowercase
+/// `[a-z][a-z0-9-]*`, at most [`EXTRA_STREAM_NAME_MAX`] characters. (That it
+/// is not also a kind's name is checked apart, to say so.)
+pub fn extra_stream_name_well_formed(name: &str) -> bool {
+    name.len() <= EXTRA_STREAM_NAME_MAX
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// One stream of an integration: one of the seven kinds, or an extra stream
+/// a 0.3+ connector declared, by its name. Its spelling is the kind's
+/// (`companies`) or `extra:<name>` (`extra:contracts`): stored in the
+/// mirror, run, checkpoint and skipped-record rows, printed, and parsed
+/// back strictly (see [`StreamId::from_str`](std::str::FromStr)). The
+/// prefix keeps an extra stream apart from any kind a later contract adds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StreamId {
+    Kind(StreamKind),
+    Extra(String),
+}
+
+/// The prefix of an extra stream's stored spelling.
+const EXTRA_PREFIX: &str = "extra:";
+
+impl StreamId {
+    /// The kind, when this is one of the seven.
+    pub fn kind(&self) -> Option<StreamKind> {
+        match self {
+            StreamId::Kind(k) => Some(*k),
+            StreamId::Extra(_) => None,
+        }
+    }
+
+    /// The extra stream's name, when this is one.
+    pub fn extra(&self) -> Option<&str> {
+        match self {
+            StreamId::Kind(_) => None,
+            StreamId::Extra(name) => Some(name),
+        }
+    }
+
+    /// What an operator may type for a stream: a kind's name, an extra
+    /// stream's stored spelling, or an extra stream's bare name (names never
+    /// equal a kind's, so this is unambiguous).
+    pub fn from_operator(text: &str) -> Option<StreamId> {
+        let text = text.trim();
+        if let Ok(id) = text.parse() {
+            return Some(id);
+        }
+        (extra_stream_name_well_formed(text) && text.parse::<StreamKind>().is_err())
+            .then(|| StreamId::Extra(text.to_string()))
+    }
+}
+
+impl From<StreamKind> for StreamId {
+    fn from(kind: StreamKind) -> Self {
+        StreamId::Kind(kind)
+    }
+}
+
+impl PartialEq<StreamKind> for StreamId {
+    fn eq(&self, other: &StreamKind) -> bool {
+        self.kind() == Some(*other)
+    }
+}
+
+impl std::fmt::Display for StreamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamId::Kind(k) => f.write_str(k.as_str()),
+            StreamId::Extra(name) => write!(f, "{EXTRA_PREFIX}{name}"),
+        }
+    }
+}
+
+/// Text that names no stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` names no stream (a kind such as `companies`, or `extra:<name>`)")]
+pub struct NotAStream(pub String);
+
+impl std::str::FromStr for StreamId {
+    type Err = NotAStream;
+
+    /// Strict: a kind's spelling, or `extra:` and a well-formed name that is
+    /// not a kind's.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(name) = s.strip_prefix(EXTRA_PREFIX) {
+            if extra_stream_name_well_formed(name) && name.parse::<StreamKind>().is_err() {
+                return Ok(StreamId::Extra(name.to_string()));
+            }
+            return Err(NotAStream(s.to_string()));
+        }
+        s.parse::<StreamKind>().map(StreamId::Kind).map_err(|_| NotAStream(s.to_string()))
+    }
+}
+
+impl Serialize for StreamId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for StreamId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigField {
     pub key: String,
@@ -112,6 +224,37 @@ impl ConnectorInfo {
 
     pub fn stream(&self, kind: StreamKind) -> Option<&StreamInfo> {
         self.streams.iter().find(|s| s.kind == kind)
+    }
+
+    pub fn extra_stream(&self, name: &str) -> Option<&ExtraStreamInfo> {
+        self.extra_streams.iter().find(|s| s.name == name)
+    }
+
+    /// Whether the connector offers this stream.
+    pub fn offers(&self, stream: &StreamId) -> bool {
+        match stream {
+            StreamId::Kind(k) => self.stream(*k).is_some(),
+            StreamId::Extra(name) => self.extra_stream(name).is_some(),
+        }
+    }
+
+    /// Whether `read` honours `since` for this stream.
+    pub fn incremental(&self, stream: &StreamId) -> bool {
+        match stream {
+            StreamId::Kind(k) => self.stream(*k).is_some_and(|s| s.incremental),
+            StreamId::Extra(name) => self.extra_stream(name).is_some_and(|s| s.incremental),
+        }
+    }
+
+    /// Every stream offered, in the order a sync reads them: the kinds in
+    /// dependency order, then the extra streams in the order declared.
+    pub fn all_streams(&self) -> Vec<StreamId> {
+        StreamKind::ALL
+            .into_iter()
+            .filter(|k| self.stream(*k).is_some())
+            .map(StreamId::Kind)
+            .chain(self.extra_streams.iter().map(|s| StreamId::Extra(s.name.clone())))
+            .collect()
     }
 
     pub fn secret_keys(&self) -> impl Iterator<Item = &str> {
@@ -271,14 +414,6 @@ pub struct Item {
     pub raw: Option<String>,
 }
 
-/// One page of an extra stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemPage {
-    pub items: Vec<Item>,
-    pub next: Option<String>,
-    pub total: Option<u64>,
-}
-
 /// One record of any stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "record", rename_all = "kebab-case")]
@@ -290,11 +425,15 @@ pub enum Record {
     Agreement(Agreement),
     Ticket(Ticket),
     Lookup(Lookup),
+    /// A record of an extra stream (which one is the stream's business:
+    /// the mirror row and the run say).
+    Item(Item),
 }
 
 impl Record {
-    pub fn stream(&self) -> StreamKind {
-        match self {
+    /// The kind whose records these are; `None` for an extra stream's item.
+    pub fn kind(&self) -> Option<StreamKind> {
+        Some(match self {
             Record::Company(_) => StreamKind::Companies,
             Record::Contact(_) => StreamKind::Contacts,
             Record::Asset(_) => StreamKind::Assets,
@@ -302,7 +441,8 @@ impl Record {
             Record::Agreement(_) => StreamKind::Agreements,
             Record::Ticket(_) => StreamKind::Tickets,
             Record::Lookup(_) => StreamKind::Lookups,
-        }
+            Record::Item(_) => return None,
+        })
     }
 
     /// The PSA's id, unique within the stream (lookups: per list).
@@ -315,6 +455,7 @@ impl Record {
             Record::Agreement(r) => r.id.clone(),
             Record::Ticket(r) => r.id.clone(),
             Record::Lookup(r) => format!("{}:{}", r.kind, r.id),
+            Record::Item(r) => r.id.clone(),
         }
     }
 
@@ -328,6 +469,7 @@ impl Record {
             Record::Agreement(r) => r.company_id.as_deref(),
             Record::Ticket(r) => r.company_id.as_deref(),
             Record::Lookup(_) => None,
+            Record::Item(r) => r.company_id.as_deref(),
         }
     }
 
@@ -340,6 +482,7 @@ impl Record {
             Record::Agreement(r) => r.updated_at.as_deref(),
             Record::Ticket(r) => r.updated_at.as_deref(),
             Record::Lookup(_) => None,
+            Record::Item(r) => r.updated_at.as_deref(),
         }
     }
 
@@ -353,6 +496,7 @@ impl Record {
             Record::Agreement(r) => &r.name,
             Record::Ticket(r) => &r.subject,
             Record::Lookup(r) => &r.name,
+            Record::Item(r) => &r.name,
         }
     }
 }
@@ -486,6 +630,31 @@ pub enum Mode {
 impl Mode {
     pub fn as_str(self) -> &'static str {
         self.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_ids_spell_and_parse_alike() {
+        let contracts = StreamId::Extra("contracts".into());
+        assert_eq!(contracts.to_string(), "extra:contracts");
+        assert_eq!("extra:contracts".parse::<StreamId>(), Ok(contracts.clone()));
+        assert_eq!("companies".parse::<StreamId>(), Ok(StreamId::Kind(StreamKind::Companies)));
+        // Stored spellings are strict; an operator may give the bare name.
+        assert!("contracts".parse::<StreamId>().is_err());
+        assert!("extra:companies".parse::<StreamId>().is_err());
+        assert_eq!(StreamId::from_operator("contracts"), Some(contracts.clone()));
+        assert_eq!(StreamId::from_operator("extra:contracts"), Some(contracts.clone()));
+        assert_eq!(StreamId::from_operator("assets"), Some(StreamId::Kind(StreamKind::Assets)));
+        assert_eq!(StreamId::from_operator("Not a stream"), None);
+        // JSON (run rows, reports) uses the same spelling.
+        assert_eq!(serde_json::to_string(&vec![contracts.clone()]).ok().as_deref(), Some(r#"["extra:contracts"]"#));
+        assert_eq!(serde_json::from_str::<StreamId>(r#""extra:contracts""#).ok(), Some(contracts.clone()));
+        // Kinds sort before extra streams, in their reading order.
+        assert!(StreamId::Kind(StreamKind::Tickets) < contracts);
     }
 }
 

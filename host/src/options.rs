@@ -58,6 +58,9 @@ pub struct Skip {
     pub company_types: Vec<String>,
     /// Assets of these PSA types are skipped.
     pub asset_types: Vec<String>,
+    /// Extra streams (contract 0.3) skipped, by name: not read by a sync,
+    /// and their records kept out of the documentation.
+    pub streams: Vec<String>,
 }
 
 /// Where a ticket stands, whatever the PSA calls its statuses. Stored and

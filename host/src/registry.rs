@@ -159,7 +159,7 @@ pub mod info_limits {
     pub const HOST_TEMPLATES: usize = 20;
     pub const HOST_TEMPLATE: usize = 500;
     pub const EXTRA_STREAMS: usize = 50;
-    pub const EXTRA_STREAM_NAME: usize = 40;
+    pub const EXTRA_STREAM_NAME: usize = crate::model::EXTRA_STREAM_NAME_MAX;
 }
 
 /// "`what` is N characters; the limit is M", when it is too long.
@@ -192,10 +192,7 @@ fn extra_stream_problems(info: &ConnectorInfo) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     for st in info.extra_streams.iter().take(max::EXTRA_STREAMS) {
         let name = quote(&st.name);
-        let well_formed = st.name.len() <= max::EXTRA_STREAM_NAME
-            && st.name.starts_with(|c: char| c.is_ascii_lowercase())
-            && st.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !well_formed {
+        if !crate::model::extra_stream_name_well_formed(&st.name) {
             problems.push(format!(
                 "extra stream `{name}`: a name is lowercase `[a-z][a-z0-9-]*`, at most {} characters",
                 max::EXTRA_STREAM_NAME

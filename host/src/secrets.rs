@@ -49,6 +49,8 @@ pub enum SecretError {
     EmptyEnvName,
     #[error("the secret `{key}` cannot be read: {why}")]
     Unreadable { key: String, why: String },
+    #[error("`env:{var}` names one of Ferry's own settings, which are never given to a connector")]
+    FerryVariable { var: String },
 }
 
 impl SecretError {
@@ -57,6 +59,9 @@ impl SecretError {
         match self {
             SecretError::EnvMissing { var, .. } => format!("export {var}=... in the environment that runs ferry"),
             SecretError::EmptyEnvName => "write --secret KEY=env:VARIABLE_NAME".into(),
+            SecretError::FerryVariable { .. } => {
+                "keep the PSA credential in a variable of its own, e.g. --secret api_key=env:SYNCRO_TOKEN".into()
+            }
             SecretError::Unreadable { key, .. } => format!(
                 "put the key file that belongs to this database back beside it (or set FERRY_SECRET_KEY), or enter \
                  the secret again: `ferry integration set NAME --secret {key}=VALUE`"
@@ -71,6 +76,9 @@ impl SecretSource {
     pub fn parse(input: &str) -> Result<SecretSource, SecretError> {
         match input.strip_prefix("env:") {
             Some(var) if var.trim().is_empty() => Err(SecretError::EmptyEnvName),
+            Some(var) if is_ferry_setting(var.trim()) => {
+                Err(SecretError::FerryVariable { var: var.trim().to_string() })
+            }
             Some(var) => Ok(SecretSource::Env(var.trim().to_string())),
             None => Ok(SecretSource::Literal(input.to_string())),
         }
@@ -99,6 +107,9 @@ impl SecretSource {
     pub fn resolve(&self, key: &str) -> Result<String, SecretError> {
         match self {
             SecretSource::Literal(v) => Ok(v.clone()),
+            // Refused when typed; a reference stored before that rule is
+            // refused here, so `FERRY_SECRET_KEY` never reaches a connector.
+            SecretSource::Env(var) if is_ferry_setting(var) => Err(SecretError::FerryVariable { var: var.clone() }),
             SecretSource::Env(var) => std::env::var(var)
                 .ok()
                 .filter(|v| !v.is_empty())
@@ -119,22 +130,65 @@ impl SecretSource {
     }
 }
 
+/// Ferry's own settings (`FERRY_SECRET_KEY` unseals every stored secret,
+/// `FERRY_DB` …) are never a connector's secret: an `env:` reference to one
+/// would hand it to whatever host the integration is pointed at.
+fn is_ferry_setting(var: &str) -> bool {
+    var.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("FERRY_"))
+}
+
 /// The shortest piece of a secret masked at the edge of cut text.
 pub const EDGE_PIECE: usize = 4;
+
+/// State values at least this long are masked in records too; shorter ones
+/// only in output text (logs, errors, the request log).
+///
+/// A connector keeps all kinds of things in its `state`: tokens, but also a
+/// region, a tenant name, an account number, an epoch. Masked inside
+/// records, a short value such as `Work` rewrites names and types
+/// (`Workstation` → `********station`) in the documentation. Tokens, keys
+/// and session ids are long (an OAuth access token or API key is 20+
+/// characters, a UUID 36), while words, numbers and epochs are short: 16
+/// characters keeps what is token-like out of the documentation and leaves
+/// ordinary data alone. What the operator configured as a secret is masked
+/// in records whatever its length.
+pub const TOKEN_LIKE_CHARS: usize = 16;
+
+/// One value the redactor masks.
+struct Known {
+    text: String,
+    /// Masked inside records too (configured secrets, token-like state
+    /// values), not only in output text.
+    in_records: bool,
+    /// The value itself, not one of its encodings: what a decoded URL is
+    /// searched for.
+    plain: bool,
+}
 
 /// Scrubs known secret values out of text.
 ///
 /// It can learn values while in use ([`Redactor::learn`]): what a connector
-/// keeps in its `state` store is treated as a secret from the moment it is
-/// stored, for the rest of the session.
+/// keeps in its `state` store is treated as a secret in output text from
+/// the moment it is stored, for the rest of the session, and in records
+/// only when token-like (see [`TOKEN_LIKE_CHARS`]).
+///
+/// Text is searched for each value verbatim, form-encoded, and
+/// percent-decoded (any mix of `%XX` in upper or lower case, `+` or `%20`
+/// for a space), so a secret in a URL path or query is masked whichever
+/// valid encoding carried it.
 #[derive(Default)]
 pub struct Redactor {
-    secrets: std::sync::RwLock<Vec<String>>,
+    secrets: std::sync::RwLock<Vec<Known>>,
 }
 
 impl Clone for Redactor {
     fn clone(&self) -> Self {
-        Redactor { secrets: std::sync::RwLock::new(self.secrets().clone()) }
+        let copy = self
+            .secrets()
+            .iter()
+            .map(|k| Known { text: k.text.clone(), in_records: k.in_records, plain: k.plain })
+            .collect();
+        Redactor { secrets: std::sync::RwLock::new(copy) }
     }
 }
 
@@ -145,31 +199,45 @@ impl fmt::Debug for Redactor {
 }
 
 impl Redactor {
+    /// The operator's configured secrets: masked everywhere, records included.
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
         let redactor = Redactor::default();
-        redactor.learn(values);
+        redactor.add(values, |_| true);
         redactor
     }
 
-    /// Treat `values` as secrets too, from now on.
+    /// Treat `values` (what a connector keeps in `state`) as secrets too,
+    /// from now on: in output text always, in records when token-like.
     pub fn learn(&self, values: impl IntoIterator<Item = String>) {
+        self.add(values, |v| v.chars().count() >= TOKEN_LIKE_CHARS);
+    }
+
+    fn add(&self, values: impl IntoIterator<Item = String>, in_records: impl Fn(&str) -> bool) {
         let mut secrets = self.secrets.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let fresh: Vec<String> =
-            values.into_iter().filter(|v| v.len() >= MIN_REDACT_LEN && !secrets.contains(v)).collect();
+        let mut fresh = Vec::new();
+        for value in values.into_iter().filter(|v| v.len() >= MIN_REDACT_LEN) {
+            let masked_in_records = in_records(&value);
+            // Percent-encoded forms too: a secret may travel in a query string.
+            let encoded = url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+            for (text, plain) in [(value, true), (encoded, false)] {
+                match secrets.iter_mut().chain(fresh.iter_mut()).find(|k: &&mut Known| k.text == text) {
+                    Some(known) => {
+                        known.in_records |= masked_in_records;
+                        known.plain |= plain;
+                    }
+                    None => fresh.push(Known { text, in_records: masked_in_records, plain }),
+                }
+            }
+        }
         if fresh.is_empty() {
             return;
         }
-        // Percent-encoded forms too: a secret may travel in a query string.
-        let encoded: Vec<String> =
-            fresh.iter().map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()).collect();
         secrets.extend(fresh);
-        secrets.extend(encoded);
         // Longest first, so a secret containing another is masked whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
+        secrets.sort_by_key(|k| std::cmp::Reverse(k.text.len()));
     }
 
-    fn secrets(&self) -> std::sync::RwLockReadGuard<'_, Vec<String>> {
+    fn secrets(&self) -> std::sync::RwLockReadGuard<'_, Vec<Known>> {
         self.secrets.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -180,14 +248,43 @@ impl Redactor {
     }
 
     /// Scrub `text` where it is; says whether anything was masked. Costs a
-    /// search per secret and no allocation when nothing matches (records
-    /// go through this field by field).
+    /// search per secret and no allocation when nothing matches.
     pub fn redact_in_place(&self, text: &mut String) -> bool {
+        self.mask(text, |_| true)
+    }
+
+    /// Scrub a record's value: only what must never be stored (configured
+    /// secrets, token-like state values); a short state value stays, so
+    /// ordinary words in the documentation are not rewritten. Records go
+    /// through this field by field.
+    pub fn redact_record_in_place(&self, text: &mut String) -> bool {
+        self.mask(text, |k| k.in_records)
+    }
+
+    /// Does `text` hold a value that must never be stored (see
+    /// [`Redactor::redact_record_in_place`])? Ids are checked with this
+    /// rather than masked: a rewritten id would name another record.
+    pub fn in_record(&self, text: &str) -> bool {
+        let mut copy = text.to_string();
+        self.redact_record_in_place(&mut copy)
+    }
+
+    fn mask(&self, text: &mut String, which: impl Fn(&Known) -> bool) -> bool {
+        let secrets = self.secrets();
         let mut changed = false;
-        for secret in self.secrets().iter() {
-            if text.contains(secret.as_str()) {
-                *text = text.replace(secret.as_str(), MASK);
+        for secret in secrets.iter().filter(|k| which(k)) {
+            if text.contains(secret.text.as_str()) {
+                *text = text.replace(secret.text.as_str(), MASK);
                 changed = true;
+            }
+        }
+        if text.contains(['%', '+']) {
+            let plain: Vec<&str> = secrets.iter().filter(|k| k.plain && which(k)).map(|k| k.text.as_str()).collect();
+            for plus_is_space in [true, false].into_iter().filter(|_| !plain.is_empty()) {
+                if let Some(masked) = mask_decoded(text, &plain, plus_is_space) {
+                    *text = masked;
+                    changed = true;
+                }
             }
         }
         changed
@@ -209,7 +306,7 @@ impl Redactor {
 
     /// Mask a secret's head at the end of `text` and its tail at the start.
     pub fn mask_edges(&self, text: &mut String) {
-        for secret in self.secrets().iter() {
+        for secret in self.secrets().iter().map(|k| &k.text) {
             let bounds: Vec<usize> = secret.char_indices().map(|(i, _)| i).skip(1).collect();
             // Longest piece first: the end of the text holding a head.
             if let Some(&cut) = bounds
@@ -229,6 +326,61 @@ impl Redactor {
             }
         }
     }
+}
+
+/// `text` with every percent-encoded occurrence of a `secrets` value
+/// masked: `text` is decoded (`%XX` in either case; `+` as a space when
+/// `plus_is_space`) with each decoded byte remembering the span of `text`
+/// it came from, the decoded bytes are searched, and the spans of each
+/// match are replaced. `None` when nothing matched.
+fn mask_decoded(text: &str, secrets: &[&str], plus_is_space: bool) -> Option<String> {
+    let raw = text.as_bytes();
+    let mut decoded = Vec::with_capacity(raw.len());
+    let mut spans = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        let escape = match (raw[i], raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => Some((hi * 16 + lo) as u8),
+            _ => None,
+        };
+        let (byte, len) = match escape {
+            Some(byte) => (byte, 3),
+            None if raw[i] == b'+' && plus_is_space => (b' ', 1),
+            None => (raw[i], 1),
+        };
+        decoded.push(byte);
+        spans.push((i, i + len));
+        i += len;
+    }
+    let mut hits: Vec<(usize, usize)> = Vec::new();
+    for secret in secrets.iter().map(|s| s.as_bytes()).filter(|s| !s.is_empty()) {
+        let mut from = 0;
+        while let Some(at) = decoded[from..].windows(secret.len()).position(|w| w == secret) {
+            let start = from + at;
+            let end = start + secret.len();
+            hits.push((spans[start].0, spans[end - 1].1));
+            from = end;
+        }
+    }
+    if hits.is_empty() {
+        return None;
+    }
+    hits.sort_unstable();
+    let mut out = Vec::with_capacity(raw.len());
+    let mut at = 0;
+    for (start, end) in hits {
+        if end <= at {
+            continue;
+        }
+        if start >= at {
+            out.extend_from_slice(&raw[at..start]);
+            out.extend_from_slice(MASK.as_bytes());
+        }
+        at = end;
+    }
+    out.extend_from_slice(&raw[at..]);
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
@@ -253,6 +405,11 @@ mod tests {
     fn parse_and_store_round_trip() {
         let lit = SecretSource::parse("abc123").unwrap();
         assert_eq!(SecretSource::from_stored(&lit.to_stored()), lit);
+        for own in ["env:FERRY_SECRET_KEY", "env: ferry_db"] {
+            assert!(matches!(SecretSource::parse(own), Err(SecretError::FerryVariable { .. })), "{own}");
+        }
+        let stored = SecretSource::from_stored("env:FERRY_SECRET_KEY");
+        assert!(matches!(stored.resolve("api_key"), Err(SecretError::FerryVariable { .. })));
         let env = SecretSource::parse("env:SYNCRO_TOKEN").unwrap();
         assert_eq!(env, SecretSource::Env("SYNCRO_TOKEN".into()));
         assert_eq!(SecretSource::from_stored(&env.to_stored()), env);
@@ -269,9 +426,9 @@ mod tests {
 
     #[test]
     fn env_resolution_names_the_variable() {
-        let s = SecretSource::Env("FERRY_TEST_SURELY_UNSET_VAR".into());
+        let s = SecretSource::Env("SURELY_UNSET_VAR_OF_A_FERRY_TEST".into());
         let err = s.resolve("api_key").unwrap_err();
-        assert!(err.to_string().contains("FERRY_TEST_SURELY_UNSET_VAR"));
+        assert!(err.to_string().contains("SURELY_UNSET_VAR_OF_A_FERRY_TEST"));
         assert!(err.to_string().contains("api_key"));
     }
 
@@ -282,6 +439,30 @@ mod tests {
         let out = r.redact(text);
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(out.contains("ab stays"));
+    }
+
+    #[test]
+    fn a_secret_is_masked_in_any_percent_encoding() {
+        let key = "p@ss/w+rd=1&x y";
+        let r = Redactor::new([key.to_string()]);
+        let encodings = [
+            "p%40ss%2Fw%2Brd%3D1%26x%20y",
+            "p%40ss%2fw%2brd%3d1%26x%20y",
+            "p%40ss%2Fw%2Brd%3D1%26x+y",
+            "p%40ss%2fw%2brd%3d1%26x+y",
+            "p@ss%2Fw%2Brd=1%26x%20y",
+            "p%40ss%2fw%2Brd%3D1%26x%20y",
+        ];
+        for e in encodings {
+            let url = format!("http://h/k/{e}/u?q={e}&page=2");
+            let out = r.redact(&url);
+            assert_eq!(out, "http://h/k/********/u?q=********&page=2", "{e}");
+        }
+        // Two secrets side by side, one of them a state value, and text
+        // around them kept as it was.
+        r.learn(["state-token".to_string()]);
+        assert_eq!(r.redact("a%20b/p%40ss%2fw%2brd%3d1%26x+y%73tate-token/%ZZ"), "a%20b/****************/%ZZ");
+        assert_eq!(r.redact("100%25 of p+w"), "100%25 of p+w");
     }
 
     #[test]

@@ -26,17 +26,17 @@ use std::fmt::Write as _;
 use unicode_width::UnicodeWidthChar;
 
 /// Widest table cell, in terminal columns; longer cells end in `…`.
-pub const CELL_WIDTH: usize = 120;
+pub(crate) const CELL_WIDTH: usize = 120;
 
 /// Longest error text Ferry stores or prints, in bytes; longer text ends in
 /// "… (N more bytes)".
-pub const ERROR_BYTES: usize = 4096;
+pub(crate) const ERROR_BYTES: usize = 4096;
 
 /// Longest single line Ferry prints for people (a description, a value).
-pub const LINE_BYTES: usize = 8192;
+pub(crate) const LINE_BYTES: usize = 8192;
 
 /// Does `c` need an escape to be shown safely?
-pub fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_control() || is_format(c)
 }
 
@@ -70,7 +70,7 @@ fn is_format(c: char) -> bool {
 }
 
 /// Does the text hold anything [`visible`] would escape?
-pub fn has_unsafe(s: &str) -> bool {
+pub(crate) fn has_unsafe(s: &str) -> bool {
     s.chars().any(is_unsafe)
 }
 
@@ -93,7 +93,7 @@ fn push_visible(out: &mut String, c: char) {
 }
 
 /// The text with every control and format character shown as an escape.
-pub fn visible(s: &str) -> Cow<'_, str> {
+pub(crate) fn visible(s: &str) -> Cow<'_, str> {
     if !has_unsafe(s) {
         return Cow::Borrowed(s);
     }
@@ -108,7 +108,7 @@ pub fn visible(s: &str) -> Cow<'_, str> {
 /// as the characters it is shown with); longer text ends in `…`. Reads no
 /// more of `s` than it shows, so a 900,000-character value costs what a
 /// short one does.
-pub fn visible_capped(s: &str, width: usize) -> String {
+pub(crate) fn visible_capped(s: &str, width: usize) -> String {
     let mut out = String::new();
     let mut used = 0;
     let mut piece = String::new();
@@ -130,13 +130,13 @@ pub fn visible_capped(s: &str, width: usize) -> String {
 }
 
 /// Terminal columns `s` takes (after [`visible`]).
-pub fn width(s: &str) -> usize {
+pub(crate) fn width(s: &str) -> usize {
     s.chars().map(|c| c.width().unwrap_or(0)).sum()
 }
 
 /// At most `max` bytes of `s` (cut at a character boundary); longer text
 /// ends in "… (N more bytes)".
-pub fn cap_bytes(s: &str, max: usize) -> Cow<'_, str> {
+pub(crate) fn cap_bytes(s: &str, max: usize) -> Cow<'_, str> {
     if s.len() <= max {
         return Cow::Borrowed(s);
     }
@@ -146,7 +146,7 @@ pub fn cap_bytes(s: &str, max: usize) -> Cow<'_, str> {
 
 /// At most `max` bytes of the end of `s`, for text whose end matters most
 /// (a traceback); longer text starts with "(N earlier bytes) …".
-pub fn cap_bytes_tail(s: &str, max: usize) -> Cow<'_, str> {
+pub(crate) fn cap_bytes_tail(s: &str, max: usize) -> Cow<'_, str> {
     if s.len() <= max {
         return Cow::Borrowed(s);
     }
@@ -159,7 +159,7 @@ pub fn cap_bytes_tail(s: &str, max: usize) -> Cow<'_, str> {
 
 /// Cut `s` in place to at most `max_chars` characters, the last being `…`.
 /// Returns whether it was cut.
-pub fn truncate_chars(s: &mut String, max_chars: usize) -> bool {
+pub(crate) fn truncate_chars(s: &mut String, max_chars: usize) -> bool {
     if s.len() <= max_chars || s.chars().count() <= max_chars {
         return false;
     }

@@ -18,9 +18,9 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 /// Environment variable that gives the key instead of the key file.
-pub const KEY_ENV: &str = "FERRY_SECRET_KEY";
+pub(crate) const KEY_ENV: &str = "FERRY_SECRET_KEY";
 /// Prefix of a sealed value as stored.
-pub const SEALED_PREFIX: &str = "sealed:v1:";
+pub(crate) const SEALED_PREFIX: &str = "sealed:v1:";
 const NONCE_LEN: usize = 24;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +61,7 @@ impl VaultError {
 }
 
 /// The key of one database, loaded on first use.
-pub struct Vault {
+pub(crate) struct Vault {
     key_path: PathBuf,
     key: Mutex<Option<([u8; 32], String)>>,
 }
@@ -73,25 +73,25 @@ impl std::fmt::Debug for Vault {
 }
 
 /// Where the key file of the database at `db` lives.
-pub fn key_path(db: &Path) -> PathBuf {
+pub(crate) fn key_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(".key");
     PathBuf::from(name)
 }
 
 impl Vault {
-    pub fn for_db(db: &Path) -> Vault {
+    pub(crate) fn for_db(db: &Path) -> Vault {
         Vault { key_path: key_path(db), key: Mutex::new(None) }
     }
 
     /// Is this stored text a sealed value?
-    pub fn is_sealed(stored: &str) -> bool {
+    pub(crate) fn is_sealed(stored: &str) -> bool {
         stored.starts_with(SEALED_PREFIX)
     }
 
     /// Seal `plaintext` (the value of config key `name`), creating the key
     /// file if there is no key yet.
-    pub fn seal(&self, name: &str, plaintext: &str) -> Result<String, VaultError> {
+    pub(crate) fn seal(&self, name: &str, plaintext: &str) -> Result<String, VaultError> {
         let (key, _) = self.key(true)?;
         let cipher = XChaCha20Poly1305::new(&key.into());
         let nonce_bytes: [u8; NONCE_LEN] = rand::random();
@@ -105,7 +105,7 @@ impl Vault {
     }
 
     /// Open a sealed value of config key `name`.
-    pub fn open(&self, name: &str, stored: &str) -> Result<String, VaultError> {
+    pub(crate) fn open(&self, name: &str, stored: &str) -> Result<String, VaultError> {
         let (key, source_name) = self.key(false)?;
         let wrong = || VaultError::WrongKey { name: name.to_string(), source_name: source_name.clone() };
         let bytes = B64.decode(stored.strip_prefix(SEALED_PREFIX).unwrap_or(stored)).map_err(|_| wrong())?;

@@ -1,22 +1,23 @@
-//! Contacts, sites, agreements and assets: each PSA record a card on an
-//! asset of its company's documentation, placed by sort rules and merged
-//! across integrations by device identity.
+//! Contacts, sites, agreements, assets and the items of extra streams: each
+//! PSA record a card on an asset of its company's documentation, placed by
+//! sort rules and merged across integrations by device identity.
 
 use std::collections::HashMap;
 
 use super::cards::{archive_card, record_card};
 use super::{Counts, Owner, Reach, hash_of, parse};
-use crate::model::{Field, Record, StreamKind};
+use crate::model::{Field, Record, StreamId, StreamKind};
 use crate::options::IntegrationOptions;
 use crate::rules::{self, IdentityField};
 use crate::store::{CardTarget, CardWrite, StoreError, Tx};
 
-/// Contacts, sites, agreements and assets: one asset per device (merged
-/// across integrations by identity), one card per PSA record.
+/// Contacts, sites, agreements, assets and extra streams' items: one asset
+/// per device (merged across integrations by identity), one card per PSA
+/// record.
 pub(super) fn apply_assets(
     tx: &Tx<'_>,
     integration_id: i64,
-    stream: StreamKind,
+    stream: &StreamId,
     options: &IntegrationOptions,
     owners: &HashMap<String, Owner>,
     reach: &Reach<'_>,
@@ -24,15 +25,19 @@ pub(super) fn apply_assets(
     let mut counts = Counts::default();
     let mut layouts: HashMap<String, (i64, IdentityField)> = HashMap::new();
     let mut active_layouts: HashMap<String, bool> = HashMap::new();
+    let stream_name = stream.to_string();
+    let stream_name = stream_name.as_str();
     for row in reach.rows(tx, integration_id, stream)? {
         let row = row?;
         let record = parse(&row)?;
         let ext = record.external_id();
         let owner = record.company_id().and_then(|c| owners.get(c)).copied();
-        let skipped = owner.is_none() || rules::skip_record(options, &record).is_some();
+        let skipped = owner.is_none()
+            || rules::skip_record(options, &record).is_some()
+            || rules::skip_stream(options, stream).is_some();
         let Some(Owner { company_id, archived: owner_archived }) = owner.filter(|_| !skipped) else {
             counts.skipped += 1;
-            counts.archived += archive_card(tx, integration_id, stream, &ext, CardTarget::Asset)?;
+            counts.archived += archive_card(tx, integration_id, stream_name, &ext, CardTarget::Asset)?;
             continue;
         };
         for layout in options.layouts_named() {
@@ -41,7 +46,7 @@ pub(super) fn apply_assets(
             }
         }
         let Some(layout_name) =
-            rules::layout_for(options, &record, |l| active_layouts.get(l).copied().unwrap_or(false))
+            rules::layout_for(options, stream, &record, |l| active_layouts.get(l).copied().unwrap_or(false))
         else {
             continue;
         };
@@ -73,7 +78,7 @@ pub(super) fn apply_assets(
             auto_update_names: options.auto_update_names,
         }
         .hash();
-        let existing = tx.card_link(integration_id, stream.as_str(), &ext)?;
+        let existing = tx.card_link(integration_id, stream_name, &ext)?;
         if let Some((_, h)) = &existing
             && *h == hash
         {
@@ -96,7 +101,7 @@ pub(super) fn apply_assets(
             Some((asset_id, (asset_company, _, current_name))) => {
                 let shared = tx.asset_shared_with_others(asset_id, integration_id)?;
                 let fits =
-                    asset_company == company_id && tx.card_identity(integration_id, stream.as_str(), &ext)? == identity;
+                    asset_company == company_id && tx.card_identity(integration_id, stream_name, &ext)? == identity;
                 if !shared || fits {
                     if !shared || !tx.asset_placed_by_earlier(asset_id, integration_id)? {
                         let name = if options.auto_update_names { title.as_str() } else { current_name.as_str() };
@@ -151,7 +156,7 @@ pub(super) fn apply_assets(
         tx.put_card(
             integration_id,
             &CardWrite {
-                stream: stream.as_str(),
+                stream: stream_name,
                 external_id: &ext,
                 target: CardTarget::Asset,
                 doc_id: asset_id,
@@ -177,9 +182,9 @@ pub(super) fn apply_assets(
     Ok(counts)
 }
 
-fn default_identity(stream: StreamKind) -> IdentityField {
+fn default_identity(stream: &StreamId) -> IdentityField {
     match stream {
-        StreamKind::Assets => IdentityField::Serial,
+        StreamId::Kind(StreamKind::Assets) => IdentityField::Serial,
         _ => IdentityField::Name,
     }
 }
@@ -199,7 +204,7 @@ pub(super) struct AssetDecision<'a> {
 impl AssetDecision<'_> {
     /// Over the JSON array of the fields in this order (stored hashes
     /// depend on it; pinned in `apply::tests`).
-    pub fn hash(&self) -> String {
+    pub(super) fn hash(&self) -> String {
         hash_of(&(
             self.company_id,
             self.layout_id,

@@ -1,7 +1,7 @@
 //! Cards: what the card of a PSA record shows, and taking a card out of
 //! the documentation (archiving its document once no live card remains).
 
-use crate::model::{Company, Field, Record, StreamKind};
+use crate::model::{Company, Field, Record};
 use crate::store::{CardTarget, CardWrite, StoreError, Tx};
 
 pub(super) fn company_card(c: &Company) -> Vec<Field> {
@@ -37,11 +37,11 @@ pub(super) fn company_card(c: &Company) -> Vec<Field> {
 pub(super) fn archive_card(
     tx: &Tx<'_>,
     integration_id: i64,
-    stream: StreamKind,
+    stream: &str,
     external_id: &str,
     target: CardTarget,
 ) -> Result<u64, StoreError> {
-    let Some(card) = tx.card(integration_id, stream.as_str(), external_id)? else {
+    let Some(card) = tx.card(integration_id, stream, external_id)? else {
         return Ok(0);
     };
     if card.archived_at.is_some() {
@@ -50,7 +50,7 @@ pub(super) fn archive_card(
     tx.put_card(
         integration_id,
         &CardWrite {
-            stream: stream.as_str(),
+            stream,
             external_id,
             target,
             doc_id: card.doc_id,
@@ -119,6 +119,7 @@ pub(super) fn record_card(record: &Record) -> Vec<Field> {
             push("Start", a.start_date.as_deref());
             push("End", a.end_date.as_deref());
         }
+        Record::Item(i) => push("Type", Some(&i.type_name)),
         _ => {}
     }
     let card = match record {
@@ -126,6 +127,7 @@ pub(super) fn record_card(record: &Record) -> Vec<Field> {
         Record::Contact(c) => &c.card,
         Record::Site(s) => &s.card,
         Record::Agreement(a) => &a.card,
+        Record::Item(i) => &i.card,
         _ => return fields,
     };
     for f in card {

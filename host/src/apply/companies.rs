@@ -44,7 +44,8 @@ pub(super) fn apply_companies(
         }
         let deleted = row.deleted_at.is_some() || company.deleted;
         if rules::skip_company(options, &company).is_some() {
-            let archived = archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
+            let archived =
+                archive_card(tx, integration_id, StreamKind::Companies.as_str(), &company.id, CardTarget::Company)?;
             counts.count_kept_out(archived);
             continue;
         }
@@ -67,7 +68,8 @@ pub(super) fn apply_companies(
             if link.as_ref().is_some_and(|l| matches!(l.state, LinkState::Suggested | LinkState::Unmatched)) {
                 report.awaiting_match += 1;
             }
-            let archived = archive_card(tx, integration_id, StreamKind::Companies, &company.id, CardTarget::Company)?;
+            let archived =
+                archive_card(tx, integration_id, StreamKind::Companies.as_str(), &company.id, CardTarget::Company)?;
             counts.count_kept_out(archived);
             continue;
         };
@@ -150,7 +152,7 @@ pub(super) fn apply_companies(
         let all_archived = tx.all_cards_archived(CardTarget::Company, company_id)?;
         tx.set_company_archived(company_id, all_archived)?;
     }
-    report.streams.insert(StreamKind::Companies, counts);
+    report.streams.insert(StreamKind::Companies.into(), counts);
     Ok((owners, changed))
 }
 
@@ -273,7 +275,7 @@ pub(super) struct CompanyDecision<'a> {
 impl CompanyDecision<'_> {
     /// Over the JSON array of the fields in this order (stored hashes
     /// depend on it; pinned in `apply::tests`).
-    pub fn hash(&self) -> String {
+    pub(super) fn hash(&self) -> String {
         hash_of(&(self.company_id, self.name, self.fields, self.archived, self.keep_details, self.follows))
     }
 }

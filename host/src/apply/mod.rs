@@ -23,7 +23,7 @@ use self::assets::apply_assets;
 use self::companies::apply_companies;
 use self::tickets::apply_tickets;
 use crate::hashing::content_hash;
-use crate::model::{Record, StreamKind};
+use crate::model::{Record, StreamId, StreamKind};
 use crate::options::IntegrationOptions;
 use crate::store::{MirrorRow, Store, StoreError, Tx};
 
@@ -56,20 +56,15 @@ pub enum ApplyScope {
 pub struct ApplyReport {
     pub integration: String,
     pub scope: ApplyScope,
-    pub streams: BTreeMap<StreamKind, Counts>,
+    pub streams: BTreeMap<StreamId, Counts>,
     /// PSA companies waiting for the operator (suggested or unmatched).
     pub awaiting_match: u64,
     pub elapsed_ms: u64,
 }
 
 impl ApplyReport {
-    pub fn stream(&self, kind: StreamKind) -> Option<&Counts> {
-        self.streams.get(&kind)
-    }
-
-    /// Whether apply wrote anything to the documentation tables.
-    pub fn changed_anything(&self) -> bool {
-        self.streams.values().any(|c| c.created + c.updated + c.archived > 0)
+    pub fn stream(&self, stream: &StreamId) -> Option<&Counts> {
+        self.streams.get(stream)
     }
 }
 
@@ -79,7 +74,7 @@ const ASSET_STREAMS: [StreamKind; 4] =
 
 /// Project everything in the mirror (after an operator changed a match, a
 /// rule or an option, and for `ferry apply`).
-pub fn apply(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
+pub(crate) fn apply(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
     run(store, integration_id, false)
 }
 
@@ -88,7 +83,7 @@ pub fn apply(store: &mut Store, integration_id: i64) -> Result<ApplyReport, Stor
 /// documentation companies — or there was no earlier apply, this is a full
 /// [`apply`]: a record the sync did not change projects differently only
 /// if one of those did.
-pub fn apply_changes(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
+pub(crate) fn apply_changes(store: &mut Store, integration_id: i64) -> Result<ApplyReport, StoreError> {
     run(store, integration_id, true)
 }
 
@@ -122,11 +117,18 @@ fn run(store: &mut Store, integration_id: i64, changes_only: bool) -> Result<App
             None => Reach::Everything,
         };
         for stream in ASSET_STREAMS {
-            let counts = apply_assets(tx, integration_id, stream, &options, &owners, &reach)?;
+            let stream = StreamId::Kind(stream);
+            let counts = apply_assets(tx, integration_id, &stream, &options, &owners, &reach)?;
             report.streams.insert(stream, counts);
         }
         let counts = apply_tickets(tx, integration_id, &options, &owners, &reach)?;
-        report.streams.insert(StreamKind::Tickets, counts);
+        report.streams.insert(StreamKind::Tickets.into(), counts);
+        // Extra streams' items are placed like assets; apply knows them
+        // from the mirror, so it needs no connector.
+        for stream in tx.mirror_extra_streams(integration_id)? {
+            let counts = apply_assets(tx, integration_id, &stream, &options, &owners, &reach)?;
+            report.streams.insert(stream, counts);
+        }
         // What this apply leaves behind (it writes links and companies
         // itself) is what the next one compares with.
         tx.set_applied_state(integration_id, seen_seq, &content_hash(&tx.apply_inputs(integration_id)?))?;
@@ -165,14 +167,15 @@ enum Reach<'a> {
 impl<'a> Reach<'a> {
     /// The records to look at, read in chunks of [`CHUNK`] (a whole
     /// stream is never held in memory at once).
-    fn rows<'t>(&self, tx: &'t Tx<'t>, integration_id: i64, stream: StreamKind) -> Result<Rows<'t>, StoreError> {
+    fn rows<'t>(&self, tx: &'t Tx<'t>, integration_id: i64, stream: &StreamId) -> Result<Rows<'t>, StoreError> {
+        let stream = stream.to_string();
         match self {
             Reach::Everything => {
                 Ok(Rows::Chunked { tx, integration_id, stream, after: Some(0), chunk: Vec::new().into_iter() })
             }
             Reach::ChangedSince { since, companies } => {
                 let mut rows = Vec::new();
-                tx.for_each_mirror_changed(integration_id, stream.as_str(), *since, companies, |row| {
+                tx.for_each_mirror_changed(integration_id, &stream, *since, companies, |row| {
                     rows.push(row);
                     Ok(())
                 })?;
@@ -191,7 +194,8 @@ enum Rows<'t> {
     Chunked {
         tx: &'t Tx<'t>,
         integration_id: i64,
-        stream: StreamKind,
+        /// The stream's stored spelling (`assets`, `extra:contracts`).
+        stream: String,
         /// The row to continue after; `None` once the stream is exhausted.
         after: Option<i64>,
         chunk: std::vec::IntoIter<MirrorRow>,
@@ -210,7 +214,7 @@ impl Iterator for Rows<'_> {
                     return Some(Ok(row));
                 }
                 let from = (*after)?;
-                match tx.mirror_chunk(*integration_id, stream.as_str(), from, CHUNK) {
+                match tx.mirror_chunk(*integration_id, stream, from, CHUNK) {
                     Ok((rows, last)) => {
                         *after = last.filter(|_| rows.len() == CHUNK);
                         if rows.is_empty() {

@@ -21,7 +21,7 @@ pub(super) fn apply_tickets(
 ) -> Result<Counts, StoreError> {
     let mut counts = Counts::default();
     let t = &options.tickets;
-    for row in reach.rows(tx, integration_id, StreamKind::Tickets)? {
+    for row in reach.rows(tx, integration_id, &StreamKind::Tickets.into())? {
         let row = row?;
         let Record::Ticket(ticket) = parse(&row)? else { continue };
         let owner = ticket.company_id.as_deref().and_then(|c| owners.get(c)).copied();
@@ -85,7 +85,7 @@ pub(super) struct TicketDecision<'a> {
 impl TicketDecision<'_> {
     /// Over the JSON array of the fields in this order (stored hashes
     /// depend on it; pinned in `apply::tests`).
-    pub fn hash(&self) -> String {
+    pub(super) fn hash(&self) -> String {
         hash_of(&(self.company_id, self.stage, self.closed, self.data))
     }
 }

@@ -8,7 +8,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use strum::IntoEnumIterator;
 
-use crate::model::StreamKind;
+use crate::model::{StreamId, StreamKind};
 use crate::options::{NewCompanies, Stage};
 use crate::rules::IdentityField;
 use crate::schedule::Preset;
@@ -24,6 +24,16 @@ where
 {
     PossibleValuesParser::new(E::iter().map(|e| PossibleValue::new(e.into()))).try_map(|given: String| {
         E::iter().find(|e| (*e).into().eq_ignore_ascii_case(&given)).ok_or("not one of the possible values")
+    })
+}
+
+/// A stream as an operator names it: one of the kinds (any case), or an
+/// extra stream by its name (`contracts`, also `extra:contracts`). Whether
+/// the connector offers it is the sync's to say.
+fn stream_id(given: &str) -> Result<StreamId, String> {
+    StreamId::from_operator(&given.to_ascii_lowercase()).ok_or_else(|| {
+        let kinds: Vec<&str> = StreamKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("`{given}` is neither a stream kind ({}) nor an extra stream's name", kinds.join(", "))
     })
 }
 
@@ -100,6 +110,8 @@ pub enum Command {
     Ticket(TicketCommand),
     /// Show the sandbox limits in force and how to change them.
     Limits,
+    /// The operator console and HTTP API (loopback only unless TLS).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -195,9 +207,9 @@ pub struct SyncArgs {
     /// Read only what changed since the last run, where the PSA allows.
     #[arg(long)]
     pub incremental: bool,
-    /// Only these streams (repeatable).
-    #[arg(long = "stream", value_name = "STREAM", value_parser = one_of::<StreamKind>())]
-    pub streams: Vec<StreamKind>,
+    /// Only these streams (repeatable): a kind, or an extra stream's name.
+    #[arg(long = "stream", value_name = "STREAM", value_parser = stream_id)]
+    pub streams: Vec<StreamId>,
     /// Run even if the same sync finished less than 2 minutes ago.
     #[arg(long)]
     pub force: bool,
@@ -355,7 +367,7 @@ pub enum RulesAction {
     /// Turn a skip option on or off.
     Skip {
         /// inactive-companies, contacts, agreements, assets, inactive-assets, sites,
-        /// company-type=T, asset-type=T
+        /// company-type=T, asset-type=T, stream=NAME (an extra stream: not read, kept out)
         what: String,
         #[arg(long)]
         off: bool,
@@ -592,4 +604,26 @@ pub enum TicketCommand {
         #[arg(long)]
         integration: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on; a non-loopback address needs TLS or --insecure-listen.
+    #[arg(long, default_value = "127.0.0.1:8780", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// Also run every integration's schedules (as `ferry daemon` does).
+    #[arg(long)]
+    pub schedules: bool,
+    /// TLS certificate chain (PEM), with --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM), with --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Listen on a non-loopback address without TLS (only behind a TLS-terminating proxy).
+    #[arg(long)]
+    pub insecure_listen: bool,
+    /// Replace the admin token with a new one (shown once).
+    #[arg(long)]
+    pub new_token: bool,
 }

@@ -67,6 +67,8 @@ failure_from! {
     crate::integrations::IntegrationError => |e: &crate::integrations::IntegrationError| e.hint(),
     crate::curation::CurationError => |e: &crate::curation::CurationError| e.hint(),
     crate::sync::SyncError => |e: &crate::sync::SyncError| e.hint(),
+    crate::settings::SettingsError => |e: &crate::settings::SettingsError| e.hint(),
+    crate::console::ServeError => |e: &crate::console::ServeError| e.hint(),
     crate::runtime::RuntimeError => |e: &crate::runtime::RuntimeError| e.hint(),
     crate::runtime::limits::LimitError => |_: &crate::runtime::limits::LimitError| Some("see `ferry limits` for the accepted values".to_string()),
     crate::secrets::SecretError => |e: &crate::secrets::SecretError| Some(e.hint()),

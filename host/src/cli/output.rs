@@ -249,7 +249,7 @@ impl serde_json::ser::Formatter for SafeJson {
 
 /// Once the connector says how many records a stream has (`page.total`),
 /// its spinner becomes a bar with an ETA.
-pub fn show_total(bar: &ProgressBar, total: u64) {
+pub(super) fn show_total(bar: &ProgressBar, total: u64) {
     if bar.is_hidden() || bar.length() == Some(total) {
         return;
     }
@@ -262,11 +262,11 @@ pub fn show_total(bar: &ProgressBar, total: u64) {
 }
 
 /// "12.3 s" / "850 ms".
-pub fn duration(ms: u64) -> String {
+pub(super) fn duration(ms: u64) -> String {
     if ms >= 1000 { format!("{:.1} s", ms as f64 / 1000.0) } else { format!("{ms} ms") }
 }
 
-pub fn opt(v: &Option<String>) -> String {
+pub(super) fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "-".into())
 }
 

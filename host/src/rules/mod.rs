@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Agreement, Asset, Company, Contact, Record, Site};
+use crate::model::{Agreement, Asset, Company, Contact, Item, Record, Site, StreamId};
 use crate::options::{
     DEFAULT_AGREEMENTS_LAYOUT, DEFAULT_CONTACTS_LAYOUT, DEFAULT_SITES_LAYOUT, IntegrationOptions, Stage, TicketOptions,
 };
@@ -17,6 +17,8 @@ pub enum SkipReason {
     Stream(&'static str),
     InactiveAsset,
     AssetType(String),
+    /// An extra stream the operator skips, by name.
+    ExtraStream(String),
 }
 
 impl std::fmt::Display for SkipReason {
@@ -27,6 +29,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::Stream(s) => write!(f, "{s} skipped"),
             SkipReason::InactiveAsset => write!(f, "inactive asset skipped"),
             SkipReason::AssetType(t) => write!(f, "asset type `{t}` skipped"),
+            SkipReason::ExtraStream(s) => write!(f, "stream `{s}` skipped"),
         }
     }
 }
@@ -63,6 +66,41 @@ pub fn skip_record(options: &IntegrationOptions, record: &Record) -> Option<Skip
     }
 }
 
+/// Is this whole stream skipped? Only extra streams are skipped by name
+/// (`skip.streams`); the kinds have their own switches, checked per record
+/// by [`skip_record`].
+pub fn skip_stream(options: &IntegrationOptions, stream: &StreamId) -> Option<SkipReason> {
+    let name = stream.extra()?;
+    options.skip.streams.iter().any(|s| same(s, name)).then(|| SkipReason::ExtraStream(name.to_string()))
+}
+
+/// The layout an extra stream's items go to when no rule places them: the
+/// stream's name as a title, `contracts` → "Contracts", `service-contracts`
+/// → "Service contracts".
+pub fn default_item_layout(stream_name: &str) -> String {
+    let spaced = stream_name.replace('-', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "Items".to_string(),
+    }
+}
+
+/// Where an item of extra stream `stream_name` goes: the first by-type rule
+/// whose type matches (as for assets), else [`default_item_layout`]. The
+/// primary sync location is for assets only.
+pub fn item_layout(
+    options: &IntegrationOptions,
+    stream_name: &str,
+    item: &Item,
+    is_active_layout: impl Fn(&str) -> bool,
+) -> String {
+    match options.rules.iter().find(|r| same(&r.when_type, &item.type_name) && is_active_layout(&r.layout)) {
+        Some(rule) => rule.layout.clone(),
+        None => default_item_layout(stream_name),
+    }
+}
+
 /// Where an asset goes: the first by-type rule whose type matches, else the
 /// primary sync location, else a layout named after the PSA type.
 pub fn asset_layout(options: &IntegrationOptions, asset: &Asset, is_active_layout: impl Fn(&str) -> bool) -> String {
@@ -81,6 +119,7 @@ pub fn asset_layout(options: &IntegrationOptions, asset: &Asset, is_active_layou
 /// The layout of any asset-like record.
 pub fn layout_for(
     options: &IntegrationOptions,
+    stream: &StreamId,
     record: &Record,
     is_active_layout: impl Fn(&str) -> bool,
 ) -> Option<String> {
@@ -92,6 +131,7 @@ pub fn layout_for(
         Record::Contact(_) => Some(pick(&options.contacts_layout, DEFAULT_CONTACTS_LAYOUT)),
         Record::Site(_) => Some(pick(&options.sites_layout, DEFAULT_SITES_LAYOUT)),
         Record::Agreement(_) => Some(pick(&options.agreements_layout, DEFAULT_AGREEMENTS_LAYOUT)),
+        Record::Item(item) => stream.extra().map(|name| item_layout(options, name, item, &is_active_layout)),
         _ => None,
     }
 }
@@ -140,7 +180,8 @@ pub fn is_inactive(record: &Record) -> bool {
         Record::Asset(Asset { active, .. })
         | Record::Contact(Contact { active, .. })
         | Record::Site(Site { active, .. })
-        | Record::Agreement(Agreement { active, .. }) => !active,
+        | Record::Agreement(Agreement { active, .. })
+        | Record::Item(Item { active, .. }) => !active,
         Record::Company(c) => !c.active,
         _ => false,
     }
@@ -317,6 +358,56 @@ mod tests {
         inactive.active = false;
         assert_eq!(skip_record(&o, &Record::Asset(inactive)), Some(SkipReason::InactiveAsset));
         assert_eq!(skip_record(&o, &Record::Asset(asset("Laptop"))), None);
+    }
+
+    fn item(type_name: &str) -> Item {
+        Item {
+            id: "c-1".into(),
+            company_id: Some("c".into()),
+            name: "Managed services 2025".into(),
+            type_name: type_name.into(),
+            active: true,
+            updated_at: None,
+            card: vec![],
+            raw: None,
+        }
+    }
+
+    #[test]
+    fn items_go_by_type_rule_else_to_their_stream_layout() {
+        let contracts = StreamId::Extra("contracts".into());
+        let o = IntegrationOptions {
+            primary_layout: Some("Computers".into()),
+            rules: vec![TypeRule { when_type: "break-fix".into(), layout: "Ad hoc".into() }],
+            ..Default::default()
+        };
+        let all = |_: &str| true;
+        let place = |i: Item, active: &dyn Fn(&str) -> bool| layout_for(&o, &contracts, &Record::Item(i), active);
+        assert_eq!(place(item("Break-Fix"), &all).as_deref(), Some("Ad hoc"));
+        // Not the primary location: that is the assets'.
+        assert_eq!(place(item("Managed"), &all).as_deref(), Some("Contracts"));
+        assert_eq!(place(item("Break-Fix"), &|l: &str| l != "Ad hoc").as_deref(), Some("Contracts"));
+        assert_eq!(default_item_layout("service-contracts"), "Service contracts");
+        // An item read as a kind's record places nowhere.
+        assert_eq!(
+            layout_for(&o, &StreamId::Kind(crate::model::StreamKind::Assets), &Record::Item(item("x")), all),
+            None
+        );
+    }
+
+    #[test]
+    fn extra_streams_are_skipped_by_name() {
+        let mut o = IntegrationOptions::default();
+        o.skip.streams = vec!["contracts".into()];
+        assert_eq!(
+            skip_stream(&o, &StreamId::Extra("contracts".into())),
+            Some(SkipReason::ExtraStream("contracts".into()))
+        );
+        assert_eq!(skip_stream(&o, &StreamId::Extra("invoices".into())), None);
+        assert_eq!(skip_stream(&o, &StreamId::Kind(crate::model::StreamKind::Contacts)), None);
+        let mut inactive = item("x");
+        inactive.active = false;
+        assert!(is_inactive(&Record::Item(inactive)));
     }
 
     #[test]

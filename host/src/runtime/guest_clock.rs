@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use wasmtime::CallHook;
 
 #[derive(Debug, Clone)]
-pub struct GuestClock {
+pub(crate) struct GuestClock {
     started: Instant,
     /// Closed host intervals so far.
     host_time: Duration,
@@ -34,7 +34,7 @@ pub struct GuestClock {
 /// What a transition did to the outermost host call, for the wall-clock
 /// diagnostics (`Whereabouts`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outermost {
+pub(crate) enum Outermost {
     /// The guest made a host call from its own code, at this instant.
     Entered(Instant),
     /// That host call returned.
@@ -42,23 +42,23 @@ pub enum Outermost {
 }
 
 impl GuestClock {
-    pub fn new(started: Instant) -> Self {
+    pub(crate) fn new(started: Instant) -> Self {
         GuestClock { started, host_time: Duration::ZERO, depth: 0, host_since: None }
     }
 
     /// When the call began.
-    pub fn started(&self) -> Instant {
+    pub(crate) fn started(&self) -> Instant {
         self.started
     }
 
     /// The guest's own time up to `now`.
-    pub fn guest_time(&self, now: Instant) -> Duration {
+    pub(crate) fn guest_time(&self, now: Instant) -> Duration {
         let open = self.host_since.map(|s| now.saturating_duration_since(s)).unwrap_or_default();
         now.saturating_duration_since(self.started).saturating_sub(self.host_time + open)
     }
 
     /// Account one of wasmtime's call hooks at `now`.
-    pub fn transition(&mut self, hook: CallHook, now: Instant) -> Option<Outermost> {
+    pub(crate) fn transition(&mut self, hook: CallHook, now: Instant) -> Option<Outermost> {
         match hook {
             CallHook::CallingHost => {
                 self.open(now);

@@ -26,27 +26,27 @@ use crate::secrets::Redactor;
 const MAX_LOG_LINE: usize = 4096;
 /// Log lines one run (one session, all its calls) may emit; after that,
 /// lines are counted and dropped, and one line says how many.
-pub const LOG_BUDGET_LINES: u64 = 5_000;
+pub(super) const LOG_BUDGET_LINES: u64 = 5_000;
 /// Bytes of log text one run may emit.
-pub const LOG_BUDGET_BYTES: u64 = 1024 * 1024;
+pub(super) const LOG_BUDGET_BYTES: u64 = 1024 * 1024;
 /// Bytes of guest stderr kept (panic messages and tracebacks land there).
-pub const STDERR_CAPACITY: usize = 64 * 1024;
+pub(super) const STDERR_CAPACITY: usize = 64 * 1024;
 
 /// Why the epoch callback stopped a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interruption {
+pub(super) enum Interruption {
     Cpu,
 }
 
 /// A limit the guest ran into, as the limiter saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LimitHit {
+pub(super) enum LimitHit {
     Memory { desired: usize },
     Table { desired: usize },
 }
 
 /// wasmtime's [`StoreLimits`], plus a record of the growth it refused.
-pub struct Limiter {
+pub(super) struct Limiter {
     inner: StoreLimits,
     pub(super) hit: Option<LimitHit>,
 }
@@ -99,7 +99,7 @@ impl ResourceLimiter for Limiter {
 
 /// The connector log budget of one run, shared by its calls.
 #[derive(Debug, Default)]
-pub struct LogBudget {
+pub(super) struct LogBudget {
     lines: AtomicU64,
     bytes: AtomicU64,
     dropped: AtomicU64,
@@ -107,7 +107,7 @@ pub struct LogBudget {
 
 impl LogBudget {
     /// May a line of `len` bytes be logged? Counts it as dropped if not.
-    pub fn take(&self, len: usize) -> bool {
+    pub(super) fn take(&self, len: usize) -> bool {
         let lines = self.lines.fetch_add(1, Ordering::Relaxed) + 1;
         let bytes = self.bytes.fetch_add(len as u64, Ordering::Relaxed) + len as u64;
         if lines > LOG_BUDGET_LINES || bytes > LOG_BUDGET_BYTES {
@@ -117,7 +117,7 @@ impl LogBudget {
         true
     }
 
-    pub fn dropped(&self) -> u64 {
+    pub(super) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
 }
@@ -126,7 +126,7 @@ impl LogBudget {
 /// the store: when the wall deadline passes, the host reads it before it
 /// drops the call (dropping unwinds the host call and clears it).
 #[derive(Debug, Default)]
-pub struct Whereabouts {
+pub(super) struct Whereabouts {
     /// Nanoseconds after the call started that the outermost host call
     /// began, plus one; 0 while the guest runs its own code.
     host_since: AtomicU64,
@@ -135,7 +135,7 @@ pub struct Whereabouts {
 
 impl Whereabouts {
     /// What the guest was doing, `call_started` being when its call began.
-    pub fn waiting(&self, call_started: Instant) -> Waiting {
+    pub(super) fn waiting(&self, call_started: Instant) -> Waiting {
         let since = self.host_since.load(Ordering::SeqCst);
         if since == 0 {
             return Waiting::Computing;

@@ -173,7 +173,9 @@ impl HttpGate {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    /// Log one request at info (`-v`) and keep it for the run.
+    /// Log one request at info (`-v`) and keep it for the run. The
+    /// redactor masks secrets whatever their percent-encoding in the path
+    /// or the query (see [`crate::secrets::Redactor`]).
     fn note(&self, req: &OutboundRequest, result: &Result<OutboundResponse, HttpFailure>, millis: u64) {
         let mut url = strip_query_secrets(&req.url);
         if let Some(r) = &self.redactor {
@@ -235,7 +237,13 @@ impl HttpGate {
             if sent >= self.policy.request_budget {
                 return Err(HttpFailure::BudgetExhausted(self.policy.request_budget));
             }
-            self.pacer.until_ready().await;
+            if let Err(held) = self.pacer.until_ready(self.policy.max_retry_wait).await {
+                // The PSA asked everyone to wait longer than Ferry waits
+                // within a run: answered here as the PSA would, without
+                // sending (a request now would only extend its penalty).
+                tracing::info!("HTTP {} not sent: the PSA asked to wait {} s", req.method, held_secs(held));
+                return Ok(held_answer(held));
+            }
             self.bump(|s| s.requests += 1);
             let started = std::time::Instant::now();
             let result = self.send_once(&req, url.clone()).await;
@@ -245,10 +253,10 @@ impl HttpGate {
                     self.bump(|s| s.rate_limited += 1);
                     // Every request of the integration waits, not just this
                     // one: the PSA's window is full for all of them.
+                    // However long: the PSA's penalty may grow with every
+                    // request it refuses.
                     let wait = retry_after(resp).unwrap_or_else(|| self.backoff(attempt, true));
-                    if wait <= self.policy.max_retry_wait {
-                        self.pacer.rate_limited(Some(wait));
-                    }
+                    self.pacer.rate_limited(Some(wait));
                     Some(wait)
                 }
                 Ok(resp) if resp.status == 503 => {
@@ -379,6 +387,27 @@ pub fn strip_query_secrets(url: &str) -> String {
         out.push_str(f);
     }
     out
+}
+
+/// A request held by a 429's pause for `held` more, answered without being
+/// sent: a 429 with the remaining wait as `Retry-After` (whole seconds,
+/// rounded up, so the streams held right after one 429 all state the
+/// PSA's own figure), so every connector fails it as rate-limited exactly
+/// as it would the PSA's answer. `x-ferry-held` tells it apart.
+fn held_answer(held: Duration) -> OutboundResponse {
+    OutboundResponse {
+        status: 429,
+        headers: vec![
+            ("retry-after".into(), held_secs(held).to_string()),
+            ("x-ferry-held".into(), "not sent: the PSA asked every request to wait".into()),
+        ],
+        body: Vec::new(),
+    }
+}
+
+/// `d` in whole seconds, rounded up.
+fn held_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 /// `Retry-After` as seconds or an HTTP date.

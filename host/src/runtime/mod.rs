@@ -49,27 +49,27 @@ pub enum RuntimeError {
     NotAConnector(#[from] NotAConnector),
     #[error("the WebAssembly engine could not start: {0}")]
     Engine(String),
-    #[error("connector `{connector}` could not be instantiated: {message}")]
+    #[error("{connector} could not be instantiated: {message}")]
     Instantiate { connector: String, message: String },
-    #[error("connector `{connector}` crashed (trap): {message}")]
+    #[error("{connector} crashed (trap): {message}")]
     Trap { connector: String, message: String },
-    #[error("connector `{connector}` used more than its CPU budget of {limit:?} in one call (an endless loop?)")]
+    #[error("{connector} used more than its CPU budget of {limit:?} in one call (an endless loop?)")]
     CpuLimit { connector: String, limit: Duration },
-    #[error("connector `{connector}` did not finish a call within {limit:?}: {waiting}")]
+    #[error("{connector} did not finish a call within {limit:?}: {waiting}")]
     CallTimeout { connector: String, limit: Duration, waiting: Waiting },
-    #[error("connector `{connector}` exceeded its memory limit of {limit_mib} MiB")]
+    #[error("{connector} exceeded its memory limit of {limit_mib} MiB")]
     MemoryLimit { connector: String, limit_mib: usize },
-    #[error("connector `{connector}` grew a table past the limit ({desired} elements)")]
+    #[error("{connector} grew a table past the limit ({desired} elements)")]
     TableLimit { connector: String, desired: usize },
-    #[error("connector `{connector}` exited (code {code}) instead of returning a result{stderr}")]
+    #[error("{connector} exited (code {code}) instead of returning a result{stderr}")]
     Exited { connector: String, code: i32, stderr: String },
-    #[error("connector `{connector}` ran out of stack (recursion too deep?){stderr}")]
+    #[error("{connector} ran out of stack (recursion too deep?){stderr}")]
     StackOverflow { connector: String, stderr: String },
-    #[error("connector `{connector}` returned {records} records in one page; the limit is {limit}")]
+    #[error("{connector} returned {records} records in one page; the limit is {limit}")]
     PageTooLarge { connector: String, records: usize, limit: usize },
-    #[error("connector `{connector}` returned {got} records when asked for {asked}")]
+    #[error("{connector} returned {got} records when asked for {asked}")]
     WrongStream { connector: String, asked: String, got: String },
-    #[error("connector `{connector}`: {source}")]
+    #[error("{connector}: {source}")]
     Allowlist {
         connector: String,
         #[source]

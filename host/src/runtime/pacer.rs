@@ -19,7 +19,9 @@
 //!
 //! Adaptive: a 429 means the PSA counts differently (other clients on the
 //! same IP, a stricter limit than published). The pacer then holds every
-//! request of the integration for the stated `Retry-After` (or until the
+//! request of the integration for the stated `Retry-After`, however long
+//! (a request the pause would hold longer than the maximum retry wait is
+//! not sent at all, see [`Pacer::until_ready`]) (or until the
 //! oldest logged send leaves the window when none is stated), and lowers
 //! the allowance by a tenth; each window that passes without a 429 gives
 //! back a tenth of the published allowance.
@@ -140,6 +142,14 @@ impl SlidingWindow {
     }
 }
 
+impl SlidingWindow {
+    /// How much longer a 429's pause holds every request at `now`, if one
+    /// does.
+    pub fn held_for(&self, now: Instant) -> Option<Duration> {
+        self.paused_until.filter(|until| *until > now).map(|until| until - now)
+    }
+}
+
 /// A tenth of the allowance, at least one request.
 fn step(max_allowed: usize) -> usize {
     (max_allowed / 10).max(1)
@@ -161,16 +171,26 @@ impl Pacer {
         Pacer { window: Mutex::new(window) }
     }
 
-    /// Wait for a send slot.
-    pub async fn until_ready(&self) {
+    /// Wait for a send slot, unless a 429's pause would hold the request
+    /// longer than `max_wait`: then say at once how long it still holds
+    /// (the request is not sent; its caller fails it as rate-limited).
+    /// Checked on every wake-up, so a request already waiting for the
+    /// window gives up as soon as a long pause starts.
+    pub async fn until_ready(&self, max_wait: Duration) -> Result<(), Duration> {
         loop {
             let at = match self.window.lock() {
-                Ok(mut w) => match w.try_acquire(Instant::now()) {
-                    Ok(()) => return,
-                    Err(at) => at,
-                },
+                Ok(mut w) => {
+                    let now = Instant::now();
+                    if let Some(held) = w.held_for(now).filter(|held| *held > max_wait) {
+                        return Err(held);
+                    }
+                    match w.try_acquire(now) {
+                        Ok(()) => return Ok(()),
+                        Err(at) => at,
+                    }
+                }
                 // A poisoned lock: a panic elsewhere already failed the run.
-                Err(_) => return,
+                Err(_) => return Ok(()),
             };
             tokio::time::sleep_until(at.into()).await;
         }
@@ -320,6 +340,19 @@ mod tests {
         // Lowered below what is logged: the 9th-newest send decides.
         let sends = simulate(&mut w, t0 + W + WINDOW_SLACK, &[Duration::ZERO; 10]);
         assert!(busiest(&sends, W + WINDOW_SLACK) <= 9);
+    }
+
+    #[tokio::test]
+    async fn a_pause_longer_than_the_maximum_wait_refuses_at_once() {
+        let pacer = Pacer::new(None, 0.97);
+        assert_eq!(pacer.until_ready(Duration::from_secs(120)).await, Ok(()));
+        pacer.rate_limited(Some(Duration::from_secs(297)));
+        let held = pacer.until_ready(Duration::from_secs(120)).await.unwrap_err();
+        assert!(held > Duration::from_secs(296) && held <= Duration::from_secs(297), "{held:?}");
+        // A short pause is waited out.
+        let short = Pacer::new(None, 0.97);
+        short.rate_limited(Some(Duration::from_millis(20)));
+        assert_eq!(short.until_ready(Duration::from_secs(120)).await, Ok(()));
     }
 
     #[test]

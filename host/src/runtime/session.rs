@@ -22,10 +22,9 @@ use super::host::{
 };
 use super::http::{HttpGate, HttpStats};
 use super::state::{ConnectorState, StateBackend, StateMap};
-use super::wit::latest::ModelPage;
 use super::wit::{self, Connector, ConnectorPre};
 use super::{Runtime, RuntimeError};
-use crate::model::{self, RateLimit, StreamKind};
+use crate::model::{self, RateLimit, StreamId};
 use crate::secrets::Redactor;
 use crate::text::{self, ERROR_BYTES};
 
@@ -39,6 +38,10 @@ const MAX_LABEL: usize = 200;
 pub struct SessionConfig {
     /// Name used in logs and errors (integration name or connector id).
     pub label: String,
+    /// `label` names an integration (not a connector): errors then say
+    /// "the connector of integration `NAME`", so an operator is not sent
+    /// looking for a connector of that name.
+    pub integration: bool,
     /// Resolved config, secrets included, passed to the connector.
     pub config: Vec<(String, String)>,
     /// Secret values to scrub from anything the connector says.
@@ -79,6 +82,9 @@ pub struct Session<'r> {
     redactor: Arc<Redactor>,
     config: Vec<(String, String)>,
     label: String,
+    /// How errors name what ran: "connector `ID`" or "the connector of
+    /// integration `NAME`".
+    named: String,
     /// Connector log lines of this session (one sync run) share a budget.
     log_budget: Arc<LogBudget>,
     state: Arc<ConnectorState>,
@@ -102,8 +108,13 @@ type CallResult<T> = Result<T, RuntimeError>;
 impl<'r> Session<'r> {
     pub(super) fn new(runtime: &'r Runtime, pre: ConnectorPre, config: SessionConfig) -> Result<Self, RuntimeError> {
         let map: HashMap<String, String> = config.config.iter().cloned().collect();
+        let named = if config.integration {
+            format!("the connector of integration `{}`", config.label)
+        } else {
+            format!("connector `{}`", config.label)
+        };
         let allowlist = Allowlist::expand(&config.allowed_hosts, &map)
-            .map_err(|source| RuntimeError::Allowlist { connector: config.label.clone(), source })?;
+            .map_err(|source| RuntimeError::Allowlist { connector: named.clone(), source })?;
         let state = ConnectorState::new(&config.label, config.state.initial, config.state.backend);
         let redactor = Arc::new(Redactor::new(config.secrets));
         // What the connector keeps in state is a secret too (its tokens).
@@ -119,6 +130,7 @@ impl<'r> Session<'r> {
             redactor,
             config: config.config,
             label: config.label,
+            named,
             log_budget: Arc::new(LogBudget::default()),
             state: Arc::new(state),
         })
@@ -132,10 +144,6 @@ impl<'r> Session<'r> {
     /// [`super::http::KEPT_REQUESTS`]).
     pub fn request_log(&self) -> Vec<super::http::RequestRecord> {
         self.gate.request_log()
-    }
-
-    pub fn allowed_origins(&self) -> String {
-        self.gate.allowlist().describe()
     }
 
     pub fn redactor(&self) -> &Redactor {
@@ -161,7 +169,7 @@ impl<'r> Session<'r> {
                 v.notices = v.notices.iter().map(|n| self.redactor.gate(n, ERROR_BYTES)).collect();
                 v
             })
-            .map_err(|e| self.scrub(e.into())))
+            .map_err(|e| self.scrub(validate_config_error(e))))
     }
 
     pub async fn check(&mut self) -> CallResult<Result<model::CheckReport, model::ConnectorError>> {
@@ -172,83 +180,48 @@ impl<'r> Session<'r> {
         Ok(answer.map(|report| self.scrub_report(report.into())).map_err(|e| self.scrub(e.into())))
     }
 
-    /// Read one page of one of the seven kinds. Takes `&self`: a sync reads
-    /// several streams at once through one session, so they share its rate
-    /// limiter and request budget.
+    /// Read one page of a stream: one of the seven kinds, or (contract
+    /// 0.3+) an extra stream by name, whose records come back as
+    /// `Record::Item`. A page of another stream's records is refused (an
+    /// empty one is harmless). Takes `&self`: a sync reads several streams
+    /// at once through one session, so they share its pacer and request
+    /// budget.
     pub async fn read(
         &self,
-        stream: StreamKind,
+        stream: &StreamId,
         cursor: Option<String>,
         since: Option<String>,
     ) -> CallResult<Result<model::Page, model::ConnectorError>> {
-        let asked = wit::latest::StreamRef::Kind(stream.into());
-        let page = match self.read_page(asked, cursor, since).await? {
-            Err(e) => return Ok(Err(e)),
-            Ok(page) => page,
+        let asked = match stream {
+            StreamId::Kind(kind) => wit::latest::StreamRef::Kind((*kind).into()),
+            StreamId::Extra(name) => wit::latest::StreamRef::Extra(name.clone()),
         };
-        match page {
-            ModelPage::Kind(kind, page) => {
-                // An empty page of another case is harmless.
-                if kind != stream && !page.records.is_empty() {
-                    return Err(self.wrong_stream(stream.as_str(), kind.as_str()));
-                }
-                self.check_size(page.records.len())?;
-                Ok(Ok(page))
-            }
-            ModelPage::Items(items) if items.items.is_empty() => {
-                Ok(Ok(model::Page { records: Vec::new(), next: items.next, total: items.total }))
-            }
-            ModelPage::Items(_) => Err(self.wrong_stream(stream.as_str(), "items")),
-        }
-    }
-
-    /// Read one page of an extra stream (contract 0.3+), by its name.
-    pub async fn read_extra(
-        &self,
-        stream: &str,
-        cursor: Option<String>,
-        since: Option<String>,
-    ) -> CallResult<Result<model::ItemPage, model::ConnectorError>> {
-        let asked = wit::latest::StreamRef::Extra(stream.to_string());
-        let page = match self.read_page(asked, cursor, since).await? {
-            Err(e) => return Ok(Err(e)),
-            Ok(page) => page,
-        };
-        match page {
-            ModelPage::Items(items) => {
-                self.check_size(items.items.len())?;
-                Ok(Ok(items))
-            }
-            ModelPage::Kind(_, page) if page.records.is_empty() => {
-                Ok(Ok(model::ItemPage { items: Vec::new(), next: page.next, total: page.total }))
-            }
-            ModelPage::Kind(kind, _) => Err(self.wrong_stream(stream, kind.as_str())),
-        }
-    }
-
-    async fn read_page(
-        &self,
-        stream: wit::latest::StreamRef,
-        cursor: Option<String>,
-        since: Option<String>,
-    ) -> CallResult<Result<ModelPage, model::ConnectorError>> {
         let config = &self.config;
         let answer = self
             .call_renewing(async |c: &Connector, store: &mut Store<HostState>| {
-                c.call_read(store, config, stream.clone(), cursor.as_deref(), since.as_ref()).await
+                c.call_read(store, config, asked.clone(), cursor.as_deref(), since.as_ref()).await
             })
             .await?;
-        Ok(answer.map(wit::latest::page_into_model).map_err(|e| self.scrub(e.into())))
+        let (kind, page) = match answer {
+            Err(e) => return Ok(Err(self.scrub(e.into()))),
+            Ok(page) => wit::latest::page_into_model(page),
+        };
+        if kind != stream.kind() && !page.records.is_empty() {
+            let got = kind.map(|k| k.as_str()).unwrap_or("items");
+            return Err(self.wrong_stream(&stream.to_string(), got));
+        }
+        self.check_size(page.records.len())?;
+        Ok(Ok(page))
     }
 
     fn wrong_stream(&self, asked: &str, got: &str) -> RuntimeError {
-        RuntimeError::WrongStream { connector: self.label.clone(), asked: asked.to_string(), got: got.to_string() }
+        RuntimeError::WrongStream { connector: self.named.clone(), asked: asked.to_string(), got: got.to_string() }
     }
 
     fn check_size(&self, records: usize) -> CallResult<()> {
         let limit = self.runtime.limits.page_records;
         if records > limit {
-            return Err(RuntimeError::PageTooLarge { connector: self.label.clone(), records, limit });
+            return Err(RuntimeError::PageTooLarge { connector: self.named.clone(), records, limit });
         }
         Ok(())
     }
@@ -373,7 +346,7 @@ impl<'r> Session<'r> {
             Ok(UpdateDeadline::Yield(1))
         });
 
-        let label = self.label.clone();
+        let label = self.named.clone();
         let timeout = limits.call_timeout;
         let memory_mib = limits.memory_bytes / (1024 * 1024);
         let cpu = limits.cpu_per_call;
@@ -505,9 +478,32 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).to_string()
 }
 
+/// A `validate-config` failure in Ferry's terms. `token-expired` there is
+/// a connector bug, not a refusal of the credentials: validation may not
+/// use the network, so no PSA refused any token.
+fn validate_config_error(e: wit::latest::ConnectorError) -> model::ConnectorError {
+    match e {
+        wit::latest::ConnectorError::TokenExpired(detail) => model::ConnectorError::Other {
+            detail: format!(
+                "connector bug: validate-config answered token-expired, but it runs without network access, so no \
+                 PSA refused a token ({detail})"
+            ),
+        },
+        other => other.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_expired_from_validate_config_is_a_connector_bug() {
+        let e = validate_config_error(wit::latest::ConnectorError::TokenExpired("validate token expired".into()));
+        assert!(matches!(e, model::ConnectorError::Other { .. }), "{e:?}");
+        assert!(e.to_string().starts_with("connector bug") && !e.to_string().contains("refused the credentials"));
+        assert!(e.hint().contains("connector's author"), "{}", e.hint());
+    }
 
     fn classify(e: wasmtime::Error, facts: CallFacts) -> RuntimeError {
         classify_trap(&e, &facts, "probe", 64, std::time::Duration::from_secs(5), &Redactor::new(vec!["s3cret".into()]))

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::{CardTarget, ConnectorOrigin, LinkState, RunStatus, StreamStatus, Trigger};
 use crate::model::Mode;
-use crate::model::StreamKind;
+use crate::model::{StreamId, StreamKind};
 use crate::options::Stage;
 use crate::rules::IdentityField;
 
@@ -69,6 +69,25 @@ spelled! {
     IdentityField => "layout identity field",
     ConnectorOrigin => "connector origin",
     Trigger => "run trigger",
+}
+
+/// A stream of an integration, as its spelling (`companies`,
+/// `extra:contracts`); text that names no stream is corrupt, as for the
+/// enums.
+impl ToSql for StreamId {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            StreamId::Kind(kind) => ToSqlOutput::from(kind.as_str()),
+            StreamId::Extra(_) => ToSqlOutput::from(self.to_string()),
+        })
+    }
+}
+
+impl FromSql for StreamId {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        text.parse().map_err(|_| CorruptValue::new("stream", text).into_sql())
+    }
 }
 
 /// A JSON column: serialised on the way in, parsed strictly on the way out
@@ -143,6 +162,14 @@ mod tests {
                 (StreamKind::Tickets, "tickets"),
             ],
         );
+        for kind in StreamKind::iter() {
+            let id = StreamId::Kind(kind);
+            assert_eq!(stored(&conn, &id), kind.as_str());
+            assert_eq!(read_back::<StreamId>(&conn, kind.as_str()).expect("decode"), id);
+        }
+        let contracts = StreamId::Extra("contracts".into());
+        assert_eq!(stored(&conn, &contracts), "extra:contracts");
+        assert_eq!(read_back::<StreamId>(&conn, "extra:contracts").expect("decode"), contracts);
         round_trips(&conn, &[(Mode::Full, "full"), (Mode::Incremental, "incremental")]);
         round_trips(
             &conn,
@@ -219,6 +246,12 @@ mod tests {
         assert!(corrupt::<RunStatus>(&conn, "exploded").contains("run status"));
         assert!(corrupt::<StreamStatus>(&conn, "done").contains("stream status"));
         assert!(corrupt::<StreamKind>(&conn, "Companies").contains("stream"));
+        // An extra stream is spelled `extra:<name>`, the name well formed and
+        // never a kind's; a bare name is not a stored spelling.
+        for bad in ["contracts", "extra:", "extra:Contracts", "extra:companies", "extra:a b", "Companies"] {
+            assert!(corrupt::<StreamId>(&conn, bad).contains("stream `"), "{bad}");
+        }
+        assert!(corrupt::<Json<Vec<StreamId>>>(&conn, r#"["extra:"]"#).contains("JSON"));
         assert!(corrupt::<Mode>(&conn, "partial").contains("sync mode"));
         assert!(corrupt::<Stage>(&conn, "Closed").contains("ticket stage"));
         assert!(corrupt::<IdentityField>(&conn, "imei").contains("identity"));

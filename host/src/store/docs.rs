@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::codec::Json;
 use super::{Reader, Result, StoreError, Tx, now};
-use crate::model::{Field, StreamKind};
+use crate::model::{Field, StreamId};
 use crate::rules::IdentityField;
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,7 +117,7 @@ pub struct CardRow {
     pub id: i64,
     pub integration_id: i64,
     pub integration: String,
-    pub stream: StreamKind,
+    pub stream: StreamId,
     pub external_id: String,
     pub target: CardTarget,
     pub doc_id: i64,
@@ -697,13 +697,6 @@ impl Reader<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
-
-    pub fn count_assets(&self) -> Result<u64> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT COUNT(*) FROM assets WHERE archived_at IS NULL")?
-            .query_row([], |r| r.get::<_, i64>(0))? as u64)
-    }
 }
 
 impl Tx<'_> {
@@ -919,37 +912,11 @@ impl Reader<'_> {
         let mut stmt = self.conn().prepare_cached("SELECT company_id, layout_id, name FROM assets WHERE id = ?1")?;
         Ok(stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?)
     }
-
-    /// Cards of one integration and stream: (external id, doc id).
-    pub fn card_ids(&self, integration_id: i64, stream: &str) -> Result<Vec<(String, i64)>> {
-        let mut stmt =
-            self.conn().prepare("SELECT external_id, doc_id FROM cards WHERE integration_id = ?1 AND stream = ?2")?;
-        let rows = stmt
-            .query_map(params![integration_id, stream], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
-    }
 }
 
-impl Tx<'_> {
-    pub fn delete_card(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<()> {
-        self.conn()
-            .prepare_cached("DELETE FROM cards WHERE integration_id = ?1 AND stream = ?2 AND external_id = ?3")?
-            .execute(params![integration_id, stream, external_id])?;
-        Ok(())
-    }
-}
+impl Tx<'_> {}
 
 impl Reader<'_> {
-    /// Live cards still pointing at an asset (from any integration).
-    pub fn live_cards_on(&self, target: CardTarget, doc_id: i64) -> Result<u64> {
-        let n: i64 = self
-            .conn()
-            .prepare_cached("SELECT COUNT(*) FROM cards WHERE doc_kind = ?1 AND doc_id = ?2 AND archived_at IS NULL")?
-            .query_row(params![target, doc_id], |r| r.get(0))?;
-        Ok(n as u64)
-    }
-
     // ---- company links ----
 
     pub fn company_link(&self, integration_id: i64, external_id: &str) -> Result<Option<CompanyLink>> {

@@ -13,7 +13,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Reader, Result, Tx, now};
-use crate::model::StreamKind;
+use crate::model::StreamId;
 
 /// One record to write.
 #[derive(Debug, Clone)]
@@ -262,20 +262,32 @@ impl Reader<'_> {
         self.optional(r)
     }
 
+    /// The extra streams (contract 0.3) this integration's mirror holds
+    /// records of, in name order.
+    pub fn mirror_extra_streams(&self, integration_id: i64) -> Result<Vec<StreamId>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT DISTINCT stream FROM mirror WHERE integration_id = ?1 AND stream LIKE 'extra:%' ORDER BY stream",
+        )?;
+        let rows = stmt.query_map([integration_id], |r| r.get::<_, StreamId>(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     /// Live (not deleted) records per stream.
-    pub fn mirror_counts(&self, integration_id: i64) -> Result<Vec<(StreamKind, u64)>> {
+    pub fn mirror_counts(&self, integration_id: i64) -> Result<Vec<(StreamId, u64)>> {
         let mut stmt = self.conn().prepare(
             "SELECT stream, COUNT(*) FROM mirror WHERE integration_id = ?1 AND deleted_at IS NULL
              GROUP BY stream ORDER BY stream",
         )?;
         let rows = stmt
-            .query_map([integration_id], |r| Ok((r.get::<_, StreamKind>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .query_map([integration_id], |r| Ok((r.get::<_, StreamId>(0)?, r.get::<_, i64>(1)? as u64)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     /// PSA types seen, with how many live records carry each:
-    /// (`asset-type` | `company-type` | other lookup kinds, name, count).
+    /// (`asset-type` | `company-type` | an extra stream (`extra:NAME`, its
+    /// items' type names, what `--when-type` sorts them by) | other lookup
+    /// kinds, name, count).
     /// Types known only from lookups count 0.
     pub fn type_counts(&self, integration_id: i64) -> Result<Vec<(String, String, u64)>> {
         let mut stmt = self.conn().prepare(
@@ -285,6 +297,9 @@ impl Reader<'_> {
                  UNION ALL
                  SELECT 'company-type', j.value FROM mirror, json_each(json_extract(mirror.data, '$.record.types')) j
                   WHERE integration_id = ?1 AND stream = 'companies' AND deleted_at IS NULL
+                 UNION ALL
+                 SELECT stream, json_extract(data, '$.record.type_name') FROM mirror
+                  WHERE integration_id = ?1 AND stream LIKE 'extra:%' AND deleted_at IS NULL
              ),
              known(kind, name) AS (
                  SELECT json_extract(data, '$.record.kind'), json_extract(data, '$.record.name') FROM mirror

@@ -10,6 +10,7 @@
 
 pub mod codec;
 mod connectors;
+mod console;
 mod docs;
 mod integrations;
 mod mirror;
@@ -29,6 +30,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use crate::vault::Vault;
 
 pub use self::connectors::{ConnectorOrigin, ConnectorRow};
+pub use self::console::{Notification, RunToNotify, SearchHit};
 pub use self::docs::{
     AssetFilter, AssetRow, CardRow, CardTarget, CardWrite, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
 };
@@ -456,7 +458,7 @@ fn uri_path(path: &Path) -> String {
 pub(crate) mod tests {
     use super::*;
 
-    pub fn temp_store() -> (tempfile::TempDir, Store) {
+    pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("ferry.db")).expect("open");
         (dir, store)

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::codec::Json;
 use super::{Reader, Result, StoreError, Tx, now};
 use crate::model::Mode;
-use crate::model::StreamKind;
+use crate::model::StreamId;
 
 /// Where a run stands; stored as spelled in lowercase (`succeeded`).
 #[derive(
@@ -102,7 +102,7 @@ pub enum Trigger {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunStreamRow {
-    pub stream: StreamKind,
+    pub stream: StreamId,
     pub status: StreamStatus,
     pub pages: u64,
     pub fetched: u64,
@@ -129,7 +129,7 @@ pub struct RunStreamRow {
 }
 
 impl RunStreamRow {
-    pub fn new(stream: StreamKind) -> Self {
+    pub fn new(stream: StreamId) -> Self {
         RunStreamRow {
             stream,
             status: StreamStatus::Running,
@@ -154,7 +154,7 @@ pub struct RunRow {
     pub id: i64,
     pub integration: String,
     pub mode: Mode,
-    pub streams: Vec<StreamKind>,
+    pub streams: Vec<StreamId>,
     pub trigger: Trigger,
     pub status: RunStatus,
     pub started_at: String,
@@ -185,7 +185,7 @@ pub struct StreamState {
 }
 
 impl Tx<'_> {
-    pub fn start_run(&self, integration_id: i64, mode: Mode, streams: &[StreamKind], trigger: Trigger) -> Result<i64> {
+    pub fn start_run(&self, integration_id: i64, mode: Mode, streams: &[StreamId], trigger: Trigger) -> Result<i64> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO runs (integration_id, mode, streams_json, trigger, status, started_at, pid)
@@ -418,7 +418,7 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         id: r.get(0)?,
         integration: r.get(1)?,
         mode: r.get(2)?,
-        streams: r.get::<_, Json<Vec<StreamKind>>>(3)?.0,
+        streams: r.get::<_, Json<Vec<StreamId>>>(3)?.0,
         trigger: r.get(4)?,
         status: r.get(5)?,
         started_at: r.get(6)?,

@@ -338,6 +338,34 @@ CREATE TABLE run_requests (
 );
 CREATE INDEX run_requests_by_run ON run_requests (run_id, id);
 "#,
+    // 12: the operator console (`ferry serve`): its admin token (an argon2
+    // hash, never the token), install-wide settings (the webhook URL) and
+    // notifications of failed or partial scheduled runs, shown until
+    // acknowledged.
+    r#"
+CREATE TABLE console_tokens (
+    id         INTEGER PRIMARY KEY,
+    hash       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE console_settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE console_notifications (
+    id              INTEGER PRIMARY KEY,
+    run_id          INTEGER NOT NULL UNIQUE,
+    integration     TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    error           TEXT,
+    finished_at     TEXT,
+    created_at      TEXT NOT NULL,
+    acknowledged_at TEXT,
+    delivered_at    TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT
+);
+"#,
 ];
 
 /// The schema version this Ferry writes.

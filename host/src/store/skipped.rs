@@ -6,12 +6,12 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::{Reader, Result, Tx, now};
-use crate::model::StreamKind;
+use crate::model::StreamId;
 
 /// One record kept aside.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SkippedRecord {
-    pub stream: StreamKind,
+    pub stream: StreamId,
     /// The PSA's id of the record, as the connector gave it (may be empty:
     /// that can be the reason).
     pub external_id: String,
@@ -65,12 +65,12 @@ impl Reader<'_> {
     }
 
     /// How many records each stream of a run skipped as invalid.
-    pub fn skipped_counts(&self, run_id: i64) -> Result<Vec<(StreamKind, u64)>> {
+    pub fn skipped_counts(&self, run_id: i64) -> Result<Vec<(StreamId, u64)>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT stream, COUNT(*) FROM skipped_records WHERE run_id = ?1 GROUP BY stream ORDER BY stream",
         )?;
         let rows = stmt
-            .query_map([run_id], |r| Ok((r.get::<_, StreamKind>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .query_map([run_id], |r| Ok((r.get::<_, StreamId>(0)?, r.get::<_, i64>(1)? as u64)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

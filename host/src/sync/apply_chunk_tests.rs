@@ -19,7 +19,7 @@ fn a_full_apply_over_several_chunks_sees_every_record_once() {
         page(&mut store, id, StreamKind::Companies, 1, &[company(&format!("x{i}"))]);
     }
     let report = apply(&mut store, id).expect("apply");
-    assert_eq!(report.stream(StreamKind::Assets).map(|c| c.created), Some(n as u64), "{report:?}");
+    assert_eq!(report.stream(&StreamKind::Assets.into()).map(|c| c.created), Some(n as u64), "{report:?}");
     let again = apply(&mut store, id).expect("apply");
-    assert_eq!(again.stream(StreamKind::Assets).map(|c| c.unchanged + c.updated + c.created), Some(n as u64));
+    assert_eq!(again.stream(&StreamKind::Assets.into()).map(|c| c.unchanged + c.updated + c.created), Some(n as u64));
 }

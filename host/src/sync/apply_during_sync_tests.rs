@@ -105,14 +105,14 @@ fn a_page_written_after_an_apply_in_the_same_run_is_applied_next() {
     let report = apply_changes(&mut store, id).expect("apply changes");
     assert_eq!(report.scope, ApplyScope::Changes, "only changes were looked at");
     assert!(card_exists(&store, id, StreamKind::Assets, "a2"), "page 2 of the same run reached the documentation");
-    assert_eq!(report.stream(StreamKind::Assets).map(|c| c.created), Some(1));
+    assert_eq!(report.stream(&StreamKind::Assets.into()).map(|c| c.created), Some(1));
 
     // A deletion mark of that run is a change too.
     store.transaction(|tx| tx.mark_unseen_deleted(id, StreamKind::Assets.as_str(), 2, 1)).expect("mark");
     let report = apply_changes(&mut store, id).expect("apply changes");
     assert_eq!(report.scope, ApplyScope::Changes);
-    assert_eq!(report.stream(StreamKind::Assets).map(|c| c.unchanged + c.updated), Some(2), "both seen again");
+    assert_eq!(report.stream(&StreamKind::Assets.into()).map(|c| c.unchanged + c.updated), Some(2), "both seen again");
     // Nothing changed since: nothing to look at.
     let report = apply_changes(&mut store, id).expect("apply changes");
-    assert_eq!(report.stream(StreamKind::Assets).map(|c| c.unchanged + c.updated + c.created), Some(0));
+    assert_eq!(report.stream(&StreamKind::Assets.into()).map(|c| c.unchanged + c.updated + c.created), Some(0));
 }

@@ -23,7 +23,11 @@
 //!   halts the streams in flight at once — their reads are dropped, their
 //!   checkpoints stay at their last commit — and starts no other; a stop
 //!   request or the run's time limit ends each stream after its page in
-//!   flight (they share the bounds) and starts no other.
+//!   flight (they share the bounds) and starts no other;
+//! - **the first call goes alone**: no second stream starts before the
+//!   run's first `read` has answered, so a connector that keeps a token in
+//!   its state (contract 0.3) fetches it once and every later call finds
+//!   it, rather than one token per stream started at the same moment.
 
 use std::cell::{Cell, RefCell};
 
@@ -34,7 +38,7 @@ use tokio::sync::Notify;
 
 use super::stream::{Bounds, Committed, PageRequest, ReadResult, Stop, StreamEnd, StreamRun};
 use super::{Observer, RunPlan, SyncError};
-use crate::model::StreamKind;
+use crate::model::{StreamId, StreamKind};
 use crate::runtime::Session;
 use crate::store::{RunStreamRow, Store, StoreError};
 
@@ -51,9 +55,9 @@ pub(super) struct Ended {
 /// Streams of an earlier phase are read before any of a later one starts:
 /// `lookups` (the PSA's types and statuses, a page or two) goes first, as
 /// it always has, and everything else after it.
-fn phase(stream: StreamKind) -> u8 {
+fn phase(stream: &StreamId) -> u8 {
     match stream {
-        StreamKind::Lookups => 0,
+        StreamId::Kind(StreamKind::Lookups) => 0,
         _ => 1,
     }
 }
@@ -62,14 +66,16 @@ fn phase(stream: StreamKind) -> u8 {
 /// (counts as of the last commit) and why it ended; or the database failed.
 type StreamDone = Result<(usize, StreamRun, StreamEnd), SyncError>;
 
-/// Raised by a run-stopping error: streams in flight stop at once.
+/// A one-way flag that can be awaited: raised by a run-stopping error
+/// (streams in flight stop at once), and by the run's first answer (more
+/// streams may start).
 #[derive(Default)]
-struct Halt {
+struct Flag {
     raised: Cell<bool>,
     notify: Notify,
 }
 
-impl Halt {
+impl Flag {
     fn raise(&self) {
         self.raised.set(true);
         self.notify.notify_waiters();
@@ -100,11 +106,13 @@ pub(super) struct Fetch<'a, 'r> {
     bounds: &'a Bounds<'a>,
     /// Records fetched by the run, all streams together.
     run_records: Cell<u64>,
-    halt: Halt,
+    halt: Flag,
+    /// Raised when the run's first `read` call has answered.
+    first_answer: Flag,
 }
 
 impl<'a, 'r> Fetch<'a, 'r> {
-    pub fn new(
+    pub(super) fn new(
         store: &'a mut Store,
         session: &'a Session<'r>,
         plan: &'a RunPlan<'a>,
@@ -118,7 +126,8 @@ impl<'a, 'r> Fetch<'a, 'r> {
             run_id,
             bounds,
             run_records: Cell::new(0),
-            halt: Halt::default(),
+            halt: Flag::default(),
+            first_answer: Flag::default(),
         }
     }
 
@@ -130,7 +139,7 @@ impl<'a, 'r> Fetch<'a, 'r> {
     /// to `ended` (with the store) as it ends, in the order they end;
     /// streams never started are handed over last, in dependency order.
     /// A database failure stops everything and is returned.
-    pub async fn run(
+    pub(super) async fn run(
         &self,
         concurrency: usize,
         mut ended: impl FnMut(&mut Store, Ended) -> Result<(), SyncError>,
@@ -145,9 +154,13 @@ impl<'a, 'r> Fetch<'a, 'r> {
         let mut stopping = false;
         loop {
             while !stopping && running.len() < concurrency.max(1) && next < streams.len() {
-                let stream = streams[next];
+                let stream = &streams[next];
                 // A later phase waits for the streams of the earlier one.
                 if !running.is_empty() && running_phase != phase(stream) {
+                    break;
+                }
+                // The first call goes alone (a token it fetches is shared).
+                if !running.is_empty() && !self.first_answer.raised() {
                     break;
                 }
                 running_phase = phase(stream);
@@ -155,7 +168,16 @@ impl<'a, 'r> Fetch<'a, 'r> {
                 running.push(Box::pin(self.read_stream(next, listing)));
                 next += 1;
             }
-            let Some(done) = running.next().await else { break };
+            let done = if running.is_empty() || self.first_answer.raised() {
+                running.next().await
+            } else {
+                tokio::select! {
+                    done = running.next() => done,
+                    // More streams may start now.
+                    () = self.first_answer.wait() => continue,
+                }
+            };
+            let Some(done) = done else { break };
             let (index, listing, end) = done?;
             match &end {
                 StreamEnd::Fatal { .. } => {
@@ -168,17 +190,18 @@ impl<'a, 'r> Fetch<'a, 'r> {
             ended(&mut self.store.borrow_mut(), Ended { index, row: listing.row, end: Some(end) })?;
         }
         for (index, stream) in streams.iter().enumerate().skip(next) {
-            ended(&mut self.store.borrow_mut(), Ended { index, row: RunStreamRow::new(*stream), end: None })?;
+            ended(&mut self.store.borrow_mut(), Ended { index, row: RunStreamRow::new(stream.clone()), end: None })?;
         }
         Ok(())
     }
 
     /// Plan a stream's listing and record it as running, so the run's
     /// streams are listed in dependency order whatever order they end in.
-    fn start(&self, stream: StreamKind) -> Result<StreamRun, StoreError> {
+    fn start(&self, stream: &StreamId) -> Result<StreamRun, StoreError> {
         let plan = self.plan;
         let mut store = self.store.borrow_mut();
-        let listing = StreamRun::plan(&mut store, plan.integration, plan.info, plan.request.mode, self.run_id, stream)?;
+        let listing =
+            StreamRun::plan(&mut store, plan.integration, plan.info, plan.request.mode, self.run_id, stream.clone())?;
         store.transaction(|tx| tx.put_run_stream(self.run_id, &listing.row))?;
         drop(store);
         self.observer().stream_started(stream, listing.resumed());
@@ -250,7 +273,10 @@ impl<'a, 'r> Fetch<'a, 'r> {
         tokio::select! {
             biased;
             () = self.halt.wait() => None,
-            read = self.session.read(next.stream, next.cursor, next.since) => Some(read),
+            read = self.session.read(&next.stream, next.cursor, next.since) => {
+                self.first_answer.raise();
+                Some(read)
+            }
         }
     }
 

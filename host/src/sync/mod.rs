@@ -34,14 +34,14 @@ use serde::Serialize;
 use self::stream::{Bounds, Stop, StreamEnd};
 use crate::apply::{self, ApplyReport};
 use crate::integrations;
-use crate::model::{ConnectorInfo, StreamKind};
+use crate::model::{ConnectorInfo, StreamId, StreamKind};
 use crate::options::IntegrationOptions;
 use crate::registry::{self, RegistryError};
 use crate::runtime::http::HttpStats;
 use crate::runtime::{LoadedConnector, Runtime, RuntimeError, Session};
 use crate::secrets::SecretError;
 use crate::store::{
-    IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, Store, StoreError, StreamState, StreamStatus, Trigger,
+    IntegrationRow, LockHolder, RunRow, RunStatus, RunStreamRow, Store, StoreError, StreamStatus, Trigger,
 };
 use crate::text::ERROR_BYTES;
 
@@ -52,7 +52,7 @@ pub struct SyncRequest {
     pub integration: String,
     pub mode: Mode,
     /// Empty: every stream the connector offers.
-    pub streams: Vec<StreamKind>,
+    pub streams: Vec<StreamId>,
     /// Who asked.
     pub trigger: Trigger,
     /// Run even if the same sync succeeded moments ago.
@@ -80,8 +80,8 @@ impl SyncRequest {
     }
 
     /// What makes two requests "the same sync" for deduplication.
-    fn scope(&self, streams: &[StreamKind]) -> String {
-        let names: Vec<&str> = streams.iter().map(|s| s.as_str()).collect();
+    fn scope(&self, streams: &[StreamId]) -> String {
+        let names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
         format!("{}:{}", self.mode.as_str(), names.join(","))
     }
 }
@@ -90,10 +90,10 @@ pub use dedup::dedup_window;
 
 /// Progress callbacks (a terminal progress bar, or nothing).
 pub trait Observer {
-    fn stream_started(&self, _stream: StreamKind, _resumed: bool) {}
+    fn stream_started(&self, _stream: &StreamId, _resumed: bool) {}
     /// `total` is the connector's count of the stream's records, when the
     /// PSA tells (contract 0.2.0 `page.total`).
-    fn page(&self, _stream: StreamKind, _fetched: u64, _total: Option<u64>) {}
+    fn page(&self, _stream: &StreamId, _fetched: u64, _total: Option<u64>) {}
     fn stream_finished(&self, _row: &RunStreamRow) {}
     fn applying(&self) {}
 }
@@ -210,8 +210,9 @@ pub async fn run(
     let integration = store.read().integration(&request.integration)?;
     let (connector, loaded) = registry::load(store, runtime, &integration.connector_id)?;
     let info = connector.info;
-    let streams = plan_streams(&info, &request.streams)?;
-    if request.reset && streams != [StreamKind::Tickets] {
+    let options = crate::options::IntegrationOptions::from_json(&integration.options);
+    let streams = plan_streams(&info, &request.streams, &options)?;
+    if request.reset && streams != [StreamId::Kind(StreamKind::Tickets)] {
         return Err(SyncError::ResetNeedsTickets);
     }
     let scope = request.scope(&streams);
@@ -254,8 +255,8 @@ struct RunPlan<'a> {
     integration: &'a IntegrationRow,
     info: &'a ConnectorInfo,
     loaded: &'a LoadedConnector,
-    /// In dependency order.
-    streams: &'a [StreamKind],
+    /// In dependency order, then the extra streams as declared.
+    streams: &'a [StreamId],
     fingerprint: &'a str,
 }
 
@@ -388,7 +389,7 @@ async fn run_started(
         observer.applying();
         let report = apply::apply_changes(store, integration.id)?;
         for row in &mut rows {
-            if let Some(c) = report.stream(row.stream) {
+            if let Some(c) = report.stream(&row.stream) {
                 row.archived = c.archived;
                 row.skipped = c.skipped;
                 store.transaction(|tx| tx.put_run_stream(run_id, row))?;
@@ -415,11 +416,11 @@ async fn run_started(
             Some("run the sync again".into()),
         ),
         (None, RunStatus::Failed | RunStatus::Partial) => {
-            let mut failed: Vec<String> = rows
-                .iter()
-                .filter(|r| r.status == StreamStatus::Failed)
-                .map(|r| format!("{}: {}", r.stream, r.error.clone().unwrap_or_default()))
-                .collect();
+            let mut failed = stream_failures(
+                rows.iter()
+                    .filter(|r| r.status == StreamStatus::Failed)
+                    .map(|r| (r.stream.to_string(), r.error.clone().unwrap_or_default())),
+            );
             if invalid > 0 {
                 failed.push(skipped_summary(&rows, invalid));
             }
@@ -479,22 +480,46 @@ fn run_requests(session: &Session<'_>) -> Vec<crate::store::RunRequest> {
         .collect()
 }
 
-/// The streams to read, in dependency order.
-fn plan_streams(info: &ConnectorInfo, wanted: &[StreamKind]) -> Result<Vec<StreamKind>, SyncError> {
+/// The streams to read: the kinds in dependency order, then the extra
+/// streams in the order the connector declares them. An extra stream the
+/// operator skips is not read (its records would be kept out anyway, and
+/// reading costs the PSA's request budget) unless asked for by name.
+fn plan_streams(
+    info: &ConnectorInfo,
+    wanted: &[StreamId],
+    options: &crate::options::IntegrationOptions,
+) -> Result<Vec<StreamId>, SyncError> {
+    let offered = info.all_streams();
     for w in wanted {
-        if info.stream(*w).is_none() {
+        if !offered.contains(w) {
             return Err(SyncError::UnknownStream {
                 connector: info.id.clone(),
                 stream: w.to_string(),
-                offered: info.streams.iter().map(|s| s.kind.to_string()).collect::<Vec<_>>().join(", "),
+                offered: offered.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
             });
         }
     }
-    Ok(StreamKind::ALL
+    Ok(offered
         .into_iter()
-        .filter(|k| info.stream(*k).is_some())
-        .filter(|k| wanted.is_empty() || wanted.contains(k))
+        .filter(|s| match wanted.is_empty() {
+            true => crate::rules::skip_stream(options, s).is_none(),
+            false => wanted.contains(s),
+        })
         .collect())
+}
+
+/// Failed streams as `stream: error`, streams that failed with the same
+/// error named together before it once (a PSA's long `Retry-After` ends
+/// every stream with the same words).
+fn stream_failures(failed: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    let mut grouped: Vec<(Vec<String>, String)> = Vec::new();
+    for (stream, error) in failed {
+        match grouped.iter_mut().find(|(_, e)| *e == error) {
+            Some((streams, _)) => streams.push(stream),
+            None => grouped.push((vec![stream], error)),
+        }
+    }
+    grouped.into_iter().map(|(streams, error)| format!("{}: {error}", streams.join(", "))).collect()
 }
 
 /// "N records skipped as invalid (stream: n, ...)".
@@ -505,5 +530,16 @@ fn skipped_summary(rows: &[RunStreamRow], invalid: u64) -> String {
     format!("{invalid} {noun} skipped as invalid ({})", per.join(", "))
 }
 
-/// `StreamState` is re-exported for callers that inspect checkpoints.
-pub type Checkpoint = StreamState;
+#[cfg(test)]
+mod stream_failure_tests {
+    #[test]
+    fn streams_failing_alike_are_reported_once() {
+        let failed =
+            [("companies", "429 (retry after 297 s)"), ("contacts", "boom"), ("assets", "429 (retry after 297 s)")]
+                .map(|(s, e)| (s.to_string(), e.to_string()));
+        assert_eq!(
+            super::stream_failures(failed.into_iter()),
+            ["companies, assets: 429 (retry after 297 s)", "contacts: boom"]
+        );
+    }
+}

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::hashing::content_hash;
-use crate::model::{Address, Field, Record, StreamKind};
+use crate::model::{Address, Field, Record, StreamId};
 use crate::secrets::Redactor;
 use crate::store::MirrorWrite;
 
@@ -84,6 +84,7 @@ fn card_len(r: &Record) -> usize {
         Record::Agreement(x) => x.card.len(),
         Record::Ticket(x) => x.card.len(),
         Record::Lookup(_) => 0,
+        Record::Item(x) => x.card.len(),
     }
 }
 
@@ -134,13 +135,45 @@ pub fn validate(index: usize, record: &Record) -> Result<(), InvalidRecord> {
     Ok(())
 }
 
+/// Is the record's id, or an id it refers to, holding a value that must
+/// never be stored (a configured secret, a token-like state value)? Such a
+/// record is kept aside as invalid: masking the id would rewrite it into
+/// another record's (two ids can collapse into one), and storing it would
+/// store the secret.
+pub fn secret_in_ids(index: usize, record: &Record, redactor: &Redactor) -> Result<(), InvalidRecord> {
+    let external = record.external_id();
+    let own = match record {
+        Record::Lookup(l) => l.id.as_str(),
+        _ => external.as_str(),
+    };
+    let contact = match record {
+        Record::Ticket(t) => t.contact_id.as_deref(),
+        _ => None,
+    };
+    let found = if redactor.in_record(own) {
+        Some(("id", "its id contains a secret"))
+    } else if record.company_id().is_some_and(|c| redactor.in_record(c)) {
+        Some(("company-id", "its company id contains a secret"))
+    } else if contact.is_some_and(|c| redactor.in_record(c)) {
+        Some(("contact-id", "its contact id contains a secret"))
+    } else {
+        None
+    };
+    match found {
+        Some((field, why)) => {
+            Err(InvalidRecord { index, id: crate::secrets::MASK.to_string(), field: Some(field), why: why.to_string() })
+        }
+        None => Ok(()),
+    }
+}
+
 /// Two records of one page that share an id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "stream `{stream}`: id `{id}` appears twice in one page (records {first} and {second}); ids must be unique in a stream"
 )]
 pub struct DuplicateId {
-    pub stream: StreamKind,
+    pub stream: StreamId,
     pub id: String,
     pub first: usize,
     pub second: usize,
@@ -150,13 +183,25 @@ pub struct DuplicateId {
 /// PSA, so a repeat there is never paging drift (which can repeat a record
 /// across pages): the connector mapped two records to one id, and keeping
 /// either would silently lose the other. Sync fails the stream and
-/// `ferry plugin check` fails the read with this same message.
-pub fn unique_ids(stream: StreamKind, records: &[Record]) -> Result<(), DuplicateId> {
+/// `ferry plugin check` fails the read with this same message. Invalid
+/// records do not count: they are kept aside one by one, so two of them
+/// without a usable id (both mapped to an empty one) lose nothing and must
+/// not fail the page.
+pub fn unique_ids(stream: &StreamId, records: &[Record]) -> Result<(), DuplicateId> {
+    unique_ids_except(stream, records, &[])
+}
+
+/// [`unique_ids`], the records at `invalid` (indices found invalid by the
+/// caller's other checks) not counting either.
+pub fn unique_ids_except(stream: &StreamId, records: &[Record], invalid: &[usize]) -> Result<(), DuplicateId> {
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(records.len());
     for (i, record) in records.iter().enumerate() {
+        if invalid.contains(&i) || validate(i, record).is_err() {
+            continue;
+        }
         let id = record.external_id();
         if let Some(first) = seen.get(&id) {
-            return Err(DuplicateId { stream, id: short(&id), first: *first, second: i });
+            return Err(DuplicateId { stream: stream.clone(), id: short(&id), first: *first, second: i });
         }
         seen.insert(id, i);
     }
@@ -164,16 +209,18 @@ pub fn unique_ids(stream: StreamKind, records: &[Record]) -> Result<(), Duplicat
 }
 
 /// Bring one record within bounds, before anything else reads it: every
-/// string has the integration's secrets masked (ids, timestamps and raw
-/// JSON included, so no error quoting them can leak one), then names and
-/// values longer than [`MAX_NAME_CHARS`] / [`MAX_VALUE_CHARS`] are cut.
-/// Ids and timestamps are not cut: validation refuses bad ones whole.
-/// Returns how many values were cut.
+/// string but the ids has what must never be stored masked (configured
+/// secrets and token-like state values, see
+/// [`Redactor::redact_record_in_place`]; timestamps and raw JSON included),
+/// then names and values longer than [`MAX_NAME_CHARS`] / [`MAX_VALUE_CHARS`]
+/// are cut. Ids and references are never rewritten (a rewritten id names
+/// another record): [`secret_in_ids`] keeps a record whose id holds a
+/// secret aside instead. Ids and timestamps are not cut: validation refuses
+/// bad ones whole. Returns how many values were cut.
 pub fn bound(record: &mut Record, redactor: &Redactor) -> u64 {
     let mut b = Bounds { redactor, cut: 0 };
     match record {
         Record::Company(c) => {
-            b.exact(&mut c.id);
             b.name(&mut c.name);
             b.opt_name(&mut c.status);
             c.types.iter_mut().for_each(|t| b.name(t));
@@ -186,8 +233,6 @@ pub fn bound(record: &mut Record, redactor: &Redactor) -> u64 {
             b.opt_exact(&mut c.raw);
         }
         Record::Contact(c) => {
-            b.exact(&mut c.id);
-            b.opt_exact(&mut c.company_id);
             b.name(&mut c.name);
             b.opt_name(&mut c.first_name);
             b.opt_name(&mut c.last_name);
@@ -200,8 +245,6 @@ pub fn bound(record: &mut Record, redactor: &Redactor) -> u64 {
             b.opt_exact(&mut c.raw);
         }
         Record::Asset(a) => {
-            b.exact(&mut a.id);
-            b.opt_exact(&mut a.company_id);
             b.name(&mut a.name);
             b.name(&mut a.type_name);
             b.opt_name(&mut a.status);
@@ -221,8 +264,6 @@ pub fn bound(record: &mut Record, redactor: &Redactor) -> u64 {
             b.opt_exact(&mut a.raw);
         }
         Record::Site(x) => {
-            b.exact(&mut x.id);
-            b.opt_exact(&mut x.company_id);
             b.name(&mut x.name);
             b.address(&mut x.address);
             b.opt_value(&mut x.phone);
@@ -231,8 +272,6 @@ pub fn bound(record: &mut Record, redactor: &Redactor) -> u64 {
             b.opt_exact(&mut x.raw);
         }
         Record::Agreement(a) => {
-            b.exact(&mut a.id);
-            b.opt_exact(&mut a.company_id);
             b.name(&mut a.name);
             b.opt_name(&mut a.type_name);
             b.opt_name(&mut a.status);
@@ -243,9 +282,6 @@ pub fn bound(record: &mut Record, redactor: &Redactor) -> u64 {
             b.opt_exact(&mut a.raw);
         }
         Record::Ticket(t) => {
-            b.exact(&mut t.id);
-            b.opt_exact(&mut t.company_id);
-            b.opt_exact(&mut t.contact_id);
             b.exact(&mut t.number);
             b.name(&mut t.subject);
             b.name(&mut t.status);
@@ -259,8 +295,14 @@ pub fn bound(record: &mut Record, redactor: &Redactor) -> u64 {
             b.opt_exact(&mut t.raw);
         }
         Record::Lookup(l) => {
-            b.exact(&mut l.id);
             b.name(&mut l.name);
+        }
+        Record::Item(x) => {
+            b.name(&mut x.name);
+            b.name(&mut x.type_name);
+            b.opt_exact(&mut x.updated_at);
+            b.card(&mut x.card);
+            b.opt_exact(&mut x.raw);
         }
     }
     b.cut
@@ -273,7 +315,7 @@ struct Bounds<'a> {
 
 impl Bounds<'_> {
     fn exact(&mut self, s: &mut String) {
-        self.redactor.redact_in_place(s);
+        self.redactor.redact_record_in_place(s);
     }
 
     fn opt_exact(&mut self, s: &mut Option<String>) {
@@ -283,7 +325,7 @@ impl Bounds<'_> {
     }
 
     fn limit(&mut self, s: &mut String, max: usize) {
-        self.redactor.redact_in_place(s);
+        self.redactor.redact_record_in_place(s);
         if crate::text::truncate_chars(s, max) {
             self.cut += 1;
         }
@@ -426,21 +468,30 @@ mod tests {
     #[test]
     fn repeated_ids_within_a_page_are_named() {
         let page = vec![asset("1", None), asset("2", None), asset("1", None)];
-        let err = unique_ids(StreamKind::Assets, &page).unwrap_err();
-        assert_eq!(err, DuplicateId { stream: StreamKind::Assets, id: "1".into(), first: 0, second: 2 });
+        let assets = StreamId::Kind(crate::model::StreamKind::Assets);
+        let err = unique_ids(&assets, &page).unwrap_err();
+        assert_eq!(err, DuplicateId { stream: assets.clone(), id: "1".into(), first: 0, second: 2 });
         let text = err.to_string();
         assert!(text.contains("`assets`") && text.contains("id `1`"), "{text}");
-        assert!(unique_ids(StreamKind::Assets, &page[..2]).is_ok());
-        assert!(unique_ids(StreamKind::Assets, &[]).is_ok());
+        assert!(unique_ids(&assets, &page[..2]).is_ok());
+        assert!(unique_ids(&assets, &[]).is_ok());
+    }
+
+    #[test]
+    fn invalid_records_never_count_as_repeated_ids() {
+        // Two records a connector could not read an id for: each is kept
+        // aside as invalid, and the page's valid records still sync.
+        let page = vec![asset("", None), asset("1", None), asset("", None)];
+        let assets = StreamId::Kind(crate::model::StreamKind::Assets);
+        assert!(validate(0, &page[0]).is_err(), "an empty id is invalid");
+        assert!(unique_ids(&assets, &page).is_ok());
     }
 
     #[test]
     fn bounds_mask_secrets_then_cut_and_count() {
         let secret = "s3cr3t-token-value";
         let r = Redactor::new([secret.to_string()]);
-        let Record::Asset(mut a) = asset(&format!("id-{secret}"), Some(&format!("{secret}-not-a-time"))) else {
-            unreachable!()
-        };
+        let Record::Asset(mut a) = asset("id-1", Some(&format!("{secret}-not-a-time"))) else { unreachable!() };
         a.name = "n".repeat(MAX_NAME_CHARS + 5);
         a.serial_number = Some(format!("{}{secret}", "v".repeat(MAX_VALUE_CHARS - 3)));
         a.card = vec![Field { label: "Note".into(), value: format!("see {secret}") }];
@@ -461,6 +512,49 @@ mod tests {
         let before = fine.clone();
         assert_eq!(bound(&mut fine, &r), 0);
         assert_eq!(fine, before);
+    }
+
+    #[test]
+    fn a_short_state_value_stays_in_records_a_token_like_one_is_masked() {
+        let r = Redactor::new(Vec::new());
+        let token = "tok_0123456789abcdefXYZ";
+        r.learn(["Work".to_string(), token.to_string()]);
+        let Record::Asset(mut a) = asset("Work-1", None) else { unreachable!() };
+        a.type_name = "Workstation".into();
+        a.name = "Work PC".into();
+        a.card = vec![Field { label: "Token".into(), value: format!("Bearer {token}") }];
+        let mut record = Record::Asset(a);
+        bound(&mut record, &r);
+        let Record::Asset(a) = &record else { unreachable!() };
+        assert_eq!((a.id.as_str(), a.type_name.as_str(), a.name.as_str()), ("Work-1", "Workstation", "Work PC"));
+        assert_eq!(a.card[0].value, "Bearer ********");
+        assert!(secret_in_ids(0, &record, &r).is_ok(), "a short state value in an id is no secret in records");
+        // In output text the short value is still masked.
+        assert_eq!(r.redact("Workstation"), "********station");
+    }
+
+    #[test]
+    fn ids_are_never_rewritten_a_secret_in_one_keeps_the_record_aside() {
+        let token = "tok_0123456789abcdefXYZ";
+        let r = Redactor::new(["configured-key".to_string()]);
+        r.learn([token.to_string()]);
+        for id in [format!("huge-{token}"), "configured-key-7".to_string()] {
+            let mut record = asset(&id, None);
+            bound(&mut record, &r);
+            assert_eq!(record.external_id(), id, "the id is not rewritten");
+            let err = secret_in_ids(3, &record, &r).unwrap_err();
+            assert_eq!((err.field, err.why.as_str()), (Some("id"), "its id contains a secret"));
+            assert!(!err.to_string().contains(token) && !err.to_string().contains("configured-key"), "{err}");
+        }
+        let Record::Asset(mut a) = asset("5", None) else { unreachable!() };
+        a.company_id = Some(token.to_string());
+        let record = Record::Asset(a);
+        assert_eq!(secret_in_ids(0, &record, &r).unwrap_err().field, Some("company-id"));
+        // Two records whose ids would have collapsed into one once masked
+        // are each kept aside; the page's other ids are still checked.
+        let page = vec![asset(&format!("{token}-a"), None), asset(&format!("{token}-b"), None), asset("1", None)];
+        let assets = StreamId::Kind(crate::model::StreamKind::Assets);
+        assert!(unique_ids_except(&assets, &page, &[0, 1]).is_ok());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{Mode, records};
-use crate::model::{ConnectorError, Page, Record, StreamKind};
+use crate::model::{ConnectorError, Page, Record, StreamId};
 use crate::runtime::RuntimeError;
 use crate::secrets::Redactor;
 use crate::store::{MirrorWrite, PageOutcome, RunStreamRow, SkippedRecord, Store, StoreError, StreamState, now};
@@ -76,7 +76,7 @@ impl Bounds<'_> {
 /// before it is committed.
 #[derive(Debug, Clone)]
 pub(super) struct PageRequest {
-    pub stream: StreamKind,
+    pub stream: StreamId,
     pub cursor: Option<String>,
     pub since: Option<String>,
 }
@@ -108,7 +108,7 @@ pub(super) struct Committed {
 pub(super) struct StreamRun {
     integration_id: i64,
     run_id: i64,
-    stream: StreamKind,
+    stream: StreamId,
     /// Run that started the full listing this read belongs to; `None` for
     /// an incremental read (which never proves a deletion).
     listing: Option<i64>,
@@ -133,18 +133,19 @@ impl StreamRun {
     /// Decide what this read is: resume a full listing from its checkpoint,
     /// start a new one, or read incrementally from the watermark. A new
     /// listing's start is checkpointed at once.
-    pub fn plan(
+    pub(super) fn plan(
         store: &mut Store,
         integration: &crate::store::IntegrationRow,
         info: &crate::model::ConnectorInfo,
         mode: Mode,
         run_id: i64,
-        stream: StreamKind,
+        stream: StreamId,
     ) -> Result<StreamRun, StoreError> {
-        let name = stream.as_str();
+        let name = stream.to_string();
+        let name = name.as_str();
         let mut state = store.read().stream_state(integration.id, name)?;
         let connector_sha = store.read().connector(&integration.connector_id)?.map(|c| c.sha256).unwrap_or_default();
-        let incremental_capable = info.stream(stream).is_some_and(|s| s.incremental);
+        let incremental_capable = info.incremental(&stream);
 
         let (listing, since, resumed) = match mode {
             Mode::Incremental => {
@@ -175,6 +176,7 @@ impl StreamRun {
         Ok(StreamRun {
             integration_id: integration.id,
             run_id,
+            row: RunStreamRow::new(stream.clone()),
             stream,
             listing,
             since,
@@ -184,22 +186,21 @@ impl StreamRun {
             read_cursor: if resumed { state_cursor } else { None },
             pages_read: 0,
             seen_cursors: HashSet::new(),
-            row: RunStreamRow::new(stream),
         })
     }
 
     /// Whether this listing goes on from an earlier run's checkpoint.
-    pub fn resumed(&self) -> bool {
+    pub(super) fn resumed(&self) -> bool {
         self.resumed
     }
 
-    pub fn stream(&self) -> StreamKind {
-        self.stream
+    pub(super) fn stream(&self) -> &StreamId {
+        &self.stream
     }
 
     /// The next page to read, or why none may be read now (cancelled, out
     /// of time, or paging without end).
-    pub fn next_page(&self, bounds: &Bounds<'_>) -> Result<PageRequest, StreamEnd> {
+    pub(super) fn next_page(&self, bounds: &Bounds<'_>) -> Result<PageRequest, StreamEnd> {
         if bounds.cancelled() {
             return Err(StreamEnd::Interrupted(Stop::Requested));
         }
@@ -214,7 +215,7 @@ impl StreamRun {
                 ),
             });
         }
-        Ok(PageRequest { stream: self.stream, cursor: self.read_cursor.clone(), since: self.since.clone() })
+        Ok(PageRequest { stream: self.stream.clone(), cursor: self.read_cursor.clone(), since: self.since.clone() })
     }
 
     /// Take in what the read of the page at the current cursor gave: bound
@@ -222,7 +223,7 @@ impl StreamRun {
     /// leak a secret into a checkpoint, and move the cursor on. Nothing is
     /// written yet (see [`StreamRun::commit`]). `run_records` counts the
     /// run's records across its streams.
-    pub fn check(
+    pub(super) fn check(
         &mut self,
         read: ReadResult,
         redactor: &Redactor,
@@ -264,11 +265,20 @@ impl StreamRun {
         let mut writes = Vec::with_capacity(page.records.len());
         let mut skipped: Vec<SkippedRecord> = Vec::new();
         let mut first_invalid = None;
+        let mut secret_ids = Vec::new();
+        // Skipped records still exist in the PSA: they must not count as
+        // deleted when this listing ends (ids that are themselves the fault
+        // name nothing stored). Their ids as the mirror has them, unmasked.
+        let mut still_there: Vec<String> = Vec::new();
         for (i, record) in page.records.iter().enumerate() {
-            match records::validate(i, record).and_then(|_| records::to_mirror(i, record)) {
+            let checked = records::secret_in_ids(i, record, redactor).inspect_err(|_| secret_ids.push(i));
+            match checked.and_then(|_| records::validate(i, record)).and_then(|_| records::to_mirror(i, record)) {
                 Ok(w) => writes.push(w),
                 Err(e) => {
-                    skipped.push(skipped_record(self.stream, record, &e, redactor));
+                    if e.field != Some("id") {
+                        still_there.push(record.external_id());
+                    }
+                    skipped.push(skipped_record(&self.stream, record, &e, redactor));
                     first_invalid.get_or_insert(e);
                 }
             }
@@ -284,13 +294,10 @@ impl StreamRun {
                 )),
             });
         }
-        // Skipped records still exist in the PSA: they must not count as
-        // deleted when this listing ends (ids that are themselves the fault
-        // name nothing stored).
-        let still_there: Vec<String> =
-            skipped.iter().filter(|r| r.field.as_deref() != Some("id")).map(|r| r.external_id.clone()).collect();
-        if let Err(e) = records::unique_ids(self.stream, &page.records) {
-            return Err(StreamEnd::Failed { message: format!("the connector returned an invalid page: {e}") });
+        if let Err(e) = records::unique_ids_except(&self.stream, &page.records, &secret_ids) {
+            return Err(StreamEnd::Failed {
+                message: redactor.redact(&format!("the connector returned an invalid page: {e}")),
+            });
         }
         *run_records += writes.len() as u64;
         if *run_records > bounds.run_records {
@@ -340,8 +347,9 @@ impl StreamRun {
     /// made uninterrupted, marks what it did not return deleted. Takes
     /// `&self` so the next page can be read meanwhile; hand the result to
     /// [`StreamRun::committed`].
-    pub fn commit(&self, store: &mut Store, page: &CheckedPage) -> Result<Committed, StoreError> {
-        let (id, name, run_id, listing) = (self.integration_id, self.stream.as_str(), self.run_id, self.listing);
+    pub(super) fn commit(&self, store: &mut Store, page: &CheckedPage) -> Result<Committed, StoreError> {
+        let name = self.stream.to_string();
+        let (id, name, run_id, listing) = (self.integration_id, name.as_str(), self.run_id, self.listing);
         // A listing that began in an earlier run was stitched from segments.
         let stitched = listing.is_some_and(|l| l != run_id);
         let mut state = self.state.clone();
@@ -387,7 +395,7 @@ impl StreamRun {
     }
 
     /// Take a commit's counts and checkpoint in.
-    pub fn committed(&mut self, committed: Committed) {
+    pub(super) fn committed(&mut self, committed: Committed) {
         self.row = committed.row;
         self.state = committed.state;
     }
@@ -395,14 +403,14 @@ impl StreamRun {
 
 /// A record kept aside: which, why, and a redacted snippet of it.
 fn skipped_record(
-    stream: StreamKind,
+    stream: &StreamId,
     record: &Record,
     e: &records::InvalidRecord,
     redactor: &Redactor,
 ) -> SkippedRecord {
     let id: String = record.external_id().chars().take(256).collect();
     SkippedRecord {
-        stream,
+        stream: stream.clone(),
         external_id: redactor.redact(&id),
         field: e.field.map(str::to_string),
         reason: redactor.redact(&e.why),
@@ -445,7 +453,7 @@ fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ConnectorInfo;
+    use crate::model::{ConnectorInfo, StreamKind};
     use crate::store::tests::temp_store;
     use crate::sync::apply_during_sync_tests::{company, integration};
 
@@ -460,10 +468,12 @@ mod tests {
         let row = store.read().integration("acme").expect("integration");
         let info: ConnectorInfo = store.read().connector("test").expect("read").expect("connector").info;
         let run = store
-            .transaction(|tx| tx.start_run(id, Mode::Full, &[StreamKind::Companies], crate::store::Trigger::Manual))
+            .transaction(|tx| {
+                tx.start_run(id, Mode::Full, &[StreamKind::Companies.into()], crate::store::Trigger::Manual)
+            })
             .expect("run");
         let mut listing =
-            StreamRun::plan(&mut store, &row, &info, Mode::Full, run, StreamKind::Companies).expect("plan");
+            StreamRun::plan(&mut store, &row, &info, Mode::Full, run, StreamKind::Companies.into()).expect("plan");
         let bounds = Bounds {
             cancel: None,
             deadline: Instant::now() + Duration::from_secs(3600),

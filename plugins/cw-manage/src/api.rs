@@ -4,10 +4,11 @@
 
 use ferry_sdk::error::{from_status, snippet};
 use ferry_sdk::prelude::*;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
 use crate::config::Settings;
 use crate::map;
+use ferry_sdk::de::{self, OrDefault, Scalar};
 
 /// The model version Ferry's mapping was written against; without it CW
 /// answers with its newest model, which may rename fields.
@@ -73,6 +74,52 @@ pub struct Api {
     site: String,
 }
 
+/// `/system/info`: the facts `check` reports.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct SystemInfo {
+    #[serde(deserialize_with = "de::lenient")]
+    version: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    is_cloud: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    cloud_region: Option<Scalar>,
+}
+
+/// `…/count`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Count {
+    #[serde(deserialize_with = "de::lenient")]
+    count: Option<u64>,
+}
+
+/// An entry read for its id only (companies whose sites are read, service
+/// boards): ids that go into a path are non-negative integers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct IdOnly {
+    #[serde(deserialize_with = "de::lenient")]
+    id: Option<u64>,
+}
+
+/// CW's error body `{code, message, errors: [{message}]}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ErrorBody {
+    #[serde(deserialize_with = "de::lenient")]
+    message: Option<String>,
+    #[serde(deserialize_with = "de::list")]
+    errors: Vec<ErrorDetail>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ErrorDetail {
+    #[serde(deserialize_with = "de::lenient")]
+    message: Option<String>,
+}
+
 /// `lastUpdated > [since]`, with `since` normalised to what CW parses.
 pub fn since_condition(since: &str) -> Result<String, ConnectorError> {
     let t = since.trim();
@@ -113,15 +160,14 @@ impl Api {
     /// `/system/info` proves the keys; `/company/companies/count` counts.
     pub fn check(&self) -> Result<CheckReport, ConnectorError> {
         let info = self.get("/system/info", &[], "system info", SYSTEM_MODULE)?;
-        let info: Value = info.json("/system/info")?;
+        let OrDefault(info): OrDefault<SystemInfo> = info.json("/system/info")?;
         let count = self.get("/company/companies/count", &[], COMPANIES.resource, COMPANIES.module)?;
-        let count: Value = count.json("/company/companies/count")?;
-        let n =
-            count.get("count").and_then(Value::as_u64).ok_or_else(|| bad_response("companies count has no `count`"))?;
+        let OrDefault(count): OrDefault<Count> = count.json("/company/companies/count")?;
+        let n = count.count.ok_or_else(|| bad_response("companies count has no `count`"))?;
         let mut facts = vec![Field { label: "site".into(), value: self.site.clone() }];
-        for (label, key) in [("version", "version"), ("cloud", "isCloud"), ("region", "cloudRegion")] {
-            if let Some(v) = info.get(key).and_then(ferry_sdk::text::json_scalar_text) {
-                facts.push(Field { label: label.into(), value: v });
+        for (label, value) in [("version", &info.version), ("cloud", &info.is_cloud), ("region", &info.cloud_region)] {
+            if let Some(v) = value {
+                facts.push(Field { label: label.into(), value: v.text() });
             }
         }
         let mut warnings = Vec::new();
@@ -146,13 +192,16 @@ impl Api {
         if resp.is_success() { Ok(resp) } else { Err(classify(&resp, resource, module)) }
     }
 
-    /// One page of a list endpoint: records and the next cursor.
-    fn page(
+    /// One page of a list endpoint: records and the next cursor. Reading a
+    /// record never fails its page (see [`ferry_sdk::de`]): a record CW sends
+    /// with a field Ferry cannot use (no id, no name) is mapped as it is and
+    /// Ferry's validation skips that one record with the reason.
+    fn page<T: DeserializeOwned + Default>(
         &self,
         endpoint: &Endpoint,
         cursor: Option<&str>,
         since: Option<&str>,
-    ) -> Result<(Vec<Value>, Option<String>), ConnectorError> {
+    ) -> Result<(Vec<T>, Option<String>), ConnectorError> {
         let page = PageNumber::from_cursor(cursor)?;
         let page_text = page.as_query();
         let conditions = and(endpoint.base_condition, since);
@@ -161,51 +210,56 @@ impl Api {
             query.push(("conditions", c));
         }
         let resp = self.get(endpoint.path, &query, endpoint.resource, endpoint.module)?;
-        let items: Vec<Value> = resp.json(&format!("{} page {}", endpoint.resource, page.0))?;
+        let items: Vec<OrDefault<T>> = resp.json(&format!("{} page {}", endpoint.resource, page.0))?;
         let next = if items.is_empty() { None } else { page.next_from_link(resp.header("link")) };
-        Ok((items, next))
+        Ok((de::entries(items), next))
     }
 
-    /// Map a page's items. Mapping never fails a page: a record CW sends
-    /// with a field Ferry cannot use (no id, no name) is mapped as it is and
-    /// Ferry's validation skips that one record with the reason.
-    fn decode<T>(items: Vec<Value>, convert: impl Fn(&Value) -> T) -> Vec<T> {
-        items.iter().map(convert).collect()
+    /// A reference list (one page of at most [`PAGE_SIZE`] entries):
+    /// `resource` names it in HTTP errors, `what` in an unreadable body.
+    fn list<T: DeserializeOwned + Default>(
+        &self,
+        path: &str,
+        resource: &str,
+        what: &str,
+        module: &str,
+    ) -> Result<Vec<T>, ConnectorError> {
+        let resp = self.get(path, &[("pageSize", PAGE_SIZE)], resource, module)?;
+        Ok(de::entries(resp.json(what)?))
     }
 
     pub fn companies(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next) = self.page(&COMPANIES, cursor, since)?;
+        let (items, next) = self.page::<map::CwCompany>(&COMPANIES, cursor, since)?;
         // Which statuses mean inactive is tenant setup; read it with the page.
-        let statuses =
-            self.get("/company/companies/statuses", &[("pageSize", PAGE_SIZE)], COMPANIES.resource, COMPANIES.module)?;
-        let statuses: Vec<Value> = statuses.json("company statuses")?;
+        let statuses: Vec<map::ListEntry> =
+            self.list("/company/companies/statuses", COMPANIES.resource, "company statuses", COMPANIES.module)?;
         let inactive: Vec<u64> = statuses
             .iter()
-            .filter(|s| s.get("inactiveFlag").and_then(Value::as_bool) == Some(true))
-            .filter_map(|s| s.get("id").and_then(Value::as_u64))
+            .filter(|s| s.inactive_flag == Some(true))
+            .filter_map(|s| s.id.as_ref().and_then(Scalar::as_u64))
             .collect();
-        let records = Self::decode(items, |v| map::company(v, &inactive));
+        let records = items.iter().map(|c| map::company(c, &inactive)).collect();
         Ok(Page { records: Records::Companies(records), next, total: None })
     }
 
     pub fn contacts(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&CONTACTS, cursor, since)?;
-        Ok(Page { records: Records::Contacts(Self::decode(items, map::contact)), next, total: None })
+        Ok(Page { records: Records::Contacts(items.iter().map(map::contact).collect()), next, total: None })
     }
 
     pub fn configurations(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&CONFIGURATIONS, cursor, since)?;
-        Ok(Page { records: Records::Assets(Self::decode(items, map::configuration)), next, total: None })
+        Ok(Page { records: Records::Assets(items.iter().map(map::configuration).collect()), next, total: None })
     }
 
     pub fn agreements(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&AGREEMENTS, cursor, since)?;
-        Ok(Page { records: Records::Agreements(Self::decode(items, map::agreement)), next, total: None })
+        Ok(Page { records: Records::Agreements(items.iter().map(map::agreement).collect()), next, total: None })
     }
 
     pub fn tickets(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
         let (items, next) = self.page(&TICKETS, cursor, since)?;
-        Ok(Page { records: Records::Tickets(Self::decode(items, map::ticket)), next, total: None })
+        Ok(Page { records: Records::Tickets(items.iter().map(map::ticket).collect()), next, total: None })
     }
 
     /// Sites live under each company; there is no global list. A page is
@@ -228,8 +282,8 @@ impl Api {
         let query =
             [("fields", "id"), ("orderBy", "id asc"), ("pageSize", SITES_BATCH), ("conditions", condition.as_str())];
         let resp = self.get(COMPANIES.path, &query, "companies (for their sites)", SITES_MODULE)?;
-        let companies: Vec<Value> = resp.json("companies for sites")?;
-        let ids: Vec<u64> = companies.iter().filter_map(|c| c.get("id").and_then(Value::as_u64)).collect();
+        let companies: Vec<OrDefault<IdOnly>> = resp.json("companies for sites")?;
+        let ids: Vec<u64> = de::entries(companies).into_iter().filter_map(|c| c.id).collect();
         let mut records = Vec::new();
         for id in &ids {
             let mut page = PageNumber(1);
@@ -242,8 +296,8 @@ impl Api {
                         Err(ConnectorError::NotFound(_)) => break,
                         other => other?,
                     };
-                let items: Vec<Value> = resp.json(&format!("sites of company {id}"))?;
-                records.extend(items.iter().map(|v| map::site(v, *id)));
+                let items: Vec<OrDefault<map::CwSite>> = resp.json(&format!("sites of company {id}"))?;
+                records.extend(items.iter().map(|OrDefault(site)| map::site(site, *id)));
                 match page.next_from_link(resp.header("link")) {
                     Some(next) if !items.is_empty() => page = PageNumber::from_cursor(Some(&next))?,
                     _ => break,
@@ -319,22 +373,18 @@ impl Api {
             } else {
                 COMPANIES.module
             };
-            let resp = self.get(path, &[("pageSize", PAGE_SIZE)], what, module)?;
-            let items: Vec<Value> = resp.json(what)?;
-            return Ok(items.iter().filter_map(|v| map::lookup(v, *kind)).collect());
+            let items: Vec<map::ListEntry> = self.list(path, what, what, module)?;
+            return Ok(items.iter().filter_map(|e| map::lookup(e, *kind)).collect());
         }
-        let boards = self.get("/service/boards", &[("pageSize", PAGE_SIZE)], "service boards", TICKETS.module)?;
-        let boards: Vec<Value> = boards.json("service boards")?;
+        let boards: Vec<IdOnly> = self.list("/service/boards", "service boards", "service boards", TICKETS.module)?;
         let mut records = Vec::new();
-        for board in &boards {
-            let Some(id) = board.get("id").and_then(Value::as_u64) else { continue };
-            let resp = self.get(
+        for id in boards.into_iter().filter_map(|b| b.id) {
+            let statuses: Vec<map::BoardStatus> = self.list(
                 &format!("/service/boards/{id}/statuses"),
-                &[("pageSize", PAGE_SIZE)],
                 "ticket statuses",
+                "board statuses",
                 TICKETS.module,
             )?;
-            let statuses: Vec<Value> = resp.json("board statuses")?;
             records.extend(statuses.iter().filter_map(map::ticket_status));
         }
         Ok(records)
@@ -434,13 +484,11 @@ pub fn classify(resp: &Response, resource: &str, module: &str) -> ConnectorError
 
 /// `message` (and validation errors) from CW's `{code, message, errors}`.
 fn cw_message(body: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let mut text = v.get("message").and_then(Value::as_str).map(str::to_string)?;
-    if let Some(errors) = v.get("errors").and_then(Value::as_array) {
-        for e in errors.iter().filter_map(|e| e.get("message").and_then(Value::as_str)) {
-            text.push_str("; ");
-            text.push_str(e);
-        }
+    let OrDefault(body): OrDefault<ErrorBody> = serde_json::from_slice(body).ok()?;
+    let mut text = body.message?;
+    for e in body.errors.iter().filter_map(|e| e.message.as_deref()) {
+        text.push_str("; ");
+        text.push_str(e);
     }
     Some(text)
 }

@@ -10,6 +10,8 @@
 
 mod api;
 mod config;
+#[cfg(test)]
+mod golden;
 mod map;
 
 use ferry_sdk::prelude::*;

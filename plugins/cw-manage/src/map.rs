@@ -1,83 +1,155 @@
-//! CW Manage JSON → Ferry records. CW leaves null fields out, so every
-//! field is optional here; references are `{id, name}` objects; `_info`
-//! carries `lastUpdated` and `dateEntered`.
+//! CW Manage JSON → Ferry records, in two steps: each record is read into
+//! a typed struct of what CW sends (the `Cw*` structs, the 2025.8 models
+//! pinned by the `Accept` header), then mapped to Ferry's record.
+//!
+//! CW leaves null fields out, so every field is optional; a field of the
+//! wrong JSON type reads as absent ([`ferry_sdk::de`]), so one odd record never
+//! fails its page. References are `{id, identifier, name}` objects
+//! ([`Ref`]); `_info` carries `lastUpdated` and `dateEntered` ([`Info`]).
+//! Text is trimmed and a blank value is absent.
+//!
+//! Card labels, their order and values are part of what Ferry stores and
+//! hashes: `testdata/golden.txt` pins them.
 
 use ferry_sdk::prelude::*;
-use ferry_sdk::text::json_scalar_text;
-use serde_json::Value;
+use serde::Deserialize;
 
-fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).map(str::trim).filter(|x| !x.is_empty())
+use ferry_sdk::de::{self, Scalar, id_text};
+
+/// A reference to another record: `{id, identifier, name}` (the `_info`
+/// with its href is ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Ref {
+    #[serde(deserialize_with = "de::lenient")]
+    pub id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    pub identifier: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    pub name: Option<String>,
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    s(v, key).map(str::to_string)
+/// `_info`: when CW last changed the record and when it was entered.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Info {
+    #[serde(deserialize_with = "de::lenient")]
+    pub last_updated: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    pub date_entered: Option<String>,
 }
 
-fn flag(v: &Value, key: &str) -> Option<bool> {
-    v.get(key).and_then(Value::as_bool)
+/// Trimmed text, absent when blank.
+fn s(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|x| !x.is_empty())
 }
 
-/// `name` of a reference object such as `type: {id, name}`.
-fn ref_name(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(|r| s(r, "name")).map(str::to_string)
+fn text(v: &Option<String>) -> Option<String> {
+    s(v).map(str::to_string)
 }
 
-fn ref_id(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(|r| r.get("id")).and_then(json_scalar_text)
+/// `name` of a reference such as `type: {id, name}`.
+fn ref_name(r: &Option<Ref>) -> Option<String> {
+    r.as_ref().and_then(|r| text(&r.name))
 }
 
-fn info(v: &Value, key: &str) -> Option<String> {
-    v.get("_info").and_then(|i| s(i, key)).map(str::to_string)
+/// `id` of a reference, as text (`json_scalar_text`).
+fn ref_id(r: &Option<Ref>) -> Option<String> {
+    r.as_ref().and_then(|r| r.id.as_ref()).map(Scalar::text)
 }
 
-/// CW ids are int32, negative ones included (the API allows them). A record
-/// without a usable id gets an empty one rather than failing its page: Ferry
-/// skips that one record as invalid ("the id is empty") and keeps it aside
-/// with its other fields, and the rest of the page syncs.
-fn id(v: &Value) -> String {
-    v.get("id").and_then(json_scalar_text).unwrap_or_default()
+fn last_updated(info: &Option<Info>) -> Option<String> {
+    info.as_ref().and_then(|i| text(&i.last_updated))
 }
 
-fn address(v: &Value, state_key: &str) -> Option<Address> {
-    let state = match state_key {
-        "stateReference" => {
-            v.get("stateReference").and_then(|r| s(r, "identifier").or_else(|| s(r, "name"))).map(str::to_string)
-        }
-        _ => text(v, state_key),
-    };
+/// A postal address, when it has a first line, a city or a postal code.
+fn address(
+    line1: &Option<String>,
+    line2: &Option<String>,
+    city: &Option<String>,
+    state: Option<String>,
+    zip: &Option<String>,
+    country: &Option<Ref>,
+) -> Option<Address> {
     let a = Address {
-        line1: text(v, "addressLine1"),
-        line2: text(v, "addressLine2"),
-        city: text(v, "city"),
+        line1: text(line1),
+        line2: text(line2),
+        city: text(city),
         state,
-        postal_code: text(v, "zip"),
-        country: ref_name(v, "country"),
+        postal_code: text(zip),
+        country: ref_name(country),
     };
     (a.line1.is_some() || a.city.is_some() || a.postal_code.is_some()).then_some(a)
 }
 
-/// `inactive_statuses`: ids of company statuses with `inactiveFlag`.
-pub fn company(v: &Value, inactive_statuses: &[u64]) -> Company {
-    let id = id(v);
+/// `/company/companies` (CW ids are int32, negative ones included: the
+/// API allows them).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CwCompany {
+    #[serde(deserialize_with = "de::lenient")]
+    id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    identifier: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    name: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    status: Option<Ref>,
+    #[serde(deserialize_with = "de::list")]
+    types: Vec<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    address_line1: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    address_line2: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    city: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    state: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    zip: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    country: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    phone_number: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    fax_number: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    website: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    territory: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    account_number: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    default_contact: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    date_acquired: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    deleted_flag: Option<bool>,
+    #[serde(rename = "_info", deserialize_with = "de::lenient")]
+    info: Option<Info>,
+}
+
+/// A company. `inactive_statuses`: ids of company statuses with
+/// `inactiveFlag`. A record without a usable id gets an empty one rather
+/// than failing its page: Ferry skips that one record as invalid ("the id
+/// is empty") and keeps it aside with its other fields, and the rest of
+/// the page syncs.
+pub fn company(c: &CwCompany, inactive_statuses: &[u64]) -> Company {
+    let id = id_text(&c.id);
     // CW requires a name; an empty one is Ferry's to skip (as invalid).
-    let name = text(v, "name").unwrap_or_default();
-    let deleted = flag(v, "deletedFlag").unwrap_or(false);
-    let status_id = v.get("status").and_then(|r| r.get("id")).and_then(Value::as_u64);
+    let name = text(&c.name).unwrap_or_default();
+    let deleted = c.deleted_flag.unwrap_or(false);
+    let status_id = c.status.as_ref().and_then(|r| r.id.as_ref()).and_then(Scalar::as_u64);
     let inactive = status_id.is_some_and(|sid| inactive_statuses.contains(&sid));
-    let types: Vec<String> = v
-        .get("types")
-        .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(|t| s(t, "name").map(str::to_string)).collect())
-        .unwrap_or_default();
+    let types: Vec<String> = c.types.iter().filter_map(|t| text(&t.name)).collect();
     let card = CardBuilder::new()
-        .add("Identifier", s(v, "identifier"))
-        .add("Status", ref_name(v, "status").as_deref())
-        .add("Territory", ref_name(v, "territory").as_deref())
-        .add("Account number", s(v, "accountNumber"))
-        .add("Fax", s(v, "faxNumber"))
-        .add("Default contact", ref_name(v, "defaultContact").as_deref())
-        .add("Date acquired", s(v, "dateAcquired"))
+        .add("Identifier", s(&c.identifier))
+        .add("Status", ref_name(&c.status).as_deref())
+        .add("Territory", ref_name(&c.territory).as_deref())
+        .add("Account number", s(&c.account_number))
+        .add("Fax", s(&c.fax_number))
+        .add("Default contact", ref_name(&c.default_contact).as_deref())
+        .add("Date acquired", s(&c.date_acquired))
         .add("Deleted", deleted.then_some("Yes"))
         .build();
     Company {
@@ -85,64 +157,103 @@ pub fn company(v: &Value, inactive_statuses: &[u64]) -> Company {
         name,
         active: !deleted && !inactive,
         deleted,
-        status: ref_name(v, "status"),
+        status: ref_name(&c.status),
         types,
-        website: text(v, "website"),
+        website: text(&c.website),
         email: None,
-        phone: text(v, "phoneNumber"),
-        address: address(v, "state"),
-        updated_at: info(v, "lastUpdated"),
+        phone: text(&c.phone_number),
+        address: address(&c.address_line1, &c.address_line2, &c.city, text(&c.state), &c.zip, &c.country),
+        updated_at: last_updated(&c.info),
         card,
         raw: None,
     }
 }
 
-/// Email, phone and mobile from `communicationItems`, default items first.
-fn communications(v: &Value) -> (Option<String>, Option<String>, Option<String>) {
-    let mut items: Vec<&Value> =
-        v.get("communicationItems").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
-    items.sort_by_key(|i| !flag(i, "defaultFlag").unwrap_or(false));
-    let kind = |i: &Value| s(i, "communicationType").unwrap_or("").to_ascii_lowercase();
-    let type_name = |i: &Value| ref_name(i, "type").unwrap_or_default().to_ascii_lowercase();
-    let is_mobile = |i: &Value| matches!(type_name(i).as_str(), "mobile" | "cell" | "cell phone");
-    let email = items.iter().find(|i| kind(i) == "email").and_then(|i| text(i, "value"));
-    let phone = items.iter().find(|i| kind(i) == "phone" && !is_mobile(i)).and_then(|i| text(i, "value"));
-    let mobile = items.iter().find(|i| kind(i) == "phone" && is_mobile(i)).and_then(|i| text(i, "value"));
+/// One of a contact's `communicationItems`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CommunicationItem {
+    #[serde(rename = "type", deserialize_with = "de::lenient")]
+    kind: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    value: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    default_flag: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
+    communication_type: Option<String>,
+}
+
+/// `/company/contacts`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CwContact {
+    #[serde(deserialize_with = "de::lenient")]
+    id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    first_name: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    last_name: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    company: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    site: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    department: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    relationship: Option<Ref>,
+    #[serde(deserialize_with = "de::list")]
+    types: Vec<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    title: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    inactive_flag: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
+    default_phone_nbr: Option<String>,
+    #[serde(deserialize_with = "de::list")]
+    communication_items: Vec<CommunicationItem>,
+    #[serde(rename = "_info", deserialize_with = "de::lenient")]
+    info: Option<Info>,
+}
+
+/// Email, phone and mobile from `communicationItems`, default items first
+/// (the first item of a kind decides, even when its value is blank).
+fn communications(items: &[CommunicationItem]) -> (Option<String>, Option<String>, Option<String>) {
+    let mut items: Vec<&CommunicationItem> = items.iter().collect();
+    items.sort_by_key(|i| !i.default_flag.unwrap_or(false));
+    let kind = |i: &CommunicationItem| s(&i.communication_type).unwrap_or("").to_ascii_lowercase();
+    let type_name = |i: &CommunicationItem| ref_name(&i.kind).unwrap_or_default().to_ascii_lowercase();
+    let is_mobile = |i: &CommunicationItem| matches!(type_name(i).as_str(), "mobile" | "cell" | "cell phone");
+    let email = items.iter().find(|i| kind(i) == "email").and_then(|i| text(&i.value));
+    let phone = items.iter().find(|i| kind(i) == "phone" && !is_mobile(i)).and_then(|i| text(&i.value));
+    let mobile = items.iter().find(|i| kind(i) == "phone" && is_mobile(i)).and_then(|i| text(&i.value));
     (email, phone, mobile)
 }
 
-pub fn contact(v: &Value) -> Contact {
-    let id = id(v);
-    let first = text(v, "firstName");
-    let last = text(v, "lastName");
+pub fn contact(c: &CwContact) -> Contact {
+    let id = id_text(&c.id);
+    let first = text(&c.first_name);
+    let last = text(&c.last_name);
     let name = [first.as_deref(), last.as_deref()].iter().flatten().copied().collect::<Vec<_>>().join(" ");
-    let (email, phone, mobile) = communications(v);
-    let phone = phone.or_else(|| text(v, "defaultPhoneNbr"));
+    let (email, phone, mobile) = communications(&c.communication_items);
+    let phone = phone.or_else(|| text(&c.default_phone_nbr));
     let name = if name.is_empty() { email.clone().unwrap_or_else(|| format!("Contact {id}")) } else { name };
+    let types = c.types.iter().filter_map(|t| s(&t.name)).collect::<Vec<_>>().join(", ");
     let card = CardBuilder::new()
-        .add("Site", ref_name(v, "site").as_deref())
-        .add("Department", ref_name(v, "department").as_deref())
-        .add("Relationship", ref_name(v, "relationship").as_deref())
-        .add(
-            "Types",
-            Some(
-                &v.get("types")
-                    .and_then(Value::as_array)
-                    .map(|t| t.iter().filter_map(|x| s(x, "name")).collect::<Vec<_>>().join(", "))
-                    .unwrap_or_default(),
-            ),
-        )
+        .add("Site", ref_name(&c.site).as_deref())
+        .add("Department", ref_name(&c.department).as_deref())
+        .add("Relationship", ref_name(&c.relationship).as_deref())
+        .add("Types", Some(&types))
         .build();
     Contact {
-        company_id: ref_id(v, "company"),
+        company_id: ref_id(&c.company),
         first_name: first,
         last_name: last,
-        title: text(v, "title"),
+        title: text(&c.title),
         email,
         phone,
         mobile,
-        active: !flag(v, "inactiveFlag").unwrap_or(false),
-        updated_at: info(v, "lastUpdated"),
+        active: !c.inactive_flag.unwrap_or(false),
+        updated_at: last_updated(&c.info),
         card,
         raw: None,
         id,
@@ -150,169 +261,443 @@ pub fn contact(v: &Value) -> Contact {
     }
 }
 
-pub fn configuration(v: &Value) -> Asset {
-    let id = id(v);
-    let name = text(v, "name").unwrap_or_else(|| format!("Configuration {id}"));
-    let type_name = ref_name(v, "type").unwrap_or_else(|| "Unknown".into());
-    let os = match (s(v, "osType"), s(v, "osInfo")) {
+/// A configuration's question with its answer (text, number or flag).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Question {
+    #[serde(deserialize_with = "de::lenient")]
+    question: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    answer: Option<Scalar>,
+}
+
+/// `/company/configurations` (model `CompanyConfiguration`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CwConfiguration {
+    #[serde(deserialize_with = "de::lenient")]
+    id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    name: Option<String>,
+    #[serde(rename = "type", deserialize_with = "de::lenient")]
+    kind: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    status: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    company: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    contact: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    site: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    device_identifier: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    serial_number: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    model_number: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    tag_number: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    purchase_date: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    installation_date: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    installed_by: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    warranty_expiration_date: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    vendor_notes: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    notes: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    mac_address: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    last_login_name: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    ip_address: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    default_gateway: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    os_type: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    os_info: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    cpu_speed: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    ram: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    local_hard_drives: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    vendor: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    manufacturer: Option<Ref>,
+    #[serde(deserialize_with = "de::list")]
+    questions: Vec<Question>,
+    #[serde(deserialize_with = "de::lenient")]
+    active_flag: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
+    management_link: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    remote_link: Option<String>,
+    #[serde(rename = "_info", deserialize_with = "de::lenient")]
+    info: Option<Info>,
+}
+
+pub fn configuration(c: &CwConfiguration) -> Asset {
+    let id = id_text(&c.id);
+    let name = text(&c.name).unwrap_or_else(|| format!("Configuration {id}"));
+    let type_name = ref_name(&c.kind).unwrap_or_else(|| "Unknown".into());
+    let os = match (s(&c.os_type), s(&c.os_info)) {
         (Some(t), Some(i)) => Some(format!("{t} ({i})")),
         (Some(t), None) => Some(t.to_string()),
         (None, i) => i.map(str::to_string),
     };
     let mut card = CardBuilder::new()
-        .add("Contact", ref_name(v, "contact").as_deref())
-        .add("Site", ref_name(v, "site").as_deref())
-        .add("Device identifier", s(v, "deviceIdentifier"))
-        .add("Purchase date", s(v, "purchaseDate"))
-        .add("Installation date", s(v, "installationDate"))
-        .add("Installed by", ref_name(v, "installedBy").as_deref())
-        .add("Warranty expires", s(v, "warrantyExpirationDate"))
-        .add("Vendor", ref_name(v, "vendor").as_deref())
-        .add("Last login", s(v, "lastLoginName"))
-        .add("Default gateway", s(v, "defaultGateway"))
-        .add("CPU speed", s(v, "cpuSpeed"))
-        .add("RAM", s(v, "ram"))
-        .add("Local drives", s(v, "localHardDrives"))
-        .add("Management link", s(v, "managementLink"))
-        .add("Remote link", s(v, "remoteLink"))
-        .add("Notes", s(v, "notes"))
-        .add("Vendor notes", s(v, "vendorNotes"));
-    if let Some(questions) = v.get("questions").and_then(Value::as_array) {
-        for q in questions {
-            if let Some(question) = s(q, "question") {
-                card = card.add_json(question, q.get("answer"));
-            }
+        .add("Contact", ref_name(&c.contact).as_deref())
+        .add("Site", ref_name(&c.site).as_deref())
+        .add("Device identifier", s(&c.device_identifier))
+        .add("Purchase date", s(&c.purchase_date))
+        .add("Installation date", s(&c.installation_date))
+        .add("Installed by", ref_name(&c.installed_by).as_deref())
+        .add("Warranty expires", s(&c.warranty_expiration_date))
+        .add("Vendor", ref_name(&c.vendor).as_deref())
+        .add("Last login", s(&c.last_login_name))
+        .add("Default gateway", s(&c.default_gateway))
+        .add("CPU speed", s(&c.cpu_speed))
+        .add("RAM", s(&c.ram))
+        .add("Local drives", s(&c.local_hard_drives))
+        .add("Management link", s(&c.management_link))
+        .add("Remote link", s(&c.remote_link))
+        .add("Notes", s(&c.notes))
+        .add("Vendor notes", s(&c.vendor_notes));
+    for q in &c.questions {
+        if let Some(question) = s(&q.question) {
+            card = card.add(question, q.answer.as_ref().map(Scalar::text).as_deref());
         }
     }
     Asset {
         id,
-        company_id: ref_id(v, "company"),
+        company_id: ref_id(&c.company),
         name,
         type_name,
-        status: ref_name(v, "status"),
-        active: flag(v, "activeFlag").unwrap_or(true),
-        serial_number: text(v, "serialNumber"),
-        mac_address: text(v, "macAddress"),
-        ip_address: text(v, "ipAddress"),
-        manufacturer: ref_name(v, "manufacturer"),
-        model: text(v, "modelNumber"),
+        status: ref_name(&c.status),
+        active: c.active_flag.unwrap_or(true),
+        serial_number: text(&c.serial_number),
+        mac_address: text(&c.mac_address),
+        ip_address: text(&c.ip_address),
+        manufacturer: ref_name(&c.manufacturer),
+        model: text(&c.model_number),
         operating_system: os,
-        tag: text(v, "tagNumber"),
-        updated_at: info(v, "lastUpdated"),
+        tag: text(&c.tag_number),
+        updated_at: last_updated(&c.info),
         card: card.build(),
         raw: None,
     }
 }
 
-pub fn agreement(v: &Value) -> Agreement {
-    let id = id(v);
-    let status = text(v, "agreementStatus");
-    let cancelled = flag(v, "cancelledFlag").unwrap_or(false);
+/// `/finance/agreements`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CwAgreement {
+    #[serde(deserialize_with = "de::lenient")]
+    id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    name: Option<String>,
+    #[serde(rename = "type", deserialize_with = "de::lenient")]
+    kind: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    company: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    contact: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    agreement_status: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    cancelled_flag: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
+    start_date: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    end_date: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    no_ending_date_flag: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
+    billing_cycle: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    bill_amount: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    application_units: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    application_limit: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    application_cycle: Option<String>,
+    #[serde(rename = "customerPO", deserialize_with = "de::lenient")]
+    customer_po: Option<String>,
+    #[serde(rename = "_info", deserialize_with = "de::lenient")]
+    info: Option<Info>,
+}
+
+pub fn agreement(a: &CwAgreement) -> Agreement {
+    let id = id_text(&a.id);
+    let status = text(&a.agreement_status);
+    let cancelled = a.cancelled_flag.unwrap_or(false);
+    let scalar = |v: &Option<Scalar>| v.as_ref().map(Scalar::text);
     let card = CardBuilder::new()
-        .add("Contact", ref_name(v, "contact").as_deref())
-        .add("Billing cycle", ref_name(v, "billingCycle").as_deref())
-        .add_json("Bill amount", v.get("billAmount"))
-        .add("Application units", s(v, "applicationUnits"))
-        .add_json("Application limit", v.get("applicationLimit"))
-        .add("Application cycle", s(v, "applicationCycle"))
-        .add_bool("No ending date", flag(v, "noEndingDateFlag"))
-        .add("Customer PO", s(v, "customerPO"))
+        .add("Contact", ref_name(&a.contact).as_deref())
+        .add("Billing cycle", ref_name(&a.billing_cycle).as_deref())
+        .add("Bill amount", scalar(&a.bill_amount).as_deref())
+        .add("Application units", s(&a.application_units))
+        .add("Application limit", scalar(&a.application_limit).as_deref())
+        .add("Application cycle", s(&a.application_cycle))
+        .add_bool("No ending date", a.no_ending_date_flag)
+        .add("Customer PO", s(&a.customer_po))
         .build();
     Agreement {
-        company_id: ref_id(v, "company"),
-        name: text(v, "name").unwrap_or_else(|| format!("Agreement {id}")),
-        type_name: ref_name(v, "type"),
+        company_id: ref_id(&a.company),
+        name: text(&a.name).unwrap_or_else(|| format!("Agreement {id}")),
+        type_name: ref_name(&a.kind),
         active: !cancelled && status.as_deref().is_none_or(|s| s.eq_ignore_ascii_case("active")),
         status,
-        start_date: text(v, "startDate"),
-        end_date: text(v, "endDate"),
-        updated_at: info(v, "lastUpdated"),
+        start_date: text(&a.start_date),
+        end_date: text(&a.end_date),
+        updated_at: last_updated(&a.info),
         card,
         raw: None,
         id,
     }
 }
 
-pub fn site(v: &Value, company_id: u64) -> Site {
-    let id = id(v);
+/// `/company/companies/{id}/sites`: `stateReference` rather than `state`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CwSite {
+    #[serde(deserialize_with = "de::lenient")]
+    id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    name: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    company: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    address_line1: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    address_line2: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    city: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    state_reference: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    zip: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    country: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    phone_number: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    fax_number: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    primary_address_flag: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
+    default_billing_flag: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
+    default_shipping_flag: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
+    inactive_flag: Option<bool>,
+    #[serde(rename = "_info", deserialize_with = "de::lenient")]
+    info: Option<Info>,
+}
+
+/// A site of company `company_id` (the one whose sites were listed, when
+/// the site does not name its company).
+pub fn site(v: &CwSite, company_id: u64) -> Site {
+    let id = id_text(&v.id);
+    let state = v.state_reference.as_ref().and_then(|r| s(&r.identifier).or_else(|| s(&r.name))).map(str::to_string);
     let card = CardBuilder::new()
-        .add("Fax", s(v, "faxNumber"))
-        .add_bool("Default billing", flag(v, "defaultBillingFlag"))
-        .add_bool("Default shipping", flag(v, "defaultShippingFlag"))
+        .add("Fax", s(&v.fax_number))
+        .add_bool("Default billing", v.default_billing_flag)
+        .add_bool("Default shipping", v.default_shipping_flag)
         .build();
     Site {
-        company_id: ref_id(v, "company").or(Some(company_id.to_string())),
-        name: text(v, "name").unwrap_or_else(|| format!("Site {id}")),
-        address: address(v, "stateReference"),
-        phone: text(v, "phoneNumber"),
-        primary: flag(v, "primaryAddressFlag").unwrap_or(false),
-        active: !flag(v, "inactiveFlag").unwrap_or(false),
-        updated_at: info(v, "lastUpdated"),
+        company_id: ref_id(&v.company).or(Some(company_id.to_string())),
+        name: text(&v.name).unwrap_or_else(|| format!("Site {id}")),
+        address: address(&v.address_line1, &v.address_line2, &v.city, state, &v.zip, &v.country),
+        phone: text(&v.phone_number),
+        primary: v.primary_address_flag.unwrap_or(false),
+        active: !v.inactive_flag.unwrap_or(false),
+        updated_at: last_updated(&v.info),
         card,
         raw: None,
         id,
     }
 }
 
-pub fn ticket(v: &Value) -> Ticket {
-    let id = id(v);
-    let status = ref_name(v, "status").unwrap_or_else(|| "Unknown".into());
+/// `/service/tickets`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CwTicket {
+    #[serde(deserialize_with = "de::lenient")]
+    id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    summary: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    board: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    status: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    company: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    contact: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    contact_email_address: Option<String>,
+    #[serde(rename = "type", deserialize_with = "de::lenient")]
+    kind: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    sub_type: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    item: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    team: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    owner: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    priority: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    source: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    severity: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    impact: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    agreement: Option<Ref>,
+    #[serde(deserialize_with = "de::lenient")]
+    closed_flag: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
+    date_resolved: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    closed_date: Option<String>,
+    #[serde(rename = "_info", deserialize_with = "de::lenient")]
+    info: Option<Info>,
+}
+
+pub fn ticket(t: &CwTicket) -> Ticket {
+    let id = id_text(&t.id);
+    let status = ref_name(&t.status).unwrap_or_else(|| "Unknown".into());
     let card = CardBuilder::new()
-        .add("Sub-type", ref_name(v, "subType").as_deref())
-        .add("Item", ref_name(v, "item").as_deref())
-        .add("Team", ref_name(v, "team").as_deref())
-        .add("Owner", ref_name(v, "owner").as_deref())
-        .add("Source", ref_name(v, "source").as_deref())
-        .add("Severity", s(v, "severity"))
-        .add("Impact", s(v, "impact"))
-        .add("Contact email", s(v, "contactEmailAddress"))
-        .add("Agreement", ref_name(v, "agreement").as_deref())
+        .add("Sub-type", ref_name(&t.sub_type).as_deref())
+        .add("Item", ref_name(&t.item).as_deref())
+        .add("Team", ref_name(&t.team).as_deref())
+        .add("Owner", ref_name(&t.owner).as_deref())
+        .add("Source", ref_name(&t.source).as_deref())
+        .add("Severity", s(&t.severity))
+        .add("Impact", s(&t.impact))
+        .add("Contact email", s(&t.contact_email_address))
+        .add("Agreement", ref_name(&t.agreement).as_deref())
         .build();
     Ticket {
-        company_id: ref_id(v, "company"),
-        contact_id: ref_id(v, "contact"),
+        company_id: ref_id(&t.company),
+        contact_id: ref_id(&t.contact),
         number: id.clone(),
-        subject: text(v, "summary").unwrap_or_default(),
+        subject: text(&t.summary).unwrap_or_default(),
         status,
-        priority: ref_name(v, "priority"),
-        type_name: ref_name(v, "type"),
-        board: ref_name(v, "board"),
-        closed: flag(v, "closedFlag").unwrap_or(false),
-        created_at: info(v, "dateEntered"),
-        updated_at: info(v, "lastUpdated"),
-        resolved_at: text(v, "dateResolved").or_else(|| text(v, "closedDate")),
+        priority: ref_name(&t.priority),
+        type_name: ref_name(&t.kind),
+        board: ref_name(&t.board),
+        closed: t.closed_flag.unwrap_or(false),
+        created_at: t.info.as_ref().and_then(|i| text(&i.date_entered)),
+        updated_at: last_updated(&t.info),
+        resolved_at: text(&t.date_resolved).or_else(|| text(&t.closed_date)),
         card,
         raw: None,
         id,
     }
 }
 
-/// An entry of a reference list (`description` is the name of
-/// configuration statuses).
-pub fn lookup(v: &Value, kind: LookupKind) -> Option<Lookup> {
-    let id = v.get("id").and_then(json_scalar_text)?;
-    let name = text(v, "name").or_else(|| text(v, "description"))?;
-    let inactive = flag(v, "inactiveFlag").unwrap_or(false);
-    let closed = matches!(kind, LookupKind::AssetStatus) && flag(v, "closedFlag").unwrap_or(false);
+/// An entry of a reference list (types, company and configuration
+/// statuses); configuration statuses name themselves in `description`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ListEntry {
+    #[serde(deserialize_with = "de::lenient")]
+    pub id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    name: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    description: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    pub inactive_flag: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
+    closed_flag: Option<bool>,
+}
+
+/// An entry of a reference list; `None` without an id or a name.
+pub fn lookup(e: &ListEntry, kind: LookupKind) -> Option<Lookup> {
+    let id = e.id.as_ref()?.text();
+    let name = text(&e.name).or_else(|| text(&e.description))?;
+    let inactive = e.inactive_flag.unwrap_or(false);
+    let closed = matches!(kind, LookupKind::AssetStatus) && e.closed_flag.unwrap_or(false);
     Some(Lookup { kind, id, name, active: !inactive, closed })
 }
 
-pub fn ticket_status(v: &Value) -> Option<Lookup> {
-    let id = v.get("id").and_then(json_scalar_text)?;
-    let name = text(v, "name")?;
+/// `/service/boards/{id}/statuses`: `inactive` and `closedStatus` rather
+/// than the `…Flag` names of the other lists.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct BoardStatus {
+    #[serde(deserialize_with = "de::lenient")]
+    id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    name: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    inactive: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
+    closed_status: Option<bool>,
+}
+
+pub fn ticket_status(st: &BoardStatus) -> Option<Lookup> {
+    let id = st.id.as_ref()?.text();
+    let name = text(&st.name)?;
     Some(Lookup {
         kind: LookupKind::TicketStatus,
         id,
         name,
-        active: !flag(v, "inactive").unwrap_or(false),
-        closed: flag(v, "closedStatus").unwrap_or(false),
+        active: !st.inactive.unwrap_or(false),
+        closed: st.closed_status.unwrap_or(false),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use ferry_sdk::de::OrDefault;
+    use serde::de::DeserializeOwned;
+    use serde_json::{Value, json};
+
+    /// A record read as the connector reads a page entry.
+    fn read<T: DeserializeOwned + Default>(v: &Value) -> T {
+        serde_json::from_value::<OrDefault<T>>(v.clone()).expect("an entry always reads").0
+    }
+
+    // The mapping from JSON, as the connector runs it.
+    fn company(v: &Value, inactive: &[u64]) -> Company {
+        super::company(&read(v), inactive)
+    }
+    fn contact(v: &Value) -> Contact {
+        super::contact(&read(v))
+    }
+    fn configuration(v: &Value) -> Asset {
+        super::configuration(&read(v))
+    }
+    fn agreement(v: &Value) -> Agreement {
+        super::agreement(&read(v))
+    }
+    fn site(v: &Value, company_id: u64) -> Site {
+        super::site(&read(v), company_id)
+    }
+    fn ticket(v: &Value) -> Ticket {
+        super::ticket(&read(v))
+    }
+    fn lookup(v: &Value, kind: LookupKind) -> Option<Lookup> {
+        super::lookup(&read(v), kind)
+    }
+    fn ticket_status(v: &Value) -> Option<Lookup> {
+        super::ticket_status(&read(v))
+    }
 
     #[test]
     fn company_with_inactive_status_and_deleted_flag() {

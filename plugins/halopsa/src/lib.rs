@@ -20,6 +20,8 @@
 //! The path follows public Halo API clients; the contract fields are a
 //! guess (docs/psa-apis.md §4), mapped leniently.
 
+#[cfg(test)]
+mod golden;
 mod map;
 
 use ferry_sdk::prelude::*;

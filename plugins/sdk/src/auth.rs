@@ -14,6 +14,7 @@
 use serde::Deserialize;
 
 use crate::bindings::ferry::connector::types::ConnectorError;
+use crate::de::{self, Scalar};
 use crate::error::{bad_response, from_status, snippet};
 use crate::http::{Request, Response};
 
@@ -35,11 +36,31 @@ pub struct ClientCredentials {
     pub extra: Vec<(String, String)>,
 }
 
-#[derive(Deserialize)]
+/// A token endpoint's answer, read leniently: OAuth servers differ in
+/// details RFC 6749 §5.1 leaves loose in practice (`expires_in` as a string,
+/// `token_type` in any case or padded), and refusing those would leave a
+/// connector unable to authenticate at all.
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct TokenAnswer {
-    access_token: String,
-    expires_in: Option<u64>,
+    #[serde(deserialize_with = "de::lenient")]
+    access_token: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    expires_in: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
     token_type: Option<String>,
+}
+
+impl TokenAnswer {
+    /// Seconds the token lasts: a non-negative whole number, as a number or
+    /// as text with surrounding spaces; anything else is taken as absent.
+    fn lifetime(&self) -> Option<u64> {
+        match self.expires_in.as_ref()? {
+            Scalar::Number(n) => n.as_u64(),
+            Scalar::Text(t) => t.trim().parse().ok(),
+            Scalar::Bool(_) => None,
+        }
+    }
 }
 
 impl ClientCredentials {
@@ -104,25 +125,25 @@ impl ClientCredentials {
             return Err(token_refused(&response));
         }
         let answer: TokenAnswer = response.json("the token endpoint's answer")?;
-        if answer.access_token.trim().is_empty() {
-            return Err(bad_response("the token endpoint returned an empty access_token"));
-        }
+        let Some(token) = answer.access_token.as_deref().filter(|t| !t.trim().is_empty()) else {
+            return Err(bad_response("the token endpoint returned no access_token (missing, empty or not text)"));
+        };
         if let Some(kind) = &answer.token_type
-            && !kind.eq_ignore_ascii_case("bearer")
+            && !kind.trim().eq_ignore_ascii_case("bearer")
         {
             return Err(bad_response(format!("the token endpoint returned a `{kind}` token, not a bearer token")));
         }
-        let lifetime = answer.expires_in.unwrap_or(DEFAULT_LIFETIME);
-        let keep = lifetime.saturating_sub(EARLY_SECONDS).min(u64::from(u32::MAX));
+        let lifetime = answer.lifetime().unwrap_or(DEFAULT_LIFETIME);
+        let keep = u32::try_from(lifetime.saturating_sub(EARLY_SECONDS)).unwrap_or(u32::MAX);
         // A token that cannot be kept still serves this call; the next call
         // fetches another.
         if keep > 0
-            && let Err(e) = crate::state::set(&self.key(), &answer.access_token, Some(keep as u32))
+            && let Err(e) = crate::state::set(&self.key(), token, Some(keep))
         {
             crate::log::warn(&format!("the access token could not be kept in state: {e:?}"));
         }
         crate::log::debug(&format!("new access token from {} (valid {lifetime} s)", self.token_url));
-        Ok(answer.access_token)
+        Ok(token.to_string())
     }
 
     /// Send `build(token)` with a valid token. When the PSA answers 401 to a
@@ -255,6 +276,46 @@ mod tests {
         assert_eq!(crate::testing::state().len(), 1);
         advance_clock(1);
         assert!(crate::testing::state().is_empty(), "gone with its TTL");
+    }
+
+    #[test]
+    fn expires_in_as_text_and_a_padded_token_type_are_read() {
+        let answer = r#"{"access_token":"t1","expires_in":" 120 ","token_type":" bearer "}"#;
+        let http = FakeHttp::new().on(Method::Post, "/auth/token", Reply::json(200, answer));
+        let _i = http.install();
+        assert_eq!(credentials().token().unwrap(), "t1");
+        advance_clock(120 - EARLY_SECONDS - 1);
+        assert_eq!(crate::testing::state().len(), 1, "kept for the lifetime given as text");
+        advance_clock(1);
+        assert!(crate::testing::state().is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_expires_in_falls_back_to_the_default_lifetime() {
+        for expires_in in [r#""soon""#, "-5", "null", "[]"] {
+            let answer = format!(r#"{{"access_token":"t1","expires_in":{expires_in},"token_type":"BEARER"}}"#);
+            let http = FakeHttp::new().on(Method::Post, "/auth/token", Reply::json(200, answer));
+            let _i = http.install();
+            crate::testing::clear_state();
+            assert_eq!(credentials().token().unwrap(), "t1", "{expires_in}");
+            advance_clock(DEFAULT_LIFETIME - EARLY_SECONDS - 1);
+            assert_eq!(crate::testing::state().len(), 1, "{expires_in}");
+            advance_clock(1);
+        }
+    }
+
+    #[test]
+    fn a_token_that_is_no_bearer_token_or_no_token_is_a_bad_response() {
+        for answer in [
+            r#"{"access_token":"t1","token_type":"mac"}"#,
+            r#"{"access_token":"  ","token_type":"Bearer"}"#,
+            r#"{"access_token":42}"#,
+            r#"{"token_type":"Bearer"}"#,
+        ] {
+            let http = FakeHttp::new().on(Method::Post, "/auth/token", Reply::json(200, answer));
+            let _i = http.install();
+            assert!(matches!(credentials().token(), Err(ConnectorError::BadResponse(_))), "{answer}");
+        }
     }
 
     #[test]

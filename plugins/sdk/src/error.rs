@@ -73,6 +73,34 @@ mod tests {
         assert!(matches!(from_status(&resp(302, "", &[]), "x"), ConnectorError::BadResponse(_)));
     }
 
+    /// A 429 read through the SDK's client, as a connector sees it.
+    fn throttled(retry_after: &str) -> ConnectorError {
+        use crate::http::{Method, Request};
+        use crate::testing::{FakeHttp, Reply};
+        let http =
+            FakeHttp::new().on(Method::Get, "/x", Reply::status(429, "slow down").header("Retry-After", retry_after));
+        let _i = http.install();
+        let response = Request::get("https://psa.example/x").send().unwrap();
+        from_status(&response, "x")
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date_is_the_seconds_until_then() {
+        let in_90s = crate::http_date::format(crate::host::now_secs() + 90);
+        let ConnectorError::RateLimited(Some(wait)) = throttled(&in_90s) else {
+            panic!("{in_90s}: the PSA's wait was lost");
+        };
+        // The clock may tick once between writing the date and reading it.
+        assert!((89..=90).contains(&wait), "{wait}");
+        assert!(
+            matches!(throttled("Wed, 21 Oct 2015 07:28:00 GMT"), ConnectorError::RateLimited(Some(0))),
+            "past: now"
+        );
+        assert!(matches!(throttled(" 7 "), ConnectorError::RateLimited(Some(7))));
+        assert!(matches!(throttled("99999999999"), ConnectorError::RateLimited(Some(u32::MAX))));
+        assert!(matches!(throttled("soon"), ConnectorError::RateLimited(None)));
+    }
+
     #[test]
     fn snippet_is_bounded_and_single_line() {
         let long = "a\n".repeat(500);

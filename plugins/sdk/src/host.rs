@@ -35,13 +35,14 @@ pub(crate) fn log(level: Level, message: &str) {
     }
 }
 
-/// Seconds since the Unix epoch on the test clock: the system clock plus
-/// the offset [`crate::testing::advance_clock`] moved it by. Only natively:
-/// in a component the host keeps time for `state`.
-#[cfg(not(target_arch = "wasm32"))]
+/// Seconds since the Unix epoch: in a component the host's wall clock
+/// (`wasi:clocks`, granted to every connector), natively the system clock
+/// plus the offset [`crate::testing::advance_clock`] moved it by.
 pub(crate) fn now_secs() -> u64 {
     let real = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    real.saturating_add(crate::testing::clock_offset())
+    #[cfg(not(target_arch = "wasm32"))]
+    let real = real.saturating_add(crate::testing::clock_offset());
+    real
 }
 
 /// `state.get` of the host (or the test fake).

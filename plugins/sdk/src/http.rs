@@ -32,9 +32,16 @@ impl Response {
         (200..300).contains(&self.status)
     }
 
-    /// `Retry-After` in seconds, when given as a number.
+    /// `Retry-After` in seconds: the number given, or the seconds until the
+    /// HTTP date given (0 when it is past), as the host reads it; capped at
+    /// `u32::MAX`. `None` when missing or neither form.
     pub fn retry_after(&self) -> Option<u32> {
-        self.header("retry-after").and_then(|v| v.trim().parse().ok())
+        let value = self.header("retry-after")?.trim();
+        let secs = match value.parse::<u64>() {
+            Ok(secs) => secs,
+            Err(_) => crate::http_date::parse(value)?.saturating_sub(crate::host::now_secs()),
+        };
+        Some(u32::try_from(secs).unwrap_or(u32::MAX))
     }
 
     /// Decode the body as JSON, or explain what came back instead.

@@ -7,7 +7,8 @@
 //! an HTTP client over the host's `http` import (JSON, form and query
 //! encoding), the integration's [`state`] store (contract 0.3: kept across
 //! calls and runs), OAuth client credentials with the token kept there,
-//! paging helpers, the mapping of HTTP statuses onto `connector-error`, and
+//! paging helpers, the mapping of HTTP statuses onto `connector-error`,
+//! lenient readers of PSA JSON ([`de`]: one odd field never fails a page), and
 //! — natively — a [`testing::FakeHttp`] and host fakes so connector logic
 //! unit-tests with `cargo test`.
 //!
@@ -32,9 +33,11 @@
 pub mod auth;
 pub mod config;
 pub mod connector;
+pub mod de;
 pub mod error;
 mod host;
 pub mod http;
+mod http_date;
 pub mod log;
 pub mod paging;
 pub mod settings;

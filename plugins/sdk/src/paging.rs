@@ -13,12 +13,16 @@ pub struct PageNumber(pub u32);
 impl PageNumber {
     const PREFIX: &'static str = "page:";
 
-    /// The page a cursor points at (`None` = first page).
+    /// The page a cursor points at (`None` = first page). Only the spelling
+    /// [`PageNumber::next`] writes is a cursor (`page:2`, not `page:02` or
+    /// `page:+2`): the host refuses a listing whose cursor repeats by
+    /// comparing strings, so two spellings of one page must not both read.
     pub fn from_cursor(cursor: Option<&str>) -> Result<Self, ConnectorError> {
         match cursor {
             None => Ok(PageNumber(1)),
             Some(c) => c
                 .strip_prefix(Self::PREFIX)
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
                 .and_then(|n| n.parse::<u32>().ok())
                 .filter(|n| *n >= 1)
                 .map(PageNumber)
@@ -130,6 +134,27 @@ mod tests {
         assert_eq!(PageNumber(1).next(None, 3, None), Some("page:2".into()));
         assert_eq!(PageNumber(1).next(None, 3, Some(25)), None);
         assert_eq!(PageNumber(1).next(None, 25, Some(25)), Some("page:2".into()));
+    }
+
+    /// The host refuses a cursor that repeats, comparing strings; two
+    /// spellings of one page would slip past it, so only the spelling
+    /// `next` writes is a cursor.
+    #[test]
+    fn only_canonical_page_cursors() {
+        for bad in ["page:02", "page:+2", "page: 2", "page:2 ", "page:", "page:-1", "Page:2", "page:4294967296"] {
+            assert!(
+                matches!(PageNumber::from_cursor(Some(bad)), Err(ConnectorError::BadResponse(_))),
+                "{bad} accepted"
+            );
+        }
+        assert_eq!(PageNumber::from_cursor(Some("page:10")).unwrap(), PageNumber(10));
+        assert_eq!(PageNumber::from_cursor(Some("page:4294967295")).unwrap(), PageNumber(u32::MAX));
+        // Every cursor `next` and `next_from_link` write reads back.
+        let next = PageNumber(9).next(None, 1, None).unwrap();
+        assert_eq!(PageNumber::from_cursor(Some(&next)).unwrap(), PageNumber(10));
+        let linked = PageNumber(1).next_from_link(Some("<https://h/x?page=02>; rel=\"next\"")).unwrap();
+        assert_eq!(linked, "page:2");
+        assert_eq!(PageNumber::from_cursor(Some(&linked)).unwrap(), PageNumber(2));
     }
 
     #[test]

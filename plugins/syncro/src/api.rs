@@ -2,6 +2,7 @@
 //! a missing permission comes back as HTTP 401 with a "group permissions"
 //! body, which must not be mistaken for a bad token.
 
+use ferry_sdk::de::OrDefault;
 use ferry_sdk::error::{from_status, snippet};
 use ferry_sdk::prelude::*;
 
@@ -42,7 +43,7 @@ impl Api {
     /// `/me` proves the token; the first customers page counts customers.
     pub fn check(&self) -> Result<CheckReport, ConnectorError> {
         let me = self.client.get("/me", &[])?;
-        let me: map::Me = self.ok(me, "the current user (/me)", None)?.json("/me")?;
+        let OrDefault(me): OrDefault<map::Me> = self.ok(me, "the current user (/me)", None)?.json("/me")?;
         let first = self.list_page(&CUSTOMERS, PageNumber(1), &[("include_disabled", "true")])?;
         let total = first
             .total_entries
@@ -88,7 +89,7 @@ impl Api {
                 let list = self.list_page(&CUSTOMERS, page, &[("include_disabled", "true")])?;
                 let next = list.next(page);
                 let total = list.total_entries;
-                let records = changed_since(list.decode(&CUSTOMERS, map::company)?, since);
+                let records = changed_since(list.decode(map::company), since);
                 return Ok(Page {
                     records: Records::Companies(records),
                     next,
@@ -100,7 +101,7 @@ impl Api {
         let since_ms = since.unwrap_or(i64::MIN);
         let list = self.list_page(&CUSTOMERS, page, &[("include_disabled", "true"), ("sort", "updated_at DESC")])?;
         let more = list.next(page).is_some();
-        let records = list.decode(&CUSTOMERS, map::company)?;
+        let records = list.decode(map::company);
         let times: Vec<Option<i64>> =
             records.iter().map(|c| c.updated_at.as_deref().and_then(newest::instant)).collect();
         match newest::verify(after, &times) {
@@ -128,7 +129,7 @@ impl Api {
         let list = self.list_page(&CONTACTS, page, &[])?;
         let next = list.next(page);
         let total = list.total_entries;
-        let records = list.decode(&CONTACTS, map::contact)?;
+        let records = list.decode(map::contact);
         Ok(Page { records: Records::Contacts(records), next, total })
     }
 
@@ -136,7 +137,7 @@ impl Api {
         let list = self.list_page(&ASSETS, page, &[])?;
         let next = list.next(page);
         let total = list.total_entries;
-        let records = list.decode(&ASSETS, map::asset)?;
+        let records = list.decode(map::asset);
         Ok(Page { records: Records::Assets(records), next, total })
     }
 
@@ -148,7 +149,7 @@ impl Api {
         let list = self.list_page(&TICKETS, page, &query)?;
         let next = list.next(page);
         let total = list.total_entries;
-        let records = list.decode(&TICKETS, map::ticket)?;
+        let records = list.decode(map::ticket);
         Ok(Page { records: Records::Tickets(records), next, total })
     }
 
@@ -264,16 +265,10 @@ impl ListPage {
         page.next(self.total_pages, self.items.len(), None)
     }
 
-    fn decode<T>(
-        self,
-        endpoint: &Endpoint,
-        convert: fn(serde_json::Value) -> Result<T, String>,
-    ) -> Result<Vec<T>, ConnectorError> {
-        self.items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| convert(item).map_err(|e| bad_response(format!("{} item {i}: {e}", endpoint.resource))))
-            .collect()
+    /// Each item mapped. Mapping never fails (see [`crate::map`]): one odd
+    /// record is Ferry's to skip, never its page's undoing.
+    fn decode<T>(self, convert: fn(serde_json::Value) -> T) -> Vec<T> {
+        self.items.into_iter().map(convert).collect()
     }
 }
 

@@ -12,6 +12,8 @@
 
 mod api;
 mod config;
+#[cfg(test)]
+mod golden;
 mod map;
 mod newest;
 

@@ -12,6 +12,7 @@
 //! file holds only what is specific to the PSA. See
 //! docs/writing-a-connector.md for the walk-through.
 
+use ferry_sdk::de::{self, Scalar};
 use ferry_sdk::prelude::*;
 
 struct ExamplePsa;
@@ -25,32 +26,55 @@ struct Settings {
     api_key: String,
 }
 
-/// One page of any list endpoint of the example API.
+/// One page of any list endpoint of the example API. The page itself is
+/// read strictly (a page that is not this shape is a `bad-response`), each
+/// record in it leniently ([`de::or_default`]: an entry that is no object
+/// reads as a record without fields).
 #[derive(Deserialize)]
-struct ListPage<T> {
-    data: Vec<T>,
+struct ListPage {
+    data: Vec<Value>,
     next_page: Option<u32>,
 }
 
-#[derive(Deserialize)]
+/// A company as the API sends it. Every field is read leniently
+/// (`ferry_sdk::de`): a value of the wrong JSON type is absent, so one odd
+/// record never fails its page. A record without a usable id or name maps
+/// with it empty, and Ferry skips that one record as invalid (keeping it
+/// aside with the reason) while the rest of the page syncs.
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct ApiCompany {
-    id: u64,
-    name: String,
-    #[serde(default)]
-    active: bool,
+    #[serde(deserialize_with = "de::lenient")]
+    id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    name: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    active: Option<bool>,
+    #[serde(deserialize_with = "de::lenient")]
     website: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
     phone: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
     updated_at: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A device, read as leniently as [`ApiCompany`].
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct ApiDevice {
-    id: u64,
-    company_id: Option<u64>,
-    hostname: String,
-    kind: String,
+    #[serde(deserialize_with = "de::lenient")]
+    id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    company_id: Option<Scalar>,
+    #[serde(deserialize_with = "de::lenient")]
+    hostname: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
+    kind: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
     serial: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
     os: Option<String>,
+    #[serde(deserialize_with = "de::lenient")]
     updated_at: Option<String>,
 }
 
@@ -59,7 +83,7 @@ fn client(settings: &Settings) -> Client {
 }
 
 /// GET one page of `path`, mapping errors the way every connector should.
-fn list<T: for<'de> Deserialize<'de>>(
+fn list<T: serde::de::DeserializeOwned + Default>(
     client: &Client,
     path: &str,
     cursor: Option<&str>,
@@ -69,10 +93,10 @@ fn list<T: for<'de> Deserialize<'de>>(
     if !response.is_success() {
         return Err(from_status(&response, path));
     }
-    let body: ListPage<T> = response.json(path)?;
+    let body: ListPage = response.json(path)?;
     ferry_sdk::log::debug(&format!("{path} page {}: {} records", page.0, body.data.len()));
     let next = body.next_page.filter(|n| *n > page.0).map(|n| format!("page:{n}"));
-    Ok((body.data, next))
+    Ok((body.data.into_iter().map(de::or_default).collect(), next))
 }
 
 impl Connector for ExamplePsa {
@@ -129,9 +153,9 @@ impl Connector for ExamplePsa {
                 let records = items
                     .into_iter()
                     .map(|c| Company {
-                        id: c.id.to_string(),
-                        name: c.name,
-                        active: c.active,
+                        id: de::id_text(&c.id),
+                        name: c.name.unwrap_or_default(),
+                        active: c.active.unwrap_or(false),
                         deleted: false,
                         status: None,
                         types: vec![],
@@ -151,11 +175,11 @@ impl Connector for ExamplePsa {
                 let records = items
                     .into_iter()
                     .map(|d| Asset {
-                        id: d.id.to_string(),
-                        company_id: d.company_id.map(|c| c.to_string()),
+                        id: de::id_text(&d.id),
+                        company_id: d.company_id.as_ref().map(Scalar::text),
                         card: CardBuilder::new().add("Operating system", d.os.as_deref()).build(),
-                        name: d.hostname,
-                        type_name: d.kind,
+                        name: d.hostname.unwrap_or_default(),
+                        type_name: d.kind.unwrap_or_default(),
                         status: None,
                         active: true,
                         serial_number: d.serial,
@@ -215,6 +239,19 @@ mod tests {
         let page = connector::read::<ExamplePsa>(config(), StreamKind::Companies, page.next, None).unwrap();
         assert_eq!(page.next, None);
         assert_eq!(http.requests()[0].header("x-api-key"), Some("k"));
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_never_fails_the_page() {
+        let body =
+            r#"{"data":[{"id":1,"name":"Acme","phone":5550100},{"id":"x2","name":["Beta"]},7],"next_page":null}"#;
+        let http = FakeHttp::new().on(Method::Get, "/api/companies", Reply::json(200, body));
+        let _installed = http.install();
+        let page = connector::read::<ExamplePsa>(config(), StreamKind::Companies, None, None).unwrap();
+        let Records::Companies(c) = page.records else { panic!("companies expected") };
+        let read: Vec<_> = c.iter().map(|c| (c.id.as_str(), c.name.as_str(), c.phone.is_some())).collect();
+        // The last two have no name or id: Ferry skips them as invalid.
+        assert_eq!(read, [("1", "Acme", false), ("x2", "", false), ("", "", false)]);
     }
 
     #[test]

@@ -31,7 +31,7 @@ struct DemoIntegration {
 /// Credentials of the simulated tenants (not secrets: they exist only on loopback).
 const SYNCRO_TOKEN: &str = "demo-syncro-token";
 
-pub async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Failure> {
+pub(super) async fn run(db: Option<PathBuf>, args: DemoArgs, out: Out) -> Result<u8, Failure> {
     let started = Instant::now();
     let temp = tempfile::tempdir()?;
     // Without --db the database is temporary and goes with the demo.

@@ -9,7 +9,7 @@ use crate::companies;
 use crate::curation;
 use crate::store::{AssetFilter, CardRow, CardTarget, StoreError};
 
-pub fn layout(app: &mut App, command: LayoutCommand) -> Result<u8, Failure> {
+pub(super) fn layout(app: &mut App, command: LayoutCommand) -> Result<u8, Failure> {
     match command {
         LayoutCommand::List => {
             let layouts = app.store.read().layouts()?;
@@ -92,7 +92,7 @@ fn print_history(app: &App, history: &[crate::store::CompanyChange]) {
     );
 }
 
-pub fn company(app: &mut App, command: CompanyCommand) -> Result<u8, Failure> {
+pub(super) fn company(app: &mut App, command: CompanyCommand) -> Result<u8, Failure> {
     match command {
         CompanyCommand::List { archived } => {
             let rows = app.store.read().companies(archived)?;
@@ -260,7 +260,7 @@ struct AssetDetail {
     fields: Vec<crate::model::Field>,
 }
 
-pub fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
+pub(super) fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
     match command {
         AssetCommand::List { company, layout, archived, integration } => {
             let filter = AssetFilter { company, layout, archived: Some(archived), integration };
@@ -324,11 +324,7 @@ pub fn asset(app: &mut App, command: AssetCommand) -> Result<u8, Failure> {
             }
         }
         AssetCommand::Set { id, field, value } => {
-            app.store.read().asset(id)?;
-            if field.trim().is_empty() {
-                return Err(Failure::new("the field needs a name", None));
-            }
-            app.store.transaction(|tx| tx.set_asset_field(id, field.trim(), &value))?;
+            curation::set_field(&mut app.store, id, &field, &value)?;
             if app.out.json {
                 app.out.json(&serde_json::json!({"asset": id, "field": field.trim(), "value": value}));
             } else {

@@ -5,28 +5,7 @@ use serde::Serialize;
 use crate::cli::args::IntegrationCommand;
 use crate::cli::{App, Failure, exit};
 use crate::integrations::{self, parse_assignment};
-use crate::model::{CheckReport, StreamKind};
-use crate::registry;
-
-#[derive(Serialize)]
-struct Shown {
-    name: String,
-    plugin: String,
-    config: Vec<ConfigValue>,
-    created_at: String,
-    updated_at: String,
-    mirror: Vec<(StreamKind, u64)>,
-    last_run: Option<crate::store::RunRow>,
-    /// The origins the connector may call (its host templates expanded).
-    allowed_origins: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct ConfigValue {
-    key: String,
-    value: String,
-    secret: bool,
-}
+use crate::model::CheckReport;
 
 #[derive(Serialize)]
 struct TestResult<'a> {
@@ -42,7 +21,7 @@ fn assignments(list: &[String]) -> Result<Vec<(String, String)>, Failure> {
     list.iter().map(|a| parse_assignment(a).map_err(Failure::from)).collect()
 }
 
-pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failure> {
+pub(super) async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failure> {
     match command {
         IntegrationCommand::Add { name, plugin, set, secret, accept_normalised } => {
             let values = assignments(&set)?;
@@ -64,36 +43,22 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
             Ok(exit::OK)
         }
         IntegrationCommand::List => {
-            let rows = app.store.read().integrations()?;
-            let mut list = Vec::new();
-            for r in &rows {
-                let last = app.store.read().runs(Some(&r.name), 1)?.into_iter().next();
-                list.push((r, last));
-            }
+            let list = integrations::summaries(&app.store)?;
             if app.out.json {
-                let v: Vec<_> = list
-                    .iter()
-                    .map(|(r, last)| {
-                        serde_json::json!({
-                            "name": r.name,
-                            "plugin": r.connector_id,
-                            "last_run": last.as_ref().map(|l| serde_json::json!({
-                                "id": l.id, "status": l.status, "started_at": l.started_at, "finished_at": l.finished_at
-                            })),
-                        })
-                    })
-                    .collect();
-                app.out.json(&v);
+                app.out.json(&list);
             } else {
                 app.out.table(
                     &["name", "plugin", "last run", "status"],
                     list.iter()
-                        .map(|(r, last)| {
+                        .map(|r| {
                             vec![
                                 r.name.clone(),
-                                r.connector_id.clone(),
-                                last.as_ref().map(|l| l.started_at.clone()).unwrap_or_else(|| "never".into()),
-                                last.as_ref().map(|l| l.status.as_str().to_string()).unwrap_or_else(|| "-".into()),
+                                r.plugin.clone(),
+                                r.last_run.as_ref().map(|l| l.started_at.clone()).unwrap_or_else(|| "never".into()),
+                                r.last_run
+                                    .as_ref()
+                                    .map(|l| l.status.as_str().to_string())
+                                    .unwrap_or_else(|| "-".into()),
                             ]
                         })
                         .collect(),
@@ -102,27 +67,7 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
             Ok(exit::OK)
         }
         IntegrationCommand::Show { name } => {
-            let row = app.store.read().integration(&name)?;
-            let connector = app
-                .store
-                .read()
-                .connector(&row.connector_id)?
-                .ok_or_else(|| registry::RegistryError::Unknown(row.connector_id.clone()))?;
-            let config: Vec<ConfigValue> = integrations::display_config(&row, &connector.info)
-                .into_iter()
-                .map(|(key, value, secret)| ConfigValue { key, value, secret })
-                .collect();
-            let shown = Shown {
-                name: row.name.clone(),
-                plugin: row.connector_id.clone(),
-                config,
-                created_at: row.created_at.clone(),
-                updated_at: row.updated_at.clone(),
-                mirror: app.store.read().mirror_counts(row.id)?,
-                last_run: app.store.read().runs(Some(&row.name), 1)?.into_iter().next(),
-                allowed_origins: integrations::allowed_origins(&row, &connector.info)
-                    .unwrap_or_else(|e| vec![format!("(none usable: {e})")]),
-            };
+            let (shown, connector) = integrations::overview(&app.store, &name)?;
             if app.out.json {
                 app.out.json(&shown);
                 return Ok(exit::OK);
@@ -162,14 +107,14 @@ pub async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8, Failu
             Ok(exit::OK)
         }
         IntegrationCommand::Test { name } => {
-            let row = app.store.read().integration(&name)?;
-            let (connector, loaded) = registry::load(&app.store, &app.runtime, &row.connector_id)?;
-            let mut config = integrations::session_config(&row, &connector.info)?;
-            crate::connector_state::attach(&app.store, row.id, &mut config)?;
-            let mut session = app.runtime.session(&loaded, config)?;
+            let outcome = integrations::test_connection(&app.store, &app.runtime, &name).await?;
             // A connector that crashes or breaks a limit failed the test
             // (exit 3, like any failed check), it is not bad input.
-            let result = session.check().await.map_err(|e| Failure::from(e).with_code(exit::FAILED))?;
+            let result = match outcome {
+                integrations::TestOutcome::Passed(report) => Ok(report),
+                integrations::TestOutcome::Failed(e) => Err(e),
+                integrations::TestOutcome::Crashed(e) => return Err(Failure::from(e).with_code(exit::FAILED)),
+            };
             match result {
                 Ok(report) => {
                     if app.out.json {

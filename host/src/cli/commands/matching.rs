@@ -6,7 +6,6 @@ use crate::cli::commands::sync::print_apply;
 use crate::cli::output::opt;
 use crate::cli::{App, Failure, exit};
 use crate::companies::{self, DecisionError, LinkView};
-use crate::options::IntegrationOptions;
 
 impl From<DecisionError> for Failure {
     fn from(e: DecisionError) -> Self {
@@ -35,7 +34,7 @@ fn rows(list: &[LinkView]) -> Vec<Vec<String>> {
 
 const HEADERS: [&str; 6] = ["psa id", "psa company", "state", "documentation company", "score", "reason"];
 
-pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
+pub(super) fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     let action = args.action.unwrap_or(MatchAction::List { state: None });
     let (view, apply_after) = match action {
@@ -84,9 +83,7 @@ pub fn run(app: &mut App, args: MatchArgs) -> Result<u8, Failure> {
             return Ok(exit::OK);
         }
         MatchAction::Policy { policy } => {
-            let mut options = IntegrationOptions::from_json(&integration.options);
-            options.new_companies = policy;
-            app.store.transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
+            crate::settings::set_policy(&mut app.store, &integration, policy)?;
             app.out.line(format!("new PSA companies of {}: {policy}", integration.name));
             if app.out.json {
                 app.out.json(&serde_json::json!({"integration": integration.name, "new_companies": policy}));

@@ -7,6 +7,7 @@ mod matching;
 mod plugin;
 mod rules;
 mod schedule;
+mod serve;
 mod sync;
 mod tickets;
 
@@ -14,7 +15,7 @@ use super::args::{Cli, Command};
 use super::output::Out;
 use super::{App, Failure, default_db_path, exit};
 
-pub async fn run(cli: Cli, out: Out) -> Result<u8, Failure> {
+pub(super) async fn run(cli: Cli, out: Out) -> Result<u8, Failure> {
     let db = cli.db.clone().unwrap_or_else(default_db_path);
     // A path the operator named must be where they said: a missing folder
     // is more likely a typo than a wish (the default location is created).
@@ -51,6 +52,7 @@ pub async fn run(cli: Cli, out: Out) -> Result<u8, Failure> {
                 Command::Daemon(args) => schedule::daemon(&mut app, args).await,
                 Command::Tickets(args) => tickets::settings(&mut app, args),
                 Command::Ticket(c) => tickets::list(&mut app, c),
+                Command::Serve(args) => serve::serve(app, args, &db).await,
                 Command::Demo(_) | Command::Limits => Ok(exit::OK),
             }
         }

@@ -19,7 +19,7 @@ struct Inspected<'a> {
     info: &'a ConnectorInfo,
 }
 
-pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
+pub(super) async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
     match command {
         PluginCommand::List => {
             let rows = app.store.read().connectors()?;
@@ -48,7 +48,7 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                                 r.version.clone(),
                                 r.contract.clone(),
                                 r.origin.to_string(),
-                                r.info.streams.iter().map(|s| s.kind.to_string()).collect::<Vec<_>>().join(", "),
+                                r.info.all_streams().iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
                             ]
                         })
                         .collect(),
@@ -153,6 +153,24 @@ pub async fn run(app: &mut App, command: PluginCommand) -> Result<u8, Failure> {
                     .map(|s| vec![s.kind.to_string(), yes(s.incremental), s.description.clone()])
                     .collect(),
             );
+            // Contract 0.3: named by operators (`--stream NAME`, `skip
+            // stream=NAME`); their records land in a layout of that name.
+            if !info.extra_streams.is_empty() {
+                app.out.table(
+                    &["extra stream", "incremental", "default layout", "description"],
+                    info.extra_streams
+                        .iter()
+                        .map(|s| {
+                            vec![
+                                s.name.clone(),
+                                yes(s.incremental),
+                                crate::rules::default_item_layout(&s.name),
+                                s.description.clone(),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
             let problems = registry::info_problems(&info);
             if !problems.is_empty() {
                 app.out.line(format!("problems: {}", problems.join("; ")));

@@ -4,35 +4,16 @@ use crate::apply;
 use crate::cli::args::{RulesAction, RulesArgs};
 use crate::cli::commands::sync::print_apply;
 use crate::cli::{App, Failure, exit};
-use crate::options::{DEFAULT_CONCURRENCY, IntegrationOptions, MAX_CONCURRENCY, TypeRule};
+use crate::options::IntegrationOptions;
+use crate::settings;
 use crate::store::IntegrationRow;
 
 fn on_off(b: bool) -> String {
     if b { "on".into() } else { "off".into() }
 }
 
-/// The layout name as stored, if it exists and is active.
-fn active_layout(app: &App, name: &str) -> Result<String, Failure> {
-    match app.store.read().layout_by_name(name)? {
-        Some(l) if l.active => Ok(l.name),
-        Some(l) => Err(Failure::new(
-            format!("layout `{}` is inactive", l.name),
-            Some(format!("activate it with `ferry layout set \"{}\" --active true`", l.name)),
-        )),
-        None => Err(Failure::new(
-            format!("there is no layout `{name}`"),
-            Some(format!("create it with `ferry layout add \"{name}\"`, or see `ferry layout list`")),
-        )),
-    }
-}
-
-fn save(
-    app: &mut App,
-    integration: &IntegrationRow,
-    options: &IntegrationOptions,
-    apply_now: bool,
-) -> Result<(), Failure> {
-    app.store.transaction(|tx| tx.update_integration_options(integration.id, &options.to_json()))?;
+/// After a change the library stored: re-apply now, or say how.
+fn after_save(app: &mut App, integration: &IntegrationRow, apply_now: bool) -> Result<(), Failure> {
     if apply_now {
         let report = apply::apply(&mut app.store, integration.id)?;
         print_apply(&app.out, &report);
@@ -43,7 +24,7 @@ fn save(
     Ok(())
 }
 
-pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
+pub(super) fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     let mut options = IntegrationOptions::from_json(&integration.options);
     match args.action.unwrap_or(RulesAction::Show) {
@@ -90,6 +71,7 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
                 ("skip sites", on_off(s.sites)),
                 ("skip company types", s.company_types.join(", ")),
                 ("skip asset types", s.asset_types.join(", ")),
+                ("skip streams", s.streams.join(", ")),
             ]);
             return Ok(exit::OK);
         }
@@ -108,130 +90,72 @@ pub fn run(app: &mut App, args: RulesArgs) -> Result<u8, Failure> {
             return Ok(exit::OK);
         }
         RulesAction::Primary { layout, apply } => {
-            options.primary_layout = Some(active_layout(app, &layout)?);
+            options = settings::set_primary_layout(&mut app.store, &integration, &layout)?;
             app.out.line(format!("primary sync location: {layout}"));
-            save(app, &integration, &options, apply.now)?;
+            after_save(app, &integration, apply.now)?;
         }
         RulesAction::Contacts { layout, apply } => {
-            options.contacts_layout = Some(active_layout(app, &layout)?);
+            options = settings::set_contacts_layout(&mut app.store, &integration, &layout)?;
             app.out.line(format!("contacts layout: {layout}"));
-            save(app, &integration, &options, apply.now)?;
+            after_save(app, &integration, apply.now)?;
         }
         RulesAction::Add { when_type, layout, apply } => {
-            if when_type.trim().is_empty() {
-                return Err(Failure::new(
-                    "--when-type needs a type name",
-                    Some(format!("see `ferry rules {} types`", integration.name)),
-                ));
+            let (replaced, now) = settings::add_type_rule_replacing(&mut app.store, &integration, &when_type, &layout)?;
+            options = now;
+            let layout = options.rules.last().map(|r| r.layout.clone()).unwrap_or(layout);
+            let was = replaced
+                .as_ref()
+                .map(|r| format!(" (replaced the rule when type is {} → {})", r.when_type, r.layout))
+                .unwrap_or_default();
+            app.out.line(format!("when type is {} → {layout}{was}", when_type.trim()));
+            after_save(app, &integration, apply.now)?;
+            if app.out.json {
+                let mut v = serde_json::to_value(&options).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("replaced".into(), serde_json::to_value(&replaced).unwrap_or_default());
+                }
+                app.out.json(&v);
+                return Ok(exit::OK);
             }
-            let layout = active_layout(app, &layout)?;
-            options.rules.retain(|r| !r.when_type.eq_ignore_ascii_case(when_type.trim()));
-            options.rules.push(TypeRule { when_type: when_type.trim().to_string(), layout: layout.clone() });
-            app.out.line(format!("when type is {} → {layout}", when_type.trim()));
-            save(app, &integration, &options, apply.now)?;
         }
         RulesAction::Remove { n, apply } => {
-            if n == 0 || n > options.rules.len() {
-                return Err(Failure::new(
-                    format!("there is no rule {n}"),
-                    Some(format!("`ferry rules {} show` numbers the rules", integration.name)),
-                ));
-            }
-            let removed = options.rules.remove(n - 1);
+            let (removed, now) = settings::remove_type_rule(&mut app.store, &integration, n)?;
+            options = now;
             app.out.line(format!("removed rule {n} (when type is {} → {})", removed.when_type, removed.layout));
-            save(app, &integration, &options, apply.now)?;
+            after_save(app, &integration, apply.now)?;
         }
         RulesAction::Skip { what, off, apply } => {
-            let on = !off;
-            let s = &mut options.skip;
-            match what.split_once('=') {
-                Some(("company-type", t)) => toggle(&mut s.company_types, t, on),
-                Some(("asset-type", t)) => toggle(&mut s.asset_types, t, on),
-                _ => match what.as_str() {
-                    "inactive-companies" => s.inactive_companies = on,
-                    "contacts" => s.contacts = on,
-                    "agreements" => s.agreements = on,
-                    "assets" | "configurations" => s.assets = on,
-                    "inactive-assets" | "inactive-configurations" => s.inactive_assets = on,
-                    "sites" | "locations" => s.sites = on,
-                    _ => {
-                        return Err(Failure::new(
-                            format!("unknown skip option `{what}`"),
-                            Some("use inactive-companies, contacts, agreements, assets, inactive-assets, sites, company-type=T or asset-type=T".into()),
-                        ));
-                    }
-                },
-            }
-            app.out.line(format!("skip {what}: {}", on_off(on)));
-            save(app, &integration, &options, apply.now)?;
+            options = settings::set_skip(&mut app.store, &integration, &what, !off)?;
+            app.out.line(format!("skip {what}: {}", on_off(!off)));
+            after_save(app, &integration, apply.now)?;
         }
         RulesAction::Option { what, off, apply } => {
-            let on = !off;
-            if let Some(n) = what.strip_prefix("requests-per-minute=") {
-                let n: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    Failure::new(
-                        format!("`{n}` is not a positive number of requests"),
-                        Some("e.g. requests-per-minute=120".to_string()),
-                    )
-                })?;
-                options.requests_per_minute = (!off).then_some(n);
+            options = settings::set_option(&mut app.store, &integration, &what, !off)?;
+            // How fast the PSA is read changes nothing already synced: no
+            // apply to suggest.
+            if what == "concurrency" || what.starts_with("concurrency=") {
+                app.out.line(format!("streams read at once: {}", options.concurrency()));
+                if app.out.json {
+                    app.out.json(&options);
+                }
+                return Ok(exit::OK);
+            }
+            if what == "requests-per-minute" || what.starts_with("requests-per-minute=") {
                 app.out.line(format!(
                     "requests per minute: {}",
                     options.requests_per_minute.map(|n| n.to_string()).unwrap_or_else(|| "connector default".into())
                 ));
-                save(app, &integration, &options, false)?;
                 if app.out.json {
                     app.out.json(&options);
                 }
                 return Ok(exit::OK);
             }
-            if let Some(n) = what.strip_prefix("concurrency=") {
-                let n: u32 = n.trim().parse().ok().filter(|n| (1..=MAX_CONCURRENCY).contains(n)).ok_or_else(|| {
-                    Failure::new(
-                        format!("`{n}` is not a number of streams from 1 to {MAX_CONCURRENCY}"),
-                        Some(format!(
-                            "e.g. concurrency=4 (the default); 1 reads the streams one after another; --off goes back \
-                             to the default of {DEFAULT_CONCURRENCY}"
-                        )),
-                    )
-                })?;
-                options.concurrency = (!off).then_some(n);
-                app.out.line(format!("streams read at once: {}", options.concurrency()));
-                save(app, &integration, &options, false)?;
-                if app.out.json {
-                    app.out.json(&options);
-                }
-                return Ok(exit::OK);
-            }
-            match what.as_str() {
-                "auto-update-names" => options.auto_update_names = on,
-                "auto-archive" => options.auto_archive = on,
-                "keep-company-details" => options.keep_company_details = on,
-                _ => {
-                    return Err(Failure::new(
-                        format!("unknown option `{what}`"),
-                        Some(
-                            "use auto-update-names, auto-archive, keep-company-details, requests-per-minute=N or \
-                             concurrency=N"
-                                .into(),
-                        ),
-                    ));
-                }
-            }
-            app.out.line(format!("{what}: {}", on_off(on)));
-            save(app, &integration, &options, apply.now)?;
+            app.out.line(format!("{what}: {}", on_off(!off)));
+            after_save(app, &integration, apply.now)?;
         }
     }
     if app.out.json {
         app.out.json(&options);
     }
     Ok(exit::OK)
-}
-
-fn toggle(list: &mut Vec<String>, value: &str, on: bool) {
-    let value = value.trim();
-    list.retain(|v| !v.eq_ignore_ascii_case(value));
-    if on && !value.is_empty() {
-        list.push(value.to_string());
-    }
 }

@@ -5,9 +5,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::args::{DaemonArgs, ScheduleAction, ScheduleArgs};
 use crate::cli::{App, Failure, exit};
+use crate::model::Mode;
+use crate::schedule::ScheduleError;
 use crate::schedule::daemon::{self, DaemonOptions};
-use crate::schedule::{self, Entry, ScheduleError, ScheduleView};
-use crate::sync::{Mode, Quiet};
+use crate::settings;
+use crate::sync::Quiet;
 
 impl From<ScheduleError> for Failure {
     fn from(e: ScheduleError) -> Self {
@@ -16,58 +18,26 @@ impl From<ScheduleError> for Failure {
     }
 }
 
-pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
+pub(super) fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     match args.action.unwrap_or(ScheduleAction::Show) {
         ScheduleAction::Show => {}
         ScheduleAction::Add { cron, tz, incremental } => {
             let mode = if incremental { Mode::Incremental } else { Mode::Full };
-            let entry = Entry::parse(&cron, &tz, mode)?;
-            app.store.transaction(|tx| tx.insert_schedule(integration.id, &entry.cron, entry.tz.name(), mode))?;
+            let entry = settings::add_schedule(&mut app.store, &integration, &cron, &tz, mode)?;
             app.out.note(format!("added: {} {} ({})", entry.cron, entry.tz.name(), mode.as_str()));
         }
         ScheduleAction::Remove { n } => {
-            let rows = app.store.read().schedules(Some(integration.id))?;
-            let row = rows.get(n.wrapping_sub(1)).ok_or_else(|| {
-                Failure::new(
-                    format!("{} has no schedule entry {n}", integration.name),
-                    Some(format!("`ferry schedule {} show` numbers the entries", integration.name)),
-                )
-            })?;
-            app.store.transaction(|tx| tx.delete_schedule(row.id))?;
+            let row = settings::remove_schedule(&mut app.store, &integration, n)?;
             app.out.note(format!("removed entry {n}: {} {} ({})", row.cron, row.tz, row.mode));
         }
         ScheduleAction::Preset { preset, tz } => {
-            let entries = preset.entries(&tz)?;
-            app.store.transaction(|tx| {
-                tx.delete_schedules(integration.id)?;
-                for e in &entries {
-                    tx.insert_schedule(integration.id, &e.cron, e.tz.name(), e.mode)?;
-                }
-                Ok(())
-            })?;
+            settings::preset_schedule(&mut app.store, &integration, preset, &tz)?;
             app.out.note(format!("schedule of {} set to the {preset} preset ({tz})", integration.name));
         }
     }
     // Always end by showing the schedule as it now stands.
-    let at = schedule::now();
-    let rows = app.store.read().schedules(Some(integration.id))?;
-    let mut views = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        let next = match Entry::parse(&r.cron, &r.tz, r.mode) {
-            Ok(e) => e.upcoming(at, 5).iter().map(|t| t.to_rfc3339()).collect(),
-            Err(e) => vec![format!("invalid: {e}")],
-        };
-        views.push(ScheduleView {
-            id: r.id,
-            position: i + 1,
-            cron: r.cron.clone(),
-            tz: r.tz.clone(),
-            mode: r.mode,
-            next,
-            last_fired_at: r.last_fired_at.clone(),
-        });
-    }
+    let views = settings::schedule_views(&app.store, &integration, 5)?;
     if app.out.json {
         app.out.json(&views);
     } else if views.is_empty() {
@@ -98,7 +68,7 @@ pub fn schedule(app: &mut App, args: ScheduleArgs) -> Result<u8, Failure> {
     Ok(exit::OK)
 }
 
-pub async fn daemon(app: &mut App, args: DaemonArgs) -> Result<u8, Failure> {
+pub(super) async fn daemon(app: &mut App, args: DaemonArgs) -> Result<u8, Failure> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     tokio::spawn(async move {
@@ -132,7 +102,7 @@ pub async fn daemon(app: &mut App, args: DaemonArgs) -> Result<u8, Failure> {
 }
 
 /// SIGINT or SIGTERM.
-async fn wait_for_stop() {
+pub(super) async fn wait_for_stop() {
     #[cfg(unix)]
     {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

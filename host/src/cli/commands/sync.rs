@@ -9,7 +9,7 @@ use crate::apply::{self, ApplyReport};
 use crate::cli::args::{ApplyArgs, RunsArgs, RunsCommand, SyncArgs};
 use crate::cli::output::{Out, duration, show_total};
 use crate::cli::{App, Failure, exit};
-use crate::model::StreamKind;
+use crate::model::StreamId;
 use crate::store::{RunRow, RunStatus, RunStreamRow, SkippedRecord, Trigger};
 use crate::sync::{self, Mode, Observer, SyncReport, SyncRequest};
 
@@ -18,7 +18,7 @@ use crate::sync::{self, Mode, Observer, SyncReport, SyncRequest};
 struct Bars<'a> {
     out: &'a Out,
     group: MultiProgress,
-    bars: RefCell<HashMap<StreamKind, ProgressBar>>,
+    bars: RefCell<HashMap<StreamId, ProgressBar>>,
 }
 
 impl<'a> Bars<'a> {
@@ -28,13 +28,13 @@ impl<'a> Bars<'a> {
 }
 
 impl Observer for Bars<'_> {
-    fn stream_started(&self, stream: StreamKind, resumed: bool) {
+    fn stream_started(&self, stream: &StreamId, resumed: bool) {
         let label = if resumed { format!("{stream} (resuming)") } else { stream.to_string() };
         let bar = self.group.add(self.out.progress(&label));
-        self.bars.borrow_mut().insert(stream, bar);
+        self.bars.borrow_mut().insert(stream.clone(), bar);
     }
-    fn page(&self, stream: StreamKind, fetched: u64, total: Option<u64>) {
-        if let Some(b) = self.bars.borrow().get(&stream) {
+    fn page(&self, stream: &StreamId, fetched: u64, total: Option<u64>) {
+        if let Some(b) = self.bars.borrow().get(stream) {
             if let Some(total) = total.filter(|t| *t >= fetched) {
                 show_total(b, total);
             }
@@ -55,7 +55,7 @@ impl Observer for Bars<'_> {
     }
 }
 
-pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
+pub(super) async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
     let mode = if args.incremental { Mode::Incremental } else { Mode::Full };
     let request = SyncRequest {
         streams: args.streams,
@@ -82,7 +82,7 @@ pub async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
     })
 }
 
-pub fn print_sync(out: &Out, report: &SyncReport) {
+pub(super) fn print_sync(out: &Out, report: &SyncReport) {
     if let Some(earlier) = report.deduplicated_from {
         out.note(format!(
             "the same sync succeeded moments ago with the same configuration (run #{earlier}); showing its result (use --force to run again)"
@@ -184,14 +184,14 @@ fn print_apply_summary(out: &Out, apply: &ApplyReport) {
     }
 }
 
-pub fn apply(app: &mut App, args: ApplyArgs) -> Result<u8, Failure> {
+pub(super) fn apply(app: &mut App, args: ApplyArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     let report = apply::apply(&mut app.store, integration.id)?;
     print_apply(&app.out, &report);
     Ok(exit::OK)
 }
 
-pub fn print_apply(out: &Out, report: &ApplyReport) {
+pub(super) fn print_apply(out: &Out, report: &ApplyReport) {
     if out.json {
         out.json(report);
         return;
@@ -242,7 +242,7 @@ fn show_run(app: &mut App, id: i64, with_requests: bool) -> Result<u8, Failure> 
     Ok(exit::OK)
 }
 
-pub fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
+pub(super) fn runs(app: &mut App, args: RunsArgs) -> Result<u8, Failure> {
     let list = match args.command {
         Some(RunsCommand::Show { id, requests }) => return show_run(app, id, requests),
         Some(RunsCommand::List(list)) => list,
@@ -341,7 +341,7 @@ fn print_run(out: &Out, run: &RunRow) {
         ("run", run.id.to_string()),
         ("integration", run.integration.clone()),
         ("mode", run.mode.to_string()),
-        ("streams", run.streams.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+        ("streams", run.streams.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
         ("trigger", run.trigger.to_string()),
         ("status", run.status.as_str().to_string()),
         ("started", run.started_at.clone()),

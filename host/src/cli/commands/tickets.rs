@@ -5,7 +5,7 @@ use crate::cli::args::{TicketCommand, TicketsAction, TicketsArgs};
 use crate::cli::commands::sync::print_apply;
 use crate::cli::{App, Failure, exit};
 use crate::options::IntegrationOptions;
-use crate::rules;
+use crate::settings;
 use crate::store::TicketFilter;
 
 fn toggle(list: &mut Vec<String>, values: &[String], on: bool) {
@@ -17,7 +17,7 @@ fn toggle(list: &mut Vec<String>, values: &[String], on: bool) {
     }
 }
 
-pub fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
+pub(super) fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
     let integration = app.store.read().integration(&args.name)?;
     let mut options = IntegrationOptions::from_json(&integration.options);
     let apply_now = match args.action.unwrap_or(TicketsAction::Show) {
@@ -39,19 +39,7 @@ pub fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
             return Ok(exit::OK);
         }
         TicketsAction::Statuses => {
-            let seen = app.store.read().ticket_statuses(integration.id)?;
-            let t = &options.tickets;
-            let rows: Vec<serde_json::Value> = seen
-                .iter()
-                .map(|(status, count, psa_closed)| {
-                    let closed = rules::ticket_closed(t, status, *psa_closed);
-                    serde_json::json!({
-                        "status": status, "tickets": count, "closed": closed,
-                        "excluded": rules::ticket_excluded(t, status),
-                        "stage": rules::ticket_stage(t, status, closed).as_str(),
-                    })
-                })
-                .collect();
+            let rows = settings::ticket_statuses(&app.store, &integration)?;
             if app.out.json {
                 app.out.json(&rows);
             } else {
@@ -60,11 +48,11 @@ pub fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
                     rows.iter()
                         .map(|r| {
                             vec![
-                                r["status"].as_str().unwrap_or_default().to_string(),
-                                r["tickets"].to_string(),
-                                if r["closed"] == true { "yes".into() } else { String::new() },
-                                if r["excluded"] == true { "yes".into() } else { String::new() },
-                                r["stage"].as_str().unwrap_or_default().to_string(),
+                                r.status.clone(),
+                                r.tickets.to_string(),
+                                if r.closed { "yes".into() } else { String::new() },
+                                if r.excluded { "yes".into() } else { String::new() },
+                                r.stage.to_string(),
                             ]
                         })
                         .collect(),
@@ -85,13 +73,7 @@ pub fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
             apply.now
         }
         TicketsAction::Stage { stage, statuses, apply } => {
-            // A status belongs to one stage.
-            for list in options.tickets.stages.values_mut() {
-                list.retain(|s| !statuses.iter().any(|x| x.eq_ignore_ascii_case(s)));
-            }
-            let list = options.tickets.stages.entry(stage).or_default();
-            list.extend(statuses.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
-            options.tickets.stages.retain(|_, l| !l.is_empty());
+            options = settings::map_stage(&mut app.store, &integration, stage, &statuses)?;
             apply.now
         }
     };
@@ -108,7 +90,7 @@ pub fn settings(app: &mut App, args: TicketsArgs) -> Result<u8, Failure> {
     Ok(exit::OK)
 }
 
-pub fn list(app: &mut App, command: TicketCommand) -> Result<u8, Failure> {
+pub(super) fn list(app: &mut App, command: TicketCommand) -> Result<u8, Failure> {
     let TicketCommand::List { company, stage, open, integration } = command;
     let company = match company {
         Some(c) => Some(app.store.read().find_company(&c)?.id),

@@ -237,35 +237,30 @@ fn lookup_kind(k: wit::LookupKind) -> model::LookupKind {
     }
 }
 
-/// A page in Ferry's types: records of one of the seven kinds, or items of
-/// an extra stream.
-pub(crate) enum ModelPage {
-    Kind(model::StreamKind, model::Page),
-    Items(model::ItemPage),
-}
-
-/// The records of a page and the stream they claim to belong to.
-pub(crate) fn page_into_model(p: wit::Page) -> ModelPage {
+/// A page in Ferry's types, with the kind its records claim to be (`None`:
+/// items of an extra stream, as `Record::Item`).
+pub(crate) fn page_into_model(p: wit::Page) -> (Option<model::StreamKind>, model::Page) {
     use model::Record as R;
-    let (kind, records): (model::StreamKind, Vec<R>) = match p.records {
-        wit::Records::Items(list) => {
-            let items = list
-                .into_iter()
-                .map(|i| model::Item {
-                    id: i.id,
-                    company_id: i.company_id,
-                    name: i.name,
-                    type_name: i.type_name,
-                    active: i.active,
-                    updated_at: i.updated_at,
-                    card: fields(i.card),
-                    raw: i.raw,
+    let (kind, records): (Option<model::StreamKind>, Vec<R>) = match p.records {
+        wit::Records::Items(list) => (
+            None,
+            list.into_iter()
+                .map(|i| {
+                    R::Item(model::Item {
+                        id: i.id,
+                        company_id: i.company_id,
+                        name: i.name,
+                        type_name: i.type_name,
+                        active: i.active,
+                        updated_at: i.updated_at,
+                        card: fields(i.card),
+                        raw: i.raw,
+                    })
                 })
-                .collect();
-            return ModelPage::Items(model::ItemPage { items, next: p.next, total: p.total });
-        }
+                .collect(),
+        ),
         wit::Records::Companies(list) => (
-            model::StreamKind::Companies,
+            Some(model::StreamKind::Companies),
             list.into_iter()
                 .map(|c| {
                     R::Company(model::Company {
@@ -287,7 +282,7 @@ pub(crate) fn page_into_model(p: wit::Page) -> ModelPage {
                 .collect(),
         ),
         wit::Records::Contacts(list) => (
-            model::StreamKind::Contacts,
+            Some(model::StreamKind::Contacts),
             list.into_iter()
                 .map(|c| {
                     R::Contact(model::Contact {
@@ -309,7 +304,7 @@ pub(crate) fn page_into_model(p: wit::Page) -> ModelPage {
                 .collect(),
         ),
         wit::Records::Assets(list) => (
-            model::StreamKind::Assets,
+            Some(model::StreamKind::Assets),
             list.into_iter()
                 .map(|a| {
                     R::Asset(model::Asset {
@@ -334,7 +329,7 @@ pub(crate) fn page_into_model(p: wit::Page) -> ModelPage {
                 .collect(),
         ),
         wit::Records::Sites(list) => (
-            model::StreamKind::Sites,
+            Some(model::StreamKind::Sites),
             list.into_iter()
                 .map(|s| {
                     R::Site(model::Site {
@@ -353,7 +348,7 @@ pub(crate) fn page_into_model(p: wit::Page) -> ModelPage {
                 .collect(),
         ),
         wit::Records::Agreements(list) => (
-            model::StreamKind::Agreements,
+            Some(model::StreamKind::Agreements),
             list.into_iter()
                 .map(|a| {
                     R::Agreement(model::Agreement {
@@ -373,7 +368,7 @@ pub(crate) fn page_into_model(p: wit::Page) -> ModelPage {
                 .collect(),
         ),
         wit::Records::Tickets(list) => (
-            model::StreamKind::Tickets,
+            Some(model::StreamKind::Tickets),
             list.into_iter()
                 .map(|t| {
                     R::Ticket(model::Ticket {
@@ -397,7 +392,7 @@ pub(crate) fn page_into_model(p: wit::Page) -> ModelPage {
                 .collect(),
         ),
         wit::Records::Lookups(list) => (
-            model::StreamKind::Lookups,
+            Some(model::StreamKind::Lookups),
             list.into_iter()
                 .map(|l| {
                     R::Lookup(model::Lookup {
@@ -411,5 +406,5 @@ pub(crate) fn page_into_model(p: wit::Page) -> ModelPage {
                 .collect(),
         ),
     };
-    ModelPage::Kind(kind, model::Page { records, next: p.next, total: p.total })
+    (kind, model::Page { records, next: p.next, total: p.total })
 }

@@ -2,8 +2,9 @@
 //! value: well-behaved, or one of the ways a third-party connector can go
 //! wrong (reach outside its allowlist, loop, exhaust memory, panic, page
 //! forever, lie about its records, repeat an id within a page, answer
-//! slowly for ever) — and the `state` store and `token-expired` of contract
-//! 0.3 (modes `state`, `expire-once`, `expire-always`). Ferry's end-to-end
+//! slowly for ever) — and the `state` store, `token-expired` and extra
+//! streams of contract 0.3 (modes `state`, `expire-once`, `expire-always`,
+//! `contracts`). Ferry's end-to-end
 //! tests load it like
 //! any other connector and check that each misbehaviour ends in a clear
 //! error for that run only.
@@ -59,6 +60,10 @@ impl Source for Probe {
                 // Tests run several probes against one server; each is its
                 // own "PSA account" to Ferry's account identity.
                 field("account", false),
+                // Mode `contracts`: a contract id the PSA no longer lists,
+                // and whether one contract is invalid (empty name).
+                field("drop", false),
+                field("bad", false),
             ],
             streams: vec![StreamInfo {
                 kind: StreamKind::Companies,
@@ -67,7 +72,15 @@ impl Source for Probe {
             }],
             allowed_hosts: vec!["{base_url}".into()],
             rate_limit: None,
-            extra_streams: vec![],
+            // Declared in every mode (info() sees no config): only mode
+            // `contracts` lists any; the others return an empty page, which
+            // completes. Tests about a failing companies stream sync
+            // `--stream companies`, or the run would be partial.
+            extra_streams: vec![ExtraStreamInfo {
+                name: "contracts".into(),
+                description: "probe contracts".into(),
+                incremental: true,
+            }],
         }
     }
 
@@ -131,17 +144,19 @@ impl Source for Probe {
         config: RawConfig,
         stream: StreamRef,
         cursor: Option<String>,
-        _since: Option<String>,
+        since: Option<String>,
     ) -> Result<Page, ConnectorError> {
-        // Extra streams (contract 0.3): this connector declares none.
-        let StreamRef::Kind(stream) = stream else { return Err(ConnectorError::UnsupportedStream(stream)) };
-        if stream != StreamKind::Companies {
-            return Err(ConnectorError::UnsupportedStream(StreamRef::Kind(stream)));
-        }
         let c = Config::new(config);
+        match stream {
+            StreamRef::Extra(name) if name == "contracts" => return read_contracts(&c, cursor, since),
+            StreamRef::Kind(StreamKind::Companies) => {}
+            other => return Err(ConnectorError::UnsupportedStream(other)),
+        }
         let count: usize = c.get("count").and_then(|n| n.parse().ok()).unwrap_or(3);
         match c.require("mode")? {
-            "ok" => Ok(Page { records: Records::Companies(companies(count, "")), next: None, total: None }),
+            "ok" | "contracts" => {
+                Ok(Page { records: Records::Companies(companies(count, "")), next: None, total: None })
+            }
             "outside" => {
                 let target = c.require("target")?;
                 Client::new(target).get_url(target)?;
@@ -281,11 +296,92 @@ impl Source for Probe {
                     .map_err(|e| ConnectorError::Other(format!("state.set: {e:?}")))?;
                 Err(ConnectorError::TokenExpired(format!("refused (state had a token: {seen})")))
             }
+            // Ordinary words and a token kept in state, then found in the
+            // records: the word must stay, the token never be stored, and
+            // a record whose id holds the token be kept aside unrewritten.
+            "state-words" => {
+                for (key, value) in [("w", "Work"), ("tok", STATE_TOKEN)] {
+                    ferry_sdk::state::set(key, value, None)
+                        .map_err(|e| ConnectorError::Other(format!("state.set: {e:?}")))?;
+                }
+                let mut list = companies(3, "sw");
+                list[0].name = "Workstation Co".into();
+                list[0].types = vec!["Workstation".into()];
+                list[0].card = vec![Field { label: "Session".into(), value: format!("Bearer {STATE_TOKEN}") }];
+                list[1].id = "Work-1".into();
+                list[2].id = format!("{STATE_TOKEN}-2");
+                Ok(Page { records: Records::Companies(list), next: None, total: None })
+            }
+            // The secret token sent in the URL path and query in every
+            // valid percent-encoding (the request log must mask them all).
+            "url-encodings" => {
+                let base = c.require("base_url")?.trim_end_matches('/').to_string();
+                let token = c.require("token")?;
+                for (upper, plus) in [(true, false), (false, false), (true, true), (false, true)] {
+                    let e = percent_encode(token, upper, plus);
+                    let path = percent_encode(token, upper, false);
+                    let _ = Client::new(&base).get_url(&format!("{base}/k/{path}/u?q={e}&page=1"));
+                }
+                Ok(Page { records: Records::Companies(companies(1, "u")), next: None, total: None })
+            }
             "echo-secret" => Err(ConnectorError::Other(format!("the token is {}", c.get("token").unwrap_or("")))),
             other => Err(invalid_config("mode", format!("unknown mode `{other}`"))),
         }
     }
 }
+
+/// Mode `contracts`: three contracts of company `0` over two pages
+/// (cursor `2`), all updated 2025-01-01 (`since` after that returns none);
+/// `drop=ID` leaves one out, `bad=1` adds one without a name to page two.
+/// Other modes list no contracts.
+fn read_contracts(c: &Config, cursor: Option<String>, since: Option<String>) -> Result<Page, ConnectorError> {
+    const UPDATED: &str = "2025-01-01T00:00:00Z";
+    let empty = Page { records: Records::Items(vec![]), next: None, total: None };
+    if c.get("mode") != Some("contracts") || since.as_deref().is_some_and(|s| s > UPDATED) {
+        return Ok(empty);
+    }
+    let item = |id: &str, name: &str, type_name: &str| Item {
+        id: id.into(),
+        company_id: Some("0".into()),
+        name: name.into(),
+        type_name: type_name.into(),
+        active: true,
+        updated_at: Some(UPDATED.into()),
+        card: vec![Field { label: "Billing".into(), value: format!("monthly ({id})") }],
+        raw: None,
+    };
+    let (mut items, next) = match cursor.as_deref() {
+        None => {
+            (vec![item("c1", "Managed services", "Managed"), item("c2", "Break-fix hours", "Block hours")], Some("2"))
+        }
+        Some("2") => {
+            let mut page = vec![item("c3", "Backup add-on", "Managed")];
+            if c.get("bad") == Some("1") {
+                page.push(item("c4", "", "Managed"));
+            }
+            (page, None)
+        }
+        Some(other) => return Err(ConnectorError::BadResponse(format!("no page `{other}`"))),
+    };
+    items.retain(|i| Some(i.id.as_str()) != c.get("drop"));
+    Ok(Page { records: Records::Items(items), next: next.map(str::to_string), total: Some(3) })
+}
+
+/// Every byte but RFC 3986's unreserved ones as `%XX` (hex in `upper` or
+/// lower case), a space as `+` when `plus`.
+fn percent_encode(s: &str, upper: bool, plus: bool) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            b' ' if plus => "+".into(),
+            _ if upper => format!("%{b:02X}"),
+            _ => format!("%{b:02x}"),
+        })
+        .collect()
+}
+
+/// The token the `state-words` mode keeps in state (token-like: long).
+const STATE_TOKEN: &str = "tok_state_0123456789abcdef";
 
 /// The `state` mode's session key and value (long enough to be masked).
 const SESSION: &str = "session";

@@ -1,0 +1,453 @@
+//! What the operator console (`ferry serve`) keeps besides the engine's
+//! tables: the admin token's hash, install-wide settings, notifications of
+//! failed scheduled runs; and the paginated and search queries its pages
+//! need (a company page with thousands of assets reads one page of them).
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{AssetRow, CardTarget, CompanyRow, Reader, Result, RunStatus, Trigger, Tx, now};
+
+/// A failed or partial scheduled run the operator has been (or is being)
+/// told about.
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    pub id: i64,
+    pub run_id: i64,
+    pub integration: String,
+    pub status: RunStatus,
+    pub error: Option<String>,
+    pub finished_at: Option<String>,
+    pub created_at: String,
+    pub acknowledged_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// A scheduled run that ended failed or partial and has no notification yet.
+#[derive(Debug, Clone)]
+pub struct RunToNotify {
+    pub run_id: i64,
+    pub integration: String,
+    pub status: RunStatus,
+    pub error: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// One hit of the console's global search.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub kind: CardTarget,
+    pub id: i64,
+    pub name: String,
+    /// The company an asset belongs to.
+    pub company: Option<String>,
+    pub layout: Option<String>,
+    /// The card value that matched (a serial, MAC, email...), when the
+    /// match was not on the name.
+    pub matched: Option<String>,
+    pub archived: bool,
+}
+
+const NOTIFICATION_COLUMNS: &str = "id, run_id, integration, status, error, finished_at, created_at, acknowledged_at,
+    delivered_at, attempts, last_error";
+
+fn notification_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Notification> {
+    Ok(Notification {
+        id: r.get(0)?,
+        run_id: r.get(1)?,
+        integration: r.get(2)?,
+        status: r.get(3)?,
+        error: r.get(4)?,
+        finished_at: r.get(5)?,
+        created_at: r.get(6)?,
+        acknowledged_at: r.get(7)?,
+        delivered_at: r.get(8)?,
+        attempts: r.get::<_, i64>(9)? as u32,
+        last_error: r.get(10)?,
+    })
+}
+
+/// `LIKE` pattern for a substring, with the wildcards in it escaped.
+fn like(q: &str) -> String {
+    let escaped = q.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl Reader<'_> {
+    /// The argon2 hash of the console's admin token, if one was created.
+    pub fn console_token_hash(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT hash FROM console_tokens ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn console_setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM console_settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The newest run id (0 without runs): where notifications start on a
+    /// database that has history, so old failures do not all fire at once.
+    pub fn latest_run_id(&self) -> Result<i64> {
+        Ok(self.conn().query_row("SELECT COALESCE(MAX(id), 0) FROM runs", [], |r| r.get(0))?)
+    }
+
+    /// Scheduled runs after `after_run` that ended failed or partial and
+    /// have no notification yet.
+    pub fn runs_to_notify(&self, after_run: i64) -> Result<Vec<RunToNotify>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT r.id, i.name, r.status, r.error, r.finished_at
+             FROM runs r JOIN integrations i ON i.id = r.integration_id
+             WHERE r.id > ?1 AND r.status IN (?2, ?3) AND r.finished_at IS NOT NULL
+               AND r.trigger IN (?4, ?5)
+               AND NOT EXISTS (SELECT 1 FROM console_notifications n WHERE n.run_id = r.id)
+             ORDER BY r.id",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![after_run, RunStatus::Failed, RunStatus::Partial, Trigger::Schedule, Trigger::DaemonStart],
+                |r| {
+                    Ok(RunToNotify {
+                        run_id: r.get(0)?,
+                        integration: r.get(1)?,
+                        status: r.get(2)?,
+                        error: r.get(3)?,
+                        finished_at: r.get(4)?,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Notifications not acknowledged yet, newest first.
+    pub fn open_notifications(&self) -> Result<Vec<Notification>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM console_notifications WHERE acknowledged_at IS NULL ORDER BY id DESC"
+        ))?;
+        let rows = stmt.query_map([], notification_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn notification(&self, id: i64) -> Result<Option<Notification>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {NOTIFICATION_COLUMNS} FROM console_notifications WHERE id = ?1"),
+                [id],
+                notification_from_row,
+            )
+            .optional()?)
+    }
+
+    /// One page of companies whose name contains `q` (all with `None`),
+    /// with the number of all that match.
+    pub fn companies_page(
+        &self,
+        q: Option<&str>,
+        include_archived: bool,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<CompanyRow>, u64)> {
+        let pattern = q.filter(|q| !q.trim().is_empty()).map(like);
+        let total: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM companies WHERE (?1 OR archived_at IS NULL)
+               AND (?2 IS NULL OR name LIKE ?2 ESCAPE '\\')",
+            params![include_archived, pattern],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn().prepare(
+            "SELECT id FROM companies WHERE (?1 OR archived_at IS NULL) AND (?2 IS NULL OR name LIKE ?2 ESCAPE '\\')
+             ORDER BY name COLLATE NOCASE, id LIMIT ?3 OFFSET ?4",
+        )?;
+        let ids = stmt
+            .query_map(params![include_archived, pattern, limit as i64, offset as i64], |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = self.company(id)? {
+                rows.push(c);
+            }
+        }
+        Ok((rows, total as u64))
+    }
+
+    /// One page of a company's assets (live, or archived with
+    /// `archived`), ordered by layout and name, with the number of all.
+    /// The page's ids are picked first, so only its rows pay for their
+    /// sources (a deep page of 5,000 assets stays cheap).
+    pub fn company_assets_page(
+        &self,
+        company_id: i64,
+        archived: bool,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<AssetRow>, u64)> {
+        let total: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM assets WHERE company_id = ?1 AND (archived_at IS NOT NULL) = ?2",
+            params![company_id, archived],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn().prepare(
+            "SELECT a.id, a.company_id, c.name, a.layout_id, l.name, a.name, a.archived_at, a.updated_at,
+                    (SELECT group_concat(DISTINCT i.name) FROM cards k JOIN integrations i ON i.id = k.integration_id
+                      WHERE k.doc_kind = 'asset' AND k.doc_id = a.id)
+             FROM (SELECT a.id FROM assets a JOIN layouts l ON l.id = a.layout_id
+                    WHERE a.company_id = ?1 AND (a.archived_at IS NOT NULL) = ?2
+                    ORDER BY l.name COLLATE NOCASE, a.name COLLATE NOCASE, a.id LIMIT ?3 OFFSET ?4) page
+             JOIN assets a ON a.id = page.id JOIN companies c ON c.id = a.company_id JOIN layouts l ON l.id = a.layout_id
+             ORDER BY l.name COLLATE NOCASE, a.name COLLATE NOCASE, a.id",
+        )?;
+        let rows = stmt
+            .query_map(params![company_id, archived, limit as i64, offset as i64], |r| {
+                let sources: Option<String> = r.get(8)?;
+                let mut sources: Vec<String> =
+                    sources.map(|s| s.split(',').map(str::to_string).collect()).unwrap_or_default();
+                sources.sort();
+                Ok(AssetRow {
+                    id: r.get(0)?,
+                    company_id: r.get(1)?,
+                    company: r.get(2)?,
+                    layout_id: r.get(3)?,
+                    layout: r.get(4)?,
+                    name: r.get(5)?,
+                    archived_at: r.get(6)?,
+                    updated_at: r.get(7)?,
+                    sources,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok((rows, total as u64))
+    }
+
+    /// How many live assets a company holds (counted, not loaded).
+    pub fn company_live_assets(&self, company_id: i64) -> Result<u64> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM assets WHERE company_id = ?1 AND archived_at IS NULL",
+            [company_id],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// Live asset counts of a company per layout.
+    pub fn company_layout_counts(&self, company_id: i64) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT l.name, COUNT(*) FROM assets a JOIN layouts l ON l.id = a.layout_id
+             WHERE a.company_id = ?1 AND a.archived_at IS NULL GROUP BY l.id ORDER BY l.name COLLATE NOCASE",
+        )?;
+        let rows = stmt
+            .query_map([company_id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The documentation company or asset a PSA record became: a company
+    /// through its link (or card), an asset through its card.
+    pub fn doc_id_of_psa_record(
+        &self,
+        integration_id: i64,
+        kind: CardTarget,
+        external_id: &str,
+    ) -> Result<Option<i64>> {
+        if kind == CardTarget::Company
+            && let Some(id) = self
+                .conn()
+                .query_row(
+                    "SELECT company_id FROM company_links WHERE integration_id = ?1 AND external_id = ?2
+                       AND company_id IS NOT NULL AND state IN ('matched', 'created')",
+                    params![integration_id, external_id],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()?
+        {
+            return Ok(Some(id));
+        }
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT doc_id FROM cards WHERE integration_id = ?1 AND external_id = ?2 AND doc_kind = ?3
+                 ORDER BY (stream IN ('companies', 'assets')) DESC, id LIMIT 1",
+                params![integration_id, external_id, kind],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Companies and assets whose name, or a value on one of their PSA
+    /// cards or operator fields (serial, MAC, email...), contains `q`.
+    pub fn search(&self, q: &str, limit: u64) -> Result<Vec<SearchHit>> {
+        let q = q.trim();
+        if q.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pattern = like(q);
+        let mut hits = Vec::new();
+        let mut stmt = self.conn().prepare(
+            "SELECT id, name, archived_at IS NOT NULL FROM companies WHERE name LIKE ?1 ESCAPE '\\'
+             ORDER BY archived_at IS NOT NULL, name COLLATE NOCASE LIMIT ?2",
+        )?;
+        for row in stmt.query_map(params![pattern, limit as i64], |r| {
+            Ok(SearchHit {
+                kind: CardTarget::Company,
+                id: r.get(0)?,
+                name: r.get(1)?,
+                company: None,
+                layout: None,
+                matched: None,
+                archived: r.get(2)?,
+            })
+        })? {
+            hits.push(row?);
+        }
+        // Assets by name, by a card value or by an operator field; the
+        // value that matched is picked out of the card in Rust.
+        let mut stmt = self.conn().prepare(
+            "SELECT a.id, a.name, c.name, l.name, a.archived_at IS NOT NULL,
+                    (SELECT k.fields_json FROM cards k WHERE k.doc_kind = 'asset' AND k.doc_id = a.id
+                       AND k.fields_json LIKE ?1 ESCAPE '\\' LIMIT 1),
+                    (SELECT f.value FROM asset_fields f WHERE f.asset_id = a.id AND f.value LIKE ?1 ESCAPE '\\' LIMIT 1)
+             FROM assets a JOIN companies c ON c.id = a.company_id JOIN layouts l ON l.id = a.layout_id
+             WHERE a.name LIKE ?1 ESCAPE '\\'
+                OR EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'asset' AND k.doc_id = a.id
+                             AND k.fields_json LIKE ?1 ESCAPE '\\')
+                OR EXISTS (SELECT 1 FROM asset_fields f WHERE f.asset_id = a.id AND f.value LIKE ?1 ESCAPE '\\')
+             ORDER BY a.archived_at IS NOT NULL, a.name COLLATE NOCASE LIMIT ?2",
+        )?;
+        let needle = q.to_lowercase();
+        for row in stmt.query_map(params![pattern, limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, bool>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })? {
+            let (id, name, company, layout, archived, card, field) = row?;
+            let matched = if name.to_lowercase().contains(&needle) {
+                None
+            } else {
+                card.and_then(|json| serde_json::from_str::<Vec<crate::model::Field>>(&json).ok())
+                    .and_then(|fields| {
+                        fields
+                            .into_iter()
+                            .find(|f| f.value.to_lowercase().contains(&needle))
+                            .map(|f| format!("{}: {}", f.label, f.value))
+                    })
+                    .or(field)
+            };
+            hits.push(SearchHit {
+                kind: CardTarget::Asset,
+                id,
+                name,
+                company: Some(company),
+                layout: Some(layout),
+                matched,
+                archived,
+            });
+        }
+        Ok(hits)
+    }
+}
+
+impl Tx<'_> {
+    /// Replace the admin token (only its hash is stored).
+    pub fn set_console_token_hash(&self, hash: &str) -> Result<()> {
+        self.conn().execute("DELETE FROM console_tokens", [])?;
+        self.conn().execute("INSERT INTO console_tokens (hash, created_at) VALUES (?1, ?2)", params![hash, now()])?;
+        Ok(())
+    }
+
+    /// Set (or with `None` delete) an install-wide console setting.
+    pub fn set_console_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(v) => self.conn().execute(
+                "INSERT INTO console_settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            )?,
+            None => self.conn().execute("DELETE FROM console_settings WHERE key = ?1", [key])?,
+        };
+        Ok(())
+    }
+
+    pub fn insert_notification(&self, run: &RunToNotify) -> Result<i64> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO console_notifications (run_id, integration, status, error, finished_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![run.run_id, run.integration, run.status, run.error, run.finished_at, now()],
+        )?;
+        Ok(self
+            .conn()
+            .query_row("SELECT id FROM console_notifications WHERE run_id = ?1", [run.run_id], |r| r.get(0))?)
+    }
+
+    /// Returns whether there was an open notification to acknowledge.
+    pub fn acknowledge_notification(&self, id: i64) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE console_notifications SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
+            params![id, now()],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Record one webhook delivery attempt.
+    pub fn record_delivery(&self, id: i64, delivered: bool, error: Option<&str>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE console_notifications SET attempts = attempts + 1,
+                    delivered_at = CASE WHEN ?2 THEN ?3 ELSE delivered_at END, last_error = ?4
+             WHERE id = ?1",
+            params![id, delivered, now(), error],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::tests::temp_store;
+
+    #[test]
+    fn settings_and_token_round_trip() {
+        let (_dir, mut store) = temp_store();
+        assert_eq!(store.read().console_token_hash().expect("read"), None);
+        store.transaction(|tx| tx.set_console_token_hash("h1")).expect("write");
+        store.transaction(|tx| tx.set_console_token_hash("h2")).expect("write");
+        assert_eq!(store.read().console_token_hash().expect("read").as_deref(), Some("h2"));
+        store.transaction(|tx| tx.set_console_setting("webhook_url", Some("http://x"))).expect("write");
+        assert_eq!(store.read().console_setting("webhook_url").expect("read").as_deref(), Some("http://x"));
+        store.transaction(|tx| tx.set_console_setting("webhook_url", None)).expect("write");
+        assert_eq!(store.read().console_setting("webhook_url").expect("read"), None);
+    }
+
+    #[test]
+    fn search_finds_names_and_escapes_wildcards() {
+        let (_dir, mut store) = temp_store();
+        store
+            .transaction(|tx| {
+                let c = tx.insert_company("Ortiz 100% Dental", None, None, "operator")?;
+                tx.insert_company("Other", None, None, "operator")?;
+                let l = tx.ensure_layout("Computers", crate::rules::IdentityField::Serial)?;
+                let a = tx.insert_asset(c, l, "odg-pc-01")?;
+                tx.set_asset_field(a, "Rack", "R1-U12")?;
+                Ok(())
+            })
+            .expect("seed");
+        let hits = store.read().search("100%", 10).expect("search");
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].kind, crate::store::CardTarget::Company);
+        assert!(store.read().search("_", 10).expect("search").is_empty(), "`_` is not a wildcard");
+        let hits = store.read().search("r1-u12", 10).expect("search");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].matched.as_deref(), Some("R1-U12"));
+        let (page, total) = store.read().companies_page(Some("o"), false, 0, 1).expect("page");
+        assert_eq!((page.len(), total), (1, 2));
+    }
+}
