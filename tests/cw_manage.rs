@@ -3,6 +3,9 @@
 
 mod common;
 
+use std::process::Stdio;
+use std::time::Duration;
+
 use common::*;
 use ferry_sim::Faults;
 use serde_json::Value;
@@ -264,4 +267,59 @@ fn incremental_reads_sites_of_changed_companies_only_and_full_reads_them_all() {
     let report = ferry.json(&["sync", "cw", "--full", "--stream", "sites"]);
     assert_eq!(report["status"], "succeeded", "{report:#}");
     assert_eq!(sim.requests().into_iter().filter(|r| is_sites(r)).count(), companies);
+}
+
+/// Contract 0.4's `send-batch`: the sites of a page of companies are asked
+/// for at once, so the PSA sees several requests of one `read` in flight,
+/// never more than the integration's concurrency option; and the mirror and
+/// documentation, after a full and an incremental sync, are what reading
+/// one request at a time (concurrency 1) gives.
+#[test]
+fn sites_go_concurrently_within_the_concurrency_option_with_the_same_documentation() {
+    let sim = cw_sim(&small_world());
+    let many = Ferry::new();
+    many.add_cw("cw", &sim);
+    many.run(&["rules", "cw", "option", "concurrency=3"]).ok();
+    let one = Ferry::new();
+    one.add_cw("cw", &sim);
+    one.run(&["rules", "cw", "option", "concurrency=1"]).ok();
+    assert!(sim.records("companies").len() > 3, "more companies than the bound");
+
+    // Sites alone: one request for a page of company ids, then their sites,
+    // each held at the PSA until the test lets them go. A connector reading
+    // them one at a time would never have two held at once.
+    sim.reset_max_in_flight();
+    sim.hold_after(1);
+    let child = many
+        .command(&["--json", "sync", "cw", "--stream", "sites"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ferry");
+    let concurrent = wait_for(Duration::from_secs(120), || sim.held() >= 2);
+    sim.release();
+    let out = child.wait_with_output().expect("ferry sync");
+    assert!(concurrent, "never two sites requests in flight at once");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let max = sim.max_in_flight();
+    assert!((2..=3).contains(&max), "{max} requests in flight at once; the option allows 3");
+
+    // The same PSA, synced fully then incrementally by both.
+    let sync = |ferry: &Ferry, mode: &str, bound: u32| {
+        sim.reset_max_in_flight();
+        let report = ferry.json(&["sync", "cw", mode]);
+        assert_eq!(report["status"], "succeeded", "{report:#}");
+        let max = sim.max_in_flight();
+        assert!(max <= bound, "{max} requests in flight at once with concurrency={bound}");
+    };
+    sync(&one, "--full", 1);
+    sync(&many, "--full", 3);
+    assert_same(&many.mirror(), &one.mirror(), "mirrors after a full sync");
+    assert_same(&many.documentation(), &one.documentation(), "documentation after a full sync");
+    sim.touch("companies", 3);
+    sync(&one, "--incremental", 1);
+    sync(&many, "--incremental", 3);
+    assert_same(&many.mirror(), &one.mirror(), "mirrors after an incremental sync");
+    assert_same(&many.documentation(), &one.documentation(), "documentation after an incremental sync");
 }

@@ -293,7 +293,7 @@ fn the_built_component_installs_and_syncs_the_same_data() {
     assert_eq!(out["id"], "syncro");
     assert_eq!(out["origin"], "installed");
     let inspect = installed.json(&["plugin", "inspect", "syncro"]);
-    assert_eq!(inspect["contract"], "0.3.0");
+    assert_eq!(inspect["contract"], "0.4.0");
     assert_eq!(inspect["info"]["allowed_hosts"][0], "https://{subdomain}.syncromsp.com");
     installed.add_syncro("acme", &sim);
     installed.json(&["sync", "acme"]);

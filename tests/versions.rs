@@ -1,8 +1,9 @@
 //! Contract versioning in practice: connectors built against
-//! `ferry:connector@0.1.0` and `@0.2.0` keep loading and syncing after the
-//! contract moved on, a connector for a version Ferry does not know is
-//! refused with the reason, and what 0.3.0 added works end to end: the
-//! `state` store and `token-expired`.
+//! `ferry:connector@0.1.0`, `@0.2.0` and `@0.3.0` keep loading and syncing
+//! after the contract moved on, a connector for a version Ferry does not
+//! know is refused with the reason, and what 0.3.0 added works end to end:
+//! the `state` store and `token-expired` (0.4.0's `send-batch` is shown by
+//! the bundled connectors: tests/cw_manage.rs, tests/syncro.rs).
 
 mod common;
 
@@ -28,7 +29,7 @@ fn a_connector_built_for_0_1_0_still_loads_and_syncs() {
 
     // The bundled connector speaks the newest contract and brings the same.
     let new = Ferry::new();
-    assert_eq!(new.json(&["plugin", "inspect", "syncro"])["contract"], "0.3.0");
+    assert_eq!(new.json(&["plugin", "inspect", "syncro"])["contract"], "0.4.0");
     new.add_syncro("acme", &sim);
     assert_eq!(new.json(&["sync", "acme"])["status"], "succeeded");
     let names = |f: &Ferry| {
@@ -53,7 +54,7 @@ fn a_connector_for_an_unknown_contract_version_is_refused() {
     let future = artifact("ferry_test_future");
     let run = ferry.run(&["plugin", "install", future.to_str().unwrap_or_default()]).code(1);
     assert!(run.stderr.contains("ferry:connector@9.0.0"), "{}", run.stderr);
-    assert!(run.stderr.contains("0.3.0, 0.2.0, 0.1.0"), "names what this Ferry loads: {}", run.stderr);
+    assert!(run.stderr.contains("0.4.0, 0.3.0, 0.2.0, 0.1.0"), "names what this Ferry loads: {}", run.stderr);
     assert!(run.stderr.contains("hint:"));
 }
 
@@ -77,13 +78,18 @@ fn a_checkpoint_is_resumed_by_the_same_build_only() {
             .map(|s| s["pages"].clone())
     };
 
-    // Same build: the next sync goes on from page 2.
+    // Same build: the next sync goes on from page 2, reading the rest eight
+    // pages at a time (the first page gave the page count).
     let same = Ferry::new();
     same.add_syncro("acme", &sim);
     stop_early(&same);
+    sim.clear_requests();
     let resumed = same.json(&["sync", "acme", "--stream", "assets", "--force"]);
     assert_eq!(resumed["status"], "succeeded", "{resumed:#}");
-    assert_eq!(assets_pages(&resumed), Some(serde_json::json!(total_pages - 1)), "{resumed:#}");
+    assert_eq!(assets_pages(&resumed), Some(serde_json::json!((total_pages - 1).div_ceil(8))), "{resumed:#}");
+    let asked: Vec<String> = sim.requests().iter().filter_map(|r| r.query.clone()).collect();
+    assert!(!asked.iter().any(|q| q.split('&').any(|p| p == "page=1")), "page 1 is not read again: {asked:?}");
+    assert_eq!(asked.len() as u64, total_pages - 1, "each remaining page once: {asked:?}");
 
     // Another build installed in between: its listing starts over.
     let upgraded = Ferry::new();
@@ -118,6 +124,34 @@ fn a_connector_built_for_0_2_0_still_loads_and_syncs() {
     // No extra streams before 0.3.0.
     let inspect = old.json(&["plugin", "inspect", "syncro"]);
     assert_eq!(inspect["contract"], "0.2.0");
+}
+
+#[test]
+fn a_connector_built_for_0_3_0_still_loads_and_syncs() {
+    let world = small_world();
+    let sim = syncro_sim(&world);
+    let old = Ferry::new();
+    let installed = old.json(&["plugin", "install", &fixture("syncro-0.3.0.wasm")]);
+    assert_eq!(installed["contract"], "0.3.0");
+    assert_eq!(old.json(&["plugin", "inspect", "syncro"])["contract"], "0.3.0");
+    old.add_syncro("acme", &sim);
+    let report = old.json(&["sync", "acme"]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+
+    // The bundled build (0.4.0, reading pages ahead) brings the same.
+    let new = Ferry::new();
+    new.add_syncro("acme", &sim);
+    assert_eq!(new.json(&["sync", "acme"])["status"], "succeeded");
+    assert_same(&old.mirror(), &new.mirror(), "mirror of the 0.3.0 build and the bundled one");
+    assert_same(&old.documentation(), &new.documentation(), "documentation of the 0.3.0 build and the bundled one");
+
+    let fixture_path = fixture("syncro-0.3.0.wasm");
+    let settings = syncro_settings(&sim);
+    let mut args = vec!["--json", "plugin", "check", &fixture_path];
+    args.extend(settings.iter().map(String::as_str));
+    let check = old.run(&args);
+    assert_eq!(check.json()["passed"], true, "{}", check.stdout);
+    assert_eq!(check.json()["report"]["contract"], "0.3.0", "{}", check.stdout);
 }
 
 /// Ferry with the probe installed and one probe integration in `mode`.

@@ -39,6 +39,10 @@ pub struct Args {
     /// Skip the rate-limited scenarios (they take ~65 s by design).
     #[arg(long)]
     pub skip_rate_limited: bool,
+    /// Leave out the latency group's 2,000-company Syncro case (the rate
+    /// limit makes it take about 14 minutes by design).
+    #[arg(long)]
+    pub skip_slow_latency: bool,
     /// Run only these scenario groups (comma-separated): start, syncro, cw,
     /// scale, apply, rate-limited, latency, matching. For profiling one gap;
     /// the full table needs all.

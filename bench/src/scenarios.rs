@@ -217,7 +217,7 @@ pub fn run_all(rt: &tokio::runtime::Runtime, args: &Args, ferry_bin: &Path) -> a
         rows.extend(crate::network::rate_limited(rt, ferry_bin, cache.path(), args.smoke)?);
     }
     if args.wants("latency") {
-        rows.extend(crate::network::latency(rt, ferry_bin, cache.path(), args.smoke)?);
+        rows.extend(crate::network::latency(rt, ferry_bin, cache.path(), args.smoke, args.skip_slow_latency)?);
     }
     if args.wants("matching") {
         rows.push(matching(if args.smoke { 500 } else { 20_000 }));

@@ -419,6 +419,7 @@ fn session<'r>(
             allowed_hosts: info.allowed_hosts.clone(),
             // The author's test server is theirs: no pacing.
             rate_limit: None,
+            in_flight: None,
             // A state store for this check only.
             state: Default::default(),
         },

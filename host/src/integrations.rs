@@ -678,6 +678,7 @@ pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Sess
         secrets: resolved.secret_values,
         allowed_hosts: info.allowed_hosts.clone(),
         rate_limit: crate::options::IntegrationOptions::from_json(&row.options).rate_limit(info.rate_limit),
+        in_flight: Some(crate::options::IntegrationOptions::from_json(&row.options).concurrency()),
         state: Default::default(),
     })
 }

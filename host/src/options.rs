@@ -139,9 +139,11 @@ pub struct IntegrationOptions {
     /// PSA's budget (Syncro counts per IP address).
     pub requests_per_minute: Option<u32>,
     /// Streams a sync reads at once (after `lookups`, which goes first
-    /// alone); unset: [`DEFAULT_CONCURRENCY`]. 1 reads them one after
-    /// another. Requests stay within the rate limit whatever this is: the
-    /// streams share it. Left out of the stored JSON while unset.
+    /// alone), and requests of the integration in flight at once (a
+    /// connector's `send-batch` included, contract 0.4); unset:
+    /// [`DEFAULT_CONCURRENCY`]. 1 reads them one after another. Requests
+    /// stay within the rate limit whatever this is: the streams share it.
+    /// Left out of the stored JSON while unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
     pub tickets: TicketOptions,

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the example connectors written in other languages into
 # target/examples/: Python with componentize-py (from PyPI), JavaScript with
-# ComponentizeJS (from npm). Both against the newest contract, 0.3.0
-# (wit/connector.wit): `read` takes a `stream-ref`, and the helpers keep
-# state (tokens) in the host's `state` import.
+# ComponentizeJS (from npm). Both against contract 0.3.0 (frozen in
+# wit/v0.3.0/): `read` takes a `stream-ref`, and the helpers keep state
+# (tokens) in the host's `state` import. They stay on it: 0.4.0 only added
+# `http.send-batch`, which they do not use, and Ferry loads both.
 #
 #   plugins/examples/build.sh            # both
 #   plugins/examples/build.sh python     # one
@@ -25,7 +26,7 @@ build_python() {
         python3 -m venv "$venv"
         "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$src/requirements.txt"
     fi
-    (cd "$src" && "$venv/bin/componentize-py" -d "$root/wit/connector.wit" -w connector componentize app -o "$out/syncro-python.wasm.tmp")
+    (cd "$src" && "$venv/bin/componentize-py" -d "$root/wit/v0.3.0/connector.wit" -w connector componentize app -o "$out/syncro-python.wasm.tmp")
     mv "$out/syncro-python.wasm.tmp" "$out/syncro-python.wasm"
 }
 
@@ -34,10 +35,10 @@ build_js() {
     local work="$out/js-build" src="$root/plugins/examples/js-syncro"
     mkdir -p "$work"
     # ComponentizeJS reads the WIT from inside its working directory; only
-    # the newest contract (not the frozen versions beside it).
+    # the contract the example is written for (not the others beside it).
     rm -rf "$work/wit"
     mkdir -p "$work/wit"
-    cp "$root/wit/connector.wit" "$work/wit/"
+    cp "$root/wit/v0.3.0/connector.wit" "$work/wit/"
     cp "$src/component.js" "$src/app.js" "$src/ferry_helpers.js" "$src/package.json" "$src/package-lock.json" "$work/"
     if ! cmp -s "$src/package-lock.json" "$work/.installed-lock" 2>/dev/null; then
         # `npm install` (not `ci`): the lock pins versions, and npm 11 wants

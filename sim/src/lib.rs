@@ -69,6 +69,27 @@ pub(crate) struct Shared {
     pub(crate) latency: Mutex<Latency>,
     /// API requests seen, numbering each one's latency.
     pub(crate) arrivals: AtomicU64,
+    /// API requests being answered now, and the most seen at once (a
+    /// client's concurrency, as the PSA would see it).
+    pub(crate) in_flight: AtomicU32,
+    pub(crate) max_in_flight: AtomicU32,
+}
+
+/// Counts one request in flight until it is answered (or dropped).
+struct InFlight<'s>(&'s Shared);
+
+impl<'s> InFlight<'s> {
+    fn new(shared: &'s Shared) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -85,6 +106,8 @@ impl Shared {
             held: AtomicU32::new(0),
             latency: Mutex::new(Latency::default()),
             arrivals: AtomicU64::new(0),
+            in_flight: AtomicU32::new(0),
+            max_in_flight: AtomicU32::new(0),
         })
     }
 
@@ -238,6 +261,16 @@ impl Simulator {
         self.shared.held.load(Ordering::SeqCst)
     }
 
+    /// The most API requests this simulator was answering at once since it
+    /// started or since [`Simulator::reset_max_in_flight`].
+    pub fn max_in_flight(&self) -> u32 {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    pub fn reset_max_in_flight(&self) {
+        self.shared.max_in_flight.store(self.shared.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
     /// Open the hold gate: waiting requests are answered.
     pub fn release(&self) {
         let mut faults = self.faults();
@@ -320,6 +353,7 @@ impl Drop for Simulator {
 
 /// Applies the fault switches and records every API request.
 async fn fault_layer(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let _in_flight = InFlight::new(&shared);
     let n = shared.arrivals.fetch_add(1, Ordering::Relaxed);
     let round_trip = shared.latency.lock().map(|l| l.delay(n)).unwrap_or_default();
     // Half the round trip brings the request to the PSA, which counts it

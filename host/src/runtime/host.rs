@@ -192,27 +192,37 @@ impl WasiView for HostState {
 
 impl HostState {
     /// The host side of `http.send`, shared by every contract version.
-    pub(super) async fn http_send(
-        &mut self,
-        method: reqwest::Method,
-        url: String,
-        headers: Vec<(String, String)>,
-        body: Option<Vec<u8>>,
-    ) -> Result<OutboundResponse, HttpFailure> {
-        let outbound = OutboundRequest { method, url, headers, body };
+    pub(super) async fn http_send(&mut self, outbound: OutboundRequest) -> Result<OutboundResponse, HttpFailure> {
         self.whereabouts.in_http.store(true, Ordering::SeqCst);
         let result = self.gate.send(outbound).await;
         self.whereabouts.in_http.store(false, Ordering::SeqCst);
-        result.map_err(|failure| {
-            let shown = crate::text::visible(&self.redactor.redact(&failure.to_string())).into_owned();
-            tracing::debug!(connector = %self.label, error = %shown, "http failure");
-            match failure {
-                HttpFailure::InvalidUrl(why) => HttpFailure::InvalidUrl(self.redactor.redact(&why)),
-                HttpFailure::Unreachable(why) => HttpFailure::Unreachable(self.redactor.redact(&why)),
-                HttpFailure::Other(why) => HttpFailure::Other(self.redactor.redact(&why)),
-                other => other,
-            }
-        })
+        result.map_err(|failure| self.scrubbed(failure))
+    }
+
+    /// The host side of `http.send-batch` (contract 0.4): the requests sent
+    /// concurrently by the gate, within the integration's limits, each
+    /// answered as [`HostState::http_send`] would.
+    pub(super) async fn http_send_batch(
+        &mut self,
+        requests: Vec<OutboundRequest>,
+    ) -> Vec<Result<OutboundResponse, HttpFailure>> {
+        self.whereabouts.in_http.store(true, Ordering::SeqCst);
+        let results = self.gate.send_batch(requests).await;
+        self.whereabouts.in_http.store(false, Ordering::SeqCst);
+        results.into_iter().map(|r| r.map_err(|failure| self.scrubbed(failure))).collect()
+    }
+
+    /// A failure as the connector may see it: secrets masked, logged at
+    /// debug.
+    fn scrubbed(&self, failure: HttpFailure) -> HttpFailure {
+        let shown = crate::text::visible(&self.redactor.redact(&failure.to_string())).into_owned();
+        tracing::debug!(connector = %self.label, error = %shown, "http failure");
+        match failure {
+            HttpFailure::InvalidUrl(why) => HttpFailure::InvalidUrl(self.redactor.redact(&why)),
+            HttpFailure::Unreachable(why) => HttpFailure::Unreachable(self.redactor.redact(&why)),
+            HttpFailure::Other(why) => HttpFailure::Other(self.redactor.redact(&why)),
+            other => other,
+        }
     }
 
     /// The host side of `log.emit`: scrubbed, then cut, then shown safely

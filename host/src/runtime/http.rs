@@ -7,7 +7,14 @@
 //! transport failures with exponential backoff, for idempotent methods only).
 //! Redirects are never followed here: a 3xx goes back to the connector, and
 //! if it follows the `Location`, that request is checked like any other.
+//!
+//! Requests in flight are bounded per integration (its `concurrency`
+//! option): every request of every stream, a batch's included
+//! ([`HttpGate::send_batch`], contract 0.4), takes one of the gate's slots
+//! for the time it is on the wire, so a batch overlaps round trips without
+//! ever putting more requests before the PSA than the operator allows.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -117,6 +124,14 @@ pub struct RequestRecord {
     pub bytes: u64,
 }
 
+/// Requests one `send-batch` may hold (the contract documents it): more
+/// would let one call queue an unbounded amount of work in the host.
+pub const MAX_BATCH: usize = 64;
+
+/// Requests of an integration in flight at once when nothing else is said
+/// (the integration option's default, `options::DEFAULT_CONCURRENCY`).
+pub const DEFAULT_IN_FLIGHT: usize = 4;
+
 /// Requests of one run kept for `runs show --requests`: the first ones,
 /// which show how the run went; the rest are only counted.
 pub const KEPT_REQUESTS: usize = 2000;
@@ -131,6 +146,28 @@ pub struct HttpGate {
     /// Scrubs secret values from logged URLs.
     redactor: Option<std::sync::Arc<crate::secrets::Redactor>>,
     log: Mutex<Vec<RequestRecord>>,
+    /// One permit per request on the wire: the integration's bound on
+    /// requests in flight, shared by all its streams and batches.
+    in_flight: tokio::sync::Semaphore,
+    /// Requests accepted but not yet sent (waiting for a slot or for the
+    /// rate limiter): what tests observe instead of timing.
+    queued: AtomicUsize,
+}
+
+/// Counts a request as queued until it is sent (or given up, or dropped).
+struct Queued<'g>(&'g AtomicUsize);
+
+impl<'g> Queued<'g> {
+    fn new(counter: &'g AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Queued(counter)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Retries of transport failures (DNS, connect, timeout).
@@ -153,7 +190,22 @@ impl HttpGate {
             stats: Mutex::new(HttpStats::default()),
             redactor: None,
             log: Mutex::new(Vec::new()),
+            in_flight: tokio::sync::Semaphore::new(DEFAULT_IN_FLIGHT),
+            queued: AtomicUsize::new(0),
         }
+    }
+
+    /// At most `n` (at least 1) requests of this integration in flight at
+    /// once.
+    pub fn with_in_flight(mut self, n: usize) -> Self {
+        self.in_flight = tokio::sync::Semaphore::new(n.max(1));
+        self
+    }
+
+    /// Requests accepted and not yet sent.
+    #[cfg(test)]
+    fn queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
     }
 
     /// The integration's pacer, to share with other gates of the same
@@ -237,6 +289,10 @@ impl HttpGate {
             if sent >= self.policy.request_budget {
                 return Err(HttpFailure::BudgetExhausted(self.policy.request_budget));
             }
+            let queued = Queued::new(&self.queued);
+            // A slot first, then the window: the pacer logs a send when it
+            // grants it, so the request must be ready to go at once.
+            let slot = self.in_flight.acquire().await.map_err(|_| HttpFailure::Other("the run is ending".into()))?;
             if let Err(held) = self.pacer.until_ready(self.policy.max_retry_wait).await {
                 // The PSA asked everyone to wait longer than Ferry waits
                 // within a run: answered here as the PSA would, without
@@ -244,9 +300,15 @@ impl HttpGate {
                 tracing::info!("HTTP {} not sent: the PSA asked to wait {} s", req.method, held_secs(held));
                 return Ok(held_answer(held));
             }
-            self.bump(|s| s.requests += 1);
+            // Counted under the lock, so concurrent requests never overrun
+            // the budget between the check above and the send.
+            if !self.take_from_budget() {
+                return Err(HttpFailure::BudgetExhausted(self.policy.request_budget));
+            }
+            drop(queued);
             let started = std::time::Instant::now();
             let result = self.send_once(&req, url.clone()).await;
+            drop(slot);
             self.note(&req, &result, started.elapsed().as_millis() as u64);
             let retry_in = match &result {
                 Ok(resp) if resp.status == 429 => {
@@ -285,6 +347,35 @@ impl HttpGate {
                 }
                 _ => return result,
             }
+        }
+    }
+
+    /// Send several requests concurrently, each exactly as [`HttpGate::send`]
+    /// does (allowlist, pacing, retries, caps, budget, the request log), and
+    /// answer in their order. The gate's slots bound how many are on the
+    /// wire at once, together with every other request of the integration.
+    /// A batch longer than [`MAX_BATCH`] is refused whole, nothing sent.
+    pub async fn send_batch(&self, requests: Vec<OutboundRequest>) -> Vec<Result<OutboundResponse, HttpFailure>> {
+        if requests.len() > MAX_BATCH {
+            let why = format!(
+                "a batch of {} requests is refused: at most {MAX_BATCH} per batch (nothing was sent)",
+                requests.len()
+            );
+            return requests.iter().map(|_| Err(HttpFailure::Other(why.clone()))).collect();
+        }
+        futures_util::future::join_all(requests.into_iter().map(|r| self.send(r))).await
+    }
+
+    /// Count one request against the run's budget, unless it is spent.
+    fn take_from_budget(&self) -> bool {
+        match self.stats.lock() {
+            Ok(mut s) if s.requests < self.policy.request_budget => {
+                s.requests += 1;
+                true
+            }
+            Ok(_) => false,
+            // A poisoned lock: a panic elsewhere already failed the run.
+            Err(_) => true,
         }
     }
 
@@ -490,3 +581,7 @@ mod tests {
         assert!(gate.backoff(20, true) <= Duration::from_secs(1));
     }
 }
+
+#[cfg(test)]
+#[path = "http_batch_tests.rs"]
+mod batch_tests;

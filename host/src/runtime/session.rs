@@ -49,6 +49,10 @@ pub struct SessionConfig {
     /// Host templates from the connector's `info()`; expanded over `config`.
     pub allowed_hosts: Vec<String>,
     pub rate_limit: Option<RateLimit>,
+    /// Requests of this integration in flight at once, a batch's included
+    /// (the integration's `concurrency` option); unset:
+    /// [`super::http::DEFAULT_IN_FLIGHT`].
+    pub in_flight: Option<usize>,
     /// The connector's `state` store as kept for the integration, and where
     /// changes go; by default empty and kept in memory for this session only.
     pub state: SessionState,
@@ -122,7 +126,8 @@ impl<'r> Session<'r> {
         // The request log masks with the same redactor, so state values
         // learned during a call are masked in logged URLs too.
         let gate = HttpGate::new(runtime.client.clone(), allowlist, config.rate_limit, runtime.limits.http.clone())
-            .with_redactor(redactor.clone());
+            .with_redactor(redactor.clone())
+            .with_in_flight(config.in_flight.unwrap_or(super::http::DEFAULT_IN_FLIGHT));
         Ok(Session {
             runtime,
             pre,

@@ -188,8 +188,15 @@ impl Api {
         resource: &str,
         module: &str,
     ) -> Result<Response, ConnectorError> {
-        let resp = self.client.get(path, query)?;
-        if resp.is_success() { Ok(resp) } else { Err(classify(&resp, resource, module)) }
+        ok_or_classify(self.client.get(path, query)?, resource, module)
+    }
+
+    /// The request for one page of a company's sites.
+    fn sites_request(&self, company: u64, page: PageNumber) -> Request {
+        let page_text = page.as_query();
+        self.client
+            .request(Method::Get, &format!("/company/companies/{company}/sites"))
+            .query(&[("pageSize", PAGE_SIZE), ("page", page_text.as_str())])
     }
 
     /// One page of a list endpoint: records and the next cursor. Reading a
@@ -266,6 +273,10 @@ impl Api {
     /// the sites of the next batch of companies (by id), and the cursor is
     /// the last company id done, so cursors only move forward.
     ///
+    /// The first sites page of every company of the batch is asked for in
+    /// one `send-batch` (contract 0.4), so a page costs about one round trip
+    /// instead of one per company.
+    ///
     /// Each company costs one request, so an incremental read (`since`, a
     /// CW condition) reads the sites of companies changed since only (new
     /// ones included); a site edited on an unchanged company waits for the
@@ -284,18 +295,22 @@ impl Api {
         let resp = self.get(COMPANIES.path, &query, "companies (for their sites)", SITES_MODULE)?;
         let companies: Vec<OrDefault<IdOnly>> = resp.json("companies for sites")?;
         let ids: Vec<u64> = de::entries(companies).into_iter().filter_map(|c| c.id).collect();
+        // The first sites page of every company at once (one batch, sent
+        // concurrently by Ferry); the rare further pages one by one. Taken
+        // in company order, so records, errors and their order are what
+        // reading them one at a time gave.
+        let first_pages = send_batch(ids.iter().map(|id| self.sites_request(*id, PageNumber(1))).collect());
         let mut records = Vec::new();
-        for id in &ids {
+        for (id, first) in ids.iter().zip(first_pages) {
             let mut page = PageNumber(1);
+            let mut answer = Some(first);
             loop {
-                let page_text = page.as_query();
-                let path = format!("/company/companies/{id}/sites");
-                let resp =
-                    match self.get(&path, &[("pageSize", PAGE_SIZE), ("page", &page_text)], "sites", SITES_MODULE) {
-                        // A company deleted between the two calls has no sites.
-                        Err(ConnectorError::NotFound(_)) => break,
-                        other => other?,
-                    };
+                let resp = answer.take().unwrap_or_else(|| self.sites_request(*id, page).send());
+                let resp = match resp.and_then(|r| ok_or_classify(r, "sites", SITES_MODULE)) {
+                    // A company deleted between the two calls has no sites.
+                    Err(ConnectorError::NotFound(_)) => break,
+                    other => other?,
+                };
                 let items: Vec<OrDefault<map::CwSite>> = resp.json(&format!("sites of company {id}"))?;
                 records.extend(items.iter().map(|OrDefault(site)| map::site(site, *id)));
                 match page.next_from_link(resp.header("link")) {
@@ -453,6 +468,11 @@ fn only_these_failed(e: ConnectorError, names: &str) -> ConnectorError {
         ConnectorError::BadResponse(m) => bad_response(note(&m)),
         other => other,
     }
+}
+
+/// A 2xx as it is; anything else the connector-error it means.
+fn ok_or_classify(resp: Response, resource: &str, module: &str) -> Result<Response, ConnectorError> {
+    if resp.is_success() { Ok(resp) } else { Err(classify(&resp, resource, module)) }
 }
 
 /// CW's statuses → connector-error. Clients must key off the status, not

@@ -11,7 +11,8 @@ keeps an unexpected exception's traceback in the error.
 
 Inside the component the contract's generated bindings are used. Outside it
 (`python3 -m unittest`), `import app` still works: the contract's types are
-built from `wit/connector.wit` (found by walking up from this file, or at
+built from `wit/v0.3.0/connector.wit`, the contract it is written for
+(found by walking up from this file, or at
 `$FERRY_WIT`), requests go to a `FakeHttp`, and `state` is a plain
 in-memory store with the host's rules (key syntax, 64 KiB cap, TTL).
 """
@@ -78,7 +79,10 @@ def _find_wit() -> str:
         return given
     here = os.path.dirname(os.path.abspath(__file__))
     while True:
-        candidate = os.path.join(here, "wit", "connector.wit")
+        # The contract this example is written for (frozen), else the newest.
+        candidate = os.path.join(here, "wit", "v0.3.0", "connector.wit")
+        if not os.path.isfile(candidate):
+            candidate = os.path.join(here, "wit", "connector.wit")
         if os.path.isfile(candidate):
             return candidate
         parent = os.path.dirname(here)

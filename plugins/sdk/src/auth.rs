@@ -154,7 +154,26 @@ impl ClientCredentials {
     /// it is.
     pub fn send(&self, build: impl Fn(&str) -> Request) -> Result<Response, ConnectorError> {
         let (token, fresh) = self.token_fresh()?;
-        let response = build(&token).send()?;
+        self.judge(build(&token).send()?, fresh)
+    }
+
+    /// Several requests with one valid token, sent at once
+    /// ([`crate::http::send_batch`], contract 0.4): `build(token)` makes
+    /// them, and each answer is judged as [`ClientCredentials::send`] judges
+    /// its one (a 401 to a cached token is `token-expired` for that answer,
+    /// and the token is forgotten).
+    pub fn send_batch(
+        &self,
+        build: impl Fn(&str) -> Vec<Request>,
+    ) -> Result<Vec<Result<Response, ConnectorError>>, ConnectorError> {
+        let (token, fresh) = self.token_fresh()?;
+        let answers = crate::http::send_batch(build(&token));
+        Ok(answers.into_iter().map(|a| a.and_then(|response| self.judge(response, fresh))).collect())
+    }
+
+    /// An answer to a request made with a token fetched just now (`fresh`)
+    /// or taken from state.
+    fn judge(&self, response: Response, fresh: bool) -> Result<Response, ConnectorError> {
         if response.status != 401 || fresh {
             return Ok(response);
         }

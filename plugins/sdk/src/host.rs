@@ -23,6 +23,19 @@ pub(crate) fn send(request: &Request) -> Result<Response, HttpError> {
     }
 }
 
+/// Send several requests at once through the host (contract 0.4), or the
+/// test fake, which answers them in order and notes the batch.
+pub(crate) fn send_batch(requests: &[Request]) -> Vec<Result<Response, HttpError>> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::ferry::connector::http::send_batch(requests)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        crate::testing::fake_send_batch(requests)
+    }
+}
+
 /// Emit one log line through the host (or the test buffer).
 pub(crate) fn log(level: Level, message: &str) {
     #[cfg(target_arch = "wasm32")]

@@ -160,6 +160,43 @@ impl Request {
     }
 }
 
+/// Requests one host `send-batch` call takes (the contract's cap);
+/// [`send_batch`] splits longer lists.
+pub const MAX_BATCH: usize = 64;
+
+/// Send several requests at once and get their answers in the same order,
+/// each as [`Request::send`] would give it (any status returned, transport
+/// failures mapped), one failing request failing only its own answer.
+///
+/// Ferry sends them concurrently (contract 0.4's `http.send-batch`), each
+/// paced, retried and counted like a single request, never more in flight
+/// than the integration allows; so a batch saves round trips, never the
+/// PSA's rate limit. Use it for requests already known to be needed: the
+/// sub-resources of one page of records, the next numbered pages once the
+/// total is known. Lists longer than [`MAX_BATCH`] go as several batches,
+/// one after the other.
+pub fn send_batch(requests: Vec<Request>) -> Vec<Result<Response, ConnectorError>> {
+    let wire: Vec<WireRequest> = requests
+        .into_iter()
+        .map(|r| WireRequest { method: r.method, url: r.url, headers: r.headers, body: r.body })
+        .collect();
+    let mut out = Vec::with_capacity(wire.len());
+    for chunk in wire.chunks(MAX_BATCH) {
+        let answers = crate::host::send_batch(chunk);
+        // The host answers each request; should it not, the missing ones
+        // fail rather than shift the answers onto the wrong requests.
+        let mut answers = answers.into_iter();
+        for _ in chunk {
+            out.push(match answers.next() {
+                Some(Ok(WireResponse { status, headers, body })) => Ok(Response { status, headers, body }),
+                Some(Err(e)) => Err(transport_error(e)),
+                None => Err(ConnectorError::Other("the host answered fewer requests than the batch held".into())),
+            });
+        }
+    }
+    out
+}
+
 /// A base URL plus default headers.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -208,6 +245,12 @@ impl Client {
     /// GET an absolute URL (e.g. from a `Link` header) with the default headers.
     pub fn get_url(&self, url: &str) -> Result<Response, ConnectorError> {
         send(Method::Get, url, &self.headers, None)
+    }
+
+    /// GET each `(path, query)` with the default headers, all at once
+    /// ([`send_batch`]); answers in the same order.
+    pub fn get_batch(&self, requests: &[(String, Vec<(String, String)>)]) -> Vec<Result<Response, ConnectorError>> {
+        send_batch(requests.iter().map(|(path, query)| self.request(Method::Get, path).query(query)).collect())
     }
 
     /// POST a form-encoded body to `path`.
@@ -305,6 +348,35 @@ mod tests {
         assert_eq!(sent[0].header("content-type"), Some("application/x-www-form-urlencoded"));
         assert_eq!(sent[0].header("accept"), Some("application/json"));
         assert_eq!(sent[0].form_value("grant_type").as_deref(), Some("client_credentials"));
+    }
+
+    #[test]
+    fn a_batch_answers_in_order_and_the_fake_notes_it() {
+        let http = FakeHttp::new()
+            .on(Method::Get, "/a", Reply::json(200, "1"))
+            .on(Method::Get, "/b", Reply::error(HttpError::Timeout))
+            .on(Method::Get, "/c", Reply::json(404, "3"));
+        let _installed = http.install();
+        let c = Client::new("https://x.example").with_header("accept", "application/json");
+        let paths = ["/a", "/b", "/c"].map(|p| (p.to_string(), vec![("page".to_string(), "2".to_string())]));
+        let answers = c.get_batch(&paths);
+        assert_eq!(answers[0].as_ref().map(|r| r.status).ok(), Some(200));
+        assert!(matches!(answers[1], Err(ConnectorError::Timeout(_))));
+        assert_eq!(answers[2].as_ref().map(|r| r.status).ok(), Some(404));
+        assert_eq!(http.batches(), vec![3]);
+        let sent = http.requests();
+        assert_eq!(sent.iter().map(|s| s.path().to_string()).collect::<Vec<_>>(), ["/a", "/b", "/c"]);
+        assert!(sent.iter().all(|s| s.header("accept") == Some("application/json") && s.query("page").is_some()));
+    }
+
+    #[test]
+    fn a_long_batch_goes_as_several() {
+        let http = FakeHttp::new().on(Method::Get, "/x", Reply::json(200, "{}"));
+        let _installed = http.install();
+        let requests: Vec<Request> = (0..MAX_BATCH + 6).map(|_| Request::get("https://x.example/x")).collect();
+        let answers = send_batch(requests);
+        assert_eq!(answers.len(), MAX_BATCH + 6);
+        assert_eq!(http.batches(), vec![MAX_BATCH, 6]);
     }
 
     #[test]

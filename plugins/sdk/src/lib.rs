@@ -5,7 +5,8 @@
 //! every connector needs so that a connector crate holds only PSA-specific
 //! code: the [`Connector`] trait with typed settings, configuration access,
 //! an HTTP client over the host's `http` import (JSON, form and query
-//! encoding), the integration's [`state`] store (contract 0.3: kept across
+//! encoding; several requests at once with [`http::send_batch`], contract
+//! 0.4), the integration's [`state`] store (contract 0.3: kept across
 //! calls and runs), OAuth client credentials with the token kept there,
 //! paging helpers, the mapping of HTTP statuses onto `connector-error`,
 //! lenient readers of PSA JSON ([`de`]: one odd field never fails a page), and
@@ -77,8 +78,8 @@ pub mod prelude {
     pub use crate::config::{BaseUrl, Config, RawConfig};
     pub use crate::connector::{Connector, Read};
     pub use crate::error::{bad_response, from_status, invalid_config};
-    pub use crate::http::{Client, Method, Request, Response, basic_auth, form_encode, with_query};
-    pub use crate::paging::{LinkHeader, PageNumber};
+    pub use crate::http::{Client, Method, Request, Response, basic_auth, form_encode, send_batch, with_query};
+    pub use crate::paging::{LinkHeader, NumberedPage, PageNumber, ReadAhead};
     pub use crate::text::{CardBuilder, json_scalar_text, non_empty};
     pub use serde::Deserialize;
     pub use serde_json::{Value, json};

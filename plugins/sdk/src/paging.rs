@@ -2,6 +2,8 @@
 //! (Syncro's `page=N` with `meta.total_pages`) and RFC 8288 `Link` headers
 //! (ConnectWise's `rel="next"`). Cursors are opaque to the host but must
 //! never repeat, which these helpers guarantee by only moving forward.
+//! [`ReadAhead`] reads numbered pages several at a time once their count is
+//! known (contract 0.4's `send-batch`).
 
 use crate::bindings::ferry::connector::types::ConnectorError;
 use crate::error::bad_response;
@@ -11,7 +13,7 @@ use crate::error::bad_response;
 pub struct PageNumber(pub u32);
 
 impl PageNumber {
-    const PREFIX: &'static str = "page:";
+    pub(crate) const PREFIX: &'static str = "page:";
 
     /// The page a cursor points at (`None` = first page). Only the spelling
     /// [`PageNumber::next`] writes is a cursor (`page:2`, not `page:02` or
@@ -58,6 +60,143 @@ impl PageNumber {
         let page = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "page")?.1.parse::<u32>().ok()?;
         (page > self.0).then(|| format!("{}{page}", Self::PREFIX))
     }
+}
+
+/// One numbered page as the connector read it: its records and what the PSA
+/// said about the whole listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberedPage<T> {
+    pub items: Vec<T>,
+    /// The PSA's page count, when it gives one (Syncro's `meta.total_pages`,
+    /// or a record count divided by the page size).
+    pub total_pages: Option<u64>,
+    /// The PSA's record count, for [`Page::total`](crate::prelude::Page).
+    pub total: Option<u64>,
+}
+
+/// What one read of [`ReadAhead`] returns: the records of its pages in
+/// order, the cursor after the last of them, the last record count seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+    pub total: Option<u64>,
+}
+
+/// Numbered pages read several at a time once the PSA has said how many
+/// there are (contract 0.4's `send-batch`): the first read asks for one
+/// page; when its answer gives the page count, each later read asks for the
+/// next `ahead` pages at once, never past the count, and returns their
+/// records as one page for Ferry.
+///
+/// The cursor stays exact: it names the first page not yet returned
+/// (`page:N`, or `page:N/T` once the count `T` is known), so a resumed
+/// listing reads from there exactly as a page-at-a-time one would. Pages are
+/// taken in order and the listing ends at the first page that says it is
+/// the last (by the count it gives, or by being empty); a page that fails
+/// after the first returns the pages before it, with the cursor at the
+/// failed one, so the next read meets the failure first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadAhead {
+    pub page: PageNumber,
+    /// The page count the last page read gave, if any.
+    pub total_pages: Option<u32>,
+}
+
+impl ReadAhead {
+    /// The position a cursor names (`None`: page 1, count unknown). Only
+    /// the spellings [`ReadAhead::cursor`] writes are cursors.
+    pub fn from_cursor(cursor: Option<&str>) -> Result<Self, ConnectorError> {
+        let Some(c) = cursor else { return Ok(ReadAhead { page: PageNumber(1), total_pages: None }) };
+        let bad = || bad_response(format!("cursor `{c}` is not a page cursor"));
+        let Some((page, total)) = c.split_once('/') else {
+            return Ok(ReadAhead { page: PageNumber::from_cursor(Some(c))?, total_pages: None });
+        };
+        let page = PageNumber::from_cursor(Some(page)).map_err(|_| bad())?;
+        let total = canonical_number(total).filter(|t| *t >= page.0).ok_or_else(bad)?;
+        Ok(ReadAhead { page, total_pages: Some(total) })
+    }
+
+    /// The cursor of `page` with the count known so far.
+    pub fn cursor(page: u32, total_pages: Option<u64>) -> String {
+        match total_pages.and_then(|t| u32::try_from(t).ok()).filter(|t| *t >= page) {
+            Some(total) => format!("{}{page}/{total}", PageNumber::PREFIX),
+            None => format!("{}{page}", PageNumber::PREFIX),
+        }
+    }
+
+    /// The pages one read asks for: this one alone while the count is
+    /// unknown, else up to `ahead` (at least 1) from here, never past it.
+    pub fn pages(self, ahead: u32) -> Vec<PageNumber> {
+        let last = match self.total_pages {
+            Some(total) => total.min(self.page.0.saturating_add(ahead.max(1) - 1)).max(self.page.0),
+            None => self.page.0,
+        };
+        (self.page.0..=last).map(PageNumber).collect()
+    }
+
+    /// Read from here: the pages of [`ReadAhead::pages`] in one batch,
+    /// `request` building each page's request and `parse` reading its
+    /// answer (status included: return the connector-error a bad status
+    /// means). `full_page`: the PSA's page size where a short page proves
+    /// the end (see [`PageNumber::next`]).
+    pub fn read<T>(
+        self,
+        ahead: u32,
+        full_page: Option<usize>,
+        request: impl Fn(PageNumber) -> crate::http::Request,
+        parse: impl FnMut(PageNumber, crate::http::Response) -> Result<NumberedPage<T>, ConnectorError>,
+    ) -> Result<Span<T>, ConnectorError> {
+        let pages = self.pages(ahead);
+        let answers = crate::http::send_batch(pages.iter().map(|p| request(*p)).collect());
+        self.gather(pages, answers, full_page, parse)
+    }
+
+    /// [`ReadAhead::read`] for answers sent some other way (with an OAuth
+    /// token: [`crate::auth::ClientCredentials::send_batch`]): `pages` as
+    /// [`ReadAhead::pages`] gave them, `answers` in the same order.
+    pub fn gather<T>(
+        self,
+        pages: Vec<PageNumber>,
+        answers: Vec<Result<crate::http::Response, ConnectorError>>,
+        full_page: Option<usize>,
+        mut parse: impl FnMut(PageNumber, crate::http::Response) -> Result<NumberedPage<T>, ConnectorError>,
+    ) -> Result<Span<T>, ConnectorError> {
+        if answers.len() != pages.len() {
+            return Err(ConnectorError::Other(format!(
+                "{} answers for {} pages: each page needs its own",
+                answers.len(),
+                pages.len()
+            )));
+        }
+        let mut span = Span { items: Vec::new(), next: None, total: None };
+        for (page, answer) in pages.into_iter().zip(answers) {
+            let numbered = match answer.and_then(|response| parse(page, response)) {
+                Ok(numbered) => numbered,
+                Err(e) if page == self.page => return Err(e),
+                // The pages before it stand, and the cursor already names
+                // this one: the next read starts with it.
+                Err(_) => return Ok(span),
+            };
+            let more = page.next(numbered.total_pages, numbered.items.len(), full_page).is_some();
+            span.items.extend(numbered.items);
+            span.total = numbered.total.or(span.total);
+            span.next = more.then(|| Self::cursor(page.0 + 1, numbered.total_pages));
+            if !more {
+                break;
+            }
+        }
+        Ok(span)
+    }
+}
+
+/// A positive decimal number written as `next` writes it (no sign, no
+/// leading zero).
+fn canonical_number(n: &str) -> Option<u32> {
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || n.starts_with('0') {
+        return None;
+    }
+    n.parse().ok()
 }
 
 /// The links of an RFC 8288 `Link` header, e.g.
@@ -155,6 +294,89 @@ mod tests {
         let linked = PageNumber(1).next_from_link(Some("<https://h/x?page=02>; rel=\"next\"")).unwrap();
         assert_eq!(linked, "page:2");
         assert_eq!(PageNumber::from_cursor(Some(&linked)).unwrap(), PageNumber(2));
+    }
+
+    #[test]
+    fn read_ahead_cursors_are_exact_and_canonical() {
+        let at = |c: Option<&str>| ReadAhead::from_cursor(c).unwrap();
+        assert_eq!(at(None), ReadAhead { page: PageNumber(1), total_pages: None });
+        assert_eq!(at(Some("page:3")), ReadAhead { page: PageNumber(3), total_pages: None });
+        assert_eq!(at(Some("page:3/9")), ReadAhead { page: PageNumber(3), total_pages: Some(9) });
+        for bad in ["page:3/", "page:3/09", "page:3/2", "page:03/9", "page:3/x", "page:/9"] {
+            assert!(ReadAhead::from_cursor(Some(bad)).is_err(), "{bad} accepted");
+        }
+        assert_eq!(ReadAhead::cursor(4, Some(9)), "page:4/9");
+        assert_eq!(ReadAhead::cursor(4, None), "page:4");
+        assert_eq!(at(Some(&ReadAhead::cursor(4, Some(9)))), ReadAhead { page: PageNumber(4), total_pages: Some(9) });
+        assert_eq!(at(Some("page:3/9")).pages(4), [3, 4, 5, 6].map(PageNumber));
+        assert_eq!(at(Some("page:8/9")).pages(4), [8, 9].map(PageNumber));
+        assert_eq!(at(Some("page:8")).pages(4), [PageNumber(8)], "one at a time until the count is known");
+    }
+
+    /// A listing of five numbered pages of one record each, read three
+    /// ahead through the fake host.
+    #[test]
+    fn read_ahead_batches_the_known_pages_and_stops_exactly() {
+        use crate::bindings::ferry::connector::http::Method;
+        use crate::testing::{FakeHttp, Reply};
+        let mut http = FakeHttp::new();
+        for p in 1..=5 {
+            let body = format!(r#"{{"items":[{p}],"total_pages":5}}"#);
+            http = http.on(Method::Get, &format!("https://h.example/x?page={p}"), Reply::json(200, body));
+        }
+        let _installed = http.install();
+        let read = |cursor: Option<&str>| {
+            ReadAhead::from_cursor(cursor).unwrap().read(
+                3,
+                None,
+                |p| crate::http::Request::get(format!("https://h.example/x?page={}", p.0)),
+                |_, r| {
+                    if !r.is_success() {
+                        return Err(bad_response(format!("HTTP {}", r.status)));
+                    }
+                    let v: serde_json::Value = r.json("x")?;
+                    let items: Vec<u64> = v["items"].as_array().unwrap().iter().filter_map(|i| i.as_u64()).collect();
+                    Ok(NumberedPage { items, total_pages: v["total_pages"].as_u64(), total: Some(5) })
+                },
+            )
+        };
+        let first = read(None).unwrap();
+        assert_eq!((first.items.clone(), first.next.as_deref()), (vec![1], Some("page:2/5")));
+        let second = read(first.next.as_deref()).unwrap();
+        assert_eq!((second.items.clone(), second.next.as_deref()), (vec![2, 3, 4], Some("page:5/5")));
+        let last = read(second.next.as_deref()).unwrap();
+        assert_eq!((last.items, last.next), (vec![5], None));
+        assert_eq!(http.batches(), vec![1, 3, 1]);
+    }
+
+    #[test]
+    fn a_page_failing_after_the_first_ends_the_read_before_it() {
+        use crate::bindings::ferry::connector::http::Method;
+        use crate::testing::{FakeHttp, Reply};
+        let page = |p: u32| Reply::json(200, format!(r#"{{"items":[{p}],"total_pages":6}}"#));
+        let http = FakeHttp::new()
+            .on(Method::Get, "https://h.example/x?page=2", page(2))
+            .on(Method::Get, "https://h.example/x?page=3", Reply::json(500, "{}"))
+            .on(Method::Get, "https://h.example/x?page=4", page(4));
+        let _installed = http.install();
+        let read = |cursor: &str| {
+            ReadAhead::from_cursor(Some(cursor)).unwrap().read(
+                3,
+                None,
+                |p| crate::http::Request::get(format!("https://h.example/x?page={}", p.0)),
+                |p, r| {
+                    if !r.is_success() {
+                        return Err(bad_response(format!("page {} HTTP {}", p.0, r.status)));
+                    }
+                    let v: serde_json::Value = r.json("x")?;
+                    let items: Vec<u64> = v["items"].as_array().unwrap().iter().filter_map(|i| i.as_u64()).collect();
+                    Ok(NumberedPage { items, total_pages: v["total_pages"].as_u64(), total: None })
+                },
+            )
+        };
+        let span = read("page:2/6").unwrap();
+        assert_eq!((span.items, span.next.as_deref()), (vec![2], Some("page:3/6")));
+        assert!(matches!(read("page:3/6"), Err(ConnectorError::BadResponse(m)) if m.contains("page 3")));
     }
 
     #[test]

@@ -124,6 +124,8 @@ struct Route {
 struct Inner {
     routes: Vec<Route>,
     sent: Vec<Sent>,
+    /// The length of each `send-batch`, in order.
+    batches: Vec<usize>,
 }
 
 /// Scripted HTTP for native unit tests: routes by method and URL, records
@@ -168,6 +170,13 @@ impl FakeHttp {
     /// Every request sent so far, in order.
     pub fn requests(&self) -> Vec<Sent> {
         self.inner.borrow().sent.clone()
+    }
+
+    /// The length of each batch sent ([`crate::http::send_batch`]), in
+    /// order; its requests are in [`FakeHttp::requests`] too, answered in
+    /// their order as the host would.
+    pub fn batches(&self) -> Vec<usize> {
+        self.inner.borrow().batches.clone()
     }
 
     /// The requests that match `method pattern` (same rules as routes).
@@ -308,6 +317,14 @@ pub(crate) fn fake_send(request: &Request) -> Result<Response, HttpError> {
             request.url
         ))),
     }
+}
+
+pub(crate) fn fake_send_batch(requests: &[Request]) -> Vec<Result<Response, HttpError>> {
+    let fake = INSTALLED.with(|i| i.borrow().clone());
+    if let Some(fake) = &fake {
+        fake.inner.borrow_mut().batches.push(requests.len());
+    }
+    requests.iter().map(fake_send).collect()
 }
 
 pub(crate) fn fake_log(level: Level, message: &str) {

@@ -3,6 +3,10 @@
 //! Speaks Syncro's REST API v1 (`https://{subdomain}.syncromsp.com/api/v1`):
 //! bearer-token auth, numbered pages with `meta.total_pages`, list envelopes
 //! keyed per endpoint (`customers`, `contacts`, `assets`, `tickets`).
+//! Once a listing's page count is known, each read fetches the next
+//! several pages in one batch (contract 0.4's `send-batch`, see
+//! [`ferry_sdk::paging::ReadAhead`]), the cursor still naming the first page
+//! not returned.
 //! Only tickets can be filtered by update time (`since_updated_at`);
 //! customers are read newest first (`sort=updated_at DESC`) down to the
 //! watermark where the tenant honours that sort (checked page by page,
@@ -71,9 +75,9 @@ impl Connector for Syncro {
         let Some(stream) = read.kind() else { return Err(read.unsupported()) };
         match stream {
             StreamKind::Companies => api.companies(read.cursor.as_deref(), read.since.as_deref()),
-            StreamKind::Contacts => api.contacts(read.page()?),
-            StreamKind::Assets => api.assets(read.page()?),
-            StreamKind::Tickets => api.tickets(read.page()?, read.since.as_deref()),
+            StreamKind::Contacts => api.contacts(read.cursor.as_deref()),
+            StreamKind::Assets => api.assets(read.cursor.as_deref()),
+            StreamKind::Tickets => api.tickets(read.cursor.as_deref(), read.since.as_deref()),
             StreamKind::Lookups => api.lookups(read.cursor.as_deref()),
             _ => Err(read.unsupported()),
         }
@@ -112,10 +116,31 @@ mod tests {
         );
         let _installed = http.install();
         let page = connector::read::<Syncro>(config(), StreamKind::Companies, Some("page:2".into()), None).unwrap();
-        assert_eq!(page.next.as_deref(), Some("page:3"));
+        assert_eq!(page.next.as_deref(), Some("page:3/3"), "the page count is known from here on");
         assert_eq!(page.total, Some(61));
         assert!(matches!(&page.records, Records::Companies(c) if c[0].name == "Ortiz Dental"));
         assert_eq!(http.requests()[0].header("authorization"), Some("Bearer tok"));
+    }
+
+    /// Once the page count is known, one read asks for the next pages at
+    /// once, and its cursor names the first page it did not return.
+    #[test]
+    fn assets_read_ahead_once_the_page_count_is_known() {
+        let mut http = FakeHttp::new();
+        for p in 2..=11 {
+            let body = json!({"assets": [{"id": p, "name": format!("pc-{p}"), "customer_id": 1}],
+                "meta": {"total_pages": 11, "total_entries": 11}});
+            http = http.on(Method::Get, &format!("{API}/customer_assets?page={p}"), Reply::value(200, &body));
+        }
+        let _installed = http.install();
+        let page = connector::read::<Syncro>(config(), StreamKind::Assets, Some("page:2/11".into()), None).unwrap();
+        let Records::Assets(assets) = &page.records else { panic!("assets expected") };
+        assert_eq!(assets.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["2", "3", "4", "5", "6", "7", "8", "9"]);
+        assert_eq!(page.next.as_deref(), Some("page:10/11"));
+        let last = connector::read::<Syncro>(config(), StreamKind::Assets, page.next, None).unwrap();
+        assert!(matches!(&last.records, Records::Assets(a) if a.len() == 2));
+        assert_eq!(last.next, None);
+        assert_eq!(http.batches(), vec![8, 2]);
     }
 
     #[test]

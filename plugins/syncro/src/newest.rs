@@ -12,7 +12,12 @@
 //!
 //! Cursors: `newest:N:MILLIS` (page N of the newest-first read; MILLIS the
 //! update time of the last customer of page N-1), or the full read's
-//! `page:N`. The first page of an incremental read has no cursor.
+//! `page:N` (`page:N/T` once the page count is known: see
+//! [`ReadAhead`]). The first page of an incremental read has no cursor.
+//!
+//! The newest-first read goes one page at a time, never ahead: it usually
+//! ends at its first page, and each page must be verified against the one
+//! before before the next is worth asking for.
 
 use ferry_sdk::prelude::*;
 
@@ -22,8 +27,9 @@ pub enum Cursor {
     /// Page `page` of the newest-first read; `after`: the update time
     /// (ms since 1970) of the last customer of the page before.
     Newest { page: u32, after: Option<i64> },
-    /// Page of the plain read in id order (full sync, or the fallback).
-    Full(PageNumber),
+    /// Where the plain read in id order stands (full sync, or the
+    /// fallback), read ahead once the page count is known.
+    Full(ReadAhead),
 }
 
 const NEWEST: &str = "newest:";
@@ -43,7 +49,7 @@ impl Cursor {
                 }
                 Ok(Cursor::Newest { page, after })
             }
-            other => Ok(Cursor::Full(PageNumber::from_cursor(other)?)),
+            other => Ok(Cursor::Full(ReadAhead::from_cursor(other)?)),
         }
     }
 
@@ -52,7 +58,7 @@ impl Cursor {
             Cursor::Newest { page, after } => {
                 format!("{NEWEST}{page}:{}", after.map(|a| a.to_string()).unwrap_or_default())
             }
-            Cursor::Full(page) => format!("page:{}", page.0),
+            Cursor::Full(at) => ReadAhead::cursor(at.page.0, at.total_pages.map(u64::from)),
         }
     }
 }
@@ -166,8 +172,11 @@ mod tests {
             assert_eq!(Cursor::parse(Some(&c.text()), true).ok(), Some(c));
         }
         assert_eq!(Cursor::parse(None, true).ok(), Some(Cursor::Newest { page: 1, after: None }));
-        assert_eq!(Cursor::parse(None, false).ok(), Some(Cursor::Full(PageNumber(1))));
-        assert_eq!(Cursor::parse(Some("page:4"), true).ok(), Some(Cursor::Full(PageNumber(4))), "the fallback");
+        let full = |page: u32, total_pages: Option<u32>| Some(Cursor::Full(ReadAhead { page: PageNumber(page), total_pages }));
+        assert_eq!(Cursor::parse(None, false).ok(), full(1, None));
+        assert_eq!(Cursor::parse(Some("page:4"), true).ok(), full(4, None), "the fallback");
+        assert_eq!(Cursor::parse(Some("page:4/7"), false).ok(), full(4, Some(7)), "read ahead");
+        assert_eq!(full(4, Some(7)).map(|c| c.text()).as_deref(), Some("page:4/7"));
         assert!(Cursor::parse(Some("newest:0:"), true).is_err());
         assert!(Cursor::parse(Some("newest:2:x"), true).is_err());
         assert!(Cursor::parse(Some("newest:2:"), false).is_err());

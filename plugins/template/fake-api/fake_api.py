@@ -4,7 +4,8 @@
     python3 fake_api.py --port 8099 --key secret-key [--companies 12]
 
 GET /api/companies?page=N and /api/devices?page=N with header X-Api-Key
-answer {"data": [...], "next_page": N or null}, 5 records a page. A wrong or
+answer {"data": [...], "next_page": N or null, "total_pages": N}, 5 records a
+page. A wrong or
 missing key gets 401. Only the standard library; binds 127.0.0.1.
 """
 
@@ -45,7 +46,8 @@ def handler(key: str, tables):
                 return self.reply(400, {"error": "page must be a number"})
             chunk = items[(page - 1) * PAGE: page * PAGE]
             more = page * PAGE < len(items)
-            self.reply(200, {"data": chunk, "next_page": page + 1 if more else None})
+            pages = max(1, -(-len(items) // PAGE))
+            self.reply(200, {"data": chunk, "next_page": page + 1 if more else None, "total_pages": pages})
 
         def reply(self, status, body):
             raw = json.dumps(body).encode()

@@ -5,7 +5,12 @@
 //!
 //! - `GET /api/companies?page=N` and `GET /api/devices?page=N`
 //! - auth: header `X-Api-Key: <key>`
-//! - answer: `{"data": [...], "next_page": N | null}`
+//! - answer: `{"data": [...], "next_page": N | null, "total_pages": N}`
+//!
+//! Devices show reading ahead (contract 0.4's `http.send-batch`, through
+//! the SDK's `ReadAhead`): once the API has said how many pages there are,
+//! one `read` asks for the next few at once, which saves a round trip per
+//! page against a PSA far away.
 //!
 //! Everything generic — bindings, HTTP through the host, JSON, paging
 //! cursors, status → error mapping, cards — comes from `ferry-sdk`; this
@@ -34,6 +39,9 @@ struct Settings {
 struct ListPage {
     data: Vec<Value>,
     next_page: Option<u32>,
+    /// How many pages the listing has; APIs that say so can be read ahead.
+    #[serde(default)]
+    total_pages: Option<u64>,
 }
 
 /// A company as the API sends it. Every field is read leniently
@@ -97,6 +105,35 @@ fn list<T: serde::de::DeserializeOwned + Default>(
     ferry_sdk::log::debug(&format!("{path} page {}: {} records", page.0, body.data.len()));
     let next = body.next_page.filter(|n| *n > page.0).map(|n| format!("page:{n}"));
     Ok((body.data.into_iter().map(de::or_default).collect(), next))
+}
+
+/// Pages one read of devices asks for at once, once their number is known.
+const READ_AHEAD: u32 = 4;
+
+/// GET the pages of `path` from `cursor`, several at once once the API has
+/// said how many there are: [`ReadAhead`] sends them as one batch (Ferry
+/// sends them concurrently, each paced and counted like a single request)
+/// and keeps the cursor exact, naming the first page not returned.
+fn list_ahead<T: serde::de::DeserializeOwned + Default>(
+    client: &Client,
+    path: &str,
+    cursor: Option<&str>,
+) -> Result<(Vec<T>, Option<String>), ConnectorError> {
+    let span = ReadAhead::from_cursor(cursor)?.read(
+        READ_AHEAD,
+        None,
+        |page| client.request(Method::Get, path).query(&[("page", page.as_query())]),
+        |page, response| {
+            if !response.is_success() {
+                return Err(from_status(&response, path));
+            }
+            let body: ListPage = response.json(path)?;
+            ferry_sdk::log::debug(&format!("{path} page {}: {} records", page.0, body.data.len()));
+            let items = body.data.into_iter().map(de::or_default).collect();
+            Ok(NumberedPage { items, total_pages: body.total_pages, total: None })
+        },
+    )?;
+    Ok((span.items, span.next))
 }
 
 impl Connector for ExamplePsa {
@@ -171,7 +208,7 @@ impl Connector for ExamplePsa {
                 Ok(Page { records: Records::Companies(records), next, total: None })
             }
             StreamKind::Assets => {
-                let (items, next) = list::<ApiDevice>(&client, "/api/devices", cursor)?;
+                let (items, next) = list_ahead::<ApiDevice>(&client, "/api/devices", cursor)?;
                 let records = items
                     .into_iter()
                     .map(|d| Asset {
@@ -239,6 +276,27 @@ mod tests {
         let page = connector::read::<ExamplePsa>(config(), StreamKind::Companies, page.next, None).unwrap();
         assert_eq!(page.next, None);
         assert_eq!(http.requests()[0].header("x-api-key"), Some("k"));
+    }
+
+    #[test]
+    fn devices_are_read_ahead_once_the_page_count_is_known() {
+        let page = |n: u32| {
+            let body = format!(r#"{{"data":[{{"id":{n},"hostname":"pc-{n}"}}],"next_page":null,"total_pages":6}}"#);
+            Reply::json(200, body)
+        };
+        let mut http = FakeHttp::new();
+        for n in 1..=6 {
+            http = http.on(Method::Get, &format!("http://psa.test/api/devices?page={n}"), page(n));
+        }
+        let _installed = http.install();
+        let first = connector::read::<ExamplePsa>(config(), StreamKind::Assets, None, None).unwrap();
+        assert_eq!(first.next.as_deref(), Some("page:2/6"), "one page, then the count is known");
+        let ahead = connector::read::<ExamplePsa>(config(), StreamKind::Assets, first.next, None).unwrap();
+        assert!(matches!(&ahead.records, Records::Assets(a) if a.len() == 4));
+        assert_eq!(ahead.next.as_deref(), Some("page:6/6"));
+        let last = connector::read::<ExamplePsa>(config(), StreamKind::Assets, ahead.next, None).unwrap();
+        assert_eq!(last.next, None);
+        assert_eq!(http.batches(), vec![1, 4, 1], "pages 2-5 in one batch");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!   version's types (`From` impls in its own module), so a 0.1 page becomes
 //!   a 0.2 page becomes a model page. Adding a version means: a new module,
 //!   `From` impls from the previous newest into it, one arm per method below.
-//! - Interfaces that did not change between versions (`http`, `log`) are not
+//! - Interfaces that did not change between versions (`http`, `log`, `state`;
+//!   0.4.0 only added a function to `http`, which older components never
+//!   import, so the newest `http` serves them all) are not
 //!   generated again: bindgen's `with:` reuses the newest generated types, and
 //!   the newest host implementation is linked under the old interface names.
 //!
@@ -21,6 +23,7 @@
 pub(crate) mod since_v0_1_0;
 pub(crate) mod since_v0_2_0;
 pub(crate) mod since_v0_3_0;
+pub(crate) mod since_v0_4_0;
 
 use wasmtime::Store;
 use wasmtime::component::Linker;
@@ -28,10 +31,11 @@ use wasmtime::component::Linker;
 use super::host::HostState;
 
 /// The newest contract: its types are what every version converts into.
-pub(crate) use since_v0_3_0 as latest;
+pub(crate) use since_v0_4_0 as latest;
 
 /// Contract versions this host loads, newest first.
-pub(crate) const VERSIONS: &[&str] = &[since_v0_3_0::VERSION, since_v0_2_0::VERSION, since_v0_1_0::VERSION];
+pub(crate) const VERSIONS: &[&str] =
+    &[since_v0_4_0::VERSION, since_v0_3_0::VERSION, since_v0_2_0::VERSION, since_v0_1_0::VERSION];
 
 /// Add every version's imports to the linker: their import names differ by
 /// version, so they live side by side.
@@ -39,6 +43,7 @@ pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     since_v0_1_0::link(linker)?;
     since_v0_2_0::link(linker)?;
     since_v0_3_0::link(linker)?;
+    since_v0_4_0::link(linker)?;
     Ok(())
 }
 
@@ -49,6 +54,7 @@ pub(crate) enum ConnectorPre {
     V0_1(since_v0_1_0::ConnectorPre<HostState>),
     V0_2(since_v0_2_0::ConnectorPre<HostState>),
     V0_3(since_v0_3_0::ConnectorPre<HostState>),
+    V0_4(since_v0_4_0::ConnectorPre<HostState>),
 }
 
 impl ConnectorPre {
@@ -61,7 +67,8 @@ impl ConnectorPre {
         Ok(match version {
             since_v0_1_0::VERSION => ConnectorPre::V0_1(since_v0_1_0::ConnectorPre::new(pre)?),
             since_v0_2_0::VERSION => ConnectorPre::V0_2(since_v0_2_0::ConnectorPre::new(pre)?),
-            _ => ConnectorPre::V0_3(since_v0_3_0::ConnectorPre::new(pre)?),
+            since_v0_3_0::VERSION => ConnectorPre::V0_3(since_v0_3_0::ConnectorPre::new(pre)?),
+            _ => ConnectorPre::V0_4(since_v0_4_0::ConnectorPre::new(pre)?),
         })
     }
 
@@ -70,6 +77,7 @@ impl ConnectorPre {
             ConnectorPre::V0_1(pre) => Connector::V0_1(pre.instantiate_async(store).await?),
             ConnectorPre::V0_2(pre) => Connector::V0_2(pre.instantiate_async(store).await?),
             ConnectorPre::V0_3(pre) => Connector::V0_3(pre.instantiate_async(store).await?),
+            ConnectorPre::V0_4(pre) => Connector::V0_4(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -79,6 +87,7 @@ pub(crate) enum Connector {
     V0_1(since_v0_1_0::Connector),
     V0_2(since_v0_2_0::Connector),
     V0_3(since_v0_3_0::Connector),
+    V0_4(since_v0_4_0::Connector),
 }
 
 /// A guest's answer, or the trap that ended it.
@@ -90,10 +99,13 @@ impl Connector {
         Ok(match self {
             Connector::V0_1(c) => {
                 let v0_2 = since_v0_2_0::ConnectorInfo::from(c.ferry_connector_source().call_info(store).await?);
-                v0_2.into()
+                since_v0_3_0::ConnectorInfo::from(v0_2).into()
             }
-            Connector::V0_2(c) => c.ferry_connector_source().call_info(store).await?.into(),
-            Connector::V0_3(c) => c.ferry_connector_source().call_info(store).await?,
+            Connector::V0_2(c) => {
+                since_v0_3_0::ConnectorInfo::from(c.ferry_connector_source().call_info(store).await?).into()
+            }
+            Connector::V0_3(c) => c.ferry_connector_source().call_info(store).await?.into(),
+            Connector::V0_4(c) => c.ferry_connector_source().call_info(store).await?,
         })
     }
 
@@ -107,10 +119,15 @@ impl Connector {
         Ok(match self {
             Connector::V0_1(c) => {
                 let v0_1 = c.ferry_connector_source().call_validate_config(store, &config).await?;
-                forward(forward::<_, _, since_v0_2_0::ValidatedConfig, since_v0_2_0::ConnectorError>(v0_1))
+                let v0_2 = forward::<_, _, since_v0_2_0::ValidatedConfig, since_v0_2_0::ConnectorError>(v0_1);
+                forward(forward::<_, _, since_v0_3_0::ValidatedConfig, since_v0_3_0::ConnectorError>(v0_2))
             }
-            Connector::V0_2(c) => forward(c.ferry_connector_source().call_validate_config(store, &config).await?),
-            Connector::V0_3(c) => c.ferry_connector_source().call_validate_config(store, &config).await?,
+            Connector::V0_2(c) => {
+                let v0_2 = c.ferry_connector_source().call_validate_config(store, &config).await?;
+                forward(forward::<_, _, since_v0_3_0::ValidatedConfig, since_v0_3_0::ConnectorError>(v0_2))
+            }
+            Connector::V0_3(c) => forward(c.ferry_connector_source().call_validate_config(store, &config).await?),
+            Connector::V0_4(c) => c.ferry_connector_source().call_validate_config(store, &config).await?,
         })
     }
 
@@ -123,10 +140,15 @@ impl Connector {
         Ok(match self {
             Connector::V0_1(c) => {
                 let v0_1 = c.ferry_connector_source().call_check(store, &config).await?;
-                forward(forward::<_, _, since_v0_2_0::CheckReport, since_v0_2_0::ConnectorError>(v0_1))
+                let v0_2 = forward::<_, _, since_v0_2_0::CheckReport, since_v0_2_0::ConnectorError>(v0_1);
+                forward(forward::<_, _, since_v0_3_0::CheckReport, since_v0_3_0::ConnectorError>(v0_2))
             }
-            Connector::V0_2(c) => forward(c.ferry_connector_source().call_check(store, &config).await?),
-            Connector::V0_3(c) => c.ferry_connector_source().call_check(store, &config).await?,
+            Connector::V0_2(c) => {
+                let v0_2 = c.ferry_connector_source().call_check(store, &config).await?;
+                forward(forward::<_, _, since_v0_3_0::CheckReport, since_v0_3_0::ConnectorError>(v0_2))
+            }
+            Connector::V0_3(c) => forward(c.ferry_connector_source().call_check(store, &config).await?),
+            Connector::V0_4(c) => c.ferry_connector_source().call_check(store, &config).await?,
         })
     }
 
@@ -142,17 +164,24 @@ impl Connector {
     ) -> Fallible<latest::Page> {
         let config = config.to_vec();
         match self {
-            Connector::V0_3(c) => c.ferry_connector_source().call_read(store, &config, &stream, cursor, since).await,
+            Connector::V0_4(c) => c.ferry_connector_source().call_read(store, &config, &stream, cursor, since).await,
+            Connector::V0_3(c) => {
+                let stream = since_v0_3_0::ferry::connector::types::StreamRef::from(stream);
+                Ok(forward(c.ferry_connector_source().call_read(store, &config, &stream, cursor, since).await?))
+            }
             Connector::V0_2(c) => {
                 let latest::StreamRef::Kind(kind) = stream else { return Ok(Err(no_extra_streams(stream))) };
-                let v0_2 = c.ferry_connector_source().call_read(store, &config, kind.into(), cursor, since).await?;
-                Ok(forward(v0_2))
+                let kind = since_v0_3_0::ferry::connector::types::StreamKind::from(kind).into();
+                let v0_2 = c.ferry_connector_source().call_read(store, &config, kind, cursor, since).await?;
+                Ok(forward(forward::<_, _, since_v0_3_0::Page, since_v0_3_0::ConnectorError>(v0_2)))
             }
             Connector::V0_1(c) => {
                 let latest::StreamRef::Kind(kind) = stream else { return Ok(Err(no_extra_streams(stream))) };
+                let kind = since_v0_3_0::ferry::connector::types::StreamKind::from(kind);
                 let kind = since_v0_2_0::ferry::connector::types::StreamKind::from(kind).into();
                 let v0_1 = c.ferry_connector_source().call_read(store, &config, kind, cursor, since).await?;
-                Ok(forward(forward::<_, _, since_v0_2_0::Page, since_v0_2_0::ConnectorError>(v0_1)))
+                let v0_2 = forward::<_, _, since_v0_2_0::Page, since_v0_2_0::ConnectorError>(v0_1);
+                Ok(forward(forward::<_, _, since_v0_3_0::Page, since_v0_3_0::ConnectorError>(v0_2)))
             }
         }
     }

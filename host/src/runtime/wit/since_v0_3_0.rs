@@ -1,410 +1,154 @@
-//! Contract `ferry:connector@0.3.0` (`wit/connector.wit`), the newest: adds
-//! the `state` import, `connector-error.token-expired` and extra streams
-//! (`stream-ref`, `records.items`). Its types are the ones every older
-//! version converts into, and the only ones converted into Ferry's
-//! [`model`]; the host imports (`http`, `log`, `state`) are implemented here
-//! once for all versions.
+//! Contract `ferry:connector@0.3.0` (frozen in `wit/v0.3.0/`): added the
+//! `state` import, `connector-error.token-expired` and extra streams. Its
+//! answers convert forward into 0.4.0's types (the next newer version): 0.4.0
+//! added only `http.send-batch`, which a 0.3.0 connector does not import, so
+//! every type keeps its shape. `http`, `log` and `state` reuse the newest
+//! bindings and host code, linked here under their 0.3.0 names (the linked
+//! `http` also holds `send-batch`; a 0.3.0 component never asks for it).
 
 use wasmtime::component::{HasSelf, Linker};
 
-use crate::model;
+use super::{forward_enum, forward_record, since_v0_4_0 as next};
 use crate::runtime::host::HostState;
-use crate::runtime::http::HttpFailure;
 
 wasmtime::component::bindgen!({
     world: "connector",
-    path: "../wit",
+    path: "../wit/v0.3.0",
     imports: { default: async | trappable },
     exports: { default: async },
+    with: {
+        "ferry:connector/http": crate::runtime::wit::latest::ferry::connector::http,
+        "ferry:connector/log": crate::runtime::wit::latest::ferry::connector::log,
+        "ferry:connector/state": crate::runtime::wit::latest::ferry::connector::state,
+    },
 });
 
-pub(crate) use self::ferry::connector::types::{
-    CheckReport, ConnectorError, ConnectorInfo, Page, StreamRef, ValidatedConfig,
-};
-use self::ferry::connector::{http, log, state, types as wit};
+use self::ferry::connector::types as this;
+pub(crate) use self::ferry::connector::types::{CheckReport, ConnectorError, ConnectorInfo, Page, ValidatedConfig};
+use next::ferry::connector::types as newer;
 
 /// The contract version, as components name it.
 pub(crate) const VERSION: &str = "0.3.0";
 
-/// Add this version's imports to the linker.
+/// Add this version's imports to the linker: its own (empty) `types`, and
+/// the newest `http`, `log` and `state` under this version's names.
 pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    Connector::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+    use crate::runtime::wit::latest::ferry::connector::{http, log, state};
+    ferry::connector::types::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)?;
+    http::add_to_linker_instance::<HostState, HasSelf<HostState>>(
+        &mut linker.instance(&format!("ferry:connector/http@{VERSION}"))?,
+        |s| s,
+    )?;
+    log::add_to_linker_instance::<HostState, HasSelf<HostState>>(
+        &mut linker.instance(&format!("ferry:connector/log@{VERSION}"))?,
+        |s| s,
+    )?;
+    state::add_to_linker_instance::<HostState, HasSelf<HostState>>(
+        &mut linker.instance(&format!("ferry:connector/state@{VERSION}"))?,
+        |s| s,
+    )?;
+    Ok(())
 }
 
-impl wit::Host for HostState {}
+impl this::Host for HostState {}
 
-impl http::Host for HostState {
-    async fn send(&mut self, req: http::Request) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
-        use http::{HttpError, Method};
-        let method = match req.method {
-            Method::Get => reqwest::Method::GET,
-            Method::Post => reqwest::Method::POST,
-            Method::Put => reqwest::Method::PUT,
-            Method::Patch => reqwest::Method::PATCH,
-            Method::Delete => reqwest::Method::DELETE,
-            Method::Head => reqwest::Method::HEAD,
-        };
-        Ok(match self.http_send(method, req.url, req.headers, req.body).await {
-            Ok(r) => Ok(http::Response { status: r.status, headers: r.headers, body: r.body }),
-            Err(failure) => Err(match failure {
-                HttpFailure::NotAllowed(why) => HttpError::NotAllowed(why),
-                HttpFailure::InvalidUrl(why) => HttpError::InvalidUrl(why),
-                HttpFailure::Timeout(_) => HttpError::Timeout,
-                HttpFailure::Unreachable(why) => HttpError::Unreachable(why),
-                HttpFailure::TooLarge(cap) => HttpError::TooLarge(cap),
-                HttpFailure::BudgetExhausted(_) => HttpError::BudgetExhausted,
-                HttpFailure::Other(why) => HttpError::Other(why),
-            }),
-        })
-    }
-}
+// Arguments the host passes down.
+forward_enum!(StreamKind, newer => this { Companies, Contacts, Assets, Sites, Agreements, Tickets, Lookups });
 
-impl log::Host for HostState {
-    async fn emit(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        let level = match level {
-            log::Level::Trace => tracing::Level::TRACE,
-            log::Level::Debug => tracing::Level::DEBUG,
-            log::Level::Info => tracing::Level::INFO,
-            log::Level::Warn => tracing::Level::WARN,
-            log::Level::Error => tracing::Level::ERROR,
-        };
-        self.log_emit(level, &message);
-        Ok(())
-    }
-}
-
-impl state::Host for HostState {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.state.get(&key))
-    }
-
-    async fn set(
-        &mut self,
-        key: String,
-        value: String,
-        ttl_seconds: Option<u32>,
-    ) -> wasmtime::Result<Result<(), state::StateError>> {
-        use crate::runtime::state::StateRefusal;
-        // A stored value is a secret from now on, even if storing fails.
-        self.redactor.learn([value.clone()]);
-        Ok(self.state.set(&key, value, ttl_seconds).map_err(|refusal| match refusal {
-            StateRefusal::TooLarge(cap) => state::StateError::TooLarge(cap),
-            StateRefusal::InvalidKey(why) => state::StateError::InvalidKey(why),
-        }))
-    }
-
-    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        self.state.delete(&key);
-        Ok(())
-    }
-}
-
-impl From<model::StreamKind> for wit::StreamKind {
-    fn from(kind: model::StreamKind) -> Self {
-        match kind {
-            model::StreamKind::Companies => wit::StreamKind::Companies,
-            model::StreamKind::Contacts => wit::StreamKind::Contacts,
-            model::StreamKind::Assets => wit::StreamKind::Assets,
-            model::StreamKind::Sites => wit::StreamKind::Sites,
-            model::StreamKind::Agreements => wit::StreamKind::Agreements,
-            model::StreamKind::Tickets => wit::StreamKind::Tickets,
-            model::StreamKind::Lookups => wit::StreamKind::Lookups,
+impl From<newer::StreamRef> for this::StreamRef {
+    fn from(s: newer::StreamRef) -> Self {
+        match s {
+            newer::StreamRef::Kind(k) => this::StreamRef::Kind(k.into()),
+            newer::StreamRef::Extra(name) => this::StreamRef::Extra(name),
         }
     }
 }
 
-impl From<wit::StreamKind> for model::StreamKind {
-    fn from(kind: wit::StreamKind) -> Self {
-        match kind {
-            wit::StreamKind::Companies => model::StreamKind::Companies,
-            wit::StreamKind::Contacts => model::StreamKind::Contacts,
-            wit::StreamKind::Assets => model::StreamKind::Assets,
-            wit::StreamKind::Sites => model::StreamKind::Sites,
-            wit::StreamKind::Agreements => model::StreamKind::Agreements,
-            wit::StreamKind::Tickets => model::StreamKind::Tickets,
-            wit::StreamKind::Lookups => model::StreamKind::Lookups,
+// Answers, forward into 0.4.0.
+forward_enum!(StreamKind, this => newer { Companies, Contacts, Assets, Sites, Agreements, Tickets, Lookups });
+forward_enum!(LookupKind, this => newer { CompanyType, CompanyStatus, AssetType, AssetStatus, AgreementType, TicketStatus });
+forward_record!(ConfigField, this => newer { key, label, help, required, secret, default_value });
+forward_record!(StreamInfo, this => newer { kind, incremental, description });
+forward_record!(ExtraStreamInfo, this => newer { name, description, incremental });
+forward_record!(RateLimit, this => newer { requests, per_seconds });
+forward_record!(ConnectorInfo, this => newer {
+    id, name, version, description, config, streams, extra_streams, allowed_hosts, rate_limit
+});
+forward_record!(Field, this => newer { label, value });
+forward_record!(Address, this => newer { line1, line2, city, state, postal_code, country });
+forward_record!(Company, this => newer {
+    id, name, active, deleted, status, types, website, email, phone, address, updated_at, card, raw
+});
+forward_record!(Contact, this => newer {
+    id, company_id, name, first_name, last_name, title, email, phone, mobile, active, updated_at, card, raw
+});
+forward_record!(Asset, this => newer {
+    id, company_id, name, type_name, status, active, serial_number, mac_address, ip_address, manufacturer,
+    model, operating_system, tag, updated_at, card, raw
+});
+forward_record!(Site, this => newer { id, company_id, name, address, phone, primary, active, updated_at, card, raw });
+forward_record!(Agreement, this => newer {
+    id, company_id, name, type_name, status, active, start_date, end_date, updated_at, card, raw
+});
+forward_record!(Ticket, this => newer {
+    id, company_id, contact_id, number, subject, status, priority, type_name, board, closed, created_at,
+    updated_at, resolved_at, card, raw
+});
+forward_record!(Lookup, this => newer { kind, id, name, active, closed });
+forward_record!(Item, this => newer { id, company_id, name, type_name, active, updated_at, card, raw });
+forward_record!(Page, this => newer { records, next, total });
+forward_record!(CheckReport, this => newer { summary, facts, warnings });
+forward_record!(ValidatedConfig, this => newer { config, notices });
+forward_record!(PermissionDenied, this => newer { resource, permission, detail });
+forward_record!(ConfigProblem, this => newer { field, reason });
+
+impl From<this::StreamRef> for newer::StreamRef {
+    fn from(s: this::StreamRef) -> Self {
+        match s {
+            this::StreamRef::Kind(k) => newer::StreamRef::Kind(k.into()),
+            this::StreamRef::Extra(name) => newer::StreamRef::Extra(name),
         }
     }
 }
 
-impl From<wit::ConnectorInfo> for model::ConnectorInfo {
-    fn from(i: wit::ConnectorInfo) -> Self {
-        model::ConnectorInfo {
-            id: i.id,
-            name: i.name,
-            version: i.version,
-            description: i.description,
-            config: i
-                .config
-                .into_iter()
-                .map(|f| model::ConfigField {
-                    key: f.key,
-                    label: f.label,
-                    help: f.help,
-                    required: f.required,
-                    secret: f.secret,
-                    default_value: f.default_value,
-                })
-                .collect(),
-            streams: i
-                .streams
-                .into_iter()
-                .map(|s| model::StreamInfo {
-                    kind: s.kind.into(),
-                    incremental: s.incremental,
-                    description: s.description,
-                })
-                .collect(),
-            allowed_hosts: i.allowed_hosts,
-            rate_limit: i.rate_limit.map(|r| model::RateLimit { requests: r.requests, per_seconds: r.per_seconds }),
-            extra_streams: i
-                .extra_streams
-                .into_iter()
-                .map(|s| model::ExtraStreamInfo {
-                    name: s.name,
-                    description: s.description,
-                    incremental: s.incremental,
-                })
-                .collect(),
+impl From<this::Records> for newer::Records {
+    fn from(r: this::Records) -> Self {
+        use crate::runtime::wit::Forward as _;
+        match r {
+            this::Records::Companies(l) => newer::Records::Companies(l.forward()),
+            this::Records::Contacts(l) => newer::Records::Contacts(l.forward()),
+            this::Records::Assets(l) => newer::Records::Assets(l.forward()),
+            this::Records::Sites(l) => newer::Records::Sites(l.forward()),
+            this::Records::Agreements(l) => newer::Records::Agreements(l.forward()),
+            this::Records::Tickets(l) => newer::Records::Tickets(l.forward()),
+            this::Records::Lookups(l) => newer::Records::Lookups(l.forward()),
+            this::Records::Items(l) => newer::Records::Items(l.forward()),
         }
     }
 }
 
-impl From<wit::ConnectorError> for model::ConnectorError {
-    fn from(e: wit::ConnectorError) -> Self {
-        use model::ConnectorError as M;
+impl crate::runtime::wit::Forward<newer::Records> for this::Records {
+    fn forward(self) -> newer::Records {
+        self.into()
+    }
+}
+
+impl From<this::ConnectorError> for newer::ConnectorError {
+    fn from(e: this::ConnectorError) -> Self {
+        use newer::ConnectorError as N;
+        use this::ConnectorError as T;
         match e {
-            wit::ConnectorError::Unauthorized(detail) => M::Unauthorized { detail },
-            // Retried by the session first; what is left is a refusal.
-            wit::ConnectorError::TokenExpired(detail) => M::Unauthorized { detail },
-            wit::ConnectorError::Forbidden(p) => {
-                M::Forbidden { resource: p.resource, permission: p.permission, detail: p.detail }
-            }
-            wit::ConnectorError::NotFound(detail) => M::NotFound { detail },
-            wit::ConnectorError::RateLimited(retry_after) => M::RateLimited { retry_after },
-            wit::ConnectorError::Unreachable(detail) => M::Unreachable { detail },
-            wit::ConnectorError::Timeout(detail) => M::Timeout { detail },
-            wit::ConnectorError::InvalidConfig(p) => M::InvalidConfig { field: p.field, reason: p.reason },
-            wit::ConnectorError::BadResponse(detail) => M::BadResponse { detail },
-            wit::ConnectorError::UnsupportedStream(s) => M::UnsupportedStream { stream: stream_name(s) },
-            wit::ConnectorError::Other(detail) => M::Other { detail },
+            T::Unauthorized(d) => N::Unauthorized(d),
+            T::TokenExpired(d) => N::TokenExpired(d),
+            T::Forbidden(p) => N::Forbidden(p.into()),
+            T::NotFound(d) => N::NotFound(d),
+            T::RateLimited(s) => N::RateLimited(s),
+            T::Unreachable(d) => N::Unreachable(d),
+            T::Timeout(d) => N::Timeout(d),
+            T::InvalidConfig(p) => N::InvalidConfig(p.into()),
+            T::BadResponse(d) => N::BadResponse(d),
+            T::UnsupportedStream(s) => N::UnsupportedStream(s.into()),
+            T::Other(d) => N::Other(d),
         }
     }
-}
-
-impl From<wit::CheckReport> for model::CheckReport {
-    fn from(r: wit::CheckReport) -> Self {
-        model::CheckReport { summary: r.summary, facts: fields(r.facts), warnings: r.warnings }
-    }
-}
-
-impl From<wit::ValidatedConfig> for model::ValidatedConfig {
-    fn from(v: wit::ValidatedConfig) -> Self {
-        model::ValidatedConfig { config: v.config, notices: v.notices }
-    }
-}
-
-fn stream_name(s: wit::StreamRef) -> String {
-    match s {
-        wit::StreamRef::Kind(k) => model::StreamKind::from(k).to_string(),
-        wit::StreamRef::Extra(name) => name,
-    }
-}
-
-fn fields(list: Vec<wit::Field>) -> Vec<model::Field> {
-    list.into_iter().map(|f| model::Field { label: f.label, value: f.value }).collect()
-}
-
-fn address(a: Option<wit::Address>) -> Option<model::Address> {
-    a.map(|a| model::Address {
-        line1: a.line1,
-        line2: a.line2,
-        city: a.city,
-        state: a.state,
-        postal_code: a.postal_code,
-        country: a.country,
-    })
-}
-
-fn lookup_kind(k: wit::LookupKind) -> model::LookupKind {
-    match k {
-        wit::LookupKind::CompanyType => model::LookupKind::CompanyType,
-        wit::LookupKind::CompanyStatus => model::LookupKind::CompanyStatus,
-        wit::LookupKind::AssetType => model::LookupKind::AssetType,
-        wit::LookupKind::AssetStatus => model::LookupKind::AssetStatus,
-        wit::LookupKind::AgreementType => model::LookupKind::AgreementType,
-        wit::LookupKind::TicketStatus => model::LookupKind::TicketStatus,
-    }
-}
-
-/// A page in Ferry's types, with the kind its records claim to be (`None`:
-/// items of an extra stream, as `Record::Item`).
-pub(crate) fn page_into_model(p: wit::Page) -> (Option<model::StreamKind>, model::Page) {
-    use model::Record as R;
-    let (kind, records): (Option<model::StreamKind>, Vec<R>) = match p.records {
-        wit::Records::Items(list) => (
-            None,
-            list.into_iter()
-                .map(|i| {
-                    R::Item(model::Item {
-                        id: i.id,
-                        company_id: i.company_id,
-                        name: i.name,
-                        type_name: i.type_name,
-                        active: i.active,
-                        updated_at: i.updated_at,
-                        card: fields(i.card),
-                        raw: i.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Companies(list) => (
-            Some(model::StreamKind::Companies),
-            list.into_iter()
-                .map(|c| {
-                    R::Company(model::Company {
-                        id: c.id,
-                        name: c.name,
-                        active: c.active,
-                        deleted: c.deleted,
-                        status: c.status,
-                        types: c.types,
-                        website: c.website,
-                        email: c.email,
-                        phone: c.phone,
-                        address: address(c.address),
-                        updated_at: c.updated_at,
-                        card: fields(c.card),
-                        raw: c.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Contacts(list) => (
-            Some(model::StreamKind::Contacts),
-            list.into_iter()
-                .map(|c| {
-                    R::Contact(model::Contact {
-                        id: c.id,
-                        company_id: c.company_id,
-                        name: c.name,
-                        first_name: c.first_name,
-                        last_name: c.last_name,
-                        title: c.title,
-                        email: c.email,
-                        phone: c.phone,
-                        mobile: c.mobile,
-                        active: c.active,
-                        updated_at: c.updated_at,
-                        card: fields(c.card),
-                        raw: c.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Assets(list) => (
-            Some(model::StreamKind::Assets),
-            list.into_iter()
-                .map(|a| {
-                    R::Asset(model::Asset {
-                        id: a.id,
-                        company_id: a.company_id,
-                        name: a.name,
-                        type_name: a.type_name,
-                        status: a.status,
-                        active: a.active,
-                        serial_number: a.serial_number,
-                        mac_address: a.mac_address,
-                        ip_address: a.ip_address,
-                        manufacturer: a.manufacturer,
-                        model: a.model,
-                        operating_system: a.operating_system,
-                        tag: a.tag,
-                        updated_at: a.updated_at,
-                        card: fields(a.card),
-                        raw: a.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Sites(list) => (
-            Some(model::StreamKind::Sites),
-            list.into_iter()
-                .map(|s| {
-                    R::Site(model::Site {
-                        id: s.id,
-                        company_id: s.company_id,
-                        name: s.name,
-                        address: address(s.address),
-                        phone: s.phone,
-                        primary: s.primary,
-                        active: s.active,
-                        updated_at: s.updated_at,
-                        card: fields(s.card),
-                        raw: s.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Agreements(list) => (
-            Some(model::StreamKind::Agreements),
-            list.into_iter()
-                .map(|a| {
-                    R::Agreement(model::Agreement {
-                        id: a.id,
-                        company_id: a.company_id,
-                        name: a.name,
-                        type_name: a.type_name,
-                        status: a.status,
-                        active: a.active,
-                        start_date: a.start_date,
-                        end_date: a.end_date,
-                        updated_at: a.updated_at,
-                        card: fields(a.card),
-                        raw: a.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Tickets(list) => (
-            Some(model::StreamKind::Tickets),
-            list.into_iter()
-                .map(|t| {
-                    R::Ticket(model::Ticket {
-                        id: t.id,
-                        company_id: t.company_id,
-                        contact_id: t.contact_id,
-                        number: t.number,
-                        subject: t.subject,
-                        status: t.status,
-                        priority: t.priority,
-                        type_name: t.type_name,
-                        board: t.board,
-                        closed: t.closed,
-                        created_at: t.created_at,
-                        updated_at: t.updated_at,
-                        resolved_at: t.resolved_at,
-                        card: fields(t.card),
-                        raw: t.raw,
-                    })
-                })
-                .collect(),
-        ),
-        wit::Records::Lookups(list) => (
-            Some(model::StreamKind::Lookups),
-            list.into_iter()
-                .map(|l| {
-                    R::Lookup(model::Lookup {
-                        kind: lookup_kind(l.kind),
-                        id: l.id,
-                        name: l.name,
-                        active: l.active,
-                        closed: l.closed,
-                    })
-                })
-                .collect(),
-        ),
-    };
-    (kind, model::Page { records, next: p.next, total: p.total })
 }
