@@ -357,7 +357,8 @@ mod tests {
         let http = FakeHttp::new()
             .on(Method::Get, "https://h.example/x?page=2", page(2))
             .on(Method::Get, "https://h.example/x?page=3", Reply::json(500, "{}"))
-            .on(Method::Get, "https://h.example/x?page=4", page(4));
+            .on(Method::Get, "https://h.example/x?page=4", page(4))
+            .on(Method::Get, "https://h.example/x?page=5", page(5));
         let _installed = http.install();
         let read = |cursor: &str| {
             ReadAhead::from_cursor(Some(cursor)).unwrap().read(
