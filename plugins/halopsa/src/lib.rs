@@ -87,7 +87,6 @@ const CONTRACTS: Endpoint = Endpoint { path: "/ClientContract", key: "contracts"
 /// The extra stream of client contracts (its declared name).
 const CONTRACTS_STREAM: &str = "contracts";
 
-
 /// Pages one read asks for at once once `record_count` gave their number
 /// (contract 0.4's `send-batch`); the rate limit (700 per 5 minutes) still
 /// paces each of them.
@@ -101,9 +100,9 @@ fn list_ahead(
     at: ReadAhead,
 ) -> Result<ferry_sdk::paging::Span<Value>, ConnectorError> {
     let pages = at.pages(READ_AHEAD);
-    let answers = settings.credentials().send_batch(|token| {
-        pages.iter().map(|page| page_request(settings, endpoint, *page).bearer(token)).collect()
-    })?;
+    let answers = settings
+        .credentials()
+        .send_batch(|token| pages.iter().map(|page| page_request(settings, endpoint, *page).bearer(token)).collect())?;
     at.gather(pages, answers, Some(PAGE_SIZE), |page, response| {
         let list = page_answer(endpoint, page, response)?;
         Ok(NumberedPage { items: list.items, total_pages: list.pages, total: list.total })

@@ -172,7 +172,8 @@ mod tests {
             assert_eq!(Cursor::parse(Some(&c.text()), true).ok(), Some(c));
         }
         assert_eq!(Cursor::parse(None, true).ok(), Some(Cursor::Newest { page: 1, after: None }));
-        let full = |page: u32, total_pages: Option<u32>| Some(Cursor::Full(ReadAhead { page: PageNumber(page), total_pages }));
+        let full =
+            |page: u32, total_pages: Option<u32>| Some(Cursor::Full(ReadAhead { page: PageNumber(page), total_pages }));
         assert_eq!(Cursor::parse(None, false).ok(), full(1, None));
         assert_eq!(Cursor::parse(Some("page:4"), true).ok(), full(4, None), "the fallback");
         assert_eq!(Cursor::parse(Some("page:4/7"), false).ok(), full(4, Some(7)), "read ahead");
