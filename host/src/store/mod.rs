@@ -464,6 +464,39 @@ pub(crate) mod tests {
         (dir, store)
     }
 
+    /// Integration `acme` of a connector `test` that is only a row (no
+    /// component): enough for settings, mirror and apply tests. Its id.
+    pub(crate) fn row_integration(store: &mut Store) -> i64 {
+        store
+            .transaction(|tx| {
+                let info = crate::model::ConnectorInfo {
+                    id: "test".into(),
+                    name: "Test".into(),
+                    version: "0.1.0".into(),
+                    description: String::new(),
+                    config: vec![],
+                    streams: vec![],
+                    allowed_hosts: vec![],
+                    rate_limit: None,
+                    extra_streams: vec![],
+                };
+                let row = ConnectorRow {
+                    id: "test".into(),
+                    name: "Test".into(),
+                    version: "0.1.0".into(),
+                    contract: "0.2.0".into(),
+                    sha256: "0".into(),
+                    origin: ConnectorOrigin::Installed,
+                    info,
+                    installed_at: String::new(),
+                };
+                tx.put_connector(&row, b"")?;
+                let (config, secrets) = (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
+                tx.insert_integration("acme", "test", &config, &secrets, &serde_json::json!({}))
+            })
+            .expect("integration")
+    }
+
     /// A cached statement is prepared once: binding new values never makes
     /// SQLite parse it again (the first apply re-parsed `asset_by_identity`
     /// for every record before query-planner stability was turned on).
