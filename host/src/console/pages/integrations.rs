@@ -435,7 +435,7 @@ pub(crate) async fn sync_now(
     let outcome = async {
         let n = name.clone();
         state.db(move |store| Ok(store.read().integration(&n)?)).await?;
-        state.engine().start_sync(sync_request(&name, choice))?;
+        state.engine().start_sync(sync_request(&name, choice)).await?;
         Ok(format!("{choice} sync of {name} started"))
     }
     .await;

@@ -61,13 +61,24 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/runs", get(runs::list))
         .route("/runs/{id}", get(runs::show))
         .route("/tickets", get(runs::tickets))
+        .fallback(unknown_page)
 }
 
-/// After a form: the outcome as a message on the next page, then back.
+/// Any other path: the console's 404 page.
+async fn unknown_page() -> Problem {
+    Problem::not_found("page")
+}
+
+/// After a form: the outcome as a message on the next page, then back —
+/// or to the dashboard when what the form was about does not exist (its
+/// page would be a 404 that shows no message).
 pub(super) fn done(state: &AppState, session: &Session, outcome: Result<String, Problem>, back: &str) -> Redirect {
-    let flash = match outcome {
-        Ok(message) => Flash { ok: true, message, hint: None },
-        Err(p) => Flash { ok: false, message: p.message, hint: p.hint },
+    let (flash, back) = match outcome {
+        Ok(message) => (Flash { ok: true, message, hint: None }, back),
+        Err(p) => {
+            let back = if p.status == axum::http::StatusCode::NOT_FOUND { "/" } else { back };
+            (Flash { ok: false, message: p.message, hint: p.hint }, back)
+        }
     };
     state.auth().flash(session, flash);
     Redirect::to(back)
