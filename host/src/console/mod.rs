@@ -210,14 +210,16 @@ pub(crate) async fn start(
         stop.await;
         closing.engine().stopping();
     };
+    let timeout = listen::header_timeout();
     let server: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>> = match acceptor {
         Some(acceptor) => Box::pin(async move {
             let service = app.into_make_service_with_connect_info::<listen::Peer>();
-            axum::serve(listen::TlsListener { tcp, acceptor }, service).with_graceful_shutdown(stop).await
+            let listener = listen::Timed { inner: listen::TlsListener { tcp, acceptor }, timeout };
+            axum::serve(listener, service).with_graceful_shutdown(stop).await
         }),
         None => Box::pin(async move {
             let service = app.into_make_service_with_connect_info::<listen::Peer>();
-            axum::serve(tcp, service).with_graceful_shutdown(stop).await
+            axum::serve(listen::Timed { inner: tcp, timeout }, service).with_graceful_shutdown(stop).await
         }),
     };
     Ok(Started { addr, tls: options.tls.is_some(), new_token, server, state })
