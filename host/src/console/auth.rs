@@ -114,17 +114,23 @@ struct Current {
     epoch: u64,
 }
 
-/// A token bucket: at most `rate` takes per second, `rate` at once.
+/// A token bucket: at most `rate` takes per second, `burst` at once.
 #[derive(Debug)]
 struct Bucket {
+    rate: f64,
+    burst: f64,
     tokens: f64,
     at: Instant,
 }
 
 impl Bucket {
-    fn take(&mut self, rate: f64) -> bool {
+    fn new(rate: f64, burst: f64) -> Bucket {
+        Bucket { rate, burst, tokens: burst, at: Instant::now() }
+    }
+
+    fn take(&mut self) -> bool {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * rate).min(rate);
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
         self.at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -205,7 +211,7 @@ impl Auth {
             current: Mutex::new(Current::default()),
             sessions: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
-            budget: Mutex::new(Bucket { tokens: ARGON2_PER_SECOND, at: Instant::now() }),
+            budget: Mutex::new(Bucket::new(ARGON2_PER_SECOND, ARGON2_PER_SECOND)),
             argon2: Mutex::new(()),
         };
         auth.refresh()?;
@@ -263,7 +269,7 @@ impl Auth {
             Some(check) if !same(&digest[..CHECK_BYTES], &check) => return Verdict::Wrong,
             Some(_) => {}
             None => {
-                let allowed = self.budget.lock().map(|mut b| b.take(ARGON2_PER_SECOND)).unwrap_or(false);
+                let allowed = self.budget.lock().map(|mut b| b.take()).unwrap_or(false);
                 if !allowed {
                     return Verdict::Busy;
                 }
@@ -618,28 +624,19 @@ mod tests {
     fn a_token_without_a_check_is_budgeted_then_gains_one() {
         let token = new_token();
         let (_dir, store, auth) = auth_with(&token, false);
-        let mut busy = false;
-        for i in 0..(ARGON2_PER_SECOND as usize + 2) {
-            if auth.check_token(&format!("ferry_guess{i}")) == Verdict::Busy {
-                busy = true;
-                break;
-            }
-        }
-        assert!(busy, "argon2 runs are bounded per second");
-        let stored = store.read().console_token().expect("read").expect("token");
-        assert_eq!(stored.quick_check, None);
-        // Once the budget refills the right token is checked, and stored
-        // with its check from then on.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let verdict = loop {
-            match auth.check_token(&token) {
-                Verdict::Busy if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-                v => break v,
-            }
-        };
-        assert!(matches!(verdict, Verdict::Admin { .. }), "{verdict:?}");
+        // A budget of one run that never refills: the second guess waits.
+        *auth.budget.lock().expect("lock") = Bucket::new(0.0, 1.0);
+        assert_eq!(auth.check_token("ferry_guess1"), Verdict::Wrong);
+        assert_eq!(auth.check_token("ferry_guess2"), Verdict::Busy, "argon2 runs are bounded");
+        assert_eq!(store.read().console_token().expect("read").expect("token").quick_check, None);
+        *auth.budget.lock().expect("lock") = Bucket::new(ARGON2_PER_SECOND, ARGON2_PER_SECOND);
+        assert!(matches!(auth.check_token(&token), Verdict::Admin { .. }));
+        // Stored with its check from then on: guesses no longer run argon2.
         let stored = store.read().console_token().expect("read").expect("token");
         assert_eq!(stored.quick_check, Some(quick_check(&token)));
+        auth.refresh().expect("refresh");
+        *auth.budget.lock().expect("lock") = Bucket::new(0.0, 0.0);
+        assert_eq!(auth.check_token("ferry_guess3"), Verdict::Wrong, "refused by the check, no budget needed");
     }
 
     /// F2: a token replaced in the database (by another process) is refused
