@@ -51,7 +51,7 @@ use crate::store::Store;
 pub(super) const COOKIE: &str = "ferry_session";
 /// How long a session lives without use.
 const SESSION_IDLE: Duration = Duration::from_secs(12 * 3600);
-/// Wrong tokens a client may send per window before it is answered 429.
+/// Wrong tokens a client may send per window; those after are answered 429.
 const LOGIN_FAILURES: u32 = 5;
 const LOGIN_WINDOW: Duration = Duration::from_secs(60);
 /// Clients whose wrong tokens are counted at once (many addresses must not
@@ -309,7 +309,7 @@ impl Auth {
         let Ok(mut failures) = self.failures.lock() else { return Some(LOGIN_WINDOW) };
         match failures.get(&client) {
             Some((since, n)) if since.elapsed() < LOGIN_WINDOW => {
-                (*n >= LOGIN_FAILURES).then(|| LOGIN_WINDOW.saturating_sub(since.elapsed()))
+                (*n > LOGIN_FAILURES).then(|| LOGIN_WINDOW.saturating_sub(since.elapsed()))
             }
             Some(_) => {
                 failures.remove(&client);
@@ -665,9 +665,10 @@ mod tests {
         let ip: IpAddr = [127, 0, 0, 1].into();
         let other: IpAddr = [127, 0, 0, 2].into();
         for _ in 0..LOGIN_FAILURES {
-            assert!(auth.throttled(ip).is_none());
             auth.failed(ip);
+            assert!(auth.throttled(ip).is_none(), "{LOGIN_FAILURES} wrong tokens are answered 401");
         }
+        auth.failed(ip);
         assert!(auth.throttled(ip).is_some());
         assert!(auth.throttled(other).is_none());
         for i in 0..(MAX_CLIENTS as u32 + 100) {
