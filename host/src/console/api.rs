@@ -69,10 +69,11 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// Any other path under `/api/v1`: a 404 in the API's JSON.
-async fn unknown_call(uri: axum::extract::OriginalUri) -> Problem {
+async fn unknown_call(uri: axum::http::Uri) -> Problem {
+    // Nested: the path arrives without the `/api/v1` prefix.
     Problem::new(
         axum::http::StatusCode::NOT_FOUND,
-        format!("no API call at {}", uri.path()),
+        format!("no API call at /api/v1{}", uri.path()),
         Some("docs/api.md lists every call under /api/v1".to_string()),
     )
 }

@@ -507,8 +507,9 @@ pub(super) async fn guard(State(state): State<AppState>, request: Request, next:
     }
     if path.starts_with("/api/") {
         let client = client(&request);
-        let verdict = match bearer(request.headers()) {
-            Some(token) => verify(&state, token.to_string()).await,
+        let token = bearer(request.headers()).map(str::to_string);
+        let verdict = match token {
+            Some(token) => verify(&state, token).await,
             None => Verdict::Wrong,
         };
         let Some((status, wait)) = refusal(&state, client, verdict) else {

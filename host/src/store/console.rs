@@ -313,8 +313,8 @@ impl Reader<'_> {
             format!("({})", each.join(" OR "))
         };
         let limit_param = patterns.len() + 1;
-        let mut values: Vec<&dyn rusqlite::ToSql> = patterns.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
         let limit = limit as i64;
+        let mut values: Vec<&dyn rusqlite::ToSql> = patterns.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
         values.push(&limit);
         let mut hits = Vec::new();
         let mut stmt = self.conn().prepare(&format!(
