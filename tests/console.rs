@@ -1261,7 +1261,7 @@ fn sync_now_says_when_the_sync_did_not_start() {
         let r = post_form(&c, &console, &session, "/integrations/syncro/sync", &[("mode", "full")]).await;
         assert_eq!(r.status(), 303);
         let (_, html) = page(&c, &console, &session.0, "/").await;
-        assert!(html.contains("syncro is already syncing"), "{html}");
+        assert!(html.contains("flash error") && html.contains("syncro is already syncing"), "{html}");
         assert!(!html.contains("sync of syncro started"), "{html}");
     });
     std::fs::remove_file(&marker).expect("release");
@@ -1281,10 +1281,15 @@ fn sync_now_says_when_the_sync_did_not_start() {
 /// whose head never completes is cut off.
 #[test]
 fn cross_site_posts_and_half_sent_requests_are_refused() {
-    let ferry = Ferry::new().with_env("FERRY_HEADER_TIMEOUT_MS", "300");
+    let ferry = Ferry::new().with_env("FERRY_HEADER_TIMEOUT_MS", "1000");
     let console = serve(&ferry, &[]);
     rt().block_on(async {
-        let c = client();
+        // A new connection per request: the console closes idle ones fast here.
+        let c = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client");
         let session = sign_in(&c, &console).await;
         let host = console.url.trim_start_matches("http://").to_string();
         for (header, value, status) in [

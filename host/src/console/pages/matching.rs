@@ -93,7 +93,7 @@ pub(crate) async fn list(
                         _ => { "–" }
                     } }
                     td { @if let Some(s) = v.score { (format!("{:.0}%", s * 100.0)) } }
-                    td.muted { (v.reason.clone().unwrap_or_default()) }
+                    td.muted { (views::visible_name(v.reason.as_deref().unwrap_or_default())) }
                     td {
                         form.actions method="post" action={ (base) "/decide" } {
                             (csrf(&session))
