@@ -6,6 +6,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use super::docs::{ASSET_COLUMNS, asset_from_row};
 use super::{AssetRow, CardTarget, CompanyRow, Reader, Result, RunStatus, Trigger, Tx, now};
 
 /// A failed or partial scheduled run the operator has been (or is being)
@@ -213,34 +214,16 @@ impl Reader<'_> {
             params![company_id, archived],
             |r| r.get(0),
         )?;
-        let mut stmt = self.conn().prepare(
-            "SELECT a.id, a.company_id, c.name, a.layout_id, l.name, a.name, a.archived_at, a.updated_at,
-                    (SELECT group_concat(DISTINCT i.name) FROM cards k JOIN integrations i ON i.id = k.integration_id
-                      WHERE k.doc_kind = 'asset' AND k.doc_id = a.id)
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {ASSET_COLUMNS}
              FROM (SELECT a.id FROM assets a JOIN layouts l ON l.id = a.layout_id
                     WHERE a.company_id = ?1 AND (a.archived_at IS NOT NULL) = ?2
                     ORDER BY l.name COLLATE NOCASE, a.name COLLATE NOCASE, a.id LIMIT ?3 OFFSET ?4) page
              JOIN assets a ON a.id = page.id JOIN companies c ON c.id = a.company_id JOIN layouts l ON l.id = a.layout_id
              ORDER BY l.name COLLATE NOCASE, a.name COLLATE NOCASE, a.id",
-        )?;
+        ))?;
         let rows = stmt
-            .query_map(params![company_id, archived, limit as i64, offset as i64], |r| {
-                let sources: Option<String> = r.get(8)?;
-                let mut sources: Vec<String> =
-                    sources.map(|s| s.split(',').map(str::to_string).collect()).unwrap_or_default();
-                sources.sort();
-                Ok(AssetRow {
-                    id: r.get(0)?,
-                    company_id: r.get(1)?,
-                    company: r.get(2)?,
-                    layout_id: r.get(3)?,
-                    layout: r.get(4)?,
-                    name: r.get(5)?,
-                    archived_at: r.get(6)?,
-                    updated_at: r.get(7)?,
-                    sources,
-                })
-            })?
+            .query_map(params![company_id, archived, limit as i64, offset as i64], asset_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok((rows, total as u64))
     }

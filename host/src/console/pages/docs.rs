@@ -10,7 +10,7 @@ use axum::response::Redirect;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{checked, done};
+use super::{act, checked};
 use crate::console::AppState;
 use crate::console::auth::Session;
 use crate::console::error::Problem;
@@ -195,14 +195,12 @@ pub(super) async fn set_field(
     Path(id): Path<i64>,
     Form(form): Form<FieldForm>,
 ) -> Redirect {
-    let outcome = state
-        .db(move |store| {
-            let value = form.value.unwrap_or_default();
-            let field = curation::set_field(store, id, &form.field, &value)?;
-            Ok(format!("{field} = {value}"))
-        })
-        .await;
-    done(&state, &session, outcome, &format!("/assets/{id}"))
+    act(&state, &session, &format!("/assets/{id}"), move |store| {
+        let value = form.value.unwrap_or_default();
+        let field = curation::set_field(store, id, &form.field, &value)?;
+        Ok(format!("{field} = {value}"))
+    })
+    .await
 }
 
 pub(super) async fn delete_field(
@@ -211,13 +209,11 @@ pub(super) async fn delete_field(
     Path(id): Path<i64>,
     Form(form): Form<FieldForm>,
 ) -> Redirect {
-    let outcome = state
-        .db(move |store| {
-            curation::unset_field(store, id, &form.field)?;
-            Ok(format!("deleted field {}", form.field.trim()))
-        })
-        .await;
-    done(&state, &session, outcome, &format!("/assets/{id}"))
+    act(&state, &session, &format!("/assets/{id}"), move |store| {
+        curation::unset_field(store, id, &form.field)?;
+        Ok(format!("deleted field {}", form.field.trim()))
+    })
+    .await
 }
 
 #[derive(Deserialize)]

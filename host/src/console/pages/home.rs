@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
-use super::done;
+use super::{act, done};
 use crate::console::AppState;
 use crate::console::auth::{self, Session};
 use crate::console::error::Problem;
@@ -261,16 +261,14 @@ pub(crate) async fn acknowledge(
     Extension(session): Extension<Session>,
     Path(id): Path<i64>,
 ) -> Redirect {
-    let outcome = state
-        .db(move |store| {
-            if store.transaction(|tx| tx.acknowledge_notification(id))? {
-                Ok("acknowledged".to_string())
-            } else {
-                Err(Problem::not_found("open notification"))
-            }
-        })
-        .await;
-    done(&state, &session, outcome, "/")
+    act(&state, &session, "/", move |store| {
+        if store.transaction(|tx| tx.acknowledge_notification(id))? {
+            Ok("acknowledged".to_string())
+        } else {
+            Err(Problem::not_found("open notification"))
+        }
+    })
+    .await
 }
 
 pub(crate) async fn settings(

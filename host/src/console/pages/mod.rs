@@ -84,6 +84,19 @@ pub(super) fn done(state: &AppState, session: &Session, outcome: Result<String, 
     Redirect::to(back)
 }
 
+/// A form that changes something: run `f` on the web connection, then
+/// back to `back` with its outcome as the next page's message (see
+/// [`done`]). Every page's change handler is this plus its own closure.
+pub(super) async fn act(
+    state: &AppState,
+    session: &Session,
+    back: &str,
+    f: impl FnOnce(&mut crate::store::Store) -> Result<String, Problem> + Send + 'static,
+) -> Redirect {
+    let outcome = state.db(f).await;
+    done(state, session, outcome, back)
+}
+
 /// A checkbox's value in a form.
 pub(super) fn checked(v: &Option<String>) -> bool {
     matches!(v.as_deref(), Some("on" | "true" | "1" | "yes"))
