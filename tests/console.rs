@@ -302,11 +302,7 @@ fn a_rotated_token_is_refused_by_a_running_console() {
         // newest token works afterwards.
         let mut children: Vec<_> = (0..3)
             .map(|_| {
-                ferry
-                    .command(&["serve", "--new-token", "--no-serve"])
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .expect("rotate")
+                ferry.command(&["serve", "--new-token", "--no-serve"]).stdout(Stdio::null()).spawn().expect("rotate")
             })
             .collect();
         for _ in 0..3 {
@@ -1164,7 +1160,8 @@ fn operator_fields_are_capped_trimmed_and_removable() {
     rt().block_on(async {
         let c = client();
         let path = format!("/assets/{asset}/fields");
-        let (status, body) = api_post(&c, &console, &path, serde_json::json!({"field": "  Rack  ", "value": "R1"})).await;
+        let (status, body) =
+            api_post(&c, &console, &path, serde_json::json!({"field": "  Rack  ", "value": "R1"})).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["field"], "Rack");
         assert_eq!(fields()[0]["label"], "Rack");
@@ -1187,7 +1184,7 @@ fn operator_fields_are_capped_trimmed_and_removable() {
         let r = post_form(&c, &console, &session, &format!("{path}/delete"), &[("field", "Big")]).await;
         assert_eq!(r.status(), 303);
         assert_eq!(fields(), serde_json::json!([]), "removed from the page");
-        let r = post_form(&c, &console, &session, &format!("{path}"), &[("field", "Big"), ("value", &long)]).await;
+        let r = post_form(&c, &console, &session, &path, &[("field", "Big"), ("value", &long)]).await;
         assert_eq!(r.status(), 303);
         let (_, html) = page(&c, &console, &session.0, &format!("/assets/{asset}")).await;
         assert!(html.contains("at most 10000 are kept"), "the flash says why");
@@ -1228,7 +1225,8 @@ fn psa_names_are_isolated_and_invisible_characters_shown() {
         assert!(html.contains(r"<bdi>Acme\u{200b}Corp</bdi>") && html.contains("<bdi>AcmeCorp</bdi>"));
         let (_, html) = page(&c, &console, &cookie, "/companies?q=Corp").await;
         assert!(html.contains("<bdi>Evil\u{202e}LTR\u{200b}ZW\u{2066}Corp</bdi>"), "{html}");
-        let company = ferry.json(&["company", "list"])
+        let company = ferry
+            .json(&["company", "list"])
             .as_array()
             .and_then(|l| l.iter().find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("Evil"))).cloned())
             .expect("the company");

@@ -95,7 +95,9 @@ pub(crate) struct Session {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// The admin token of this generation.
-    Admin { epoch: u64 },
+    Admin {
+        epoch: u64,
+    },
     Wrong,
     /// Not checked now: too many argon2 verifications this second.
     Busy,
@@ -680,9 +682,12 @@ mod tests {
 
     #[test]
     fn the_bearer_scheme_is_case_insensitive() {
-        for (value, token) in
-            [("Bearer abc", Some("abc")), ("bearer abc", Some("abc")), ("BEARER  abc ", Some("abc")), ("Basic abc", None)]
-        {
+        for (value, token) in [
+            ("Bearer abc", Some("abc")),
+            ("bearer abc", Some("abc")),
+            ("BEARER  abc ", Some("abc")),
+            ("Basic abc", None),
+        ] {
             let mut headers = HeaderMap::new();
             headers.insert(header::AUTHORIZATION, value.parse().expect("header"));
             assert_eq!(bearer(&headers), token, "{value}");

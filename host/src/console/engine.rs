@@ -45,12 +45,28 @@ pub(crate) struct ConfigChange {
 type Reply<T> = oneshot::Sender<Result<T, Problem>>;
 
 enum Job {
-    Test { integration: String, reply: Reply<TestVerdict> },
-    Add { name: String, plugin: String, change: ConfigChange, reply: Reply<Vec<String>> },
-    Set { name: String, change: ConfigChange, reply: Reply<Vec<String>> },
+    Test {
+        integration: String,
+        reply: Reply<TestVerdict>,
+    },
+    Add {
+        name: String,
+        plugin: String,
+        change: ConfigChange,
+        reply: Reply<Vec<String>>,
+    },
+    Set {
+        name: String,
+        change: ConfigChange,
+        reply: Reply<Vec<String>>,
+    },
     /// `started` is answered once the sync runs (its first stream began) or
     /// could not start (already syncing...), whichever comes first.
-    Sync { request: SyncRequest, reply: Option<Reply<SyncReport>>, started: Option<Reply<()>> },
+    Sync {
+        request: SyncRequest,
+        reply: Option<Reply<SyncReport>>,
+        started: Option<Reply<()>>,
+    },
 }
 
 /// Live state of one sync started from the console.
@@ -365,8 +381,11 @@ async fn handle(ctx: Context, runtime: &Runtime, job: Job) {
         Job::Sync { mut request, reply, started } => {
             request.cancel = Some(ctx.cancel.clone());
             let name = request.integration.clone();
-            let observer =
-                LiveObserver { integration: name.clone(), progress: ctx.progress.clone(), started: Mutex::new(started) };
+            let observer = LiveObserver {
+                integration: name.clone(),
+                progress: ctx.progress.clone(),
+                started: Mutex::new(started),
+            };
             ctx.progress.update(&name, |_| {});
             let result: Result<SyncReport, Problem> = async {
                 let mut store = open(&ctx)?;

@@ -203,7 +203,11 @@ async fn rejected(response: Response, audience: Audience) -> Result<Problem, Res
         ),
         StatusCode::METHOD_NOT_ALLOWED => (
             "this address does not take that method".to_string(),
-            if api { "docs/api.md gives each call's method (reads are GET, actions POST)" } else { "use the page's own forms" },
+            if api {
+                "docs/api.md gives each call's method (reads are GET, actions POST)"
+            } else {
+                "use the page's own forms"
+            },
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             if text.is_empty() { "the request body is not of a type this call takes".to_string() } else { text },

@@ -196,12 +196,8 @@ pub(crate) async fn start(
     let engine = Engine::start(options.db.clone(), runtime, options.schedules)
         .map_err(|e| ServeError::Start(format!("cannot start the engine thread: {e}")))?;
     tokio::spawn(notify::run(options.db.clone(), engine.finished.clone()));
-    let state = AppState(Arc::new(Inner {
-        store: Mutex::new(store),
-        auth,
-        engine,
-        secure_cookies: acceptor.is_some(),
-    }));
+    let state =
+        AppState(Arc::new(Inner { store: Mutex::new(store), auth, engine, secure_cookies: acceptor.is_some() }));
     let app = router(state.clone());
     // On the stop signal the engine stops first (event streams end, syncs
     // stop after their page), then the server drains.

@@ -69,7 +69,8 @@ pub struct AssetRow {
 /// The columns an [`AssetRow`] is read from (`a` assets, `c` companies, `l`
 /// layouts; the sources are the integrations with a card on it), for
 /// [`asset_from_row`]: every query of asset rows selects these.
-pub(super) const ASSET_COLUMNS: &str = "a.id, a.company_id, c.name, a.layout_id, l.name, a.name, a.archived_at, a.updated_at,
+pub(super) const ASSET_COLUMNS: &str =
+    "a.id, a.company_id, c.name, a.layout_id, l.name, a.name, a.archived_at, a.updated_at,
     (SELECT group_concat(DISTINCT i.name) FROM cards k JOIN integrations i ON i.id = k.integration_id
       WHERE k.doc_kind = 'asset' AND k.doc_id = a.id)";
 
