@@ -1059,6 +1059,7 @@ fn api_errors_are_json_and_form_errors_are_pages() {
             (Method::GET, "/assets?archived=maybe", None, "", 400),
             (Method::GET, "/search", None, "", 400),
             (Method::GET, "/nope", None, "", 404),
+            (Method::GET, "/", None, "", 404),
             (Method::GET, "/integrations/syncro/nope/deeper", None, "", 404),
             (Method::DELETE, "/integrations", None, "", 405),
         ] {

@@ -331,7 +331,10 @@ pub(crate) async fn save_webhook(state: &AppState, url: String) -> Result<String
             )
         })?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Problem::bad_request("the webhook must be an http or https URL", None));
+            return Err(Problem::bad_request(
+                "the webhook must be an http or https URL",
+                Some("e.g. https://hooks.example.com/ferry".to_string()),
+            ));
         }
     }
     state

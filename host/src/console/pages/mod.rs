@@ -64,9 +64,19 @@ pub(super) fn routes() -> Router<AppState> {
         .fallback(unknown_page)
 }
 
-/// Any other path: the console's 404 page.
-async fn unknown_page() -> Problem {
-    Problem::not_found("page")
+/// Any other path: the console's 404 page — or the API's JSON 404 for a
+/// path under `/api/` the API router does not see (`/api/v1/` itself).
+async fn unknown_page(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        let problem = Problem::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("no API call at {}", uri.path()),
+            Some("docs/api.md lists every call under /api/v1".to_string()),
+        );
+        return (problem.status, axum::Json(problem.json())).into_response();
+    }
+    Problem::not_found("page").into_response()
 }
 
 /// After a form: the outcome as a message on the next page, then back —
