@@ -146,16 +146,31 @@ impl Started {
     }
 }
 
-/// The admin token's hash, creating the token when there is none (or when
-/// asked to): returns the new token to show once.
-fn admin_token(store: &mut Store, renew: bool) -> Result<(String, Option<String>), ServeError> {
-    if !renew && let Some(hash) = store.read().console_token_hash()? {
-        return Ok((hash, None));
+/// Create the admin token when there is none (or when asked to): returns
+/// the new token to show once.
+fn admin_token(store: &mut Store, renew: bool) -> Result<Option<String>, ServeError> {
+    if !renew && store.read().console_token()?.is_some() {
+        return Ok(None);
     }
+    Ok(Some(store_new_token(store)?))
+}
+
+/// Make a new admin token and store its hash and quick check (replacing
+/// any old one): a console running on the same database refuses the old
+/// token and ends its sessions from its next request on.
+fn store_new_token(store: &mut Store) -> Result<String, ServeError> {
     let token = auth::new_token();
     let hash = auth::hash_token(&token).map_err(|p| ServeError::Start(p.message))?;
-    store.transaction(|tx| tx.set_console_token_hash(&hash))?;
-    Ok((hash, Some(token)))
+    let check = auth::quick_check(&token);
+    store.transaction(|tx| tx.set_console_token(&hash, Some(&check)))?;
+    Ok(token)
+}
+
+/// `ferry serve --new-token --no-serve`: replace the admin token without
+/// serving; returns the new token (to show once).
+pub(crate) fn rotate_token(db: &std::path::Path) -> Result<String, ServeError> {
+    let mut store = Store::open(db)?;
+    store_new_token(&mut store)
 }
 
 /// Bind and prepare the console; `stop` ends it gracefully.
@@ -176,16 +191,13 @@ pub(crate) async fn start(
         .await
         .map_err(|source| ServeError::Bind { addr: options.listen, source })?;
     let addr = tcp.local_addr().map_err(|source| ServeError::Bind { addr: options.listen, source })?;
-    let (hash, new_token) = admin_token(&mut store, options.new_token)?;
+    let new_token = admin_token(&mut store, options.new_token)?;
+    let auth = Auth::new(Store::open(&options.db)?, new_token.as_deref()).map_err(|p| ServeError::Start(p.message))?;
     let engine = Engine::start(options.db.clone(), runtime, options.schedules)
         .map_err(|e| ServeError::Start(format!("cannot start the engine thread: {e}")))?;
     tokio::spawn(notify::run(options.db.clone(), engine.finished.clone()));
-    let state = AppState(Arc::new(Inner {
-        store: Mutex::new(store),
-        auth: Auth::new(hash),
-        engine,
-        secure_cookies: acceptor.is_some(),
-    }));
+    let state =
+        AppState(Arc::new(Inner { store: Mutex::new(store), auth, engine, secure_cookies: acceptor.is_some() }));
     let app = router(state.clone());
     // On the stop signal the engine stops first (event streams end, syncs
     // stop after their page), then the server drains.
@@ -194,14 +206,16 @@ pub(crate) async fn start(
         stop.await;
         closing.engine().stopping();
     };
+    let timeout = listen::header_timeout();
     let server: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>> = match acceptor {
         Some(acceptor) => Box::pin(async move {
             let service = app.into_make_service_with_connect_info::<listen::Peer>();
-            axum::serve(listen::TlsListener { tcp, acceptor }, service).with_graceful_shutdown(stop).await
+            let listener = listen::Timed { inner: listen::TlsListener { tcp, acceptor }, timeout };
+            axum::serve(listener, service).with_graceful_shutdown(stop).await
         }),
         None => Box::pin(async move {
             let service = app.into_make_service_with_connect_info::<listen::Peer>();
-            axum::serve(tcp, service).with_graceful_shutdown(stop).await
+            axum::serve(listen::Timed { inner: tcp, timeout }, service).with_graceful_shutdown(stop).await
         }),
     };
     Ok(Started { addr, tls: options.tls.is_some(), new_token, server, state })
@@ -211,7 +225,7 @@ pub(crate) async fn start(
 fn router(state: AppState) -> Router {
     let api = api::routes().layer(axum::middleware::from_fn(error::json_errors));
     Router::new()
-        .merge(pages::routes())
+        .merge(pages::routes().layer(axum::middleware::from_fn(error::page_errors)))
         .nest("/api/v1", api)
         .route("/static/console.css", get(views::css))
         .route("/static/console.js", get(views::js))

@@ -19,7 +19,7 @@ pub(super) fn page(title: &str, session: &Session, flash: &[Flash], body: Markup
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Ferry" }
+                title { (crate::text::visible(title)) " · Ferry" }
                 link rel="stylesheet" href="/static/console.css";
                 script src="/static/console.js" defer {}
             }
@@ -48,12 +48,25 @@ pub(super) fn page(title: &str, session: &Session, flash: &[Flash], body: Markup
                             @if let Some(h) = &f.hint { p.hint { "Next: " (h) } }
                         }
                     }
-                    h1 { (title) }
+                    h1 { (name(title)) }
                     (body)
                 }
             }
         }
     }
+}
+
+/// A name from a PSA or the operator, isolated for bidi (`<bdi>`): a
+/// right-to-left override in it cannot reorder the text around it.
+pub(super) fn name(s: &str) -> Markup {
+    html! { bdi { (s) } }
+}
+
+/// [`name`], with invisible format characters (bidi controls, zero-width
+/// spaces and joiners...) shown as escapes: where two names must be told
+/// apart (the match page), `Acme` and `Ac\u{200b}me` must not look alike.
+pub(super) fn visible_name(s: &str) -> Markup {
+    html! { bdi { (crate::text::visible(s)) } }
 }
 
 /// The hidden CSRF field every POST form carries.

@@ -66,6 +66,32 @@ pub struct AssetRow {
     pub sources: Vec<String>,
 }
 
+/// The columns an [`AssetRow`] is read from (`a` assets, `c` companies, `l`
+/// layouts; the sources are the integrations with a card on it), for
+/// [`asset_from_row`]: every query of asset rows selects these.
+pub(super) const ASSET_COLUMNS: &str =
+    "a.id, a.company_id, c.name, a.layout_id, l.name, a.name, a.archived_at, a.updated_at,
+    (SELECT group_concat(DISTINCT i.name) FROM cards k JOIN integrations i ON i.id = k.integration_id
+      WHERE k.doc_kind = 'asset' AND k.doc_id = a.id)";
+
+/// An [`AssetRow`] from [`ASSET_COLUMNS`] (sources sorted).
+pub(super) fn asset_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AssetRow> {
+    let sources: Option<String> = r.get(8)?;
+    let mut sources: Vec<String> = sources.map(|s| s.split(',').map(str::to_string).collect()).unwrap_or_default();
+    sources.sort();
+    Ok(AssetRow {
+        id: r.get(0)?,
+        company_id: r.get(1)?,
+        company: r.get(2)?,
+        layout_id: r.get(3)?,
+        layout: r.get(4)?,
+        name: r.get(5)?,
+        archived_at: r.get(6)?,
+        updated_at: r.get(7)?,
+        sources,
+    })
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AssetFilter {
     pub company: Option<String>,
@@ -668,35 +694,12 @@ impl Reader<'_> {
 
     fn assets_where(&self, condition: &str, args: impl rusqlite::Params) -> Result<Vec<AssetRow>> {
         let mut stmt = self.conn().prepare(&format!(
-            "SELECT a.id, a.company_id, c.name, a.layout_id, l.name, a.name, a.archived_at, a.updated_at,
-                    (SELECT group_concat(DISTINCT i.name) FROM cards k JOIN integrations i ON i.id = k.integration_id
-                      WHERE k.doc_kind = 'asset' AND k.doc_id = a.id)
+            "SELECT {ASSET_COLUMNS}
              FROM assets a JOIN companies c ON c.id = a.company_id JOIN layouts l ON l.id = a.layout_id
              WHERE {condition}
              ORDER BY c.name COLLATE NOCASE, l.name COLLATE NOCASE, a.name COLLATE NOCASE, a.id"
         ))?;
-        let rows = stmt
-            .query_map(args, |r| {
-                let sources: Option<String> = r.get(8)?;
-                Ok(AssetRow {
-                    id: r.get(0)?,
-                    company_id: r.get(1)?,
-                    company: r.get(2)?,
-                    layout_id: r.get(3)?,
-                    layout: r.get(4)?,
-                    name: r.get(5)?,
-                    archived_at: r.get(6)?,
-                    updated_at: r.get(7)?,
-                    sources: sources
-                        .map(|s| {
-                            let mut v: Vec<String> = s.split(',').map(str::to_string).collect();
-                            v.sort();
-                            v
-                        })
-                        .unwrap_or_default(),
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt.query_map(args, asset_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 }

@@ -30,7 +30,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use crate::vault::Vault;
 
 pub use self::connectors::{ConnectorOrigin, ConnectorRow};
-pub use self::console::{Notification, RunToNotify, SearchHit};
+pub use self::console::{ConsoleToken, Notification, RunToNotify, SearchHit};
 pub use self::docs::{
     AssetFilter, AssetRow, CardRow, CardTarget, CardWrite, CompanyChange, CompanyLink, CompanyRow, LayoutRow, LinkState,
 };
