@@ -28,6 +28,7 @@ pub(super) fn apply_assets(
     let stream_name = stream.to_string();
     let stream_name = stream_name.as_str();
     let others_have_identities = tx.others_have_asset_identities(integration_id)?;
+    let has_cards = tx.stream_has_cards(integration_id, stream_name)?;
     for row in reach.rows(tx, integration_id, stream)? {
         let row = row?;
         let record = parse(&row)?;
@@ -38,7 +39,9 @@ pub(super) fn apply_assets(
             || rules::skip_stream(options, stream).is_some();
         let Some(Owner { company_id, archived: owner_archived }) = owner.filter(|_| !skipped) else {
             counts.skipped += 1;
-            counts.archived += archive_card(tx, integration_id, stream_name, &ext, CardTarget::Asset)?;
+            if has_cards {
+                counts.archived += archive_card(tx, integration_id, stream_name, &ext, CardTarget::Asset)?;
+            }
             continue;
         };
         for layout in options.layouts_named() {
@@ -79,7 +82,10 @@ pub(super) fn apply_assets(
             auto_update_names: options.auto_update_names,
         }
         .hash();
-        let existing = tx.card_link(integration_id, stream_name, &ext)?;
+        let existing = match has_cards {
+            true => tx.card_link(integration_id, stream_name, &ext)?,
+            false => None,
+        };
         if let Some((_, h)) = &existing
             && *h == hash
         {

@@ -777,6 +777,17 @@ impl Reader<'_> {
         Ok(rows)
     }
 
+    /// Whether the stream has any card yet. Before its first apply it has
+    /// none, and apply skips looking each record's card up (5% of a first
+    /// apply): the mirror holds each record once, so none can appear
+    /// during that apply before its own record is written.
+    pub fn stream_has_cards(&self, integration_id: i64, stream: &str) -> Result<bool> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM cards WHERE integration_id = ?1 AND stream = ?2)")?;
+        Ok(stmt.query_row(params![integration_id, stream], |r| r.get(0))?)
+    }
+
     /// Where a card sits and its hash, cheaply (for apply's change detection).
     pub fn card_link(&self, integration_id: i64, stream: &str, external_id: &str) -> Result<Option<(i64, String)>> {
         let mut stmt = self.conn().prepare_cached(
