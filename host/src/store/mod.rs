@@ -479,12 +479,7 @@ pub(crate) mod tests {
                     id: "test".into(),
                     name: "Test".into(),
                     version: "0.1.0".into(),
-                    description: String::new(),
-                    config: vec![],
-                    streams: vec![],
-                    allowed_hosts: vec![],
-                    rate_limit: None,
-                    extra_streams: vec![],
+                    ..Default::default()
                 };
                 let row = ConnectorRow {
                     id: "test".into(),
