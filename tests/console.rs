@@ -1319,3 +1319,43 @@ fn cross_site_posts_and_half_sent_requests_are_refused() {
     let n = tcp.read(&mut buf).expect("closed by the console, not by our 30 s timeout");
     assert_eq!(n, 0, "closed without an answer: {}", String::from_utf8_lossy(&buf[..n]));
 }
+
+/// Console re-attack F3 and F7: the console and the API never take an
+/// `env:` reference (it would hand the server's environment to whoever holds
+/// the admin token, through a test connection to a host of theirs), and a
+/// token rotation on a database no console has run on (a mistyped `--db`)
+/// is refused instead of claiming the leaked token was replaced.
+#[test]
+fn environment_references_and_rotations_of_the_wrong_database_are_refused() {
+    let sim = common::syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.add_syncro("syncro", &sim);
+    let console = serve(&ferry, &[]);
+    rt().block_on(async {
+        let c = client();
+        let (status, body) = api_post(
+            &c,
+            &console,
+            "/integrations/syncro/config",
+            serde_json::json!({"secret": {"api_key": "env:HOME"}}),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["hint"].as_str().is_some_and(|h| h.contains("ferry integration set")), "{body}");
+        let (status, body) = api_post(
+            &c,
+            &console,
+            "/integrations",
+            serde_json::json!({"name": "other", "plugin": "syncro", "set": {"subdomain": "x"}, "secret": {"api_key": "env:PATH"}}),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(api(&c, &console, "/integrations/other").await.0, 404, "nothing was added");
+    });
+    let elsewhere = ferry.dir.path().join("mistyped.db");
+    let run = ferry.run(&["--db", elsewhere.to_str().expect("utf-8"), "serve", "--new-token", "--no-serve"]).code(1);
+    assert!(run.stderr.contains("no console has run on the database"), "{}", run.stderr);
+    assert!(!run.stdout.contains("ferry_"), "no token is printed: {}", run.stdout);
+    // The running console's token still works: nothing was rotated.
+    rt().block_on(async { assert_eq!(api(&client(), &console, "/integrations").await.0, 200) });
+}

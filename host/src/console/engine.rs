@@ -42,6 +42,29 @@ pub(crate) struct ConfigChange {
     pub accept_normalised: bool,
 }
 
+impl ConfigChange {
+    /// The console and the API take secret values, never `env:VAR`
+    /// references: a reference reads the environment of `ferry serve`, and
+    /// whoever holds the admin token could point a test connection at a host
+    /// of theirs and receive any variable of the server (cloud keys, other
+    /// credentials). Only someone with a shell on the server, who can read
+    /// its environment anyway, chooses references (`ferry integration set`).
+    fn refuse_environment_references(&self) -> Result<(), Problem> {
+        match self.secrets.iter().find(|(_, value)| value.trim_start().starts_with("env:")) {
+            Some((key, _)) => Err(Problem::bad_request(
+                format!(
+                    "secret `{key}`: the console takes secret values, not `env:` references to the server's environment"
+                ),
+                format!(
+                    "enter the value itself, or set the reference from a shell on the server: \
+                     `ferry integration set NAME --secret {key}=env:VARIABLE`"
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 type Reply<T> = oneshot::Sender<Result<T, Problem>>;
 
 enum Job {
@@ -234,10 +257,12 @@ impl Engine {
 
     /// Add an integration; returns the connector's notices.
     pub(crate) async fn add(&self, name: &str, plugin: &str, change: ConfigChange) -> Result<Vec<String>, Problem> {
+        change.refuse_environment_references()?;
         self.ask(|reply| Job::Add { name: name.to_string(), plugin: plugin.to_string(), change, reply }).await
     }
 
     pub(crate) async fn set(&self, name: &str, change: ConfigChange) -> Result<Vec<String>, Problem> {
+        change.refuse_environment_references()?;
         self.ask(|reply| Job::Set { name: name.to_string(), change, reply }).await
     }
 
@@ -406,5 +431,25 @@ async fn handle(ctx: Context, runtime: &Runtime, job: Job) {
                 let _ = reply.send(result);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_references_are_refused_and_values_taken() {
+        let change = |secret: &str| ConfigChange {
+            values: vec![],
+            secrets: vec![("api_key".into(), secret.into())],
+            accept_normalised: false,
+        };
+        for reference in ["env:AWS_SECRET_ACCESS_KEY", "  env:HOME", "env:"] {
+            let e = change(reference).refuse_environment_references().expect_err(reference);
+            assert!(e.json().to_string().contains("ferry integration set NAME --secret api_key=env:"), "{reference}");
+        }
+        assert!(change("plain-secret-value").refuse_environment_references().is_ok());
+        assert!(change("value with env: inside").refuse_environment_references().is_ok());
     }
 }

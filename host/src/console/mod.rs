@@ -53,6 +53,8 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error("the console cannot start: {0}")]
     Start(String),
+    #[error("no console has run on the database {db}: there is no admin token to replace")]
+    NothingToRotate { db: String },
 }
 
 impl ServeError {
@@ -68,6 +70,11 @@ impl ServeError {
             ServeError::Bind { .. } => Some("choose another --listen address or port, or stop what uses it".into()),
             ServeError::Store(e) => e.hint(),
             ServeError::Start(_) => None,
+            ServeError::NothingToRotate { .. } => Some(
+                "check --db (or FERRY_DB in the environment of the user that runs the console): rotate the token of \
+                 the database the console serves; on a new database, `ferry serve` makes the first token"
+                    .into(),
+            ),
         }
     }
 }
@@ -168,8 +175,15 @@ fn store_new_token(store: &mut Store) -> Result<String, ServeError> {
 
 /// `ferry serve --new-token --no-serve`: replace the admin token without
 /// serving; returns the new token (to show once).
+/// A rotation that finds no token is refused: it is a mistyped `--db` or a
+/// missing `FERRY_DB` (a new, empty database), and a new token there would
+/// leave the real console's leaked token working while saying it was
+/// replaced.
 pub(crate) fn rotate_token(db: &std::path::Path) -> Result<String, ServeError> {
     let mut store = Store::open(db)?;
+    if store.read().console_token_hash()?.is_none() {
+        return Err(ServeError::NothingToRotate { db: db.display().to_string() });
+    }
     store_new_token(&mut store)
 }
 
