@@ -1234,6 +1234,25 @@ fn psa_names_are_isolated_and_invisible_characters_shown() {
         let (_, html) = page(&c, &console, &cookie, &format!("/companies/{}", company["id"])).await;
         assert!(html.contains(r"<title>Evil\u{202e}LTR\u{200b}ZW\u{2066}Corp · Ferry</title>"), "{html}");
         assert!(html.contains("<h1><bdi>Evil\u{202e}"), "{html}");
+        // A flash naming the PSA company (re-attack F2): shown, not applied.
+        let ext = ferry
+            .json(&["match", "syncro", "list"])
+            .as_array()
+            .and_then(|l| {
+                l.iter()
+                    .find(|r| r["psa_name"].as_str().is_some_and(|n| n.starts_with("Evil")))
+                    .map(|r| r["external_id"].clone())
+            })
+            .and_then(|e| e.as_str().map(str::to_string))
+            .expect("the PSA company");
+        let session = sign_in(&c, &console).await;
+        let form = [("ext", ext.as_str()), ("action", "ignore")];
+        let r = post_form(&c, &console, &session, "/integrations/syncro/match/decide", &form).await;
+        assert_eq!(r.status(), 303);
+        let (_, html) = page(&c, &console, &session.0, "/integrations/syncro/match").await;
+        let flash = html.split("role=\"status\"").nth(1).expect("a flash").split("</div>").next().unwrap_or_default();
+        assert!(flash.contains(r"Evil\u{202e}LTR"), "{flash}");
+        assert!(!flash.contains('\u{202e}'), "{flash}");
     });
 }
 

@@ -43,9 +43,13 @@ pub(super) fn page(title: &str, session: &Session, flash: &[Flash], body: Markup
                 }
                 main {
                     @for f in flash {
+                        // Flashes mix Ferry's words with PSA names, which
+                        // cannot be isolated inside the sentence: invisible
+                        // format characters (an RLO reversing the rest) are
+                        // shown as escapes instead.
                         div class=(if f.ok { "flash ok" } else { "flash error" }) role="status" {
-                            p { (f.message) }
-                            @if let Some(h) = &f.hint { p.hint { "Next: " (h) } }
+                            p { (crate::text::visible(&f.message)) }
+                            @if let Some(h) = &f.hint { p.hint { "Next: " (crate::text::visible(h)) } }
                         }
                     }
                     h1 { (name(title)) }
