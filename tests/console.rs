@@ -1337,6 +1337,19 @@ fn cross_site_posts_and_half_sent_requests_are_refused() {
     let mut buf = [0u8; 256];
     let n = tcp.read(&mut buf).expect("closed by the console, not by our 30 s timeout");
     assert_eq!(n, 0, "closed without an answer: {}", String::from_utf8_lossy(&buf[..n]));
+
+    // A whole head, then a body that never comes (re-attack F8): sign-in is
+    // open to anyone, so this must not hold the connection either.
+    let mut tcp = std::net::TcpStream::connect(console.url.trim_start_matches("http://")).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    tcp.write_all(
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntoken=",
+    )
+    .expect("a head and the start of a body");
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer).expect("answered and closed by the console, not by our 30 s timeout");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
 
 /// Console re-attack F3 and F7: the console and the API never take an

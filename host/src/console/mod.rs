@@ -244,6 +244,7 @@ fn router(state: AppState) -> Router {
         .route("/static/console.css", get(views::css))
         .route("/static/console.js", get(views::js))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
+        .layer(axum::middleware::from_fn(listen::body_in_time))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
 }
