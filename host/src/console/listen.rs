@@ -265,6 +265,40 @@ impl<IO: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Deadline<IO> {
     }
 }
 
+/// Bodies larger than this are refused before any route sees them; the
+/// routes' own limits (2 MiB) stay what answers an ordinary oversized form
+/// or JSON body.
+const BODY_CEILING: usize = 4 * 1024 * 1024;
+
+/// A request's body must arrive whole within the same deadline as its head
+/// ([`header_timeout`]): a client that sends headers and then trickles its
+/// body, or never sends it, would otherwise hold a connection, a task and
+/// its buffers forever, and sign-in is reachable without credentials. The
+/// body is read here, bounded, before any route; what a route does next
+/// (an API sync waits for its run) is not limited by it.
+pub(super) async fn body_in_time(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{Method, StatusCode, header};
+    use axum::response::IntoResponse;
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let refused = |status: StatusCode, why: &str| {
+        let mut response =
+            super::error::Problem::new(status, why, Some("send the whole request at once".to_string())).into_response();
+        response.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        response
+    };
+    match tokio::time::timeout(header_timeout(), axum::body::to_bytes(body, BODY_CEILING)).await {
+        Ok(Ok(bytes)) => next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Ok(Err(_)) => refused(StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large"),
+        Err(_) => refused(StatusCode::REQUEST_TIMEOUT, "the request body did not arrive in time"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,39 +343,5 @@ mod tests {
         assert!(check(at("192.0.2.4:8780"), false, false).is_err());
         assert!(check(at("0.0.0.0:8780"), true, false).is_ok());
         assert!(check(at("0.0.0.0:8780"), false, true).is_ok());
-    }
-}
-
-/// Bodies larger than this are refused before any route sees them; the
-/// routes' own limits (2 MiB) stay what answers an ordinary oversized form
-/// or JSON body.
-const BODY_CEILING: usize = 4 * 1024 * 1024;
-
-/// A request's body must arrive whole within the same deadline as its head
-/// ([`header_timeout`]): a client that sends headers and then trickles its
-/// body, or never sends it, would otherwise hold a connection, a task and
-/// its buffers forever, and sign-in is reachable without credentials. The
-/// body is read here, bounded, before any route; what a route does next
-/// (an API sync waits for its run) is not limited by it.
-pub(super) async fn body_in_time(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::http::{Method, StatusCode, header};
-    use axum::response::IntoResponse;
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(request).await;
-    }
-    let (parts, body) = request.into_parts();
-    let refused = |status: StatusCode, why: &str| {
-        let mut response =
-            super::error::Problem::new(status, why, Some("send the whole request at once".to_string())).into_response();
-        response.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
-        response
-    };
-    match tokio::time::timeout(header_timeout(), axum::body::to_bytes(body, BODY_CEILING)).await {
-        Ok(Ok(bytes)) => next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await,
-        Ok(Err(_)) => refused(StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large"),
-        Err(_) => refused(StatusCode::REQUEST_TIMEOUT, "the request body did not arrive in time"),
     }
 }
