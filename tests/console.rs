@@ -36,6 +36,16 @@ fn serve(ferry: &Ferry, extra: &[&str]) -> Console {
 
 /// [`serve`] with another `ferry` binary (a release build, to measure it),
 /// given the same arguments and environment.
+/// A Syncro simulator of the small world, a Ferry with integration
+/// `syncro` on it (not synced), and a console over that Ferry.
+fn serve_syncro() -> (common::Sim, Ferry, Console) {
+    let sim = common::syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.add_syncro("syncro", &sim);
+    let console = serve(&ferry, &[]);
+    (sim, ferry, console)
+}
+
 fn serve_with(ferry: &Ferry, extra: &[&str], bin: Option<&std::ffi::OsStr>) -> Console {
     let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
     args.extend_from_slice(extra);
@@ -559,10 +569,7 @@ fn webhook_receiver() -> (String, std::sync::mpsc::Receiver<(u16, String)>) {
 
 #[test]
 fn a_failed_scheduled_run_notifies_the_webhook_and_the_dashboard() {
-    let sim = common::syncro_sim(&small_world());
-    let ferry = Ferry::new();
-    ferry.add_syncro("syncro", &sim);
-    let console = serve(&ferry, &[]);
+    let (_sim, ferry, console) = serve_syncro();
     let (hook, received) = webhook_receiver();
     rt().block_on(async {
         let c = client();
@@ -1034,10 +1041,7 @@ async fn page(c: &reqwest::Client, console: &Console, cookie: &str, path: &str) 
 /// answer a form they cannot read with their 400 page.
 #[test]
 fn api_errors_are_json_and_form_errors_are_pages() {
-    let sim = common::syncro_sim(&small_world());
-    let ferry = Ferry::new();
-    ferry.add_syncro("syncro", &sim);
-    let console = serve(&ferry, &[]);
+    let (_sim, ferry, console) = serve_syncro();
     rt().block_on(async {
         let c = client();
         let call = |method: reqwest::Method, path: &str, ctype: Option<&str>, body: &str| {
@@ -1093,10 +1097,7 @@ fn api_errors_are_json_and_form_errors_are_pages() {
 /// answers and delivery errors show only its scheme and host.
 #[test]
 fn the_webhook_url_is_write_only() {
-    let sim = common::syncro_sim(&small_world());
-    let ferry = Ferry::new();
-    ferry.add_syncro("syncro", &sim);
-    let console = serve(&ferry, &[]);
+    let (_sim, ferry, console) = serve_syncro();
     // Port 1 on loopback: nothing listens, every delivery fails.
     let hook = "http://hookuser:hooksecret@127.0.0.1:1/services/T0/B0/SECRETPATH?token=HOOKTOKEN";
     let secrets = ["hookuser", "hooksecret", "SECRETPATH", "HOOKTOKEN", "services"];
@@ -1260,10 +1261,7 @@ fn psa_names_are_isolated_and_invisible_characters_shown() {
 /// did not start (another sync holds the integration).
 #[test]
 fn sync_now_says_when_the_sync_did_not_start() {
-    let sim = common::syncro_sim(&small_world());
-    let ferry = Ferry::new();
-    ferry.add_syncro("syncro", &sim);
-    let console = serve(&ferry, &[]);
+    let (_sim, ferry, console) = serve_syncro();
     // A CLI sync held inside apply (the test hook), so it holds the lock.
     let marker = ferry.dir.path().join("apply-holding");
     let mut cli = ferry
@@ -1359,10 +1357,7 @@ fn cross_site_posts_and_half_sent_requests_are_refused() {
 /// is refused instead of claiming the leaked token was replaced.
 #[test]
 fn environment_references_and_rotations_of_the_wrong_database_are_refused() {
-    let sim = common::syncro_sim(&small_world());
-    let ferry = Ferry::new();
-    ferry.add_syncro("syncro", &sim);
-    let console = serve(&ferry, &[]);
+    let (_sim, ferry, console) = serve_syncro();
     rt().block_on(async {
         let c = client();
         let (status, body) = api_post(
