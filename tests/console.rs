@@ -1041,7 +1041,7 @@ async fn page(c: &reqwest::Client, console: &Console, cookie: &str, path: &str) 
 /// answer a form they cannot read with their 400 page.
 #[test]
 fn api_errors_are_json_and_form_errors_are_pages() {
-    let (_sim, ferry, console) = serve_syncro();
+    let (_sim, _ferry, console) = serve_syncro();
     rt().block_on(async {
         let c = client();
         let call = |method: reqwest::Method, path: &str, ctype: Option<&str>, body: &str| {
