@@ -36,6 +36,16 @@ fn serve(ferry: &Ferry, extra: &[&str]) -> Console {
 
 /// [`serve`] with another `ferry` binary (a release build, to measure it),
 /// given the same arguments and environment.
+/// A Syncro simulator of the small world, a Ferry with integration
+/// `syncro` on it (not synced), and a console over that Ferry.
+fn serve_syncro() -> (common::Sim, Ferry, Console) {
+    let sim = common::syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.add_syncro("syncro", &sim);
+    let console = serve(&ferry, &[]);
+    (sim, ferry, console)
+}
+
 fn serve_with(ferry: &Ferry, extra: &[&str], bin: Option<&std::ffi::OsStr>) -> Console {
     let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
     args.extend_from_slice(extra);
@@ -164,8 +174,31 @@ fn pages_need_a_session_and_every_post_its_csrf_token() {
     });
 }
 
+/// POST the sign-in form with `token`, from `client`.
+async fn login(c: &reqwest::Client, console: &Console, token: &str) -> reqwest::Response {
+    c.post(format!("{}/login", console.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("token", token), ("next", "/")]))
+        .send()
+        .await
+        .expect("login")
+}
+
+/// A client whose requests come from `ip` (any 127.x.y.z is this machine).
+fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .expect("client")
+}
+
+/// Console attack F4: wrong tokens are answered 429 once an address sent
+/// too many (sign-in page and API alike), but they never lock the operator
+/// out: the right token is accepted from any address, throttled or not,
+/// however many addresses guessed.
 #[test]
-fn sign_in_is_rate_limited_and_the_token_is_stored_hashed() {
+fn wrong_tokens_are_throttled_without_locking_out_the_admin() {
     let ferry = Ferry::new();
     let console = serve(&ferry, &[]);
     let conn = rusqlite::Connection::open(&ferry.db).expect("db");
@@ -175,24 +208,41 @@ fn sign_in_is_rate_limited_and_the_token_is_stored_hashed() {
     rt().block_on(async {
         let c = client();
         for _ in 0..5 {
-            let r = c
-                .post(format!("{}/login", console.url))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(form(&[("token", "ferry_wrong")]))
-                .send()
-                .await
-                .expect("login");
-            assert_eq!(r.status(), 401);
+            assert_eq!(login(&c, &console, "ferry_wrong").await.status(), 401);
         }
-        // Even the right token waits now.
+        let r = login(&c, &console, "ferry_wrong").await;
+        assert_eq!(r.status(), 429);
+        let wait: u64 = r.headers()["retry-after"].to_str().expect("header").parse().expect("seconds");
+        assert!((1..=60).contains(&wait), "{wait}");
+        // The right token still signs in from the same (throttled) address.
+        assert_eq!(login(&c, &console, &console.token).await.status(), 303, "the admin is not locked out");
+        // The API counts the same way, and takes the right token meanwhile;
+        // the scheme is case-insensitive.
+        let r = c.get(format!("{}/api/v1/integrations", console.url)).bearer_auth("ferry_wrong").send().await;
+        let r = r.expect("api");
+        assert_eq!(r.status(), 429);
+        assert!(r.headers().contains_key("retry-after"));
+        let body: Value = serde_json::from_str(&r.text().await.expect("body")).expect("JSON");
+        assert!(body["hint"].as_str().is_some_and(|h| h.contains("right token")), "{body}");
         let r = c
-            .post(format!("{}/login", console.url))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form(&[("token", &console.token)]))
+            .get(format!("{}/api/v1/integrations", console.url))
+            .header("authorization", format!("bearer {}", console.token))
             .send()
             .await
-            .expect("login");
-        assert_eq!(r.status(), 429);
+            .expect("api");
+        assert_eq!(r.status(), 200);
+        // Wrong tokens from many addresses (a proxy's clients, a botnet):
+        // each is throttled, none shuts the operator out.
+        for last in 2..=41u8 {
+            let from = client_from([127, 0, 0, last]);
+            let mut statuses = Vec::new();
+            for _ in 0..6 {
+                statuses.push(login(&from, &console, &format!("ferry_guess{last}")).await.status().as_u16());
+            }
+            assert_eq!(statuses, [401, 401, 401, 401, 401, 429], "from 127.0.0.{last}");
+        }
+        assert_eq!(login(&client_from([127, 0, 0, 41]), &console, &console.token).await.status(), 303);
+        assert_eq!(login(&client_from([127, 0, 0, 42]), &console, &console.token).await.status(), 303);
     });
     let token = console.token.clone();
     drop(console);
@@ -206,6 +256,75 @@ fn sign_in_is_rate_limited_and_the_token_is_stored_hashed() {
         assert!(body["hint"].as_str().is_some_and(|h| h.contains("Bearer")), "{body}");
         again.token = token;
         assert_eq!(api(&client(), &again, "/integrations").await.0, 200);
+    });
+}
+
+/// The admin token a `ferry serve --new-token --no-serve` printed.
+fn rotate(ferry: &Ferry) -> String {
+    let run = ferry.run(&["serve", "--new-token", "--no-serve"]).ok();
+    assert!(run.stdout.contains("signed out"), "{}", run.stdout);
+    run.stdout.split_whitespace().find(|w| w.starts_with("ferry_")).expect("a new token").to_string()
+}
+
+/// Whether `cookie` still opens the dashboard (else: the login page).
+async fn signed_in(c: &reqwest::Client, console: &Console, cookie: &str) -> bool {
+    let r = c.get(format!("{}/", console.url)).header("cookie", cookie).send().await.expect("get");
+    r.status() == 200
+}
+
+/// Console attack F2: a token replaced by another process on the same
+/// database (a second `serve --new-token`, or `--new-token --no-serve`) is
+/// refused by a console that is already running, from its next request,
+/// and every session made with it ends; the new token works there at once.
+#[test]
+fn a_rotated_token_is_refused_by_a_running_console() {
+    let ferry = Ferry::new();
+    let mut a = serve(&ferry, &[]);
+    let first = a.token.clone();
+    rt().block_on(async {
+        let c = client();
+        let (cookie, _) = sign_in(&c, &a).await;
+        assert!(signed_in(&c, &a, &cookie).await);
+        assert_eq!(api(&c, &a, "/integrations").await.0, 200);
+
+        // Another console on the same database, started with --new-token.
+        let b = serve(&ferry, &["--new-token"]);
+        let second = b.token.clone();
+        assert!(second.starts_with("ferry_") && second != first, "B shows a new token");
+        assert_eq!(api(&c, &a, "/integrations").await.0, 401, "A refuses the old token");
+        assert!(!signed_in(&c, &a, &cookie).await, "A ended the old token's session");
+        assert_eq!(login(&c, &a, &first).await.status(), 401, "A refuses to sign in with it");
+        a.token = second.clone();
+        assert_eq!(api(&c, &a, "/integrations").await.0, 200, "A accepts the new token");
+        let (cookie_a, _) = sign_in(&c, &a).await;
+        let (cookie_b, _) = sign_in(&c, &b).await;
+
+        // Without serving: both consoles take the rotation at once.
+        let third = rotate(&ferry);
+        for console in [&a, &b] {
+            assert_eq!(api(&c, console, "/integrations").await.0, 401, "{}: the old token", console.url);
+        }
+        assert!(!signed_in(&c, &a, &cookie_a).await && !signed_in(&c, &b, &cookie_b).await, "sessions end");
+        a.token = third.clone();
+        assert_eq!(api(&c, &a, "/integrations").await.0, 200);
+        assert_eq!(login(&c, &b, &third).await.status(), 303, "B signs in with the new token");
+        // Rotations racing with sign-ins: whatever interleaves, only the
+        // newest token works afterwards.
+        let mut children: Vec<_> = (0..3)
+            .map(|_| {
+                ferry.command(&["serve", "--new-token", "--no-serve"]).stdout(Stdio::null()).spawn().expect("rotate")
+            })
+            .collect();
+        for _ in 0..3 {
+            let _ = login(&c, &a, &third).await;
+        }
+        for child in &mut children {
+            assert!(child.wait().expect("wait").success());
+        }
+        assert_eq!(login(&c, &a, &third).await.status(), 401, "an older token after the race");
+        let newest = rotate(&ferry);
+        a.token = newest;
+        assert_eq!(api(&c, &a, "/integrations").await.0, 200);
     });
 }
 
@@ -450,10 +569,7 @@ fn webhook_receiver() -> (String, std::sync::mpsc::Receiver<(u16, String)>) {
 
 #[test]
 fn a_failed_scheduled_run_notifies_the_webhook_and_the_dashboard() {
-    let sim = common::syncro_sim(&small_world());
-    let ferry = Ferry::new();
-    ferry.add_syncro("syncro", &sim);
-    let console = serve(&ferry, &[]);
+    let (_sim, ferry, console) = serve_syncro();
     let (hook, received) = webhook_receiver();
     rt().block_on(async {
         let c = client();
@@ -893,4 +1009,380 @@ fn console_pages_at_scale() {
             println!("{what}: median {:.1} ms (min {:.1}, max {:.1})", times[3], times[0], times[6]);
         }
     });
+}
+
+/// A signed-in form POST: `pairs` plus the session's CSRF token.
+async fn post_form(
+    c: &reqwest::Client,
+    console: &Console,
+    session: &(String, String),
+    path: &str,
+    pairs: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut pairs = pairs.to_vec();
+    pairs.push(("csrf", &session.1));
+    c.post(format!("{}{path}", console.url))
+        .header("cookie", &session.0)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&pairs))
+        .send()
+        .await
+        .expect("post")
+}
+
+async fn page(c: &reqwest::Client, console: &Console, cookie: &str, path: &str) -> (u16, String) {
+    let r = c.get(format!("{}{path}", console.url)).header("cookie", cookie).send().await.expect("get");
+    (r.status().as_u16(), r.text().await.expect("page"))
+}
+
+/// Console attack F10: every `/api/v1` error is JSON with a cause and a
+/// hint, including what the router and the extractors refuse (bad JSON,
+/// query or path values, an unknown call, a wrong method); the pages
+/// answer a form they cannot read with their 400 page.
+#[test]
+fn api_errors_are_json_and_form_errors_are_pages() {
+    let (_sim, _ferry, console) = serve_syncro();
+    rt().block_on(async {
+        let c = client();
+        let call = |method: reqwest::Method, path: &str, ctype: Option<&str>, body: &str| {
+            let mut r = c
+                .request(method, format!("{}/api/v1{path}", console.url))
+                .bearer_auth(&console.token)
+                .body(body.to_string());
+            if let Some(t) = ctype {
+                r = r.header("content-type", t);
+            }
+            r.send()
+        };
+        use reqwest::Method;
+        for (method, path, ctype, body, status) in [
+            (Method::POST, "/integrations/syncro/rules", Some("application/json"), "{", 400),
+            (Method::POST, "/integrations/syncro/rules", Some("text/plain"), "when_type=x", 400),
+            (Method::GET, "/runs?limit=-1", None, "", 400),
+            (Method::GET, "/runs/abc", None, "", 400),
+            (Method::GET, "/assets?archived=maybe", None, "", 400),
+            (Method::GET, "/search", None, "", 400),
+            (Method::GET, "/nope", None, "", 404),
+            (Method::GET, "/", None, "", 404),
+            (Method::GET, "/integrations/syncro/nope/deeper", None, "", 404),
+            (Method::DELETE, "/integrations", None, "", 405),
+        ] {
+            let r = call(method.clone(), path, ctype, body).await.expect("call");
+            assert_eq!(r.status().as_u16(), status, "{method} {path}");
+            let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            assert!(ct.starts_with("application/json"), "{method} {path}: {ct}");
+            let json: Value = serde_json::from_str(&r.text().await.expect("body")).expect("JSON");
+            assert!(json["error"].as_str().is_some_and(|e| !e.is_empty()), "{method} {path}: {json}");
+            assert!(json["hint"].as_str().is_some_and(|h| !h.is_empty()), "{method} {path}: {json}");
+        }
+        let session = sign_in(&c, &console).await;
+        let r = post_form(&c, &console, &session, "/integrations/syncro/match/bulk", &[("threshold", "abc")]).await;
+        assert_eq!(r.status(), 400);
+        let html = r.text().await.expect("page");
+        assert!(html.contains("<h1>400 Bad Request</h1>") && html.contains("Next: "), "{html}");
+        let r = post_form(&c, &console, &session, "/integrations/syncro/match/bulk", &[("threshold", "150")]).await;
+        assert_eq!(r.status(), 303);
+        let (_, html) = page(&c, &console, &session.0, "/integrations/syncro/match").await;
+        assert!(html.contains("threshold 150% is outside 0–100%"), "the bulk error speaks percent");
+        for (path, status) in [("/runs/abc", 400), ("/nope", 404)] {
+            let (got, html) = page(&c, &console, &session.0, path).await;
+            assert_eq!(got, status, "{path}");
+            assert!(html.contains("Back to the dashboard"), "{path}: {html}");
+        }
+    });
+}
+
+/// Console attack F8: the webhook URL is write-only once saved (Slack and
+/// Teams hooks carry their secret in the path or query): pages, API
+/// answers and delivery errors show only its scheme and host.
+#[test]
+fn the_webhook_url_is_write_only() {
+    let (_sim, ferry, console) = serve_syncro();
+    // Port 1 on loopback: nothing listens, every delivery fails.
+    let hook = "http://hookuser:hooksecret@127.0.0.1:1/services/T0/B0/SECRETPATH?token=HOOKTOKEN";
+    let secrets = ["hookuser", "hooksecret", "SECRETPATH", "HOOKTOKEN", "services"];
+    let clean = |text: &str, what: &str| {
+        for s in secrets {
+            assert!(!text.contains(s), "{what} shows `{s}`: {text}");
+        }
+    };
+    rt().block_on(async {
+        let c = client();
+        let (status, body) = api_post(&c, &console, "/settings/webhook", serde_json::json!({"url": hook})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["message"], "webhook set to http://127.0.0.1:1/…");
+        let (status, body) = api_post(&c, &console, "/settings/webhook", serde_json::json!({"url": "x y"})).await;
+        assert_eq!(status, 400, "{body}");
+        let session = sign_in(&c, &console).await;
+        let r = post_form(&c, &console, &session, "/settings/webhook", &[("url", hook)]).await;
+        assert_eq!(r.status(), 303);
+        let (_, html) = page(&c, &console, &session.0, "/settings").await;
+        assert!(html.contains("webhook set to http://127.0.0.1:1/…"), "the flash: {html}");
+        assert!(html.contains("<code>http://127.0.0.1:1/…</code>"), "{html}");
+        clean(&html, "the settings page");
+    });
+    assert_eq!(ferry.count("SELECT COUNT(*) FROM console_settings WHERE key = 'webhook_url'"), 1);
+    // A failed scheduled run: every delivery fails, and says why without the URL.
+    ferry.run(&["integration", "set", "syncro", "--secret", "api_key=not-the-token"]).ok();
+    let later = (chrono::Utc::now() + chrono::Duration::hours(4)).to_rfc3339();
+    ferry.command(&["daemon", "--once"]).env("FERRY_NOW", &later).output().expect("daemon");
+    rt().block_on(async {
+        let c = client();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let open = loop {
+            let open = api(&c, &console, "/notifications").await.1;
+            if open[0]["attempts"].as_u64() == Some(5) {
+                break open;
+            }
+            assert!(Instant::now() < deadline, "five delivery attempts: {open}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let error = open[0]["last_error"].as_str().expect("why").to_string();
+        assert!(error.contains("could not be reached"), "{error}");
+        clean(&open.to_string(), "the notifications API");
+        let session = sign_in(&c, &console).await;
+        let (_, html) = page(&c, &console, &session.0, "/").await;
+        assert!(html.contains("Webhook not reached after 5 attempts"), "{html}");
+        clean(&html, "the dashboard");
+    });
+}
+
+/// Console attack F11: operator fields are capped like PSA values, their
+/// names trimmed, and they can be removed from the API as from the page; a
+/// form about an asset that does not exist says so on the dashboard.
+#[test]
+fn operator_fields_are_capped_trimmed_and_removable() {
+    let sim = common::syncro_sim(&small_world());
+    let ferry = Ferry::new();
+    ferry.add_syncro("syncro", &sim);
+    ferry.json(&["sync", "syncro"]);
+    let asset = ferry.json(&["asset", "list"])[0]["id"].as_i64().expect("asset id");
+    let console = serve(&ferry, &[]);
+    let fields = || ferry.json(&["asset", "show", &asset.to_string()])["fields"].clone();
+    rt().block_on(async {
+        let c = client();
+        let path = format!("/assets/{asset}/fields");
+        let (status, body) =
+            api_post(&c, &console, &path, serde_json::json!({"field": "  Rack  ", "value": "R1"})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["field"], "Rack");
+        assert_eq!(fields()[0]["label"], "Rack");
+        let long = "x".repeat(10_001);
+        let (status, body) = api_post(&c, &console, &path, serde_json::json!({"field": "Big", "value": long})).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["error"].as_str().is_some_and(|e| e.contains("10001") && e.contains("10000")), "{body}");
+        assert!(body["hint"].is_string(), "{body}");
+        let (status, body) =
+            api_post(&c, &console, &path, serde_json::json!({"field": "Big", "value": "x".repeat(10_000)})).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["value"].as_str().map(str::len), Some(10_000));
+        let (status, body) =
+            api_post(&c, &console, &format!("{path}/remove"), serde_json::json!({"field": " Rack "})).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(!fields().to_string().contains("Rack"), "removed");
+        let (status, _) = api_post(&c, &console, &format!("{path}/remove"), serde_json::json!({"field": "Rack"})).await;
+        assert_eq!(status, 400, "gone already");
+        let session = sign_in(&c, &console).await;
+        let r = post_form(&c, &console, &session, &format!("{path}/delete"), &[("field", "Big")]).await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(fields(), serde_json::json!([]), "removed from the page");
+        let r = post_form(&c, &console, &session, &path, &[("field", "Big"), ("value", &long)]).await;
+        assert_eq!(r.status(), 303);
+        let (_, html) = page(&c, &console, &session.0, &format!("/assets/{asset}")).await;
+        assert!(html.contains("at most 10000 are kept"), "the flash says why");
+        // An asset that does not exist: the message lands on the dashboard.
+        let r = post_form(&c, &console, &session, "/assets/999999/fields", &[("field", "x"), ("value", "y")]).await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/");
+        let (_, html) = page(&c, &console, &session.0, "/").await;
+        assert!(html.contains("flash error") && html.contains("999999"), "{html}");
+    });
+}
+
+/// Console attack F9: PSA names are isolated for bidi, and on the match
+/// page (where two names must be told apart) invisible format characters
+/// are shown as escapes.
+#[test]
+fn psa_names_are_isolated_and_invisible_characters_shown() {
+    let mut data = SyncroData::from_world(&small_world());
+    let named: Vec<usize> =
+        data.customers.iter().enumerate().filter(|(_, c)| c["business_name"].is_string()).map(|(i, _)| i).collect();
+    data.customers[named[0]]["business_name"] = Value::String("Evil\u{202e}LTR\u{200b}ZW\u{2066}Corp".into());
+    data.customers[named[1]]["business_name"] = Value::String("Acme\u{200b}Corp".into());
+    data.customers[named[2]]["business_name"] = Value::String("AcmeCorp".into());
+    let sim = syncro_sim_data(data);
+    let ferry = Ferry::new();
+    ferry.add_syncro("syncro", &sim);
+    ferry.run(&["match", "syncro", "policy", "create"]).ok();
+    ferry.json(&["sync", "syncro"]);
+    let console = serve(&ferry, &[]);
+    rt().block_on(async {
+        let c = client();
+        let (cookie, _) = sign_in(&c, &console).await;
+        let (_, html) = page(&c, &console, &cookie, "/integrations/syncro/match").await;
+        for raw in ['\u{202e}', '\u{200b}', '\u{2066}'] {
+            assert!(!html.contains(raw), "U+{:04X} is shown, not applied", raw as u32);
+        }
+        assert!(html.contains(r"<bdi>Evil\u{202e}LTR\u{200b}ZW\u{2066}Corp</bdi>"), "{html}");
+        assert!(html.contains(r"<bdi>Acme\u{200b}Corp</bdi>") && html.contains("<bdi>AcmeCorp</bdi>"));
+        let (_, html) = page(&c, &console, &cookie, "/companies?q=Corp").await;
+        assert!(html.contains("<bdi>Evil\u{202e}LTR\u{200b}ZW\u{2066}Corp</bdi>"), "{html}");
+        let company = ferry
+            .json(&["company", "list"])
+            .as_array()
+            .and_then(|l| l.iter().find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("Evil"))).cloned())
+            .expect("the company");
+        let (_, html) = page(&c, &console, &cookie, &format!("/companies/{}", company["id"])).await;
+        assert!(html.contains(r"<title>Evil\u{202e}LTR\u{200b}ZW\u{2066}Corp · Ferry</title>"), "{html}");
+        assert!(html.contains("<h1><bdi>Evil\u{202e}"), "{html}");
+        // A flash naming the PSA company (re-attack F2): shown, not applied.
+        let ext = ferry
+            .json(&["match", "syncro", "list"])
+            .as_array()
+            .and_then(|l| {
+                l.iter()
+                    .find(|r| r["psa_name"].as_str().is_some_and(|n| n.starts_with("Evil")))
+                    .map(|r| r["external_id"].clone())
+            })
+            .and_then(|e| e.as_str().map(str::to_string))
+            .expect("the PSA company");
+        let session = sign_in(&c, &console).await;
+        let form = [("ext", ext.as_str()), ("action", "ignore")];
+        let r = post_form(&c, &console, &session, "/integrations/syncro/match/decide", &form).await;
+        assert_eq!(r.status(), 303);
+        let (_, html) = page(&c, &console, &session.0, "/integrations/syncro/match").await;
+        let flash = html.split("role=\"status\"").nth(1).expect("a flash").split("</div>").next().unwrap_or_default();
+        assert!(flash.contains(r"Evil\u{202e}LTR"), "{flash}");
+        assert!(!flash.contains('\u{202e}'), "{flash}");
+    });
+}
+
+/// Console Info findings: "Sync now" never says "started" for a sync that
+/// did not start (another sync holds the integration).
+#[test]
+fn sync_now_says_when_the_sync_did_not_start() {
+    let (_sim, ferry, console) = serve_syncro();
+    // A CLI sync held inside apply (the test hook), so it holds the lock.
+    let marker = ferry.dir.path().join("apply-holding");
+    let mut cli = ferry
+        .command(&["sync", "syncro"])
+        .env("FERRY_TEST_HOLD_APPLY", &marker)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    assert!(common::wait_for(Duration::from_secs(120), || marker.exists()), "the CLI sync reached apply");
+    rt().block_on(async {
+        let c = client();
+        let session = sign_in(&c, &console).await;
+        let r = post_form(&c, &console, &session, "/integrations/syncro/sync", &[("mode", "full")]).await;
+        assert_eq!(r.status(), 303);
+        let (_, html) = page(&c, &console, &session.0, "/").await;
+        assert!(html.contains("flash error") && html.contains("syncro is already syncing"), "{html}");
+        assert!(!html.contains("sync of syncro started"), "{html}");
+    });
+    std::fs::remove_file(&marker).expect("release");
+    assert!(cli.wait().expect("wait").success());
+    rt().block_on(async {
+        let c = client();
+        let session = sign_in(&c, &console).await;
+        let r = post_form(&c, &console, &session, "/integrations/syncro/sync", &[("mode", "incremental")]).await;
+        assert_eq!(r.status(), 303);
+        let (_, html) = page(&c, &console, &session.0, "/").await;
+        assert!(html.contains("incremental sync of syncro started"), "{html}");
+    });
+}
+
+/// Console Info findings: a state-changing POST a browser marks as sent
+/// from another site is refused even with the right CSRF token; a request
+/// whose head never completes is cut off.
+#[test]
+fn cross_site_posts_and_half_sent_requests_are_refused() {
+    let ferry = Ferry::new().with_env("FERRY_HEADER_TIMEOUT_MS", "1000");
+    let console = serve(&ferry, &[]);
+    rt().block_on(async {
+        // A new connection per request: the console closes idle ones fast here.
+        let c = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client");
+        let session = sign_in(&c, &console).await;
+        let host = console.url.trim_start_matches("http://").to_string();
+        for (header, value, status) in [
+            ("sec-fetch-site", "cross-site", 403),
+            ("sec-fetch-site", "same-site", 403),
+            ("origin", "https://evil.example", 403),
+            ("origin", "null", 403),
+            ("sec-fetch-site", "same-origin", 303),
+            ("origin", &format!("http://{host}") as &str, 303),
+        ] {
+            let r = c
+                .post(format!("{}/settings/webhook", console.url))
+                .header("cookie", &session.0)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header(header, value)
+                .body(form(&[("url", ""), ("csrf", &session.1)]))
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(r.status().as_u16(), status, "{header}: {value}");
+        }
+    });
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(console.url.trim_start_matches("http://")).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    tcp.write_all(b"GET /login HTTP/1.1\r\nHost: x\r\n").expect("half a head");
+    let mut buf = [0u8; 256];
+    let n = tcp.read(&mut buf).expect("closed by the console, not by our 30 s timeout");
+    assert_eq!(n, 0, "closed without an answer: {}", String::from_utf8_lossy(&buf[..n]));
+
+    // A whole head, then a body that never comes (re-attack F8): sign-in is
+    // open to anyone, so this must not hold the connection either.
+    let mut tcp = std::net::TcpStream::connect(console.url.trim_start_matches("http://")).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    tcp.write_all(
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntoken=",
+    )
+    .expect("a head and the start of a body");
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer).expect("answered and closed by the console, not by our 30 s timeout");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+/// Console re-attack F3 and F7: the console and the API never take an
+/// `env:` reference (it would hand the server's environment to whoever holds
+/// the admin token, through a test connection to a host of theirs), and a
+/// token rotation on a database no console has run on (a mistyped `--db`)
+/// is refused instead of claiming the leaked token was replaced.
+#[test]
+fn environment_references_and_rotations_of_the_wrong_database_are_refused() {
+    let (_sim, ferry, console) = serve_syncro();
+    rt().block_on(async {
+        let c = client();
+        let (status, body) = api_post(
+            &c,
+            &console,
+            "/integrations/syncro/config",
+            serde_json::json!({"secret": {"api_key": "env:HOME"}}),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["hint"].as_str().is_some_and(|h| h.contains("ferry integration set")), "{body}");
+        let (status, body) = api_post(
+            &c,
+            &console,
+            "/integrations",
+            serde_json::json!({"name": "other", "plugin": "syncro", "set": {"subdomain": "x"}, "secret": {"api_key": "env:PATH"}}),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(api(&c, &console, "/integrations/other").await.0, 404, "nothing was added");
+    });
+    let elsewhere = ferry.dir.path().join("mistyped.db");
+    let run = ferry.run(&["--db", elsewhere.to_str().expect("utf-8"), "serve", "--new-token", "--no-serve"]).code(1);
+    assert!(run.stderr.contains("no console has run on the database"), "{}", run.stderr);
+    assert!(!run.stdout.contains("ferry_"), "no token is printed: {}", run.stdout);
+    // The running console's token still works: nothing was rotated.
+    rt().block_on(async { assert_eq!(api(&client(), &console, "/integrations").await.0, 200) });
 }

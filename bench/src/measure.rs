@@ -9,6 +9,9 @@ use anyhow::Context;
 use serde_json::Value;
 
 /// One Ferry installation in a temp dir, sharing a compile cache.
+/// The API token every simulated Syncro of the benchmark takes.
+pub const SYNCRO_TOKEN: &str = "bench-token";
+
 pub struct Ferry {
     pub bin: PathBuf,
     pub dir: tempfile::TempDir,
@@ -44,6 +47,24 @@ impl Ferry {
             .env_remove("RUST_LOG")
             .stdin(Stdio::null());
         c
+    }
+
+    /// Add Syncro integration `name` against the simulator at `api_url`
+    /// (its token is [`SYNCRO_TOKEN`]).
+    pub fn add_syncro(&self, name: &str, api_url: &str) -> anyhow::Result<String> {
+        self.ok(&[
+            "integration",
+            "add",
+            name,
+            "--plugin",
+            "syncro",
+            "--set",
+            "subdomain=bench",
+            "--set",
+            &format!("base_url={api_url}"),
+            "--secret",
+            &format!("api_key={SYNCRO_TOKEN}"),
+        ])
     }
 
     /// Run, require success, return stdout.

@@ -25,14 +25,13 @@ use ferry_sim::syncro::{SyncroData, SyncroOptions};
 use ferry_sim::world::Presence;
 use ferry_sim::{Faults, Latency, Scale, Simulator, World};
 
-use crate::measure::{Ferry, records_and_requests};
+use crate::measure::{Ferry, SYNCRO_TOKEN, records_and_requests};
 use crate::scenarios::{Row, row};
 
 /// The round trip the scenarios simulate.
 pub const RTT: Duration = Duration::from_millis(150);
 /// Requests a PSA is assumed to allow in flight at once.
 pub const IN_FLIGHT: f64 = 8.0;
-const SYNCRO_TOKEN: &str = "bench-token";
 
 /// One measured sync against a paced or distant simulator.
 struct Paced {
@@ -84,19 +83,7 @@ fn syncro_sync(
     ))?;
     configure(&sim, limit, rtt);
     let ferry = Ferry::new(ferry_bin, cache)?;
-    ferry.ok(&[
-        "integration",
-        "add",
-        "syncro",
-        "--plugin",
-        "syncro",
-        "--set",
-        "subdomain=bench",
-        "--set",
-        &format!("base_url={}", sim.api_url()),
-        "--secret",
-        &format!("api_key={SYNCRO_TOKEN}"),
-    ])?;
+    ferry.add_syncro("syncro", &sim.api_url())?;
     if limit.is_none() {
         ferry.ok(&["rules", "syncro", "option", "requests-per-minute=100000000"])?;
     }

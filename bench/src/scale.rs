@@ -17,10 +17,9 @@ use ferry_sim::world::Presence;
 use ferry_sim::{Scale, World};
 
 use crate::Args;
-use crate::measure::{Ferry, median, records_and_requests};
+use crate::measure::{Ferry, SYNCRO_TOKEN, median, records_and_requests};
 use crate::scenarios::{Row, row};
 
-const SYNCRO_TOKEN: &str = "bench-token";
 /// The sizes of the scale rows, in companies.
 const SIZES: [usize; 5] = [1_000, 2_000, 4_000, 8_000, 16_000];
 /// The size whose first apply is the apply-throughput row.
@@ -185,19 +184,7 @@ fn one_size(
     for i in 0..runs {
         eprintln!("scale: {companies} companies, full sync {}/{runs}", i + 1);
         let ferry = Ferry::new(ferry_bin, cache)?;
-        ferry.ok(&[
-            "integration",
-            "add",
-            "syncro",
-            "--plugin",
-            "syncro",
-            "--set",
-            "subdomain=bench",
-            "--set",
-            &format!("base_url={}", sim.api_url()),
-            "--secret",
-            &format!("api_key={SYNCRO_TOKEN}"),
-        ])?;
+        ferry.add_syncro("syncro", &sim.api_url())?;
         ferry.ok(&["rules", "syncro", "option", "requests-per-minute=100000000"])?;
         let before = doc_rows(&ferry.db())?;
         let m = ferry.measure(&["sync", "syncro"])?;

@@ -13,9 +13,7 @@ use ferry_sim::{Scale, Simulator, World};
 
 use crate::Args;
 use crate::floor;
-use crate::measure::{Ferry, machine, median, records_and_requests};
-
-const SYNCRO_TOKEN: &str = "bench-token";
+use crate::measure::{Ferry, SYNCRO_TOKEN, machine, median, records_and_requests};
 
 /// One line of the results table.
 pub struct Row {
@@ -228,19 +226,7 @@ pub fn run_all(rt: &tokio::runtime::Runtime, args: &Args, ferry_bin: &Path) -> a
 
 fn add(ferry: &Ferry, psa: &str, sim: &Simulator, cw: &CwOptions) -> anyhow::Result<()> {
     if psa == "syncro" {
-        ferry.ok(&[
-            "integration",
-            "add",
-            psa,
-            "--plugin",
-            "syncro",
-            "--set",
-            "subdomain=bench",
-            "--set",
-            &format!("base_url={}", sim.api_url()),
-            "--secret",
-            &format!("api_key={SYNCRO_TOKEN}"),
-        ])?;
+        ferry.add_syncro(psa, &sim.api_url())?;
     } else {
         ferry.ok(&[
             "integration",

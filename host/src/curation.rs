@@ -31,6 +31,8 @@ pub enum CurationError {
     LayoutInRules { name: String, integrations: String },
     #[error("the field needs a name")]
     EmptyField,
+    #[error("the {what} of field `{field}` has {chars} characters; at most {max} are kept")]
+    FieldTooLong { what: &'static str, field: String, chars: usize, max: usize },
     #[error("asset #{asset} has no field `{field}`")]
     NoSuchField { asset: i64, field: String },
     #[error("integration `{integration}` has no PSA company linked to company #{company}")]
@@ -56,6 +58,9 @@ impl CurationError {
             )),
             CurationError::LayoutInRules { .. } => {
                 Some("change those rules first (`ferry rules NAME show`), or they would create it again".into())
+            }
+            CurationError::FieldTooLong { .. } => {
+                Some("keep long text (a runbook, a config dump) in a document and put its link in the field".into())
             }
             CurationError::NoSuchField { asset, .. } => Some(format!("`ferry asset show {asset}` lists its fields")),
             CurationError::NotLinked { integration, .. } => Some(format!(
@@ -189,21 +194,38 @@ pub(crate) fn archive_asset(store: &mut Store, id: i64, archived: bool) -> Resul
     Ok(store.transaction(|tx| tx.set_asset_operator_archived(id, archived))?)
 }
 
-/// Delete an operator field from an asset.
-/// Set an operator field (`ferry asset set`): never touched by a sync.
-pub(crate) fn set_field(store: &mut Store, id: i64, field: &str, value: &str) -> Result<(), CurationError> {
+/// Longest operator field name, in characters (as a PSA card label, whose
+/// cap is `sync::records::MAX_NAME_CHARS`).
+pub(crate) const MAX_FIELD_NAME_CHARS: usize = 1_000;
+/// Longest operator field value, in characters (as a PSA card value, whose
+/// cap is `sync::records::MAX_VALUE_CHARS`): a page shows it whole.
+pub(crate) const MAX_FIELD_VALUE_CHARS: usize = 10_000;
+
+/// Set an operator field (`ferry asset set`): never touched by a sync. The
+/// name is trimmed (`  Rack ` is `Rack`); a name or value over its cap is
+/// refused, never cut. Returns the name as stored.
+pub(crate) fn set_field(store: &mut Store, id: i64, field: &str, value: &str) -> Result<String, CurationError> {
     store.read().asset(id)?;
-    if field.trim().is_empty() {
+    let field = field.trim();
+    if field.is_empty() {
         return Err(CurationError::EmptyField);
     }
-    store.transaction(|tx| tx.set_asset_field(id, field.trim(), value))?;
-    Ok(())
+    let short = |s: &str| s.chars().take(40).collect::<String>();
+    for (what, text, max) in [("name", field, MAX_FIELD_NAME_CHARS), ("value", value, MAX_FIELD_VALUE_CHARS)] {
+        let chars = text.chars().count();
+        if chars > max {
+            return Err(CurationError::FieldTooLong { what, field: short(field), chars, max });
+        }
+    }
+    store.transaction(|tx| tx.set_asset_field(id, field, value))?;
+    Ok(field.to_string())
 }
 
+/// Delete an operator field from an asset (the name trimmed, as stored).
 pub(crate) fn unset_field(store: &mut Store, id: i64, field: &str) -> Result<(), CurationError> {
     store.read().asset(id)?;
     if !store.transaction(|tx| tx.delete_asset_field(id, field.trim()))? {
-        return Err(CurationError::NoSuchField { asset: id, field: field.to_string() });
+        return Err(CurationError::NoSuchField { asset: id, field: field.trim().to_string() });
     }
     Ok(())
 }

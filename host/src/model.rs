@@ -201,8 +201,9 @@ pub struct ExtraStreamInfo {
     pub incremental: bool,
 }
 
-/// What `info()` says about a connector.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What `info()` says about a connector. `Default` is the empty
+/// placeholder a stored row carries until its info JSON is decoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectorInfo {
     pub id: String,
     pub name: String,

@@ -461,42 +461,12 @@ pub(crate) fn preset_schedule(store: &mut Store, integration: &IntegrationRow, p
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::model::ConnectorInfo;
-    use crate::store::tests::temp_store;
-    use crate::store::{ConnectorOrigin, ConnectorRow};
+    use crate::store::tests::{row_integration, temp_store};
 
     /// A store with one integration of a connector that is only a row.
     fn integration(store: &mut Store) -> IntegrationRow {
-        store
-            .transaction(|tx| {
-                let info = ConnectorInfo {
-                    id: "test".into(),
-                    name: "Test".into(),
-                    version: "0.1.0".into(),
-                    description: String::new(),
-                    config: vec![],
-                    streams: vec![],
-                    allowed_hosts: vec![],
-                    rate_limit: None,
-                    extra_streams: vec![],
-                };
-                let row = ConnectorRow {
-                    id: "test".into(),
-                    name: "Test".into(),
-                    version: "0.1.0".into(),
-                    contract: "0.2.0".into(),
-                    sha256: "0".into(),
-                    origin: ConnectorOrigin::Installed,
-                    info,
-                    installed_at: String::new(),
-                };
-                tx.put_connector(&row, b"")?;
-                tx.insert_integration("acme", "test", &BTreeMap::new(), &BTreeMap::new(), &serde_json::json!({}))
-            })
-            .expect("integration");
+        row_integration(store);
         store.read().integration("acme").expect("row")
     }
 

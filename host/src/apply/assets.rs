@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use super::cards::{archive_card, record_card};
-use super::{Counts, Owner, Reach, hash_of, parse};
-use crate::model::{Field, Record, StreamId, StreamKind};
+use super::{Counts, Owner, Reach, hash_of_json, json_text, parse};
+use crate::model::{Record, StreamId, StreamKind};
 use crate::options::IntegrationOptions;
 use crate::rules::{self, IdentityField};
 use crate::store::{CardTarget, CardWrite, StoreError, Tx};
@@ -27,6 +27,8 @@ pub(super) fn apply_assets(
     let mut active_layouts: HashMap<String, bool> = HashMap::new();
     let stream_name = stream.to_string();
     let stream_name = stream_name.as_str();
+    let others_have_identities = tx.others_have_asset_identities(integration_id)?;
+    let has_cards = tx.stream_has_cards(integration_id, stream_name)?;
     for row in reach.rows(tx, integration_id, stream)? {
         let row = row?;
         let record = parse(&row)?;
@@ -37,7 +39,9 @@ pub(super) fn apply_assets(
             || rules::skip_stream(options, stream).is_some();
         let Some(Owner { company_id, archived: owner_archived }) = owner.filter(|_| !skipped) else {
             counts.skipped += 1;
-            counts.archived += archive_card(tx, integration_id, stream_name, &ext, CardTarget::Asset)?;
+            if has_cards {
+                counts.archived += archive_card(tx, integration_id, stream_name, &ext, CardTarget::Asset)?;
+            }
             continue;
         };
         for layout in options.layouts_named() {
@@ -67,18 +71,21 @@ pub(super) fn apply_assets(
             _ => None,
         };
         let title = record.display_name().to_string();
-        let fields = record_card(&record);
+        let fields = json_text(&record_card(&record));
         let hash = AssetDecision {
             company_id,
             layout_id,
             title: &title,
-            fields: &fields,
+            fields_json: &fields,
             archived,
             identity: identity.as_deref(),
             auto_update_names: options.auto_update_names,
         }
         .hash();
-        let existing = tx.card_link(integration_id, stream_name, &ext)?;
+        let existing = match has_cards {
+            true => tx.card_link(integration_id, stream_name, &ext)?,
+            false => None,
+        };
         if let Some((_, h)) = &existing
             && *h == hash
         {
@@ -121,8 +128,8 @@ pub(super) fn apply_assets(
             }
             None => {
                 let merged = match &identity {
-                    Some(ident) => tx.asset_by_identity(company_id, ident, integration_id)?,
-                    None => None,
+                    Some(ident) if others_have_identities => tx.asset_by_identity(company_id, ident, integration_id)?,
+                    _ => None,
                 };
                 match merged {
                     Some(asset_id) => {
@@ -161,7 +168,7 @@ pub(super) fn apply_assets(
                 target: CardTarget::Asset,
                 doc_id: asset_id,
                 title: &title,
-                fields: &fields,
+                fields_json: &fields,
                 hash: &hash,
                 identity: identity.as_deref(),
                 archived,
@@ -195,7 +202,8 @@ pub(super) struct AssetDecision<'a> {
     pub company_id: i64,
     pub layout_id: i64,
     pub title: &'a str,
-    pub fields: &'a [Field],
+    /// The card's fields as JSON text.
+    pub fields_json: &'a str,
     pub archived: bool,
     pub identity: Option<&'a str>,
     pub auto_update_names: bool,
@@ -205,14 +213,14 @@ impl AssetDecision<'_> {
     /// Over the JSON array of the fields in this order (stored hashes
     /// depend on it; pinned in `apply::tests`).
     pub(super) fn hash(&self) -> String {
-        hash_of(&(
-            self.company_id,
-            self.layout_id,
-            self.title,
-            self.fields,
-            self.archived,
-            self.identity,
-            self.auto_update_names,
-        ))
+        hash_of_json(&[
+            &self.company_id.to_string(),
+            &self.layout_id.to_string(),
+            &json_text(self.title),
+            self.fields_json,
+            &self.archived.to_string(),
+            &json_text(&self.identity),
+            &self.auto_update_names.to_string(),
+        ])
     }
 }

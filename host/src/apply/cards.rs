@@ -55,7 +55,7 @@ pub(super) fn archive_card(
             target,
             doc_id: card.doc_id,
             title: &card.title,
-            fields: &card.fields,
+            fields_json: &super::json_text(&card.fields),
             hash: "archived",
             identity: None,
             archived: true,

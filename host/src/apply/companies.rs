@@ -5,10 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::cards::{archive_card, company_card};
-use super::{ApplyReport, Counts, Owner, hash_of, parse};
+use super::{ApplyReport, Counts, Owner, hash_of_json, json_text, parse};
 use crate::companies::{create_company, domain_of, link_conflict, match_index};
 use crate::matching::{self, CompanyFeatures, Decision};
-use crate::model::{Company, Field, Record, StreamKind};
+use crate::model::{Company, Record, StreamKind};
 use crate::options::IntegrationOptions;
 use crate::rules;
 use crate::store::{CardTarget, CardWrite, CompanyLink, LinkState, StoreError, Tx};
@@ -86,11 +86,11 @@ pub(super) fn apply_companies(
         let follows = doc_company.source_integration_id == Some(integration_id)
             && doc_company.source_external_id.as_deref() == Some(company.id.as_str())
             && !options.keep_company_details;
-        let fields = company_card(&company);
+        let fields = json_text(&company_card(&company));
         let hash = CompanyDecision {
             company_id,
             name: &company.name,
-            fields: &fields,
+            fields_json: &fields,
             archived,
             keep_details: options.keep_company_details,
             follows,
@@ -138,7 +138,7 @@ pub(super) fn apply_companies(
                 target: CardTarget::Company,
                 doc_id: company_id,
                 title: &company.name,
-                fields: &fields,
+                fields_json: &fields,
                 hash: &hash,
                 identity: None,
                 archived,
@@ -264,7 +264,8 @@ fn one_psa_company_per_company(
 pub(super) struct CompanyDecision<'a> {
     pub company_id: i64,
     pub name: &'a str,
-    pub fields: &'a [Field],
+    /// The card's fields as JSON text.
+    pub fields_json: &'a str,
     pub archived: bool,
     /// The operator keeps the company's details (`keep_company_details`).
     pub keep_details: bool,
@@ -276,6 +277,13 @@ impl CompanyDecision<'_> {
     /// Over the JSON array of the fields in this order (stored hashes
     /// depend on it; pinned in `apply::tests`).
     pub(super) fn hash(&self) -> String {
-        hash_of(&(self.company_id, self.name, self.fields, self.archived, self.keep_details, self.follows))
+        hash_of_json(&[
+            &self.company_id.to_string(),
+            &json_text(self.name),
+            self.fields_json,
+            &self.archived.to_string(),
+            &self.keep_details.to_string(),
+            &self.follows.to_string(),
+        ])
     }
 }

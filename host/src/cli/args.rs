@@ -609,7 +609,7 @@ pub enum TicketCommand {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address and port to listen on; a non-loopback address needs TLS or --insecure-listen.
-    #[arg(long, default_value = "127.0.0.1:8780", value_name = "ADDR:PORT")]
+    #[arg(long, default_value = "127.0.0.1:8780", value_name = "ADDR:PORT", value_parser = listen_addr)]
     pub listen: std::net::SocketAddr,
     /// Also run every integration's schedules (as `ferry daemon` does).
     #[arg(long)]
@@ -623,7 +623,39 @@ pub struct ServeArgs {
     /// Listen on a non-loopback address without TLS (only behind a TLS-terminating proxy).
     #[arg(long)]
     pub insecure_listen: bool,
-    /// Replace the admin token with a new one (shown once).
+    /// Replace the admin token with a new one (shown once); a console already running on the
+    /// same database refuses the old token and signs everyone out at once.
     #[arg(long)]
     pub new_token: bool,
+    /// With --new-token: only replace the token and print it, do not serve (rotate the token
+    /// of a console that is running).
+    #[arg(long, requires = "new_token")]
+    pub no_serve: bool,
+}
+
+/// `--listen`: an IP address and port; `localhost:PORT` is the IPv4
+/// loopback (no other host name is resolved: what the console binds must
+/// be plain to see).
+fn listen_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    if let Some(port) = s.strip_prefix("localhost:") {
+        let port: u16 = port.parse().map_err(|_| format!("`{port}` is not a port number (0-65535)"))?;
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    Err("give an IP address and port, e.g. 127.0.0.1:8780 or [::1]:8780 (host names are not resolved)".to_string())
+}
+
+#[cfg(test)]
+mod listen_tests {
+    use super::listen_addr;
+
+    #[test]
+    fn listen_takes_ip_and_port_or_localhost() {
+        assert_eq!(listen_addr("127.0.0.1:8780").expect("ip"), "127.0.0.1:8780".parse().expect("addr"));
+        assert_eq!(listen_addr("localhost:8781").expect("localhost"), "127.0.0.1:8781".parse().expect("addr"));
+        assert!(listen_addr("localhost:x").expect_err("bad port").contains("port"));
+        assert!(listen_addr("example.com:80").expect_err("host name").contains("127.0.0.1:8780"));
+    }
 }

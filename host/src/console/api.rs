@@ -59,11 +59,23 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/assets", get(assets))
         .route("/assets/{id}", get(asset))
         .route("/assets/{id}/fields", post(asset_field))
+        .route("/assets/{id}/fields/remove", post(asset_field_remove))
         .route("/tickets", get(tickets))
         .route("/search", get(search))
         .route("/notifications", get(notifications))
         .route("/notifications/{id}/ack", post(acknowledge))
         .route("/settings/webhook", post(webhook))
+        .fallback(unknown_call)
+}
+
+/// Any other path under `/api/v1`: a 404 in the API's JSON.
+async fn unknown_call(uri: axum::http::Uri) -> Problem {
+    // Nested: the path arrives without the `/api/v1` prefix.
+    Problem::new(
+        axum::http::StatusCode::NOT_FOUND,
+        format!("no API call at /api/v1{}", uri.path()),
+        Some("docs/api.md lists every call under /api/v1".to_string()),
+    )
 }
 
 async fn integrations_list(State(state): State<AppState>) -> Answer {
@@ -349,8 +361,27 @@ async fn asset_field(
     let b = body(json)?;
     state
         .db(move |store| {
-            curation::set_field(store, id, &b.field, &b.value)?;
-            Ok(Json(json!({"asset": id, "field": b.field.trim(), "value": b.value})))
+            let field = curation::set_field(store, id, &b.field, &b.value)?;
+            Ok(Json(json!({"asset": id, "field": field, "value": b.value})))
+        })
+        .await
+}
+
+#[derive(Deserialize)]
+struct FieldNameBody {
+    field: String,
+}
+
+async fn asset_field_remove(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    json: Result<Json<FieldNameBody>, JsonRejection>,
+) -> Answer {
+    let b = body(json)?;
+    state
+        .db(move |store| {
+            curation::unset_field(store, id, &b.field)?;
+            Ok(Json(json!({"asset": id, "deleted_field": b.field.trim()})))
         })
         .await
 }

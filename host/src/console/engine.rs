@@ -42,13 +42,54 @@ pub(crate) struct ConfigChange {
     pub accept_normalised: bool,
 }
 
+impl ConfigChange {
+    /// The console and the API take secret values, never `env:VAR`
+    /// references: a reference reads the environment of `ferry serve`, and
+    /// whoever holds the admin token could point a test connection at a host
+    /// of theirs and receive any variable of the server (cloud keys, other
+    /// credentials). Only someone with a shell on the server, who can read
+    /// its environment anyway, chooses references (`ferry integration set`).
+    fn refuse_environment_references(&self) -> Result<(), Problem> {
+        match self.secrets.iter().find(|(_, value)| value.trim_start().starts_with("env:")) {
+            Some((key, _)) => Err(Problem::bad_request(
+                format!(
+                    "secret `{key}`: the console takes secret values, not `env:` references to the server's environment"
+                ),
+                format!(
+                    "enter the value itself, or set the reference from a shell on the server: \
+                     `ferry integration set NAME --secret {key}=env:VARIABLE`"
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 type Reply<T> = oneshot::Sender<Result<T, Problem>>;
 
 enum Job {
-    Test { integration: String, reply: Reply<TestVerdict> },
-    Add { name: String, plugin: String, change: ConfigChange, reply: Reply<Vec<String>> },
-    Set { name: String, change: ConfigChange, reply: Reply<Vec<String>> },
-    Sync { request: SyncRequest, reply: Option<Reply<SyncReport>> },
+    Test {
+        integration: String,
+        reply: Reply<TestVerdict>,
+    },
+    Add {
+        name: String,
+        plugin: String,
+        change: ConfigChange,
+        reply: Reply<Vec<String>>,
+    },
+    Set {
+        name: String,
+        change: ConfigChange,
+        reply: Reply<Vec<String>>,
+    },
+    /// `started` is answered once the sync runs (its first stream began) or
+    /// could not start (already syncing...), whichever comes first.
+    Sync {
+        request: SyncRequest,
+        reply: Option<Reply<SyncReport>>,
+        started: Option<Reply<()>>,
+    },
 }
 
 /// Live state of one sync started from the console.
@@ -134,10 +175,21 @@ impl Progress {
 struct LiveObserver {
     integration: String,
     progress: Progress,
+    started: Mutex<Option<Reply<()>>>,
+}
+
+impl LiveObserver {
+    /// Tell whoever waits for the start (once).
+    fn started(&self, outcome: Result<(), Problem>) {
+        if let Some(reply) = self.started.lock().ok().and_then(|mut s| s.take()) {
+            let _ = reply.send(outcome);
+        }
+    }
 }
 
 impl Observer for LiveObserver {
     fn stream_started(&self, stream: &StreamId, _resumed: bool) {
+        self.started(Ok(()));
         self.progress.update(&self.integration, |l| {
             l.stream = Some(stream.clone());
             l.fetched = 0;
@@ -154,6 +206,7 @@ impl Observer for LiveObserver {
         self.progress.update(&self.integration, |l| l.streams_done += 1);
     }
     fn applying(&self) {
+        self.started(Ok(()));
         self.progress.update(&self.integration, |l| l.applying = true);
     }
 }
@@ -204,23 +257,26 @@ impl Engine {
 
     /// Add an integration; returns the connector's notices.
     pub(crate) async fn add(&self, name: &str, plugin: &str, change: ConfigChange) -> Result<Vec<String>, Problem> {
+        change.refuse_environment_references()?;
         self.ask(|reply| Job::Add { name: name.to_string(), plugin: plugin.to_string(), change, reply }).await
     }
 
     pub(crate) async fn set(&self, name: &str, change: ConfigChange) -> Result<Vec<String>, Problem> {
+        change.refuse_environment_references()?;
         self.ask(|reply| Job::Set { name: name.to_string(), change, reply }).await
     }
 
     /// Run a sync and wait for its report (the API).
     pub(crate) async fn sync(&self, request: SyncRequest) -> Result<SyncReport, Problem> {
-        self.ask(|reply| Job::Sync { request, reply: Some(reply) }).await
+        self.ask(|reply| Job::Sync { request, reply: Some(reply), started: None }).await
     }
 
-    /// Start a sync in the background (the pages: progress shows live).
-    pub(crate) fn start_sync(&self, request: SyncRequest) -> Result<(), Problem> {
-        self.jobs
-            .send(Job::Sync { request, reply: None })
-            .map_err(|_| Problem::internal("the console's engine has stopped"))
+    /// Start a sync in the background (the pages: progress shows live);
+    /// returns once it runs, or with why it could not start (another sync
+    /// of the integration holds its lock...), so the page never says
+    /// "started" for a sync that did not.
+    pub(crate) async fn start_sync(&self, request: SyncRequest) -> Result<(), Problem> {
+        self.ask(|started| Job::Sync { request, reply: None, started: Some(started) }).await
     }
 
     /// The console is stopping: syncs and schedules end after the page in
@@ -347,10 +403,14 @@ async fn handle(ctx: Context, runtime: &Runtime, job: Job) {
             .await;
             let _ = reply.send(result);
         }
-        Job::Sync { mut request, reply } => {
+        Job::Sync { mut request, reply, started } => {
             request.cancel = Some(ctx.cancel.clone());
             let name = request.integration.clone();
-            let observer = LiveObserver { integration: name.clone(), progress: ctx.progress.clone() };
+            let observer = LiveObserver {
+                integration: name.clone(),
+                progress: ctx.progress.clone(),
+                started: Mutex::new(started),
+            };
             ctx.progress.update(&name, |_| {});
             let result: Result<SyncReport, Problem> = async {
                 let mut store = open(&ctx)?;
@@ -359,6 +419,7 @@ async fn handle(ctx: Context, runtime: &Runtime, job: Job) {
             .await;
             ctx.progress.finish(&name);
             ctx.finished.notify_waiters();
+            observer.started(result.as_ref().map(|_| ()).map_err(Clone::clone));
             match &result {
                 Err(e) => {
                     tracing::warn!(integration = %name, error = %e.message, "console sync did not run");
@@ -370,5 +431,25 @@ async fn handle(ctx: Context, runtime: &Runtime, job: Job) {
                 let _ = reply.send(result);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_references_are_refused_and_values_taken() {
+        let change = |secret: &str| ConfigChange {
+            values: vec![],
+            secrets: vec![("api_key".into(), secret.into())],
+            accept_normalised: false,
+        };
+        for reference in ["env:AWS_SECRET_ACCESS_KEY", "  env:HOME", "env:"] {
+            let e = change(reference).refuse_environment_references().expect_err(reference);
+            assert!(e.json().to_string().contains("ferry integration set NAME --secret api_key=env:"), "{reference}");
+        }
+        assert!(change("plain-secret-value").refuse_environment_references().is_ok());
+        assert!(change("value with env: inside").refuse_environment_references().is_ok());
     }
 }

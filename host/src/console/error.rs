@@ -140,11 +140,87 @@ impl IntoResponse for Problem {
     }
 }
 
-/// Middleware of the API router: a [`Problem`] becomes JSON `{error, hint}`.
+/// Middleware of the API router: a [`Problem`] becomes JSON `{error, hint}`,
+/// and so does any error response the router or an extractor made itself
+/// (a malformed JSON body, query or path value; a wrong method).
 pub(super) async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let response = next.run(request).await;
-    match response.extensions().get::<Problem>() {
-        Some(problem) => (problem.status, axum::Json(problem.json())).into_response(),
-        None => response,
+    let problem = match response.extensions().get::<Problem>() {
+        Some(problem) => problem.clone(),
+        None => match rejected(response, Audience::Api).await {
+            Ok(problem) => problem,
+            Err(response) => return response,
+        },
+    };
+    (problem.status, axum::Json(problem.json())).into_response()
+}
+
+/// Middleware of the pages: an error response the router or an extractor
+/// made itself (a form or query value of the wrong type, an unknown page)
+/// becomes the console's error page; a form that cannot be read is a 400.
+pub(super) async fn page_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    if response.extensions().get::<Problem>().is_some() {
+        return response;
     }
+    match rejected(response, Audience::Pages).await {
+        Ok(mut problem) => {
+            if matches!(problem.status, StatusCode::UNPROCESSABLE_ENTITY | StatusCode::UNSUPPORTED_MEDIA_TYPE) {
+                problem.status = StatusCode::BAD_REQUEST;
+            }
+            problem.into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    Api,
+    Pages,
+}
+
+/// The [`Problem`] behind an error response that is not one yet (plain
+/// text or empty, as axum's rejections and its 404/405 are); any other
+/// response back unchanged.
+async fn rejected(response: Response, audience: Audience) -> Result<Problem, Response> {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|t| t.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return Err(response);
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+    let text = crate::text::visible(String::from_utf8_lossy(&bytes).trim()).into_owned();
+    let api = audience == Audience::Api;
+    let (message, hint) = match status {
+        StatusCode::NOT_FOUND => (
+            if api { "no such API call".to_string() } else { "no such page".to_string() },
+            if api { "docs/api.md lists every call under /api/v1" } else { "start from the dashboard" },
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "this address does not take that method".to_string(),
+            if api {
+                "docs/api.md gives each call's method (reads are GET, actions POST)"
+            } else {
+                "use the page's own forms"
+            },
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            if text.is_empty() { "the request body is not of a type this call takes".to_string() } else { text },
+            if api { "send JSON with `Content-Type: application/json`" } else { "use the page's own forms" },
+        ),
+        _ => (
+            if text.is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text },
+            if api {
+                "docs/api.md lists each call's fields and parameters with their types"
+            } else {
+                "reload the page and use its own form; numbers go in number fields"
+            },
+        ),
+    };
+    Ok(Problem::new(status, message, Some(hint.to_string())))
 }

@@ -53,6 +53,8 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error("the console cannot start: {0}")]
     Start(String),
+    #[error("no console has run on the database {db}: there is no admin token to replace")]
+    NothingToRotate { db: String },
 }
 
 impl ServeError {
@@ -68,6 +70,11 @@ impl ServeError {
             ServeError::Bind { .. } => Some("choose another --listen address or port, or stop what uses it".into()),
             ServeError::Store(e) => e.hint(),
             ServeError::Start(_) => None,
+            ServeError::NothingToRotate { .. } => Some(
+                "check --db (or FERRY_DB in the environment of the user that runs the console): rotate the token of \
+                 the database the console serves; on a new database, `ferry serve` makes the first token"
+                    .into(),
+            ),
         }
     }
 }
@@ -146,16 +153,38 @@ impl Started {
     }
 }
 
-/// The admin token's hash, creating the token when there is none (or when
-/// asked to): returns the new token to show once.
-fn admin_token(store: &mut Store, renew: bool) -> Result<(String, Option<String>), ServeError> {
-    if !renew && let Some(hash) = store.read().console_token_hash()? {
-        return Ok((hash, None));
+/// Create the admin token when there is none (or when asked to): returns
+/// the new token to show once.
+fn admin_token(store: &mut Store, renew: bool) -> Result<Option<String>, ServeError> {
+    if !renew && store.read().console_token()?.is_some() {
+        return Ok(None);
     }
+    Ok(Some(store_new_token(store)?))
+}
+
+/// Make a new admin token and store its hash and quick check (replacing
+/// any old one): a console running on the same database refuses the old
+/// token and ends its sessions from its next request on.
+fn store_new_token(store: &mut Store) -> Result<String, ServeError> {
     let token = auth::new_token();
     let hash = auth::hash_token(&token).map_err(|p| ServeError::Start(p.message))?;
-    store.transaction(|tx| tx.set_console_token_hash(&hash))?;
-    Ok((hash, Some(token)))
+    let check = auth::quick_check(&token);
+    store.transaction(|tx| tx.set_console_token(&hash, Some(&check)))?;
+    Ok(token)
+}
+
+/// `ferry serve --new-token --no-serve`: replace the admin token without
+/// serving; returns the new token (to show once).
+/// A rotation that finds no token is refused: it is a mistyped `--db` or a
+/// missing `FERRY_DB` (a new, empty database), and a new token there would
+/// leave the real console's leaked token working while saying it was
+/// replaced.
+pub(crate) fn rotate_token(db: &std::path::Path) -> Result<String, ServeError> {
+    let mut store = Store::open(db)?;
+    if store.read().console_token_hash()?.is_none() {
+        return Err(ServeError::NothingToRotate { db: db.display().to_string() });
+    }
+    store_new_token(&mut store)
 }
 
 /// Bind and prepare the console; `stop` ends it gracefully.
@@ -176,16 +205,13 @@ pub(crate) async fn start(
         .await
         .map_err(|source| ServeError::Bind { addr: options.listen, source })?;
     let addr = tcp.local_addr().map_err(|source| ServeError::Bind { addr: options.listen, source })?;
-    let (hash, new_token) = admin_token(&mut store, options.new_token)?;
+    let new_token = admin_token(&mut store, options.new_token)?;
+    let auth = Auth::new(Store::open(&options.db)?, new_token.as_deref()).map_err(|p| ServeError::Start(p.message))?;
     let engine = Engine::start(options.db.clone(), runtime, options.schedules)
         .map_err(|e| ServeError::Start(format!("cannot start the engine thread: {e}")))?;
     tokio::spawn(notify::run(options.db.clone(), engine.finished.clone()));
-    let state = AppState(Arc::new(Inner {
-        store: Mutex::new(store),
-        auth: Auth::new(hash),
-        engine,
-        secure_cookies: acceptor.is_some(),
-    }));
+    let state =
+        AppState(Arc::new(Inner { store: Mutex::new(store), auth, engine, secure_cookies: acceptor.is_some() }));
     let app = router(state.clone());
     // On the stop signal the engine stops first (event streams end, syncs
     // stop after their page), then the server drains.
@@ -194,14 +220,16 @@ pub(crate) async fn start(
         stop.await;
         closing.engine().stopping();
     };
+    let timeout = listen::header_timeout();
     let server: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>> = match acceptor {
         Some(acceptor) => Box::pin(async move {
             let service = app.into_make_service_with_connect_info::<listen::Peer>();
-            axum::serve(listen::TlsListener { tcp, acceptor }, service).with_graceful_shutdown(stop).await
+            let listener = listen::Timed { inner: listen::TlsListener { tcp, acceptor }, timeout };
+            axum::serve(listener, service).with_graceful_shutdown(stop).await
         }),
         None => Box::pin(async move {
             let service = app.into_make_service_with_connect_info::<listen::Peer>();
-            axum::serve(tcp, service).with_graceful_shutdown(stop).await
+            axum::serve(listen::Timed { inner: tcp, timeout }, service).with_graceful_shutdown(stop).await
         }),
     };
     Ok(Started { addr, tls: options.tls.is_some(), new_token, server, state })
@@ -211,11 +239,12 @@ pub(crate) async fn start(
 fn router(state: AppState) -> Router {
     let api = api::routes().layer(axum::middleware::from_fn(error::json_errors));
     Router::new()
-        .merge(pages::routes())
+        .merge(pages::routes().layer(axum::middleware::from_fn(error::page_errors)))
         .nest("/api/v1", api)
         .route("/static/console.css", get(views::css))
         .route("/static/console.js", get(views::js))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
+        .layer(axum::middleware::from_fn(listen::body_in_time))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
 }

@@ -21,6 +21,20 @@ pub(super) const ATTEMPTS: u32 = 5;
 /// How often the runs table is looked at besides when a console sync ends.
 const SCAN_EVERY: Duration = Duration::from_secs(2);
 
+/// The webhook URL as the console shows it: scheme and host (and port)
+/// only. Slack, Teams and Discord hooks carry their secret in the path or
+/// query, and user info is a password, so once saved the URL is write-only,
+/// like a PSA secret: never in a page, an API answer or a log.
+pub(crate) fn shown(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => {
+            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{}://{}{port}/…", u.scheme(), u.host_str().unwrap_or(""))
+        }
+        Err(_) => "(not a URL)".to_string(),
+    }
+}
+
 /// The JSON body POSTed to the webhook.
 #[derive(Debug, Clone, Serialize)]
 pub(super) struct Payload<'a> {
@@ -136,7 +150,8 @@ async fn deliver(db: PathBuf, client: reqwest::Client, url: String, n: Notificat
         let error = match result {
             Ok(r) if r.status().is_success() => None,
             Ok(r) => Some(format!("the webhook answered {}", r.status())),
-            Err(e) => Some(format!("the webhook could not be reached: {e}")),
+            // `without_url`: reqwest's message would name the secret URL.
+            Err(e) => Some(format!("the webhook could not be reached: {}", e.without_url())),
         };
         let delivered = error.is_none();
         let (db2, id) = (db.clone(), n.id);
@@ -148,12 +163,28 @@ async fn deliver(db: PathBuf, client: reqwest::Client, url: String, n: Notificat
             return;
         }
     }
-    tracing::warn!(run = n.run_id, "the webhook did not take the notification after {ATTEMPTS} attempts");
+    tracing::warn!(
+        run = n.run_id,
+        webhook = %shown(&url),
+        "the webhook did not take the notification after {ATTEMPTS} attempts"
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_webhook_url_is_shown_as_scheme_and_host_only() {
+        let url = "https://hookuser:hooksecret@hooks.example.com:8443/services/T0/B0/SECRET?token=HOOKTOKEN#x";
+        let shown = shown(url);
+        assert_eq!(shown, "https://hooks.example.com:8443/…");
+        for secret in ["hookuser", "hooksecret", "SECRET", "HOOKTOKEN", "services"] {
+            assert!(!shown.contains(secret), "{secret}");
+        }
+        assert_eq!(super::shown("http://127.0.0.1/hook"), "http://127.0.0.1/…");
+        assert_eq!(super::shown("nonsense"), "(not a URL)");
+    }
 
     #[test]
     fn backoff_doubles_after_the_first_attempt() {

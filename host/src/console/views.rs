@@ -19,7 +19,7 @@ pub(super) fn page(title: &str, session: &Session, flash: &[Flash], body: Markup
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Ferry" }
+                title { (crate::text::visible(title)) " · Ferry" }
                 link rel="stylesheet" href="/static/console.css";
                 script src="/static/console.js" defer {}
             }
@@ -43,17 +43,34 @@ pub(super) fn page(title: &str, session: &Session, flash: &[Flash], body: Markup
                 }
                 main {
                     @for f in flash {
+                        // Flashes mix Ferry's words with PSA names, which
+                        // cannot be isolated inside the sentence: invisible
+                        // format characters (an RLO reversing the rest) are
+                        // shown as escapes instead.
                         div class=(if f.ok { "flash ok" } else { "flash error" }) role="status" {
-                            p { (f.message) }
-                            @if let Some(h) = &f.hint { p.hint { "Next: " (h) } }
+                            p { (crate::text::visible(&f.message)) }
+                            @if let Some(h) = &f.hint { p.hint { "Next: " (crate::text::visible(h)) } }
                         }
                     }
-                    h1 { (title) }
+                    h1 { (name(title)) }
                     (body)
                 }
             }
         }
     }
+}
+
+/// A name from a PSA or the operator, isolated for bidi (`<bdi>`): a
+/// right-to-left override in it cannot reorder the text around it.
+pub(super) fn name(s: &str) -> Markup {
+    html! { bdi { (s) } }
+}
+
+/// [`name`], with invisible format characters (bidi controls, zero-width
+/// spaces and joiners...) shown as escapes: where two names must be told
+/// apart (the match page), `Acme` and `Ac\u{200b}me` must not look alike.
+pub(super) fn visible_name(s: &str) -> Markup {
+    html! { bdi { (crate::text::visible(s)) } }
 }
 
 /// The hidden CSRF field every POST form carries.

@@ -47,25 +47,11 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ConnectorRow, String)> {
             contract: r.get(3)?,
             sha256: r.get(4)?,
             origin: r.get(5)?,
-            info: placeholder_info(),
+            info: ConnectorInfo::default(),
             installed_at: r.get(7)?,
         },
         info_json,
     ))
-}
-
-fn placeholder_info() -> ConnectorInfo {
-    ConnectorInfo {
-        id: String::new(),
-        name: String::new(),
-        version: String::new(),
-        description: String::new(),
-        config: vec![],
-        streams: vec![],
-        allowed_hosts: vec![],
-        rate_limit: None,
-        extra_streams: vec![],
-    }
 }
 
 fn finish((mut row, json): (ConnectorRow, String)) -> Result<ConnectorRow> {

@@ -6,6 +6,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use super::docs::{ASSET_COLUMNS, asset_from_row};
 use super::{AssetRow, CardTarget, CompanyRow, Reader, Result, RunStatus, Trigger, Tx, now};
 
 /// A failed or partial scheduled run the operator has been (or is being)
@@ -75,12 +76,32 @@ fn like(q: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// The console's admin token as stored: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleToken {
+    /// Its argon2 hash (a PHC string with a random salt, so every new token
+    /// has a new one: the console compares it to notice a rotation).
+    pub hash: String,
+    /// A short check of its SHA-256 (hex), absent on tokens made before it
+    /// existed.
+    pub quick_check: Option<String>,
+}
+
 impl Reader<'_> {
     /// The argon2 hash of the console's admin token, if one was created.
     pub fn console_token_hash(&self) -> Result<Option<String>> {
+        Ok(self.console_token()?.map(|t| t.hash))
+    }
+
+    /// The console's admin token (its hash and quick check), if one was
+    /// created. Read on every console request, so a token replaced by
+    /// another process is seen at once.
+    pub fn console_token(&self) -> Result<Option<ConsoleToken>> {
         Ok(self
             .conn()
-            .query_row("SELECT hash FROM console_tokens ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+            .query_row("SELECT hash, quick_check FROM console_tokens ORDER BY id DESC LIMIT 1", [], |r| {
+                Ok(ConsoleToken { hash: r.get(0)?, quick_check: r.get(1)? })
+            })
             .optional()?)
     }
 
@@ -193,34 +214,16 @@ impl Reader<'_> {
             params![company_id, archived],
             |r| r.get(0),
         )?;
-        let mut stmt = self.conn().prepare(
-            "SELECT a.id, a.company_id, c.name, a.layout_id, l.name, a.name, a.archived_at, a.updated_at,
-                    (SELECT group_concat(DISTINCT i.name) FROM cards k JOIN integrations i ON i.id = k.integration_id
-                      WHERE k.doc_kind = 'asset' AND k.doc_id = a.id)
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {ASSET_COLUMNS}
              FROM (SELECT a.id FROM assets a JOIN layouts l ON l.id = a.layout_id
                     WHERE a.company_id = ?1 AND (a.archived_at IS NOT NULL) = ?2
                     ORDER BY l.name COLLATE NOCASE, a.name COLLATE NOCASE, a.id LIMIT ?3 OFFSET ?4) page
              JOIN assets a ON a.id = page.id JOIN companies c ON c.id = a.company_id JOIN layouts l ON l.id = a.layout_id
              ORDER BY l.name COLLATE NOCASE, a.name COLLATE NOCASE, a.id",
-        )?;
+        ))?;
         let rows = stmt
-            .query_map(params![company_id, archived, limit as i64, offset as i64], |r| {
-                let sources: Option<String> = r.get(8)?;
-                let mut sources: Vec<String> =
-                    sources.map(|s| s.split(',').map(str::to_string).collect()).unwrap_or_default();
-                sources.sort();
-                Ok(AssetRow {
-                    id: r.get(0)?,
-                    company_id: r.get(1)?,
-                    company: r.get(2)?,
-                    layout_id: r.get(3)?,
-                    layout: r.get(4)?,
-                    name: r.get(5)?,
-                    archived_at: r.get(6)?,
-                    updated_at: r.get(7)?,
-                    sources,
-                })
-            })?
+            .query_map(params![company_id, archived, limit as i64, offset as i64], asset_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok((rows, total as u64))
     }
@@ -279,19 +282,30 @@ impl Reader<'_> {
     }
 
     /// Companies and assets whose name, or a value on one of their PSA
-    /// cards or operator fields (serial, MAC, email...), contains `q`.
+    /// cards or operator fields (serial, MAC, email...), contains `q`. A MAC
+    /// address matches in any notation (see [`search_terms`]).
     pub fn search(&self, q: &str, limit: u64) -> Result<Vec<SearchHit>> {
-        let q = q.trim();
-        if q.is_empty() {
+        let terms = search_terms(q);
+        if terms.is_empty() {
             return Ok(Vec::new());
         }
-        let pattern = like(q);
+        let patterns: Vec<String> = terms.iter().map(|t| like(t)).collect();
+        // `col LIKE ?1 ESCAPE '\' OR col LIKE ?2 ...`, one per term.
+        let any = |col: &str| {
+            let each: Vec<String> = (1..=patterns.len()).map(|i| format!("{col} LIKE ?{i} ESCAPE '\\'")).collect();
+            format!("({})", each.join(" OR "))
+        };
+        let limit_param = patterns.len() + 1;
+        let limit = limit as i64;
+        let mut values: Vec<&dyn rusqlite::ToSql> = patterns.iter().map(|p| p as &dyn rusqlite::ToSql).collect();
+        values.push(&limit);
         let mut hits = Vec::new();
-        let mut stmt = self.conn().prepare(
-            "SELECT id, name, archived_at IS NOT NULL FROM companies WHERE name LIKE ?1 ESCAPE '\\'
-             ORDER BY archived_at IS NOT NULL, name COLLATE NOCASE LIMIT ?2",
-        )?;
-        for row in stmt.query_map(params![pattern, limit as i64], |r| {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT id, name, archived_at IS NOT NULL FROM companies WHERE {}
+             ORDER BY archived_at IS NOT NULL, name COLLATE NOCASE LIMIT ?{limit_param}",
+            any("name")
+        ))?;
+        for row in stmt.query_map(values.as_slice(), |r| {
             Ok(SearchHit {
                 kind: CardTarget::Company,
                 id: r.get(0)?,
@@ -306,20 +320,26 @@ impl Reader<'_> {
         }
         // Assets by name, by a card value or by an operator field; the
         // value that matched is picked out of the card in Rust.
-        let mut stmt = self.conn().prepare(
+        let mut stmt = self.conn().prepare(&format!(
             "SELECT a.id, a.name, c.name, l.name, a.archived_at IS NOT NULL,
                     (SELECT k.fields_json FROM cards k WHERE k.doc_kind = 'asset' AND k.doc_id = a.id
-                       AND k.fields_json LIKE ?1 ESCAPE '\\' LIMIT 1),
-                    (SELECT f.value FROM asset_fields f WHERE f.asset_id = a.id AND f.value LIKE ?1 ESCAPE '\\' LIMIT 1)
+                       AND {card} LIMIT 1),
+                    (SELECT f.value FROM asset_fields f WHERE f.asset_id = a.id AND {field} LIMIT 1)
              FROM assets a JOIN companies c ON c.id = a.company_id JOIN layouts l ON l.id = a.layout_id
-             WHERE a.name LIKE ?1 ESCAPE '\\'
-                OR EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'asset' AND k.doc_id = a.id
-                             AND k.fields_json LIKE ?1 ESCAPE '\\')
-                OR EXISTS (SELECT 1 FROM asset_fields f WHERE f.asset_id = a.id AND f.value LIKE ?1 ESCAPE '\\')
-             ORDER BY a.archived_at IS NOT NULL, a.name COLLATE NOCASE LIMIT ?2",
-        )?;
-        let needle = q.to_lowercase();
-        for row in stmt.query_map(params![pattern, limit as i64], |r| {
+             WHERE {name}
+                OR EXISTS (SELECT 1 FROM cards k WHERE k.doc_kind = 'asset' AND k.doc_id = a.id AND {card})
+                OR EXISTS (SELECT 1 FROM asset_fields f WHERE f.asset_id = a.id AND {field})
+             ORDER BY a.archived_at IS NOT NULL, a.name COLLATE NOCASE LIMIT ?{limit_param}",
+            card = any("k.fields_json"),
+            field = any("f.value"),
+            name = any("a.name"),
+        ))?;
+        let needles: Vec<String> = terms.iter().map(|t| t.to_lowercase()).collect();
+        let contains = |text: &str| {
+            let text = text.to_lowercase();
+            needles.iter().any(|n| text.contains(n.as_str()))
+        };
+        for row in stmt.query_map(values.as_slice(), |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -331,15 +351,12 @@ impl Reader<'_> {
             ))
         })? {
             let (id, name, company, layout, archived, card, field) = row?;
-            let matched = if name.to_lowercase().contains(&needle) {
+            let matched = if contains(&name) {
                 None
             } else {
                 card.and_then(|json| serde_json::from_str::<Vec<crate::model::Field>>(&json).ok())
                     .and_then(|fields| {
-                        fields
-                            .into_iter()
-                            .find(|f| f.value.to_lowercase().contains(&needle))
-                            .map(|f| format!("{}: {}", f.label, f.value))
+                        fields.into_iter().find(|f| contains(&f.value)).map(|f| format!("{}: {}", f.label, f.value))
                     })
                     .or(field)
             };
@@ -357,11 +374,54 @@ impl Reader<'_> {
     }
 }
 
+/// What a search for `q` looks for: `q` itself (trimmed), and when it is a
+/// MAC address in any notation (`6D2B7AD2F11C`, `6d-2b-…`, `6d:2b:…`,
+/// `6d2b.7ad2.f11c`), the address in each notation PSAs store it in — an
+/// operator pastes whatever their tool shows. `LIKE` ignores ASCII case.
+pub(super) fn search_terms(q: &str) -> Vec<String> {
+    let q = q.trim();
+    if q.is_empty() {
+        return Vec::new();
+    }
+    let mut terms = vec![q.to_string()];
+    let hex: String = q.chars().filter(|c| !matches!(c, ':' | '-' | '.' | ' ')).collect();
+    let separators_only = q.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '-' | '.' | ' '));
+    if hex.len() == 12 && separators_only && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        let hex = hex.to_ascii_uppercase();
+        let pairs: Vec<&str> = (0..6).map(|i| &hex[2 * i..2 * i + 2]).collect();
+        let quads: Vec<&str> = (0..3).map(|i| &hex[4 * i..4 * i + 4]).collect();
+        for notation in [pairs.join(":"), pairs.join("-"), quads.join("."), hex.clone()] {
+            if !terms.iter().any(|t| t.eq_ignore_ascii_case(&notation)) {
+                terms.push(notation);
+            }
+        }
+    }
+    terms
+}
+
 impl Tx<'_> {
     /// Replace the admin token (only its hash is stored).
     pub fn set_console_token_hash(&self, hash: &str) -> Result<()> {
+        self.set_console_token(hash, None)
+    }
+
+    /// Replace the admin token by its hash and quick check.
+    pub fn set_console_token(&self, hash: &str, quick_check: Option<&str>) -> Result<()> {
         self.conn().execute("DELETE FROM console_tokens", [])?;
-        self.conn().execute("INSERT INTO console_tokens (hash, created_at) VALUES (?1, ?2)", params![hash, now()])?;
+        self.conn().execute(
+            "INSERT INTO console_tokens (hash, quick_check, created_at) VALUES (?1, ?2, ?3)",
+            params![hash, quick_check, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Add the quick check to a token stored without one, unless the token
+    /// was replaced meanwhile.
+    pub fn fill_console_token_check(&self, hash: &str, quick_check: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE console_tokens SET quick_check = ?2 WHERE hash = ?1 AND quick_check IS NULL",
+            params![hash, quick_check],
+        )?;
         Ok(())
     }
 
@@ -412,6 +472,7 @@ impl Tx<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::search_terms;
     use crate::store::tests::temp_store;
 
     #[test]
@@ -425,6 +486,35 @@ mod tests {
         assert_eq!(store.read().console_setting("webhook_url").expect("read").as_deref(), Some("http://x"));
         store.transaction(|tx| tx.set_console_setting("webhook_url", None)).expect("write");
         assert_eq!(store.read().console_setting("webhook_url").expect("read"), None);
+    }
+
+    #[test]
+    fn a_mac_address_is_found_in_any_notation() {
+        let (_dir, mut store) = temp_store();
+        store
+            .transaction(|tx| {
+                let c = tx.insert_company("Ortiz Dental", None, None, "operator")?;
+                let l = tx.ensure_layout("Computers", crate::rules::IdentityField::Serial)?;
+                let a = tx.insert_asset(c, l, "odg-pc-01")?;
+                tx.set_asset_field(a, "MAC", "6D:2B:7A:D2:F1:1C")?;
+                let b = tx.insert_asset(c, l, "odg-pc-02")?;
+                tx.set_asset_field(b, "MAC", "6d2b.7ad2.f100")?;
+                Ok(())
+            })
+            .expect("seed");
+        for q in ["6D2B7AD2F11C", "6d-2b-7a-d2-f1-1c", "6d:2b:7a:d2:f1:1c", "6d2b.7ad2.f11c", " 6D:2B:7A:D2:F1:1C "] {
+            let hits = store.read().search(q, 10).expect("search");
+            assert_eq!(hits.len(), 1, "{q}: {hits:?}");
+            assert_eq!(hits[0].name, "odg-pc-01");
+            assert_eq!(hits[0].matched.as_deref(), Some("6D:2B:7A:D2:F1:1C"), "{q}");
+        }
+        let hits = store.read().search("6D-2B-7A-D2-F1-00", 10).expect("search");
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].name, "odg-pc-02");
+        // Not a MAC: searched as typed.
+        assert_eq!(search_terms("odg-pc"), vec!["odg-pc".to_string()]);
+        assert_eq!(search_terms("6D2B7AD2F11"), vec!["6D2B7AD2F11".to_string()]);
+        assert!(search_terms("  ").is_empty());
     }
 
     #[test]

@@ -366,6 +366,12 @@ CREATE TABLE console_notifications (
     last_error      TEXT
 );
 "#,
+    // 13: a short check of the console's admin token (8 bytes of its
+    // SHA-256, hex): a wrong token is refused without running argon2, so
+    // guessing costs the console nothing and never crowds out the operator.
+    r#"
+ALTER TABLE console_tokens ADD COLUMN quick_check TEXT;
+"#,
 ];
 
 /// The schema version this Ferry writes.

@@ -2,13 +2,11 @@
 //! afterwards must reach the documentation with the next apply of changes,
 //! even though it belongs to the same run.
 
-use std::collections::BTreeMap;
-
 use super::records;
 use crate::apply::{ApplyScope, apply, apply_changes};
-use crate::model::{Asset, Company, ConnectorInfo, Record, StreamKind};
+use crate::model::{Asset, Company, Record, StreamKind};
+use crate::store::Store;
 use crate::store::tests::temp_store;
-use crate::store::{ConnectorRow, Store};
 
 pub(super) fn company(id: &str) -> Record {
     Record::Company(Company {
@@ -51,33 +49,7 @@ pub(super) fn asset(id: &str, company: &str) -> Record {
 
 /// A store with one integration (of a connector that is only a row).
 pub(super) fn integration(store: &mut Store) -> i64 {
-    store
-        .transaction(|tx| {
-            let info = ConnectorInfo {
-                id: "test".into(),
-                name: "Test".into(),
-                version: "0.1.0".into(),
-                description: String::new(),
-                config: vec![],
-                streams: vec![],
-                allowed_hosts: vec![],
-                rate_limit: None,
-                extra_streams: vec![],
-            };
-            let row = ConnectorRow {
-                id: "test".into(),
-                name: "Test".into(),
-                version: "0.1.0".into(),
-                contract: "0.2.0".into(),
-                sha256: "0".into(),
-                origin: crate::store::ConnectorOrigin::Installed,
-                info,
-                installed_at: String::new(),
-            };
-            tx.put_connector(&row, b"")?;
-            tx.insert_integration("acme", "test", &BTreeMap::new(), &BTreeMap::new(), &serde_json::json!({}))
-        })
-        .expect("integration")
+    crate::store::tests::row_integration(store)
 }
 
 /// One page of `stream` written by run `run` in listing `run`, as sync does.

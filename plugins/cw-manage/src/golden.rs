@@ -13,9 +13,9 @@
 //! must still map (the field absent, or an empty id that Ferry skips as
 //! invalid) and never fail its page.
 
-use std::fmt::Write as _;
-
 use ferry_sdk::connector;
+use ferry_sdk::testing::golden::{Sections, assert_pinned};
+use ferry_sdk::testing::hostile::wrong_types;
 use ferry_sdk::testing::{FakeHttp, Reply};
 
 use super::*;
@@ -269,10 +269,8 @@ fn read(http: &FakeHttp, kind: StreamKind, cursor: Option<&str>) -> String {
 }
 
 fn all_streams() -> String {
-    let mut out = String::new();
-    let mut section = |title: &str, text: String| {
-        let _ = writeln!(out, "=== {title}\n{text}");
-    };
+    let mut out = Sections::new();
+    let mut section = |title: &str, text: String| out.add(title, text);
 
     let http = FakeHttp::new().on(Method::Get, &route("/company/companies?page=1"), Reply::json(200, COMPANIES)).on(
         Method::Get,
@@ -323,15 +321,13 @@ fn all_streams() -> String {
         http.requests().iter().filter(|s| s.path().starts_with("/v4_6_release")).map(|s| s.path().into()).collect();
     section("lookups requests", format!("{asked:#?}"));
 
-    out
+    out.into_text()
 }
 
 /// `check` with facts of every JSON type, and CW's error bodies.
 fn check_and_errors() -> String {
-    let mut out = String::new();
-    let mut section = |title: &str, text: String| {
-        let _ = writeln!(out, "=== {title}\n{text}");
-    };
+    let mut out = Sections::new();
+    let mut section = |title: &str, text: String| out.add(title, text);
     for (title, info, count) in [
         ("check", r#"{"version": "v2025.1.12345", "isCloud": true, "cloudRegion": "NA", "x": 1}"#, r#"{"count": 12}"#),
         ("check odd types", r#"{"version": 2025, "isCloud": "yes", "cloudRegion": {"r": 1}}"#, r#"{"count": 0}"#),
@@ -368,58 +364,17 @@ fn check_and_errors() -> String {
     }
     let http = FakeHttp::new().on(Method::Get, &route("/company/contacts"), Reply::json(200, r#"{"not": "a list"}"#));
     section("page not a list", read(&http, StreamKind::Contacts, None));
-    out
+    out.into_text()
 }
 
 #[test]
 fn golden_records_are_unchanged() {
     let actual = format!("{}{}", all_streams(), check_and_errors());
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/golden.txt");
-    if std::env::var_os("FERRY_GOLDEN_WRITE").is_some() {
-        std::fs::write(path, &actual).expect("write testdata/golden.txt");
-        return;
-    }
-    let expected = include_str!("../testdata/golden.txt");
-    if actual != expected {
-        let line = actual.lines().zip(expected.lines()).position(|(a, e)| a != e);
-        let at = line.unwrap_or(actual.lines().count().min(expected.lines().count()));
-        panic!(
-            "the mapping changed at line {} of testdata/golden.txt:\n  expected: {:?}\n  actual:   {:?}",
-            at + 1,
-            expected.lines().nth(at),
-            actual.lines().nth(at)
-        );
-    }
-}
-
-/// Every object of `value` (at any depth) with one member replaced by a
-/// value of each JSON type, one variant per member and type.
-fn one_wrong_member(value: &serde_json::Value) -> Vec<serde_json::Value> {
-    use serde_json::{Value, json};
-    let wrong = [json!(null), json!(true), json!(-5), json!(1.5), json!("text"), json!([1, "x"]), json!({"x": 1})];
-    let mut out = Vec::new();
-    match value {
-        Value::Object(map) => {
-            for (key, member) in map {
-                for w in wrong.iter().chain(one_wrong_member(member).iter()) {
-                    let mut changed = map.clone();
-                    changed.insert(key.clone(), w.clone());
-                    out.push(Value::Object(changed));
-                }
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                for w in one_wrong_member(item) {
-                    let mut changed = items.clone();
-                    changed[i] = w;
-                    out.push(Value::Array(changed));
-                }
-            }
-        }
-        _ => {}
-    }
-    out
+    assert_pinned(
+        &actual,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/golden.txt"),
+        include_str!("../testdata/golden.txt"),
+    );
 }
 
 /// Every value under `key` (the entries of it, when it is a list) in the
@@ -458,7 +413,7 @@ fn tolerates_wrong_types<T: serde::de::DeserializeOwned>(page: &str) -> usize {
     let records: Vec<serde_json::Value> = serde_json::from_str(page).unwrap();
     let mut tried = 0;
     for record in records.iter().filter(|r| r.is_object()) {
-        for variant in std::iter::once(record.clone()).chain(one_wrong_member(record)) {
+        for variant in std::iter::once(record.clone()).chain(wrong_types(record)) {
             if let Err(e) = serde_json::from_value::<T>(variant.clone()) {
                 panic!("{} did not read: {e}\n{variant}", std::any::type_name::<T>());
             }

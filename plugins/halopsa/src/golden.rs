@@ -12,9 +12,8 @@
 //!
 //! The samples take their shapes from the simulator (`sim/src/halopsa.rs`).
 
-use std::fmt::Write as _;
-
 use ferry_sdk::connector;
+use ferry_sdk::testing::golden::{Sections, assert_pinned, record_ids, show};
 use ferry_sdk::testing::hostile::{changed_member, wrong_types};
 use ferry_sdk::testing::{FakeHttp, Reply};
 
@@ -112,29 +111,14 @@ fn read_body(name: &str, path: &str, body: String) -> Result<Page, ConnectorErro
     connector::read::<HaloPsa>(config(), stream_ref(name), None, None)
 }
 
-fn show(result: Result<Page, ConnectorError>) -> String {
-    match result {
-        Ok(page) => format!("next: {:?}, total: {:?}\n{:#?}", page.next, page.total, page.records),
-        Err(e) => format!("error: {e:?}"),
-    }
-}
-
-struct Sections(String);
-
-impl Sections {
-    fn add(&mut self, title: &str, text: String) {
-        let _ = writeln!(self.0, "=== {title}\n{text}");
-    }
-}
-
 fn well_formed() -> String {
-    let mut out = Sections(String::new());
+    let mut out = Sections::new();
     for (name, items) in
         [("companies", CLIENTS), ("contacts", USERS), ("assets", ASSETS), ("sites", SITES), ("contracts", CONTRACTS)]
     {
         out.add(name, show(read_items(name, items)));
     }
-    out.0
+    out.into_text()
 }
 
 const HOSTILE_CLIENTS: &str = r#"[
@@ -169,7 +153,7 @@ const HOSTILE_CONTRACTS: &str = r#"[
 ]"#;
 
 fn hostile() -> String {
-    let mut out = Sections(String::new());
+    let mut out = Sections::new();
     for (name, items) in [
         ("companies", HOSTILE_CLIENTS),
         ("contacts", HOSTILE_USERS),
@@ -189,49 +173,25 @@ fn hostile() -> String {
     );
     out.add("list not a list", show(read_items("companies", r#"{"id": 1}"#)));
     out.add("page not an object", show(read_body("companies", "/api/Client", "[1]".into())));
-    out.0
-}
-
-/// Compares `actual` with the pinned file, or writes it under
-/// `FERRY_GOLDEN_WRITE`.
-fn pinned(actual: &str, file: &str, expected: &str) {
-    let path = format!("{}/testdata/{file}", env!("CARGO_MANIFEST_DIR"));
-    if std::env::var_os("FERRY_GOLDEN_WRITE").is_some() {
-        std::fs::write(&path, actual).expect("write the golden file");
-        return;
-    }
-    if actual != expected {
-        let line = actual.lines().zip(expected.lines()).position(|(a, e)| a != e);
-        let at = line.unwrap_or(actual.lines().count().min(expected.lines().count()));
-        panic!(
-            "the mapping changed at line {} of testdata/{file}:\n  expected: {:?}\n  actual:   {:?}",
-            at + 1,
-            expected.lines().nth(at),
-            actual.lines().nth(at)
-        );
-    }
+    out.into_text()
 }
 
 #[test]
 fn golden_records_are_unchanged() {
-    pinned(&well_formed(), "golden.txt", include_str!("../testdata/golden.txt"));
+    assert_pinned(
+        &well_formed(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/golden.txt"),
+        include_str!("../testdata/golden.txt"),
+    );
 }
 
 #[test]
 fn golden_hostile_records_are_unchanged() {
-    pinned(&hostile(), "golden-hostile.txt", include_str!("../testdata/golden-hostile.txt"));
-}
-
-/// The id of each record of a page, in order.
-fn ids(page: &Page) -> Vec<String> {
-    match &page.records {
-        Records::Companies(r) => r.iter().map(|x| x.id.clone()).collect(),
-        Records::Contacts(r) => r.iter().map(|x| x.id.clone()).collect(),
-        Records::Assets(r) => r.iter().map(|x| x.id.clone()).collect(),
-        Records::Sites(r) => r.iter().map(|x| x.id.clone()).collect(),
-        Records::Items(r) => r.iter().map(|x| x.id.clone()).collect(),
-        other => panic!("unexpected records {other:?}"),
-    }
+    assert_pinned(
+        &hostile(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/golden-hostile.txt"),
+        include_str!("../testdata/golden-hostile.txt"),
+    );
 }
 
 /// Each record of `items` with every member (nested ones included) of each
@@ -243,14 +203,14 @@ fn tolerates_wrong_types(name: &str, items: &str) -> usize {
     let records: Vec<Value> = serde_json::from_str(items).unwrap();
     let mut tried = 0;
     for record in &records {
-        let id = ids(&read_items(name, &format!("[{record}]")).expect("the sample reads")).concat();
+        let id = record_ids(&read_items(name, &format!("[{record}]")).expect("the sample reads")).concat();
         for variant in wrong_types(record) {
             let page = match read_items(name, &format!("[{variant}]")) {
                 Ok(page) => page,
                 Err(e) => panic!("{name}: the page failed: {e:?}\n{variant}"),
             };
             if changed_member(record, &variant) != Some("id") {
-                assert_eq!(ids(&page), std::slice::from_ref(&id), "{name}: the record lost its id\n{variant}");
+                assert_eq!(record_ids(&page), std::slice::from_ref(&id), "{name}: the record lost its id\n{variant}");
             }
             tried += 1;
         }

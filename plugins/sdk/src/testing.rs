@@ -27,6 +27,7 @@ use crate::bindings::ferry::connector::log::Level;
 use crate::bindings::ferry::connector::state::StateError;
 use crate::http::method_name;
 
+pub mod golden;
 pub mod hostile;
 
 /// How many log lines a thread keeps (the oldest are dropped).

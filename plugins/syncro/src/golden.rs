@@ -12,9 +12,8 @@
 //!
 //! The samples take their shapes from the simulator (`sim/src/syncro.rs`).
 
-use std::fmt::Write as _;
-
 use ferry_sdk::connector;
+use ferry_sdk::testing::golden::{Sections, assert_pinned, record_ids, show};
 use ferry_sdk::testing::hostile::{changed_member, each_json_type, wrong_types};
 use ferry_sdk::testing::{FakeHttp, Reply};
 
@@ -138,13 +137,6 @@ fn envelope(key: &str, items: &str) -> String {
     format!(r#"{{"{key}": {items}, "meta": {{"total_pages": 1, "total_entries": 99, "per_page": 25, "page": 1}}}}"#)
 }
 
-fn show(result: Result<Page, ConnectorError>) -> String {
-    match result {
-        Ok(page) => format!("next: {:?}, total: {:?}\n{:#?}", page.next, page.total, page.records),
-        Err(e) => format!("error: {e:?}"),
-    }
-}
-
 fn read_page(
     http: &FakeHttp,
     kind: StreamKind,
@@ -201,16 +193,8 @@ fn check(me: &str, customers: &str) -> Result<CheckReport, ConnectorError> {
     connector::check::<Syncro>(config())
 }
 
-struct Sections(String);
-
-impl Sections {
-    fn add(&mut self, title: &str, text: String) {
-        let _ = writeln!(self.0, "=== {title}\n{text}");
-    }
-}
-
 fn well_formed() -> String {
-    let mut out = Sections(String::new());
+    let mut out = Sections::new();
     out.add("customers", show(read_items(StreamKind::Companies, CUSTOMERS)));
     let http = FakeHttp::new().on(
         Method::Get,
@@ -226,7 +210,7 @@ fn well_formed() -> String {
     out.add("tickets", show(read_items(StreamKind::Tickets, TICKETS)));
     out.add("lookups", lookups(TICKET_SETTINGS, ACCOUNT_SETTINGS));
     out.add("check", format!("{:#?}", check(ME, &envelope("customers", CUSTOMERS))));
-    out.0
+    out.into_text()
 }
 
 /// Records Syncro should never send, but one of them must not fail its page.
@@ -274,7 +258,7 @@ const HOSTILE_ACCOUNT_SETTINGS: &str =
 const HOSTILE_ME: &str = r#"{"user_email": 5, "user_name": "API User", "permissions": []}"#;
 
 fn hostile() -> String {
-    let mut out = Sections(String::new());
+    let mut out = Sections::new();
     out.add("customers", show(read_items(StreamKind::Companies, HOSTILE_CUSTOMERS)));
     out.add("contacts", show(read_items(StreamKind::Contacts, HOSTILE_CONTACTS)));
     out.add("assets", show(read_items(StreamKind::Assets, HOSTILE_ASSETS)));
@@ -294,48 +278,25 @@ fn hostile() -> String {
         ))),
     );
     out.add("list not a list", show(read_items(StreamKind::Contacts, r#"{"id": 1}"#)));
-    out.0
-}
-
-/// Compares `actual` with the pinned file, or writes it under
-/// `FERRY_GOLDEN_WRITE`.
-fn pinned(actual: &str, file: &str, expected: &str) {
-    let path = format!("{}/testdata/{file}", env!("CARGO_MANIFEST_DIR"));
-    if std::env::var_os("FERRY_GOLDEN_WRITE").is_some() {
-        std::fs::write(&path, actual).expect("write the golden file");
-        return;
-    }
-    if actual != expected {
-        let line = actual.lines().zip(expected.lines()).position(|(a, e)| a != e);
-        let at = line.unwrap_or(actual.lines().count().min(expected.lines().count()));
-        panic!(
-            "the mapping changed at line {} of testdata/{file}:\n  expected: {:?}\n  actual:   {:?}",
-            at + 1,
-            expected.lines().nth(at),
-            actual.lines().nth(at)
-        );
-    }
+    out.into_text()
 }
 
 #[test]
 fn golden_records_are_unchanged() {
-    pinned(&well_formed(), "golden.txt", include_str!("../testdata/golden.txt"));
+    assert_pinned(
+        &well_formed(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/golden.txt"),
+        include_str!("../testdata/golden.txt"),
+    );
 }
 
 #[test]
 fn golden_hostile_records_are_unchanged() {
-    pinned(&hostile(), "golden-hostile.txt", include_str!("../testdata/golden-hostile.txt"));
-}
-
-/// The id of each record of a page, in order.
-fn ids(page: &Page) -> Vec<String> {
-    match &page.records {
-        Records::Companies(r) => r.iter().map(|x| x.id.clone()).collect(),
-        Records::Contacts(r) => r.iter().map(|x| x.id.clone()).collect(),
-        Records::Assets(r) => r.iter().map(|x| x.id.clone()).collect(),
-        Records::Tickets(r) => r.iter().map(|x| x.id.clone()).collect(),
-        other => panic!("unexpected records {other:?}"),
-    }
+    assert_pinned(
+        &hostile(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/golden-hostile.txt"),
+        include_str!("../testdata/golden-hostile.txt"),
+    );
 }
 
 /// Each record of `items` with every member (nested ones included) of each
@@ -347,13 +308,13 @@ fn tolerates_wrong_types(kind: StreamKind, items: &str) -> usize {
     let records: Vec<Value> = serde_json::from_str(items).unwrap();
     let mut tried = 0;
     for record in &records {
-        let id = ids(&read_items(kind, &format!("[{record}]")).expect("the sample reads")).concat();
+        let id = record_ids(&read_items(kind, &format!("[{record}]")).expect("the sample reads")).concat();
         for variant in wrong_types(record) {
             let page = match read_items(kind, &format!("[{variant}]")) {
                 Ok(page) => page,
                 Err(e) => panic!("{kind:?}: the page failed: {e:?}\n{variant}"),
             };
-            let ids = ids(&page);
+            let ids = record_ids(&page);
             if changed_member(record, &variant) != Some("id") {
                 assert_eq!(ids, std::slice::from_ref(&id), "{kind:?}: the record lost its id\n{variant}");
             }

@@ -107,105 +107,69 @@ const TICKETS: Resource = Resource {
     fields: &["summary", "closedFlag", "company/id", "status/id", "status/name", "board/id", "board/name"],
 };
 
+/// Which endpoints a collection has besides its list: the record
+/// collections also answer `/count` and (most) `/{id}`; reference lists
+/// (types, statuses, boards) only list.
+#[derive(Clone, Copy)]
+struct Serves {
+    count: bool,
+    one: bool,
+}
+
+const LIST: Serves = Serves { count: false, one: false };
+const LIST_COUNT: Serves = Serves { count: true, one: false };
+const LIST_COUNT_ONE: Serves = Serves { count: true, one: true };
+
+/// Every collection the simulator serves under [`API_PREFIX`], as in
+/// docs/psa-apis.md §2.
+const COLLECTIONS: &[(&str, &Resource, Serves)] = &[
+    ("company/companies", &COMPANIES, LIST_COUNT_ONE),
+    ("company/companies/types", &COMPANY_TYPES, LIST),
+    ("company/companies/statuses", &COMPANY_STATUSES, LIST),
+    ("company/contacts", &CONTACTS, LIST_COUNT_ONE),
+    ("company/configurations", &CONFIGURATIONS, LIST_COUNT_ONE),
+    ("company/configurations/types", &CONFIGURATION_TYPES, LIST),
+    ("company/configurations/statuses", &CONFIGURATION_STATUSES, LIST),
+    ("finance/agreements", &AGREEMENTS, LIST_COUNT),
+    ("finance/agreements/types", &AGREEMENT_TYPES, LIST),
+    ("service/boards", &BOARDS, LIST),
+    ("service/tickets", &TICKETS, LIST_COUNT_ONE),
+];
+
+/// Route one collection's endpoints to [`list`], [`count`] and [`one`].
+fn collection(router: Router<AppState>, path: &str, resource: &'static Resource, serves: Serves) -> Router<AppState> {
+    let base = format!("{API_PREFIX}/{path}");
+    let mut router = router
+        .route(&base, get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| list(s, h, u, q, resource, None)));
+    if serves.count {
+        router = router.route(
+            &format!("{base}/count"),
+            get(move |s: State<AppState>, h: HeaderMap, q: Params| count(s, h, q, resource, None)),
+        );
+    }
+    if serves.one {
+        router = router.route(
+            &format!("{base}/{{id}}"),
+            get(move |s: State<AppState>, h: HeaderMap, q: Params, id: UrlPath<String>| one(s, h, q, id, resource)),
+        );
+    }
+    router
+}
+
 /// Start a simulated CW Manage tenant on 127.0.0.1.
 pub async fn start(data: CwData, options: CwOptions) -> std::io::Result<Simulator> {
     let tables = data.into_tables().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let shared = Shared::new(Psa::Cw, tables);
     let port = options.port;
     let state = AppState { shared: shared.clone(), options: Arc::new(options) };
-    let p = API_PREFIX;
-    let api = Router::new()
-        .route(&format!("{p}/system/info"), get(system_info))
-        .route(
-            &format!("{p}/company/companies"),
-            get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| list(s, h, u, q, &COMPANIES, None)),
-        )
-        .route(
-            &format!("{p}/company/companies/count"),
-            get(move |s: State<AppState>, h: HeaderMap, q: Params| count(s, h, q, &COMPANIES, None)),
-        )
-        .route(
-            &format!("{p}/company/companies/types"),
-            get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| list(s, h, u, q, &COMPANY_TYPES, None)),
-        )
-        .route(
-            &format!("{p}/company/companies/statuses"),
-            get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| list(s, h, u, q, &COMPANY_STATUSES, None)),
-        )
-        .route(
-            &format!("{p}/company/companies/{{id}}"),
-            get(move |s: State<AppState>, h: HeaderMap, q: Params, id: UrlPath<String>| one(s, h, q, id, &COMPANIES)),
-        )
-        .route(&format!("{p}/company/companies/{{id}}/sites"), get(sites))
-        .route(
-            &format!("{p}/company/contacts"),
-            get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| list(s, h, u, q, &CONTACTS, None)),
-        )
-        .route(
-            &format!("{p}/company/contacts/count"),
-            get(move |s: State<AppState>, h: HeaderMap, q: Params| count(s, h, q, &CONTACTS, None)),
-        )
-        .route(
-            &format!("{p}/company/contacts/{{id}}"),
-            get(move |s: State<AppState>, h: HeaderMap, q: Params, id: UrlPath<String>| one(s, h, q, id, &CONTACTS)),
-        )
-        .route(
-            &format!("{p}/company/configurations"),
-            get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| list(s, h, u, q, &CONFIGURATIONS, None)),
-        )
-        .route(
-            &format!("{p}/company/configurations/count"),
-            get(move |s: State<AppState>, h: HeaderMap, q: Params| count(s, h, q, &CONFIGURATIONS, None)),
-        )
-        .route(
-            &format!("{p}/company/configurations/types"),
-            get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| {
-                list(s, h, u, q, &CONFIGURATION_TYPES, None)
-            }),
-        )
-        .route(
-            &format!("{p}/company/configurations/statuses"),
-            get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| {
-                list(s, h, u, q, &CONFIGURATION_STATUSES, None)
-            }),
-        )
-        .route(
-            &format!("{p}/company/configurations/{{id}}"),
-            get(move |s: State<AppState>, h: HeaderMap, q: Params, id: UrlPath<String>| {
-                one(s, h, q, id, &CONFIGURATIONS)
-            }),
-        )
-        .route(
-            &format!("{p}/finance/agreements"),
-            get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| list(s, h, u, q, &AGREEMENTS, None)),
-        )
-        .route(
-            &format!("{p}/finance/agreements/count"),
-            get(move |s: State<AppState>, h: HeaderMap, q: Params| count(s, h, q, &AGREEMENTS, None)),
-        )
-        .route(
-            &format!("{p}/finance/agreements/types"),
-            get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| list(s, h, u, q, &AGREEMENT_TYPES, None)),
-        )
-        .route(
-            &format!("{p}/service/boards"),
-            get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| list(s, h, u, q, &BOARDS, None)),
-        )
-        .route(&format!("{p}/service/boards/{{id}}/statuses"), get(board_statuses))
-        .route(
-            &format!("{p}/service/tickets"),
-            get(move |s: State<AppState>, h: HeaderMap, u: Uri, q: Params| list(s, h, u, q, &TICKETS, None)),
-        )
-        .route(
-            &format!("{p}/service/tickets/count"),
-            get(move |s: State<AppState>, h: HeaderMap, q: Params| count(s, h, q, &TICKETS, None)),
-        )
-        .route(
-            &format!("{p}/service/tickets/{{id}}"),
-            get(move |s: State<AppState>, h: HeaderMap, q: Params, id: UrlPath<String>| one(s, h, q, id, &TICKETS)),
-        )
-        .route("/login/companyinfo/{company}", get(company_info))
-        .with_state(state);
+    let mut api = Router::new()
+        .route(&format!("{API_PREFIX}/system/info"), get(system_info))
+        .route(&format!("{API_PREFIX}/company/companies/{{id}}/sites"), get(sites))
+        .route(&format!("{API_PREFIX}/service/boards/{{id}}/statuses"), get(board_statuses));
+    for (path, resource, serves) in COLLECTIONS {
+        api = collection(api, path, resource, *serves);
+    }
+    let api = api.route("/login/companyinfo/{company}", get(company_info)).with_state(state);
     Simulator::serve(shared, api, API_PREFIX, port).await
 }
 

@@ -9,6 +9,17 @@ pub(super) async fn serve(app: App, args: ServeArgs, db: &std::path::Path) -> Re
     let App { store, runtime, out } = app;
     // The console opens its own connections.
     drop(store);
+    if args.no_serve {
+        let token = console::rotate_token(db)?;
+        out.line(format!("admin token (shown once; keep it in your password manager): {token}"));
+        out.line(
+            "a console running on this database accepts only this token from now on; everyone signed in was signed out",
+        );
+        if out.json {
+            out.json(&serde_json::json!({ "admin_token": token }));
+        }
+        return Ok(exit::OK);
+    }
     let tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => Some((cert, key)),
         _ => None,

@@ -10,7 +10,7 @@ use axum::response::Redirect;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{checked, done};
+use super::{act, checked};
 use crate::console::AppState;
 use crate::console::auth::Session;
 use crate::console::error::Problem;
@@ -47,7 +47,7 @@ pub(super) async fn companies(
             tr { th { "Company" } th { "Domain" } th { "Phone" } th { "Details from" } }
             @for c in &rows {
                 tr {
-                    td { a.company-name href={ "/companies/" (c.id) } { (c.name) } @if c.archived_at.is_some() { " " span.badge { "archived" } } }
+                    td { a.company-name href={ "/companies/" (c.id) } { (views::name(&c.name)) } @if c.archived_at.is_some() { " " span.badge { "archived" } } }
                     td { (c.domain.clone().unwrap_or_default()) }
                     td { (c.phone.clone().unwrap_or_default()) }
                     td.muted { (c.source.clone().unwrap_or_else(|| "operator".into())) }
@@ -63,7 +63,7 @@ pub(super) async fn companies(
 fn card(c: &CardRow) -> Markup {
     html! {
         section.card.psa data-source=(c.integration) {
-            h3 { (c.title) " " span.muted { "from " (c.integration) " (" (c.stream) " " (c.external_id) ")" }
+            h3 { (views::name(&c.title)) " " span.muted { "from " (c.integration) " (" (c.stream) " " (c.external_id) ")" }
                 @if c.archived_at.is_some() { " " span.badge { "archived" } } }
             dl.fields { @for f in &c.fields { dt { (f.label) } dd { (f.value) } } }
         }
@@ -115,7 +115,7 @@ pub(super) async fn company(
         table {
             tr { th { "Asset" } th { "Layout" } th { "Sources" } th { "Updated" } }
             @for a in &assets {
-                tr data-layout=(a.layout) { td { a.asset-name href={ "/assets/" (a.id) } { (a.name) } } td { (a.layout) } td { (a.sources.join(", ")) } td { (when(&a.updated_at)) } }
+                tr data-layout=(a.layout) { td { a.asset-name href={ "/assets/" (a.id) } { (views::name(&a.name)) } } td { (a.layout) } td { (a.sources.join(", ")) } td { (when(&a.updated_at)) } }
             }
         }
         (pager(&format!("/companies/{id}?archived={}&", if archived { "on" } else { "" }), page, total))
@@ -146,7 +146,7 @@ pub(super) async fn asset(
     let flash = state.auth().take_flash(&session);
     let base = format!("/assets/{id}");
     let body = html! {
-        p { "Company " a href={ "/companies/" (asset.company_id) } { (asset.company) } " · layout " (asset.layout)
+        p { "Company " a href={ "/companies/" (asset.company_id) } { (views::name(&asset.company)) } " · layout " (views::name(&asset.layout))
             @if let Some(at) = &asset.archived_at { " · archived " (when(at)) } }
         h2 { "From the PSAs (read-only)" }
         @if cards.is_empty() { p.muted { "No PSA card." } }
@@ -195,14 +195,12 @@ pub(super) async fn set_field(
     Path(id): Path<i64>,
     Form(form): Form<FieldForm>,
 ) -> Redirect {
-    let outcome = state
-        .db(move |store| {
-            let (field, value) = (form.field.trim().to_string(), form.value.unwrap_or_default());
-            curation::set_field(store, id, &field, &value)?;
-            Ok(format!("{field} = {value}"))
-        })
-        .await;
-    done(&state, &session, outcome, &format!("/assets/{id}"))
+    act(&state, &session, &format!("/assets/{id}"), move |store| {
+        let value = form.value.unwrap_or_default();
+        let field = curation::set_field(store, id, &form.field, &value)?;
+        Ok(format!("{field} = {value}"))
+    })
+    .await
 }
 
 pub(super) async fn delete_field(
@@ -211,13 +209,11 @@ pub(super) async fn delete_field(
     Path(id): Path<i64>,
     Form(form): Form<FieldForm>,
 ) -> Redirect {
-    let outcome = state
-        .db(move |store| {
-            curation::unset_field(store, id, &form.field)?;
-            Ok(format!("deleted field {}", form.field.trim()))
-        })
-        .await;
-    done(&state, &session, outcome, &format!("/assets/{id}"))
+    act(&state, &session, &format!("/assets/{id}"), move |store| {
+        curation::unset_field(store, id, &form.field)?;
+        Ok(format!("deleted field {}", form.field.trim()))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -244,7 +240,7 @@ pub(super) async fn search(
             @for h in &hits {
                 tr {
                     td { (h.kind) }
-                    td { a href={ "/" (match h.kind { CardTarget::Company => "companies", CardTarget::Asset => "assets" }) "/" (h.id) } { (h.name) }
+                    td { a href={ "/" (match h.kind { CardTarget::Company => "companies", CardTarget::Asset => "assets" }) "/" (h.id) } { (views::name(&h.name)) }
                         @if h.archived { " " span.badge { "archived" } } }
                     td { (h.company.clone().unwrap_or_default()) }
                     td { (h.layout.clone().unwrap_or_default()) }

@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
-use super::done;
+use super::{act, done};
 use crate::console::AppState;
 use crate::console::auth::{self, Session};
 use crate::console::error::Problem;
 use crate::console::listen::Peer;
-use crate::console::notify::WEBHOOK_SETTING;
+use crate::console::notify::{self, WEBHOOK_SETTING};
 use crate::console::views::{self, button, csrf, status, when};
 use crate::integrations;
 use crate::settings;
@@ -55,7 +55,7 @@ fn login_markup(next: &str, error: Option<&str>) -> Markup {
                         input type="hidden" name="next" value=(next);
                         label for="token" { "Admin token" }
                         input id="token" type="password" name="token" autocomplete="current-password" required autofocus;
-                        p.hint { "Shown once when `ferry serve` first started; `ferry serve --new-token` makes a new one." }
+                        p.hint { "Shown once when `ferry serve` first started; `ferry serve --new-token --no-serve` makes a new one (this console takes it at once)." }
                         button type="submit" { "Sign in" }
                     }
                 }
@@ -80,23 +80,27 @@ pub(crate) async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
-    if !state.auth().login_allowed(peer.ip()) {
-        let mut r = (
-            StatusCode::TOO_MANY_REQUESTS,
-            login_markup(&next, Some("Too many failed sign-ins from this address; wait a minute and try again.")),
-        )
-            .into_response();
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-        return r;
+    // The token is always checked: the right one is accepted whatever
+    // others sent (see `auth`); wrong ones are counted per address.
+    let verdict = auth::verify(&state, form.token).await;
+    if let Some((status, wait)) = auth::refusal(&state, peer.ip(), verdict) {
+        let message = match verdict {
+            auth::Verdict::Busy => "Too many sign-ins are being checked right now; try again in a second.".to_string(),
+            _ if status == StatusCode::TOO_MANY_REQUESTS => format!(
+                "Too many wrong tokens from this address: wrong ones are refused for {wait} s. The admin token still works."
+            ),
+            _ => "That is not the admin token.".to_string(),
+        };
+        return auth::retry_after((status, login_markup(&next, Some(&message))).into_response(), wait);
     }
-    let check = state.clone();
-    let token = form.token;
-    let ok = tokio::task::spawn_blocking(move || check.auth().check_token(&token)).await.unwrap_or(false);
-    if !ok {
-        state.auth().login_failed(peer.ip());
-        return (StatusCode::UNAUTHORIZED, login_markup(&next, Some("That is not the admin token."))).into_response();
-    }
-    let session = state.auth().start_session();
+    let session = match verdict {
+        auth::Verdict::Admin { epoch } => state.auth().start_session(epoch),
+        _ => None,
+    };
+    let Some(session) = session else {
+        let message = "The admin token was replaced just now; sign in with the new one.";
+        return (StatusCode::UNAUTHORIZED, login_markup(&next, Some(message))).into_response();
+    };
     let mut r = Redirect::to(&next).into_response();
     if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&session.id, state.secure_cookies())) {
         r.headers_mut().insert(header::SET_COOKIE, v);
@@ -257,16 +261,14 @@ pub(crate) async fn acknowledge(
     Extension(session): Extension<Session>,
     Path(id): Path<i64>,
 ) -> Redirect {
-    let outcome = state
-        .db(move |store| {
-            if store.transaction(|tx| tx.acknowledge_notification(id))? {
-                Ok("acknowledged".to_string())
-            } else {
-                Err(Problem::not_found("open notification"))
-            }
-        })
-        .await;
-    done(&state, &session, outcome, "/")
+    act(&state, &session, "/", move |store| {
+        if store.transaction(|tx| tx.acknowledge_notification(id))? {
+            Ok("acknowledged".to_string())
+        } else {
+            Err(Problem::not_found("open notification"))
+        }
+    })
+    .await
 }
 
 pub(crate) async fn settings(
@@ -279,12 +281,25 @@ pub(crate) async fn settings(
         h2 { "Notifications" }
         p { "A scheduled sync that fails or ends partial shows on the dashboard until acknowledged. "
             "With a webhook URL it is also POSTed there as JSON (retried with backoff)." }
-        form method="post" action="/settings/webhook" {
+        p #webhook-now {
+            @match &url {
+                // Write-only, like a PSA secret: hook URLs carry their secret.
+                Some(u) => { "Webhook: " code { (notify::shown(u)) } " " span.muted { "(the rest of the URL is kept secret)" } }
+                None => { "No webhook." }
+            }
+        }
+        form method="post" action="/settings/webhook" autocomplete="off" {
             (csrf(&session))
-            label for="webhook" { "Webhook URL" }
-            input #webhook type="url" name="url" size="60" value=(url.unwrap_or_default()) placeholder="https://hooks.example.com/ferry";
+            label for="webhook" { @if url.is_some() { "Replace the webhook URL" } @else { "Webhook URL" } }
+            input #webhook type="url" name="url" size="60" required placeholder="https://hooks.example.com/ferry";
             " " button type="submit" { "Save" }
-            p.hint { "Leave empty to turn webhooks off." }
+        }
+        @if url.is_some() {
+            form method="post" action="/settings/webhook" {
+                (csrf(&session))
+                input type="hidden" name="url" value="";
+                button.secondary type="submit" { "Turn webhooks off" }
+            }
         }
     };
     Ok(views::page("Settings", &session, &flash, body))
@@ -308,21 +323,29 @@ pub(crate) async fn set_webhook(
 pub(crate) async fn save_webhook(state: &AppState, url: String) -> Result<String, Problem> {
     let url = url.trim().to_string();
     if !url.is_empty() {
+        // The URL is not echoed: it may hold a secret.
         let parsed = url::Url::parse(&url).map_err(|e| {
             Problem::bad_request(
-                format!("`{url}` is not a URL: {e}"),
+                format!("the webhook URL is not a URL: {e}"),
                 Some("e.g. https://hooks.example.com/ferry".to_string()),
             )
         })?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Problem::bad_request("the webhook must be an http or https URL", None));
+            return Err(Problem::bad_request(
+                "the webhook must be an http or https URL",
+                Some("e.g. https://hooks.example.com/ferry".to_string()),
+            ));
         }
     }
     state
         .db(move |store| {
             let value = (!url.is_empty()).then_some(url.as_str());
             store.transaction(|tx| tx.set_console_setting(WEBHOOK_SETTING, value))?;
-            Ok(if url.is_empty() { "webhook turned off".to_string() } else { format!("webhook set to {url}") })
+            Ok(if url.is_empty() {
+                "webhook turned off".to_string()
+            } else {
+                format!("webhook set to {}", notify::shown(&url))
+            })
         })
         .await
 }

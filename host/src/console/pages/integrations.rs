@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use strum::IntoEnumIterator;
 
-use super::{checked, done};
+use super::{act, checked, done};
 use crate::console::AppState;
 use crate::console::auth::Session;
 use crate::console::engine::ConfigChange;
@@ -435,7 +435,7 @@ pub(crate) async fn sync_now(
     let outcome = async {
         let n = name.clone();
         state.db(move |store| Ok(store.read().integration(&n)?)).await?;
-        state.engine().start_sync(sync_request(&name, choice))?;
+        state.engine().start_sync(sync_request(&name, choice)).await?;
         Ok(format!("{choice} sync of {name} started"))
     }
     .await;
@@ -448,29 +448,27 @@ pub(crate) async fn apply_now(
     Path(name): Path<String>,
 ) -> Redirect {
     let n = name.clone();
-    let outcome = state
-        .db(move |store| {
-            let row = store.read().integration(&n)?;
-            let report = crate::apply::apply(store, row.id)?;
-            Ok(format!("applied {n}: {} PSA companies await a decision", report.awaiting_match))
-        })
-        .await;
-    done(&state, &session, outcome, &back(&name))
+    change(&state, &session, &name, move |store, row| {
+        let report = crate::apply::apply(store, row.id)?;
+        Ok(format!("applied {n}: {} PSA companies await a decision", report.awaiting_match))
+    })
+    .await
 }
 
-/// Run a settings change on the integration's current row.
+/// A settings form of integration `name`: `f` changes it (given its
+/// current row), then back to its settings page with the outcome.
 async fn change(
     state: &AppState,
+    session: &Session,
     name: &str,
     f: impl FnOnce(&mut Store, &IntegrationRow) -> Result<String, Problem> + Send + 'static,
-) -> Result<String, Problem> {
+) -> Redirect {
     let n = name.to_string();
-    state
-        .db(move |store| {
-            let row = store.read().integration(&n)?;
-            f(store, &row)
-        })
-        .await
+    act(state, session, &back(name), move |store| {
+        let row = store.read().integration(&n)?;
+        f(store, &row)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -486,14 +484,13 @@ pub(crate) async fn add_schedule(
     Path(name): Path<String>,
     Form(form): Form<ScheduleForm>,
 ) -> Redirect {
-    let outcome = change(&state, &name, move |store, row| {
+    change(&state, &session, &name, move |store, row| {
         let mode = if checked(&form.incremental) { Mode::Incremental } else { Mode::Full };
         let tz = form.tz.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "UTC".into());
         let e = settings::add_schedule(store, row, &form.cron, tz.trim(), mode)?;
         Ok(format!("added schedule {} {} ({})", e.cron, e.tz.name(), mode.as_str()))
     })
-    .await;
-    done(&state, &session, outcome, &back(&name))
+    .await
 }
 
 #[derive(Deserialize)]
@@ -507,12 +504,11 @@ pub(crate) async fn remove_schedule(
     Path(name): Path<String>,
     Form(form): Form<NumberForm>,
 ) -> Redirect {
-    let outcome = change(&state, &name, move |store, row| {
+    change(&state, &session, &name, move |store, row| {
         let r = settings::remove_schedule(store, row, form.n)?;
         Ok(format!("removed schedule {} {} ({})", r.cron, r.tz, r.mode))
     })
-    .await;
-    done(&state, &session, outcome, &back(&name))
+    .await
 }
 
 #[derive(Deserialize)]
@@ -528,13 +524,12 @@ pub(crate) async fn preset(
     Form(form): Form<PresetForm>,
 ) -> Result<Redirect, Problem> {
     let preset: Preset = one_of("schedule preset", &form.preset)?;
-    let outcome = change(&state, &name, move |store, row| {
+    Ok(change(&state, &session, &name, move |store, row| {
         let tz = form.tz.unwrap_or_else(|| "UTC".into());
         settings::preset_schedule(store, row, preset, &tz)?;
         Ok(format!("schedule set to the {preset} preset ({tz})"))
     })
-    .await;
-    Ok(done(&state, &session, outcome, &back(&name)))
+    .await)
 }
 
 #[derive(Deserialize)]
@@ -549,7 +544,7 @@ pub(crate) async fn add_rule(
     Path(name): Path<String>,
     Form(form): Form<RuleForm>,
 ) -> Redirect {
-    let outcome = change(&state, &name, move |store, row| {
+    change(&state, &session, &name, move |store, row| {
         let options = settings::add_type_rule(store, row, &form.when_type, &form.layout)?;
         let layout = options.rules.last().map(|r| r.layout.clone()).unwrap_or_default();
         Ok(format!(
@@ -557,8 +552,7 @@ pub(crate) async fn add_rule(
             form.when_type.trim()
         ))
     })
-    .await;
-    done(&state, &session, outcome, &back(&name))
+    .await
 }
 
 pub(crate) async fn remove_rule(
@@ -567,12 +561,11 @@ pub(crate) async fn remove_rule(
     Path(name): Path<String>,
     Form(form): Form<NumberForm>,
 ) -> Redirect {
-    let outcome = change(&state, &name, move |store, row| {
+    change(&state, &session, &name, move |store, row| {
         let (r, _) = settings::remove_type_rule(store, row, form.n)?;
         Ok(format!("removed rule {} (when type is {} → {})", form.n, r.when_type, r.layout))
     })
-    .await;
-    done(&state, &session, outcome, &back(&name))
+    .await
 }
 
 /// The checkbox forms: every listed option set on or off as ticked.
@@ -582,7 +575,7 @@ pub(crate) async fn skip(
     Path(name): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Redirect {
-    let outcome = change(&state, &name, move |store, row| {
+    change(&state, &session, &name, move |store, row| {
         let mut row = row.clone();
         for what in settings::SKIP_OPTIONS {
             let on = form.iter().any(|(k, _)| k == what);
@@ -591,8 +584,7 @@ pub(crate) async fn skip(
         }
         Ok("skip options saved; they apply from the next sync or re-apply".to_string())
     })
-    .await;
-    done(&state, &session, outcome, &back(&name))
+    .await
 }
 
 pub(crate) async fn option(
@@ -601,7 +593,7 @@ pub(crate) async fn option(
     Path(name): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Redirect {
-    let outcome = change(&state, &name, move |store, row| {
+    change(&state, &session, &name, move |store, row| {
         let mut row = row.clone();
         for what in settings::OPTIONS {
             let on = form.iter().any(|(k, _)| k == what);
@@ -624,8 +616,7 @@ pub(crate) async fn option(
         }
         Ok("options saved".to_string())
     })
-    .await;
-    done(&state, &session, outcome, &back(&name))
+    .await
 }
 
 #[derive(Deserialize)]
@@ -640,12 +631,11 @@ pub(crate) async fn policy(
     Form(form): Form<PolicyForm>,
 ) -> Result<Redirect, Problem> {
     let policy: NewCompanies = one_of("policy", &form.policy)?;
-    let outcome = change(&state, &name, move |store, row| {
+    Ok(change(&state, &session, &name, move |store, row| {
         settings::set_policy(store, row, policy)?;
         Ok(format!("new PSA companies: {policy}"))
     })
-    .await;
-    Ok(done(&state, &session, outcome, &back(&name)))
+    .await)
 }
 
 #[derive(Deserialize)]
@@ -661,10 +651,9 @@ pub(crate) async fn stage(
     Form(form): Form<StageForm>,
 ) -> Result<Redirect, Problem> {
     let stage: Stage = one_of("stage", &form.stage)?;
-    let outcome = change(&state, &name, move |store, row| {
+    Ok(change(&state, &session, &name, move |store, row| {
         settings::map_stage(store, row, stage, std::slice::from_ref(&form.status))?;
         Ok(format!("{} → {stage}; re-apply to re-map synced tickets", form.status))
     })
-    .await;
-    Ok(done(&state, &session, outcome, &back(&name)))
+    .await)
 }

@@ -80,20 +80,20 @@ pub(crate) async fn list(
             input #rest type="checkbox" name="create_rest"; label.check for="rest" { "and create a company for the rest" }
             button type="submit" { "Decide in bulk" }
         }
-        datalist #companies { @for (id, c) in &companies { option value={ "#" (id) } { (c) } } }
+        datalist #companies { @for (id, c) in &companies { option value={ "#" (id) } { (crate::text::visible(c)) } } }
         table {
             tr { th { "PSA company" } th { "PSA id" } th { "State" } th { "Documentation company" } th { "Score" } th { "Reason" } th { "Decide" } }
             @for v in &rows {
                 tr data-ext=(v.external_id) {
-                    td.psa-name { (v.psa_name) }
+                    td.psa-name { (views::visible_name(&v.psa_name)) }
                     td { (v.external_id) }
                     td { (status(v.state.as_str())) @if v.merged { " (merged)" } }
                     td { @match (v.company_id, &v.company) {
-                        (Some(id), Some(c)) => { a href={ "/companies/" (id) } { (c) } },
+                        (Some(id), Some(c)) => { a href={ "/companies/" (id) } { (views::visible_name(c)) } },
                         _ => { "–" }
                     } }
                     td { @if let Some(s) = v.score { (format!("{:.0}%", s * 100.0)) } }
-                    td.muted { (v.reason.clone().unwrap_or_default()) }
+                    td.muted { (views::visible_name(v.reason.as_deref().unwrap_or_default())) }
                     td {
                         form.actions method="post" action={ (base) "/decide" } {
                             (csrf(&session))
@@ -201,6 +201,15 @@ pub(crate) async fn bulk(
     let outcome = state
         .db(move |store| {
             let integration = store.read().integration(&n)?;
+            // The form takes percent; the library's error would speak 0..1.
+            if let Some(t) = form.threshold
+                && !(0.0..=100.0).contains(&t)
+            {
+                return Err(Problem::bad_request(
+                    format!("threshold {t}% is outside 0–100%"),
+                    Some("give a percentage, e.g. 90".to_string()),
+                ));
+            }
             let threshold = form.threshold.map(|t| t / 100.0);
             let plan = companies::auto(store, &integration, threshold, checked(&form.create_rest), false)?;
             apply::apply(store, integration.id)?;

@@ -61,16 +61,50 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/runs", get(runs::list))
         .route("/runs/{id}", get(runs::show))
         .route("/tickets", get(runs::tickets))
+        .fallback(unknown_page)
 }
 
-/// After a form: the outcome as a message on the next page, then back.
+/// Any other path: the console's 404 page — or the API's JSON 404 for a
+/// path under `/api/` the API router does not see (`/api/v1/` itself).
+async fn unknown_page(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        let problem = Problem::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("no API call at {}", uri.path()),
+            Some("docs/api.md lists every call under /api/v1".to_string()),
+        );
+        return (problem.status, axum::Json(problem.json())).into_response();
+    }
+    Problem::not_found("page").into_response()
+}
+
+/// After a form: the outcome as a message on the next page, then back —
+/// or to the dashboard when what the form was about does not exist (its
+/// page would be a 404 that shows no message).
 pub(super) fn done(state: &AppState, session: &Session, outcome: Result<String, Problem>, back: &str) -> Redirect {
-    let flash = match outcome {
-        Ok(message) => Flash { ok: true, message, hint: None },
-        Err(p) => Flash { ok: false, message: p.message, hint: p.hint },
+    let (flash, back) = match outcome {
+        Ok(message) => (Flash { ok: true, message, hint: None }, back),
+        Err(p) => {
+            let back = if p.status == axum::http::StatusCode::NOT_FOUND { "/" } else { back };
+            (Flash { ok: false, message: p.message, hint: p.hint }, back)
+        }
     };
     state.auth().flash(session, flash);
     Redirect::to(back)
+}
+
+/// A form that changes something: run `f` on the web connection, then
+/// back to `back` with its outcome as the next page's message (see
+/// [`done`]). Every page's change handler is this plus its own closure.
+pub(super) async fn act(
+    state: &AppState,
+    session: &Session,
+    back: &str,
+    f: impl FnOnce(&mut crate::store::Store) -> Result<String, Problem> + Send + 'static,
+) -> Redirect {
+    let outcome = state.db(f).await;
+    done(state, session, outcome, back)
 }
 
 /// A checkbox's value in a form.

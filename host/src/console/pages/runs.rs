@@ -163,7 +163,7 @@ pub(super) async fn tickets(
             tr { th { "#" } th { "Company" } th { "Subject" } th { "Status" } th { "Stage" } th { "Updated" } }
             @for t in &rows {
                 tr {
-                    td { (t.number) } td { a href={ "/companies/" (t.company_id) } { (t.company) } } td { (t.subject) }
+                    td { (t.number) } td { a href={ "/companies/" (t.company_id) } { (views::name(&t.company)) } } td { (views::name(&t.subject)) }
                     td { (t.status) @if t.closed { " " span.badge { "closed" } } }
                     td { (stepper(t.stage)) }
                     td { (t.updated_at.as_deref().map(when).unwrap_or_default()) }
