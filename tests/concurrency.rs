@@ -150,21 +150,32 @@ fn a_sync_killed_with_four_streams_in_flight_resumes_each_exactly() {
     assert_eq!(want["status"], "succeeded", "{want:#}");
     let lookups = lookups_requests(&sim, "/customers");
 
-    // The default concurrency (4) reads Syncro's four streams at once. Eight
-    // requests after lookups go through, then every one waits: the kill
-    // lands with each stream mid-listing, one read in flight each.
+    // Syncro's four streams at once, with room in flight for a read ahead
+    // (8 pages) beside the other streams' reads: 16 requests. Four requests
+    // after lookups go through (fewer than any stream's pages), then every
+    // one waits: the kill lands with each stream mid-listing and a read in
+    // flight (a read ahead holds several pages of one stream: what counts
+    // is that every stream has one). With 4 in flight, one stream's read
+    // ahead may take every slot first, and the others wait their turn.
     let ferry = patient();
     ferry.add_syncro("acme", &sim);
-    sim.hold_after(lookups + 8);
+    set_concurrency(&ferry, "acme", 16);
+    sim.hold_after(lookups + 4);
     let mut child =
         ferry.command(&["sync", "acme"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
-    let in_flight = wait_for(LIMIT, || sim.held() >= 4);
+    let streams_held = || {
+        let mut paths = sim.held_paths();
+        paths.dedup();
+        paths.len()
+    };
+    let in_flight = wait_for(LIMIT, || streams_held() >= 4);
     let checkpoints = || ferry.count("SELECT COUNT(*) FROM stream_state WHERE cursor IS NOT NULL");
     // A stream whose second request went out has committed its first page.
     let checkpointed = in_flight && wait_for(LIMIT, || checkpoints() >= 1);
+    let held = sim.held_paths();
     kill(&mut child);
     sim.set_faults(Faults::default());
-    assert!(in_flight, "four streams were in flight (requests held: {})", sim.held());
+    assert!(in_flight, "four streams were in flight (requests held: {held:?})");
     assert!(checkpointed, "a stream had committed a page");
     assert_eq!(integrity(&ferry), "ok");
     assert_eq!(ferry.count("SELECT COUNT(*) FROM assets"), 0, "nothing applied by the killed run");

@@ -64,6 +64,8 @@ pub(crate) struct Shared {
     pub(crate) revision: AtomicU32,
     /// Requests waiting at the `hold_after` gate.
     pub(crate) held: AtomicU32,
+    /// The paths of the requests waiting at the gate, one entry each.
+    pub(crate) held_paths: Mutex<Vec<String>>,
     /// Simulated round trip; kept apart from the faults, which tests
     /// replace wholesale.
     pub(crate) latency: Mutex<Latency>,
@@ -104,6 +106,7 @@ impl Shared {
             resets: AtomicU32::new(0),
             revision: AtomicU32::new(0),
             held: AtomicU32::new(0),
+            held_paths: Mutex::new(Vec::new()),
             latency: Mutex::new(Latency::default()),
             arrivals: AtomicU64::new(0),
             in_flight: AtomicU32::new(0),
@@ -261,6 +264,14 @@ impl Simulator {
         self.shared.held.load(Ordering::SeqCst)
     }
 
+    /// The paths of the requests waiting at the hold gate now, sorted, one
+    /// entry per request: which streams have a read in flight.
+    pub fn held_paths(&self) -> Vec<String> {
+        let mut paths = self.shared.held_paths.lock().map(|p| p.clone()).unwrap_or_default();
+        paths.sort();
+        paths
+    }
+
     /// The most API requests this simulator was answering at once since it
     /// started or since [`Simulator::reset_max_in_flight`].
     pub fn max_in_flight(&self) -> u32 {
@@ -386,11 +397,19 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, request: Request, next: 
         (verdict, faults.delay_ms, faults.malformed_json, faults.truncated_json, hold)
     };
     if hold {
+        if let Ok(mut paths) = shared.held_paths.lock() {
+            paths.push(path.clone());
+        }
         shared.held.fetch_add(1, Ordering::SeqCst);
         while shared.faults().hold_after.is_some() {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         shared.held.fetch_sub(1, Ordering::SeqCst);
+        if let Ok(mut paths) = shared.held_paths.lock()
+            && let Some(at) = paths.iter().position(|p| *p == path)
+        {
+            paths.remove(at);
+        }
     }
     if delay > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;

@@ -355,6 +355,13 @@ impl HttpGate {
     /// answer in their order. The gate's slots bound how many are on the
     /// wire at once, together with every other request of the integration.
     /// A batch longer than [`MAX_BATCH`] is refused whole, nothing sent.
+    ///
+    /// A 401 to one request ends the batch at once: the PSA refused the
+    /// credentials every request of it carries, and a run-stopping refusal
+    /// must reach the connector (and stop the run) without waiting for
+    /// requests that may hang until the timeout. Each request not answered
+    /// by then is answered with a copy of that 401, marked with
+    /// [`CANCELLED_HEADER`], without being sent or awaited any further.
     pub async fn send_batch(&self, requests: Vec<OutboundRequest>) -> Vec<Result<OutboundResponse, HttpFailure>> {
         if requests.len() > MAX_BATCH {
             let why = format!(
@@ -363,7 +370,34 @@ impl HttpGate {
             );
             return requests.iter().map(|_| Err(HttpFailure::Other(why.clone()))).collect();
         }
-        futures_util::future::join_all(requests.into_iter().map(|r| self.send(r))).await
+        let count = requests.len();
+        let mut pending: futures_util::stream::FuturesUnordered<_> =
+            requests.into_iter().enumerate().map(|(i, r)| async move { (i, self.send(r).await) }).collect();
+        let mut answers: Vec<Option<Result<OutboundResponse, HttpFailure>>> = (0..count).map(|_| None).collect();
+        let mut refusal = None;
+        while let Some((i, answer)) = futures_util::StreamExt::next(&mut pending).await {
+            if let Ok(resp) = &answer
+                && resp.status == 401
+            {
+                refusal = Some(resp.clone());
+            }
+            answers[i] = Some(answer);
+            if refusal.is_some() {
+                break;
+            }
+        }
+        // The requests still pending are dropped here: their slots free, the
+        // ones on the wire abandoned.
+        drop(pending);
+        answers
+            .into_iter()
+            .map(|answer| match (answer, &refusal) {
+                (Some(answer), _) => answer,
+                (None, Some(refused)) => Ok(cancelled_by(refused)),
+                // Unreachable: the loop ends early only on a refusal.
+                (None, None) => Err(HttpFailure::Other("the batch ended before this request was answered".into())),
+            })
+            .collect()
     }
 
     /// Count one request against the run's budget, unless it is spent.
@@ -437,6 +471,22 @@ impl HttpGate {
         let jitter = 0.5 + rand::random::<f64>() * 0.5;
         exp.mul_f64(jitter).min(self.policy.max_retry_wait)
     }
+}
+
+/// The header on an answer Ferry gave for a request of a batch it stopped
+/// waiting for, because another request of the batch was refused with 401
+/// ([`HttpGate::send_batch`]).
+pub const CANCELLED_HEADER: &str = "ferry-batch-cancelled";
+
+/// The answer to a request cancelled by `refused` (a 401 to another
+/// request of its batch): that refusal, marked as not this request's own.
+fn cancelled_by(refused: &OutboundResponse) -> OutboundResponse {
+    let mut answer = refused.clone();
+    answer.headers.push((
+        CANCELLED_HEADER.to_string(),
+        "another request of this batch was refused with HTTP 401; this one was not awaited".to_string(),
+    ));
+    answer
 }
 
 /// `rate` counted over `window` instead: the allowance scaled down (at

@@ -62,6 +62,11 @@ async fn hold(State(seen): State<Arc<Seen>>) -> &'static str {
     "held"
 }
 
+async fn refused(State(seen): State<Arc<Seen>>) -> (axum::http::StatusCode, &'static str) {
+    seen.received.fetch_add(1, Ordering::SeqCst);
+    (axum::http::StatusCode::UNAUTHORIZED, "token revoked")
+}
+
 struct Server {
     base: String,
     seen: Arc<Seen>,
@@ -81,6 +86,7 @@ async fn server() -> Server {
         .route("/slow", get(slow))
         .route("/big", get(big))
         .route("/hold", get(hold))
+        .route("/refused", get(refused))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -223,4 +229,42 @@ async fn a_batch_longer_than_the_cap_is_refused_whole() {
     assert_eq!(results.len(), MAX_BATCH + 1);
     assert!(results.iter().all(|r| matches!(r, Err(HttpFailure::Other(why)) if why.contains("at most 64"))));
     assert_eq!(s.seen.received.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_401_ends_the_batch_without_waiting_for_the_requests_still_held() {
+    let s = server().await;
+    let g = gate(&s, None, HttpPolicy::default()).with_in_flight(4);
+    // Two held forever (the test never releases them), the refusal, and one
+    // that waits for a slot behind them.
+    let batch = vec![
+        get_req(format!("{}/hold", s.base)),
+        get_req(format!("{}/hold", s.base)),
+        get_req(format!("{}/refused", s.base)),
+        get_req(format!("{}/fast", s.base)),
+        get_req(format!("{}/hold", s.base)),
+    ];
+    let results = tokio::time::timeout(Duration::from_secs(20), g.send_batch(batch))
+        .await
+        .expect("a 401 must end the batch, not wait for the held requests");
+    assert_eq!(results.len(), 5);
+    let refusal = results[2].as_ref().expect("the refusal itself");
+    assert_eq!(refusal.status, 401);
+    assert!(!refusal.headers.iter().any(|(k, _)| k == CANCELLED_HEADER), "the refused request's own answer");
+    for i in [0, 1, 4] {
+        let answer = results[i].as_ref().expect("a cancelled request answers as the refusal");
+        assert_eq!((answer.status, answer.body.as_slice()), (401, b"token revoked".as_slice()), "request {i}");
+        assert!(answer.headers.iter().any(|(k, _)| k == CANCELLED_HEADER), "request {i} is marked cancelled");
+    }
+    // `/fast` may or may not have been answered before the 401 came back.
+    match &results[3] {
+        Ok(r) if r.status == 200 => assert_eq!(r.body, b"fast"),
+        Ok(r) => assert!(r.status == 401 && r.headers.iter().any(|(k, _)| k == CANCELLED_HEADER), "{r:?}"),
+        Err(e) => panic!("request 3: {e}"),
+    }
+    // The abandoned requests gave their slots back.
+    let after = tokio::time::timeout(Duration::from_secs(20), g.send(get_req(format!("{}/fast", s.base))))
+        .await
+        .expect("slots freed");
+    assert_eq!(body(&after), "fast");
 }

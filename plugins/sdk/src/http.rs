@@ -175,6 +175,12 @@ pub const MAX_BATCH: usize = 64;
 /// sub-resources of one page of records, the next numbered pages once the
 /// total is known. Lists longer than [`MAX_BATCH`] go as several batches,
 /// one after the other.
+///
+/// A 401 to one request ends its batch at once: every request not answered
+/// yet gets a copy of that 401 (marked with the header
+/// `ferry-batch-cancelled`), so a revoked key stops the run without waiting
+/// for requests that hang, and a connector's handling of 401 applies to
+/// each.
 pub fn send_batch(requests: Vec<Request>) -> Vec<Result<Response, ConnectorError>> {
     let wire: Vec<WireRequest> = requests
         .into_iter()

@@ -95,7 +95,9 @@ pub struct Span<T> {
 /// taken in order and the listing ends at the first page that says it is
 /// the last (by the count it gives, or by being empty); a page that fails
 /// after the first returns the pages before it, with the cursor at the
-/// failed one, so the next read meets the failure first.
+/// failed one, so the next read meets the failure first, unless the failure
+/// ends the run or the call (unauthorized, token expired, invalid config,
+/// unreachable): that one is returned at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadAhead {
     pub page: PageNumber,
@@ -173,7 +175,7 @@ impl ReadAhead {
         for (page, answer) in pages.into_iter().zip(answers) {
             let numbered = match answer.and_then(|response| parse(page, response)) {
                 Ok(numbered) => numbered,
-                Err(e) if page == self.page => return Err(e),
+                Err(e) if page == self.page || ends_the_call(&e) => return Err(e),
                 // The pages before it stand, and the cursor already names
                 // this one: the next read starts with it.
                 Err(_) => return Ok(span),
@@ -188,6 +190,21 @@ impl ReadAhead {
         }
         Ok(span)
     }
+}
+
+/// An error that stops the run (refused credentials, a wrong setting, a PSA
+/// out of reach) or asks Ferry to call again (an expired token): returned
+/// at once from any page of a read ahead, since a next read would only
+/// meet it again, or wait for requests that will not be answered. The
+/// pages before it are read again when the listing resumes.
+fn ends_the_call(e: &ConnectorError) -> bool {
+    matches!(
+        e,
+        ConnectorError::Unauthorized(_)
+            | ConnectorError::TokenExpired(_)
+            | ConnectorError::InvalidConfig(_)
+            | ConnectorError::Unreachable(_)
+    )
 }
 
 /// A positive decimal number written as `next` writes it (no sign, no
@@ -378,6 +395,43 @@ mod tests {
         let span = read("page:2/6").unwrap();
         assert_eq!((span.items, span.next.as_deref()), (vec![2], Some("page:3/6")));
         assert!(matches!(read("page:3/6"), Err(ConnectorError::BadResponse(m)) if m.contains("page 3")));
+    }
+
+    /// A refusal that stops the run is not deferred to the next read (which
+    /// might wait on requests that are never answered): the read fails at
+    /// once, whichever page met it, and the pages before it are read again
+    /// when the listing resumes.
+    #[test]
+    fn a_page_refused_after_the_first_fails_the_read_at_once() {
+        use crate::bindings::ferry::connector::http::Method;
+        use crate::testing::{FakeHttp, Reply};
+        let page = |p: u32| Reply::json(200, format!(r#"{{"items":[{p}],"total_pages":6}}"#));
+        let http = FakeHttp::new()
+            .on(Method::Get, "https://h.example/x?page=2", page(2))
+            .on(Method::Get, "https://h.example/x?page=3", page(3))
+            .on(Method::Get, "https://h.example/x?page=4", Reply::json(401, "{}"))
+            .on(Method::Get, "https://h.example/x?page=5", Reply::json(500, "{}"));
+        // (A failure that does not end the run still waits for the next
+        // read: `a_page_failing_after_the_first_ends_the_read_before_it`.)
+        let _installed = http.install();
+        let read = |cursor: &str| {
+            ReadAhead::from_cursor(Some(cursor)).unwrap().read(
+                4,
+                None,
+                |p| crate::http::Request::get(format!("https://h.example/x?page={}", p.0)),
+                |p, r| match r.status {
+                    401 => Err(ConnectorError::Unauthorized(format!("page {}", p.0))),
+                    200 => {
+                        let v: serde_json::Value = r.json("x")?;
+                        let items = v["items"].as_array().unwrap().iter().filter_map(|i| i.as_u64()).collect();
+                        Ok(NumberedPage { items, total_pages: v["total_pages"].as_u64(), total: None })
+                    }
+                    s => Err(bad_response(format!("page {} HTTP {s}", p.0))),
+                },
+            )
+        };
+        // Pages 2 and 3 came back, page 5 failed too: the refusal wins.
+        assert!(matches!(read("page:2/6"), Err(ConnectorError::Unauthorized(m)) if m == "page 4"));
     }
 
     #[test]
