@@ -194,7 +194,7 @@ impl HostState {
     /// The host side of `http.send`, shared by every contract version.
     pub(super) async fn http_send(&mut self, outbound: OutboundRequest) -> Result<OutboundResponse, HttpFailure> {
         self.whereabouts.in_http.store(true, Ordering::SeqCst);
-        let result = self.gate.send(outbound).await;
+        let result = self.gate.send_on_task(outbound).await;
         self.whereabouts.in_http.store(false, Ordering::SeqCst);
         result.map_err(|failure| self.scrubbed(failure))
     }

@@ -362,7 +362,10 @@ impl HttpGate {
     /// requests that may hang until the timeout. Each request not answered
     /// by then is answered with a copy of that 401, marked with
     /// [`CANCELLED_HEADER`], without being sent or awaited any further.
-    pub async fn send_batch(&self, requests: Vec<OutboundRequest>) -> Vec<Result<OutboundResponse, HttpFailure>> {
+    pub async fn send_batch(
+        self: &Arc<Self>,
+        requests: Vec<OutboundRequest>,
+    ) -> Vec<Result<OutboundResponse, HttpFailure>> {
         if requests.len() > MAX_BATCH {
             let why = format!(
                 "a batch of {} requests is refused: at most {MAX_BATCH} per batch (nothing was sent)",
@@ -371,8 +374,14 @@ impl HttpGate {
             return requests.iter().map(|_| Err(HttpFailure::Other(why.clone()))).collect();
         }
         let count = requests.len();
-        let mut pending: futures_util::stream::FuturesUnordered<_> =
-            requests.into_iter().enumerate().map(|(i, r)| async move { (i, self.send(r).await) }).collect();
+        let mut pending: futures_util::stream::FuturesUnordered<_> = requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let sent = self.send_on_task(r);
+                async move { (i, sent.await) }
+            })
+            .collect();
         let mut answers: Vec<Option<Result<OutboundResponse, HttpFailure>>> = (0..count).map(|_| None).collect();
         let mut refusal = None;
         while let Some((i, answer)) = futures_util::StreamExt::next(&mut pending).await {
@@ -398,6 +407,20 @@ impl HttpGate {
                 (None, None) => Err(HttpFailure::Other("the batch ended before this request was answered".into())),
             })
             .collect()
+    }
+
+    /// [`HttpGate::send`] on a task of its own, so the request goes on
+    /// (waits for its slot and the window, is sent, its body read, retried)
+    /// while the thread that asked is busy: a connector's call runs on the
+    /// sync's thread, and while it or Ferry works through one page, the
+    /// requests of the other streams and of a batch must not wait for that
+    /// thread to look at them. Dropping the answer's future abandons the
+    /// request (its task is aborted and its slot freed), as dropping
+    /// `send` would.
+    pub fn send_on_task(self: &Arc<Self>, req: OutboundRequest) -> OnTask {
+        let gate = self.clone();
+        let task = async move { gate.send(req).await };
+        OnTask(tokio::spawn(tracing::Instrument::instrument(task, tracing::Span::current())))
     }
 
     /// Count one request against the run's budget, unless it is spent.
@@ -470,6 +493,28 @@ impl HttpGate {
         let exp = base.saturating_mul(1u32 << attempt.min(10));
         let jitter = 0.5 + rand::random::<f64>() * 0.5;
         exp.mul_f64(jitter).min(self.policy.max_retry_wait)
+    }
+}
+
+/// A request sent by [`HttpGate::send_on_task`]: its answer, and the task
+/// aborted if the answer is no longer wanted.
+pub struct OnTask(tokio::task::JoinHandle<Result<OutboundResponse, HttpFailure>>);
+
+impl std::future::Future for OnTask {
+    type Output = Result<OutboundResponse, HttpFailure>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
+            Ok(answer) => answer,
+            Err(e) if e.is_panic() => Err(HttpFailure::Other("sending the request failed inside Ferry".into())),
+            Err(_) => Err(HttpFailure::Other("the run is ending".into())),
+        })
+    }
+}
+
+impl Drop for OnTask {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -126,7 +126,7 @@ async fn until(what: &str, done: impl Fn() -> bool) {
 #[tokio::test]
 async fn results_come_in_the_order_of_the_requests_each_checked_against_the_allowlist() {
     let s = server().await;
-    let g = gate(&s, None, HttpPolicy::default());
+    let g = Arc::new(gate(&s, None, HttpPolicy::default()));
     let batch = vec![
         get_req(format!("{}/slow", s.base)),
         get_req("http://elsewhere.example/x".into()),
@@ -146,7 +146,7 @@ async fn results_come_in_the_order_of_the_requests_each_checked_against_the_allo
 #[tokio::test]
 async fn a_failing_request_fails_only_its_own_result() {
     let s = server().await;
-    let g = gate(&s, None, HttpPolicy { max_response_bytes: 10, ..HttpPolicy::default() });
+    let g = Arc::new(gate(&s, None, HttpPolicy { max_response_bytes: 10, ..HttpPolicy::default() }));
     let batch = vec![
         get_req(format!("{}/fast", s.base)),
         get_req(format!("{}/big", s.base)),
@@ -210,7 +210,7 @@ async fn a_batch_never_goes_past_the_rate_limiters_window() {
 #[tokio::test]
 async fn concurrent_requests_never_overrun_the_runs_budget() {
     let s = server().await;
-    let g = gate(&s, None, HttpPolicy { request_budget: 3, ..HttpPolicy::default() }).with_in_flight(2);
+    let g = Arc::new(gate(&s, None, HttpPolicy { request_budget: 3, ..HttpPolicy::default() }).with_in_flight(2));
     let batch: Vec<OutboundRequest> = (0..6).map(|_| get_req(format!("{}/fast", s.base))).collect();
     let results = g.send_batch(batch).await;
     let sent = results.iter().filter(|r| r.is_ok()).count();
@@ -223,7 +223,7 @@ async fn concurrent_requests_never_overrun_the_runs_budget() {
 #[tokio::test]
 async fn a_batch_longer_than_the_cap_is_refused_whole() {
     let s = server().await;
-    let g = gate(&s, None, HttpPolicy::default());
+    let g = Arc::new(gate(&s, None, HttpPolicy::default()));
     let batch: Vec<OutboundRequest> = (0..=MAX_BATCH).map(|_| get_req(format!("{}/fast", s.base))).collect();
     let results = g.send_batch(batch).await;
     assert_eq!(results.len(), MAX_BATCH + 1);
@@ -234,7 +234,7 @@ async fn a_batch_longer_than_the_cap_is_refused_whole() {
 #[tokio::test]
 async fn a_401_ends_the_batch_without_waiting_for_the_requests_still_held() {
     let s = server().await;
-    let g = gate(&s, None, HttpPolicy::default()).with_in_flight(4);
+    let g = Arc::new(gate(&s, None, HttpPolicy::default()).with_in_flight(4));
     // Two held forever (the test never releases them), the refusal, and one
     // that waits for a slot behind them.
     let batch = vec![

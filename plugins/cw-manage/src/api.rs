@@ -16,10 +16,11 @@ const ACCEPT: &str = "application/vnd.connectwise.com+json; version=2025.8";
 /// CW's maximum page size.
 const PAGE_SIZE: &str = "1000";
 /// Companies per `sites` page: each costs one request for its sites, and
-/// their first pages go in one `send-batch`, so a page is as large as a
-/// batch may be (the contract's cap, 64): fewer pages, fewer round trips
-/// spent on the page of company ids that has to come first.
-const SITES_BATCH: &str = "64";
+/// their first pages go in one `send-batch` together with the request for
+/// the next page's company ids, so a page is one batch as large as the
+/// contract allows (64 requests) and costs one round trip's wait, the ids
+/// of the next page included.
+const SITES_PER_PAGE: usize = 63;
 
 /// A list endpoint with the security-role module that guards it.
 struct Endpoint {
@@ -141,6 +142,60 @@ pub fn since_condition(since: &str) -> Result<String, ConnectorError> {
         return Err(bad_response(format!("`since` must be a UTC RFC 3339 time, got `{t}`")));
     }
     Ok(format!("lastUpdated > [{}Z]", &t[..19]))
+}
+
+/// Where a `sites` listing stands: after a company id (the next page's ids
+/// still to be asked for), or with the next page's company ids in hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SitesCursor {
+    After(u64),
+    Ids(Vec<u64>),
+}
+
+impl SitesCursor {
+    /// Only the spellings [`SitesCursor::render`] writes are cursors: Ferry
+    /// refuses a repeated cursor by comparing strings, so one position must
+    /// have one spelling.
+    fn parse(cursor: Option<&str>) -> Result<SitesCursor, ConnectorError> {
+        let Some(c) = cursor else { return Ok(SitesCursor::After(0)) };
+        let bad = || bad_response(format!("cursor `{}` is not a sites cursor", c.chars().take(80).collect::<String>()));
+        if let Some(n) = c.strip_prefix("after:") {
+            return canonical_id(n).map(SitesCursor::After).ok_or_else(bad);
+        }
+        let list = c.strip_prefix("ids:").ok_or_else(bad)?;
+        let mut ids: Vec<u64> = Vec::new();
+        for part in list.split(',') {
+            let id = canonical_id(part).ok_or_else(bad)?;
+            if ids.last().is_some_and(|prev| *prev >= id) || ids.len() == SITES_PER_PAGE {
+                return Err(bad());
+            }
+            ids.push(id);
+        }
+        Ok(SitesCursor::Ids(ids))
+    }
+
+    fn render(&self) -> String {
+        match self {
+            SitesCursor::After(after) => format!("after:{after}"),
+            SitesCursor::Ids(ids) => {
+                let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+                format!("ids:{}", list.join(","))
+            }
+        }
+    }
+}
+
+/// A decimal id as `render` writes it: digits, no sign, no leading zero
+/// (0 itself allowed).
+fn canonical_id(n: &str) -> Option<u64> {
+    let ok = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n == "0" || !n.starts_with('0'));
+    if ok { n.parse().ok() } else { None }
+}
+
+/// An error that stops the run whichever request met it: returned at once
+/// rather than deferred to the next page.
+fn ends_the_run(e: &ConnectorError) -> bool {
+    matches!(e, ConnectorError::Unauthorized(_) | ConnectorError::InvalidConfig(_) | ConnectorError::Unreachable(_))
 }
 
 fn and(a: Option<&str>, b: Option<&str>) -> Option<String> {
@@ -273,38 +328,46 @@ impl Api {
     }
 
     /// Sites live under each company; there is no global list. A page is
-    /// the sites of the next batch of companies (by id), and the cursor is
-    /// the last company id done, so cursors only move forward.
+    /// the sites of the next companies by id (at most [`SITES_PER_PAGE`]).
     ///
-    /// The first sites page of every company of the batch is asked for in
-    /// one `send-batch` (contract 0.4), so a page costs about one round trip
-    /// instead of one per company.
+    /// The first sites page of every company of the page and the ids of the
+    /// companies of the next page (`id >` the last one) are asked for in one
+    /// `send-batch` (contract 0.4), so a page costs one round trip's wait,
+    /// not one per company, and no round trip is spent on ids alone except
+    /// on the first page. The cursor carries the next page's company ids
+    /// (`ids:7,9,12`); should that request fail in a way that does not end
+    /// the run, the cursor is the last company done (`after:12`) and the
+    /// next read asks for the ids again. Cursors only move forward: the ids
+    /// a cursor carries are all above the page's last.
     ///
     /// Each company costs one request, so an incremental read (`since`, a
     /// CW condition) reads the sites of companies changed since only (new
     /// ones included); a site edited on an unchanged company waits for the
     /// next full read.
     pub fn sites(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let after: u64 = match cursor {
-            None => 0,
-            Some(c) => c
-                .strip_prefix("after:")
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| bad_response(format!("cursor `{c}` is not a sites cursor")))?,
+        let ids = match SitesCursor::parse(cursor)? {
+            SitesCursor::After(after) => {
+                let resp = self.company_ids_request(after, since).send();
+                self.company_ids(resp, after)?
+            }
+            SitesCursor::Ids(ids) => ids,
         };
-        let condition = and(Some(&format!("id > {after}")), since).unwrap_or_default();
-        let query =
-            [("fields", "id"), ("orderBy", "id asc"), ("pageSize", SITES_BATCH), ("conditions", condition.as_str())];
-        let resp = self.get(COMPANIES.path, &query, "companies (for their sites)", SITES_MODULE)?;
-        let companies: Vec<OrDefault<IdOnly>> = resp.json("companies for sites")?;
-        let ids: Vec<u64> = de::entries(companies).into_iter().filter_map(|c| c.id).collect();
-        // The first sites page of every company at once (one batch, sent
-        // concurrently by Ferry); the rare further pages one by one. Taken
-        // in company order, so records, errors and their order are what
-        // reading them one at a time gave.
-        let first_pages = send_batch(ids.iter().map(|id| self.sites_request(*id, PageNumber(1))).collect());
+        let last = ids.last().copied();
+        let mut requests: Vec<Request> = ids.iter().map(|id| self.sites_request(*id, PageNumber(1))).collect();
+        let ask_next = match last {
+            Some(last) if ids.len() == SITES_PER_PAGE => {
+                requests.push(self.company_ids_request(last, since));
+                true
+            }
+            _ => false,
+        };
+        // Sent concurrently by Ferry; the rare further sites pages one by
+        // one. Taken in company order, so records, errors and their order
+        // are what reading them one at a time gave.
+        let mut answers = send_batch(requests);
+        let next_ids = if ask_next { answers.pop() } else { None };
         let mut records = Vec::new();
-        for (id, first) in ids.iter().zip(first_pages) {
+        for (id, first) in ids.iter().zip(answers) {
             let mut page = PageNumber(1);
             let mut answer = Some(first);
             loop {
@@ -322,12 +385,46 @@ impl Api {
                 }
             }
         }
-        let full = ids.len().to_string() == SITES_BATCH;
-        let next = match ids.last() {
-            Some(last) if full => Some(format!("after:{last}")),
+        let next = match (next_ids, last) {
+            (Some(answer), Some(last)) => match self.company_ids(answer, last) {
+                Ok(next) if next.is_empty() => None,
+                Ok(next) => Some(SitesCursor::Ids(next).render()),
+                Err(e) if ends_the_run(&e) => return Err(e),
+                Err(e) => {
+                    ferry_sdk::log::warn(&format!("the next companies for sites: {e}; asked again on the next page"));
+                    Some(SitesCursor::After(last).render())
+                }
+            },
             _ => None,
         };
         Ok(Page { records: Records::Sites(records), next, total: None })
+    }
+
+    /// The request for the ids of the next [`SITES_PER_PAGE`] companies
+    /// after company `after` (changed since `since`, if given).
+    fn company_ids_request(&self, after: u64, since: Option<&str>) -> Request {
+        let condition = and(Some(&format!("id > {after}")), since).unwrap_or_default();
+        let page_size = SITES_PER_PAGE.to_string();
+        self.client.request(Method::Get, COMPANIES.path).query(&[
+            ("fields", "id"),
+            ("orderBy", "id asc"),
+            ("pageSize", page_size.as_str()),
+            ("conditions", condition.as_str()),
+        ])
+    }
+
+    /// The company ids of an answer to [`Api::company_ids_request`]: those
+    /// above `after`, ascending, each once (a PSA that ignored the
+    /// condition or the order cannot make the listing go back or repeat).
+    fn company_ids(&self, answer: Result<Response, ConnectorError>, after: u64) -> Result<Vec<u64>, ConnectorError> {
+        let resp = answer.and_then(|r| ok_or_classify(r, "companies (for their sites)", SITES_MODULE))?;
+        let companies: Vec<OrDefault<IdOnly>> = resp.json("companies for sites")?;
+        let mut ids: Vec<u64> =
+            de::entries(companies).into_iter().filter_map(|c| c.id).filter(|id| *id > after).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.truncate(SITES_PER_PAGE);
+        Ok(ids)
     }
 
     /// Reference lists, one per page; ticket statuses of every board last.
@@ -515,6 +612,10 @@ fn cw_message(body: &[u8]) -> Option<String> {
     }
     Some(text)
 }
+
+#[cfg(test)]
+#[path = "sites_tests.rs"]
+mod sites_tests;
 
 #[cfg(test)]
 mod tests {
