@@ -179,14 +179,17 @@ pub struct DuplicateId {
     pub second: usize,
 }
 
-/// Check that no id repeats within one page. One page is one answer of the
-/// PSA, so a repeat there is never paging drift (which can repeat a record
-/// across pages): the connector mapped two records to one id, and keeping
-/// either would silently lose the other. Sync fails the stream and
-/// `ferry plugin check` fails the read with this same message. Invalid
-/// records do not count: they are kept aside one by one, so two of them
-/// without a usable id (both mapped to an empty one) lose nothing and must
-/// not fail the page.
+/// Check that no id repeats within one page with different content: the
+/// connector mapped two records to one id, and keeping either would
+/// silently lose the other. Sync fails the stream and `ferry plugin check`
+/// fails the read with this same message. A record repeated *identically*
+/// is paging drift, not ambiguity: since contract 0.4 one page may hold
+/// several answers of the PSA read at once (`send-batch`), and a record that
+/// shifted from one PSA page onto the next arrives twice, as it always
+/// could across pages; the copies write one row. Invalid records do not
+/// count: they are kept aside one by one, so two of them without a usable
+/// id (both mapped to an empty one) lose nothing and must not fail the
+/// page.
 pub fn unique_ids(stream: &StreamId, records: &[Record]) -> Result<(), DuplicateId> {
     unique_ids_except(stream, records, &[])
 }
@@ -200,10 +203,15 @@ pub fn unique_ids_except(stream: &StreamId, records: &[Record], invalid: &[usize
             continue;
         }
         let id = record.external_id();
-        if let Some(first) = seen.get(&id) {
-            return Err(DuplicateId { stream: stream.clone(), id: short(&id), first: *first, second: i });
+        match seen.get(&id) {
+            Some(first) if records[*first] == *record => {}
+            Some(first) => {
+                return Err(DuplicateId { stream: stream.clone(), id: short(&id), first: *first, second: i });
+            }
+            None => {
+                seen.insert(id, i);
+            }
         }
-        seen.insert(id, i);
     }
     Ok(())
 }
@@ -467,7 +475,9 @@ mod tests {
 
     #[test]
     fn repeated_ids_within_a_page_are_named() {
-        let page = vec![asset("1", None), asset("2", None), asset("1", None)];
+        let Record::Asset(mut other) = asset("1", None) else { unreachable!() };
+        other.serial_number = Some("another".into());
+        let page = vec![asset("1", None), asset("2", None), Record::Asset(other)];
         let assets = StreamId::Kind(crate::model::StreamKind::Assets);
         let err = unique_ids(&assets, &page).unwrap_err();
         assert_eq!(err, DuplicateId { stream: assets.clone(), id: "1".into(), first: 0, second: 2 });
@@ -555,6 +565,18 @@ mod tests {
         let page = vec![asset(&format!("{token}-a"), None), asset(&format!("{token}-b"), None), asset("1", None)];
         let assets = StreamId::Kind(crate::model::StreamKind::Assets);
         assert!(unique_ids_except(&assets, &page, &[0, 1]).is_ok());
+    }
+
+    #[test]
+    fn an_identical_repeat_in_a_page_is_drift_and_a_different_one_ambiguity() {
+        let assets = StreamId::Kind(crate::model::StreamKind::Assets);
+        let drift = vec![asset("1", None), asset("2", None), asset("1", None)];
+        assert!(unique_ids(&assets, &drift).is_ok(), "the same record twice (read-ahead drift) writes one row");
+        let Record::Asset(mut other) = asset("1", None) else { unreachable!() };
+        other.name = "another device".into();
+        let ambiguous = vec![asset("1", None), asset("2", None), Record::Asset(other)];
+        let e = unique_ids(&assets, &ambiguous).unwrap_err();
+        assert_eq!((e.first, e.second), (0, 2));
     }
 
     #[test]
