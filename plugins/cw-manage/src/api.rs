@@ -15,6 +15,12 @@ use ferry_sdk::de::{self, OrDefault, Scalar};
 const ACCEPT: &str = "application/vnd.connectwise.com+json; version=2025.8";
 /// CW's maximum page size.
 const PAGE_SIZE: &str = "1000";
+/// [`PAGE_SIZE`] as a number.
+const PAGE_ROWS: u64 = 1000;
+/// Pages of a list endpoint one read asks for at once, once the count is
+/// known (contract 0.4's `send-batch`): as many as Ferry's default
+/// requests in flight allow twice over, so a read keeps them busy.
+const READ_AHEAD: u32 = 8;
 /// Companies per `sites` page: each costs one request for its sites, and
 /// their first pages go in one `send-batch` together with the request for
 /// the next page's company ids, so a page is one batch as large as the
@@ -257,27 +263,74 @@ impl Api {
             .query(&[("pageSize", PAGE_SIZE), ("page", page_text.as_str())])
     }
 
-    /// One page of a list endpoint: records and the next cursor. Reading a
-    /// record never fails its page (see [`ferry_sdk::de`]): a record CW sends
-    /// with a field Ferry cannot use (no id, no name) is mapped as it is and
-    /// Ferry's validation skips that one record with the reason.
-    fn page<T: DeserializeOwned + Default>(
+    /// The next pages of a list endpoint: records and the next cursor.
+    /// Reading a record never fails its page (see [`ferry_sdk::de`]): a
+    /// record CW sends with a field Ferry cannot use (no id, no name) is
+    /// mapped as it is and Ferry's validation skips that one record with
+    /// the reason.
+    ///
+    /// CW's list answers carry no count, so the first read asks for page 1
+    /// and the endpoint's `/count` (same conditions) in one batch; once the
+    /// count is known, each read asks for the next [`READ_AHEAD`] pages at
+    /// once ([`ReadAhead`]: the cursor, `page:N/T`, still names the first
+    /// page not returned, so a resumed listing is exact). Without a count
+    /// (the request failed, or a cursor written before), a short page ends
+    /// the listing, as CW's `Link` header would.
+    fn pages<T: DeserializeOwned + Default>(
         &self,
         endpoint: &Endpoint,
         cursor: Option<&str>,
         since: Option<&str>,
     ) -> Result<(Vec<T>, Option<String>), ConnectorError> {
-        let page = PageNumber::from_cursor(cursor)?;
-        let page_text = page.as_query();
+        let at = ReadAhead::from_cursor(cursor)?;
         let conditions = and(endpoint.base_condition, since);
+        let pages = at.pages(READ_AHEAD);
+        let mut requests: Vec<Request> = pages.iter().map(|p| self.list_request(endpoint, *p, &conditions)).collect();
+        let ask_count = at.total_pages.is_none();
+        if ask_count {
+            requests.push(self.count_request(endpoint, &conditions));
+        }
+        let mut answers = send_batch(requests);
+        let total_pages = match ask_count.then(|| answers.pop()).flatten() {
+            Some(answer) => match self.count(answer, endpoint) {
+                Ok(count) => Some(count.div_ceil(PAGE_ROWS)),
+                Err(e) if ends_the_run(&e) => return Err(e),
+                Err(e) => {
+                    ferry_sdk::log::debug(&format!("{}: no count ({e}); paging until a short page", endpoint.resource));
+                    None
+                }
+            },
+            None => at.total_pages.map(u64::from),
+        };
+        let span = at.gather(pages, answers, Some(PAGE_ROWS as usize), |page, resp| {
+            let resp = ok_or_classify(resp, endpoint.resource, endpoint.module)?;
+            let items: Vec<OrDefault<T>> = resp.json(&format!("{} page {}", endpoint.resource, page.0))?;
+            Ok(NumberedPage { items: de::entries(items), total_pages, total: None })
+        })?;
+        Ok((span.items, span.next))
+    }
+
+    /// The request for one page of a list endpoint.
+    fn list_request(&self, endpoint: &Endpoint, page: PageNumber, conditions: &Option<String>) -> Request {
+        let page_text = page.as_query();
         let mut query = vec![("pageSize", PAGE_SIZE), ("orderBy", "id asc"), ("page", page_text.as_str())];
-        if let Some(c) = &conditions {
+        if let Some(c) = conditions {
             query.push(("conditions", c));
         }
-        let resp = self.get(endpoint.path, &query, endpoint.resource, endpoint.module)?;
-        let items: Vec<OrDefault<T>> = resp.json(&format!("{} page {}", endpoint.resource, page.0))?;
-        let next = if items.is_empty() { None } else { page.next_from_link(resp.header("link")) };
-        Ok((de::entries(items), next))
+        self.client.request(Method::Get, endpoint.path).query(&query)
+    }
+
+    /// The request for a list endpoint's record count (`{"count": N}`).
+    fn count_request(&self, endpoint: &Endpoint, conditions: &Option<String>) -> Request {
+        let path = format!("{}/count", endpoint.path);
+        let query: Vec<(&str, &str)> = conditions.iter().map(|c| ("conditions", c.as_str())).collect();
+        self.client.request(Method::Get, &path).query(&query)
+    }
+
+    fn count(&self, answer: Result<Response, ConnectorError>, endpoint: &Endpoint) -> Result<u64, ConnectorError> {
+        let resp = answer.and_then(|r| ok_or_classify(r, endpoint.resource, endpoint.module))?;
+        let OrDefault(count): OrDefault<Count> = resp.json(&format!("{} count", endpoint.resource))?;
+        count.count.ok_or_else(|| bad_response(format!("{} count: no `count` number", endpoint.resource)))
     }
 
     /// A reference list (one page of at most [`PAGE_SIZE`] entries):
@@ -294,7 +347,7 @@ impl Api {
     }
 
     pub fn companies(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next) = self.page::<map::CwCompany>(&COMPANIES, cursor, since)?;
+        let (items, next) = self.pages::<map::CwCompany>(&COMPANIES, cursor, since)?;
         // Which statuses mean inactive is tenant setup; read it with the page.
         let statuses: Vec<map::ListEntry> =
             self.list("/company/companies/statuses", COMPANIES.resource, "company statuses", COMPANIES.module)?;
@@ -308,22 +361,22 @@ impl Api {
     }
 
     pub fn contacts(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next) = self.page(&CONTACTS, cursor, since)?;
+        let (items, next) = self.pages(&CONTACTS, cursor, since)?;
         Ok(Page { records: Records::Contacts(items.iter().map(map::contact).collect()), next, total: None })
     }
 
     pub fn configurations(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next) = self.page(&CONFIGURATIONS, cursor, since)?;
+        let (items, next) = self.pages(&CONFIGURATIONS, cursor, since)?;
         Ok(Page { records: Records::Assets(items.iter().map(map::configuration).collect()), next, total: None })
     }
 
     pub fn agreements(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next) = self.page(&AGREEMENTS, cursor, since)?;
+        let (items, next) = self.pages(&AGREEMENTS, cursor, since)?;
         Ok(Page { records: Records::Agreements(items.iter().map(map::agreement).collect()), next, total: None })
     }
 
     pub fn tickets(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next) = self.page(&TICKETS, cursor, since)?;
+        let (items, next) = self.pages(&TICKETS, cursor, since)?;
         Ok(Page { records: Records::Tickets(items.iter().map(map::ticket).collect()), next, total: None })
     }
 

@@ -34,6 +34,11 @@ fn route(path: &str) -> String {
     format!("{API}{path}")
 }
 
+/// A list endpoint's `/count`: every sample fits one page.
+fn count() -> Reply {
+    Reply::json(200, r#"{"count": 12}"#)
+}
+
 const COMPANY_STATUSES: &str = r#"[
   {"id": 1, "name": "Active", "inactiveFlag": false},
   {"id": 2, "name": "Inactive", "inactiveFlag": true},
@@ -272,23 +277,38 @@ fn all_streams() -> String {
     let mut out = Sections::new();
     let mut section = |title: &str, text: String| out.add(title, text);
 
-    let http = FakeHttp::new().on(Method::Get, &route("/company/companies?page=1"), Reply::json(200, COMPANIES)).on(
-        Method::Get,
-        &route("/company/companies/statuses"),
-        Reply::json(200, COMPANY_STATUSES),
-    );
+    let http = FakeHttp::new()
+        .on(Method::Get, &route("/company/companies/count"), count())
+        .on(Method::Get, &route("/company/companies?page=1"), Reply::json(200, COMPANIES))
+        .on(Method::Get, &route("/company/companies/statuses"), Reply::json(200, COMPANY_STATUSES));
     section("companies", read(&http, StreamKind::Companies, None));
 
-    let http = FakeHttp::new().on(Method::Get, &route("/company/contacts"), Reply::json(200, CONTACTS));
+    let http = FakeHttp::new().on(Method::Get, &route("/company/contacts/count"), count()).on(
+        Method::Get,
+        &route("/company/contacts"),
+        Reply::json(200, CONTACTS),
+    );
     section("contacts", read(&http, StreamKind::Contacts, None));
 
-    let http = FakeHttp::new().on(Method::Get, &route("/company/configurations"), Reply::json(200, CONFIGURATIONS));
+    let http = FakeHttp::new().on(Method::Get, &route("/company/configurations/count"), count()).on(
+        Method::Get,
+        &route("/company/configurations"),
+        Reply::json(200, CONFIGURATIONS),
+    );
     section("configurations", read(&http, StreamKind::Assets, None));
 
-    let http = FakeHttp::new().on(Method::Get, &route("/finance/agreements"), Reply::json(200, AGREEMENTS));
+    let http = FakeHttp::new().on(Method::Get, &route("/finance/agreements/count"), count()).on(
+        Method::Get,
+        &route("/finance/agreements"),
+        Reply::json(200, AGREEMENTS),
+    );
     section("agreements", read(&http, StreamKind::Agreements, None));
 
-    let http = FakeHttp::new().on(Method::Get, &route("/service/tickets"), Reply::json(200, TICKETS));
+    let http = FakeHttp::new().on(Method::Get, &route("/service/tickets/count"), count()).on(
+        Method::Get,
+        &route("/service/tickets"),
+        Reply::json(200, TICKETS),
+    );
     section("tickets", read(&http, StreamKind::Tickets, None));
 
     let http = FakeHttp::new()
@@ -359,10 +379,16 @@ fn check_and_errors() -> String {
         ("404 with message", 404, r#"{"message": "not here"}"#),
         ("429 with error key", 429, r#"{"error": "slow down"}"#),
     ] {
-        let http = FakeHttp::new().on(Method::Get, &route("/company/contacts"), Reply::json(status, body));
+        let http = FakeHttp::new().on(Method::Get, &route("/company/contacts"), Reply::json(status, body)).on(
+            Method::Get,
+            &route("/company/contacts/count"),
+            count(),
+        );
         section(title, read(&http, StreamKind::Contacts, None));
     }
-    let http = FakeHttp::new().on(Method::Get, &route("/company/contacts"), Reply::json(200, r#"{"not": "a list"}"#));
+    let http = FakeHttp::new()
+        .on(Method::Get, &route("/company/contacts"), Reply::json(200, r#"{"not": "a list"}"#))
+        .on(Method::Get, &route("/company/contacts/count"), count());
     section("page not a list", read(&http, StreamKind::Contacts, None));
     out.into_text()
 }

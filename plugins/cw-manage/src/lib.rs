@@ -112,14 +112,22 @@ mod tests {
     }
 
     #[test]
-    fn companies_follow_the_link_header_with_conditions_and_keys() {
-        let next = format!("<{API}/company/companies?pageSize=1000&page=2>; rel=\"next\"");
+    fn companies_are_read_ahead_once_their_count_is_known_with_conditions_and_keys() {
+        let since = "conditions=lastUpdated+%3E+%5B2025-10-02T03%3A14%3A40Z%5D";
+        let company = |id: u64| json!({"id": id, "name": format!("Company {id}"), "status": {"id": 1}});
+        let full: Vec<serde_json::Value> = (1..=1000).map(company).collect();
         let http = FakeHttp::new()
+            .on(Method::Get, &format!("{API}/company/companies?page=1&{since}"), Reply::value(200, &json!(full)))
             .on(
                 Method::Get,
-                &format!("{API}/company/companies?page=1&conditions=lastUpdated+%3E+%5B2025-10-02T03%3A14%3A40Z%5D"),
-                Reply::value(200, &json!([{"id": 250, "name": "Ortiz Dental", "status": {"id": 1}}]))
-                    .header("Link", &next),
+                &format!("{API}/company/companies/count?{since}"),
+                Reply::value(200, &json!({"count": 2500})),
+            )
+            .on(Method::Get, &format!("{API}/company/companies?page=2&{since}"), Reply::value(200, &json!(full)))
+            .on(
+                Method::Get,
+                &format!("{API}/company/companies?page=3&{since}"),
+                Reply::value(200, &json!([company(2001)])),
             )
             .on(
                 Method::Get,
@@ -127,14 +135,41 @@ mod tests {
                 Reply::value(200, &json!([{"id": 1, "name": "Active", "inactiveFlag": false}])),
             );
         let _installed = http.install();
-        let page =
-            connector::read::<CwManage>(config(), StreamKind::Companies, None, Some("2025-10-02T03:14:40.500Z".into()))
-                .unwrap();
-        assert_eq!(page.next.as_deref(), Some("page:2"));
-        assert!(matches!(&page.records, Records::Companies(c) if c.len() == 1 && c[0].active));
+        let since_at = || Some("2025-10-02T03:14:40.500Z".to_string());
+        // The first read: page 1 and the count in one batch.
+        let page = connector::read::<CwManage>(config(), StreamKind::Companies, None, since_at()).unwrap();
+        assert_eq!(page.next.as_deref(), Some("page:2/3"));
+        assert!(matches!(&page.records, Records::Companies(c) if c.len() == 1000 && c[0].active));
         let sent = &http.requests()[0];
         assert_eq!(sent.header("authorization"), Some(ferry_sdk::http::basic_auth("acme+pub", "priv").as_str()));
         assert_eq!(sent.header("clientid"), Some("guid"));
+        // The rest at once, and the listing ends at the count.
+        let rest = connector::read::<CwManage>(config(), StreamKind::Companies, page.next, since_at()).unwrap();
+        assert!(matches!(&rest.records, Records::Companies(c) if c.len() == 1001));
+        assert_eq!(rest.next, None);
+        assert_eq!(http.batches(), [2, 2], "page 1 and the count, then pages 2 and 3");
+    }
+
+    #[test]
+    fn without_a_count_a_short_page_ends_the_listing() {
+        let http = FakeHttp::new()
+            .on(Method::Get, &format!("{API}/company/contacts?page=1"), Reply::value(200, &json!([{"id": 7}])))
+            .on(Method::Get, &format!("{API}/company/contacts/count"), Reply::json(500, r#"{"message":"busy"}"#));
+        let _installed = http.install();
+        let page = connector::read::<CwManage>(config(), StreamKind::Contacts, None, None).unwrap();
+        assert_eq!(page.next, None);
+        assert!(matches!(&page.records, Records::Contacts(c) if c.len() == 1));
+        // A refused count is a refusal, whatever page 1 said.
+        let http = FakeHttp::new()
+            .on(Method::Get, &format!("{API}/company/contacts?page=1"), Reply::value(200, &json!([{"id": 7}])))
+            .on(
+                Method::Get,
+                &format!("{API}/company/contacts/count"),
+                Reply::json(401, r#"{"message":"Authentication failed."}"#),
+            );
+        let _installed = http.install();
+        let read = connector::read::<CwManage>(config(), StreamKind::Contacts, None, None);
+        assert!(matches!(read, Err(ConnectorError::Unauthorized(_))), "{read:?}");
     }
 
     #[test]
