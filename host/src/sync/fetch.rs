@@ -1,12 +1,14 @@
 //! The fetch phase of a run: every stream's listing read into the mirror,
 //! several streams at once.
 //!
-//! `lookups` is read first, alone; the streams after it (companies, sites,
-//! contacts, assets, agreements, tickets) do not depend on each other for
-//! reading — apply, which relates them, runs after all of them — so up to
-//! the integration's concurrency of them are read side by side, started in
-//! dependency order (concurrency 1 is the plain sequential order). What
-//! stays as it was:
+//! The run's first call goes alone (a token it fetches is shared by every
+//! later call); then the streams (lookups, companies, sites, contacts,
+//! assets, agreements, tickets) are read side by side, up to the
+//! integration's concurrency of them, started in dependency order
+//! (concurrency 1 is the plain sequential order). They do not depend on
+//! each other for reading: apply, which relates them, runs after all of
+//! them, so `lookups` no longer holds the others back for its round trips.
+//! What stays as it was:
 //!
 //! - **rate limit**: every read goes through the one session, so the streams
 //!   share its rate limiter and request budget; concurrency overlaps waiting
@@ -38,7 +40,7 @@ use tokio::sync::Notify;
 
 use super::stream::{Bounds, Committed, PageRequest, ReadResult, Stop, StreamEnd, StreamRun};
 use super::{Observer, RunPlan, SyncError};
-use crate::model::{StreamId, StreamKind};
+use crate::model::StreamId;
 use crate::runtime::Session;
 use crate::store::{RunStreamRow, Store, StoreError};
 
@@ -50,16 +52,6 @@ pub(super) struct Ended {
     pub row: RunStreamRow,
     /// `None`: never started (an earlier stream stopped the run).
     pub end: Option<StreamEnd>,
-}
-
-/// Streams of an earlier phase are read before any of a later one starts:
-/// `lookups` (the PSA's types and statuses, a page or two) goes first, as
-/// it always has, and everything else after it.
-fn phase(stream: &StreamId) -> u8 {
-    match stream {
-        StreamId::Kind(StreamKind::Lookups) => 0,
-        _ => 1,
-    }
 }
 
 /// A stream's reading ended: its place in the run's order, its listing
@@ -147,23 +139,16 @@ impl<'a, 'r> Fetch<'a, 'r> {
         let streams = self.plan.streams;
         let mut running: FuturesUnordered<LocalBoxFuture<'_, StreamDone>> = FuturesUnordered::new();
         let mut next = 0;
-        // The phase of the streams running (meaningful while any is).
-        let mut running_phase = 0;
         // Set by a stream that ended the run (fatal, stopped, out of time):
         // nothing more starts.
         let mut stopping = false;
         loop {
             while !stopping && running.len() < concurrency.max(1) && next < streams.len() {
                 let stream = &streams[next];
-                // A later phase waits for the streams of the earlier one.
-                if !running.is_empty() && running_phase != phase(stream) {
-                    break;
-                }
                 // The first call goes alone (a token it fetches is shared).
                 if !running.is_empty() && !self.first_answer.raised() {
                     break;
                 }
-                running_phase = phase(stream);
                 let listing = self.start(stream)?;
                 running.push(Box::pin(self.read_stream(next, listing)));
                 next += 1;
