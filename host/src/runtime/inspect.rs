@@ -97,6 +97,14 @@ pub fn contract_version(engine: &Engine, component: &Component) -> Result<&'stat
     Ok(version)
 }
 
+/// Whether the component imports the connector `state` interface: only a
+/// connector that keeps values across calls can share a token between
+/// them, and only then must a run's first call go alone (see
+/// `sync::fetch`).
+pub fn imports_state(engine: &Engine, component: &Component) -> bool {
+    component.component_type().imports(engine).any(|(name, _)| name.starts_with("ferry:connector/state@"))
+}
+
 /// Semver compatibility as the component model applies it: same major, or
 /// for 0.x the same minor; the exact patch may differ.
 fn compatible(supported: &str, found: &str) -> bool {

@@ -140,6 +140,9 @@ pub struct LoadedConnector {
     /// Contract version it implements, e.g. "0.2.0".
     pub contract: &'static str,
     pub cache: CacheOutcome,
+    /// It imports `state`, so its calls may share a token (see
+    /// [`inspect::imports_state`]).
+    pub uses_state: bool,
     pre: wit::ConnectorPre,
 }
 
@@ -223,14 +226,15 @@ impl Runtime {
         let (component, outcome) =
             self.cache.load(&self.engine, bytes, &sha256).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
         let contract = inspect::contract_version(&self.engine, &component)?;
+        let uses_state = inspect::imports_state(&self.engine, &component);
         let pre = self.linker.instantiate_pre(&component).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
         let pre = wit::ConnectorPre::new(contract, pre).map_err(|e| NotAConnector::Invalid(root_cause(&e)))?;
-        Ok(LoadedConnector { sha256, contract, cache: outcome, pre })
+        Ok(LoadedConnector { sha256, contract, cache: outcome, uses_state, pre })
     }
 
     /// A session for calls with one integration's config and grants.
     pub fn session(&self, connector: &LoadedConnector, config: SessionConfig) -> Result<Session<'_>, RuntimeError> {
-        Session::new(self, connector.pre.clone(), config)
+        Session::new(self, connector.pre.clone(), connector.uses_state, config)
     }
 
     /// `info()` with no config and no network.

@@ -92,6 +92,9 @@ pub struct Session<'r> {
     /// Connector log lines of this session (one sync run) share a budget.
     log_budget: Arc<LogBudget>,
     state: Arc<ConnectorState>,
+    /// The connector imports `state`: its calls may share what one of them
+    /// keeps there (a token).
+    uses_state: bool,
 }
 
 impl Drop for Session<'_> {
@@ -110,7 +113,12 @@ impl Drop for Session<'_> {
 type CallResult<T> = Result<T, RuntimeError>;
 
 impl<'r> Session<'r> {
-    pub(super) fn new(runtime: &'r Runtime, pre: ConnectorPre, config: SessionConfig) -> Result<Self, RuntimeError> {
+    pub(super) fn new(
+        runtime: &'r Runtime,
+        pre: ConnectorPre,
+        uses_state: bool,
+        config: SessionConfig,
+    ) -> Result<Self, RuntimeError> {
         let map: HashMap<String, String> = config.config.iter().cloned().collect();
         let named = if config.integration {
             format!("the connector of integration `{}`", config.label)
@@ -138,7 +146,16 @@ impl<'r> Session<'r> {
             named,
             log_budget: Arc::new(LogBudget::default()),
             state: Arc::new(state),
+            uses_state,
         })
+    }
+
+    /// Whether a call may keep something for the next ones (a token in
+    /// `state`): then a run's first call goes alone, so the others find it
+    /// instead of each fetching their own. A connector that does not import
+    /// `state` cannot share anything, and its calls start together.
+    pub fn calls_may_share_state(&self) -> bool {
+        self.uses_state
     }
 
     pub fn http_stats(&self) -> HttpStats {

@@ -1,8 +1,10 @@
 //! The fetch phase of a run: every stream's listing read into the mirror,
 //! several streams at once.
 //!
-//! The run's first call goes alone (a token it fetches is shared by every
-//! later call); then the streams (lookups, companies, sites, contacts,
+//! The run's first call goes alone when the connector imports `state` (a
+//! token it fetches is shared by every later call; a connector without
+//! `state` cannot share one, and its streams start together); then the
+//! streams (lookups, companies, sites, contacts,
 //! assets, agreements, tickets) are read side by side, up to the
 //! integration's concurrency of them, started in dependency order
 //! (concurrency 1 is the plain sequential order). They do not depend on
@@ -145,15 +147,16 @@ impl<'a, 'r> Fetch<'a, 'r> {
         loop {
             while !stopping && running.len() < concurrency.max(1) && next < streams.len() {
                 let stream = &streams[next];
-                // The first call goes alone (a token it fetches is shared).
-                if !running.is_empty() && !self.first_answer.raised() {
+                // The first call goes alone when the connector may keep a
+                // token in `state` for the others.
+                if !running.is_empty() && self.waiting_for_first_answer() {
                     break;
                 }
                 let listing = self.start(stream)?;
                 running.push(Box::pin(self.read_stream(next, listing)));
                 next += 1;
             }
-            let done = if running.is_empty() || self.first_answer.raised() {
+            let done = if running.is_empty() || !self.waiting_for_first_answer() {
                 running.next().await
             } else {
                 tokio::select! {
@@ -178,6 +181,12 @@ impl<'a, 'r> Fetch<'a, 'r> {
             ended(&mut self.store.borrow_mut(), Ended { index, row: RunStreamRow::new(stream.clone()), end: None })?;
         }
         Ok(())
+    }
+
+    /// More streams must wait for the run's first answer: the connector may
+    /// keep a token in `state` that the first call fetches.
+    fn waiting_for_first_answer(&self) -> bool {
+        self.session.calls_may_share_state() && !self.first_answer.raised()
     }
 
     /// Plan a stream's listing and record it as running, so the run's
