@@ -292,6 +292,14 @@ impl Store {
         self.conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A 32 MiB page cache (SQLite's default is 2 MiB, 128 pages of 16
+        // KiB): the first apply of a large account inserts into B-trees of a
+        // million rows, and with the default cache most of their pages were
+        // read again through the OS for every insert (16,000 companies:
+        // apply 27.3 → 23.7 s, system time 15.2 → 10.8 s). Allocated as
+        // used: a small database never fills it. Peak RSS of that sync:
+        // 56 → 87 MiB.
+        self.conn.pragma_update(None, "cache_size", -32768)?;
         // Apply and page writes run a few dozen distinct statements per
         // record; keep them all prepared.
         self.conn.set_prepared_statement_cache_capacity(256);
