@@ -20,19 +20,7 @@ use ferry_sdk::testing::{FakeHttp, Reply};
 
 use super::*;
 
-const API: &str = "https://api-na.myconnectwise.net/v4_6_release/apis/3.0";
-
-fn config() -> RawConfig {
-    [("site", "na.myconnectwise.net"), ("company_id", "acme"), ("public_key", "pub"), ("private_key", "priv")]
-        .into_iter()
-        .chain([("client_id", "guid")])
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn route(path: &str) -> String {
-    format!("{API}{path}")
-}
+use crate::test_config::{config, route};
 
 /// A list endpoint's `/count`: every sample fits one page.
 fn count() -> Reply {

@@ -13,6 +13,8 @@ mod config;
 #[cfg(test)]
 mod golden;
 mod map;
+#[cfg(test)]
+mod test_config;
 
 use ferry_sdk::prelude::*;
 
@@ -100,16 +102,7 @@ mod tests {
     use ferry_sdk::testing::{FakeHttp, Reply};
 
     use super::*;
-
-    const API: &str = "https://api-na.myconnectwise.net/v4_6_release/apis/3.0";
-
-    fn config() -> RawConfig {
-        [("site", "na.myconnectwise.net"), ("company_id", "acme"), ("public_key", "pub"), ("private_key", "priv")]
-            .into_iter()
-            .chain([("client_id", "guid")])
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::test_config::{API, config};
 
     #[test]
     fn companies_are_read_ahead_once_their_count_is_known_with_conditions_and_keys() {

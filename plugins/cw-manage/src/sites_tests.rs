@@ -9,20 +9,9 @@ use ferry_sdk::testing::{FakeHttp, Reply};
 use super::*;
 use crate::CwManage;
 
-const API: &str = "https://api-na.myconnectwise.net/v4_6_release/apis/3.0";
+use crate::test_config::{config, route};
+
 const IDS: &str = "/company/companies?fields=id";
-
-fn config() -> RawConfig {
-    [("site", "na.myconnectwise.net"), ("company_id", "acme"), ("public_key", "pub"), ("private_key", "priv")]
-        .into_iter()
-        .chain([("client_id", "guid")])
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn route(path: &str) -> String {
-    format!("{API}{path}")
-}
 
 fn ids_json(ids: impl IntoIterator<Item = u64>) -> String {
     let ids: Vec<String> = ids.into_iter().map(|id| format!(r#"{{"id":{id}}}"#)).collect();
