@@ -357,3 +357,59 @@ fn a_connector_without_state_starts_its_streams_together() {
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["status"], "succeeded");
 }
+
+/// A record removed from the PSA while a full listing runs moves every
+/// later one back a place: the record that moves from an unread page onto
+/// a page already read is not returned, though it exists. The PSA's record
+/// count, given with every page, changes meanwhile; that listing then marks
+/// nothing deleted (with auto-archive, nothing is archived), and the next
+/// listing, with a steady count, settles the removal exactly.
+#[test]
+fn a_listing_during_which_the_psa_count_changed_marks_nothing_deleted() {
+    let (world, options) = syncro_paged();
+    let sim = syncro_sim_with(&world, options);
+    let ferry = patient();
+    ferry.add_syncro("acme", &sim);
+    set_concurrency(&ferry, "acme", 1);
+    assert_eq!(ferry.json(&["sync", "acme"])["status"], "succeeded");
+    ferry.run(&["rules", "acme", "option", "auto-archive"]).ok();
+    let before = ferry.assets();
+
+    // Hold the second full listing right after its first page of assets.
+    sim.clear_requests();
+    let probe = Ferry::new();
+    probe.add_syncro("probe", &sim);
+    set_concurrency(&probe, "probe", 1);
+    probe.json(&["sync", "probe"]);
+    let first_assets_page =
+        sim.requests().iter().position(|r| r.path.ends_with("/customer_assets")).expect("assets listed") as u32;
+    sim.hold_after(first_assets_page + 1);
+    let child = ferry
+        .command(&["--json", "sync", "acme", "--force"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let held = wait_for(LIMIT, || sim.held() >= 1);
+    // The PSA drops the first asset of the page already read.
+    let gone = sim.records("assets")[0]["id"].to_string();
+    assert!(sim.remove("assets", &gone));
+    sim.release();
+    let (code, shifted) = report(child);
+    assert!(held, "the listing was held after its first page of assets");
+    assert_eq!(code, 0, "{shifted:#}");
+    let assets = row(&rows(&shifted), "assets").clone();
+    assert_eq!(assets["deleted"], 0, "nothing marked deleted by a listing the PSA shifted: {assets:#}");
+    assert!(assets["note"].as_str().is_some_and(|n| n.contains("record count changed")), "{assets:#}");
+    assert_eq!(ferry.assets(), before, "nothing archived, nothing changed");
+
+    // With the count steady again, the next listing settles it: exactly the
+    // removed asset is gone, as a fresh integration sees the PSA.
+    let settled = ferry.json(&["sync", "acme", "--force"]);
+    assert_eq!(row(&rows(&settled), "assets")["deleted"], 1, "{settled:#}");
+    let fresh = Ferry::new();
+    fresh.add_syncro("acme", &sim);
+    fresh.json(&["sync", "acme"]);
+    let live_mirror = |f: &Ferry| -> Vec<String> { f.mirror().into_iter().filter(|l| l.ends_with("|1")).collect() };
+    assert_same(&live_mirror(&ferry), &live_mirror(&fresh), "live mirror records");
+}

@@ -124,6 +124,9 @@ pub(super) struct StreamRun {
     /// Pages read and checked in this run.
     pages_read: u64,
     seen_cursors: HashSet<String>,
+    /// The record count the PSA gave with this run's first page of the
+    /// listing, and the first different count a later page gave.
+    totals: (Option<u64>, Option<u64>),
     /// The stream's counts as of the last commit (status and error are the
     /// run's to set).
     pub row: RunStreamRow,
@@ -186,6 +189,7 @@ impl StreamRun {
             read_cursor: if resumed { state_cursor } else { None },
             pages_read: 0,
             seen_cursors: HashSet::new(),
+            totals: (None, None),
         })
     }
 
@@ -329,6 +333,11 @@ impl StreamRun {
         }
         self.read_cursor = page.next.clone();
         self.pages_read += 1;
+        match (self.totals, page.total) {
+            ((None, _), Some(total)) => self.totals.0 = Some(total),
+            ((Some(first), None), Some(total)) if total != first => self.totals.1 = Some(total),
+            _ => {}
+        }
         Ok(CheckedPage {
             writes,
             skipped,
@@ -370,12 +379,15 @@ impl StreamRun {
             row.updated += outcome.updated;
             row.unchanged += outcome.unchanged;
             if page.done {
-                match listing {
-                    Some(started) if stitched => row.note = Some(deletions_deferred(started)),
-                    Some(listing) => {
+                match (listing, self.totals) {
+                    (Some(started), _) if stitched => row.note = Some(deletions_deferred(started)),
+                    // Records may have shifted between pages while the PSA
+                    // changed: one it did not return may well exist.
+                    (Some(_), (Some(from), Some(to))) => row.note = Some(count_changed(from, to)),
+                    (Some(listing), _) => {
                         row.deleted = tx.mark_unseen_deleted(id, name, listing, run_id)?;
                     }
-                    None => {}
+                    (None, _) => {}
                 }
                 let mut finished = state.clone();
                 finished.watermark = state.listing_started_at.clone();
@@ -416,6 +428,14 @@ fn skipped_record(
         reason: redactor.redact(&e.why),
         snippet: records::snippet(record, redactor),
     }
+}
+
+/// The note on a stream whose full listing saw the PSA's record count
+/// change between its pages.
+fn count_changed(from: u64, to: u64) -> String {
+    format!(
+        "the PSA's record count changed while the listing ran ({from} → {to}): records may have moved between pages, so nothing was marked deleted; deletions wait for the next full listing"
+    )
 }
 
 /// The note on a stream whose full listing, started by run `started`, was

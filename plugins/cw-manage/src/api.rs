@@ -281,33 +281,41 @@ impl Api {
         endpoint: &Endpoint,
         cursor: Option<&str>,
         since: Option<&str>,
-    ) -> Result<(Vec<T>, Option<String>), ConnectorError> {
+    ) -> Result<(Vec<T>, Option<String>, Option<u64>), ConnectorError> {
         let at = ReadAhead::from_cursor(cursor)?;
         let conditions = and(endpoint.base_condition, since);
         let pages = at.pages(READ_AHEAD);
         let mut requests: Vec<Request> = pages.iter().map(|p| self.list_request(endpoint, *p, &conditions)).collect();
-        let ask_count = at.total_pages.is_none();
+        // The count is asked with page 1 (it gives the page count) and
+        // again with the last pages: given with both, a count that changed
+        // tells Ferry the records may have shifted between pages, and the
+        // listing proves no deletion.
+        let known_pages = at.total_pages.map(u64::from);
+        let reaches_end = known_pages.is_some_and(|t| pages.last().is_some_and(|p| u64::from(p.0) >= t));
+        let ask_count = known_pages.is_none() || reaches_end;
         if ask_count {
             requests.push(self.count_request(endpoint, &conditions));
         }
         let mut answers = send_batch(requests);
-        let total_pages = match ask_count.then(|| answers.pop()).flatten() {
+        let count = match ask_count.then(|| answers.pop()).flatten() {
             Some(answer) => match self.count(answer, endpoint) {
-                Ok(count) => Some(count.div_ceil(PAGE_ROWS)),
+                Ok(count) => Some(count),
                 Err(e) if ends_the_run(&e) => return Err(e),
                 Err(e) => {
-                    ferry_sdk::log::debug(&format!("{}: no count ({e}); paging until a short page", endpoint.resource));
+                    ferry_sdk::log::debug(&format!("{}: no count ({e})", endpoint.resource));
                     None
                 }
             },
-            None => at.total_pages.map(u64::from),
+            None => None,
         };
+        // Without a count, a short page ends the listing.
+        let total_pages = known_pages.or(count.map(|c| c.div_ceil(PAGE_ROWS)));
         let span = at.gather(pages, answers, Some(PAGE_ROWS as usize), |page, resp| {
             let resp = ok_or_classify(resp, endpoint.resource, endpoint.module)?;
             let items: Vec<OrDefault<T>> = resp.json(&format!("{} page {}", endpoint.resource, page.0))?;
-            Ok(NumberedPage { items: de::entries(items), total_pages, total: None })
+            Ok(NumberedPage { items: de::entries(items), total_pages, total: count })
         })?;
-        Ok((span.items, span.next))
+        Ok((span.items, span.next, span.total))
     }
 
     /// The request for one page of a list endpoint.
@@ -347,7 +355,7 @@ impl Api {
     }
 
     pub fn companies(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next) = self.pages::<map::CwCompany>(&COMPANIES, cursor, since)?;
+        let (items, next, total) = self.pages::<map::CwCompany>(&COMPANIES, cursor, since)?;
         // Which statuses mean inactive is tenant setup; read it with the page.
         let statuses: Vec<map::ListEntry> =
             self.list("/company/companies/statuses", COMPANIES.resource, "company statuses", COMPANIES.module)?;
@@ -357,27 +365,27 @@ impl Api {
             .filter_map(|s| s.id.as_ref().and_then(Scalar::as_u64))
             .collect();
         let records = items.iter().map(|c| map::company(c, &inactive)).collect();
-        Ok(Page { records: Records::Companies(records), next, total: None })
+        Ok(Page { records: Records::Companies(records), next, total })
     }
 
     pub fn contacts(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next) = self.pages(&CONTACTS, cursor, since)?;
-        Ok(Page { records: Records::Contacts(items.iter().map(map::contact).collect()), next, total: None })
+        let (items, next, total) = self.pages(&CONTACTS, cursor, since)?;
+        Ok(Page { records: Records::Contacts(items.iter().map(map::contact).collect()), next, total })
     }
 
     pub fn configurations(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next) = self.pages(&CONFIGURATIONS, cursor, since)?;
-        Ok(Page { records: Records::Assets(items.iter().map(map::configuration).collect()), next, total: None })
+        let (items, next, total) = self.pages(&CONFIGURATIONS, cursor, since)?;
+        Ok(Page { records: Records::Assets(items.iter().map(map::configuration).collect()), next, total })
     }
 
     pub fn agreements(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next) = self.pages(&AGREEMENTS, cursor, since)?;
-        Ok(Page { records: Records::Agreements(items.iter().map(map::agreement).collect()), next, total: None })
+        let (items, next, total) = self.pages(&AGREEMENTS, cursor, since)?;
+        Ok(Page { records: Records::Agreements(items.iter().map(map::agreement).collect()), next, total })
     }
 
     pub fn tickets(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next) = self.pages(&TICKETS, cursor, since)?;
-        Ok(Page { records: Records::Tickets(items.iter().map(map::ticket).collect()), next, total: None })
+        let (items, next, total) = self.pages(&TICKETS, cursor, since)?;
+        Ok(Page { records: Records::Tickets(items.iter().map(map::ticket).collect()), next, total })
     }
 
     /// Sites live under each company; there is no global list. A page is
@@ -426,8 +434,17 @@ impl Api {
             loop {
                 let resp = answer.take().unwrap_or_else(|| self.sites_request(*id, page).send());
                 let resp = match resp.and_then(|r| ok_or_classify(r, "sites", SITES_MODULE)) {
-                    // A company deleted between the two calls has no sites.
-                    Err(ConnectorError::NotFound(_)) => break,
+                    // A company deleted since its id was read has no sites;
+                    // one that still exists must not look as if it had
+                    // none (its sites would be marked deleted).
+                    Err(ConnectorError::NotFound(why)) => match self.company_exists(*id)? {
+                        false => break,
+                        true => {
+                            return Err(ConnectorError::NotFound(format!(
+                                "the sites of company {id} answered 404 ({why}) though the company exists: its sites were not listed and none is marked deleted; check the API member's access to company sites, and report it if it persists"
+                            )));
+                        }
+                    },
                     other => other?,
                 };
                 let items: Vec<OrDefault<map::CwSite>> = resp.json(&format!("sites of company {id}"))?;
@@ -451,6 +468,17 @@ impl Api {
             _ => None,
         };
         Ok(Page { records: Records::Sites(records), next, total: None })
+    }
+
+    /// Whether company `id` exists (its own record answers), asked only
+    /// when its sites answered 404.
+    fn company_exists(&self, id: u64) -> Result<bool, ConnectorError> {
+        let path = format!("{}/{id}", COMPANIES.path);
+        match self.get(&path, &[("fields", "id")], COMPANIES.resource, COMPANIES.module) {
+            Ok(_) => Ok(true),
+            Err(ConnectorError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// The request for the ids of the next [`SITES_PER_PAGE`] companies

@@ -157,3 +157,32 @@ fn sites_cursors_have_one_spelling() {
         assert!(SitesCursor::parse(Some(bad)).is_err(), "{bad} accepted");
     }
 }
+
+/// A 404 on a company's sites means "no sites" only if the company is gone
+/// too; if it still exists, the page fails (a succeeded listing would mark
+/// its sites deleted and, with auto-archive, archive them).
+#[test]
+fn sites_answering_404_fail_the_page_unless_the_company_is_gone() {
+    let listing = |company: Reply| {
+        FakeHttp::new()
+            .on(Method::Get, &route(IDS), Reply::json(200, ids_json([5, 6])))
+            .on(Method::Get, &route("/company/companies/5/sites"), Reply::json(200, r#"[{"id": 50, "name": "Main"}]"#))
+            .on(Method::Get, &route("/company/companies/6/sites"), Reply::json(404, r#"{"message":"not found"}"#))
+            .on(Method::Get, &route("/company/companies/6"), company)
+    };
+    let http = listing(Reply::json(200, r#"{"id": 6}"#));
+    let installed = http.install();
+    let read = connector::read::<CwManage>(config(), StreamKind::Sites, None, None);
+    assert!(
+        matches!(&read, Err(ConnectorError::NotFound(m)) if m.contains("company 6") && m.contains("exists")),
+        "{read:?}"
+    );
+    drop(installed);
+
+    let http = listing(Reply::json(404, r#"{"message":"not found"}"#));
+    let _installed = http.install();
+    let page =
+        connector::read::<CwManage>(config(), StreamKind::Sites, None, None).expect("a deleted company has no sites");
+    let Records::Sites(sites) = page.records else { panic!("not sites") };
+    assert_eq!(sites.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["50"]);
+}
