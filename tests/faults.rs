@@ -558,10 +558,13 @@ fn a_long_retry_after_holds_every_stream_and_is_reported_once() {
     });
     let run = ferry.run(&["--json", "sync", "acme"]);
     let report = run.json();
+    // Syncro keeps no token, so its streams' first requests go out
+    // together (up to the concurrency, 4): each may meet the 429 before the
+    // first answer holds the rest. Nothing after them reaches the PSA.
     let answered_429 = sim.requests().iter().filter(|r| r.status == 429).count();
-    assert_eq!(answered_429, 1, "{:#?}", sim.requests());
-    assert_eq!(sim.requests().len(), 1, "nothing else reached the PSA");
-    assert_eq!(report["http"]["rate_limited"], 1, "{report:#}");
+    assert!((1..=4).contains(&answered_429), "{:#?}", sim.requests());
+    assert_eq!(sim.requests().len(), answered_429, "nothing else reached the PSA");
+    assert_eq!(report["http"]["rate_limited"], answered_429, "{report:#}");
     assert_ne!(report["status"], "succeeded", "{report:#}");
     let error = report["error"].as_str().unwrap_or_default();
     assert_eq!(error.matches("retry after 297 s").count(), 1, "{error}");
