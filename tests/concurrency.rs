@@ -413,3 +413,60 @@ fn a_listing_during_which_the_psa_count_changed_marks_nothing_deleted() {
     let live_mirror = |f: &Ferry| -> Vec<String> { f.mirror().into_iter().filter(|l| l.ends_with("|1")).collect() };
     assert_same(&live_mirror(&ferry), &live_mirror(&fresh), "live mirror records");
 }
+
+/// SIGTERM (or Ctrl-C) stops `ferry sync` the way it stops the daemon: the
+/// pages in flight are finished and committed, the run is recorded
+/// interrupted with its checkpoints, the summary is printed, the exit code
+/// is 3; the next sync resumes every stream and ends as an uninterrupted
+/// one would.
+#[test]
+fn sigterm_stops_a_sync_after_the_pages_in_flight_and_records_it_interrupted() {
+    let (world, options) = syncro_paged();
+    let sim = syncro_sim_with(&world, options);
+    let reference = Ferry::new();
+    reference.add_syncro("acme", &sim);
+    let want = reference.json(&["sync", "acme"]);
+    assert_eq!(want["status"], "succeeded", "{want:#}");
+
+    let ferry = patient();
+    ferry.add_syncro("acme", &sim);
+    sim.hold_after(6);
+    let mut child = spawn_sync(&ferry, "acme");
+    let held = wait_for(LIMIT, || sim.held() >= 1);
+    // Follow stderr: the held pages come back only once `ferry` has said it
+    // took the signal (the reads in flight still wait for their answers).
+    let (said, heard) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().expect("stderr");
+    let follow = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = said.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let took_it = loop {
+        match heard.recv_timeout(LIMIT) {
+            Ok(line) if line.contains("stop requested") => break true,
+            Ok(_) => {}
+            Err(_) => break false,
+        }
+    };
+    sim.release();
+    let (code, stopped) = report(child);
+    let stderr = follow.join().unwrap_or_default();
+    assert!(held, "requests were in flight");
+    assert!(took_it, "ferry said it took the signal: {stderr}");
+    assert_eq!(code, 3, "{stopped:#}");
+    assert_eq!(stopped["status"], "interrupted", "{stopped:#}");
+    let runs = ferry.json(&["runs", "acme"]);
+    assert_eq!(runs[0]["status"], "interrupted", "{runs:#}");
+
+    let resumed = ferry.json(&["sync", "acme"]);
+    assert_eq!(resumed["status"], "succeeded", "{resumed:#}");
+    assert_same(&ferry.mirror(), &reference.mirror(), "mirrors");
+    assert_same(&ferry.documentation(), &reference.documentation(), "documentation");
+}

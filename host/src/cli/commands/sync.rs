@@ -2,6 +2,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{MultiProgress, ProgressBar};
 
@@ -57,7 +59,22 @@ impl Observer for Bars<'_> {
 
 pub(super) async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
     let mode = if args.incremental { Mode::Incremental } else { Mode::Full };
+    // SIGINT or SIGTERM stops the sync after the pages in flight, as the
+    // daemon does: the run is recorded interrupted with its checkpoints,
+    // and the summary printed (exit 3). A second signal stops at once.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let stopper = tokio::spawn({
+        let flag = cancel.clone();
+        async move {
+            super::schedule::wait_for_stop().await;
+            tracing::warn!("stop requested: finishing the pages in flight (signal again to stop at once)");
+            flag.store(true, Ordering::Relaxed);
+            super::schedule::wait_for_stop().await;
+            std::process::exit(i32::from(exit::FAILED));
+        }
+    });
     let request = SyncRequest {
+        cancel: Some(cancel),
         streams: args.streams,
         force: args.force,
         wait: args.wait.map(std::time::Duration::from_secs),
@@ -65,7 +82,9 @@ pub(super) async fn sync(app: &mut App, args: SyncArgs) -> Result<u8, Failure> {
         ..SyncRequest::new(&args.name, mode, Trigger::Manual)
     };
     let observer = Bars::new(&app.out);
-    let report = sync::run(&mut app.store, &app.runtime, &request, &observer).await.map_err(|e| {
+    let ran = sync::run(&mut app.store, &app.runtime, &request, &observer).await;
+    stopper.abort();
+    let report = ran.map_err(|e| {
         let code = match e {
             sync::SyncError::Busy { .. } => exit::BUSY,
             // The run had started: it failed, it did not stop before changing anything.
