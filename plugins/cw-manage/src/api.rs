@@ -3,6 +3,7 @@
 //! come back as 404.
 
 use ferry_sdk::error::{from_status, snippet};
+use ferry_sdk::paging::Span;
 use ferry_sdk::prelude::*;
 use serde::de::DeserializeOwned;
 
@@ -281,7 +282,7 @@ impl Api {
         endpoint: &Endpoint,
         cursor: Option<&str>,
         since: Option<&str>,
-    ) -> Result<(Vec<T>, Option<String>, Option<u64>), ConnectorError> {
+    ) -> Result<Span<T>, ConnectorError> {
         let at = ReadAhead::from_cursor(cursor)?;
         let conditions = and(endpoint.base_condition, since);
         let pages = at.pages(READ_AHEAD);
@@ -310,12 +311,11 @@ impl Api {
         };
         // Without a count, a short page ends the listing.
         let total_pages = known_pages.or(count.map(|c| c.div_ceil(PAGE_ROWS)));
-        let span = at.gather(pages, answers, Some(PAGE_ROWS as usize), |page, resp| {
+        at.gather(pages, answers, Some(PAGE_ROWS as usize), |page, resp| {
             let resp = ok_or_classify(resp, endpoint.resource, endpoint.module)?;
             let items: Vec<OrDefault<T>> = resp.json(&format!("{} page {}", endpoint.resource, page.0))?;
             Ok(NumberedPage { items: de::entries(items), total_pages, total: count })
-        })?;
-        Ok((span.items, span.next, span.total))
+        })
     }
 
     /// The request for one page of a list endpoint.
@@ -355,7 +355,7 @@ impl Api {
     }
 
     pub fn companies(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next, total) = self.pages::<map::CwCompany>(&COMPANIES, cursor, since)?;
+        let Span { items, next, total } = self.pages::<map::CwCompany>(&COMPANIES, cursor, since)?;
         // Which statuses mean inactive is tenant setup; read it with the page.
         let statuses: Vec<map::ListEntry> =
             self.list("/company/companies/statuses", COMPANIES.resource, "company statuses", COMPANIES.module)?;
@@ -369,22 +369,22 @@ impl Api {
     }
 
     pub fn contacts(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next, total) = self.pages(&CONTACTS, cursor, since)?;
+        let Span { items, next, total } = self.pages(&CONTACTS, cursor, since)?;
         Ok(Page { records: Records::Contacts(items.iter().map(map::contact).collect()), next, total })
     }
 
     pub fn configurations(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next, total) = self.pages(&CONFIGURATIONS, cursor, since)?;
+        let Span { items, next, total } = self.pages(&CONFIGURATIONS, cursor, since)?;
         Ok(Page { records: Records::Assets(items.iter().map(map::configuration).collect()), next, total })
     }
 
     pub fn agreements(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next, total) = self.pages(&AGREEMENTS, cursor, since)?;
+        let Span { items, next, total } = self.pages(&AGREEMENTS, cursor, since)?;
         Ok(Page { records: Records::Agreements(items.iter().map(map::agreement).collect()), next, total })
     }
 
     pub fn tickets(&self, cursor: Option<&str>, since: Option<&str>) -> Result<Page, ConnectorError> {
-        let (items, next, total) = self.pages(&TICKETS, cursor, since)?;
+        let Span { items, next, total } = self.pages(&TICKETS, cursor, since)?;
         Ok(Page { records: Records::Tickets(items.iter().map(map::ticket).collect()), next, total })
     }
 
