@@ -52,8 +52,11 @@ fn retries_ride_out_429s_5xx_bursts_and_resets() {
         assert!(report["http"]["retries"].as_u64().unwrap_or(0) >= 2, "{faults:?}: {}", report["http"]);
         if let Some(FailNext { status: 429, count, retry_after }) = faults.fail_next {
             assert_eq!(report["http"]["rate_limited"], count);
+            // Each 429 holds the integration for its Retry-After (1 s).
+            // Syncro's streams start together, so the two 429s may come
+            // back at once and be waited out together: at least one second.
             if retry_after.is_some() {
-                assert!(started.elapsed() >= Duration::from_secs(2), "Retry-After honoured");
+                assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After honoured");
             }
         }
     }
