@@ -80,6 +80,14 @@ fn syncro_paged() -> (World, SyncroOptions) {
     (world, options)
 }
 
+/// How many streams have a request held by the simulator now (their held
+/// requests' distinct paths).
+fn streams_held(sim: &Sim) -> usize {
+    let mut paths = sim.held_paths();
+    paths.dedup();
+    paths.len()
+}
+
 /// Requests a sequential sync (`concurrency=1`) made before its first page
 /// of `path`: those of `lookups`, the first stream. (With more streams at
 /// once, lookups' requests mix with the others': counts built on this
@@ -166,12 +174,7 @@ fn a_sync_killed_with_several_streams_in_flight_resumes_each_exactly() {
     sim.hold_after(lookups + 4);
     let mut child =
         ferry.command(&["sync", "acme"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
-    let streams_held = || {
-        let mut paths = sim.held_paths();
-        paths.dedup();
-        paths.len()
-    };
-    let in_flight = wait_for(LIMIT, || streams_held() >= 4 || sim.held() >= 16);
+    let in_flight = wait_for(LIMIT, || streams_held(&sim) >= 4 || sim.held() >= 16);
     let checkpoints = || ferry.count("SELECT COUNT(*) FROM stream_state WHERE cursor IS NOT NULL");
     // A stream whose second request went out has committed its first page.
     let checkpointed = in_flight && wait_for(LIMIT, || checkpoints() >= 1);
@@ -343,13 +346,8 @@ fn a_connector_without_state_starts_its_streams_together() {
     ferry.add_syncro("acme", &sim);
     sim.hold_after(0);
     let child = spawn_sync(&ferry, "acme");
-    let streams_held = || {
-        let mut paths = sim.held_paths();
-        paths.dedup();
-        paths.len()
-    };
     // Default concurrency: four streams at once, each with its first request.
-    let together = wait_for(LIMIT, || streams_held() >= 4);
+    let together = wait_for(LIMIT, || streams_held(&sim) >= 4);
     let held = sim.held_paths();
     sim.release();
     let (code, report) = report(child);
