@@ -2,7 +2,7 @@
 //! role module a 403 means, and the cloud quirk where bad credentials can
 //! come back as 404.
 
-use ferry_sdk::error::{from_status, snippet};
+use ferry_sdk::error::{ends_the_call, from_status, snippet};
 use ferry_sdk::paging::Span;
 use ferry_sdk::prelude::*;
 use serde::de::DeserializeOwned;
@@ -199,12 +199,6 @@ fn canonical_id(n: &str) -> Option<u64> {
     if ok { n.parse().ok() } else { None }
 }
 
-/// An error that stops the run whichever request met it: returned at once
-/// rather than deferred to the next page.
-fn ends_the_run(e: &ConnectorError) -> bool {
-    matches!(e, ConnectorError::Unauthorized(_) | ConnectorError::InvalidConfig(_) | ConnectorError::Unreachable(_))
-}
-
 fn and(a: Option<&str>, b: Option<&str>) -> Option<String> {
     match (a, b) {
         (Some(a), Some(b)) => Some(format!("{a} and {b}")),
@@ -301,7 +295,7 @@ impl Api {
         let count = match ask_count.then(|| answers.pop()).flatten() {
             Some(answer) => match self.count(answer, endpoint) {
                 Ok(count) => Some(count),
-                Err(e) if ends_the_run(&e) => return Err(e),
+                Err(e) if ends_the_call(&e) => return Err(e),
                 Err(e) => {
                     ferry_sdk::log::debug(&format!("{}: no count ({e})", endpoint.resource));
                     None
@@ -459,7 +453,7 @@ impl Api {
             (Some(answer), Some(last)) => match self.company_ids(answer, last) {
                 Ok(next) if next.is_empty() => None,
                 Ok(next) => Some(SitesCursor::Ids(next).render()),
-                Err(e) if ends_the_run(&e) => return Err(e),
+                Err(e) if ends_the_call(&e) => return Err(e),
                 Err(e) => {
                     ferry_sdk::log::warn(&format!("the next companies for sites: {e}; asked again on the next page"));
                     Some(SitesCursor::After(last).render())

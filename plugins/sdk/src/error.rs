@@ -7,6 +7,22 @@ use crate::http::Response;
 /// Longest slice of a PSA's body quoted back in an error.
 const SNIPPET: usize = 200;
 
+/// An error that stops the run (refused credentials, a wrong setting, a PSA
+/// out of reach) or asks Ferry to call again (an expired token): returned
+/// at once from any part of a read that fans out (a read ahead, a batch),
+/// since a next read would only meet it again, or wait for requests that
+/// will not be answered; what the read had gathered is read again when the
+/// listing resumes.
+pub fn ends_the_call(e: &ConnectorError) -> bool {
+    matches!(
+        e,
+        ConnectorError::Unauthorized(_)
+            | ConnectorError::TokenExpired(_)
+            | ConnectorError::InvalidConfig(_)
+            | ConnectorError::Unreachable(_)
+    )
+}
+
 /// An `invalid-config` error for `field`.
 pub fn invalid_config(field: &str, reason: impl Into<String>) -> ConnectorError {
     ConnectorError::InvalidConfig(ConfigProblem { field: field.to_string(), reason: reason.into() })

@@ -175,7 +175,7 @@ impl ReadAhead {
         for (page, answer) in pages.into_iter().zip(answers) {
             let numbered = match answer.and_then(|response| parse(page, response)) {
                 Ok(numbered) => numbered,
-                Err(e) if page == self.page || ends_the_call(&e) => return Err(e),
+                Err(e) if page == self.page || crate::error::ends_the_call(&e) => return Err(e),
                 // The pages before it stand, and the cursor already names
                 // this one: the next read starts with it.
                 Err(_) => return Ok(span),
@@ -190,21 +190,6 @@ impl ReadAhead {
         }
         Ok(span)
     }
-}
-
-/// An error that stops the run (refused credentials, a wrong setting, a PSA
-/// out of reach) or asks Ferry to call again (an expired token): returned
-/// at once from any page of a read ahead, since a next read would only
-/// meet it again, or wait for requests that will not be answered. The
-/// pages before it are read again when the listing resumes.
-fn ends_the_call(e: &ConnectorError) -> bool {
-    matches!(
-        e,
-        ConnectorError::Unauthorized(_)
-            | ConnectorError::TokenExpired(_)
-            | ConnectorError::InvalidConfig(_)
-            | ConnectorError::Unreachable(_)
-    )
 }
 
 /// A positive decimal number written as `next` writes it (no sign, no
