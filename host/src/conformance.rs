@@ -422,6 +422,7 @@ fn session<'r>(
             in_flight: None,
             // A state store for this check only.
             state: Default::default(),
+            pacing: Default::default(),
         },
     )
 }

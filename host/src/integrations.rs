@@ -410,6 +410,7 @@ pub async fn test_connection(store: &Store, runtime: &Runtime, name: &str) -> Re
     let (connector, loaded) = registry::load(store, runtime, &row.connector_id)?;
     let mut config = session_config(&row, &connector.info)?;
     crate::connector_state::attach(store, row.id, &mut config)?;
+    crate::kept_window::attach(store, row.id, &mut config)?;
     let mut session = runtime.session(&loaded, config)?;
     Ok(match session.check().await {
         Ok(Ok(report)) => TestOutcome::Passed(report),
@@ -680,6 +681,7 @@ pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Sess
         rate_limit: crate::options::IntegrationOptions::from_json(&row.options).rate_limit(info.rate_limit),
         in_flight: Some(crate::options::IntegrationOptions::from_json(&row.options).concurrency()),
         state: Default::default(),
+        pacing: Default::default(),
     })
 }
 

@@ -19,6 +19,7 @@ pub(crate) mod hashing;
 pub mod integrations;
 #[cfg(test)]
 mod invariants;
+pub(crate) mod kept_window;
 pub(crate) mod lock;
 pub mod matching;
 pub mod model;

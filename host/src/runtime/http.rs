@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::allowlist::Allowlist;
-use super::pacer::Pacer;
+use super::pacer::{KeptWindow, Pacer, WindowKeeper};
 use crate::model::RateLimit;
 
 /// Ferry's limits on outbound HTTP for one integration.
@@ -199,6 +199,16 @@ impl HttpGate {
     /// once.
     pub fn with_in_flight(mut self, n: usize) -> Self {
         self.in_flight = tokio::sync::Semaphore::new(n.max(1));
+        self
+    }
+
+    /// Pace from the rate window an earlier run left, and hand every change
+    /// of it to `keeper` (see [`super::pacer`]).
+    pub fn with_kept_window(mut self, kept: Option<&KeptWindow>, keeper: Option<WindowKeeper>) -> Self {
+        self.pacer = match Arc::try_unwrap(self.pacer) {
+            Ok(pacer) => Arc::new(pacer.resume(kept, keeper)),
+            Err(shared) => shared,
+        };
         self
     }
 

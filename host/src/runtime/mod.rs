@@ -34,7 +34,7 @@ pub use self::cache::CacheOutcome;
 pub use self::host::HostState;
 use self::inspect::NotAConnector;
 pub use self::limits::Limits;
-pub use self::session::{Session, SessionConfig, SessionState};
+pub use self::session::{KeeperFactory, Session, SessionConfig, SessionPacing, SessionState};
 
 /// How often the epoch ticks; CPU budgets and deadlines are checked at this
 /// granularity, and a running guest yields to other tasks this often.

@@ -28,10 +28,21 @@
 //!
 //! One [`Pacer`] serves all concurrent requests of an integration: the log
 //! sits behind a mutex never held across an await.
+//!
+//! Across runs: the PSA's window does not end with Ferry's process. A run
+//! started within a minute of the previous one (another `ferry sync`, the
+//! daemon on a one-minute schedule) would find an empty log and send a
+//! whole window's allowance into a window the PSA already counts as full.
+//! So the pacer hands every change of its log to a keeper (as a
+//! [`KeptWindow`] in wall-clock time; the integration's row in the
+//! database, see `crate::kept_window`) and a new run's pacer starts from
+//! what was kept ([`Pacer::resume`]).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
 
 use crate::model::RateLimit;
 
@@ -41,6 +52,39 @@ pub const WINDOW_SLACK: Duration = Duration::from_millis(500);
 
 /// A pause after a 429 without `Retry-After` when nothing was sent yet.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(30);
+
+/// The longest pause a kept window may carry into a new run: a clock set
+/// back or a hand-edited database must not hold an integration for days.
+const MAX_KEPT_PAUSE: Duration = Duration::from_secs(3600);
+
+/// A pacer's state as kept between runs, in milliseconds since the Unix
+/// epoch (an [`Instant`] means nothing to another process).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptWindow {
+    /// Sends still inside the window, oldest first.
+    #[serde(default)]
+    pub sends: Vec<u64>,
+    /// A 429's pause still running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_until: Option<u64>,
+    /// The allowance when a 429 lowered it, and when it was last adjusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjusted_at: Option<u64>,
+}
+
+impl KeptWindow {
+    /// Nothing a new run needs to know.
+    pub fn is_empty(&self) -> bool {
+        self.sends.is_empty() && self.paused_until.is_none() && self.allowed.is_none()
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 for a clock before it).
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
 
 /// The sliding-window log, a pure state machine over given instants (so it
 /// is tested with a fake clock).
@@ -148,6 +192,65 @@ impl SlidingWindow {
     pub fn held_for(&self, now: Instant) -> Option<Duration> {
         self.paused_until.filter(|until| *until > now).map(|until| until - now)
     }
+
+    /// What a later run must know, `now` being `wall` on the clock: the
+    /// sends still inside the window, a pause still running, a lowered
+    /// allowance.
+    pub fn keep(&self, now: Instant, wall: SystemTime) -> KeptWindow {
+        let wall = unix_ms(wall);
+        let at = |t: Instant| wall.saturating_sub(now.saturating_duration_since(t).as_millis() as u64);
+        let lowered = self.allowed < self.max_allowed;
+        KeptWindow {
+            sends: self
+                .sent
+                .iter()
+                .filter(|t| now.saturating_duration_since(**t) < self.window)
+                .map(|t| at(*t))
+                .collect(),
+            paused_until: self
+                .paused_until
+                .filter(|until| *until > now)
+                .map(|until| wall + until.duration_since(now).as_millis() as u64),
+            allowed: lowered.then_some(self.allowed),
+            adjusted_at: self.adjusted_at.filter(|_| lowered).map(at),
+        }
+    }
+
+    /// Start from what an earlier run kept, `now` being `wall` on the
+    /// clock. Sends that left the window are dropped; sends "in the future"
+    /// (a clock set back) count as sent now; a pause is held at most
+    /// [`MAX_KEPT_PAUSE`]; a lowered allowance grows back for every window
+    /// that passed since, as it would have in one long run.
+    pub fn resume(&mut self, kept: &KeptWindow, now: Instant, wall: SystemTime) {
+        let wall = unix_ms(wall);
+        let age = |ms: u64| Duration::from_millis(wall.saturating_sub(ms));
+        if self.max_allowed > 0 {
+            let mut sends: Vec<Instant> = kept
+                .sends
+                .iter()
+                .map(|ms| age(*ms))
+                .filter(|age| *age < self.window)
+                .filter_map(|age| now.checked_sub(age))
+                .collect();
+            sends.sort();
+            let over = sends.len().saturating_sub(self.max_allowed);
+            self.sent = sends.into_iter().skip(over).collect();
+            if let Some(allowed) = kept.allowed {
+                let since = kept.adjusted_at.map(age).unwrap_or_default();
+                let windows = (since.as_nanos() / self.window.as_nanos().max(1)) as usize;
+                let allowed = allowed.saturating_add(windows.saturating_mul(step(self.max_allowed)));
+                self.allowed = allowed.clamp(1, self.max_allowed);
+                if self.allowed < self.max_allowed {
+                    let into = Duration::from_nanos((since.as_nanos() % self.window.as_nanos().max(1)) as u64);
+                    self.adjusted_at = Some(now.checked_sub(into).unwrap_or(now));
+                }
+            }
+        }
+        if let Some(until) = kept.paused_until.filter(|until| *until > wall) {
+            let held = Duration::from_millis(until - wall).min(MAX_KEPT_PAUSE);
+            self.paused_until = Some(self.paused_until.map_or(now + held, |t| t.max(now + held)));
+        }
+    }
 }
 
 /// A tenth of the allowance, at least one request.
@@ -155,10 +258,20 @@ fn step(max_allowed: usize) -> usize {
     (max_allowed / 10).max(1)
 }
 
+/// Where a pacer hands every change of its window (see the module doc).
+/// Called with the pacer's lock released; must not block for long.
+pub type WindowKeeper = Box<dyn Fn(KeptWindow) + Send + Sync>;
+
 /// The shared, async face of [`SlidingWindow`] for one integration.
-#[derive(Debug)]
 pub struct Pacer {
     window: Mutex<SlidingWindow>,
+    keeper: Option<WindowKeeper>,
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer").field("window", &self.window).field("kept", &self.keeper.is_some()).finish()
+    }
 }
 
 impl Pacer {
@@ -168,7 +281,25 @@ impl Pacer {
             Some(rate) => SlidingWindow::for_rate(rate, headroom),
             None => SlidingWindow::new(0, Duration::ZERO),
         };
-        Pacer { window: Mutex::new(window) }
+        Pacer { window: Mutex::new(window), keeper: None }
+    }
+
+    /// Start from what an earlier run kept, and hand every change to
+    /// `keeper` from now on.
+    pub fn resume(mut self, kept: Option<&KeptWindow>, keeper: Option<WindowKeeper>) -> Self {
+        if let (Some(kept), Ok(window)) = (kept, self.window.get_mut()) {
+            window.resume(kept, Instant::now(), SystemTime::now());
+        }
+        self.keeper = keeper;
+        self
+    }
+
+    /// Hand the window to the keeper, if there is one and anything is
+    /// worth keeping (an unlimited pacer logs no sends).
+    fn keep(&self, kept: KeptWindow) {
+        if let Some(keeper) = &self.keeper {
+            keeper(kept);
+        }
     }
 
     /// Wait for a send slot, unless a 429's pause would hold the request
@@ -185,7 +316,15 @@ impl Pacer {
                         return Err(held);
                     }
                     match w.try_acquire(now) {
-                        Ok(()) => return Ok(()),
+                        Ok(()) => {
+                            let kept =
+                                (self.keeper.is_some() && w.max_allowed > 0).then(|| w.keep(now, SystemTime::now()));
+                            drop(w);
+                            if let Some(kept) = kept {
+                                self.keep(kept);
+                            }
+                            return Ok(());
+                        }
                         Err(at) => at,
                     }
                 }
@@ -198,8 +337,16 @@ impl Pacer {
 
     /// Tell the pacer the PSA answered 429 (with its `Retry-After`).
     pub fn rate_limited(&self, retry_after: Option<Duration>) {
-        if let Ok(mut w) = self.window.lock() {
-            w.rate_limited(Instant::now(), retry_after);
+        let kept = match self.window.lock() {
+            Ok(mut w) => {
+                let now = Instant::now();
+                w.rate_limited(now, retry_after);
+                self.keeper.is_some().then(|| w.keep(now, SystemTime::now()))
+            }
+            Err(_) => None,
+        };
+        if let Some(kept) = kept {
+            self.keep(kept);
         }
     }
 
@@ -340,6 +487,129 @@ mod tests {
         // Lowered below what is logged: the 9th-newest send decides.
         let sends = simulate(&mut w, t0 + W + WINDOW_SLACK, &[Duration::ZERO; 10]);
         assert!(busiest(&sends, W + WINDOW_SLACK) <= 9);
+    }
+
+    /// The wall clock of a fake instant (an arbitrary, fixed epoch offset).
+    fn wall(t0: Instant, now: Instant) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_800_000_000) + now.duration_since(t0)
+    }
+
+    /// A new process's window: fresh, resumed from what the last one kept.
+    fn restarted(old: &SlidingWindow, rate: RateLimit, t0: Instant, now: Instant) -> SlidingWindow {
+        let kept = old.keep(now, wall(t0, now));
+        let json = serde_json::to_string(&kept).expect("kept window serialises");
+        let kept: KeptWindow = serde_json::from_str(&json).expect("and reads back");
+        let mut fresh = SlidingWindow::for_rate(rate, 0.97);
+        fresh.resume(&kept, now, wall(t0, now));
+        fresh
+    }
+
+    #[test]
+    fn runs_back_to_back_never_exceed_the_window_together_property() {
+        for seed in 0..300u64 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let limit = rng.random_range(1..=200u32);
+            let per = rng.random_range(1..=120u32);
+            let rate = RateLimit { requests: limit, per_seconds: per };
+            let mut w = SlidingWindow::for_rate(rate, 0.97);
+            let allowed = w.allowed();
+            let t0 = Instant::now() + Duration::from_secs(100_000);
+            let mut now = t0;
+            let mut sends = Vec::new();
+            // Several runs, each a burst of requests, the next process
+            // starting a random (often short) while after the last.
+            for _run in 0..rng.random_range(2..6) {
+                for _ in 0..rng.random_range(1..=2 * limit as usize) {
+                    loop {
+                        match w.try_acquire(now) {
+                            Ok(()) => break,
+                            Err(at) => now = at,
+                        }
+                    }
+                    sends.push(now);
+                    if rng.random_bool(0.05) {
+                        w.rate_limited(now, Some(Duration::from_millis(rng.random_range(0..3000))));
+                    }
+                }
+                now += Duration::from_millis(rng.random_range(0..u64::from(per) * 1500));
+                w = restarted(&w, rate, t0, now);
+            }
+            let window = Duration::from_secs(u64::from(per));
+            assert!(busiest(&sends, window) <= limit as usize, "seed {seed}: over the published limit across runs");
+            assert!(busiest(&sends, window + WINDOW_SLACK) <= allowed, "seed {seed}: over the allowance across runs");
+        }
+    }
+
+    #[test]
+    fn a_new_run_waits_for_the_window_the_last_one_filled() {
+        let rate = RateLimit { requests: 180, per_seconds: 60 };
+        let t0 = Instant::now() + Duration::from_secs(100_000);
+        let mut first = SlidingWindow::for_rate(rate, 0.97);
+        simulate(&mut first, t0, &[Duration::ZERO; 174]);
+        let later = t0 + Duration::from_secs(2);
+        let mut second = restarted(&first, rate, t0, later);
+        assert_eq!(second.try_acquire(later), Err(t0 + W + WINDOW_SLACK), "the window is still full");
+        // A run after the window passed starts empty.
+        let much_later = t0 + W + WINDOW_SLACK;
+        let mut third = restarted(&first, rate, t0, much_later);
+        assert!(third.keep(much_later, wall(t0, much_later)).is_empty());
+        assert_eq!(simulate(&mut third, much_later, &[Duration::ZERO; 174]).last().copied(), Some(much_later));
+    }
+
+    #[test]
+    fn a_pause_and_a_lowered_allowance_carry_into_the_next_run() {
+        let rate = RateLimit { requests: 100, per_seconds: 60 };
+        let t0 = Instant::now() + Duration::from_secs(100_000);
+        let mut w = SlidingWindow::for_rate(rate, 0.97);
+        assert!(w.try_acquire(t0).is_ok());
+        w.rate_limited(t0, Some(Duration::from_secs(30)));
+        let at = t0 + Duration::from_secs(5);
+        let next = restarted(&w, rate, t0, at);
+        assert_eq!(next.held_for(at), Some(Duration::from_secs(25)));
+        assert_eq!(next.allowed(), 88, "97 lowered by a tenth");
+        // Two windows later the allowance has grown back as in one run.
+        let later = t0 + 2 * (W + WINDOW_SLACK);
+        let mut after = restarted(&w, rate, t0, later);
+        assert_eq!(after.held_for(later), None);
+        assert!(after.try_acquire(later).is_ok());
+        assert_eq!(after.allowed(), 97);
+    }
+
+    #[test]
+    fn a_kept_window_from_a_clock_set_back_or_a_far_future_is_bounded() {
+        let rate = RateLimit { requests: 10, per_seconds: 60 };
+        let t0 = Instant::now() + Duration::from_secs(100_000);
+        let now_ms = unix_ms(wall(t0, t0));
+        let kept = KeptWindow {
+            sends: vec![now_ms + 3_600_000; 50],
+            paused_until: Some(now_ms + 86_400_000 * 365),
+            allowed: Some(0),
+            adjusted_at: Some(now_ms + 5),
+        };
+        let mut w = SlidingWindow::for_rate(rate, 1.0);
+        w.resume(&kept, t0, wall(t0, t0));
+        assert_eq!(w.held_for(t0), Some(MAX_KEPT_PAUSE), "a pause is held an hour at most");
+        assert_eq!(w.allowed(), 1, "the allowance never drops to nothing");
+        let after = t0 + MAX_KEPT_PAUSE;
+        assert!(w.try_acquire(after).is_ok(), "sends from the future count as sent at the start, and age out");
+    }
+
+    #[test]
+    fn a_pacer_hands_each_change_to_its_keeper() {
+        let kept = std::sync::Arc::new(Mutex::new(Vec::<KeptWindow>::new()));
+        let sink = kept.clone();
+        let pacer = Pacer::new(Some(RateLimit { requests: 10, per_seconds: 60 }), 1.0)
+            .resume(None, Some(Box::new(move |k| sink.lock().expect("sink").push(k))));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+        rt.block_on(async {
+            for _ in 0..3 {
+                assert_eq!(pacer.until_ready(Duration::from_secs(1)).await, Ok(()));
+            }
+        });
+        pacer.rate_limited(Some(Duration::from_secs(9)));
+        let kept = kept.lock().expect("kept");
+        assert_eq!(kept.iter().map(|k| k.sends.len()).collect::<Vec<_>>(), vec![1, 2, 3, 3]);
+        assert!(kept[3].paused_until.is_some() && kept[3].allowed == Some(9));
     }
 
     #[tokio::test]

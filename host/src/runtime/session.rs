@@ -21,6 +21,7 @@ use super::host::{
     Whereabouts,
 };
 use super::http::{HttpGate, HttpStats};
+use super::pacer::{KeptWindow, WindowKeeper};
 use super::state::{ConnectorState, StateBackend, StateMap};
 use super::wit::{self, Connector, ConnectorPre};
 use super::{Runtime, RuntimeError};
@@ -56,6 +57,26 @@ pub struct SessionConfig {
     /// The connector's `state` store as kept for the integration, and where
     /// changes go; by default empty and kept in memory for this session only.
     pub state: SessionState,
+    /// The rate window an earlier run left, and where this session's
+    /// changes go; by default the window starts empty and is not kept.
+    pub pacing: SessionPacing,
+}
+
+/// Opens the keeper a session's pacer hands its window to.
+pub type KeeperFactory = Arc<dyn Fn() -> WindowKeeper + Send + Sync>;
+
+/// A session's starting rate window and where it is kept (see
+/// [`super::pacer`]).
+#[derive(Clone, Default)]
+pub struct SessionPacing {
+    pub kept: Option<KeptWindow>,
+    pub keeper: Option<KeeperFactory>,
+}
+
+impl std::fmt::Debug for SessionPacing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionPacing").field("kept", &self.kept).field("keeper", &self.keeper.is_some()).finish()
+    }
 }
 
 /// A session's starting state and where it is kept.
@@ -135,7 +156,8 @@ impl<'r> Session<'r> {
         // learned during a call are masked in logged URLs too.
         let gate = HttpGate::new(runtime.client.clone(), allowlist, config.rate_limit, runtime.limits.http.clone())
             .with_redactor(redactor.clone())
-            .with_in_flight(config.in_flight.unwrap_or(super::http::DEFAULT_IN_FLIGHT));
+            .with_in_flight(config.in_flight.unwrap_or(super::http::DEFAULT_IN_FLIGHT))
+            .with_kept_window(config.pacing.kept.as_ref(), config.pacing.keeper.as_ref().map(|open| open()));
         Ok(Session {
             runtime,
             pre,

@@ -14,6 +14,7 @@ mod console;
 mod docs;
 mod integrations;
 mod mirror;
+mod rate_windows;
 mod requests;
 mod runs;
 mod schedules;

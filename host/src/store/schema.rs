@@ -372,6 +372,18 @@ CREATE TABLE console_notifications (
     r#"
 ALTER TABLE console_tokens ADD COLUMN quick_check TEXT;
 "#,
+    // 14: each integration's rate window as its last run left it (the
+    // send times still inside the PSA's window, a 429's pause, a lowered
+    // allowance; JSON in wall-clock milliseconds), so a run started right
+    // after another does not send into a window the PSA counts as full.
+    // Kept when the integration is removed: the PSA's count does not care.
+    r#"
+CREATE TABLE rate_windows (
+    integration_id INTEGER PRIMARY KEY REFERENCES integrations(id) ON DELETE CASCADE,
+    kept           TEXT NOT NULL,
+    updated_at     TEXT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this Ferry writes.

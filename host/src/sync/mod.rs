@@ -274,6 +274,7 @@ async fn run_locked(store: &mut Store, runtime: &Runtime, plan: &RunPlan<'_>) ->
     let started = Instant::now();
     let mut session_config = integrations::session_config(integration, plan.info)?;
     crate::connector_state::attach(store, integration.id, &mut session_config)?;
+    crate::kept_window::attach(store, integration.id, &mut session_config)?;
     let session = runtime.session(plan.loaded, session_config)?;
 
     store.transaction(|tx| tx.reap_stale_runs(integration.id))?;
