@@ -468,3 +468,42 @@ fn sigterm_stops_a_sync_after_the_pages_in_flight_and_records_it_interrupted() {
     assert_same(&ferry.mirror(), &reference.mirror(), "mirrors");
     assert_same(&ferry.documentation(), &reference.documentation(), "documentation");
 }
+
+/// A stop while requests wait for the PSA's window (black-box attack, 30
+/// November: the daemon took 55 s to stop and kept sending after it): the
+/// requests not yet sent are not sent, the run stops at once, recorded
+/// interrupted, and the next sync resumes it to the same result.
+#[test]
+fn a_stop_while_requests_wait_for_the_window_sends_none_of_them() {
+    let (world, options) = syncro_paged();
+    let sim = syncro_sim_with(&world, options);
+    let reference = Ferry::new();
+    reference.add_syncro("acme", &sim);
+    assert_eq!(reference.json(&["sync", "acme"])["status"], "succeeded");
+    sim.clear_requests();
+
+    // 10 requests per 10 minutes (9 with Ferry's margin): the sync sends 9
+    // and every other request waits for the window.
+    let ferry = patient().with_env("FERRY_RATE_WINDOW_SECONDS", "600");
+    ferry.add_syncro("acme", &sim);
+    ferry.run(&["rules", "acme", "option", "requests-per-minute=1"]).ok();
+    let mut child = spawn_sync(&ferry, "acme");
+    assert!(wait_for(LIMIT, || sim.requests().len() >= 9), "the window's allowance was sent");
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let exited = wait_for(LIMIT, || child.try_wait().ok().flatten().is_some());
+    if !exited {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the sync did not stop within a minute: it waited for the ten-minute window");
+    }
+    let (code, stopped) = report(child);
+    assert_eq!(code, 3, "{stopped:#}");
+    assert_eq!(stopped["status"], "interrupted", "{stopped:#}");
+    assert_eq!(sim.requests().len(), 9, "no request sent after the stop");
+
+    ferry.run(&["rules", "acme", "option", "requests-per-minute=1000000"]).ok();
+    let resumed = ferry.json(&["sync", "acme"]);
+    assert_eq!(resumed["status"], "succeeded", "{resumed:#}");
+    assert_same(&ferry.mirror(), &reference.mirror(), "mirrors");
+    assert_same(&ferry.documentation(), &reference.documentation(), "documentation");
+}

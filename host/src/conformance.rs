@@ -423,6 +423,7 @@ fn session<'r>(
             // A state store for this check only.
             state: Default::default(),
             pacing: Default::default(),
+            stop: None,
         },
     )
 }

@@ -682,6 +682,7 @@ pub fn session_config(row: &IntegrationRow, info: &ConnectorInfo) -> Result<Sess
         in_flight: Some(crate::options::IntegrationOptions::from_json(&row.options).concurrency()),
         state: Default::default(),
         pacing: Default::default(),
+        stop: None,
     })
 }
 

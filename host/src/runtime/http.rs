@@ -14,7 +14,7 @@
 //! for the time it is on the wire, so a batch overlaps round trips without
 //! ever putting more requests before the PSA than the operator allows.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,6 +93,10 @@ pub enum HttpFailure {
     TooLarge(u64),
     #[error("the run's budget of {0} requests is spent")]
     BudgetExhausted(u64),
+    /// The run is stopping (SIGTERM, Ctrl-C, the daemon or console
+    /// stopping it): a request not yet on the wire is not sent.
+    #[error("not sent: the sync is stopping")]
+    Stopped,
     #[error("{0}")]
     Other(String),
 }
@@ -152,7 +156,15 @@ pub struct HttpGate {
     /// Requests accepted but not yet sent (waiting for a slot or for the
     /// rate limiter): what tests observe instead of timing.
     queued: AtomicUsize,
+    /// Raised when the run is asked to stop: requests waiting for a slot,
+    /// the window or a retry are answered [`HttpFailure::Stopped`] instead
+    /// of being sent, so a stop is not held up by a rate limit's wait.
+    stop: Option<Arc<AtomicBool>>,
 }
+
+/// How often a request waiting in the gate looks at the stop flag (an
+/// `AtomicBool` set from a signal handler, which cannot wake anyone).
+const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// Counts a request as queued until it is sent (or given up, or dropped).
 struct Queued<'g>(&'g AtomicUsize);
@@ -192,6 +204,29 @@ impl HttpGate {
             log: Mutex::new(Vec::new()),
             in_flight: tokio::sync::Semaphore::new(DEFAULT_IN_FLIGHT),
             queued: AtomicUsize::new(0),
+            stop: None,
+        }
+    }
+
+    /// Stop sending when `stop` is raised (see [`HttpFailure::Stopped`]).
+    pub fn with_stop(mut self, stop: Option<Arc<AtomicBool>>) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+
+    /// Resolves once the run is asked to stop; never without a stop flag.
+    async fn stopped(&self) {
+        match &self.stop {
+            None => std::future::pending().await,
+            Some(stop) => {
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(STOP_POLL).await;
+                }
+            }
         }
     }
 
@@ -299,11 +334,24 @@ impl HttpGate {
             if sent >= self.policy.request_budget {
                 return Err(HttpFailure::BudgetExhausted(self.policy.request_budget));
             }
+            if self.stopping() {
+                return Err(HttpFailure::Stopped);
+            }
             let queued = Queued::new(&self.queued);
             // A slot first, then the window: the pacer logs a send when it
-            // grants it, so the request must be ready to go at once.
-            let slot = self.in_flight.acquire().await.map_err(|_| HttpFailure::Other("the run is ending".into()))?;
-            if let Err(held) = self.pacer.until_ready(self.policy.max_retry_wait).await {
+            // grants it, so the request must be ready to go at once. Either
+            // wait ends when the run is asked to stop.
+            let slot = tokio::select! {
+                biased;
+                () = self.stopped() => return Err(HttpFailure::Stopped),
+                slot = self.in_flight.acquire() => slot.map_err(|_| HttpFailure::Other("the run is ending".into()))?,
+            };
+            let ready = tokio::select! {
+                biased;
+                () = self.stopped() => return Err(HttpFailure::Stopped),
+                ready = self.pacer.until_ready(self.policy.max_retry_wait) => ready,
+            };
+            if let Err(held) = ready {
                 // The PSA asked everyone to wait longer than Ferry waits
                 // within a run: answered here as the PSA would, without
                 // sending (a request now would only extend its penalty).
@@ -352,7 +400,11 @@ impl HttpGate {
                     // After a 429 the pacer holds the retry (and everyone
                     // else) for the wait.
                     if !matches!(&result, Ok(resp) if resp.status == 429) {
-                        tokio::time::sleep(wait).await;
+                        tokio::select! {
+                            biased;
+                            () = self.stopped() => return Err(HttpFailure::Stopped),
+                            () = tokio::time::sleep(wait) => {}
+                        }
                     }
                 }
                 _ => return result,

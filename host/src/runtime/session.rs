@@ -60,6 +60,9 @@ pub struct SessionConfig {
     /// The rate window an earlier run left, and where this session's
     /// changes go; by default the window starts empty and is not kept.
     pub pacing: SessionPacing,
+    /// Raised when the run is asked to stop: requests not yet sent are not
+    /// sent (see `HttpFailure::Stopped`).
+    pub stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Opens the keeper a session's pacer hands its window to.
@@ -157,7 +160,8 @@ impl<'r> Session<'r> {
         let gate = HttpGate::new(runtime.client.clone(), allowlist, config.rate_limit, runtime.limits.http.clone())
             .with_redactor(redactor.clone())
             .with_in_flight(config.in_flight.unwrap_or(super::http::DEFAULT_IN_FLIGHT))
-            .with_kept_window(config.pacing.kept.as_ref(), config.pacing.keeper.as_ref().map(|open| open()));
+            .with_kept_window(config.pacing.kept.as_ref(), config.pacing.keeper.as_ref().map(|open| open()))
+            .with_stop(config.stop.clone());
         Ok(Session {
             runtime,
             pre,

@@ -221,6 +221,12 @@ impl<'a, 'r> Fetch<'a, 'r> {
                     Err(end) => return Ok((index, listing, end)),
                 },
             };
+            // Asked to stop, the gate answers the requests it had not sent
+            // yet with a refusal: a read that failed then is interrupted,
+            // not failed, and resumes at its cursor.
+            if self.bounds.cancelled() && !matches!(read, Ok(Ok(_))) {
+                return Ok((index, listing, StreamEnd::Interrupted(Stop::Requested)));
+            }
             let mut run_records = self.run_records.get();
             let checked = listing.check(read, self.session.redactor(), self.bounds, &mut run_records);
             self.run_records.set(run_records);

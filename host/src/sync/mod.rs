@@ -275,6 +275,7 @@ async fn run_locked(store: &mut Store, runtime: &Runtime, plan: &RunPlan<'_>) ->
     let mut session_config = integrations::session_config(integration, plan.info)?;
     crate::connector_state::attach(store, integration.id, &mut session_config)?;
     crate::kept_window::attach(store, integration.id, &mut session_config)?;
+    session_config.stop = request.cancel.clone();
     let session = runtime.session(plan.loaded, session_config)?;
 
     store.transaction(|tx| tx.reap_stale_runs(integration.id))?;

@@ -67,7 +67,7 @@ pub(super) struct Bounds<'a> {
 }
 
 impl Bounds<'_> {
-    fn cancelled(&self) -> bool {
+    pub(super) fn cancelled(&self) -> bool {
         self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
     }
 }

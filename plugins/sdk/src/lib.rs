@@ -79,7 +79,7 @@ pub mod prelude {
     pub use crate::connector::{Connector, Read};
     pub use crate::error::{bad_response, from_status, invalid_config};
     pub use crate::http::{Client, Method, Request, Response, basic_auth, form_encode, send_batch, with_query};
-    pub use crate::paging::{LinkHeader, NumberedPage, PageNumber, ReadAhead};
+    pub use crate::paging::{Ahead, LinkHeader, NumberedPage, PageNumber, ReadAhead};
     pub use crate::text::{CardBuilder, json_scalar_text, non_empty};
     pub use serde::Deserialize;
     pub use serde_json::{Value, json};

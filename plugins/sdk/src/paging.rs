@@ -83,6 +83,32 @@ pub struct Span<T> {
     pub total: Option<u64>,
 }
 
+/// Most pages one read of [`ReadAhead`] asks for: one batch of
+/// [`crate::http::MAX_BATCH`] with room for one more request (CW asks for
+/// its record count with the last pages).
+pub const MAX_READ: u32 = crate::http::MAX_BATCH as u32 - 1;
+
+/// How many pages one read of [`ReadAhead`] asks for. A plain number is
+/// `known` with `first` = 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ahead {
+    /// Once the page count is known: this many pages a read.
+    pub known: u32,
+    /// The first read of a listing, before any count is known: pages 1 to
+    /// `first`. More than 1 guesses that the listing has more than one page:
+    /// every page past the count page 1 gives is a request spent for
+    /// nothing (its answer is dropped), but while the integration's other
+    /// streams still ask for their first page too, slots that would idle
+    /// for a round trip carry pages that are usually needed.
+    pub first: u32,
+}
+
+impl From<u32> for Ahead {
+    fn from(known: u32) -> Self {
+        Ahead { known, first: 1 }
+    }
+}
+
 /// Numbered pages read several at a time once the PSA has said how many
 /// there are (contract 0.4's `send-batch`): the first read asks for one
 /// page; when its answer gives the page count, each later read asks for the
@@ -128,10 +154,24 @@ impl ReadAhead {
     }
 
     /// The pages one read asks for: this one alone while the count is
-    /// unknown, else up to `ahead` (at least 1) from here, never past it.
-    pub fn pages(self, ahead: u32) -> Vec<PageNumber> {
+    /// unknown (the first read: [`Ahead::first`] pages from page 1), else
+    /// up to `ahead` (at least 1) from here, never past it; and the
+    /// listing's last pages with them when fewer than half of `ahead` would
+    /// be left (at most [`MAX_READ`] in all). A read ends when its slowest
+    /// page answers, so a short last read is one round trip with most of
+    /// the integration's request slots idle (50 pages read 16 at a time:
+    /// 2-17, 18-33, 34-50, not a fourth read of page 50 alone).
+    pub fn pages(self, ahead: impl Into<Ahead>) -> Vec<PageNumber> {
+        let Ahead { known, first } = ahead.into();
+        let ahead = known.max(1);
         let last = match self.total_pages {
-            Some(total) => total.min(self.page.0.saturating_add(ahead.max(1) - 1)).max(self.page.0),
+            Some(total) => {
+                let batch_end = self.page.0.saturating_add(ahead - 1);
+                let left_after = total.saturating_sub(batch_end);
+                let end = if left_after > 0 && left_after <= ahead / 2 { total } else { batch_end };
+                end.min(total).min(self.page.0.saturating_add(MAX_READ - 1)).max(self.page.0)
+            }
+            None if self.page.0 == 1 => first.clamp(1, MAX_READ),
             None => self.page.0,
         };
         (self.page.0..=last).map(PageNumber).collect()
@@ -144,7 +184,7 @@ impl ReadAhead {
     /// the end (see [`PageNumber::next`]).
     pub fn read<T>(
         self,
-        ahead: u32,
+        ahead: impl Into<Ahead>,
         full_page: Option<usize>,
         request: impl Fn(PageNumber) -> crate::http::Request,
         parse: impl FnMut(PageNumber, crate::http::Response) -> Result<NumberedPage<T>, ConnectorError>,
@@ -313,17 +353,30 @@ mod tests {
         assert_eq!(at(Some("page:3/9")).pages(4), [3, 4, 5, 6].map(PageNumber));
         assert_eq!(at(Some("page:8/9")).pages(4), [8, 9].map(PageNumber));
         assert_eq!(at(Some("page:8")).pages(4), [PageNumber(8)], "one at a time until the count is known");
+        // A short last read is merged into the one before it.
+        assert_eq!(at(Some("page:2/50")).pages(16), (2..=17).map(PageNumber).collect::<Vec<_>>());
+        assert_eq!(at(Some("page:34/50")).pages(16), (34..=50).map(PageNumber).collect::<Vec<_>>());
+        assert_eq!(at(Some("page:34/58")).pages(16), (34..=49).map(PageNumber).collect::<Vec<_>>(), "9 left: a read");
+        assert_eq!(at(Some("page:1/500")).pages(200).len(), MAX_READ as usize, "never over one batch");
+        assert_eq!(at(Some("page:5/9")).pages(4), [5, 6, 7, 8, 9].map(PageNumber), "1 left of 4: merged");
+        assert_eq!(at(Some("page:5/9")).pages(1), [PageNumber(5)], "reading one at a time stays one at a time");
+        // A guess at the first read only: a resumed listing without a
+        // count still goes one page at a time.
+        let guess = Ahead { known: 16, first: 2 };
+        assert_eq!(at(None).pages(guess), [1, 2].map(PageNumber));
+        assert_eq!(at(Some("page:3")).pages(guess), [PageNumber(3)]);
+        assert_eq!(at(Some("page:3/40")).pages(guess).len(), 16);
     }
 
-    /// A listing of five numbered pages of one record each, read three
+    /// A listing of six numbered pages of one record each, read three
     /// ahead through the fake host.
     #[test]
     fn read_ahead_batches_the_known_pages_and_stops_exactly() {
         use crate::bindings::ferry::connector::http::Method;
         use crate::testing::{FakeHttp, Reply};
         let mut http = FakeHttp::new();
-        for p in 1..=5 {
-            let body = format!(r#"{{"items":[{p}],"total_pages":5}}"#);
+        for p in 1..=6 {
+            let body = format!(r#"{{"items":[{p}],"total_pages":6}}"#);
             http = http.on(Method::Get, &format!("https://h.example/x?page={p}"), Reply::json(200, body));
         }
         let _installed = http.install();
@@ -343,12 +396,12 @@ mod tests {
             )
         };
         let first = read(None).unwrap();
-        assert_eq!((first.items.clone(), first.next.as_deref()), (vec![1], Some("page:2/5")));
+        assert_eq!((first.items.clone(), first.next.as_deref()), (vec![1], Some("page:2/6")));
         let second = read(first.next.as_deref()).unwrap();
-        assert_eq!((second.items.clone(), second.next.as_deref()), (vec![2, 3, 4], Some("page:5/5")));
+        assert_eq!((second.items.clone(), second.next.as_deref()), (vec![2, 3, 4], Some("page:5/6")));
         let last = read(second.next.as_deref()).unwrap();
-        assert_eq!((last.items, last.next), (vec![5], None));
-        assert_eq!(http.batches(), vec![1, 3, 1]);
+        assert_eq!((last.items, last.next), (vec![5, 6], None));
+        assert_eq!(http.batches(), vec![1, 3, 2]);
     }
 
     #[test]
@@ -360,7 +413,8 @@ mod tests {
             .on(Method::Get, "https://h.example/x?page=2", page(2))
             .on(Method::Get, "https://h.example/x?page=3", Reply::json(500, "{}"))
             .on(Method::Get, "https://h.example/x?page=4", page(4))
-            .on(Method::Get, "https://h.example/x?page=5", page(5));
+            .on(Method::Get, "https://h.example/x?page=5", page(5))
+            .on(Method::Get, "https://h.example/x?page=6", page(6));
         let _installed = http.install();
         let read = |cursor: &str| {
             ReadAhead::from_cursor(Some(cursor)).unwrap().read(
@@ -395,7 +449,8 @@ mod tests {
             .on(Method::Get, "https://h.example/x?page=2", page(2))
             .on(Method::Get, "https://h.example/x?page=3", page(3))
             .on(Method::Get, "https://h.example/x?page=4", Reply::json(401, "{}"))
-            .on(Method::Get, "https://h.example/x?page=5", Reply::json(500, "{}"));
+            .on(Method::Get, "https://h.example/x?page=5", Reply::json(500, "{}"))
+            .on(Method::Get, "https://h.example/x?page=6", page(6));
         // (A failure that does not end the run still waits for the next
         // read: `a_page_failing_after_the_first_ends_the_read_before_it`.)
         let _installed = http.install();

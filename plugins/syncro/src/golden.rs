@@ -148,24 +148,27 @@ fn read_page(
 }
 
 fn customers_http(body: String) -> FakeHttp {
-    FakeHttp::new().on(Method::Get, &route("/customers?include_disabled=true&page=1"), Reply::json(200, body))
+    one_page("/customers?include_disabled=true&page=", body, "customers")
+}
+
+/// A listing of one page: `body` as page 1, and an empty page 2 (a
+/// listing's first read also asks for page 2, and drops it when page 1
+/// says it is the only one).
+fn one_page(path: &str, body: String, key: &str) -> FakeHttp {
+    FakeHttp::new().on(Method::Get, &route(&format!("{path}1")), Reply::json(200, body)).on(
+        Method::Get,
+        &route(&format!("{path}2")),
+        Reply::json(200, envelope(key, "[]")),
+    )
 }
 
 /// The stream `kind` with `items` as its one page.
 fn read_items(kind: StreamKind, items: &str) -> Result<Page, ConnectorError> {
     let http = match kind {
         StreamKind::Companies => customers_http(envelope("customers", items)),
-        StreamKind::Contacts => {
-            FakeHttp::new().on(Method::Get, &route("/contacts?page=1"), Reply::json(200, envelope("contacts", items)))
-        }
-        StreamKind::Assets => FakeHttp::new().on(
-            Method::Get,
-            &route("/customer_assets?page=1"),
-            Reply::json(200, envelope("assets", items)),
-        ),
-        StreamKind::Tickets => {
-            FakeHttp::new().on(Method::Get, &route("/tickets?page=1"), Reply::json(200, envelope("tickets", items)))
-        }
+        StreamKind::Contacts => one_page("/contacts?page=", envelope("contacts", items), "contacts"),
+        StreamKind::Assets => one_page("/customer_assets?page=", envelope("assets", items), "assets"),
+        StreamKind::Tickets => one_page("/tickets?page=", envelope("tickets", items), "tickets"),
         other => panic!("no list endpoint for {other:?}"),
     };
     read_page(&http, kind, None, None)
@@ -271,7 +274,11 @@ fn hostile() -> String {
     out.add(
         "page not an object",
         show(read_items(StreamKind::Contacts, "[]").and(read_page(
-            &FakeHttp::new().on(Method::Get, &route("/contacts?page=1"), Reply::json(200, "[1]")),
+            &FakeHttp::new().on(Method::Get, &route("/contacts?page=1"), Reply::json(200, "[1]")).on(
+                Method::Get,
+                &route("/contacts?page=2"),
+                Reply::json(200, envelope("contacts", "[]")),
+            ),
             StreamKind::Contacts,
             None,
             None,

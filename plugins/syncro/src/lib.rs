@@ -122,25 +122,56 @@ mod tests {
         assert_eq!(http.requests()[0].header("authorization"), Some("Bearer tok"));
     }
 
-    /// Once the page count is known, one read asks for the next pages at
-    /// once, and its cursor names the first page it did not return.
-    #[test]
-    fn assets_read_ahead_once_the_page_count_is_known() {
+    /// Assets of `pages` numbered pages, one asset each.
+    fn asset_pages(pages: u32) -> FakeHttp {
         let mut http = FakeHttp::new();
-        for p in 2..=11 {
+        for p in 1..=pages {
             let body = json!({"assets": [{"id": p, "name": format!("pc-{p}"), "customer_id": 1}],
-                "meta": {"total_pages": 11, "total_entries": 11}});
+                "meta": {"total_pages": pages, "total_entries": pages}});
             http = http.on(Method::Get, &format!("{API}/customer_assets?page={p}"), Reply::value(200, &body));
         }
-        let _installed = http.install();
-        let page = connector::read::<Syncro>(config(), StreamKind::Assets, Some("page:2/11".into()), None).unwrap();
+        http
+    }
+
+    fn asset_ids(page: &Page) -> Vec<String> {
         let Records::Assets(assets) = &page.records else { panic!("assets expected") };
-        assert_eq!(assets.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["2", "3", "4", "5", "6", "7", "8", "9"]);
-        assert_eq!(page.next.as_deref(), Some("page:10/11"));
-        let last = connector::read::<Syncro>(config(), StreamKind::Assets, page.next, None).unwrap();
-        assert!(matches!(&last.records, Records::Assets(a) if a.len() == 2));
+        assets.iter().map(|a| a.id.clone()).collect()
+    }
+
+    /// The first read asks for pages 1 and 2; once the page count is known,
+    /// one read asks for the next 32 pages at once (the last few with them
+    /// rather than alone), and its cursor names the first page it did not
+    /// return.
+    #[test]
+    fn assets_read_ahead_once_the_page_count_is_known() {
+        let http = asset_pages(60);
+        let _installed = http.install();
+        let first = connector::read::<Syncro>(config(), StreamKind::Assets, None, None).unwrap();
+        assert_eq!(asset_ids(&first), ["1", "2"]);
+        assert_eq!(first.next.as_deref(), Some("page:3/60"));
+        let second = connector::read::<Syncro>(config(), StreamKind::Assets, first.next, None).unwrap();
+        assert_eq!(asset_ids(&second), (3..=34).map(|p| p.to_string()).collect::<Vec<_>>());
+        assert_eq!(second.next.as_deref(), Some("page:35/60"));
+        let last = connector::read::<Syncro>(config(), StreamKind::Assets, second.next, None).unwrap();
+        assert_eq!(asset_ids(&last), (35..=60).map(|p| p.to_string()).collect::<Vec<_>>(), "26 left: one read");
         assert_eq!(last.next, None);
-        assert_eq!(http.batches(), vec![8, 2]);
+        assert_eq!(http.batches(), vec![2, 32, 26]);
+    }
+
+    /// A listing of one page: the guessed page 2 is asked for with page 1
+    /// and its answer dropped.
+    #[test]
+    fn a_listing_of_one_page_drops_the_guessed_second() {
+        let http = asset_pages(1).on(
+            Method::Get,
+            &format!("{API}/customer_assets?page=2"),
+            Reply::value(200, &json!({"assets": [], "meta": {"total_pages": 1, "total_entries": 1}})),
+        );
+        let _installed = http.install();
+        let page = connector::read::<Syncro>(config(), StreamKind::Assets, None, None).unwrap();
+        assert_eq!(asset_ids(&page), ["1"]);
+        assert_eq!(page.next, None);
+        assert_eq!(http.batches(), vec![2]);
     }
 
     #[test]

@@ -73,6 +73,7 @@ fn answer(result: Result<OutboundResponse, HttpFailure>) -> Result<http::Respons
             HttpFailure::Unreachable(why) => HttpError::Unreachable(why),
             HttpFailure::TooLarge(cap) => HttpError::TooLarge(cap),
             HttpFailure::BudgetExhausted(_) => HttpError::BudgetExhausted,
+            HttpFailure::Stopped => HttpError::Other(HttpFailure::Stopped.to_string()),
             HttpFailure::Other(why) => HttpError::Other(why),
         }),
     }
