@@ -538,7 +538,7 @@ pub enum ConnectorError {
     RateLimited { retry_after: Option<u32> },
     #[error("the PSA could not be reached: {detail}")]
     Unreachable { detail: String },
-    #[error("the PSA did not answer in time: {detail}")]
+    #[error("{}", timeout_words(detail))]
     Timeout { detail: String },
     #[error("invalid configuration: `{field}` {reason}")]
     InvalidConfig { field: String, reason: String },
@@ -549,6 +549,14 @@ pub enum ConnectorError {
     UnsupportedStream { stream: String },
     #[error("{detail}")]
     Other { detail: String },
+}
+
+/// "The PSA did not answer in time", with the connector's detail unless it
+/// only says the same (the SDK's words for a timed-out request).
+fn timeout_words(detail: &str) -> String {
+    const SAID: &str = "the PSA did not answer in time";
+    let rest = detail.trim().strip_prefix(SAID).unwrap_or(detail.trim()).trim_start_matches([':', ' ', '.']);
+    if rest.is_empty() { SAID.to_string() } else { format!("{SAID}: {rest}") }
 }
 
 /// A wait in words as an operator plans it: `297` → "about 5 minutes".
@@ -562,11 +570,21 @@ pub fn wait_words(secs: u32) -> String {
 }
 
 impl ConnectorError {
-    /// The operator's next step for this kind of failure.
+    /// The operator's next step for this kind of failure, for an
+    /// integration not named here (the commands say `NAME`).
     pub fn hint(&self) -> String {
+        self.hint_for("NAME")
+    }
+
+    /// The operator's next step for this kind of failure of `integration`
+    /// (a valid integration name: letters, digits, `-`, `_`, `.`, so it
+    /// goes into a command as it is).
+    pub fn hint_for(&self, integration: &str) -> String {
         match self {
             ConnectorError::Unauthorized { .. } => {
-                "create new credentials in the PSA and store them with `ferry integration set NAME KEY=VALUE`".into()
+                format!(
+                    "create new credentials in the PSA and store them with `ferry integration set {integration} --secret KEY=VALUE`"
+                )
             }
             ConnectorError::Forbidden { permission: Some(p), .. } => {
                 format!("grant the permission `{p}` to the API user in the PSA, then run the sync again")
@@ -583,10 +601,10 @@ impl ConnectorError {
                 "wait a minute and run the sync again; Ferry resumes where it stopped".into()
             }
             ConnectorError::Unreachable { .. } | ConnectorError::Timeout { .. } => {
-                "check the site/subdomain and the network, then run `ferry integration test NAME`".into()
+                format!("check the site/subdomain and the network, then run `ferry integration test {integration}`")
             }
             ConnectorError::InvalidConfig { field, .. } => {
-                format!("set a valid value with `ferry integration set NAME {field}=VALUE`")
+                format!("set a valid value with `ferry integration set {integration} {field}=VALUE`")
             }
             ConnectorError::BadResponse { .. } | ConnectorError::Other { .. } => {
                 "run again with RUST_LOG=debug for details; if it persists, report it to the connector's author".into()

@@ -323,6 +323,7 @@ async fn run_started(
     let gate = |text: &str| redactor.gate(text, ERROR_BYTES);
     let limits = runtime.limits();
     let bounds = Bounds {
+        integration: &integration.name,
         cancel: request.cancel.as_ref(),
         deadline: started.deadline,
         stream_pages: limits.stream_pages,

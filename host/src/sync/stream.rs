@@ -58,6 +58,8 @@ pub(super) type ReadResult = Result<Result<Page, ConnectorError>, RuntimeError>;
 
 /// The run-wide bounds every stream's next page is checked against.
 pub(super) struct Bounds<'a> {
+    /// The integration's name, for the commands a hint gives.
+    pub integration: &'a str,
     pub cancel: Option<&'a Arc<AtomicBool>>,
     pub deadline: Instant,
     /// `FERRY_STREAM_MAX_PAGES`.
@@ -238,7 +240,7 @@ impl StreamRun {
             // A crash or limit breach fails this stream; the next stream
             // gets a fresh instance.
             Err(e) => return Err(StreamEnd::Failed { message: e.to_string() }),
-            Ok(Err(e)) => return Err(classify(e)),
+            Ok(Err(e)) => return Err(classify(e, bounds.integration)),
             Ok(Ok(page)) => page,
         };
         let mut truncated = 0;
@@ -446,8 +448,8 @@ fn deletions_deferred(started: i64) -> String {
     )
 }
 
-fn classify(e: ConnectorError) -> StreamEnd {
-    let hint = e.hint();
+fn classify(e: ConnectorError, integration: &str) -> StreamEnd {
+    let hint = e.hint_for(integration);
     if e.is_fatal_for_run() {
         StreamEnd::Fatal { message: e.to_string(), hint }
     } else {
@@ -495,6 +497,7 @@ mod tests {
         let mut listing =
             StreamRun::plan(&mut store, &row, &info, Mode::Full, run, StreamKind::Companies.into()).expect("plan");
         let bounds = Bounds {
+            integration: "acme",
             cancel: None,
             deadline: Instant::now() + Duration::from_secs(3600),
             stream_pages: 10,
@@ -532,11 +535,37 @@ mod tests {
         assert_eq!(overlap("garbage"), "garbage");
     }
 
+    /// The hint names the integration, and a timeout says so once (it said
+    /// "the PSA did not answer in time: the PSA did not answer in time — …
+    /// `ferry integration test NAME`").
+    #[test]
+    fn a_failure_names_the_integration_in_its_hint_and_says_its_cause_once() {
+        let timeout = ConnectorError::Timeout { detail: "the PSA did not answer in time".into() };
+        let StreamEnd::Failed { message } = classify(timeout, "acme-prod") else {
+            panic!("a timeout fails its stream")
+        };
+        assert_eq!(
+            message,
+            "the PSA did not answer in time — check the site/subdomain and the network, then run `ferry integration test acme-prod`"
+        );
+        let refused = ConnectorError::Unauthorized { detail: "401".into() };
+        let StreamEnd::Fatal { hint, .. } = classify(refused, "acme-prod") else { panic!("a 401 stops the run") };
+        assert!(hint.contains("`ferry integration set acme-prod --secret KEY=VALUE`"), "{hint}");
+        let detailed = ConnectorError::Timeout { detail: "tickets page 3 after 30 s".into() };
+        assert_eq!(detailed.to_string(), "the PSA did not answer in time: tickets page 3 after 30 s");
+    }
+
     #[test]
     fn fatal_errors_stop_the_run() {
-        assert!(matches!(classify(ConnectorError::Unauthorized { detail: "x".into() }), StreamEnd::Fatal { .. }));
         assert!(matches!(
-            classify(ConnectorError::Forbidden { resource: "a".into(), permission: None, detail: String::new() }),
+            classify(ConnectorError::Unauthorized { detail: "x".into() }, "acme"),
+            StreamEnd::Fatal { .. }
+        ));
+        assert!(matches!(
+            classify(
+                ConnectorError::Forbidden { resource: "a".into(), permission: None, detail: String::new() },
+                "acme"
+            ),
             StreamEnd::Failed { .. }
         ));
     }

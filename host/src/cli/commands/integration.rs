@@ -143,11 +143,12 @@ pub(super) async fn run(app: &mut App, command: IntegrationCommand) -> Result<u8
                             ok: false,
                             report: None,
                             error: Some(e.to_string()),
-                            hint: Some(e.hint()),
+                            hint: Some(e.hint_for(&name)),
                         });
                         return Ok(exit::FAILED);
                     }
-                    Err(Failure::new(format!("connection test failed: {e}"), Some(e.hint())).with_code(exit::FAILED))
+                    Err(Failure::new(format!("connection test failed: {e}"), Some(e.hint_for(&name)))
+                        .with_code(exit::FAILED))
                 }
             }
         }
