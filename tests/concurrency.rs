@@ -344,9 +344,11 @@ fn a_connector_without_state_starts_its_streams_together() {
     let sim = syncro_sim_with(&world, options);
     let ferry = patient();
     ferry.add_syncro("acme", &sim);
+    // Eight slots: each stream's first read asks for pages 1 and 2, so four
+    // streams' first reads fit at once.
+    set_concurrency(&ferry, "acme", 8);
     sim.hold_after(0);
     let child = spawn_sync(&ferry, "acme");
-    // Default concurrency: four streams at once, each with its first request.
     let together = wait_for(LIMIT, || streams_held(&sim) >= 4);
     let held = sim.held_paths();
     sim.release();

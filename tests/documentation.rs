@@ -141,7 +141,15 @@ fn deleted_devices_are_archived_only_with_auto_archive_and_after_a_complete_list
 
     // Off: a device deleted in the PSA stays as it is.
     assert!(sim.remove("assets", &gone["id"].to_string()));
+    sim.clear_requests();
     let report = ferry.json(&["sync", "acme"]);
+    // Where the token must die below: at the assets' second read (page 3
+    // on; the first read asks for pages 1 and 2).
+    let second_assets_read = sim
+        .requests()
+        .iter()
+        .position(|r| r.path.ends_with("/customer_assets") && r.query.as_deref() == Some("page=3"))
+        .expect("assets take more than one read") as u32;
     assert_eq!(report["streams"][3]["deleted"], 1, "the mirror knows it is gone: {report:#}");
     assert!(live_named(&ferry, &name(&gone)), "not archived without auto-archive");
 
@@ -156,7 +164,7 @@ fn deleted_devices_are_archived_only_with_auto_archive_and_after_a_complete_list
     // An interrupted listing proves nothing: the token dies mid-assets.
     assert!(sim.remove("assets", &gone_later["id"].to_string()));
     let before = ferry.docs_fingerprint();
-    sim.set_faults(Faults { revoke_token_after: Some(6), ..Faults::default() });
+    sim.set_faults(Faults { revoke_token_after: Some(second_assets_read), ..Faults::default() });
     let failed = ferry.run(&["--json", "sync", "acme"]).code(3);
     assert_eq!(failed.json()["status"], "failed");
     assert_eq!(ferry.docs_fingerprint(), before, "a failed sync changes no documentation");

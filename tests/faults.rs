@@ -58,9 +58,21 @@ fn retries_ride_out_429s_5xx_bursts_and_resets() {
             if retry_after.is_some() {
                 assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After honoured");
             }
+            // The run says its pace was lowered, once for the burst.
+            let slowed = &report["http"]["slowed_to"];
+            assert!(slowed["allowed"].as_u64() < slowed["of"].as_u64(), "{}", report["http"]);
+        } else {
+            assert!(report["http"].get("slowed_to").is_none(), "{faults:?}: {}", report["http"]);
         }
     }
     assert_eq!(ferry.json(&["runs", "acme"]).as_array().map(Vec::len), Some(6));
+    // And in words, below the summary.
+    sim.set_faults(Faults {
+        fail_next: Some(FailNext { status: 429, count: 2, retry_after: Some(1) }),
+        ..Faults::default()
+    });
+    let said = ferry.run(&["sync", "acme", "--force"]).ok();
+    assert!(said.stdout.contains("the PSA's 429s slowed the pace to"), "{}", said.stdout);
 }
 
 #[test]

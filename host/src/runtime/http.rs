@@ -113,6 +113,20 @@ pub struct HttpStats {
     /// Requests refused by the allowlist.
     pub refused: u64,
     pub bytes_received: u64,
+    /// The slowest pace the PSA's 429s brought the integration down to
+    /// during the run, when they lowered it: a run that took much longer
+    /// than usual says why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slowed_to: Option<SlowedPace>,
+}
+
+/// A pace lowered after 429s: `allowed` of the `of` requests the published
+/// limit allows per `window_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlowedPace {
+    pub allowed: u64,
+    pub of: u64,
+    pub window_secs: u64,
 }
 
 /// One request as sent (each retry is its own), for `-v` and
@@ -311,6 +325,28 @@ impl HttpGate {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Keep (and say at `-v`) how far 429s lowered the pace, if they did.
+    fn note_slowed(&self) {
+        let (allowed, of, window) = self.pacer.pace();
+        if allowed >= of {
+            return;
+        }
+        let now = SlowedPace { allowed: allowed as u64, of: of as u64, window_secs: window.as_secs() };
+        let mut lower = false;
+        self.bump(|s| {
+            if s.slowed_to.is_none_or(|was| now.allowed < was.allowed) {
+                s.slowed_to = Some(now);
+                lower = true;
+            }
+        });
+        if lower {
+            tracing::info!(
+                "the PSA answered 429: pacing lowered to {allowed} of {of} requests per {} s; a window without 429s gives back a tenth",
+                now.window_secs
+            );
+        }
+    }
+
     fn bump(&self, f: impl FnOnce(&mut HttpStats)) {
         if let Ok(mut s) = self.stats.lock() {
             f(&mut s);
@@ -377,6 +413,7 @@ impl HttpGate {
                     // request it refuses.
                     let wait = retry_after(resp).unwrap_or_else(|| self.backoff(attempt, true));
                     self.pacer.rate_limited(Some(wait));
+                    self.note_slowed();
                     Some(wait)
                 }
                 Ok(resp) if resp.status == 503 => {

@@ -23,8 +23,8 @@
 //! (a request the pause would hold longer than the maximum retry wait is
 //! not sent at all, see [`Pacer::until_ready`]) (or until the
 //! oldest logged send leaves the window when none is stated), and lowers
-//! the allowance by a tenth; each window that passes without a 429 gives
-//! back a tenth of the published allowance.
+//! the allowance by a tenth, at most once a window; each window that passes
+//! without a 429 gives back a tenth of the published allowance.
 //!
 //! One [`Pacer`] serves all concurrent requests of an integration: the log
 //! sits behind a mutex never held across an await.
@@ -101,6 +101,8 @@ pub struct SlidingWindow {
     paused_until: Option<Instant>,
     /// When the allowance was last lowered or raised.
     adjusted_at: Option<Instant>,
+    /// When a 429 last lowered the allowance: at most once a window.
+    cut_at: Option<Instant>,
 }
 
 impl SlidingWindow {
@@ -114,6 +116,7 @@ impl SlidingWindow {
             sent: VecDeque::new(),
             paused_until: None,
             adjusted_at: None,
+            cut_at: None,
         }
     }
 
@@ -171,17 +174,21 @@ impl SlidingWindow {
 
     /// The PSA answered 429 at `now`: pause everyone for `retry_after`
     /// (or until the oldest logged send leaves the window) and lower the
-    /// allowance, once per pause.
+    /// allowance by a tenth, at most once a window: a PSA answering
+    /// `Retry-After: 1` to six retries of one request in six seconds has
+    /// said once that the pace is too high, not six times (six cuts took
+    /// 174 a minute down to 72 and a 5 s sync to 67 s).
     pub fn rate_limited(&mut self, now: Instant, retry_after: Option<Duration>) {
         let until = match retry_after {
             Some(wait) => now + wait,
             None => self.sent.front().map(|t| *t + self.window).filter(|t| *t > now).unwrap_or(now + DEFAULT_PAUSE),
         };
-        let already_paused = self.paused_until.is_some_and(|t| t > now);
         self.paused_until = Some(self.paused_until.map_or(until, |t| t.max(until)));
-        if self.max_allowed > 0 && !already_paused {
+        let cut_lately = self.cut_at.is_some_and(|t| now.saturating_duration_since(t) < self.window);
+        if self.max_allowed > 0 && !cut_lately {
             self.allowed = self.allowed.saturating_sub(step(self.max_allowed)).max(1);
             self.adjusted_at = Some(now);
+            self.cut_at = Some(now);
         }
     }
 }
@@ -350,6 +357,12 @@ impl Pacer {
         }
     }
 
+    /// Sends allowed per window now, with no 429 seen, and the window
+    /// (with Ferry's slack); all 0 when unlimited.
+    pub fn pace(&self) -> (usize, usize, Duration) {
+        self.window.lock().map(|w| (w.allowed, w.max_allowed, w.window)).unwrap_or((0, 0, Duration::ZERO))
+    }
+
     /// Sends allowed per window now.
     pub fn allowed(&self) -> usize {
         self.window.lock().map(|w| w.allowed()).unwrap_or(0)
@@ -472,6 +485,21 @@ mod tests {
         let later = t0 + Duration::from_secs(7) + W + WINDOW_SLACK;
         assert!(w.try_acquire(later).is_ok());
         assert_eq!(w.allowed(), 100);
+    }
+
+    #[test]
+    fn repeated_429s_within_a_window_lower_the_allowance_once() {
+        let t0 = Instant::now();
+        let mut w = SlidingWindow::for_rate(RateLimit { requests: 180, per_seconds: 60 }, 0.97);
+        for i in 0..6 {
+            let at = t0 + Duration::from_secs(i);
+            w.rate_limited(at, Some(Duration::from_secs(1)));
+            assert!(w.try_acquire(at + Duration::from_secs(1)).is_ok(), "each one-second pause ends");
+        }
+        assert_eq!(w.allowed(), 174 - 17, "six 429s in six seconds: one cut");
+        // A 429 a window later cuts again.
+        w.rate_limited(t0 + W + WINDOW_SLACK, Some(Duration::from_secs(1)));
+        assert_eq!(w.allowed(), 174 - 2 * 17);
     }
 
     #[test]

@@ -123,7 +123,10 @@ impl From<u32> for Ahead {
 /// after the first returns the pages before it, with the cursor at the
 /// failed one, so the next read meets the failure first, unless the failure
 /// ends the run or the call (unauthorized, token expired, invalid config,
-/// unreachable): that one is returned at once.
+/// unreachable): that one is returned at once. A page whose record count
+/// differs from the pages before it in the same read ends the read before
+/// it, so each read reports one count and Ferry sees a listing the PSA
+/// changed under it (and marks nothing deleted from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadAhead {
     pub page: PageNumber,
@@ -220,6 +223,14 @@ impl ReadAhead {
                 // this one: the next read starts with it.
                 Err(_) => return Ok(span),
             };
+            // The PSA's count changed between this read's pages (records
+            // added or removed while the listing runs): end the read before
+            // this page, so Ferry sees each count with its own read and
+            // marks nothing deleted from a listing that may have shifted
+            // (the page is asked again by the next read).
+            if page != self.page && span.total.is_some() && numbered.total.is_some() && numbered.total != span.total {
+                return Ok(span);
+            }
             let more = page.next(numbered.total_pages, numbered.items.len(), full_page).is_some();
             span.items.extend(numbered.items);
             span.total = numbered.total.or(span.total);
@@ -434,6 +445,37 @@ mod tests {
         let span = read("page:2/6").unwrap();
         assert_eq!((span.items, span.next.as_deref()), (vec![2], Some("page:3/6")));
         assert!(matches!(read("page:3/6"), Err(ConnectorError::BadResponse(m)) if m.contains("page 3")));
+    }
+
+    /// A count that changes between the pages of one read ends the read
+    /// before the page that gives the new count: each read reports one
+    /// count, so Ferry sees the change between its reads.
+    #[test]
+    fn a_count_changing_within_a_read_ends_it_before_the_new_count() {
+        use crate::bindings::ferry::connector::http::Method;
+        use crate::testing::{FakeHttp, Reply};
+        let page =
+            |p: u32, total: u32| Reply::json(200, format!(r#"{{"items":[{p}],"total_pages":5,"total":{total}}}"#));
+        let http = FakeHttp::new()
+            .on(Method::Get, "https://h.example/x?page=2", page(2, 50))
+            .on(Method::Get, "https://h.example/x?page=3", page(3, 50))
+            .on(Method::Get, "https://h.example/x?page=4", page(4, 49))
+            .on(Method::Get, "https://h.example/x?page=5", page(5, 49));
+        let _installed = http.install();
+        let span = ReadAhead::from_cursor(Some("page:2/5"))
+            .unwrap()
+            .read(
+                4,
+                None,
+                |p| crate::http::Request::get(format!("https://h.example/x?page={}", p.0)),
+                |_, r| {
+                    let v: serde_json::Value = r.json("x")?;
+                    let items: Vec<u64> = v["items"].as_array().unwrap().iter().filter_map(|i| i.as_u64()).collect();
+                    Ok(NumberedPage { items, total_pages: v["total_pages"].as_u64(), total: v["total"].as_u64() })
+                },
+            )
+            .unwrap();
+        assert_eq!((span.items, span.next.as_deref(), span.total), (vec![2, 3], Some("page:4/5"), Some(50)));
     }
 
     /// A refusal that stops the run is not deferred to the next read (which

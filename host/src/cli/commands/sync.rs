@@ -146,6 +146,12 @@ pub(super) fn print_sync(out: &Out, report: &SyncReport) {
             "requests: {} ({} retried, {} answered 429)",
             report.http.requests, report.http.retries, report.http.rate_limited
         ));
+        if let Some(slowed) = report.http.slowed_to {
+            out.line(format!(
+                "the PSA's 429s slowed the pace to {} of {} requests per {} s (it grows back by a tenth each window without a 429)",
+                slowed.allowed, slowed.of, slowed.window_secs
+            ));
+        }
         print_truncated(out, &report.streams);
     }
     // Errors go to stderr in both modes, so scripts see them.
