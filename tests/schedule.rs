@@ -230,6 +230,34 @@ fn only_a_success_with_the_same_config_is_repeated_and_reset_always_runs() {
     assert_eq!(runs.as_array().map(Vec::len), Some(9), "{runs:#}");
 }
 
+/// A run whose listing was stitched from an interrupted one says deletions
+/// wait for the next listing: a sync run right after it is that listing,
+/// never a replay of it (black-box attack, 30 November). A replay shows how
+/// long the repeated run took, not "0 ms".
+#[test]
+fn a_run_that_left_deletions_for_the_next_listing_is_not_repeated() {
+    let sim =
+        syncro_sim_with(&small_world(), ferry_sim::syncro::SyncroOptions { assets_per_page: 3, ..Default::default() });
+    let ferry = Ferry::new().with_env("FERRY_DEDUP_SECONDS", "120");
+    ferry.add_syncro("acme", &sim);
+    let cut = ferry
+        .command(&["--json", "sync", "acme", "--stream", "assets"])
+        .env("FERRY_STREAM_MAX_PAGES", "1")
+        .output()
+        .expect("run ferry");
+    assert_eq!(cut.status.code(), Some(3), "{}", String::from_utf8_lossy(&cut.stdout));
+    let stitched = ferry.json(&["sync", "acme", "--stream", "assets"]);
+    assert_eq!(stitched["status"], "succeeded", "{stitched:#}");
+    assert!(stitched["streams"][0]["note"].as_str().is_some_and(|n| n.contains("deletions wait")), "{stitched:#}");
+
+    let next = ferry.json(&["sync", "acme", "--stream", "assets"]);
+    assert!(repeated(&next).is_null(), "the listing the note asked for ran: {next:#}");
+    assert!(next["streams"][0]["note"].is_null(), "{next:#}");
+    let again = ferry.json(&["sync", "acme", "--stream", "assets"]);
+    assert_eq!(repeated(&again), next["run_id"], "a run without a note is repeated");
+    assert!(again["elapsed_ms"].as_u64().is_some_and(|ms| ms > 0), "the repeated run's own time: {again:#}");
+}
+
 #[test]
 fn incremental_syncro_tickets_ask_only_for_changes() {
     let sim = syncro_sim(&small_world());

@@ -3,8 +3,9 @@
 //! earlier run instead of asking the PSA again.
 //!
 //! Only a run that *succeeded* is ever repeated, and only when it ran with
-//! the same configuration: a failed, partial or interrupted run is exactly
-//! what the operator wants to run again, and a changed key, config value,
+//! the same configuration: a failed, partial or interrupted run, or one
+//! whose streams left a note (deletions deferred to the next listing), is
+//! exactly what the operator wants to run again, and a changed key, config value,
 //! option or connector build makes it a different sync. `--force` and
 //! `--reset` always run.
 
@@ -63,6 +64,12 @@ pub fn earlier_run(
     }
     let Some(last) = tx.runs(Some(&integration.name), 1)?.into_iter().next() else { return Ok(None) };
     if last.status != RunStatus::Succeeded || last.mode != request.mode {
+        return Ok(None);
+    }
+    // A stream note says the run left something for the next listing
+    // (deletions deferred after a stitched or shifted listing): the
+    // operator who runs the sync again is doing what it said.
+    if last.stream_results.iter().any(|s| s.note.is_some()) {
         return Ok(None);
     }
     if tx.run_fingerprint(last.id)?.as_deref() != Some(fingerprint) {

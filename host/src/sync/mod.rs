@@ -122,6 +122,12 @@ impl SyncReport {
     /// The report of a recorded run (for deduplicated requests).
     fn from_run(run: RunRow, mode: Mode) -> SyncReport {
         let http = serde_json::from_value(run.http.clone()).unwrap_or_default();
+        // How long the repeated run took, not how long repeating it did.
+        let at = |t: Option<&str>| t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        let elapsed_ms = match (at(Some(run.started_at.as_str())), at(run.finished_at.as_deref())) {
+            (Some(from), Some(to)) => (to - from).num_milliseconds().max(0) as u64,
+            _ => 0,
+        };
         SyncReport {
             run_id: run.id,
             integration: run.integration,
@@ -132,7 +138,7 @@ impl SyncReport {
             streams: run.stream_results,
             apply: None,
             http,
-            elapsed_ms: 0,
+            elapsed_ms,
             deduplicated_from: Some(run.id),
         }
     }
