@@ -16,8 +16,11 @@
 //!   path and the `contracts` key follow public Halo API clients; the field
 //!   names are a plausible guess (docs/psa-apis.md §4).
 //!
-//! Both servers log requests ([`HaloSim::requests`]); [`HaloSim::token_requests`]
-//! counts token requests, the number a token cache is judged by.
+//! Both servers log requests ([`HaloSim::requests`], and over HTTP at
+//! `GET|DELETE {resource}/_sim/requests`); [`HaloSim::token_requests`]
+//! counts token requests, the number a token cache is judged by. Both
+//! delay their answers by a simulated round trip ([`HaloOptions::latency`],
+//! as the Syncro and CW simulators do), so reads in flight can be killed.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,6 +36,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+use crate::faults::Latency;
 use crate::requests::{RequestRecord, url_decode_pairs};
 use crate::world::World;
 
@@ -46,6 +50,8 @@ pub struct HaloOptions {
     /// Ports on 127.0.0.1 (0 picks a free one).
     pub auth_port: u16,
     pub resource_port: u16,
+    /// The round trip every answer is delayed by.
+    pub latency: Latency,
 }
 
 impl Default for HaloOptions {
@@ -56,6 +62,7 @@ impl Default for HaloOptions {
             token_lifetime: Duration::from_secs(3600),
             auth_port: 0,
             resource_port: 0,
+            latency: Latency::default(),
         }
     }
 }
@@ -135,6 +142,8 @@ struct HaloState {
     issued: AtomicU64,
     log: Mutex<Vec<RequestRecord>>,
     started: Instant,
+    /// Requests answered so far, numbering each one's round trip.
+    served: AtomicU64,
 }
 
 impl HaloState {
@@ -214,9 +223,15 @@ pub async fn start(data: HaloData, options: HaloOptions) -> std::io::Result<Halo
         issued: AtomicU64::new(0),
         log: Mutex::new(Vec::new()),
         started: Instant::now(),
+        served: AtomicU64::new(0),
     });
-    let auth = Router::new().route("/auth/token", post(token)).with_state(state.clone());
-    let resource = Router::new().route("/api/{endpoint}", get(list)).with_state(state.clone());
+    let delayed = axum::middleware::from_fn_with_state(state.clone(), round_trip);
+    let auth = Router::new().route("/auth/token", post(token)).layer(delayed.clone()).with_state(state.clone());
+    let resource = Router::new()
+        .route("/api/{endpoint}", get(list))
+        .layer(delayed)
+        .route("/_sim/requests", get(logged).delete(clear_log))
+        .with_state(state.clone());
     let (auth_addr, auth_task) = serve(auth, options.auth_port).await?;
     let (resource_addr, resource_task) = serve(resource, options.resource_port).await?;
     Ok(HaloSim { auth: auth_addr, resource: resource_addr, state, tasks: vec![auth_task, resource_task] })
@@ -231,6 +246,31 @@ async fn serve(router: Router, port: u16) -> std::io::Result<(SocketAddr, tokio:
         }
     });
     Ok((addr, task))
+}
+
+/// Delay the answer by the simulated round trip (logged when answered).
+async fn round_trip(
+    State(state): State<Arc<HaloState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let n = state.served.fetch_add(1, Ordering::SeqCst);
+    let delay = state.options.latency.delay(n);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    next.run(request).await
+}
+
+async fn logged(State(state): State<Arc<HaloState>>) -> axum::Json<Vec<RequestRecord>> {
+    axum::Json(state.log.lock().map(|l| l.clone()).unwrap_or_default())
+}
+
+async fn clear_log(State(state): State<Arc<HaloState>>) -> axum::Json<Value> {
+    if let Ok(mut l) = state.log.lock() {
+        l.clear();
+    }
+    axum::Json(json!({"cleared": true}))
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {

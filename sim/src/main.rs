@@ -123,15 +123,36 @@ async fn main() -> anyhow::Result<()> {
             wait(vec![sim]).await;
         }
         Command::Halopsa { serve, token_lifetime } => {
+            // What the HaloPSA simulator does not simulate is refused, not
+            // ignored: a test run with it would prove nothing.
+            let unsupported: Vec<&str> = [
+                (serve.data.is_some(), "--data"),
+                (serve.rate_limit.is_some(), "--rate-limit"),
+                (serve.ignore_sort, "--ignore-sort"),
+            ]
+            .into_iter()
+            .filter_map(|(given, flag)| given.then_some(flag))
+            .collect();
+            anyhow::ensure!(
+                unsupported.is_empty(),
+                "ferry-sim halopsa does not simulate {} (the Syncro and CW simulators do)",
+                unsupported.join(", ")
+            );
             let options = ferry_sim::halopsa::HaloOptions {
                 token_lifetime: std::time::Duration::from_secs(token_lifetime),
                 auth_port: serve.port,
                 resource_port: if serve.port == 0 { 0 } else { serve.port + 1 },
+                latency: ferry_sim::Latency {
+                    ms: serve.latency_ms,
+                    jitter_ms: serve.jitter_ms,
+                    seed: serve.latency_seed,
+                },
                 ..Default::default()
             };
             let data = ferry_sim::halopsa::HaloData::from_world(&serve.scale.world());
             let sim = ferry_sim::halopsa::start(data, options.clone()).await?;
             println!("HaloPSA auth server: {}  resource server: {}", sim.auth_url(), sim.resource_url());
+            println!("admin: GET/DELETE {}/_sim/requests; Ctrl-C to stop", sim.resource_url());
             println!(
                 "  ferry integration add halo --plugin halopsa --set auth_url={} --set resource_url={} --set client_id={} --secret client_secret={}",
                 sim.auth_url(),

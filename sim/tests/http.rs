@@ -495,3 +495,39 @@ async fn latency_delays_each_response_reproducibly() {
     assert_eq!(syncro_get(&sim, "/me").await.status(), 200);
     assert!(started.elapsed() >= std::time::Duration::from_millis(40), "{:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn halopsa_answers_after_its_round_trip_and_lists_its_requests() {
+    let options = ferry_sim::halopsa::HaloOptions {
+        latency: ferry_sim::Latency { ms: 40, jitter_ms: 0, seed: 1 },
+        ..Default::default()
+    };
+    let data = ferry_sim::halopsa::HaloData::from_world(&ferry_sim::World::generate(3, &ferry_sim::Scale::small()));
+    let sim = ferry_sim::halopsa::start(data, options.clone()).await.expect("halopsa starts");
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let token = client
+        .post(format!("{}/auth/token", sim.auth_url()))
+        .body(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}&scope=all",
+            options.client_id, options.client_secret
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(token.status(), 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(40), "{:?}", started.elapsed());
+    let log: serde_json::Value = client
+        .get(format!("{}/_sim/requests", sim.resource_url()))
+        .send()
+        .await
+        .expect("log")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(log.as_array().map(Vec::len), Some(1), "{log}");
+    assert_eq!(log[0]["path"], "/auth/token");
+    client.delete(format!("{}/_sim/requests", sim.resource_url())).send().await.expect("clear");
+    assert!(sim.requests().is_empty());
+}
