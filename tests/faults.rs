@@ -163,15 +163,14 @@ fn duplicates_across_pages_and_vanishing_records_converge() {
     assert_eq!(state(&ferry), state(&reference));
 }
 
-#[test]
-fn the_rate_limiter_keeps_syncro_under_its_limit() {
+/// A Syncro whose 180/min is scaled to 10 per 3 s so the tests stay short,
+/// and a Ferry whose integration's budget says the same (200/min, counted
+/// over 3 s). Ferry sends what fits the window at once, so it must count
+/// the window as the PSA does.
+fn syncro_at_ten_per_three_seconds() -> (Sim, Ferry) {
     let world = small_world();
     let sim =
         syncro_sim_with(&world, SyncroOptions { contacts_per_page: 3, assets_per_page: 3, ..SyncroOptions::default() });
-    // Syncro's 180/min scaled to 10 per 3 s so the test stays short; the
-    // integration's budget says the same (200/min, counted over 3 s). Ferry
-    // sends what fits the window at once, so it must count the window as
-    // the PSA does.
     sim.set_faults(Faults {
         rate_limit: Some(RateLimit { requests: 10, window_secs: 3, retry_after: false }),
         ..Faults::default()
@@ -179,33 +178,34 @@ fn the_rate_limiter_keeps_syncro_under_its_limit() {
     let ferry = Ferry::new().with_env("FERRY_RATE_WINDOW_SECONDS", "3");
     ferry.add_syncro("acme", &sim);
     ferry.run(&["rules", "acme", "option", "requests-per-minute=200"]).ok();
+    (sim, ferry)
+}
+
+/// The most requests the simulator saw in any 3-second window.
+fn busiest_three_seconds(sim: &Sim) -> usize {
+    let times: Vec<u64> = sim.requests().iter().map(|r| r.at_ms).collect();
+    times.iter().map(|t| times.iter().filter(|u| **u >= *t && **u < t + 3000).count()).max().unwrap_or(0)
+}
+
+#[test]
+fn the_rate_limiter_keeps_syncro_under_its_limit() {
+    let (sim, ferry) = syncro_at_ten_per_three_seconds();
     let report = ferry.json(&["sync", "acme"]);
     assert_eq!(report["status"], "succeeded");
     let requests = sim.requests();
     assert!(requests.len() >= 20, "a sync of {} requests", requests.len());
     assert_eq!(report["http"]["rate_limited"], 0, "no 429s");
     assert!(requests.iter().all(|r| r.status != 429));
-    // No 3-second window ever held more than 10 requests.
-    let times: Vec<u64> = requests.iter().map(|r| r.at_ms).collect();
-    let busiest = times.iter().map(|t| times.iter().filter(|u| **u >= *t && **u < t + 3000).count()).max().unwrap_or(0);
+    let busiest = busiest_three_seconds(&sim);
     assert!(busiest <= 10, "{busiest} requests in one window");
 }
 
 #[test]
 fn runs_back_to_back_share_the_psa_window_and_meet_no_429() {
-    let world = small_world();
-    let sim =
-        syncro_sim_with(&world, SyncroOptions { contacts_per_page: 3, assets_per_page: 3, ..SyncroOptions::default() });
     // The PSA counts 10 requests per 3 s whoever sends them; each run alone
     // fits its own pacing, so only a window kept from the run before keeps
     // the second run (started at once, another process) out of the 429s.
-    sim.set_faults(Faults {
-        rate_limit: Some(RateLimit { requests: 10, window_secs: 3, retry_after: false }),
-        ..Faults::default()
-    });
-    let ferry = Ferry::new().with_env("FERRY_RATE_WINDOW_SECONDS", "3");
-    ferry.add_syncro("acme", &sim);
-    ferry.run(&["rules", "acme", "option", "requests-per-minute=200"]).ok();
+    let (sim, ferry) = syncro_at_ten_per_three_seconds();
     for mode in ["--full", "--full"] {
         let report = ferry.json(&["sync", "acme", mode]);
         assert_eq!(report["status"], "succeeded");
@@ -214,8 +214,7 @@ fn runs_back_to_back_share_the_psa_window_and_meet_no_429() {
     let requests = sim.requests();
     assert!(requests.len() >= 40, "two runs of {} requests", requests.len());
     assert!(requests.iter().all(|r| r.status != 429));
-    let times: Vec<u64> = requests.iter().map(|r| r.at_ms).collect();
-    let busiest = times.iter().map(|t| times.iter().filter(|u| **u >= *t && **u < t + 3000).count()).max().unwrap_or(0);
+    let busiest = busiest_three_seconds(&sim);
     assert!(busiest <= 10, "{busiest} requests in one window across runs");
     // What the next run starts from is in the database, not in a process.
     assert_eq!(ferry.count("SELECT COUNT(*) FROM rate_windows"), 1);

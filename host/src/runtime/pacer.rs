@@ -411,6 +411,15 @@ mod tests {
         best
     }
 
+    /// A random published limit (1-200 requests per 1-120 s) and the
+    /// generator to go on with, for seed `seed`.
+    fn random_rate(seed: u64) -> (StdRng, RateLimit) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let requests = rng.random_range(1..=200u32);
+        let per_seconds = rng.random_range(1..=120u32);
+        (rng, RateLimit { requests, per_seconds })
+    }
+
     #[test]
     fn requests_that_fit_the_window_go_at_once() {
         let t0 = Instant::now();
@@ -426,10 +435,8 @@ mod tests {
     #[test]
     fn never_more_than_allowed_in_any_window_property() {
         for seed in 0..300u64 {
-            let mut rng = StdRng::seed_from_u64(seed);
-            let limit = rng.random_range(1..=200u32);
-            let per = rng.random_range(1..=120u32);
-            let rate = RateLimit { requests: limit, per_seconds: per };
+            let (mut rng, rate) = random_rate(seed);
+            let (limit, per) = (rate.requests, rate.per_seconds);
             let mut w = SlidingWindow::for_rate(rate, 0.97);
             let allowed = w.allowed();
             let t0 = Instant::now();
@@ -535,10 +542,8 @@ mod tests {
     #[test]
     fn runs_back_to_back_never_exceed_the_window_together_property() {
         for seed in 0..300u64 {
-            let mut rng = StdRng::seed_from_u64(seed);
-            let limit = rng.random_range(1..=200u32);
-            let per = rng.random_range(1..=120u32);
-            let rate = RateLimit { requests: limit, per_seconds: per };
+            let (mut rng, rate) = random_rate(seed);
+            let (limit, per) = (rate.requests, rate.per_seconds);
             let mut w = SlidingWindow::for_rate(rate, 0.97);
             let allowed = w.allowed();
             let t0 = Instant::now() + Duration::from_secs(100_000);
