@@ -57,6 +57,12 @@ const DEFAULT_PAUSE: Duration = Duration::from_secs(30);
 /// back or a hand-edited database must not hold an integration for days.
 const MAX_KEPT_PAUSE: Duration = Duration::from_secs(3600);
 
+/// Send times are kept between runs only for allowances up to this many
+/// requests a window. Every PSA limit Ferry knows is far below it (Syncro
+/// 174, CW 582); a higher one is an operator's "do not pace", and keeping
+/// its log would copy and write up to that many times on every request.
+pub const MAX_KEPT_SENDS: usize = 5_000;
+
 /// A pacer's state as kept between runs, in milliseconds since the Unix
 /// epoch (an [`Instant`] means nothing to another process).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,11 +213,12 @@ impl SlidingWindow {
         let wall = unix_ms(wall);
         let at = |t: Instant| wall.saturating_sub(now.saturating_duration_since(t).as_millis() as u64);
         let lowered = self.allowed < self.max_allowed;
+        let kept_sends = self.max_allowed <= MAX_KEPT_SENDS;
         KeptWindow {
             sends: self
                 .sent
                 .iter()
-                .filter(|t| now.saturating_duration_since(**t) < self.window)
+                .filter(|t| kept_sends && now.saturating_duration_since(**t) < self.window)
                 .map(|t| at(*t))
                 .collect(),
             paused_until: self
@@ -324,8 +331,8 @@ impl Pacer {
                     }
                     match w.try_acquire(now) {
                         Ok(()) => {
-                            let kept =
-                                (self.keeper.is_some() && w.max_allowed > 0).then(|| w.keep(now, SystemTime::now()));
+                            let logged = w.max_allowed > 0 && w.max_allowed <= MAX_KEPT_SENDS;
+                            let kept = (self.keeper.is_some() && logged).then(|| w.keep(now, SystemTime::now()));
                             drop(w);
                             if let Some(kept) = kept {
                                 self.keep(kept);
@@ -643,6 +650,26 @@ mod tests {
         let kept = kept.lock().expect("kept");
         assert_eq!(kept.iter().map(|k| k.sends.len()).collect::<Vec<_>>(), vec![1, 2, 3, 3]);
         assert!(kept[3].paused_until.is_some() && kept[3].allowed == Some(9));
+    }
+
+    #[test]
+    fn an_allowance_too_large_to_matter_keeps_no_send_log() {
+        let kept = std::sync::Arc::new(Mutex::new(Vec::<KeptWindow>::new()));
+        let sink = kept.clone();
+        let pacer = Pacer::new(Some(RateLimit { requests: 1_000_000, per_seconds: 60 }), 0.97)
+            .resume(None, Some(Box::new(move |k| sink.lock().expect("sink").push(k))));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+        rt.block_on(async {
+            for _ in 0..100 {
+                assert_eq!(pacer.until_ready(Duration::from_secs(1)).await, Ok(()));
+            }
+        });
+        assert!(kept.lock().expect("kept").is_empty(), "no write per request");
+        // A 429 is still kept (its pause and the lowered allowance), without sends.
+        pacer.rate_limited(Some(Duration::from_secs(5)));
+        let kept = kept.lock().expect("kept");
+        assert_eq!(kept.len(), 1);
+        assert!(kept[0].sends.is_empty() && kept[0].paused_until.is_some() && kept[0].allowed.is_some());
     }
 
     #[tokio::test]
