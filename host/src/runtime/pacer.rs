@@ -70,9 +70,12 @@ pub struct KeptWindow {
     /// Sends still inside the window, oldest first.
     #[serde(default)]
     pub sends: Vec<u64>,
-    /// A 429's pause still running.
+    /// A 429's pause still running: until when, and how long it still had
+    /// to run when kept (so a clock set back cannot lengthen it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_until: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_for: Option<u64>,
     /// The allowance when a 429 lowered it, and when it was last adjusted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed: Option<usize>,
@@ -225,6 +228,7 @@ impl SlidingWindow {
                 .paused_until
                 .filter(|until| *until > now)
                 .map(|until| wall + until.duration_since(now).as_millis() as u64),
+            paused_for: self.held_for(now).map(|held| held.as_millis() as u64),
             allowed: lowered.then_some(self.allowed),
             adjusted_at: self.adjusted_at.filter(|_| lowered).map(at),
         }
@@ -261,7 +265,8 @@ impl SlidingWindow {
             }
         }
         if let Some(until) = kept.paused_until.filter(|until| *until > wall) {
-            let held = Duration::from_millis(until - wall).min(MAX_KEPT_PAUSE);
+            let left = kept.paused_for.map_or(MAX_KEPT_PAUSE, Duration::from_millis);
+            let held = Duration::from_millis(until - wall).min(left).min(MAX_KEPT_PAUSE);
             self.paused_until = Some(self.paused_until.map_or(now + held, |t| t.max(now + held)));
         }
     }
@@ -623,12 +628,21 @@ mod tests {
         let kept = KeptWindow {
             sends: vec![now_ms + 3_600_000; 50],
             paused_until: Some(now_ms + 86_400_000 * 365),
+            paused_for: None,
             allowed: Some(0),
             adjusted_at: Some(now_ms + 5),
         };
         let mut w = SlidingWindow::for_rate(rate, 1.0);
         w.resume(&kept, t0, wall(t0, t0));
         assert_eq!(w.held_for(t0), Some(MAX_KEPT_PAUSE), "a pause is held an hour at most");
+        // A pause kept with 30 s to go, read back after the clock was set
+        // back ten minutes: still 30 s, not ten minutes and a half.
+        let mut paused = SlidingWindow::for_rate(rate, 1.0);
+        paused.rate_limited(t0, Some(Duration::from_secs(30)));
+        let kept = paused.keep(t0, wall(t0, t0));
+        let mut later = SlidingWindow::for_rate(rate, 1.0);
+        later.resume(&kept, t0, wall(t0, t0) - Duration::from_secs(600));
+        assert_eq!(later.held_for(t0), Some(Duration::from_secs(30)));
         assert_eq!(w.allowed(), 1, "the allowance never drops to nothing");
         let after = t0 + MAX_KEPT_PAUSE;
         assert!(w.try_acquire(after).is_ok(), "sends from the future count as sent at the start, and age out");
