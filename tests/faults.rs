@@ -202,6 +202,8 @@ fn the_rate_limiter_keeps_syncro_under_its_limit() {
     assert!(requests.iter().all(|r| r.status != 429));
     let busiest = busiest_three_seconds(&sim);
     assert!(busiest <= 10, "{busiest} requests in one window");
+    // The run says how long its requests waited for the window.
+    assert!(report["http"]["window_wait_ms"].as_u64().is_some_and(|ms| ms > 0), "{}", report["http"]);
 }
 
 #[test]

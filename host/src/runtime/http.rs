@@ -118,6 +118,14 @@ pub struct HttpStats {
     /// than usual says why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slowed_to: Option<SlowedPace>,
+    /// The longest any request waited for the PSA's rate window (its
+    /// allowance spent, by this run or the ones just before it), in ms.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub window_wait_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A pace lowered after 429s: `allowed` of the `of` requests the published
@@ -382,11 +390,16 @@ impl HttpGate {
                 () = self.stopped() => return Err(HttpFailure::Stopped),
                 slot = self.in_flight.acquire() => slot.map_err(|_| HttpFailure::Other("the run is ending".into()))?,
             };
+            let waiting = std::time::Instant::now();
             let ready = tokio::select! {
                 biased;
                 () = self.stopped() => return Err(HttpFailure::Stopped),
                 ready = self.pacer.until_ready(self.policy.max_retry_wait) => ready,
             };
+            let waited = waiting.elapsed().as_millis() as u64;
+            if waited > 0 {
+                self.bump(|s| s.window_wait_ms = s.window_wait_ms.max(waited));
+            }
             if let Err(held) = ready {
                 // The PSA asked everyone to wait longer than Ferry waits
                 // within a run: answered here as the PSA would, without

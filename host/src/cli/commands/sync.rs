@@ -146,6 +146,12 @@ pub(super) fn print_sync(out: &Out, report: &SyncReport) {
             "requests: {} ({} retried, {} answered 429)",
             report.http.requests, report.http.retries, report.http.rate_limited
         ));
+        if report.http.window_wait_ms >= 1000 {
+            out.line(format!(
+                "the PSA's rate limit held requests up to {} (its window counts this run's requests and those of the runs just before)",
+                duration(report.http.window_wait_ms)
+            ));
+        }
         if let Some(slowed) = report.http.slowed_to {
             out.line(format!(
                 "the PSA's 429s slowed the pace to {} of {} requests per {} s (it grows back by a tenth each window without a 429)",
