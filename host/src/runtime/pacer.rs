@@ -648,18 +648,25 @@ mod tests {
         assert!(w.try_acquire(after).is_ok(), "sends from the future count as sent at the start, and age out");
     }
 
-    #[test]
-    fn a_pacer_hands_each_change_to_its_keeper() {
+    /// A pacer for `requests` a minute whose keeper collects what it is
+    /// handed, after `sends` requests went through it.
+    fn kept_after(requests: u32, headroom: f64, sends: usize) -> (Pacer, std::sync::Arc<Mutex<Vec<KeptWindow>>>) {
         let kept = std::sync::Arc::new(Mutex::new(Vec::<KeptWindow>::new()));
         let sink = kept.clone();
-        let pacer = Pacer::new(Some(RateLimit { requests: 10, per_seconds: 60 }), 1.0)
+        let pacer = Pacer::new(Some(RateLimit { requests, per_seconds: 60 }), headroom)
             .resume(None, Some(Box::new(move |k| sink.lock().expect("sink").push(k))));
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
         rt.block_on(async {
-            for _ in 0..3 {
+            for _ in 0..sends {
                 assert_eq!(pacer.until_ready(Duration::from_secs(1)).await, Ok(()));
             }
         });
+        (pacer, kept)
+    }
+
+    #[test]
+    fn a_pacer_hands_each_change_to_its_keeper() {
+        let (pacer, kept) = kept_after(10, 1.0, 3);
         pacer.rate_limited(Some(Duration::from_secs(9)));
         let kept = kept.lock().expect("kept");
         assert_eq!(kept.iter().map(|k| k.sends.len()).collect::<Vec<_>>(), vec![1, 2, 3, 3]);
@@ -668,16 +675,7 @@ mod tests {
 
     #[test]
     fn an_allowance_too_large_to_matter_keeps_no_send_log() {
-        let kept = std::sync::Arc::new(Mutex::new(Vec::<KeptWindow>::new()));
-        let sink = kept.clone();
-        let pacer = Pacer::new(Some(RateLimit { requests: 1_000_000, per_seconds: 60 }), 0.97)
-            .resume(None, Some(Box::new(move |k| sink.lock().expect("sink").push(k))));
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
-        rt.block_on(async {
-            for _ in 0..100 {
-                assert_eq!(pacer.until_ready(Duration::from_secs(1)).await, Ok(()));
-            }
-        });
+        let (pacer, kept) = kept_after(1_000_000, 0.97, 100);
         assert!(kept.lock().expect("kept").is_empty(), "no write per request");
         // A 429 is still kept (its pause and the lowered allowance), without sends.
         pacer.rate_limited(Some(Duration::from_secs(5)));
