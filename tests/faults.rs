@@ -224,6 +224,16 @@ fn runs_back_to_back_share_the_psa_window_and_meet_no_429() {
     assert!(busiest <= 10, "{busiest} requests in one window across runs");
     // What the next run starts from is in the database, not in a process.
     assert_eq!(ferry.count("SELECT COUNT(*) FROM rate_windows"), 1);
+    // Kept but unreadable (a damaged database): the window is taken as
+    // full, not as empty; the run waits for it, says so, and meets no 429.
+    let conn = rusqlite::Connection::open(&ferry.db).expect("open db");
+    conn.execute("UPDATE rate_windows SET kept = 'not json'", []).expect("damage the kept window");
+    drop(conn);
+    let report = ferry.json(&["sync", "acme", "--full"]);
+    assert_eq!(report["status"], "succeeded");
+    assert_eq!(report["http"]["rate_limited"], 0, "{}", report["http"]);
+    assert!(report["http"]["window_wait_ms"].as_u64().is_some_and(|ms| ms >= 3000), "{}", report["http"]);
+    assert!(sim.requests().iter().all(|r| r.status != 429));
 }
 
 #[test]

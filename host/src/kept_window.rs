@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
+use std::time::SystemTime;
 
 use crate::runtime::SessionConfig;
 use crate::runtime::SessionPacing;
@@ -15,15 +16,19 @@ use crate::runtime::pacer::{KeptWindow, WindowKeeper};
 use crate::store::{Store, StoreError};
 
 /// Give `config` the integration's kept rate window and a keeper for its
-/// changes. A kept window that does not parse is dropped with a warning:
-/// the run paces from an empty window, as before windows were kept.
+/// changes. A kept window that does not parse says nothing of what was
+/// sent: the run takes the PSA's window as full (its first requests wait
+/// one window) rather than as empty (a burst into a full window, 429s).
 pub(crate) fn attach(store: &Store, integration_id: i64, config: &mut SessionConfig) -> Result<(), StoreError> {
     let kept = match store.read().rate_window(integration_id)? {
         Some(json) => match serde_json::from_str::<KeptWindow>(&json) {
             Ok(kept) => Some(kept),
             Err(e) => {
-                tracing::warn!(integration = %config.label, "the kept rate window does not parse ({e}); starting empty");
-                None
+                tracing::warn!(
+                    integration = %config.label,
+                    "the kept rate window does not parse ({e}); taking the PSA's window as full: the first requests wait one window"
+                );
+                Some(KeptWindow::full_at(SystemTime::now()))
             }
         },
         None => None,

@@ -84,6 +84,12 @@ pub struct KeptWindow {
 }
 
 impl KeptWindow {
+    /// A window as full as any allowance that is kept: every send at
+    /// `wall` (what a run assumes when what was kept cannot be read).
+    pub fn full_at(wall: SystemTime) -> Self {
+        KeptWindow { sends: vec![unix_ms(wall); MAX_KEPT_SENDS], ..KeptWindow::default() }
+    }
+
     /// Nothing a new run needs to know.
     pub fn is_empty(&self) -> bool {
         self.sends.is_empty() && self.paused_until.is_none() && self.allowed.is_none()
@@ -599,6 +605,17 @@ mod tests {
         let mut third = restarted(&first, rate, t0, much_later);
         assert!(third.keep(much_later, wall(t0, much_later)).is_empty());
         assert_eq!(simulate(&mut third, much_later, &[Duration::ZERO; 174]).last().copied(), Some(much_later));
+    }
+
+    #[test]
+    fn a_window_taken_as_full_waits_one_window() {
+        let rate = RateLimit { requests: 180, per_seconds: 60 };
+        let t0 = Instant::now() + Duration::from_secs(100_000);
+        let mut w = SlidingWindow::for_rate(rate, 0.97);
+        w.resume(&KeptWindow::full_at(wall(t0, t0)), t0, wall(t0, t0));
+        assert_eq!(w.try_acquire(t0), Err(t0 + W + WINDOW_SLACK));
+        let after = t0 + W + WINDOW_SLACK;
+        assert!(simulate(&mut w, after, &[Duration::ZERO; 174]).iter().all(|s| *s == after), "then a whole allowance");
     }
 
     #[test]
