@@ -400,6 +400,12 @@ impl HttpGate {
             if waited > 0 {
                 self.bump(|s| s.window_wait_ms = s.window_wait_ms.max(waited));
             }
+            // The flag is looked at between waits only every STOP_POLL: a
+            // slot or the window that came free meanwhile must not send a
+            // request the stop already cancelled.
+            if self.stopping() {
+                return Err(HttpFailure::Stopped);
+            }
             if let Err(held) = ready {
                 // The PSA asked everyone to wait longer than Ferry waits
                 // within a run: answered here as the PSA would, without

@@ -263,7 +263,10 @@ impl SlidingWindow {
                 let since = kept.adjusted_at.map(age).unwrap_or_default();
                 let windows = (since.as_nanos() / self.window.as_nanos().max(1)) as usize;
                 let allowed = allowed.saturating_add(windows.saturating_mul(step(self.max_allowed)));
-                self.allowed = allowed.clamp(1, self.max_allowed);
+                // A new run starts at half the allowance at least: what was
+                // kept may be damaged (0 would crawl at one request a
+                // window), and a PSA still refusing cuts it again at once.
+                self.allowed = allowed.clamp((self.max_allowed / 2).max(1), self.max_allowed);
                 if self.allowed < self.max_allowed {
                     let into = Duration::from_nanos((since.as_nanos() % self.window.as_nanos().max(1)) as u64);
                     self.adjusted_at = Some(now.checked_sub(into).unwrap_or(now));
@@ -660,7 +663,7 @@ mod tests {
         let mut later = SlidingWindow::for_rate(rate, 1.0);
         later.resume(&kept, t0, wall(t0, t0) - Duration::from_secs(600));
         assert_eq!(later.held_for(t0), Some(Duration::from_secs(30)));
-        assert_eq!(w.allowed(), 1, "the allowance never drops to nothing");
+        assert_eq!(w.allowed(), 5, "a kept allowance starts a run at half the published one at least");
         let after = t0 + MAX_KEPT_PAUSE;
         assert!(w.try_acquire(after).is_ok(), "sends from the future count as sent at the start, and age out");
     }
