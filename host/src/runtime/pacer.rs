@@ -118,6 +118,9 @@ pub struct SlidingWindow {
     adjusted_at: Option<Instant>,
     /// When a 429 last lowered the allowance: at most once a window.
     cut_at: Option<Instant>,
+    /// When the PSA last answered 429: the allowance grows back only after
+    /// a whole window without one.
+    limited_at: Option<Instant>,
 }
 
 impl SlidingWindow {
@@ -132,6 +135,7 @@ impl SlidingWindow {
             paused_until: None,
             adjusted_at: None,
             cut_at: None,
+            limited_at: None,
         }
     }
 
@@ -176,12 +180,16 @@ impl SlidingWindow {
         Ok(())
     }
 
-    /// A window without a 429 gives back a tenth of the allowance.
+    /// A window without a 429 gives back a tenth of the allowance (a 429
+    /// within the window, even one that did not cut again, starts it over:
+    /// against a PSA whose real limit is below the published one the pace
+    /// then settles instead of swinging back up each window).
     fn recover(&mut self, now: Instant) {
         if self.allowed >= self.max_allowed {
             return;
         }
-        if self.adjusted_at.is_none_or(|t| now.saturating_duration_since(t) >= self.window) {
+        let quiet = |t: Option<Instant>| t.is_none_or(|t| now.saturating_duration_since(t) >= self.window);
+        if quiet(self.adjusted_at) && quiet(self.limited_at) {
             self.allowed = (self.allowed + step(self.max_allowed)).min(self.max_allowed);
             self.adjusted_at = Some(now);
         }
@@ -199,6 +207,7 @@ impl SlidingWindow {
             None => self.sent.front().map(|t| *t + self.window).filter(|t| *t > now).unwrap_or(now + DEFAULT_PAUSE),
         };
         self.paused_until = Some(self.paused_until.map_or(until, |t| t.max(until)));
+        self.limited_at = Some(self.limited_at.map_or(now, |t| t.max(now)));
         let cut_lately = self.cut_at.is_some_and(|t| now.saturating_duration_since(t) < self.window);
         if self.max_allowed > 0 && !cut_lately {
             self.allowed = self.allowed.saturating_sub(step(self.max_allowed)).max(1);
@@ -236,7 +245,9 @@ impl SlidingWindow {
                 .map(|until| wall + until.duration_since(now).as_millis() as u64),
             paused_for: self.held_for(now).map(|held| held.as_millis() as u64),
             allowed: lowered.then_some(self.allowed),
-            adjusted_at: self.adjusted_at.filter(|_| lowered).map(at),
+            // Recovery counts windows from the last adjustment or 429,
+            // whichever is later (see `recover`).
+            adjusted_at: self.adjusted_at.max(self.limited_at).filter(|_| lowered).map(at),
         }
     }
 
@@ -528,6 +539,27 @@ mod tests {
         // A 429 a window later cuts again.
         w.rate_limited(t0 + W + WINDOW_SLACK, Some(Duration::from_secs(1)));
         assert_eq!(w.allowed(), 174 - 2 * 17);
+    }
+
+    #[test]
+    fn refusals_in_every_window_keep_lowering_the_allowance_and_none_give_it_back() {
+        let t0 = Instant::now();
+        let mut w = SlidingWindow::for_rate(RateLimit { requests: 180, per_seconds: 60 }, 0.97);
+        // A PSA that really allows far less: a 429 every 20 s for four windows.
+        let mut allowances = Vec::new();
+        for i in 0..13u64 {
+            let at = t0 + Duration::from_secs(20 * i);
+            w.rate_limited(at, Some(Duration::from_secs(1)));
+            assert!(w.try_acquire(at + Duration::from_secs(1)).is_ok());
+            allowances.push(w.allowed());
+        }
+        assert!(allowances.windows(2).all(|p| p[1] <= p[0]), "never given back while 429s go on: {allowances:?}");
+        assert!(w.allowed() <= 174 - 3 * 17, "cut once a window, four windows: {allowances:?}");
+        // Then a quiet window gives a tenth back.
+        let quiet = t0 + Duration::from_secs(20 * 12) + W + WINDOW_SLACK;
+        let before = w.allowed();
+        assert!(w.try_acquire(quiet).is_ok());
+        assert_eq!(w.allowed(), before + 17);
     }
 
     #[test]
