@@ -394,11 +394,6 @@ impl Pacer {
     pub fn pace(&self) -> (usize, usize, Duration) {
         self.window.lock().map(|w| (w.allowed, w.max_allowed, w.window)).unwrap_or((0, 0, Duration::ZERO))
     }
-
-    /// Sends allowed per window now.
-    pub fn allowed(&self) -> usize {
-        self.window.lock().map(|w| w.allowed()).unwrap_or(0)
-    }
 }
 
 #[cfg(test)]
